@@ -1,0 +1,30 @@
+// @ts-check
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules", "out", "coverage", "bench/out", "**/*.d.ts"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["@octokit/*", "@gitbeaker/*"],
+              message: "Only src/providers (and tests/bench) may talk to a code host client.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/providers/**", "src/app/**", "test/**", "bench/**"],
+    rules: { "no-restricted-imports": "off" },
+  },
+);

@@ -1,0 +1,5 @@
+export * from "./known.js";
+export * from "./organization.js";
+export * from "./repository.js";
+export * from "./change-request.js";
+export * from "./snapshot.js";

@@ -1,0 +1,78 @@
+/**
+ * The effective policy: the shipped default, layered under the organization's policy and then the
+ * repository's. Built by resolvePolicy() in ./resolve.ts from parsed layers; never hand-made outside
+ * tests.
+ */
+
+export interface ControlSetting {
+  enabled: boolean;
+  /** Set by a layer to stop lower layers (organization < repository) from changing this control. */
+  locked: boolean;
+  /** Parameters after validation by the control's schema, defaults filled in. */
+  params: Record<string, unknown>;
+  /** The file that last set this control (for error messages and evidence). */
+  source: string;
+}
+
+export interface ProductionBranches {
+  /** The repository's default branch is a production branch. */
+  defaultBranch: boolean;
+  /** Glob patterns (`*` within a path segment, `**` across segments), e.g. "release/*". */
+  patterns: string[];
+}
+
+/** Which subject an exception covers: every key given must match the result's subject. */
+export interface ExceptionSubject {
+  repository?: string;
+  changeRequest?: number;
+  user?: string;
+  commit?: string;
+}
+
+export interface PolicyException {
+  control: string;
+  subject: ExceptionSubject;
+  reason: string;
+  approvedBy: string;
+  /** Last day the exception applies (YYYY-MM-DD, inclusive, UTC). */
+  expires: string;
+  /** "file:line" where the exception is written. */
+  source: string;
+}
+
+export type AuditSchedule = "daily" | "weekly" | "monthly" | "off";
+
+export interface Policy {
+  /** Files layered into this policy, lowest layer first. */
+  sources: string[];
+  /** SHA-256 over the layered files' texts, in order: names the policy in evidence manifests. */
+  hash: string;
+  productionBranches: ProductionBranches;
+  controls: Record<string, ControlSetting>;
+  exceptions: PolicyException[];
+  findings: {
+    /** Repository (GitHub: name in the org; GitLab: project path) where finding issues live. */
+    repository: string;
+    labels: string[];
+  };
+  audit: {
+    schedule: AuditSchedule;
+    /** Repository name globs to audit (empty: all) and to leave out. */
+    include: string[];
+    exclude: string[];
+  };
+}
+
+/** One parsed policy file, before layering. Keys absent from the file are absent here. */
+export interface PolicyLayer {
+  file: string;
+  text: string;
+  productionBranches?: Partial<ProductionBranches>;
+  controls: Record<
+    string,
+    { enabled?: boolean; locked?: boolean; params: Record<string, unknown>; line: number; column: number }
+  >;
+  exceptions: PolicyException[];
+  findings?: Partial<Policy["findings"]>;
+  audit?: Partial<Policy["audit"]>;
+}

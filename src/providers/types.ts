@@ -1,0 +1,83 @@
+import type { ChangeRequest, DirectPush, Organization, Repository, UnreadableFact } from "../model/index.js";
+import type { Policy } from "../policy/types.js";
+
+/**
+ * What every code host must do. GitHub and GitLab implement it in their own folder; nothing outside
+ * src/providers names octokit or gitbeaker, and no shared file asks which host it is talking to.
+ */
+export interface CodeHost {
+  readonly host: "github" | "gitlab";
+  /** API base URL, recorded in snapshots and manifests. */
+  readonly baseUrl: string;
+
+  // ---- reading (collect) ----
+  /** Who the credentials belong to and what they may do, for the snapshot's record. */
+  describeCredentials(): Promise<{ actor: string; permissions: Record<string, string> }>;
+  /** Organization (GitHub) or group (GitLab) facts. */
+  collectOrganization(login: string): Promise<Organization>;
+  /** Repository names (full names) of an organization or group, archived included. */
+  listRepositories(login: string): AsyncIterable<string>;
+  /** Repository facts; production branches are those of the policy that exist. */
+  collectRepository(fullName: string, policy: Policy): Promise<Repository>;
+  /** One change request with everything the CC8 controls need. */
+  collectChangeRequest(repository: string, number: number): Promise<ChangeRequest>;
+  /** Change requests merged into one of `branches` within the period, streamed page by page. */
+  listMergedChangeRequests(
+    repository: string,
+    branches: string[],
+    period: { since: Date; until: Date },
+  ): AsyncIterable<ChangeRequest>;
+  /** Commits on `branch` within the period that no merged change request brought. */
+  listDirectPushes(
+    repository: string,
+    branch: string,
+    period: { since: Date; until: Date },
+    mergedShas: ReadonlySet<string>,
+  ): AsyncIterable<DirectPush>;
+  /** The policy file at `path` on `ref` of a repository, or null when there is none. */
+  readFile(repository: string, path: string, ref?: string): Promise<string | null>;
+  /** Facts that could not be read while collecting, for the snapshot's `unreadable` list. */
+  drainUnreadable(): UnreadableFact[];
+
+  // ---- writing (report) ----
+  /** Create or update the one change-management check (GitHub check run, GitLab commit status). */
+  publishChangeCheck(
+    target: { repository: string; number: number; headSha: string },
+    check: CheckReport,
+  ): Promise<void>;
+  /** The issue tracker where finding issues live. */
+  issues(repository: string): IssueTracker;
+}
+
+export type CheckConclusion = "success" | "failure" | "neutral";
+
+export interface CheckReport {
+  name: string;
+  conclusion: CheckConclusion;
+  /** One line, e.g. "2 of 4 controls fail". */
+  title: string;
+  /** Markdown: the table of controls, evidence and what to do. */
+  summary: string;
+  /** Where a person reads the whole report (GitLab status target_url), when there is one. */
+  detailsUrl?: string;
+}
+
+export interface FindingIssue {
+  number: number;
+  title: string;
+  body: string;
+  state: "open" | "closed";
+  url: string;
+  labels: string[];
+}
+
+export interface IssueTracker {
+  /** Every issue, open or closed, carrying `label`. */
+  listByLabel(label: string): Promise<FindingIssue[]>;
+  create(issue: { title: string; body: string; labels: string[] }): Promise<FindingIssue>;
+  update(
+    number: number,
+    change: { title?: string; body?: string; state?: "open" | "closed"; labels?: string[] },
+  ): Promise<FindingIssue>;
+  comment(number: number, body: string): Promise<void>;
+}
