@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ChangeRequest, DirectPush, Repository, Unreadable } from "../model/index.js";
 import type { Evaluation, Subject } from "./types.js";
 
@@ -90,7 +91,9 @@ export function repositoryNotCollected(repository: Repository): Evaluation | und
   };
 }
 
+/** Masked for people ("a***@example.com"), with a short hash so two addresses never share an id. */
 function maskEmail(email: string): string {
   const [local = "", domain = ""] = email.split("@");
-  return `${local.slice(0, 1)}***@${domain}`;
+  const digest = createHash("sha256").update(email.toLowerCase()).digest("hex").slice(0, 8);
+  return `${local.slice(0, 1)}***@${domain}~${digest}`;
 }
