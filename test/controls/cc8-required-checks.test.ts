@@ -1,0 +1,195 @@
+import { describe, expect, it } from "vitest";
+import { requiredChecks } from "../../src/controls/cc8-required-checks.js";
+import type { ChangeRequest, Check, Repository } from "../../src/model/index.js";
+import {
+  cleanBranchRule,
+  makeChangeRequest,
+  makeContext,
+  makeRepository,
+  unknownOf,
+} from "../fixtures/build.js";
+
+const HEAD = "h".repeat(40);
+const MERGE = "m".repeat(40);
+const OPEN = {
+  state: "open",
+  mergedAt: null,
+  mergedBy: null,
+  mergeCommitSha: null,
+} satisfies Partial<ChangeRequest>;
+
+function evaluate(
+  overrides: Partial<ChangeRequest> = {},
+  params: Record<string, unknown> = {},
+  /** null: the repository's facts were not collected. */
+  repository: Repository | null = makeRepository(),
+) {
+  const results = requiredChecks.evaluate(
+    { changeRequest: makeChangeRequest(overrides), repository: repository ?? undefined },
+    makeContext(requiredChecks.params.parse(params)),
+  );
+  expect(results).toHaveLength(1);
+  return results[0]!;
+}
+
+function check(name: string, conclusion: Check["conclusion"], on: Check["on"] = "head", sha = HEAD): Check {
+  return {
+    name,
+    kind: "check-run",
+    conclusion,
+    on,
+    sha,
+    url: `https://github.com/acme/api/runs/${name}-${on}`,
+    completedAt: conclusion === "pending" ? null : "2026-10-01T09:10:00Z",
+  };
+}
+
+function repositoryRequiring(...names: string[]): Repository {
+  return makeRepository({
+    branchRules: { known: true, value: [cleanBranchRule({ requiredStatusChecks: names })] },
+  });
+}
+
+describe("cc8.required-checks", () => {
+  it("has defaults for every parameter and rejects unknown keys", () => {
+    expect(requiredChecks.params.parse({})).toEqual({ checks: [], require_at_least_one: true });
+    expect(() => requiredChecks.params.parse({ check: ["ci"] })).toThrow();
+  });
+
+  it("passes when the branch rule's required check succeeded on the head", () => {
+    const result = evaluate();
+    expect(result).toMatchObject({
+      outcome: "pass",
+      reason: "Required checks succeeded on the merged code: ci/test.",
+    });
+    expect(result.evidence).toContainEqual({
+      label: "required check",
+      value: `ci/test: success on head ${HEAD} (check-run)`,
+      url: "https://github.com/acme/api/runs/1",
+      at: "2026-10-01T09:10:00Z",
+    });
+    expect(result.evidence).toContainEqual({
+      label: "branch rule",
+      value: "main requires [ci/test] (branch-protection)",
+    });
+  });
+
+  it("adds the policy's checks to the branch rule's and fails a missing one", () => {
+    const result = evaluate({}, { checks: ["ci/lint"] });
+    expect(result.outcome).toBe("fail");
+    expect(result.reason).toBe("Required checks did not succeed: ci/lint missing.");
+  });
+
+  it("fails a neutral or skipped required check, naming the conclusion", () => {
+    const result = evaluate(
+      { checks: [check("ci/test", "neutral"), check("ci/lint", "skipped")] },
+      {},
+      repositoryRequiring("ci/test", "ci/lint"),
+    );
+    expect(result.outcome).toBe("fail");
+    expect(result.reason).toBe("Required checks did not succeed: ci/test neutral; ci/lint skipped.");
+  });
+
+  it("fails cancelled and stale checks too: only success passes", () => {
+    for (const conclusion of ["cancelled", "stale", "action_required", "pending"] as const) {
+      expect(evaluate({ checks: [check("ci/test", conclusion)] }).reason).toBe(
+        `Required checks did not succeed: ci/test ${conclusion}.`,
+      );
+    }
+  });
+
+  it("prefers the run on the merge commit to the run on the head", () => {
+    const failedOnMerge = evaluate({
+      checks: [check("ci/test", "success"), check("ci/test", "failure", "merge", MERGE)],
+    });
+    expect(failedOnMerge).toMatchObject({
+      outcome: "fail",
+      reason: "Required checks did not succeed: ci/test failure.",
+    });
+    const passedOnMerge = evaluate({
+      checks: [check("ci/test", "failure"), check("ci/test", "success", "merge", MERGE)],
+    });
+    expect(passedOnMerge.outcome).toBe("pass");
+    expect(passedOnMerge.evidence).toContainEqual(
+      expect.objectContaining({ value: `ci/test: success on merge commit ${MERGE} (check-run)` }),
+    );
+  });
+
+  it("does not accept a success on an earlier commit", () => {
+    const result = evaluate({ checks: [check("ci/test", "success", "head", "a".repeat(40))] });
+    expect(result.outcome).toBe("fail");
+    expect(result.reason).toBe(
+      "Required checks did not succeed: ci/test ran only on aaaaaaa, not the merged code.",
+    );
+  });
+
+  it("takes the latest of several runs of the same check", () => {
+    const rerun = { ...check("ci/test", "success"), completedAt: "2026-10-01T10:00:00Z" };
+    expect(evaluate({ checks: [rerun, check("ci/test", "failure")] }).outcome).toBe("pass");
+    const brokenRerun = { ...check("ci/test", "failure"), completedAt: "2026-10-01T10:00:00Z" };
+    expect(evaluate({ checks: [check("ci/test", "success"), brokenRerun] }).outcome).toBe("fail");
+  });
+
+  it("fails when nothing is required: the change is not shown to be tested", () => {
+    const result = evaluate({}, {}, repositoryRequiring());
+    expect(result).toMatchObject({
+      outcome: "fail",
+      reason: "No required checks: the change is not shown to be tested.",
+    });
+    const noRule = evaluate({}, {}, makeRepository({ branchRules: { known: true, value: [] } }));
+    expect(noRule.outcome).toBe("fail");
+    expect(noRule.evidence).toContainEqual({ label: "branch rule", value: "main has no rule" });
+  });
+
+  it("does not apply when nothing is required and the policy does not ask for a check", () => {
+    expect(evaluate({}, { require_at_least_one: false }, repositoryRequiring()).outcome).toBe(
+      "not-applicable",
+    );
+  });
+
+  it("is unknown when the branch rules cannot be read and the policy names no check", () => {
+    const unreadable = makeRepository({ branchRules: unknownOf("administration:read") });
+    const result = evaluate({}, {}, unreadable);
+    expect(result.outcome).toBe("unknown");
+    expect(result.reason).toMatch(
+      /^Cannot read the branch rules of acme\/api: the token lacks administration:read/,
+    );
+    expect(evaluate({}, { checks: ["ci/test"] }, unreadable).outcome).toBe("pass");
+  });
+
+  it("is unknown without repository facts unless the policy names the checks", () => {
+    const result = evaluate({}, {}, null);
+    expect(result.outcome).toBe("unknown");
+    expect(result.reason).toMatch(/was not collected/);
+    expect(evaluate({}, { checks: ["ci/test"] }, null).outcome).toBe("pass");
+  });
+
+  describe("an open change request", () => {
+    it("is waiting (unknown) while a required check is pending or has not started", () => {
+      const result = evaluate({ ...OPEN, checks: [check("ci/test", "pending")] }, { checks: ["ci/e2e"] });
+      expect(result).toMatchObject({ outcome: "unknown", reason: "Waiting for ci/test, ci/e2e." });
+    });
+
+    it("fails as soon as a required check failed, even while others are pending", () => {
+      const result = evaluate({ ...OPEN, checks: [check("ci/test", "failure")] }, { checks: ["ci/e2e"] });
+      expect(result).toMatchObject({
+        outcome: "fail",
+        reason: "Required checks did not succeed: ci/test failure.",
+      });
+    });
+
+    it("passes once every required check succeeded on the head", () => {
+      expect(evaluate(OPEN)).toMatchObject({
+        outcome: "pass",
+        reason: "Required checks succeeded on the final head: ci/test.",
+      });
+    });
+  });
+
+  it("does not apply to a change closed without merging or to a non-production base", () => {
+    expect(evaluate({ state: "closed", mergedAt: null, mergedBy: null, mergeCommitSha: null }).outcome).toBe(
+      "not-applicable",
+    );
+    expect(evaluate({ baseBranch: "develop", checks: [] }).outcome).toBe("not-applicable");
+  });
+});
