@@ -9,6 +9,12 @@ export interface CodeHost {
   readonly host: "github" | "gitlab";
   /** API base URL, recorded in snapshots and manifests. */
   readonly baseUrl: string;
+  /**
+   * Where this host keeps policy files: the organization layer lives in `file` of the repository
+   * `organizationRepository(login)` (GitHub: the org's `.github` repository), a repository's own layer
+   * in `file` of that repository, read from the base/target branch.
+   */
+  readonly policyLocation: { organizationRepository(login: string): string; file: string };
 
   // ---- reading (collect) ----
   /** Who the credentials belong to and what they may do, for the snapshot's record. */
@@ -21,6 +27,17 @@ export interface CodeHost {
   collectRepository(fullName: string, policy: Policy): Promise<Repository>;
   /** One change request with everything the CC8 controls need. */
   collectChangeRequest(repository: string, number: number): Promise<ChangeRequest>;
+  /**
+   * What a change check needs, with the fewest requests: the change request, and its repository with
+   * the rules of the base branch only (collaborators, teams and deploy keys are not read: they are
+   * unreadable with permission "not collected for a change check").
+   */
+  collectChangeContext(
+    repository: string,
+    number: number,
+  ): Promise<{ changeRequest: ChangeRequest; repository: Repository }>;
+  /** Numbers of the open change requests whose head is `sha` (status events name only a commit). */
+  changeRequestsForCommit(repository: string, sha: string): Promise<number[]>;
   /** Change requests merged into one of `branches` within the period, streamed page by page. */
   listMergedChangeRequests(
     repository: string,

@@ -1,0 +1,135 @@
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { evaluate } from "../engine/index.js";
+import { UsageError } from "../errors.js";
+import { collectAudit, type AuditProgress } from "../pipeline/audit.js";
+import { policySetFor } from "../pipeline/policies.js";
+import { hostFromEnvironment } from "../providers/index.js";
+import type { CodeHost } from "../providers/types.js";
+import { writeEvidencePackage } from "../reporters/files/index.js";
+import { syncFindings } from "../reporters/findings/lifecycle.js";
+import { TOOL_VERSION } from "../version.js";
+import { exitCodeFor, parseDate, printTotals, readPolicyFiles, type Io } from "./main.js";
+
+export interface AuditRun {
+  host: CodeHost;
+  organization: string;
+  since: Date;
+  until: Date;
+  policyFiles: { file: string; text: string }[];
+  outDir: string;
+  findings: boolean;
+  concurrency?: number;
+  now?: () => Date;
+}
+
+export async function auditCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      org: { type: "string" },
+      "gitlab-group": { type: "string" },
+      since: { type: "string" },
+      until: { type: "string" },
+      policy: { type: "string", multiple: true },
+      out: { type: "string" },
+      "skip-findings": { type: "boolean", default: false },
+      concurrency: { type: "string", default: "4" },
+    },
+    strict: true,
+  });
+  const organization = values.org ?? values["gitlab-group"];
+  if (!organization || (values.org && values["gitlab-group"])) {
+    throw new UsageError("audit needs exactly one of --org NAME (GitHub) or --gitlab-group PATH (GitLab)");
+  }
+  const since = parseDate(values.since, "--since");
+  const until = parseDate(values.until, "--until");
+  if (!since || !until) throw new UsageError("audit needs --since DATE and --until DATE (the audit period)");
+  if (since >= until) throw new UsageError("--since must be before --until");
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
+    throw new UsageError("--concurrency must be a whole number from 1 to 32");
+  }
+  const { host, stats } = await hostFromEnvironment(values.org ? "github" : "gitlab", organization);
+  const outDir = resolve(values.out ?? `out/audit-${organization.replace(/[^\w.-]+/g, "_")}`);
+  const code = await runAudit(
+    {
+      host,
+      organization,
+      since,
+      until,
+      policyFiles: await readPolicyFiles(values.policy ?? []),
+      outDir,
+      findings: !values["skip-findings"],
+      concurrency,
+    },
+    io,
+  );
+  const used = stats();
+  io.stderr(
+    `API requests: ${used.requests}${used.graphqlPoints ? `, GraphQL points: ${used.graphqlPoints}` : ""}\n`,
+  );
+  return code;
+}
+
+/** collect -> evaluate -> report, for the CLI and the demo alike. */
+export async function runAudit(run: AuditRun, io: Io): Promise<number> {
+  const snapshot = await collectAudit({
+    host: run.host,
+    organization: run.organization,
+    since: run.since,
+    until: run.until,
+    policyFiles: run.policyFiles,
+    concurrency: run.concurrency,
+    now: run.now,
+    onProgress: progressReporter(io),
+  });
+  const policies = policySetFor(snapshot);
+  const report = evaluate(snapshot, policies, run.until);
+  const files = await writeEvidencePackage(run.outDir, snapshot, report, { toolVersion: TOOL_VERSION });
+  printTotals(report, io);
+  if (run.findings) {
+    const repository = `${run.organization}/${policies.organization.findings.repository}`;
+    const summary = await syncFindings(run.host.issues(repository), report.results, {
+      label: policies.organization.findings.labels[0] ?? "soc2",
+      evaluatedAt: run.until,
+      scope: "audit",
+      lockKey: `${run.host.host}:${repository}`,
+    });
+    io.stdout(
+      `findings in ${repository}: ${summary.created.length} opened, ${summary.updated.length} updated, ` +
+        `${summary.reopened.length} reopened, ${summary.closed.length} closed\n`,
+    );
+  }
+  io.stdout(
+    `\nevidence package (${files.length} files): ${run.outDir}\nopen ${resolve(run.outDir, "report.html")}\n`,
+  );
+  return exitCodeFor(report);
+}
+
+/** A progress bar on a terminal; plain log lines (every tenth of the way) otherwise. */
+function progressReporter(io: Io): (progress: AuditProgress) => void {
+  const tty = process.stderr.isTTY === true;
+  let lastTenth = -1;
+  return (progress) => {
+    if (progress.phase === "organization") return io.stderr("collecting the organization...\n");
+    if (progress.phase === "repositories") return io.stderr(`collecting ${progress.total} repositories...\n`);
+    if (progress.phase === "done") {
+      if (tty) io.stderr("\n");
+      return io.stderr(
+        `collected ${progress.total} repositories, ${progress.changeRequests} merged changes\n`,
+      );
+    }
+    const share = progress.total === 0 ? 1 : progress.done / progress.total;
+    if (tty) {
+      const width = 30;
+      const filled = Math.round(share * width);
+      io.stderr(
+        `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${progress.done}/${progress.total} repositories, ${progress.changeRequests} changes`,
+      );
+    } else if (Math.floor(share * 10) > lastTenth) {
+      lastTenth = Math.floor(share * 10);
+      io.stderr(`${progress.done}/${progress.total} repositories, ${progress.changeRequests} changes\n`);
+    }
+  };
+}

@@ -1,0 +1,246 @@
+import { CONTROLS } from "../controls/index.js";
+import { PolicyError, ProviderError } from "../errors.js";
+import {
+  SNAPSHOT_SCHEMA_VERSION,
+  unreadable,
+  type ChangeRequest,
+  type DirectPush,
+  type Organization,
+  type PolicyFile,
+  type Repository,
+  type Snapshot,
+} from "../model/index.js";
+import { globMatch, loadDefaultPolicyLayer, parsePolicyLayer, resolvePolicy } from "../policy/index.js";
+import type { Policy } from "../policy/types.js";
+import type { CodeHost } from "../providers/types.js";
+import { TOOL_VERSION } from "../version.js";
+import { mapLimit } from "./concurrency.js";
+
+export interface AuditProgress {
+  phase: "organization" | "repositories" | "repository" | "done";
+  done: number;
+  total: number;
+  repository?: string;
+  changeRequests: number;
+}
+
+export interface AuditOptions {
+  host: CodeHost;
+  organization: string;
+  since: Date;
+  until: Date;
+  /** Policy files given on the command line: they join the organization layer. */
+  policyFiles?: { file: string; text: string }[];
+  /** Repositories collected at once: bounded so the API quota is spent evenly. */
+  concurrency?: number;
+  /** When given, the collection time recorded in the snapshot (tests); otherwise the clock. */
+  now?: () => Date;
+  onProgress?: (progress: AuditProgress) => void;
+}
+
+/**
+ * Collects everything an audit of one organization needs, for one period, into a snapshot. A
+ * repository that fails to collect is recorded with its error (its controls are unknown) and the
+ * audit goes on; a broken policy stops the audit with the policy error.
+ */
+export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
+  const { host, organization: login } = options;
+  const now = options.now ?? (() => new Date());
+  const credentials = await host.describeCredentials();
+  const policyFiles = await readOrganizationPolicy(host, login, options.policyFiles ?? []);
+  const policy = resolvePolicy(
+    [
+      loadDefaultPolicyLayer(CONTROLS),
+      ...policyFiles.map((f) => parsePolicyLayer(f.content, f.path, CONTROLS)),
+    ],
+    CONTROLS,
+  );
+
+  const progress: AuditProgress = { phase: "organization", done: 0, total: 0, changeRequests: 0 };
+  options.onProgress?.(progress);
+  const organization = await collectOrganizationSafely(host, login);
+
+  const names: string[] = [];
+  for await (const fullName of host.listRepositories(login)) {
+    if (selected(policy, fullName)) names.push(fullName);
+  }
+  names.sort();
+  Object.assign(progress, { phase: "repositories", total: names.length });
+  options.onProgress?.(progress);
+
+  const period = { since: options.since, until: options.until };
+  const collected = await mapLimit(names, options.concurrency ?? 4, async (fullName) => {
+    const result = await collectOneRepository(host, fullName, policy, period, login);
+    progress.done += 1;
+    progress.changeRequests += result.changeRequests.length;
+    options.onProgress?.({ ...progress, phase: "repository", repository: fullName });
+    return result;
+  });
+
+  options.onProgress?.({ ...progress, phase: "done" });
+  return {
+    schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    collector: {
+      tool: "soc2-bot",
+      version: TOOL_VERSION,
+      host: host.host,
+      baseUrl: host.baseUrl,
+      actor: credentials.actor,
+      permissions: credentials.permissions,
+    },
+    collectedAt: now().toISOString(),
+    period: { since: options.since.toISOString(), until: options.until.toISOString() },
+    unreadable: host.drainUnreadable(),
+    organization,
+    repositories: collected.map((c) => c.repository),
+    changeRequests: collected.flatMap((c) => c.changeRequests),
+    directPushes: collected.flatMap((c) => c.directPushes),
+    policyFiles: [...policyFiles, ...collected.flatMap((c) => c.policyFiles)],
+  };
+}
+
+async function readOrganizationPolicy(
+  host: CodeHost,
+  login: string,
+  given: { file: string; text: string }[],
+): Promise<PolicyFile[]> {
+  const repository = host.policyLocation.organizationRepository(login);
+  const text = await host.readFile(repository, host.policyLocation.file).catch((error: unknown) => {
+    if (error instanceof ProviderError) return null; // no readable organization policy: default applies
+    throw error;
+  });
+  const files: PolicyFile[] =
+    text === null
+      ? []
+      : [
+          {
+            layer: "organization",
+            repository: null,
+            path: `${repository}:${host.policyLocation.file}`,
+            content: text,
+          },
+        ];
+  return [
+    ...files,
+    ...given.map((g) => ({
+      layer: "organization" as const,
+      repository: null,
+      path: g.file,
+      content: g.text,
+    })),
+  ];
+}
+
+async function collectOrganizationSafely(host: CodeHost, login: string): Promise<Organization> {
+  try {
+    return await host.collectOrganization(login);
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    // Every organization fact becomes unknown: the controls say so instead of passing silently.
+    const fact = unreadable(error.details.permission ?? "organization read access", error.message);
+    return {
+      login,
+      url: "",
+      twoFactorRequired: fact,
+      basePermission: fact,
+      members: fact,
+      membersWithoutTwoFactor: fact,
+      invitations: fact,
+      outsideCollaborators: fact,
+    };
+  }
+}
+
+interface CollectedRepository {
+  repository: Repository;
+  changeRequests: ChangeRequest[];
+  directPushes: DirectPush[];
+  policyFiles: PolicyFile[];
+}
+
+async function collectOneRepository(
+  host: CodeHost,
+  fullName: string,
+  organizationPolicy: Policy,
+  period: { since: Date; until: Date },
+  login: string,
+): Promise<CollectedRepository> {
+  const empty = { changeRequests: [], directPushes: [], policyFiles: [] };
+  let repository: Repository;
+  try {
+    repository = await host.collectRepository(fullName, organizationPolicy);
+  } catch (error) {
+    return { ...empty, repository: failedRepository(fullName, error) };
+  }
+  if (repository.collectionError !== null) return { ...empty, repository };
+
+  try {
+    const policyFiles = await readRepositoryPolicy(host, repository, login);
+    const changeRequests: ChangeRequest[] = [];
+    for await (const cr of host.listMergedChangeRequests(fullName, repository.productionBranches, period)) {
+      changeRequests.push(cr);
+    }
+    const mergedShas = new Set<string>();
+    for (const cr of changeRequests) {
+      mergedShas.add(cr.headSha);
+      if (cr.mergeCommitSha) mergedShas.add(cr.mergeCommitSha);
+    }
+    const directPushes: DirectPush[] = [];
+    for (const branch of repository.productionBranches) {
+      for await (const push of host.listDirectPushes(fullName, branch, period, mergedShas))
+        directPushes.push(push);
+    }
+    return { repository, changeRequests, directPushes, policyFiles };
+  } catch (error) {
+    // Half a population is worse than none: the repository's changes are all unknown, not partial.
+    return { ...empty, repository: { ...repository, collectionError: describe(error) } };
+  }
+}
+
+async function readRepositoryPolicy(
+  host: CodeHost,
+  repository: Repository,
+  login: string,
+): Promise<PolicyFile[]> {
+  if (repository.fullName === host.policyLocation.organizationRepository(login)) return [];
+  const text = await host.readFile(repository.fullName, host.policyLocation.file, repository.defaultBranch);
+  if (text === null) return [];
+  return [
+    {
+      layer: "repository",
+      repository: repository.fullName,
+      path: `${repository.fullName}:${host.policyLocation.file}@${repository.defaultBranch}`,
+      content: text,
+    },
+  ];
+}
+
+function failedRepository(fullName: string, error: unknown): Repository {
+  const fact = unreadable("repository read access", describe(error));
+  return {
+    fullName,
+    url: "",
+    visibility: "private",
+    archived: false,
+    defaultBranch: "",
+    productionBranches: [],
+    branchRules: fact,
+    collaborators: fact,
+    teams: fact,
+    deployKeys: fact,
+    collectionError: describe(error),
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ProviderError || error instanceof PolicyError) return error.message;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+function selected(policy: Policy, fullName: string): boolean {
+  const name = fullName.slice(fullName.indexOf("/") + 1);
+  const matches = (pattern: string) => globMatch(pattern, name) || globMatch(pattern, fullName);
+  if (policy.audit.include.length > 0 && !policy.audit.include.some(matches)) return false;
+  return !policy.audit.exclude.some(matches);
+}

@@ -1,0 +1,33 @@
+import { CONTROLS } from "../controls/index.js";
+import type { PolicySet } from "../engine/index.js";
+import type { PolicyFile, Snapshot } from "../model/index.js";
+import { loadDefaultPolicyLayer, parsePolicyLayer, resolvePolicy } from "../policy/index.js";
+import type { Policy, PolicyLayer } from "../policy/types.js";
+
+/**
+ * The policies in force for a snapshot: shipped default < organization layer(s) < each repository's
+ * own layer. The organization's files are part of the snapshot (read from the code host, or given
+ * with --policy at audit time), so evaluating a saved snapshot gives the same results as the live run.
+ * Throws PolicyError (file, line, column) for any broken layer.
+ */
+export function policySetFor(snapshot: Pick<Snapshot, "policyFiles">): PolicySet {
+  const base = [loadDefaultPolicyLayer(CONTROLS), ...layersOf(snapshot.policyFiles, "organization")];
+  const organization = resolvePolicy(base, CONTROLS);
+  const byRepository = new Map<string, Policy>();
+  for (const file of snapshot.policyFiles) {
+    if (file.layer !== "repository" || file.repository === null) continue;
+    byRepository.set(file.repository, resolvePolicy([...base, parse(file)], CONTROLS));
+  }
+  return {
+    organization,
+    forRepository: (fullName) => byRepository.get(fullName) ?? organization,
+  };
+}
+
+function layersOf(files: readonly PolicyFile[], layer: PolicyFile["layer"]): PolicyLayer[] {
+  return files.filter((file) => file.layer === layer).map(parse);
+}
+
+function parse(file: PolicyFile): PolicyLayer {
+  return parsePolicyLayer(file.content, file.path, CONTROLS);
+}

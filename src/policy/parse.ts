@@ -1,0 +1,187 @@
+import { PolicyError } from "../errors.js";
+import type { AnyControl } from "../controls/types.js";
+import { describe, issueProblems, objectShape, policyErrorMap } from "./issues.js";
+import { PolicyFileSchema } from "./schema.js";
+import type { PolicyFile } from "./schema.js";
+import { didYouMean } from "./suggest.js";
+import type { PolicyException, PolicyLayer } from "./types.js";
+import { readYaml, sortProblems } from "./yaml-source.js";
+import type { Problem, YamlSource } from "./yaml-source.js";
+
+/** Keys of `controls.<id>` that belong to the policy rather than to the control's parameters. */
+const SETTING_KEYS = ["enabled", "locked"];
+
+/**
+ * Reads one policy file. Throws a PolicyError listing every problem found (not just the first), each
+ * with file, line and column, so one edit-and-retry fixes the file.
+ */
+export function parsePolicyLayer(text: string, file: string, controls: readonly AnyControl[]): PolicyLayer {
+  const { source, problems } = readYaml(text, file);
+  if (!source) throw new PolicyError(problems);
+  const value = source.value;
+  if (!isRecord(value)) {
+    const what = value === null || value === undefined ? "the file is empty" : `it holds ${describe(value)}`;
+    throw new PolicyError([
+      { ...source.valueAt([]), message: `a policy is a mapping starting with \`version: 1\`, but ${what}` },
+    ]);
+  }
+
+  const parsed = PolicyFileSchema.safeParse(value, { error: policyErrorMap });
+  if (!parsed.success) problems.push(...issueProblems(source, PolicyFileSchema, [], parsed.error.issues));
+  // Controls and exception controls are checked even when other keys failed: every problem at once.
+  const layerControls = readControls(source, value["controls"], controls, problems);
+  problems.push(...unknownExceptionControls(source, value["exceptions"], controls));
+
+  if (problems.length > 0 || !parsed.success) {
+    throw new PolicyError(sortProblems(problems));
+  }
+  return toLayer(source, text, parsed.data, layerControls);
+}
+
+function toLayer(
+  source: YamlSource,
+  text: string,
+  data: PolicyFile,
+  controls: PolicyLayer["controls"],
+): PolicyLayer {
+  const layer: PolicyLayer = { file: source.file, text, controls, exceptions: [] };
+  const branches = data.production_branches;
+  if (branches) {
+    layer.productionBranches = {
+      ...(branches.default_branch !== undefined && { defaultBranch: branches.default_branch }),
+      ...(branches.patterns && { patterns: branches.patterns }),
+    };
+  }
+  if (data.findings) {
+    layer.findings = {
+      ...(data.findings.repository !== undefined && { repository: data.findings.repository }),
+      ...(data.findings.labels && { labels: data.findings.labels }),
+    };
+  }
+  if (data.audit) {
+    layer.audit = {
+      ...(data.audit.schedule !== undefined && { schedule: data.audit.schedule }),
+      ...(data.audit.include && { include: data.audit.include }),
+      ...(data.audit.exclude && { exclude: data.audit.exclude }),
+    };
+  }
+  layer.exceptions = (data.exceptions ?? []).map((exception, index): PolicyException => {
+    const { repository, change_request: changeRequest, user, commit } = exception.subject;
+    return {
+      control: exception.control,
+      subject: {
+        ...(repository !== undefined && { repository }),
+        ...(changeRequest !== undefined && { changeRequest }),
+        ...(user !== undefined && { user }),
+        // SHAs are compared case-insensitively: hosts report them in lower case.
+        ...(commit !== undefined && { commit: commit.toLowerCase() }),
+      },
+      reason: exception.reason,
+      approvedBy: exception.approved_by,
+      expires: exception.expires,
+      source: `${source.file}:${source.valueAt(["exceptions", index]).line}`,
+    };
+  });
+  return layer;
+}
+
+function readControls(
+  source: YamlSource,
+  value: unknown,
+  controls: readonly AnyControl[],
+  problems: Problem[],
+): PolicyLayer["controls"] {
+  const result: PolicyLayer["controls"] = {};
+  // A wrong type for `controls` itself was reported by the file schema.
+  if (!isRecord(value)) return result;
+  const ids = controls.map((control) => control.id);
+  for (const [id, setting] of Object.entries(value)) {
+    const path = ["controls", id];
+    const control = controls.find((candidate) => candidate.id === id);
+    if (!control) {
+      problems.push({ ...source.keyAt(path), message: `unknown control \`${id}\`${didYouMean(id, ids)}` });
+      continue;
+    }
+    if (!isRecord(setting)) {
+      problems.push({
+        ...source.valueAt(path),
+        message: `\`controls.${id}\` must be a mapping such as \`{ enabled: true }\`, not ${describe(setting)}`,
+      });
+      continue;
+    }
+    const before = problems.length;
+    for (const key of SETTING_KEYS) {
+      if (key in setting && typeof setting[key] !== "boolean") {
+        problems.push({
+          ...source.valueAt([...path, key]),
+          message: `\`controls.${id}.${key}\` must be true or false, not ${describe(setting[key])}`,
+        });
+      }
+    }
+    const params = Object.fromEntries(Object.entries(setting).filter(([key]) => !SETTING_KEYS.includes(key)));
+    problems.push(...paramProblems(source, control, params));
+    if (problems.length > before) continue;
+    const { line, column } = source.keyAt(path);
+    result[id] = {
+      ...(typeof setting["enabled"] === "boolean" && { enabled: setting["enabled"] }),
+      ...(typeof setting["locked"] === "boolean" && { locked: setting["locked"] }),
+      params,
+      line,
+      column,
+    };
+  }
+  return result;
+}
+
+/**
+ * A layer may set only some parameters (the rest come from lower layers or defaults), so with an
+ * object schema each given parameter is checked on its own; the merged whole is checked on resolve.
+ */
+function paramProblems(source: YamlSource, control: AnyControl, params: Record<string, unknown>): Problem[] {
+  const path = ["controls", control.id];
+  const shape = objectShape(control.params);
+  if (!shape) {
+    const result = control.params.safeParse(params, { error: policyErrorMap });
+    return result.success
+      ? []
+      : issueProblems(source, control.params, path, result.error.issues, SETTING_KEYS);
+  }
+  const allowed = [...Object.keys(shape), ...SETTING_KEYS];
+  return Object.entries(params).flatMap(([key, param]): Problem[] => {
+    const schema = Object.hasOwn(shape, key) ? shape[key] : undefined;
+    if (!schema) {
+      return [
+        {
+          ...source.keyAt([...path, key]),
+          message: `unknown setting \`${key}\` for control \`${control.id}\`${didYouMean(key, allowed)}`,
+        },
+      ];
+    }
+    const result = schema.safeParse(param, { error: policyErrorMap });
+    return result.success ? [] : issueProblems(source, schema, [...path, key], result.error.issues);
+  });
+}
+
+function unknownExceptionControls(
+  source: YamlSource,
+  value: unknown,
+  controls: readonly AnyControl[],
+): Problem[] {
+  if (!Array.isArray(value)) return [];
+  const ids = controls.map((control) => control.id);
+  return value.flatMap((exception: unknown, index): Problem[] => {
+    if (!isRecord(exception)) return [];
+    const control = exception["control"];
+    if (typeof control !== "string" || control.trim() === "" || ids.includes(control)) return [];
+    return [
+      {
+        ...source.valueAt(["exceptions", index, "control"]),
+        message: `exception for unknown control \`${control}\`${didYouMean(control, ids)}`,
+      },
+    ];
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}

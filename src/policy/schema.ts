@@ -1,0 +1,86 @@
+import { z } from "zod";
+
+/**
+ * The policy file as people write it (snake_case YAML). Strict everywhere: an unknown key is more
+ * likely a typo that silently weakens a control than a setting from a newer version.
+ * `controls` is only checked to be a mapping here: each control's settings are validated by that
+ * control's own parameter schema in ./parse.ts.
+ */
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** YYYY-MM-DD naming a real calendar day (2026-02-30 is rejected, not rolled over to March). */
+export function isCalendarDate(text: string): boolean {
+  const match = DATE.exec(text);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+const CalendarDate = z
+  .string({
+    error: (issue) =>
+      issue.input === undefined ? undefined : "must be a date written YYYY-MM-DD, e.g. 2026-12-31",
+  })
+  .refine(isCalendarDate, { error: "must be a real date written YYYY-MM-DD, e.g. 2026-12-31" });
+
+const Text = z.string().trim().min(1);
+
+const Glob = z.string().min(1).max(255);
+
+const ExceptionSubjectSchema = z
+  .strictObject({
+    repository: Text.optional(),
+    change_request: z.number().int().positive().optional(),
+    user: Text.optional(),
+    commit: z
+      .string({
+        error: 'must be a quoted commit SHA, e.g. "1a2b3c4d" (unquoted digits are read as a number)',
+      })
+      .regex(/^[0-9a-fA-F]{7,40}$/, { error: "must be a commit SHA or its first 7 to 40 hex characters" })
+      .optional(),
+  })
+  .refine((subject) => Object.values(subject).some((value) => value !== undefined), {
+    error:
+      "names nothing: give at least one of repository, change_request, user, commit " +
+      "(an exception must say what it covers)",
+  });
+
+const ExceptionSchema = z.strictObject({
+  control: Text,
+  subject: ExceptionSubjectSchema,
+  reason: Text,
+  approved_by: Text,
+  expires: CalendarDate,
+});
+
+export const PolicyFileSchema = z.strictObject({
+  version: z.literal(1),
+  production_branches: z
+    .strictObject({
+      default_branch: z.boolean().optional(),
+      patterns: z.array(Glob).nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+  controls: z.record(z.string(), z.unknown()).nullable().optional(),
+  exceptions: z.array(ExceptionSchema).nullable().optional(),
+  findings: z
+    .strictObject({
+      repository: Text.optional(),
+      labels: z.array(Text).nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+  audit: z
+    .strictObject({
+      schedule: z.enum(["daily", "weekly", "monthly", "off"]).optional(),
+      include: z.array(Glob).nullable().optional(),
+      exclude: z.array(Glob).nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+});
+
+export type PolicyFile = z.infer<typeof PolicyFileSchema>;

@@ -1,0 +1,479 @@
+import {
+  changeRequestSubject,
+  collaboratorSubject,
+  deployKeySubject,
+  directPushSubject,
+  invitationSubject,
+  memberSubject,
+  organizationSubject,
+  repositorySubject,
+} from "../controls/subjects.js";
+import {
+  SNAPSHOT_SCHEMA_VERSION,
+  type BranchRule,
+  type ChangeRequest,
+  type Check,
+  type Collaborator,
+  type Commit,
+  type DeployKey,
+  type DirectPush,
+  type Member,
+  type Repository,
+  type Review,
+  type Snapshot,
+} from "../model/index.js";
+import { seededRandom, type Random } from "./random.js";
+
+/**
+ * The built-in sample organization: realistic, seeded, and with every kind of violation planted on
+ * purpose. It declares the findings it planted (`expected`) independently of the controls, so tests,
+ * the demo and the benchmark can check that exactly those, and nothing else, are found.
+ */
+export interface SampleOptions {
+  seed?: number;
+  organization?: string;
+  repositories?: number;
+  pullRequestsPerRepository?: number;
+  members?: number;
+  /** Share of pull requests with a planted CC8 violation. */
+  violationRate?: number;
+  /** Host the sample pretends to come from (URLs in the facts). */
+  webUrl?: string;
+  apiUrl?: string;
+}
+
+export interface ExpectedFinding {
+  control: string;
+  subject: string;
+  outcome: "fail" | "unknown" | "excepted";
+}
+
+export interface SampleOrganization {
+  snapshot: Snapshot;
+  expected: ExpectedFinding[];
+  /** The organization policy shipped with the sample (it holds the sample's exceptions). */
+  organizationPolicy: string;
+  /** The evaluation time the sample is meant for (end of the period). */
+  at: Date;
+}
+
+const REPOSITORY_NAMES = [
+  "api",
+  "web",
+  "billing",
+  "auth",
+  "infra",
+  "mobile",
+  "data-pipeline",
+  "docs",
+  "payments",
+  "search",
+  "notifications",
+  "admin-portal",
+];
+const PEOPLE = [
+  "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj",
+  "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yolanda", "zoe", "arthur", "beth",
+  "chen", "dmitri",
+]; // prettier-ignore
+const TITLES = [
+  "Add rate limiting to public endpoints",
+  "Fix pagination off-by-one",
+  "Upgrade dependencies",
+  "Refactor session handling",
+  "Add audit logging",
+  "Improve error messages",
+  "Cache feature flags",
+  "Remove unused endpoints",
+];
+const REQUIRED_CHECK = "ci/test";
+const PERIOD = { since: "2026-05-01T00:00:00Z", until: "2026-11-01T00:00:00Z" };
+
+/** Roles the sample gives its special repositories (by position in REPOSITORY_NAMES). */
+const UNPROTECTED = "docs";
+const WEAK_PROTECTION = "infra";
+const UNREADABLE_RULES = "mobile";
+const MANY_ADMINS = "payments";
+const OUTSIDE_WRITER_REPO = "web";
+const EXCEPTED_PUSH_REPO = "infra";
+
+type Violation = "no-approval" | "committer-approval" | "stale-approval" | "failed-check";
+const VIOLATIONS: readonly Violation[] = [
+  "no-approval",
+  "committer-approval",
+  "stale-approval",
+  "failed-check",
+];
+
+export function generateSampleOrganization(options: SampleOptions = {}): SampleOrganization {
+  const random = seededRandom(options.seed ?? 42);
+  const org = options.organization ?? "acme-demo";
+  const webUrl = options.webUrl ?? "https://github.com";
+  const repoCount = options.repositories ?? REPOSITORY_NAMES.length;
+  const prsPerRepo = options.pullRequestsPerRepository ?? 30;
+  const violationRate = options.violationRate ?? 0.12;
+  const expected: ExpectedFinding[] = [];
+  const expect = (control: string, subject: string, outcome: ExpectedFinding["outcome"] = "fail") =>
+    expected.push({ control, subject, outcome });
+
+  // ---- organization ----
+  const logins = Array.from({ length: Math.max(options.members ?? PEOPLE.length, 8) }, (_, i) =>
+    i < PEOPLE.length ? PEOPLE[i]! : `dev-${i}`,
+  );
+  const owners = logins.slice(0, 5); // five owners: more than the default maximum of 3
+  const members: Member[] = logins.map((login) => ({
+    login,
+    role: owners.includes(login) ? "owner" : "member",
+  }));
+  const engineers = logins.slice(5);
+  const withoutTwoFactor = [logins[logins.length - 1]!, logins[logins.length - 2]!];
+  const outsider = "contractor-kim";
+  const readingOutsider = "auditor-lee";
+  expect("cc6.org-2fa-required", organizationSubject(org).id);
+  for (const login of withoutTwoFactor) expect("cc6.member-2fa", memberSubject(org, login).id);
+  expect("cc6.owner-count", organizationSubject(org).id);
+  expect("cc6.base-permission", organizationSubject(org).id);
+  const staleInvite = {
+    login: "new-hire-sam",
+    email: null,
+    role: "direct_member",
+    invitedAt: "2026-08-20T10:00:00Z",
+    inviter: "alice",
+  };
+  const freshInvite = {
+    login: null,
+    email: "pat@example.com",
+    role: "direct_member",
+    invitedAt: "2026-10-28T10:00:00Z",
+    inviter: "bob",
+  };
+  expect("cc6.stale-invitations", invitationSubject(org, staleInvite).id);
+
+  const organization = {
+    login: org,
+    url: `${webUrl}/${org}`,
+    twoFactorRequired: { known: true as const, value: false },
+    basePermission: { known: true as const, value: "write" as const },
+    members: { known: true as const, value: members },
+    membersWithoutTwoFactor: { known: true as const, value: withoutTwoFactor },
+    invitations: { known: true as const, value: [staleInvite, freshInvite] },
+    outsideCollaborators: { known: true as const, value: [outsider, readingOutsider] },
+  };
+
+  // ---- repositories, change requests, direct pushes ----
+  const repositories: Repository[] = [];
+  const changeRequests: ChangeRequest[] = [];
+  const directPushes: DirectPush[] = [];
+  const since = Date.parse(PERIOD.since);
+  const span = Date.parse(PERIOD.until) - since;
+
+  for (let r = 0; r < repoCount; r++) {
+    const name = r < REPOSITORY_NAMES.length ? REPOSITORY_NAMES[r]! : `service-${r}`;
+    const fullName = `${org}/${name}`;
+    const repoUrl = `${webUrl}/${fullName}`;
+    const releaseBranch = name === "api" ? "release/2026.10" : null;
+    const productionBranches = releaseBranch ? ["main", releaseBranch] : ["main"];
+    const rule = (branch: string): BranchRule => ({
+      branch,
+      sources: ["branch-protection"],
+      requirePullRequest: true,
+      requiredApprovals: 1,
+      dismissStaleApprovals: name !== WEAK_PROTECTION,
+      requireCodeOwnerReview: false,
+      requireLastPushApproval: false,
+      requiredStatusChecks: [REQUIRED_CHECK],
+      enforceAdmins: name !== WEAK_PROTECTION,
+      allowForcePushes: false,
+      allowDeletions: false,
+      bypassActors: [],
+    });
+    const rulesKnown = name !== UNREADABLE_RULES;
+    const rules = name === UNPROTECTED ? [] : productionBranches.map(rule);
+    for (const branch of productionBranches) {
+      const subject = repositorySubject({ fullName, url: repoUrl }, branch).id;
+      if (!rulesKnown) expect("cc8.branch-protection", subject, "unknown");
+      else if (name === UNPROTECTED || name === WEAK_PROTECTION) expect("cc8.branch-protection", subject);
+    }
+
+    const repoAdmins = name === MANY_ADMINS ? engineers.slice(0, 4) : [engineers[r % engineers.length]!];
+    const collaborators: Collaborator[] = [
+      ...owners.map((login) => ({ login, permission: "admin" as const, outside: false })),
+      ...repoAdmins.map((login) => ({ login, permission: "admin" as const, outside: false })),
+      ...engineers
+        .filter((login) => !repoAdmins.includes(login))
+        .map((login) => ({ login, permission: "write" as const, outside: false })),
+    ];
+    if (name === OUTSIDE_WRITER_REPO) {
+      collaborators.push({ login: outsider, permission: "write", outside: true });
+      expect("cc6.outside-collaborator-access", collaboratorSubject(fullName, outsider).id);
+    }
+    if (name === UNPROTECTED)
+      collaborators.push({ login: readingOutsider, permission: "read", outside: true });
+    if (name === MANY_ADMINS)
+      expect("cc6.repo-admin-count", repositorySubject({ fullName, url: repoUrl }).id);
+
+    const deployKeys: DeployKey[] = [];
+    if (name === "api") {
+      deployKeys.push({
+        id: "9001",
+        title: "docs-mirror (read)",
+        readOnly: true,
+        createdAt: "2026-01-10T00:00:00Z",
+        addedBy: "alice",
+      });
+    }
+    if (name === WEAK_PROTECTION) {
+      deployKeys.push({
+        id: "9002",
+        title: "ci-deploy",
+        readOnly: false,
+        createdAt: "2026-06-01T00:00:00Z",
+        addedBy: "bob",
+      });
+      expect("cc6.deploy-key-write", deployKeySubject(fullName, "9002").id);
+    }
+
+    repositories.push({
+      fullName,
+      url: repoUrl,
+      visibility: "private",
+      archived: false,
+      defaultBranch: "main",
+      productionBranches,
+      branchRules: rulesKnown
+        ? { known: true, value: rules }
+        : {
+            known: false,
+            permission: "administration:read",
+            reason: "403 Resource not accessible by integration",
+          },
+      collaborators: { known: true, value: collaborators },
+      teams: { known: true, value: [{ slug: "engineering", permission: "write" }] },
+      deployKeys: { known: true, value: deployKeys },
+      collectionError: null,
+    });
+
+    const mergedShas = new Set<string>();
+    for (let n = 1; n <= prsPerRepo; n++) {
+      const createdAt = since + Math.floor(((n - 0.5) / prsPerRepo) * span * 0.98) + random.int(0, 3_600_000);
+      const base = releaseBranch && n % 5 === 0 ? releaseBranch : "main";
+      const violation = random.chance(violationRate) ? random.pick(VIOLATIONS) : null;
+      const cr = buildChangeRequest(random, {
+        fullName, repoUrl, number: n, base, createdAt, engineers, violation,
+        requiredCheck: REQUIRED_CHECK,
+      }); // prettier-ignore
+      mergedShas.add(cr.headSha);
+      if (cr.mergeCommitSha) mergedShas.add(cr.mergeCommitSha);
+
+      const requiresApproval = name !== UNPROTECTED;
+      const subject = changeRequestSubject(cr).id;
+      if (violation === "no-approval" || violation === "committer-approval") {
+        expect("cc8.independent-approval", subject);
+      }
+      if (violation === "stale-approval") expect("cc8.approval-covers-final-code", subject);
+      if (!rulesKnown) {
+        expect("cc8.required-checks", subject, "unknown");
+        expect("cc8.no-bypass", subject, "unknown");
+      } else {
+        if (name === UNPROTECTED || violation === "failed-check") expect("cc8.required-checks", subject);
+        const bypass = requiresApproval && (violation === "no-approval" || violation === "failed-check");
+        if (bypass) expect("cc8.no-bypass", subject);
+      }
+      // The merge is bypass exactly when the branch's requirements were unmet, as GitHub enforces them.
+      cr.bypassedProtection = rulesKnown
+        ? {
+            known: true,
+            value: requiresApproval && (violation === "no-approval" || violation === "failed-check"),
+          }
+        : {
+            known: false,
+            permission: "administration:read",
+            reason: "403 Resource not accessible by integration",
+          };
+      changeRequests.push(cr);
+    }
+
+    const pushes = name === "api" ? 2 : name === EXCEPTED_PUSH_REPO ? 1 : 0;
+    for (let p = 0; p < pushes; p++) {
+      const sha = random.hex(40);
+      const pusher = p === 0 ? owners[1]! : engineers[0]!;
+      const push: DirectPush = {
+        repository: fullName,
+        branch: "main",
+        sha,
+        message: p === 0 ? "Hotfix: raise connection pool size" : "Update config directly on main",
+        authorLogin: pusher,
+        committerLogin: pusher,
+        pushedBy: null,
+        at: new Date(since + span * (0.3 + 0.4 * p) + 7_200_000).toISOString(),
+        url: `${repoUrl}/commit/${sha}`,
+      };
+      directPushes.push(push);
+      expect(
+        "cc8.no-direct-push",
+        directPushSubject(push).id,
+        name === EXCEPTED_PUSH_REPO ? "excepted" : "fail",
+      );
+    }
+  }
+
+  const exceptedPush = directPushes.find((push) => push.repository === `${org}/${EXCEPTED_PUSH_REPO}`);
+  const organizationPolicy = samplePolicy(org, exceptedPush);
+  const snapshot: Snapshot = {
+    schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    collector: {
+      tool: "soc2-bot",
+      version: "sample",
+      host: "github",
+      baseUrl: options.apiUrl ?? "https://api.github.com",
+      actor: "sample",
+      permissions: {
+        administration: "read",
+        members: "read",
+        contents: "read",
+        pull_requests: "read",
+        checks: "read",
+      },
+    },
+    collectedAt: PERIOD.until,
+    period: PERIOD,
+    unreadable: repositories
+      .filter((repository) => !repository.branchRules.known)
+      .map((repository) => ({
+        subject: repository.fullName,
+        what: "branch protection of main",
+        permission: "administration:read",
+        reason: "403 Resource not accessible by integration",
+      })),
+    organization,
+    repositories,
+    changeRequests,
+    directPushes,
+    policyFiles: [
+      {
+        layer: "organization",
+        repository: null,
+        path: `${org}/.github:.github/soc2.yml`,
+        content: organizationPolicy,
+      },
+    ],
+  };
+  return { snapshot, expected, organizationPolicy, at: new Date(PERIOD.until) };
+}
+
+interface ChangeRequestPlan {
+  fullName: string;
+  repoUrl: string;
+  number: number;
+  base: string;
+  createdAt: number;
+  engineers: readonly string[];
+  violation: Violation | null;
+  requiredCheck: string;
+}
+
+function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequest {
+  const author = random.pick(plan.engineers);
+  let reviewer = random.pick(plan.engineers);
+  while (reviewer === author) reviewer = random.pick(plan.engineers);
+  const time = (offsetMinutes: number) => new Date(plan.createdAt + offsetMinutes * 60_000).toISOString();
+
+  const first = random.hex(40);
+  const commits: Commit[] = [commit(first, author, time(0))];
+  let head = first;
+  const pushes = [{ at: time(1), actor: author, headSha: first, forced: false }];
+  let reviews: Review[] = [{ reviewer, state: "approved", submittedAt: time(120), commitSha: first }];
+
+  switch (plan.violation) {
+    case "no-approval":
+      reviews = [{ reviewer, state: "commented", submittedAt: time(120), commitSha: first }];
+      break;
+    case "committer-approval": {
+      // The reviewer pushed a commit to the change and then approved it: not independent.
+      const fix = random.hex(40);
+      commits.push(commit(fix, reviewer, time(60)));
+      pushes.push({ at: time(61), actor: reviewer, headSha: fix, forced: false });
+      head = fix;
+      reviews = [{ reviewer, state: "approved", submittedAt: time(120), commitSha: fix }];
+      break;
+    }
+    case "stale-approval": {
+      // Approved, then the author pushed more code and merged without a new review.
+      const later = random.hex(40);
+      commits.push(commit(later, author, time(180)));
+      pushes.push({ at: time(181), actor: author, headSha: later, forced: false });
+      head = later;
+      break;
+    }
+    default:
+      break;
+  }
+  const checks: Check[] = [
+    {
+      name: plan.requiredCheck,
+      kind: "check-run",
+      conclusion: plan.violation === "failed-check" ? "failure" : "success",
+      on: "head",
+      sha: head,
+      url: `${plan.repoUrl}/runs/${plan.number}`,
+      completedAt: time(200),
+    },
+  ];
+  const mergeCommitSha = random.hex(40);
+  return {
+    repository: plan.fullName,
+    number: plan.number,
+    title: random.pick(TITLES),
+    url: `${plan.repoUrl}/pull/${plan.number}`,
+    author,
+    state: "merged",
+    draft: false,
+    baseBranch: plan.base,
+    headBranch: `feature/${plan.number}`,
+    headSha: head,
+    mergeCommitSha,
+    createdAt: time(0),
+    mergedAt: time(240),
+    mergedBy: plan.violation === "no-approval" ? author : random.pick([author, reviewer]),
+    commits,
+    commitsTruncated: false,
+    pushes,
+    reviews,
+    checks,
+    bypassedProtection: { known: true, value: false },
+  };
+}
+
+function commit(sha: string, login: string, at: string): Commit {
+  return {
+    sha,
+    authorLogin: login,
+    authorName: login,
+    committerLogin: login,
+    authoredAt: at,
+    committedAt: at,
+  };
+}
+
+function samplePolicy(org: string, exceptedPush: DirectPush | undefined): string {
+  const exception = exceptedPush
+    ? `  - control: cc8.no-direct-push
+    subject: { repository: ${exceptedPush.repository}, commit: ${exceptedPush.sha.slice(0, 12)} }
+    reason: "Emergency fix during incident INC-2041; reviewed after the fact in PR #1"
+    approved_by: alice
+    expires: 2027-01-31
+`
+    : "";
+  return `# ${org}'s organization policy, layered over soc2-bot's shipped default.
+version: 1
+production_branches:
+  default_branch: true
+  patterns: ["release/*"]
+exceptions:
+${exception}  - control: cc6.outside-collaborator-access
+    subject: { repository: ${org}/web, user: contractor-kim }
+    reason: "Contract ended; this exception expired and no longer applies"
+    approved_by: alice
+    expires: 2026-06-30
+`;
+}

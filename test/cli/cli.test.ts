@@ -1,0 +1,106 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main, type Io } from "../../src/cli/main.js";
+import { makeChangeRequest, makeSnapshot } from "../fixtures/build.js";
+
+function memoryIo(): Io & { out: string; err: string } {
+  const io = { out: "", err: "", stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
+  return io;
+}
+
+async function tempFile(name: string, content: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "soc2-cli-"));
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+}
+
+describe("soc2-bot evaluate", () => {
+  it("exits 0 when every control passes", async () => {
+    const io = memoryIo();
+    const snapshot = await tempFile("snapshot.json", JSON.stringify(makeSnapshot()));
+    expect(await main(["evaluate", "--snapshot", snapshot], io)).toBe(0);
+    expect(io.out).toContain("cc8.independent-approval");
+  });
+
+  it("exits 1 when a control fails, and names the failing change", async () => {
+    const io = memoryIo();
+    const failing = makeSnapshot({ changeRequests: [makeChangeRequest({ reviews: [] })] });
+    const snapshot = await tempFile("snapshot.json", JSON.stringify(failing));
+    expect(await main(["evaluate", "--snapshot", snapshot], io)).toBe(1);
+    expect(io.out).toContain("acme/api#12");
+  });
+
+  it("exits 2 naming the field when the snapshot is not a snapshot", async () => {
+    const io = memoryIo();
+    const broken = { ...makeSnapshot(), repositories: [{ fullName: 42 }] };
+    const snapshot = await tempFile("snapshot.json", JSON.stringify(broken));
+    expect(await main(["evaluate", "--snapshot", snapshot], io)).toBe(2);
+    expect(io.err).toMatch(/repositories\.0\./);
+  });
+
+  it("exits 2 on unreadable JSON, a missing option, an unknown option or an unknown command", async () => {
+    const notJson = await tempFile("snapshot.json", "{ not json");
+    for (const argv of [
+      ["evaluate", "--snapshot", notJson],
+      ["evaluate"],
+      ["evaluate", "--snapshot", notJson, "--bogus"],
+      ["evaluate", "--snapshot", notJson, "--format", "xml"],
+      ["frobnicate"],
+    ]) {
+      const io = memoryIo();
+      expect(await main(argv, io)).toBe(2);
+      expect(io.err.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("layers --policy over the default and records it, so the saved snapshot re-evaluates alike", async () => {
+    const failing = makeSnapshot({ changeRequests: [makeChangeRequest({ reviews: [] })] });
+    const snapshot = await tempFile("snapshot.json", JSON.stringify(failing));
+    const policy = await tempFile(
+      "org.yml",
+      "version: 1\ncontrols:\n  cc8.independent-approval:\n    enabled: false\n  cc8.approval-covers-final-code:\n    enabled: false\n  cc8.no-bypass:\n    enabled: false\n",
+    );
+    const out = await mkdtemp(join(tmpdir(), "soc2-out-"));
+    const io = memoryIo();
+    expect(await main(["evaluate", "--snapshot", snapshot, "--policy", policy, "--out", out, "--format", "json"], io)).toBe(0);
+    const again = memoryIo();
+    expect(await main(["evaluate", "--snapshot", join(out, "snapshot.json"), "--format", "json"], again)).toBe(0);
+    expect(again.out).toBe(await readFile(join(out, "results.json"), "utf8"));
+  });
+
+  it("exits 2 with file, line and column when --policy is broken", async () => {
+    const snapshot = await tempFile("snapshot.json", JSON.stringify(makeSnapshot()));
+    const policy = await tempFile("org.yml", "version: 1\ncontrols:\n  cc8.independant-approval: {}\n");
+    const io = memoryIo();
+    expect(await main(["evaluate", "--snapshot", snapshot, "--policy", policy], io)).toBe(2);
+    expect(io.err).toMatch(/org\.yml:3:3/);
+    expect(io.err).toMatch(/did you mean/i);
+  });
+});
+
+describe("soc2-bot policy check", () => {
+  it("accepts the shipped default and rejects a broken file with its position", async () => {
+    const ok = memoryIo();
+    expect(await main(["policy", "check", "policies/soc2.yml"], ok)).toBe(0);
+    const broken = await tempFile("bad.yml", "version: 1\nproduction_branches:\n  paterns: [main]\n");
+    const io = memoryIo();
+    expect(await main(["policy", "check", broken], io)).toBe(2);
+    expect(io.err).toMatch(/bad\.yml:3:3/);
+  });
+});
+
+describe("soc2-bot demo", () => {
+  it("evaluates the sample organization, finds every planted violation and writes the package", async () => {
+    const out = await mkdtemp(join(tmpdir(), "soc2-demo-"));
+    const io = memoryIo();
+    expect(await main(["demo", "--out", out], io)).toBe(0);
+    expect(io.out).toMatch(/planted violations found: (\d+) of \1/);
+    const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8")) as { files: { name: string }[] };
+    expect(manifest.files.map((f) => f.name)).toEqual(
+      expect.arrayContaining(["population.csv", "report.html", "results.json", "snapshot.json", "summary.md"]),
+    );
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { CONTROLS } from "../../src/controls/index.js";
+import { loadDefaultPolicyLayer, loadPolicy } from "../../src/policy/index.js";
+import { problemsOf } from "./fake-controls.js";
+
+describe("the shipped default policy", () => {
+  it("parses, and sets every control soc2-bot has", () => {
+    const layer = loadDefaultPolicyLayer(CONTROLS);
+    expect(layer.file).toBe("policies/soc2.yml");
+    expect(Object.keys(layer.controls)).toEqual(CONTROLS.map((control) => control.id));
+    expect(layer.exceptions).toEqual([]);
+  });
+
+  it("resolves with the real controls: everything enabled, nothing locked, defaults as documented", () => {
+    const policy = loadPolicy([], CONTROLS);
+    expect(Object.values(policy.controls).every((setting) => setting.enabled && !setting.locked)).toBe(true);
+    expect(policy.controls["cc8.independent-approval"]?.params).toEqual({
+      min_approvals: 1,
+      exclude_committers: true,
+    });
+    expect(policy.controls["cc6.owner-count"]?.params).toEqual({ max_owners: 3 });
+    expect(policy.controls["cc6.stale-invitations"]?.params).toEqual({ max_days: 30 });
+    expect(policy.productionBranches).toEqual({ defaultBranch: true, patterns: [] });
+    expect(policy.findings).toEqual({ repository: "compliance", labels: ["soc2"] });
+    expect(policy.audit).toEqual({ schedule: "weekly", include: [], exclude: [] });
+    expect(policy.sources).toEqual(["policies/soc2.yml"]);
+  });
+
+  it("layers organization and repository files over it, reporting the problems of both at once", () => {
+    const policy = loadPolicy(
+      [
+        {
+          file: "acme/.github/soc2.yml",
+          text: "version: 1\ncontrols:\n  cc6.owner-count: { max_owners: 5, locked: true }\n",
+        },
+        { file: "acme/api/.github/soc2.yml", text: "version: 1\naudit: { schedule: off }\n" },
+      ],
+      CONTROLS,
+    );
+    expect(policy.controls["cc6.owner-count"]).toEqual({
+      enabled: true,
+      locked: true,
+      params: { max_owners: 5 },
+      source: "acme/.github/soc2.yml",
+    });
+    expect(policy.audit.schedule).toBe("off");
+    expect(
+      problemsOf(() =>
+        loadPolicy(
+          [
+            { file: "org.yml", text: "version: 1\nauditt: {}\n" },
+            { file: "repo.yml", text: "version: 1\ncontrols:\n  cc6.owner-count: { max_owners: -1 }\n" },
+          ],
+          CONTROLS,
+        ),
+      ).map((problem) => `${problem.file}:${problem.line}:${problem.column}`),
+    ).toEqual(["org.yml:2:1", "repo.yml:3:34"]);
+  });
+});
