@@ -381,7 +381,7 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
   const first = random.hex(40);
   const commits: Commit[] = [commit(first, author, time(0))];
   let head = first;
-  const pushes = [{ at: time(1), actor: author, headSha: first, forced: false }];
+  const pushes = [{ at: time(0), actor: author, headSha: first, forced: false }];
   let reviews: Review[] = [{ reviewer, state: "approved", submittedAt: time(120), commitSha: first }];
 
   switch (plan.violation) {
@@ -392,7 +392,7 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
       // The reviewer pushed a commit to the change and then approved it: not independent.
       const fix = random.hex(40);
       commits.push(commit(fix, reviewer, time(60)));
-      pushes.push({ at: time(61), actor: reviewer, headSha: fix, forced: false });
+      pushes.push({ at: time(60), actor: reviewer, headSha: fix, forced: false });
       head = fix;
       reviews = [{ reviewer, state: "approved", submittedAt: time(120), commitSha: fix }];
       break;
@@ -401,7 +401,7 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
       // Approved, then the author pushed more code and merged without a new review.
       const later = random.hex(40);
       commits.push(commit(later, author, time(180)));
-      pushes.push({ at: time(181), actor: author, headSha: later, forced: false });
+      pushes.push({ at: time(180), actor: author, headSha: later, forced: false });
       head = later;
       break;
     }
