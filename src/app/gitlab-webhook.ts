@@ -1,0 +1,196 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+
+/**
+ * The GitLab webhook endpoint (mounted by the app, e.g. at /gitlab/webhook). GitLab sends the
+ * secret verbatim in X-Gitlab-Token: it is checked before anything else, and a request without
+ * the right token gets 401 and causes nothing. Payloads are validated (fields we use only) and
+ * handed to typed callbacks; the answer (202) does not wait for them, because GitLab gives a hook
+ * 10 seconds and disables hooks that keep timing out.
+ */
+
+export interface GitLabMergeRequestEvent {
+  project: string;
+  iid: number;
+  /** open, update, merge, close, reopen, approved, … (absent on some older GitLab versions). */
+  action: string | null;
+  state: string;
+  headSha: string | null;
+  targetBranch: string;
+  sourceBranch: string;
+  url: string | null;
+  /** Who triggered the event. */
+  actor: string | null;
+}
+
+export interface GitLabPipelineEvent {
+  project: string;
+  pipelineId: number;
+  sha: string;
+  ref: string;
+  status: string;
+  /** The merge request the pipeline ran for, when GitLab says. */
+  mergeRequestIid: number | null;
+}
+
+export interface GitLabWebhookLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface GitLabWebhookOptions {
+  secret: string;
+  onMergeRequest(event: GitLabMergeRequestEvent): Promise<void> | void;
+  onPipeline(event: GitLabPipelineEvent): Promise<void> | void;
+  log: GitLabWebhookLogger;
+  /** Largest body accepted, in bytes (1 MiB by default). */
+  maxBodyBytes?: number;
+}
+
+const Project = z.object({ path_with_namespace: z.string().min(1) });
+
+export const MergeRequestHook = z.object({
+  object_kind: z.literal("merge_request"),
+  user: z.object({ username: z.string() }).optional(),
+  project: Project,
+  object_attributes: z.object({
+    iid: z.number().int().positive(),
+    action: z.string().optional(),
+    state: z.string(),
+    target_branch: z.string(),
+    source_branch: z.string(),
+    url: z.string().optional(),
+    last_commit: z.object({ id: z.string() }).nullable().optional(),
+  }),
+});
+
+export const PipelineHook = z.object({
+  object_kind: z.literal("pipeline"),
+  project: Project,
+  object_attributes: z.object({
+    id: z.number().int(),
+    ref: z.string(),
+    sha: z.string(),
+    status: z.string(),
+  }),
+  merge_request: z.object({ iid: z.number().int().positive() }).nullable().optional(),
+});
+
+/** The request handler, returning a promise that settles when the callback has run (for tests). */
+export function createGitLabWebhookHandler(
+  options: GitLabWebhookOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  if (!options.secret) throw new Error("a GitLab webhook secret is required");
+  const expected = digest(options.secret);
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+
+  return async function handle(req, res) {
+    if (req.method !== "POST") return answer(res, 405, "method not allowed");
+    const token = req.headers["x-gitlab-token"];
+    // Hashing both sides gives equal-length buffers, so neither the comparison nor its length
+    // check tells an attacker anything about the secret.
+    if (typeof token !== "string" || !timingSafeEqual(digest(token), expected)) {
+      options.log.warn(
+        { event: req.headers["x-gitlab-event"] },
+        "GitLab webhook with a missing or wrong token",
+      );
+      req.resume();
+      return answer(res, 401, "unauthorized");
+    }
+
+    let payload: unknown;
+    try {
+      payload = JSON.parse(await readBody(req, maxBodyBytes));
+    } catch (error) {
+      const tooLarge = error instanceof BodyTooLarge;
+      return answer(res, tooLarge ? 413 : 400, tooLarge ? "payload too large" : "malformed JSON");
+    }
+    const kind = objectKind(payload);
+    if (kind !== "merge_request" && kind !== "pipeline") return answer(res, 204);
+
+    if (kind === "merge_request") {
+      const parsed = MergeRequestHook.safeParse(payload);
+      if (!parsed.success) return invalid(res, parsed.error);
+      const { project, object_attributes: mr, user } = parsed.data;
+      answer(res, 202, "accepted");
+      return run("merge_request", () =>
+        options.onMergeRequest({
+          project: project.path_with_namespace,
+          iid: mr.iid,
+          action: mr.action ?? null,
+          state: mr.state,
+          headSha: mr.last_commit?.id ?? null,
+          targetBranch: mr.target_branch,
+          sourceBranch: mr.source_branch,
+          url: mr.url ?? null,
+          actor: user?.username ?? null,
+        }),
+      );
+    }
+    const parsed = PipelineHook.safeParse(payload);
+    if (!parsed.success) return invalid(res, parsed.error);
+    const { project, object_attributes: pipeline, merge_request } = parsed.data;
+    answer(res, 202, "accepted");
+    return run("pipeline", () =>
+      options.onPipeline({
+        project: project.path_with_namespace,
+        pipelineId: pipeline.id,
+        sha: pipeline.sha,
+        ref: pipeline.ref,
+        status: pipeline.status,
+        mergeRequestIid: merge_request?.iid ?? null,
+      }),
+    );
+  };
+
+  function invalid(res: ServerResponse, error: z.ZodError): void {
+    const issue = error.issues[0];
+    answer(
+      res,
+      400,
+      `invalid payload at ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+
+  async function run(kind: string, callback: () => Promise<void> | void): Promise<void> {
+    try {
+      await callback();
+    } catch (error) {
+      // Never swallowed: logged with the event kind; the pipeline reports its own failures.
+      options.log.error({ err: error, kind }, "GitLab webhook handler failed");
+    }
+  }
+}
+
+function objectKind(payload: unknown): string | undefined {
+  if (typeof payload !== "object" || payload === null || !("object_kind" in payload)) return undefined;
+  return typeof payload.object_kind === "string" ? payload.object_kind : undefined;
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value, "utf8").digest();
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function answer(res: ServerResponse, status: number, message?: string): void {
+  if (message === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ message }));
+}

@@ -1,0 +1,132 @@
+import { known, unreadable, type Known, type Permission, type UnreadableFact } from "../../model/index.js";
+import { ProviderError } from "../../errors.js";
+import { GitLabHttpError } from "./client.js";
+
+/** GitLab role names as the UI shows them, for "unknown" results a person can act on. */
+export const ROLE = {
+  reporter: "Reporter role",
+  developer: "Developer role",
+  maintainer: "Maintainer role",
+  owner: "Owner role",
+  admin: "instance administrator",
+  readApi: "read_api scope",
+  api: "api scope",
+} as const;
+
+/**
+ * GitLab access levels onto the model's permissions: 5 minimal and 10 guest → read (guests see a
+ * private project's issues, not always its code; read is the honest upper bound), 20 reporter →
+ * read, 30 developer → write, 40 maintainer → maintain (settings, protected branches), 50 owner →
+ * admin. 0 is "no access".
+ */
+export function permissionOf(accessLevel: number): Permission {
+  if (accessLevel >= 50) return "admin";
+  if (accessLevel >= 40) return "maintain";
+  if (accessLevel >= 30) return "write";
+  if (accessLevel > 0) return "read";
+  return "none";
+}
+
+export function roleName(accessLevel: number): string {
+  const names: Record<number, string> = {
+    5: "minimal",
+    10: "guest",
+    20: "reporter",
+    30: "developer",
+    40: "maintainer",
+    50: "owner",
+  };
+  return names[accessLevel] ?? `access-level-${accessLevel}`;
+}
+
+/**
+ * Collects what could not be read while collecting. Each collector reads through `read`, which
+ * turns 401/403 (and, where the caller says so, 404) into an Unreadable naming the role or scope.
+ */
+export class UnreadableLog {
+  private facts: UnreadableFact[] = [];
+
+  async read<T>(
+    subject: string,
+    what: string,
+    permission: string,
+    load: () => Promise<T>,
+    options: { notFoundIsUnreadable?: boolean } = {},
+  ): Promise<Known<T>> {
+    try {
+      return known(await load());
+    } catch (error) {
+      if (
+        error instanceof GitLabHttpError &&
+        (error.status === 401 ||
+          error.status === 403 ||
+          (error.status === 404 && options.notFoundIsUnreadable))
+      ) {
+        return this.add(subject, what, permission, `${error.status} ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  add(subject: string, what: string, permission: string, reason: string): Known<never> {
+    this.facts.push({ subject, what, permission, reason });
+    return unreadable(permission, reason);
+  }
+
+  drain(): UnreadableFact[] {
+    const drained = this.facts;
+    this.facts = [];
+    return drained;
+  }
+}
+
+/**
+ * A commit carries an e-mail, not a GitLab account. We link it to a login only on evidence: the
+ * no-reply address GitLab gives each user ("123-alice@users.noreply.gitlab.com") or a member's
+ * public e-mail. Never by display name: a wrong author is worse than an unknown one.
+ */
+export function loginForEmail(
+  email: string | null | undefined,
+  byEmail: ReadonlyMap<string, string>,
+): string | null {
+  if (!email) return null;
+  const lower = email.toLowerCase();
+  const noreply = /^\d+-([a-z0-9_.-]+)@users\.noreply\./i.exec(lower);
+  if (noreply?.[1]) return noreply[1];
+  return byEmail.get(lower) ?? null;
+}
+
+/**
+ * GitLab protected-branch names are exact or use `*` as a wildcard matching any characters, "/"
+ * included. Matched with the classic two-pointer wildcard walk: linear-ish, no regular expression.
+ */
+export function protectedBranchMatches(pattern: string, branch: string): boolean {
+  let p = 0;
+  let b = 0;
+  let star = -1;
+  let resume = 0;
+  while (b < branch.length) {
+    if (p < pattern.length && pattern[p] !== "*" && pattern[p] === branch[b]) {
+      p++;
+      b++;
+    } else if (p < pattern.length && pattern[p] === "*") {
+      star = p++;
+      resume = b;
+    } else if (star >= 0) {
+      p = star + 1;
+      b = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === "*") p++;
+  return p === pattern.length;
+}
+
+/** GitLab answers times as ISO with milliseconds and an offset; normalise to what the model parses. */
+export function isoTime(value: string): string {
+  const parsed = new Date(value);
+  if (Number.isNaN(parsed.getTime()))
+    throw new ProviderError(`GitLab answered a bad time: ${value}`, { host: "gitlab" });
+  return parsed.toISOString();
+}

@@ -1,0 +1,111 @@
+import { markdownText } from "../../reporters/escape.js";
+import type { CheckReport, FindingIssue, IssueTracker } from "../types.js";
+import { encodePath } from "./client.js";
+import type { GitLabContext } from "./context.js";
+import { CommitStatusWire, IssueWire, NoteWire, type IssueWire as Issue } from "./schema.js";
+
+/** The hidden marker that finds our one MR note again on later runs. */
+export const NOTE_MARKER = "<!-- soc2-bot:change-management -->";
+const DESCRIPTION_LIMIT = 255;
+
+/**
+ * GitLab commit status states for our conclusions. "neutral" (nothing to judge, e.g. controls not
+ * applicable) becomes "skipped": it neither fails the pipeline nor leaves it pending forever, as
+ * "pending" would when "pipelines must succeed" is on.
+ */
+export function statusStateOf(conclusion: CheckReport["conclusion"]): "success" | "failed" | "skipped" {
+  if (conclusion === "success") return "success";
+  if (conclusion === "failure") return "failed";
+  return "skipped";
+}
+
+/** GitLab shows the description as plain text on one line: no control characters, 255 at most. */
+export function statusDescription(title: string): string {
+  // eslint-disable-next-line no-control-regex
+  const line = title.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return line.length <= DESCRIPTION_LIMIT ? line : `${line.slice(0, DESCRIPTION_LIMIT - 1)}…`;
+}
+
+export async function publishChangeCheck(
+  context: GitLabContext,
+  actor: () => Promise<string>,
+  target: { repository: string; number: number; headSha: string },
+  check: CheckReport,
+): Promise<void> {
+  const { client } = context;
+  const project = encodePath(target.repository);
+  await client.send(
+    "POST",
+    `/projects/${project}/statuses/${encodeURIComponent(target.headSha)}`,
+    CommitStatusWire,
+    {
+      state: statusStateOf(check.conclusion),
+      name: check.name,
+      description: statusDescription(check.title),
+      ...(check.detailsUrl ? { target_url: check.detailsUrl } : {}),
+    },
+  );
+
+  const notesPath = `/projects/${project}/merge_requests/${target.number}/notes`;
+  const body = `${NOTE_MARKER}\n### ${markdownText(check.name)}: ${markdownText(check.title)}\n\n${check.summary}`;
+  const me = await actor();
+  // Only our own note counts: anyone can paste the marker into a comment, and we must neither
+  // overwrite theirs (GitLab would refuse) nor stop updating ours because of it.
+  let existing: number | undefined;
+  for await (const note of client.pages(notesPath, NoteWire, { sort: "asc", order_by: "created_at" })) {
+    if (!note.system && note.author.username === me && note.body.startsWith(NOTE_MARKER)) {
+      existing = note.id;
+      break;
+    }
+  }
+  if (existing === undefined) await client.send("POST", notesPath, NoteWire, { body });
+  else await client.send("PUT", `${notesPath}/${existing}`, NoteWire, { body });
+}
+
+function findingOf(issue: Issue): FindingIssue {
+  return {
+    number: issue.iid,
+    title: issue.title,
+    body: issue.description ?? "",
+    state: issue.state === "opened" ? "open" : "closed",
+    url: issue.web_url,
+    labels: issue.labels,
+  };
+}
+
+/** Finding issues in a GitLab project: labels are comma-joined, closing is a state_event. */
+export function gitLabIssues(context: GitLabContext, projectPath: string): IssueTracker {
+  const { client } = context;
+  const base = `/projects/${encodePath(projectPath)}/issues`;
+  return {
+    async listByLabel(label) {
+      const issues: FindingIssue[] = [];
+      for await (const issue of client.pages(base, IssueWire, { labels: label, state: "all" })) {
+        issues.push(findingOf(issue));
+      }
+      return issues;
+    },
+    async create(issue) {
+      const created = await client.send("POST", base, IssueWire, {
+        title: issue.title,
+        description: issue.body,
+        labels: issue.labels.join(","),
+      });
+      return findingOf(created);
+    },
+    async update(number, change) {
+      const updated = await client.send("PUT", `${base}/${number}`, IssueWire, {
+        ...(change.title !== undefined ? { title: change.title } : {}),
+        ...(change.body !== undefined ? { description: change.body } : {}),
+        ...(change.labels !== undefined ? { labels: change.labels.join(",") } : {}),
+        ...(change.state !== undefined
+          ? { state_event: change.state === "closed" ? "close" : "reopen" }
+          : {}),
+      });
+      return findingOf(updated);
+    },
+    async comment(number, body) {
+      await client.send("POST", `${base}/${number}/notes`, NoteWire, { body });
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { readFileSync } from "node:fs";
+import { createGitLabWebhookHandler } from "../../src/app/gitlab-webhook.js";
+
+const SECRET = "hook-secret-5f2c";
+const mergeRequestHook = readFileSync(
+  new URL("../fixtures/gitlab/merge-request-hook.json", import.meta.url),
+  "utf8",
+);
+const pipelineHook = readFileSync(new URL("../fixtures/gitlab/pipeline-hook.json", import.meta.url), "utf8");
+
+let server: Server;
+let url: string;
+let settled: Promise<void>[];
+const onMergeRequest = vi.fn();
+const onPipeline = vi.fn();
+const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+
+beforeEach(async () => {
+  settled = [];
+  onMergeRequest.mockReset();
+  onPipeline.mockReset();
+  const handle = createGitLabWebhookHandler({ secret: SECRET, onMergeRequest, onPipeline, log });
+  server = createServer((req, res) => void settled.push(handle(req, res)));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/gitlab/webhook`;
+});
+
+afterEach(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  nock.cleanAll();
+});
+
+async function deliver(body: string, headers: Record<string, string>): Promise<number> {
+  const response = await fetch(url, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", ...headers },
+  });
+  await response.text();
+  await Promise.all(settled);
+  return response.status;
+}
+
+describe("GitLab webhook", () => {
+  it("hands a merge request event to its callback and answers 202", async () => {
+    const status = await deliver(mergeRequestHook, {
+      "x-gitlab-token": SECRET,
+      "x-gitlab-event": "Merge Request Hook",
+    });
+    expect(status).toBe(202);
+    expect(onMergeRequest.mock.calls).toEqual([
+      [
+        {
+          project: "acme/api",
+          iid: 12,
+          action: "update",
+          state: "opened",
+          headSha: "1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e",
+          targetBranch: "main",
+          sourceBranch: "feature/rate-limit",
+          url: "https://gitlab.example.com/acme/api/-/merge_requests/12",
+          actor: "alice",
+        },
+      ],
+    ]);
+    expect(onPipeline).not.toHaveBeenCalled();
+  });
+
+  it("hands a pipeline event to its callback with its merge request", async () => {
+    expect(await deliver(pipelineHook, { "x-gitlab-token": SECRET, "x-gitlab-event": "Pipeline Hook" })).toBe(
+      202,
+    );
+    expect(onPipeline.mock.calls).toEqual([
+      [
+        {
+          project: "acme/api",
+          pipelineId: 4501,
+          sha: "1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e",
+          ref: "feature/rate-limit",
+          status: "failed",
+          mergeRequestIid: 12,
+        },
+      ],
+    ]);
+  });
+
+  it.each([
+    ["a wrong token", { "x-gitlab-token": "hook-secret-5f2d" }],
+    ["a longer token", { "x-gitlab-token": `${SECRET}-and-more` }],
+    ["no token", {}],
+  ])("rejects %s with 401, no callback and no API request", async (_case, headers) => {
+    // Any request to GitLab would consume this mock; it must stay pending.
+    const gitlab = nock("https://gitlab.example.com").get(/.*/).reply(200, {});
+    expect(await deliver(mergeRequestHook, headers)).toBe(401);
+    expect(onMergeRequest).not.toHaveBeenCalled();
+    expect(onPipeline).not.toHaveBeenCalled();
+    expect(gitlab.isDone()).toBe(false);
+  });
+
+  it("answers 400 on malformed JSON and on a payload missing what we use", async () => {
+    expect(await deliver("{not json", { "x-gitlab-token": SECRET })).toBe(400);
+    const broken = JSON.parse(mergeRequestHook) as { object_attributes: Record<string, unknown> };
+    delete broken.object_attributes.iid;
+    expect(await deliver(JSON.stringify(broken), { "x-gitlab-token": SECRET })).toBe(400);
+    expect(onMergeRequest).not.toHaveBeenCalled();
+  });
+
+  it("ignores other event kinds with 204", async () => {
+    const push = JSON.stringify({ object_kind: "push", ref: "refs/heads/main" });
+    expect(await deliver(push, { "x-gitlab-token": SECRET, "x-gitlab-event": "Push Hook" })).toBe(204);
+    expect(onMergeRequest).not.toHaveBeenCalled();
+    expect(onPipeline).not.toHaveBeenCalled();
+  });
+
+  it("logs a failing callback instead of crashing the server", async () => {
+    onPipeline.mockRejectedValueOnce(new Error("boom"));
+    expect(await deliver(pipelineHook, { "x-gitlab-token": SECRET })).toBe(202);
+    expect(log.error).toHaveBeenCalledWith(
+      expect.objectContaining({ kind: "pipeline" }),
+      "GitLab webhook handler failed",
+    );
+  });
+});
