@@ -24,6 +24,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ["bin/**/*.js"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
+  {
     files: ["src/providers/**", "src/app/**", "test/**", "bench/**"],
     rules: { "no-restricted-imports": "off" },
   },

@@ -6,7 +6,12 @@ import { main, type Io } from "../../src/cli/main.js";
 import { makeChangeRequest, makeSnapshot } from "../fixtures/build.js";
 
 function memoryIo(): Io & { out: string; err: string } {
-  const io = { out: "", err: "", stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
+  const io = {
+    out: "",
+    err: "",
+    stdout: (t: string) => void (io.out += t),
+    stderr: (t: string) => void (io.err += t),
+  };
   return io;
 }
 
@@ -65,9 +70,16 @@ describe("soc2-bot evaluate", () => {
     );
     const out = await mkdtemp(join(tmpdir(), "soc2-out-"));
     const io = memoryIo();
-    expect(await main(["evaluate", "--snapshot", snapshot, "--policy", policy, "--out", out, "--format", "json"], io)).toBe(0);
+    expect(
+      await main(
+        ["evaluate", "--snapshot", snapshot, "--policy", policy, "--out", out, "--format", "json"],
+        io,
+      ),
+    ).toBe(0);
     const again = memoryIo();
-    expect(await main(["evaluate", "--snapshot", join(out, "snapshot.json"), "--format", "json"], again)).toBe(0);
+    expect(
+      await main(["evaluate", "--snapshot", join(out, "snapshot.json"), "--format", "json"], again),
+    ).toBe(0);
     expect(again.out).toBe(await readFile(join(out, "results.json"), "utf8"));
   });
 
@@ -98,9 +110,17 @@ describe("soc2-bot demo", () => {
     const io = memoryIo();
     expect(await main(["demo", "--out", out], io)).toBe(0);
     expect(io.out).toMatch(/planted violations found: (\d+) of \1/);
-    const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8")) as { files: { name: string }[] };
+    const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8")) as {
+      files: { name: string }[];
+    };
     expect(manifest.files.map((f) => f.name)).toEqual(
-      expect.arrayContaining(["population.csv", "report.html", "results.json", "snapshot.json", "summary.md"]),
+      expect.arrayContaining([
+        "population.csv",
+        "report.html",
+        "results.json",
+        "snapshot.json",
+        "summary.md",
+      ]),
     );
   });
 });

@@ -72,7 +72,10 @@ describe("cc6.stale-invitations", () => {
     expect(result?.outcome).toBe("fail");
     expect(result?.subject.id).toMatch(/^acme:invite:email:j\*\*\*@example\.com~[0-9a-f]{8}$/);
     expect(result?.reason).toMatch(/by an unknown inviter/);
-    expect(result?.evidence).toContainEqual({ label: "invitee", value: result?.subject.id.split(":invite:")[1] });
+    expect(result?.evidence).toContainEqual({
+      label: "invitee",
+      value: result?.subject.id.split(":invite:")[1],
+    });
     expect(JSON.stringify(result)).not.toMatch(/jane\.doe/);
   });
 

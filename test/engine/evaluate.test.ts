@@ -40,8 +40,12 @@ describe("evaluate", () => {
       CONTROLS,
     );
     const snapshot = makeSnapshot({ changeRequests: [makeChangeRequest({ reviews: [] })] });
-    expect(evaluate(snapshot, policy, AT).results.some((r) => r.control === "cc8.independent-approval")).toBe(true);
-    expect(evaluate(snapshot, lenient, AT).results.some((r) => r.control === "cc8.independent-approval")).toBe(false);
+    expect(evaluate(snapshot, policy, AT).results.some((r) => r.control === "cc8.independent-approval")).toBe(
+      true,
+    );
+    expect(
+      evaluate(snapshot, lenient, AT).results.some((r) => r.control === "cc8.independent-approval"),
+    ).toBe(false);
   });
 
   it("turns a failure covered by an exception into 'excepted' until the exception expires", () => {
@@ -64,9 +68,15 @@ describe("evaluate", () => {
       CONTROLS,
     );
     const snapshot = makeSnapshot({ changeRequests: [makeChangeRequest({ reviews: [] })] });
-    const during = evaluate(snapshot, withException, AT).results.find((r) => r.control === "cc8.independent-approval");
+    const during = evaluate(snapshot, withException, AT).results.find(
+      (r) => r.control === "cc8.independent-approval",
+    );
     expect(during?.outcome).toBe("excepted");
-    expect(during?.exception).toMatchObject({ approvedBy: "carol", expires: "2026-11-30", source: "org.yml:3" });
+    expect(during?.exception).toMatchObject({
+      approvedBy: "carol",
+      expires: "2026-11-30",
+      source: "org.yml:3",
+    });
     const after = evaluate(snapshot, withException, new Date("2026-12-01T00:00:00Z")).results.find(
       (r) => r.control === "cc8.independent-approval",
     );
@@ -76,16 +86,25 @@ describe("evaluate", () => {
 
   it("judges a change as production when the repository's facts are missing, never waves it through", () => {
     const snapshot = makeSnapshot({ repositories: [], changeRequests: [makeChangeRequest({ reviews: [] })] });
-    const result = evaluate(snapshot, policy, AT).results.find((r) => r.control === "cc8.independent-approval");
+    const result = evaluate(snapshot, policy, AT).results.find(
+      (r) => r.control === "cc8.independent-approval",
+    );
     expect(result?.outcome).toBe("fail");
   });
 
   it("uses a repository's own policy layer for that repository only", () => {
     const snapshot = makeSnapshot({
-      repositories: [makeRepository(), makeRepository({ fullName: "acme/web", url: "https://github.com/acme/web" })],
+      repositories: [
+        makeRepository(),
+        makeRepository({ fullName: "acme/web", url: "https://github.com/acme/web" }),
+      ],
       changeRequests: [
         makeChangeRequest({ reviews: [] }),
-        makeChangeRequest({ repository: "acme/web", reviews: [], url: "https://github.com/acme/web/pull/12" }),
+        makeChangeRequest({
+          repository: "acme/web",
+          reviews: [],
+          url: "https://github.com/acme/web/pull/12",
+        }),
       ],
       policyFiles: [
         {

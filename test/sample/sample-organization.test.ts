@@ -7,7 +7,8 @@ import { generateSampleOrganization } from "../../src/sample/generate.js";
 describe("the built-in sample organization", () => {
   const sample = generateSampleOrganization();
   const report = evaluate(sample.snapshot, policySetFor(sample.snapshot), sample.at);
-  const key = (r: { control: string; subject: string; outcome: string }) => `${r.outcome} ${r.control} ${r.subject}`;
+  const key = (r: { control: string; subject: string; outcome: string }) =>
+    `${r.outcome} ${r.control} ${r.subject}`;
 
   it("is a valid snapshot of a realistic organization", () => {
     expect(() => Snapshot.parse(sample.snapshot)).not.toThrow();
