@@ -1,0 +1,214 @@
+/**
+ * report.html: one self-contained page an auditor opens offline. No external resource: the style and
+ * the small filter script are inline and allowed by their SHA-256 in a strict Content-Security-Policy,
+ * so even if some untrusted text escaped its cell it could not run. All data goes through htmlText,
+ * and links are kept only when they are http(s) links from the collected facts.
+ */
+import { createHash } from "node:crypto";
+import type { Outcome, Result } from "../../controls/types.js";
+import type { EvaluationReport } from "../../engine/types.js";
+import type { Snapshot } from "../../model/index.js";
+import { htmlText } from "../escape.js";
+import { changeRequestId, controlRows, OUTCOMES, organizationName, periodText } from "./common.js";
+import { mergesPerMonth, renderMonthlyChart } from "./report-html-chart.js";
+
+const STYLE = `
+:root { --fail: #c62828; --unknown: #ef8f00; --pass: #2e7d32; --excepted: #6a4fb3; --na: #78909c; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1d2327; background: #f6f7f9; }
+header { background: #1d2b3a; color: #fff; padding: 20px 32px; }
+header h1 { margin: 0 0 8px; font-size: 22px; }
+header dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
+header dt { color: #a9bacb; }
+header dd { margin: 0; overflow-wrap: anywhere; }
+main { padding: 8px 32px 32px; }
+section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; padding: 16px 20px; margin-top: 20px; }
+h2 { font-size: 17px; margin: 0 0 12px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e8ebee; vertical-align: top; }
+th { background: #f1f3f5; font-weight: 600; position: sticky; top: 0; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.zero { color: #b0b7bf; }
+td.fail-count:not(.zero) { color: var(--fail); font-weight: 600; }
+td.unknown-count:not(.zero) { color: var(--unknown); font-weight: 600; }
+#results td { overflow-wrap: anywhere; }
+#results td:nth-child(4) { min-width: 220px; }
+#results td:nth-child(5) { min-width: 320px; }
+td.control code { white-space: nowrap; }
+code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-size: 12px; font-weight: 600; white-space: nowrap; }
+.badge.pass { background: var(--pass); } .badge.fail { background: var(--fail); }
+.badge.unknown { background: var(--unknown); } .badge.excepted { background: var(--excepted); }
+.badge.not-applicable { background: var(--na); }
+.filters { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 12px; }
+.filters input { flex: 1 1 260px; padding: 6px 8px; border: 1px solid #c3c9d0; border-radius: 4px; }
+.filters select { padding: 6px; border: 1px solid #c3c9d0; border-radius: 4px; }
+#filter-count { color: #5b6670; }
+.subject-title { display: block; color: #4a545e; }
+ul.evidence { margin: 0; padding-left: 16px; font-size: 12px; color: #39424b; }
+.exception { font-size: 12px; color: var(--excepted); }
+svg text { font: 11px system-ui, sans-serif; fill: #39424b; }
+svg .bar-ok { fill: var(--pass); } svg .bar-fail { fill: var(--fail); } svg .bar-unknown { fill: var(--unknown); }
+svg .axis { stroke: #9aa4ae; stroke-width: 1; } svg .grid { stroke: #e8ebee; stroke-width: 1; }
+footer { color: #5b6670; font-size: 12px; padding: 0 32px 24px; }
+`;
+
+const SCRIPT = `(function () {
+  var text = document.getElementById("filter-text");
+  var outcome = document.getElementById("filter-outcome");
+  var control = document.getElementById("filter-control");
+  var count = document.getElementById("filter-count");
+  var rows = Array.prototype.slice.call(document.querySelectorAll("#results tbody tr"));
+  var texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
+  function apply() {
+    var needle = text.value.trim().toLowerCase();
+    var shown = 0;
+    rows.forEach(function (row, i) {
+      var ok = (!outcome.value || row.getAttribute("data-outcome") === outcome.value) &&
+        (!control.value || row.getAttribute("data-control") === control.value) &&
+        (!needle || texts[i].indexOf(needle) !== -1);
+      row.hidden = !ok;
+      if (ok) shown += 1;
+    });
+    count.textContent = shown + " of " + rows.length + " results";
+  }
+  text.addEventListener("input", apply);
+  outcome.addEventListener("change", apply);
+  control.addEventListener("change", apply);
+  apply();
+})();`;
+
+const OUTCOME_LABEL: Record<Outcome, string> = {
+  pass: "pass",
+  fail: "fail",
+  unknown: "unknown",
+  excepted: "excepted",
+  "not-applicable": "n/a",
+};
+
+export function renderReportHtml(snapshot: Snapshot, report: EvaluationReport): string {
+  const organization = organizationName(snapshot);
+  const csp = [
+    "default-src 'none'",
+    `style-src '${sha256Source(STYLE)}'`,
+    `script-src '${sha256Source(SCRIPT)}'`,
+    "img-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join("; ");
+  const rows = controlRows(report);
+  const titles = new Map(snapshot.changeRequests.map((cr) => [changeRequestId(cr), cr.title]));
+  const months = mergesPerMonth(snapshot, report);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${htmlText(csp)}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>SOC 2 evidence: ${htmlText(organization)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<h1>SOC 2 evidence: ${htmlText(organization)}</h1>
+<dl>
+<dt>Period</dt><dd>${htmlText(periodText(report.snapshot.period))}</dd>
+<dt>Code host</dt><dd>${htmlText(report.snapshot.host)} (<code>${htmlText(report.snapshot.baseUrl)}</code>)</dd>
+<dt>Collected</dt><dd>${htmlText(report.snapshot.collectedAt)} by ${htmlText(report.snapshot.actor)}</dd>
+<dt>Evaluated</dt><dd>${htmlText(report.evaluatedAt)}</dd>
+<dt>Policy</dt><dd><code>${htmlText(report.policy.hash)}</code> from ${htmlText(report.policy.sources.join(" < ") || "no policy files")}</dd>
+</dl>
+</header>
+<main>
+<section>
+<h2>Controls</h2>
+<table class="totals">
+<thead><tr><th>Control</th><th>Criterion</th><th>Title</th>${OUTCOMES.map((o) => `<th class="num">${OUTCOME_LABEL[o]}</th>`).join("")}</tr></thead>
+<tbody>
+${rows
+  .map(
+    (row) =>
+      `<tr><td><code>${htmlText(row.id)}</code></td><td>${htmlText(row.criterion)}</td><td>${htmlText(row.title)}</td>` +
+      OUTCOMES.map((o) => {
+        const n = row.totals[o];
+        return `<td class="num ${o}-count${n === 0 ? " zero" : ""}">${n}</td>`;
+      }).join("") +
+      "</tr>",
+  )
+  .join("\n")}
+</tbody>
+</table>
+</section>
+<section>
+<h2>Merged production changes per month</h2>
+${renderMonthlyChart(months)}
+</section>
+<section>
+<h2>Results</h2>
+<div class="filters">
+<input id="filter-text" type="search" placeholder="Filter by subject, reason, evidence…" aria-label="Filter results">
+<select id="filter-outcome" aria-label="Outcome"><option value="">All outcomes</option>${OUTCOMES.map((o) => `<option value="${o}">${OUTCOME_LABEL[o]}</option>`).join("")}</select>
+<select id="filter-control" aria-label="Control"><option value="">All controls</option>${rows.map((row) => `<option value="${htmlText(row.id)}">${htmlText(row.id)}</option>`).join("")}</select>
+<span id="filter-count">${report.results.length} results</span>
+</div>
+<table id="results">
+<thead><tr><th>Outcome</th><th>Control</th><th>Subject</th><th>Reason</th><th>Evidence</th></tr></thead>
+<tbody>
+${report.results.map((result) => resultRow(result, titles)).join("\n")}
+</tbody>
+</table>
+</section>
+${unreadableSection(snapshot)}
+</main>
+<footer>Generated by ${htmlText(snapshot.collector.tool)} from the snapshot in this evidence package. Open offline; this page loads nothing from the network.</footer>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+function resultRow(result: Result, titles: Map<string, string>): string {
+  const title = result.subject.kind === "change-request" ? titles.get(result.subject.id) : undefined;
+  const subject =
+    `${htmlText(result.subject.kind)} ${link(result.subject.url, `<code>${htmlText(result.subject.id)}</code>`)}` +
+    (title !== undefined ? `<span class="subject-title">${htmlText(title)}</span>` : "");
+  const exception = result.exception
+    ? `<div class="exception">Excepted: ${htmlText(result.exception.reason)}; approved by ${htmlText(result.exception.approvedBy)}, expires ${htmlText(result.exception.expires)} (${htmlText(result.exception.source)})</div>`
+    : "";
+  const evidence = result.evidence.length
+    ? `<ul class="evidence">${result.evidence
+        .map(
+          (item) =>
+            `<li>${htmlText(item.label)}: ${link(item.url, htmlText(item.value))}${item.at ? ` (${htmlText(item.at)})` : ""}</li>`,
+        )
+        .join("")}</ul>`
+    : "";
+  return (
+    `<tr data-outcome="${htmlText(result.outcome)}" data-control="${htmlText(result.control)}">` +
+    `<td><span class="badge ${htmlText(result.outcome)}">${htmlText(OUTCOME_LABEL[result.outcome] ?? result.outcome)}</span></td>` +
+    `<td class="control"><code>${htmlText(result.control)}</code><br>${htmlText(result.criterion)}</td>` +
+    `<td>${subject}</td><td>${htmlText(result.reason)}${exception}</td><td>${evidence}</td></tr>`
+  );
+}
+
+/** A link only for http(s) URLs from the facts: a javascript: or data: URL stays plain text. */
+function link(url: string | undefined, inner: string): string {
+  if (!url || !/^https?:\/\//i.test(url)) return inner;
+  return `<a href="${htmlText(url)}" rel="noopener noreferrer" target="_blank">${inner}</a>`;
+}
+
+function unreadableSection(snapshot: Snapshot): string {
+  const items = snapshot.unreadable.map(
+    (fact) =>
+      `<tr><td><code>${htmlText(fact.subject)}</code></td><td>${htmlText(fact.what)}</td><td><code>${htmlText(fact.permission)}</code></td><td>${htmlText(fact.reason)}</td></tr>`,
+  );
+  const body = items.length
+    ? `<table><thead><tr><th>Subject</th><th>Fact</th><th>Missing permission</th><th>Host answer</th></tr></thead><tbody>${items.join("")}</tbody></table>`
+    : "<p>None: every fact the controls need was readable.</p>";
+  return `<section>\n<h2>Facts that could not be read</h2>\n${body}\n</section>`;
+}
+
+function sha256Source(text: string): string {
+  return `sha256-${createHash("sha256").update(text, "utf8").digest("base64")}`;
+}

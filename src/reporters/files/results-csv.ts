@@ -1,0 +1,40 @@
+/** results.csv: one row per result, for filtering in a spreadsheet. */
+import type { EvaluationReport } from "../../engine/types.js";
+import { csvRow } from "../escape.js";
+import { evidenceText } from "./common.js";
+
+export const RESULTS_CSV_HEADER = [
+  "control",
+  "criterion",
+  "subject_kind",
+  "subject_id",
+  "outcome",
+  "reason",
+  "exception_reason",
+  "exception_approved_by",
+  "exception_expires",
+  "evidence",
+  "link",
+] as const;
+
+export function renderResultsCsv(report: EvaluationReport): string {
+  const rows = [csvRow(RESULTS_CSV_HEADER)];
+  for (const result of report.results) {
+    rows.push(
+      csvRow([
+        result.control,
+        result.criterion,
+        result.subject.kind,
+        result.subject.id,
+        result.outcome,
+        result.reason,
+        result.exception?.reason,
+        result.exception?.approvedBy,
+        result.exception?.expires,
+        evidenceText(result),
+        result.subject.url,
+      ]),
+    );
+  }
+  return rows.join("");
+}
