@@ -1,0 +1,131 @@
+/** GitHub behind the CodeHost interface. */
+import { z } from "zod";
+import type { UnreadableFact } from "../../model/index.js";
+import type { CodeHost } from "../types.js";
+import { DEFAULT_BASE_URL, type GitHubClient } from "./client.js";
+import { describeFailure, providerError, splitFullName, type GitHubContext, type GitHubLog } from "./http.js";
+import { collectOrganization, listRepositories } from "./organization.js";
+import {
+  changeRequestsForCommit,
+  collectChangeContext,
+  collectChangeRequest,
+  listDirectPushes,
+  listMergedChangeRequests,
+} from "./pull-requests.js";
+import { collectRepository } from "./repository.js";
+import { ContentAnswer, parseAnswer } from "./schema.js";
+import { issueTracker, publishChangeCheck } from "./writing.js";
+
+export {
+  createGitHubClient,
+  graphqlUrl,
+  type ClientStats,
+  type GitHubClient,
+  type GitHubClientOptions,
+} from "./client.js";
+export { deriveBypassedProtection } from "./change-request.js";
+export { mergeRuleSources } from "./branch-rules.js";
+
+export interface GitHubHostOptions {
+  octokit: GitHubClient;
+  /** REST base URL the client talks to (recorded in snapshots); api.github.com by default. */
+  baseUrl?: string;
+  log?: GitHubLog;
+  /** This app's id: check runs of other apps with the same name are then left alone. */
+  appId?: number;
+}
+
+const SILENT: GitHubLog = { debug: () => {}, info: () => {}, warn: () => {} };
+
+const InstallationAuth = z.object({
+  tokenType: z.literal("installation"),
+  installationId: z.number(),
+  permissions: z.record(z.string(), z.string()),
+});
+
+export function createGitHubHost(options: GitHubHostOptions): CodeHost {
+  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/$/, "");
+  const ctx: GitHubContext = {
+    octokit: options.octokit,
+    log: options.log ?? SILENT,
+    baseUrl,
+    unreadable: [],
+    branchRules: new Map(),
+  };
+  return {
+    host: "github",
+    baseUrl,
+    // Probot's config convention: the organization's layer lives in its `.github` repository.
+    policyLocation: { organizationRepository: (login) => `${login}/.github`, file: ".github/soc2.yml" },
+    describeCredentials: () => describeCredentials(ctx),
+    collectOrganization: (login) => collectOrganization(ctx, login),
+    listRepositories: (login) => listRepositories(ctx, login),
+    collectRepository: (fullName, policy) => collectRepository(ctx, fullName, policy),
+    collectChangeRequest: (repository, number) => collectChangeRequest(ctx, repository, number),
+    collectChangeContext: (repository, number) => collectChangeContext(ctx, repository, number),
+    changeRequestsForCommit: (repository, sha) => changeRequestsForCommit(ctx, repository, sha),
+    listMergedChangeRequests: (repository, branches, period) =>
+      listMergedChangeRequests(ctx, repository, branches, period),
+    listDirectPushes: (repository, branch, period, mergedShas) =>
+      listDirectPushes(ctx, repository, branch, period, mergedShas),
+    readFile: (repository, path, ref) => readFile(ctx, repository, path, ref),
+    drainUnreadable(): UnreadableFact[] {
+      return ctx.unreadable.splice(0, ctx.unreadable.length);
+    },
+    publishChangeCheck: (target, check) => publishChangeCheck(ctx, target, check, options.appId),
+    issues: (repository) => issueTracker(ctx, repository),
+  };
+}
+
+async function describeCredentials(
+  ctx: GitHubContext,
+): Promise<{ actor: string; permissions: Record<string, string> }> {
+  // An app installation knows its permissions from its token; asking costs no request.
+  const auth = await Promise.resolve()
+    .then(() => ctx.octokit.auth({ type: "installation" }))
+    .catch(() => undefined);
+  const installation = InstallationAuth.safeParse(auth);
+  if (installation.success) {
+    return {
+      actor: `installation:${installation.data.installationId}`,
+      permissions: installation.data.permissions,
+    };
+  }
+  try {
+    const answer = await ctx.octokit.request("GET /user");
+    const user = parseAnswer(z.object({ login: z.string() }), answer.data, "GET /user");
+    const scopes = String(answer.headers["x-oauth-scopes"] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    return { actor: user.login, permissions: Object.fromEntries(scopes.map((s) => [s, "granted"])) };
+  } catch (error) {
+    ctx.log.warn(`could not tell who the GitHub credentials belong to: ${describeFailure(error).message}`);
+    return { actor: "unknown", permissions: {} };
+  }
+}
+
+async function readFile(
+  ctx: GitHubContext,
+  repository: string,
+  path: string,
+  ref?: string,
+): Promise<string | null> {
+  const { owner, repo } = splitFullName(repository);
+  const where = `${repository}:${path}${ref ? `@${ref}` : ""}`;
+  try {
+    const answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/contents/{path}", {
+      owner,
+      repo,
+      path,
+      ...(ref === undefined ? {} : { ref }),
+    });
+    // A directory at that path is no policy file.
+    if (Array.isArray(answer.data)) return null;
+    const file = parseAnswer(ContentAnswer, answer.data, `contents of ${where}`);
+    return Buffer.from(file.content, file.encoding === "base64" ? "base64" : "utf8").toString("utf8");
+  } catch (error) {
+    if (describeFailure(error).status === 404) return null;
+    throw providerError(error, `file ${where}`, "contents:read");
+  }
+}

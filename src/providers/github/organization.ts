@@ -1,0 +1,128 @@
+/** Organization facts from the REST API. Owners see more than members; the rest is "unknown". */
+import {
+  known,
+  unreadable,
+  type Invitation,
+  type Known,
+  type Member,
+  type Organization,
+  type Permission,
+} from "../../model/index.js";
+import { isForbidden, providerError, recordUnreadable, type GitHubContext } from "./http.js";
+import { list, mapKnown } from "./repository.js";
+import { InvitationAnswer, OrganizationAnswer, parseAnswer } from "./schema.js";
+import { z } from "zod";
+
+export const ORG_ADMINISTRATION_READ = "organization administration:read (members:read is not enough)";
+export const MEMBERS_READ = "members:read";
+
+const Login = z.object({ login: z.string() });
+
+const BASE_PERMISSIONS: Record<string, Permission> = {
+  none: "none",
+  read: "read",
+  write: "write",
+  admin: "admin",
+};
+
+export async function collectOrganization(ctx: GitHubContext, org: string): Promise<Organization> {
+  const answer = await ctx.octokit
+    .request("GET /orgs/{org}", { org })
+    .catch((error: unknown) => Promise.reject(providerError(error, `organization ${org}`, MEMBERS_READ)));
+  const settings = parseAnswer(OrganizationAnswer, answer.data, `GET /orgs/${org}`);
+
+  // GitHub leaves these fields out for anyone but owners (and apps with organization administration).
+  const hidden = (what: string): Known<never> =>
+    recordUnreadable(ctx, org, what, ORG_ADMINISTRATION_READ, { message: `GitHub did not return ${what}` });
+  const twoFactorRequired =
+    typeof settings.two_factor_requirement_enabled === "boolean"
+      ? known(settings.two_factor_requirement_enabled)
+      : hidden("two_factor_requirement_enabled");
+  const base = settings.default_repository_permission;
+  const basePermission: Known<Permission> =
+    typeof base === "string"
+      ? BASE_PERMISSIONS[base]
+        ? known(BASE_PERMISSIONS[base])
+        : unreadable(ORG_ADMINISTRATION_READ, `unexpected default_repository_permission "${base}"`)
+      : hidden("default_repository_permission");
+
+  const logins = (params: Record<string, string>) =>
+    list(ctx, "GET /orgs/{org}/members", { org, ...params }, Login).then((members) =>
+      members.map((m) => m.login),
+    );
+
+  const [owners, everyone, withoutTwoFactor, invitations, outside] = await Promise.all([
+    readOrgFact(ctx, org, "owners", MEMBERS_READ, () => logins({ role: "admin" })),
+    readOrgFact(ctx, org, "members", MEMBERS_READ, () => logins({ role: "all" })),
+    readOrgFact(ctx, org, "members without two-factor authentication", ORG_ADMINISTRATION_READ, () =>
+      logins({ filter: "2fa_disabled" }),
+    ),
+    readOrgFact(ctx, org, "invitations", MEMBERS_READ, () =>
+      list(ctx, "GET /orgs/{org}/invitations", { org }, InvitationAnswer),
+    ),
+    readOrgFact(ctx, org, "outside collaborators", MEMBERS_READ, () =>
+      list(ctx, "GET /orgs/{org}/outside_collaborators", { org }, Login).then((users) =>
+        users.map((u) => u.login),
+      ),
+    ),
+  ]);
+
+  const members: Known<Member[]> = !owners.known
+    ? owners
+    : mapKnown(everyone, (all) => {
+        const ownerSet = new Set(owners.value);
+        return all.map((login): Member => ({ login, role: ownerSet.has(login) ? "owner" : "member" }));
+      });
+
+  return {
+    login: settings.login,
+    url: settings.html_url,
+    twoFactorRequired,
+    basePermission,
+    members,
+    membersWithoutTwoFactor: withoutTwoFactor,
+    invitations: mapKnown(invitations, (items) =>
+      items.map((i): Invitation => ({
+        login: i.login,
+        email: i.email,
+        role: i.role,
+        invitedAt: i.created_at,
+        inviter: i.inviter?.login ?? null,
+      })),
+    ),
+    outsideCollaborators: outside,
+  };
+}
+
+/** 403/404, and the 422 GitHub gives non-owners for the 2FA filter, make a fact unreadable. */
+async function readOrgFact<T>(
+  ctx: GitHubContext,
+  org: string,
+  what: string,
+  permission: string,
+  read: () => Promise<T>,
+): Promise<Known<T>> {
+  try {
+    return known(await read());
+  } catch (error) {
+    const status = (error as { status?: unknown } | null)?.status;
+    if (isForbidden(error) || status === 422) return recordUnreadable(ctx, org, what, permission, error);
+    throw providerError(error, `${what} of ${org}`, permission);
+  }
+}
+
+export async function* listRepositories(ctx: GitHubContext, org: string): AsyncIterable<string> {
+  const pages = ctx.octokit.paginate.iterator("GET /orgs/{org}/repos", { org, type: "all", per_page: 100 });
+  try {
+    for await (const page of pages) {
+      const repos = parseAnswer(
+        z.array(z.object({ full_name: z.string() })),
+        page.data,
+        `GET /orgs/${org}/repos`,
+      );
+      for (const repo of repos) yield repo.full_name;
+    }
+  } catch (error) {
+    throw providerError(error, `repositories of ${org}`, "metadata:read");
+  }
+}

@@ -1,0 +1,229 @@
+/** Change requests and direct pushes, read with GraphQL (one query per pull request or page). */
+import { ProviderError } from "../../errors.js";
+import {
+  known,
+  unreadable,
+  type Repository,
+  type BranchRule,
+  type ChangeRequest,
+  type DirectPush,
+  type Known,
+} from "../../model/index.js";
+import { mapPullRequest } from "./change-request.js";
+import {
+  countGraphqlCost,
+  describeFailure,
+  providerError,
+  splitFullName,
+  type GitHubContext,
+} from "./http.js";
+import { BRANCH_HISTORY_QUERY, MERGED_PULL_REQUESTS_QUERY, PULL_REQUEST_QUERY } from "./queries.js";
+import { list, mapKnown, readBranchRule } from "./repository.js";
+import {
+  BranchHistoryAnswer,
+  CommitPullAnswer,
+  MergedPullRequestsAnswer,
+  parseAnswer,
+  PullRequestAnswer,
+  type HistoryCommit,
+  type PullRequestNode,
+} from "./schema.js";
+
+async function graphql(ctx: GitHubContext, query: string, variables: Record<string, unknown>, what: string) {
+  try {
+    return await ctx.octokit.graphql<unknown>(query, variables);
+  } catch (error) {
+    const failure = describeFailure(error);
+    const errors = (error as { errors?: Array<{ type?: string; message?: string }> }).errors;
+    if (errors && errors.length > 0) {
+      const first = errors[0];
+      throw new ProviderError(
+        `GitHub GraphQL could not read ${what}: ${first?.type ?? ""} ${first?.message ?? ""}`.trim(),
+        {
+          host: "github",
+          status: first?.type === "NOT_FOUND" ? 404 : first?.type === "FORBIDDEN" ? 403 : failure.status,
+          cause: error,
+        },
+      );
+    }
+    throw providerError(error, what);
+  }
+}
+
+async function rulesFor(
+  ctx: GitHubContext,
+  repository: string,
+  pr: PullRequestNode,
+): Promise<Known<BranchRule | null>> {
+  // Only a merge can have bypassed the rules: open pull requests cost no extra request.
+  if (pr.state !== "MERGED") return known(null);
+  return readBranchRule(ctx, repository, pr.baseRefName);
+}
+
+async function queryPullRequest(ctx: GitHubContext, repository: string, number: number) {
+  const { owner, repo } = splitFullName(repository);
+  const what = `pull request ${repository}#${number}`;
+  const data = await graphql(ctx, PULL_REQUEST_QUERY, { owner, name: repo, number }, what);
+  const answer = parseAnswer(PullRequestAnswer, data, what);
+  countGraphqlCost(ctx, answer.rateLimit);
+  const pr = answer.repository?.pullRequest;
+  if (!answer.repository || !pr)
+    throw new ProviderError(`GitHub has no ${what}`, { host: "github", status: 404 });
+  return { repository: answer.repository, pr };
+}
+
+export async function collectChangeRequest(
+  ctx: GitHubContext,
+  repository: string,
+  number: number,
+): Promise<ChangeRequest> {
+  const { pr } = await queryPullRequest(ctx, repository, number);
+  return mapPullRequest(repository, pr, await rulesFor(ctx, repository, pr));
+}
+
+/**
+ * A change check's facts at the lowest cost: the one pull-request query (which also carries the
+ * repository's settings) and the base branch's rules. People and keys are not read for a check.
+ */
+export async function collectChangeContext(
+  ctx: GitHubContext,
+  fullName: string,
+  number: number,
+): Promise<{ changeRequest: ChangeRequest; repository: Repository }> {
+  const { repository, pr } = await queryPullRequest(ctx, fullName, number);
+  const branchRule = await readBranchRule(ctx, fullName, pr.baseRefName);
+  const changeRequest = mapPullRequest(fullName, pr, pr.state === "MERGED" ? branchRule : known(null));
+  const skipped = unreadable("not collected for a change check", "only the base branch's rules are read");
+  return {
+    changeRequest,
+    repository: {
+      fullName: repository.nameWithOwner,
+      url: repository.url,
+      visibility: VISIBILITY[repository.visibility],
+      archived: repository.isArchived,
+      defaultBranch: repository.defaultBranchRef?.name ?? "",
+      productionBranches: [pr.baseRefName],
+      branchRules: mapKnown(branchRule, (rule) => [rule]),
+      collaborators: skipped,
+      teams: skipped,
+      deployKeys: skipped,
+      collectionError: null,
+    },
+  };
+}
+
+const VISIBILITY = { PUBLIC: "public", PRIVATE: "private", INTERNAL: "internal" } as const;
+
+/** Open pull requests whose head is `sha` (a status event names only the commit). */
+export async function changeRequestsForCommit(
+  ctx: GitHubContext,
+  fullName: string,
+  sha: string,
+): Promise<number[]> {
+  const { owner, repo } = splitFullName(fullName);
+  const pulls = await list(
+    ctx,
+    "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+    { owner, repo, commit_sha: sha },
+    CommitPullAnswer,
+  ).catch((error: unknown) =>
+    Promise.reject(providerError(error, `pull requests of commit ${fullName}@${sha}`, "pull_requests:read")),
+  );
+  return pulls.filter((p) => p.state === "open" && p.head.sha === sha).map((p) => p.number);
+}
+
+export async function* listMergedChangeRequests(
+  ctx: GitHubContext,
+  repository: string,
+  branches: string[],
+  period: { since: Date; until: Date },
+): AsyncIterable<ChangeRequest> {
+  const { owner, repo } = splitFullName(repository);
+  for (const base of branches) {
+    let after: string | null = null;
+    for (;;) {
+      const what = `merged pull requests into ${repository}:${base}`;
+      const data = await graphql(ctx, MERGED_PULL_REQUESTS_QUERY, { owner, name: repo, base, after }, what);
+      const answer = parseAnswer(MergedPullRequestsAnswer, data, what);
+      countGraphqlCost(ctx, answer.rateLimit);
+      const connection = answer.repository?.pullRequests;
+      if (!connection)
+        throw new ProviderError(`GitHub has no repository ${repository}`, { host: "github", status: 404 });
+      let reachedOlder = false;
+      for (const pr of connection.nodes) {
+        // Ordered by last update, newest first: once one predates the period, all that follow do.
+        if (Date.parse(pr.updatedAt) < period.since.getTime()) {
+          reachedOlder = true;
+          continue;
+        }
+        const mergedAt = pr.mergedAt === null ? NaN : Date.parse(pr.mergedAt);
+        if (!(mergedAt >= period.since.getTime() && mergedAt <= period.until.getTime())) continue;
+        yield mapPullRequest(repository, pr, await rulesFor(ctx, repository, pr));
+      }
+      if (reachedOlder || !connection.pageInfo.hasNextPage || !connection.pageInfo.endCursor) break;
+      after = connection.pageInfo.endCursor;
+    }
+  }
+}
+
+export async function* listDirectPushes(
+  ctx: GitHubContext,
+  repository: string,
+  branch: string,
+  period: { since: Date; until: Date },
+  mergedShas: ReadonlySet<string>,
+): AsyncIterable<DirectPush> {
+  const { owner, repo } = splitFullName(repository);
+  let after: string | null = null;
+  for (;;) {
+    const what = `history of ${repository}:${branch}`;
+    const data = await graphql(
+      ctx,
+      BRANCH_HISTORY_QUERY,
+      {
+        owner,
+        name: repo,
+        ref: `refs/heads/${branch}`,
+        since: period.since.toISOString(),
+        until: period.until.toISOString(),
+        after,
+      },
+      what,
+    );
+    const answer = parseAnswer(BranchHistoryAnswer, data, what);
+    countGraphqlCost(ctx, answer.rateLimit);
+    const history = answer.repository?.ref?.target.history;
+    // A branch that no longer exists has no history to audit.
+    if (!history) return;
+    for (const commit of history.nodes) {
+      if (isDirectPush(commit, branch, mergedShas)) {
+        yield {
+          repository,
+          branch,
+          sha: commit.oid,
+          message: commit.messageHeadline,
+          authorLogin: commit.author?.user?.login ?? null,
+          committerLogin: commit.committer?.user?.login ?? null,
+          // GitHub's API names the pusher only in the audit log.
+          pushedBy: null,
+          at: commit.committedDate,
+          url: commit.url,
+        };
+      }
+    }
+    if (!history.pageInfo.hasNextPage || !history.pageInfo.endCursor) return;
+    after = history.pageInfo.endCursor;
+  }
+}
+
+/** A commit no merged pull request into `branch` brought: not one of its commits, nor its merge. */
+export function isDirectPush(
+  commit: HistoryCommit,
+  branch: string,
+  mergedShas: ReadonlySet<string>,
+): boolean {
+  if (mergedShas.has(commit.oid)) return false;
+  return !commit.associatedPullRequests.nodes.some(
+    (pr) => pr.merged && (pr.baseRefName === branch || pr.mergeCommit?.oid === commit.oid),
+  );
+}

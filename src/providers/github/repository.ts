@@ -1,0 +1,307 @@
+/** Repository facts from the REST API: settings, production branches and their rules, access. */
+import { z } from "zod";
+import { ProviderError } from "../../errors.js";
+import {
+  known,
+  unreadable,
+  type BranchRule,
+  type Collaborator,
+  type DeployKey,
+  type Known,
+  type Permission,
+  type Repository,
+  type TeamAccess,
+} from "../../model/index.js";
+import type { Policy } from "../../policy/types.js";
+import { mergeRuleSources, protectionSource, rulesetSources } from "./branch-rules.js";
+import { globMatch } from "../../policy/branches.js";
+import {
+  describeFailure,
+  failureReason,
+  isForbidden,
+  providerError,
+  recordUnreadable,
+  splitFullName,
+  webUrl,
+  type GitHubContext,
+} from "./http.js";
+import {
+  BranchAnswer,
+  CollaboratorAnswer,
+  DeployKeyAnswer,
+  parseAnswer,
+  ProtectionAnswer,
+  RepositoryAnswer,
+  RuleAnswer,
+  RulesetAnswer,
+  TeamAnswer,
+  type CollaboratorAnswer as CollaboratorAnswerType,
+} from "./schema.js";
+
+export const ADMINISTRATION_READ = "administration:read";
+export const METADATA_READ = "metadata:read";
+
+export async function collectRepository(
+  ctx: GitHubContext,
+  fullName: string,
+  policy: Policy,
+): Promise<Repository> {
+  try {
+    return await readRepository(ctx, fullName, policy);
+  } catch (error) {
+    // One broken repository must not stop an organization's audit: every control on it says unknown.
+    const reason = error instanceof Error ? error.message : String(error);
+    ctx.log.warn(`${fullName}: could not be collected: ${reason}`);
+    const cause =
+      error instanceof ProviderError && error.details.cause !== undefined ? error.details.cause : error;
+    const fact = unreadable(METADATA_READ, failureReason(cause));
+    return {
+      fullName,
+      url: `${webUrl(ctx.baseUrl)}/${fullName}`,
+      visibility: "private",
+      archived: false,
+      defaultBranch: "",
+      productionBranches: [],
+      branchRules: fact,
+      collaborators: fact,
+      teams: fact,
+      deployKeys: fact,
+      collectionError: reason,
+    };
+  }
+}
+
+async function readRepository(ctx: GitHubContext, fullName: string, policy: Policy): Promise<Repository> {
+  const { owner, repo } = splitFullName(fullName);
+  const { octokit } = ctx;
+  const answer = await octokit
+    .request("GET /repos/{owner}/{repo}", { owner, repo })
+    .catch((error: unknown) => Promise.reject(providerError(error, `repository ${fullName}`, METADATA_READ)));
+  const settings = parseAnswer(RepositoryAnswer, answer.data, `GET /repos/${fullName}`);
+  const productionBranches = await selectProductionBranches(ctx, fullName, settings.default_branch, policy);
+
+  const rules = await Promise.all(productionBranches.map((branch) => readBranchRule(ctx, fullName, branch)));
+  const unreadableRule = rules.find((r) => !r.known);
+  const branchRules: Known<BranchRule[]> =
+    unreadableRule && !unreadableRule.known
+      ? unreadableRule
+      : known(rules.flatMap((r) => (r.known ? [r.value] : [])));
+
+  const [collaborators, teams, deployKeys] = await Promise.all([
+    readCollaborators(ctx, fullName),
+    readKnown(ctx, fullName, "teams", METADATA_READ, () =>
+      list(ctx, "GET /repos/{owner}/{repo}/teams", { owner, repo }, TeamAnswer),
+    ).then((r) =>
+      mapKnown(r, (teams): TeamAccess[] =>
+        teams.map((t) => ({ slug: t.slug, permission: toPermission(t.permission) })),
+      ),
+    ),
+    readKnown(ctx, fullName, "deploy keys", ADMINISTRATION_READ, () =>
+      list(ctx, "GET /repos/{owner}/{repo}/keys", { owner, repo }, DeployKeyAnswer),
+    ).then((r) =>
+      mapKnown(r, (keys): DeployKey[] =>
+        keys.map((k) => ({
+          id: String(k.id),
+          title: k.title,
+          readOnly: k.read_only,
+          createdAt: k.created_at ?? null,
+          addedBy: k.added_by ?? null,
+        })),
+      ),
+    ),
+  ]);
+
+  return {
+    fullName: settings.full_name,
+    url: settings.html_url,
+    visibility: settings.visibility ?? (settings.private ? "private" : "public"),
+    archived: settings.archived,
+    defaultBranch: settings.default_branch,
+    productionBranches,
+    branchRules,
+    collaborators,
+    teams,
+    deployKeys,
+    collectionError: null,
+  };
+}
+
+async function selectProductionBranches(
+  ctx: GitHubContext,
+  fullName: string,
+  defaultBranch: string,
+  policy: Policy,
+): Promise<string[]> {
+  const selected = policy.productionBranches.defaultBranch ? [defaultBranch] : [];
+  const patterns = policy.productionBranches.patterns;
+  // Listing branches costs a request per 100; only worth it when a pattern could select one.
+  if (patterns.length === 0) return selected;
+  const { owner, repo } = splitFullName(fullName);
+  const branches = await list(ctx, "GET /repos/{owner}/{repo}/branches", { owner, repo }, BranchAnswer).catch(
+    (error: unknown) => Promise.reject(providerError(error, `branches of ${fullName}`, METADATA_READ)),
+  );
+  for (const { name } of branches) {
+    if (!selected.includes(name) && patterns.some((p) => globMatch(p, name))) selected.push(name);
+  }
+  return selected;
+}
+
+/** The effective rule of one branch, read once per host instance. */
+export function readBranchRule(
+  ctx: GitHubContext,
+  fullName: string,
+  branch: string,
+): Promise<Known<BranchRule>> {
+  const key = `${fullName}\u0000${branch}`;
+  let cached = ctx.branchRules.get(key);
+  if (!cached) {
+    cached = readBranchRuleUncached(ctx, fullName, branch);
+    ctx.branchRules.set(key, cached);
+  }
+  return cached;
+}
+
+async function readBranchRuleUncached(
+  ctx: GitHubContext,
+  fullName: string,
+  branch: string,
+): Promise<Known<BranchRule>> {
+  const { owner, repo } = splitFullName(fullName);
+  const what = `rules of branch ${branch}`;
+  let rules;
+  try {
+    rules = await list(
+      ctx,
+      "GET /repos/{owner}/{repo}/rules/branches/{branch}",
+      { owner, repo, branch },
+      RuleAnswer,
+    );
+  } catch (error) {
+    if (isForbidden(error)) return recordUnreadable(ctx, fullName, what, METADATA_READ, error);
+    throw providerError(error, `${what} of ${fullName}`);
+  }
+  const rulesets = new Map<number, RulesetAnswer>();
+  for (const id of new Set(rules.map((r) => r.ruleset_id))) {
+    try {
+      const answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/rulesets/{ruleset_id}", {
+        owner,
+        repo,
+        ruleset_id: id,
+        includes_parents: true,
+      });
+      const ruleset = parseAnswer(RulesetAnswer, answer.data, `ruleset ${id} of ${fullName}`);
+      // GitHub hides bypass actors from who may not edit the ruleset; "none" would be a guess.
+      if (ruleset.bypass_actors === undefined) {
+        return recordUnreadable(ctx, fullName, `bypass actors of ruleset ${id}`, ADMINISTRATION_READ, {
+          message: "bypass_actors not returned",
+        });
+      }
+      rulesets.set(id, ruleset);
+    } catch (error) {
+      if (isForbidden(error)) {
+        return recordUnreadable(ctx, fullName, `ruleset ${id}`, ADMINISTRATION_READ, error);
+      }
+      throw providerError(error, `ruleset ${id} of ${fullName}`);
+    }
+  }
+  const sources = rulesetSources(rules, rulesets);
+  try {
+    const answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/branches/{branch}/protection", {
+      owner,
+      repo,
+      branch,
+    });
+    sources.unshift(protectionSource(parseAnswer(ProtectionAnswer, answer.data, `protection of ${branch}`)));
+  } catch (error) {
+    const failure = describeFailure(error);
+    const notProtected = failure.status === 404 && /branch not protected/i.test(failure.message);
+    if (!notProtected) {
+      if (isForbidden(error))
+        return recordUnreadable(ctx, fullName, `protection of branch ${branch}`, ADMINISTRATION_READ, error);
+      throw providerError(error, `protection of branch ${branch} of ${fullName}`);
+    }
+  }
+  return known(mergeRuleSources(branch, sources));
+}
+
+async function readCollaborators(ctx: GitHubContext, fullName: string): Promise<Known<Collaborator[]>> {
+  const { owner, repo } = splitFullName(fullName);
+  return readKnown(ctx, fullName, "collaborators", METADATA_READ, async () => {
+    const all = await list(
+      ctx,
+      "GET /repos/{owner}/{repo}/collaborators",
+      { owner, repo, affiliation: "all" },
+      CollaboratorAnswer,
+    );
+    const outside = await list(
+      ctx,
+      "GET /repos/{owner}/{repo}/collaborators",
+      { owner, repo, affiliation: "outside" },
+      CollaboratorAnswer,
+    );
+    const outsideLogins = new Set(outside.map((c) => c.login));
+    return all.map((c) => ({
+      login: c.login,
+      permission: collaboratorPermission(c),
+      outside: outsideLogins.has(c.login),
+    }));
+  });
+}
+
+const ROLE_PERMISSIONS: Record<string, Permission> = {
+  admin: "admin",
+  maintain: "maintain",
+  write: "write",
+  push: "write",
+  triage: "triage",
+  read: "read",
+  pull: "read",
+};
+
+function collaboratorPermission(c: CollaboratorAnswerType): Permission {
+  const byRole = c.role_name ? ROLE_PERMISSIONS[c.role_name] : undefined;
+  if (byRole) return byRole;
+  // A custom role: its base permission shows in the permission flags.
+  const p = c.permissions ?? {};
+  if (p.admin) return "admin";
+  if (p.maintain) return "maintain";
+  if (p.push) return "write";
+  if (p.triage) return "triage";
+  if (p.pull) return "read";
+  return "none";
+}
+
+function toPermission(value: string): Permission {
+  return ROLE_PERMISSIONS[value] ?? "none";
+}
+
+/** A list request whose 403/404 makes the fact unreadable instead of failing the repository. */
+async function readKnown<T>(
+  ctx: GitHubContext,
+  fullName: string,
+  what: string,
+  permission: string,
+  read: () => Promise<T>,
+): Promise<Known<T>> {
+  try {
+    return known(await read());
+  } catch (error) {
+    if (isForbidden(error)) return recordUnreadable(ctx, fullName, what, permission, error);
+    throw providerError(error, `${what} of ${fullName}`, permission);
+  }
+}
+
+export function mapKnown<T, U>(value: Known<T>, map: (value: T) => U): Known<U> {
+  return value.known ? known(map(value.value)) : value;
+}
+
+/** Every page of a REST list (per_page=100, Link header), each item validated. */
+export async function list<S extends z.ZodType>(
+  ctx: GitHubContext,
+  route: string,
+  params: Record<string, string | number | boolean>,
+  item: S,
+): Promise<z.infer<S>[]> {
+  const items: unknown[] = await ctx.octokit.paginate(route, { ...params, per_page: 100 });
+  return parseAnswer(z.array(item), items, route);
+}

@@ -1,0 +1,309 @@
+/**
+ * Wire schemas of the GitHub answers this provider relies on. They name only the fields we use and
+ * let everything else through, so GitHub adding a field never breaks a collection.
+ */
+import { z } from "zod";
+import { ProviderError } from "../../errors.js";
+
+const Login = z.object({ login: z.string() });
+const GitActor = z.object({
+  user: Login.nullable(),
+  name: z.string().nullable().optional(),
+  date: z.string().nullable().optional(),
+});
+
+const CheckRunContext = z.object({
+  __typename: z.literal("CheckRun"),
+  name: z.string(),
+  conclusion: z.string().nullable(),
+  status: z.string(),
+  detailsUrl: z.string().nullable(),
+  completedAt: z.string().nullable(),
+});
+const StatusContext = z.object({
+  __typename: z.literal("StatusContext"),
+  context: z.string(),
+  state: z.string(),
+  targetUrl: z.string().nullable(),
+  createdAt: z.string(),
+});
+export const RollupContext = z.discriminatedUnion("__typename", [CheckRunContext, StatusContext]);
+export type RollupContext = z.infer<typeof RollupContext>;
+
+const Rollup = z
+  .object({ contexts: z.object({ totalCount: z.number().optional(), nodes: z.array(RollupContext) }) })
+  .nullable();
+
+const TimelineItem = z.discriminatedUnion("__typename", [
+  z.object({
+    __typename: z.literal("HeadRefForcePushedEvent"),
+    actor: Login.nullable(),
+    createdAt: z.string(),
+    afterCommit: z.object({ oid: z.string() }).nullable(),
+  }),
+  z.object({
+    __typename: z.literal("PullRequestCommit"),
+    commit: z.object({
+      oid: z.string(),
+      committedDate: z.string(),
+      author: z.object({ user: Login.nullable() }).nullable(),
+      committer: z.object({ user: Login.nullable() }).nullable(),
+    }),
+  }),
+]);
+
+export const PullRequestNode = z.object({
+  number: z.number(),
+  title: z.string(),
+  url: z.string(),
+  author: Login.nullable(),
+  state: z.enum(["OPEN", "CLOSED", "MERGED"]),
+  isDraft: z.boolean(),
+  baseRefName: z.string(),
+  headRefName: z.string(),
+  headRefOid: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  mergedAt: z.string().nullable(),
+  mergedBy: Login.nullable(),
+  mergeCommit: z.object({ oid: z.string(), statusCheckRollup: Rollup }).nullable(),
+  commits: z.object({
+    totalCount: z.number(),
+    nodes: z.array(
+      z.object({
+        commit: z.object({
+          oid: z.string(),
+          author: GitActor.nullable(),
+          committer: GitActor.nullable(),
+        }),
+      }),
+    ),
+  }),
+  headCommit: z.object({
+    nodes: z.array(z.object({ commit: z.object({ oid: z.string(), statusCheckRollup: Rollup }) })),
+  }),
+  reviews: z.object({
+    nodes: z.array(
+      z.object({
+        author: Login.nullable(),
+        state: z.enum(["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]),
+        submittedAt: z.string().nullable(),
+        commit: z.object({ oid: z.string() }).nullable(),
+      }),
+    ),
+  }),
+  timelineItems: z.object({ nodes: z.array(TimelineItem) }),
+});
+export type PullRequestNode = z.infer<typeof PullRequestNode>;
+
+const RateLimit = z.object({ cost: z.number() }).nullable().optional();
+
+export const PullRequestAnswer = z.object({
+  rateLimit: RateLimit,
+  repository: z
+    .object({
+      nameWithOwner: z.string(),
+      url: z.string(),
+      visibility: z.enum(["PUBLIC", "PRIVATE", "INTERNAL"]),
+      isArchived: z.boolean(),
+      defaultBranchRef: z.object({ name: z.string() }).nullable(),
+      pullRequest: PullRequestNode.nullable(),
+    })
+    .nullable(),
+});
+
+const PageInfo = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() });
+
+export const MergedPullRequestsAnswer = z.object({
+  rateLimit: RateLimit,
+  repository: z
+    .object({ pullRequests: z.object({ nodes: z.array(PullRequestNode), pageInfo: PageInfo }) })
+    .nullable(),
+});
+
+export const HistoryCommit = z.object({
+  oid: z.string(),
+  messageHeadline: z.string(),
+  committedDate: z.string(),
+  url: z.string(),
+  author: z.object({ user: Login.nullable() }).nullable(),
+  committer: z.object({ user: Login.nullable() }).nullable(),
+  parents: z.object({ totalCount: z.number() }),
+  associatedPullRequests: z.object({
+    nodes: z.array(
+      z.object({
+        number: z.number(),
+        merged: z.boolean(),
+        baseRefName: z.string(),
+        mergeCommit: z.object({ oid: z.string() }).nullable(),
+      }),
+    ),
+  }),
+});
+export type HistoryCommit = z.infer<typeof HistoryCommit>;
+
+export const BranchHistoryAnswer = z.object({
+  rateLimit: RateLimit,
+  repository: z
+    .object({
+      ref: z
+        .object({
+          target: z.object({
+            history: z.object({ nodes: z.array(HistoryCommit), pageInfo: PageInfo }).optional(),
+          }),
+        })
+        .nullable(),
+    })
+    .nullable(),
+});
+
+// ---- REST ----
+
+export const RepositoryAnswer = z.object({
+  full_name: z.string(),
+  html_url: z.string(),
+  visibility: z.enum(["public", "private", "internal"]).optional(),
+  private: z.boolean(),
+  archived: z.boolean(),
+  default_branch: z.string(),
+});
+
+export const BranchAnswer = z.object({ name: z.string() });
+
+export const RuleAnswer = z.object({
+  type: z.string(),
+  ruleset_id: z.number(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+export type RuleAnswer = z.infer<typeof RuleAnswer>;
+
+export const PullRequestRuleParameters = z.object({
+  required_approving_review_count: z.number(),
+  dismiss_stale_reviews_on_push: z.boolean(),
+  require_code_owner_review: z.boolean(),
+  require_last_push_approval: z.boolean(),
+});
+export const StatusChecksRuleParameters = z.object({
+  required_status_checks: z.array(z.object({ context: z.string() })),
+});
+
+export const RulesetAnswer = z.object({
+  id: z.number(),
+  bypass_actors: z
+    .array(
+      z.object({
+        actor_id: z.number().nullable(),
+        actor_type: z.string(),
+        bypass_mode: z.string().optional(),
+      }),
+    )
+    .optional(),
+});
+export type RulesetAnswer = z.infer<typeof RulesetAnswer>;
+
+const Enabled = z.object({ enabled: z.boolean() });
+export const ProtectionAnswer = z.object({
+  required_pull_request_reviews: z
+    .object({
+      required_approving_review_count: z.number().optional(),
+      dismiss_stale_reviews: z.boolean().optional(),
+      require_code_owner_reviews: z.boolean().optional(),
+      require_last_push_approval: z.boolean().optional(),
+      bypass_pull_request_allowances: z
+        .object({
+          users: z.array(Login).optional(),
+          teams: z.array(z.object({ slug: z.string() })).optional(),
+          apps: z.array(z.object({ slug: z.string() })).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  required_status_checks: z
+    .object({
+      contexts: z.array(z.string()).optional(),
+      checks: z.array(z.object({ context: z.string() })).optional(),
+    })
+    .nullable()
+    .optional(),
+  enforce_admins: Enabled.optional(),
+  allow_force_pushes: Enabled.optional(),
+  allow_deletions: Enabled.optional(),
+});
+export type ProtectionAnswer = z.infer<typeof ProtectionAnswer>;
+
+export const CollaboratorAnswer = z.object({
+  login: z.string(),
+  role_name: z.string().optional(),
+  permissions: z
+    .object({
+      admin: z.boolean().optional(),
+      maintain: z.boolean().optional(),
+      push: z.boolean().optional(),
+      triage: z.boolean().optional(),
+      pull: z.boolean().optional(),
+    })
+    .optional(),
+});
+export type CollaboratorAnswer = z.infer<typeof CollaboratorAnswer>;
+
+export const TeamAnswer = z.object({ slug: z.string(), permission: z.string() });
+
+export const DeployKeyAnswer = z.object({
+  id: z.number(),
+  title: z.string(),
+  read_only: z.boolean(),
+  created_at: z.string().nullable().optional(),
+  added_by: z.string().nullable().optional(),
+});
+
+export const OrganizationAnswer = z.object({
+  login: z.string(),
+  html_url: z.string(),
+  two_factor_requirement_enabled: z.boolean().nullable().optional(),
+  default_repository_permission: z.string().nullable().optional(),
+});
+
+export const InvitationAnswer = z.object({
+  login: z.string().nullable(),
+  email: z.string().nullable(),
+  role: z.string(),
+  created_at: z.string(),
+  inviter: Login.nullable().optional(),
+});
+
+export const ContentAnswer = z.object({ content: z.string(), encoding: z.string() });
+
+export const CommitPullAnswer = z.object({
+  number: z.number(),
+  state: z.string(),
+  head: z.object({ sha: z.string() }),
+});
+
+export const CheckRunAnswer = z.object({ id: z.number(), name: z.string() });
+export const CheckRunsAnswer = z.object({ check_runs: z.array(CheckRunAnswer) });
+
+export const IssueAnswer = z.object({
+  number: z.number(),
+  title: z.string(),
+  body: z.string().nullable().optional(),
+  state: z.enum(["open", "closed"]),
+  html_url: z.string(),
+  labels: z.array(z.union([z.string(), z.object({ name: z.string().optional() })])),
+  pull_request: z.unknown().optional(),
+});
+export type IssueAnswer = z.infer<typeof IssueAnswer>;
+
+/** Validates an answer; an unexpected shape names the first offending field path. */
+export function parseAnswer<T extends z.ZodType>(schema: T, data: unknown, what: string): z.infer<T> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue && issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)";
+  throw new ProviderError(
+    `GitHub answered ${what} with an unexpected shape at ${path}: ${issue?.message ?? ""}`,
+    {
+      host: "github",
+      cause: result.error,
+    },
+  );
+}

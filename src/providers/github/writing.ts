@@ -1,0 +1,127 @@
+/** The writes reporters ask for: the change-management check run and finding issues. */
+import type { CheckReport, FindingIssue, IssueTracker } from "../types.js";
+import { providerError, splitFullName, type GitHubContext } from "./http.js";
+import { list } from "./repository.js";
+import { CheckRunsAnswer, IssueAnswer, parseAnswer, type IssueAnswer as IssueAnswerType } from "./schema.js";
+
+/** GitHub refuses a check-run summary longer than 65535 characters. */
+const SUMMARY_LIMIT = 65_535;
+
+export async function publishChangeCheck(
+  ctx: GitHubContext,
+  target: { repository: string; number: number; headSha: string },
+  check: CheckReport,
+  appId?: number,
+): Promise<void> {
+  const { owner, repo } = splitFullName(target.repository);
+  const what = `check run "${check.name}" on ${target.repository}@${target.headSha}`;
+  try {
+    const existing = await ctx.octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
+      owner,
+      repo,
+      ref: target.headSha,
+      check_name: check.name,
+      filter: "latest",
+      per_page: 100,
+      ...(appId === undefined ? {} : { app_id: appId }),
+    });
+    const run = parseAnswer(CheckRunsAnswer, existing.data, what).check_runs.find(
+      (r) => r.name === check.name,
+    );
+    const body = {
+      status: "completed" as const,
+      conclusion: check.conclusion,
+      completed_at: new Date().toISOString(),
+      output: { title: check.title, summary: truncate(check.summary, SUMMARY_LIMIT) },
+      ...(check.detailsUrl === undefined ? {} : { details_url: check.detailsUrl }),
+    };
+    // A re-delivered event must update the run it created before, never add a second one.
+    if (run) {
+      await ctx.octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
+        owner,
+        repo,
+        check_run_id: run.id,
+        ...body,
+      });
+    } else {
+      await ctx.octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+        owner,
+        repo,
+        name: check.name,
+        head_sha: target.headSha,
+        ...body,
+      });
+    }
+  } catch (error) {
+    throw providerError(error, what, "checks:write");
+  }
+}
+
+function truncate(text: string, limit: number): string {
+  const marker = "\n\n… (truncated)";
+  return text.length <= limit ? text : text.slice(0, limit - marker.length) + marker;
+}
+
+export function issueTracker(ctx: GitHubContext, repository: string): IssueTracker {
+  const { owner, repo } = splitFullName(repository);
+  const toIssue = (data: unknown, what: string): FindingIssue =>
+    mapIssue(parseAnswer(IssueAnswer, data, what));
+  return {
+    async listByLabel(label) {
+      const issues = await list(
+        ctx,
+        "GET /repos/{owner}/{repo}/issues",
+        { owner, repo, labels: label, state: "all" },
+        IssueAnswer,
+      ).catch((error: unknown) =>
+        Promise.reject(providerError(error, `issues of ${repository}`, "issues:read")),
+      );
+      // The issues API lists pull requests too; findings are never pull requests.
+      return issues.filter((i) => i.pull_request === undefined || i.pull_request === null).map(mapIssue);
+    },
+    async create(issue) {
+      const answer = await ctx.octokit
+        .request("POST /repos/{owner}/{repo}/issues", { owner, repo, ...issue })
+        .catch((error: unknown) =>
+          Promise.reject(providerError(error, `a new issue in ${repository}`, "issues:write")),
+        );
+      return toIssue(answer.data, `POST /repos/${repository}/issues`);
+    },
+    async update(number, change) {
+      const answer = await ctx.octokit
+        .request("PATCH /repos/{owner}/{repo}/issues/{issue_number}", {
+          owner,
+          repo,
+          issue_number: number,
+          ...change,
+        })
+        .catch((error: unknown) =>
+          Promise.reject(providerError(error, `issue ${repository}#${number}`, "issues:write")),
+        );
+      return toIssue(answer.data, `PATCH /repos/${repository}/issues/${number}`);
+    },
+    async comment(number, body) {
+      await ctx.octokit
+        .request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+          owner,
+          repo,
+          issue_number: number,
+          body,
+        })
+        .catch((error: unknown) =>
+          Promise.reject(providerError(error, `comments of issue ${repository}#${number}`, "issues:write")),
+        );
+    },
+  };
+}
+
+function mapIssue(issue: IssueAnswerType): FindingIssue {
+  return {
+    number: issue.number,
+    title: issue.title,
+    body: issue.body ?? "",
+    state: issue.state,
+    url: issue.html_url,
+    labels: issue.labels.flatMap((l) => (typeof l === "string" ? [l] : l.name ? [l.name] : [])),
+  };
+}
