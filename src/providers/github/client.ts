@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { ProbotOctokit } from "probot";
+import { useConditionalRequests, type ConditionalCache } from "./conditional.js";
 
 /** Requests sent through one client, for the benchmark's quota figures. */
 export interface ClientStats {
@@ -6,6 +8,8 @@ export interface ClientStats {
   requests: number;
   /** Sum of GraphQL `rateLimit.cost` the answers reported. */
   graphqlPoints?: number;
+  /** Conditional requests answered 304 Not Modified (free of rate-limit charge on GitHub). */
+  notModified?: number;
 }
 
 /** The octokit Probot hands out (or createGitHubClient builds), optionally counting its requests. */
@@ -22,6 +26,8 @@ export interface GitHubClientOptions {
   throttle?: boolean;
   /** Longest wait for a primary rate-limit reset before giving up, in seconds. */
   maxRateLimitWaitSeconds?: number;
+  /** When given, REST GETs become conditional requests answered from this cache on 304. */
+  conditionalCache?: ConditionalCache;
 }
 
 export const DEFAULT_BASE_URL = "https://api.github.com";
@@ -36,7 +42,7 @@ interface Logger {
 }
 
 export function createGitHubClient(options: GitHubClientOptions = {}): GitHubClient & { stats: ClientStats } {
-  const stats: ClientStats = { requests: 0, graphqlPoints: 0 };
+  const stats: ClientStats = { requests: 0, graphqlPoints: 0, notModified: 0 };
   const maxWait = options.maxRateLimitWaitSeconds ?? 60;
   const throttle = options.throttle ?? true;
   const auth = options.token
@@ -45,9 +51,12 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
       ? { appId: options.appId, privateKey: options.privateKey, installationId: options.installationId }
       : undefined;
   // Counting at fetch level sees every HTTP request, including the ones retries and throttling resend.
-  const countingFetch: typeof fetch = (input, init) => {
-    stats.requests += 1;
-    return fetch(input, init);
+  // A 304 Not Modified is not charged to the rate limit by GitHub, so it is counted apart.
+  const countingFetch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    if (response.status === 304) stats.notModified = (stats.notModified ?? 0) + 1;
+    else stats.requests += 1;
+    return response;
   };
   const octokit = new ProbotOctokit({
     auth,
@@ -82,7 +91,17 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
       },
     },
   });
-  return Object.assign(octokit, { stats });
+  const client = Object.assign(octokit, { stats });
+  if (options.conditionalCache) {
+    const scope = options.installationId
+      ? `installation:${options.installationId}`
+      : `token:${createHash("sha256")
+          .update(options.token ?? "")
+          .digest("hex")
+          .slice(0, 16)}`;
+    useConditionalRequests(client, options.conditionalCache, scope);
+  }
+  return client;
 }
 
 /**

@@ -24,6 +24,7 @@ export {
   type GitHubClientOptions,
 } from "./client.js";
 export { deriveBypassedProtection } from "./change-request.js";
+export { createConditionalCache, useConditionalRequests, type ConditionalCache } from "./conditional.js";
 export { mergeRuleSources } from "./branch-rules.js";
 
 export interface GitHubHostOptions {

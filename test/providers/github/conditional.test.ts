@@ -1,0 +1,61 @@
+import nock from "nock";
+import { describe, expect, it } from "vitest";
+import { createConditionalCache, createGitHubClient } from "../../../src/providers/github/index.js";
+import { API, useHttpMock } from "./mock.js";
+
+describe("conditional requests", () => {
+  useHttpMock();
+
+  it("asks again with If-None-Match, serves the cached answer on 304 and does not count it as charged", async () => {
+    const cache = createConditionalCache();
+    const client = createGitHubClient({ token: "t", throttle: false, conditionalCache: cache });
+    nock(API)
+      .get("/repos/acme/api/branches/main/protection")
+      .reply(200, { enforce_admins: { enabled: true } }, { etag: '"v1"' });
+    nock(API, { reqheaders: { "if-none-match": '"v1"' } })
+      .get("/repos/acme/api/branches/main/protection")
+      .reply(304, "", { etag: '"v1"' });
+
+    const first = await client.request("GET /repos/{owner}/{repo}/branches/{branch}/protection", {
+      owner: "acme",
+      repo: "api",
+      branch: "main",
+    });
+    const second = await client.request("GET /repos/{owner}/{repo}/branches/{branch}/protection", {
+      owner: "acme",
+      repo: "api",
+      branch: "main",
+    });
+    expect(second.data).toEqual(first.data);
+    expect(client.stats).toMatchObject({ requests: 1, notModified: 1 });
+  });
+
+  it("never shares answers between two tokens, and leaves writes alone", async () => {
+    const cache = createConditionalCache();
+    const one = createGitHubClient({ token: "one", throttle: false, conditionalCache: cache });
+    const two = createGitHubClient({ token: "two", throttle: false, conditionalCache: cache });
+    nock(API).get("/orgs/acme").reply(200, { login: "acme" }, { etag: '"a"' });
+    // The second token's request carries no If-None-Match: nock would not match a header it did not expect.
+    nock(API, { badheaders: ["if-none-match"] })
+      .get("/orgs/acme")
+      .reply(200, { login: "acme" }, { etag: '"a"' });
+    nock(API, { badheaders: ["if-none-match"] })
+      .post("/repos/acme/api/issues")
+      .reply(201, { number: 1 });
+    await one.request("GET /orgs/{org}", { org: "acme" });
+    await two.request("GET /orgs/{org}", { org: "acme" });
+    await two.request("POST /repos/{owner}/{repo}/issues", { owner: "acme", repo: "api", title: "x" });
+    expect(one.stats.requests + two.stats.requests).toBe(3);
+  });
+
+  it("keeps a bounded number of answers", () => {
+    const cache = createConditionalCache(2);
+    cache.set("a", { etag: "1", response: 1 });
+    cache.set("b", { etag: "2", response: 2 });
+    cache.get("a");
+    cache.set("c", { etag: "3", response: 3 });
+    expect(cache.get("b")).toBeUndefined();
+    expect(cache.get("a")?.response).toBe(1);
+    expect(cache.get("c")?.response).toBe(3);
+  });
+});
