@@ -71,3 +71,47 @@ export const Repository = z.object({
   collectionError: z.string().nullable().default(null),
 });
 export type Repository = z.infer<typeof Repository>;
+
+/** A branch no rule protects: what every host reports for a branch without protection. */
+export function unprotectedBranchRule(branch: string): BranchRule {
+  return {
+    branch,
+    sources: [],
+    requirePullRequest: false,
+    requiredApprovals: 0,
+    dismissStaleApprovals: false,
+    requireCodeOwnerReview: false,
+    requireLastPushApproval: false,
+    requiredStatusChecks: [],
+    enforceAdmins: false,
+    allowForcePushes: true,
+    allowDeletions: true,
+    bypassActors: [],
+  };
+}
+
+/**
+ * A repository that could not be collected at all: every fact is unreadable and `collectionError`
+ * says why, so every control on it is unknown and the audit goes on.
+ */
+export function uncollectedRepository(
+  fullName: string,
+  url: string,
+  fact: { permission: string; reason: string },
+  error: string,
+): Repository {
+  const unknown = { known: false as const, permission: fact.permission, reason: fact.reason };
+  return {
+    fullName,
+    url,
+    visibility: "private",
+    archived: false,
+    defaultBranch: "",
+    productionBranches: [],
+    branchRules: unknown,
+    collaborators: unknown,
+    teams: unknown,
+    deployKeys: unknown,
+    collectionError: error,
+  };
+}

@@ -2,6 +2,7 @@ import { CONTROLS } from "../controls/index.js";
 import { PolicyError, ProviderError } from "../errors.js";
 import {
   SNAPSHOT_SCHEMA_VERSION,
+  uncollectedRepository,
   unreadable,
   type ChangeRequest,
   type DirectPush,
@@ -216,20 +217,12 @@ async function readRepositoryPolicy(
 }
 
 function failedRepository(fullName: string, error: unknown): Repository {
-  const fact = unreadable("repository read access", describe(error));
-  return {
+  return uncollectedRepository(
     fullName,
-    url: "",
-    visibility: "private",
-    archived: false,
-    defaultBranch: "",
-    productionBranches: [],
-    branchRules: fact,
-    collaborators: fact,
-    teams: fact,
-    deployKeys: fact,
-    collectionError: describe(error),
-  };
+    "",
+    { permission: "repository read access", reason: describe(error) },
+    describe(error),
+  );
 }
 
 function describe(error: unknown): string {

@@ -2,7 +2,7 @@
  * The effective rule of one branch from classic branch protection and rulesets. GitHub enforces
  * every source at once, so the most restrictive value of each setting wins. Pure.
  */
-import type { BranchRule } from "../../model/index.js";
+import { unprotectedBranchRule, type BranchRule } from "../../model/index.js";
 import {
   parseAnswer,
   PullRequestRuleParameters,
@@ -16,20 +16,7 @@ import {
 type RuleSource = Omit<BranchRule, "branch">;
 
 export function unprotectedRule(branch: string): BranchRule {
-  return {
-    branch,
-    sources: [],
-    requirePullRequest: false,
-    requiredApprovals: 0,
-    dismissStaleApprovals: false,
-    requireCodeOwnerReview: false,
-    requireLastPushApproval: false,
-    requiredStatusChecks: [],
-    enforceAdmins: false,
-    allowForcePushes: true,
-    allowDeletions: true,
-    bypassActors: [],
-  };
+  return unprotectedBranchRule(branch);
 }
 
 export function protectionSource(protection: ProtectionAnswer): RuleSource {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ProviderError } from "../../errors.js";
 import {
   known,
-  unreadable,
+  uncollectedRepository,
   type BranchRule,
   type Collaborator,
   type DeployKey,
@@ -54,20 +54,12 @@ export async function collectRepository(
     ctx.log.warn(`${fullName}: could not be collected: ${reason}`);
     const cause =
       error instanceof ProviderError && error.details.cause !== undefined ? error.details.cause : error;
-    const fact = unreadable(METADATA_READ, failureReason(cause));
-    return {
+    return uncollectedRepository(
       fullName,
-      url: `${webUrl(ctx.baseUrl)}/${fullName}`,
-      visibility: "private",
-      archived: false,
-      defaultBranch: "",
-      productionBranches: [],
-      branchRules: fact,
-      collaborators: fact,
-      teams: fact,
-      deployKeys: fact,
-      collectionError: reason,
-    };
+      `${webUrl(ctx.baseUrl)}/${fullName}`,
+      { permission: METADATA_READ, reason: failureReason(cause) },
+      reason,
+    );
   }
 }
 

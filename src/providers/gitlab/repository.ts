@@ -1,5 +1,6 @@
 import {
   Repository,
+  unprotectedBranchRule,
   unreadable as unreadableOf,
   type BranchRule,
   type Collaborator,
@@ -184,22 +185,7 @@ export function branchRuleOf(
   pipelinesMustSucceed: boolean | undefined,
 ): BranchRule {
   const matching = protectedBranches.filter((entry) => protectedBranchMatches(entry.name, branch));
-  if (matching.length === 0) {
-    return {
-      branch,
-      sources: [],
-      requirePullRequest: false,
-      requiredApprovals: 0,
-      dismissStaleApprovals: false,
-      requireCodeOwnerReview: false,
-      requireLastPushApproval: false,
-      requiredStatusChecks: [],
-      enforceAdmins: false,
-      allowForcePushes: true,
-      allowDeletions: true,
-      bypassActors: [],
-    };
-  }
+  if (matching.length === 0) return unprotectedBranchRule(branch);
   const applying = rules.filter(
     (rule) =>
       rule.applies_to_all_protected_branches !== false ||

@@ -313,7 +313,7 @@ describe("collectChangeRequest", () => {
     expect(repository.branchRules.known && repository.branchRules.value[0]?.sources).toEqual([
       "branch-protection",
     ]);
-    expect(client.stats).toEqual({ requests: 8, graphqlPoints: 1 });
+    expect(client.stats).toEqual({ requests: 8, graphqlPoints: 1, notModified: 0 });
   });
 
   it("sends GraphQL to GHES at /api/graphql when the REST base URL ends in /api/v3", async () => {
