@@ -32,6 +32,10 @@ export interface GitLabPipelineEvent {
   status: string;
   /** The merge request the pipeline ran for, when GitLab says. */
   mergeRequestIid: number | null;
+  /** Pipeline source ("push", "merge_request_event", "external" for commit statuses, ...). */
+  source: string | null;
+  /** Names of the pipeline's jobs (for an external pipeline: the commit statuses in it). */
+  jobNames: string[];
 }
 
 export interface GitLabWebhookLogger {
@@ -74,8 +78,13 @@ export const PipelineHook = z.object({
     ref: z.string(),
     sha: z.string(),
     status: z.string(),
+    source: z.string().nullable().optional(),
   }),
   merge_request: z.object({ iid: z.number().int().positive() }).nullable().optional(),
+  builds: z
+    .array(z.object({ name: z.string() }))
+    .nullable()
+    .optional(),
 });
 
 /** The request handler, returning a promise that settles when the callback has run (for tests). */
@@ -141,6 +150,8 @@ export function createGitLabWebhookHandler(
         ref: pipeline.ref,
         status: pipeline.status,
         mergeRequestIid: merge_request?.iid ?? null,
+        source: pipeline.source ?? null,
+        jobNames: (parsed.data.builds ?? []).map((build) => build.name),
       }),
     );
   };

@@ -83,6 +83,8 @@ describe("GitLab webhook", () => {
           ref: "feature/rate-limit",
           status: "failed",
           mergeRequestIid: 12,
+          source: "merge_request_event",
+          jobNames: [],
         },
       ],
     ]);

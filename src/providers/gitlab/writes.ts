@@ -4,6 +4,9 @@ import { encodePath } from "./client.js";
 import type { GitLabContext } from "./context.js";
 import { CommitStatusWire, IssueWire, NoteWire, type IssueWire as Issue } from "./schema.js";
 
+/** The commit status soc2-bot sets on a merge request's head (GitLab statuses are named by context). */
+export const GITLAB_STATUS_NAME = "soc2-bot/change-management";
+
 /** The hidden marker that finds our one MR note again on later runs. */
 export const NOTE_MARKER = "<!-- soc2-bot:change-management -->";
 const DESCRIPTION_LIMIT = 255;
@@ -40,7 +43,7 @@ export async function publishChangeCheck(
     CommitStatusWire,
     {
       state: statusStateOf(check.conclusion),
-      name: check.name,
+      name: GITLAB_STATUS_NAME,
       description: statusDescription(check.title),
       ...(check.detailsUrl ? { target_url: check.detailsUrl } : {}),
     },

@@ -1,0 +1,64 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { EXIT, type Io } from "../../src/cli/main.js";
+import { runAudit } from "../../src/cli/audit.js";
+import { createGitLabHost } from "../../src/providers/gitlab/index.js";
+import { generateSampleOrganization } from "../../src/sample/generate.js";
+import { expectedOnGitLab } from "./expected.js";
+import { startSimulatedGitLab } from "./server.js";
+
+/**
+ * `soc2-bot demo --gitlab`: the sample organization served as a GitLab group by the simulated
+ * GitLab on 127.0.0.1, audited through the real GitLab provider (REST v4 over HTTP), with the
+ * evidence package written to `outDir` and the findings opened as issues in the simulated
+ * "compliance" project. Returns 0 when every planted violation GitLab can show was found.
+ */
+export async function runGitLabDemo(io: Io, outDir: string): Promise<number> {
+  const sample = generateSampleOrganization();
+  const group = sample.snapshot.organization?.login ?? "acme-demo";
+  const sim = await startSimulatedGitLab({
+    snapshot: sample.snapshot,
+    // The group layer lives in the group's gitlab-profile project, as on a real GitLab.
+    groupPolicy: `${sample.organizationPolicy}audit:\n  exclude: [gitlab-profile, compliance]\n`,
+    extraProjects: ["compliance"],
+  });
+  try {
+    io.stdout(
+      `soc2-bot demo (GitLab): sample group "${group}" on a simulated GitLab at ${sim.url}, ` +
+        `${sample.snapshot.repositories.length} projects, ${sample.snapshot.changeRequests.length} merged merge requests\n\n`,
+    );
+    const host = createGitLabHost({ baseUrl: sim.url, token: sim.token });
+    const code = await runAudit(
+      {
+        host,
+        organization: group,
+        since: new Date(sample.snapshot.period?.since ?? sample.at),
+        until: sample.at,
+        policyFiles: [],
+        outDir,
+        findings: true,
+        now: () => sample.at,
+      },
+      io,
+    );
+    const report = JSON.parse(await readFile(join(outDir, "results.json"), "utf8")) as {
+      results: Array<{ control: string; subject: { id: string }; outcome: string }>;
+    };
+    const expected = expectedOnGitLab(group, sample.expected);
+    const found = expected.filter((e) =>
+      report.results.some(
+        (r) => r.control === e.control && r.subject.id === e.subject && r.outcome === e.outcome,
+      ),
+    ).length;
+    io.stdout(
+      `planted violations GitLab can show, found: ${found} of ${expected.length} ` +
+        `(${sample.expected.length - expected.length} cannot be shown by GitLab, see bench/sim-gitlab/README.md)\n` +
+        `GitLab API requests: ${host.stats.requests}\n`,
+    );
+    if (found !== expected.length) return EXIT.findings;
+    // The audit's own code says whether controls fail; the demo succeeds when it found what was planted.
+    return code === EXIT.usage ? code : EXIT.ok;
+  } finally {
+    await sim.close();
+  }
+}

@@ -1,0 +1,467 @@
+/**
+ * The simulated GitLab: the REST v4 endpoints src/providers/gitlab calls (listed in README.md),
+ * served from a Snapshot on 127.0.0.1 with GitLab's offset pagination (x-next-page and Link), its
+ * 401/403/404 answers ({"message": "404 Project Not Found"}) and the PRIVATE-TOKEN header.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Snapshot } from "../../src/model/index.js";
+import {
+  buildWorld,
+  type GitLabWorld,
+  type SimIssue,
+  type SimMember,
+  type SimProject,
+  type Wire,
+} from "./world.js";
+
+export interface SimulatedGitLabOptions {
+  snapshot: Snapshot;
+  /** The token the sim accepts in PRIVATE-TOKEN. */
+  token?: string;
+  /** Served as .gitlab/soc2.yml of `<group>/gitlab-profile` (the group policy layer). */
+  groupPolicy?: string;
+  /** Extra empty projects in the group, e.g. ["compliance"] for finding issues. */
+  extraProjects?: string[];
+  /** Largest page the sim serves (GitLab's is 100); smaller pages exercise pagination. */
+  maxPerPage?: number;
+  /** Whether the token is an instance administrator's (members show two_factor_enabled). */
+  admin?: boolean;
+}
+
+export interface SimulatedGitLabStats {
+  requests: number;
+  byRoute: Record<string, number>;
+  writes: number;
+}
+
+export interface SimulatedGitLab {
+  /** The instance URL (GITLAB_URL); the API is under /api/v4. */
+  url: string;
+  token: string;
+  world: GitLabWorld;
+  stats: SimulatedGitLabStats;
+  close(): Promise<void>;
+}
+
+export const SIMULATED_TOKEN = "glpat-simulated-0123456789abcdef";
+
+class Answer extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`${status}`);
+  }
+}
+
+const notFound = (what: string) => new Answer(404, { message: `404 ${what} Not Found` });
+const forbidden = () => new Answer(403, { message: "403 Forbidden" });
+
+interface Request {
+  method: string;
+  segments: string[];
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+}
+
+interface Reply {
+  status?: number;
+  body: unknown;
+  /** A list to page. */
+  list?: boolean;
+}
+
+export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Promise<SimulatedGitLab> {
+  const token = options.token ?? SIMULATED_TOKEN;
+  const maxPerPage = options.maxPerPage ?? 100;
+  const admin = options.admin ?? true;
+  const stats: SimulatedGitLabStats = { requests: 0, byRoute: {}, writes: 0 };
+
+  const server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const built = buildWorld(options.snapshot, {
+    webUrl: url,
+    ...(options.groupPolicy !== undefined ? { groupPolicy: options.groupPolicy } : {}),
+    ...(options.extraProjects ? { extraProjects: options.extraProjects } : {}),
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    stats.requests++;
+    const target = new URL(req.url ?? "/", url);
+    try {
+      if (!target.pathname.startsWith("/api/v4/")) throw notFound("");
+      if (req.headers["private-token"] !== token) throw new Answer(401, { message: "401 Unauthorized" });
+      const text = await readBody(req);
+      let body: Record<string, unknown> = {};
+      if (text) {
+        try {
+          body = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          throw new Answer(400, { error: "body is not valid JSON" });
+        }
+      }
+      // Keep %2F inside a segment: a project id is its URL-encoded full path.
+      const segments = target.pathname.slice("/api/v4/".length).split("/").map(decodeURIComponent);
+      const request: Request = { method: req.method ?? "GET", segments, query: target.searchParams, body };
+      const reply = route(built, request);
+      if (request.method !== "GET") stats.writes++;
+      if (reply.list && Array.isArray(reply.body)) return sendPage(res, target, reply.body);
+      send(res, reply.status ?? 200, reply.body);
+    } catch (error) {
+      if (error instanceof Answer) return send(res, error.status, error.body);
+      send(res, 500, { message: "500 Internal Server Error" });
+    }
+  }
+
+  function route(w: GitLabWorld, request: Request): Reply {
+    const { method, segments: s } = request;
+    const key = routeKey(s);
+    stats.byRoute[`${method} ${key}`] = (stats.byRoute[`${method} ${key}`] ?? 0) + 1;
+    if (method === "GET" && key === "user") return { body: { id: w.bot.id, username: w.bot.username } };
+    if (method === "GET" && key === "personal_access_tokens/self") {
+      return { body: { id: 1, name: "soc2-bot", scopes: admin ? ["api", "sudo"] : ["api"], active: true } };
+    }
+    if (s[0] === "groups") return groupRoute(w, request);
+    if (s[0] === "projects") return projectRoute(w, request);
+    throw notFound("");
+  }
+
+  function groupRoute(w: GitLabWorld, { method, query, segments: s }: Request): Reply {
+    const { group } = w;
+    if (method !== "GET" || (s[1] !== group.wire.full_path && s[1] !== String(group.wire.id))) {
+      throw notFound("Group");
+    }
+    const rest = s.slice(2).join("/");
+    if (rest === "") return { body: group.wire };
+    if (rest === "members/all") return { body: group.members.map(memberWire), list: true };
+    if (rest === "invitations") return { body: group.invitations, list: true };
+    if (rest === "projects") {
+      const projects = group.projects.map((p) => ({
+        id: p.wire.id,
+        name: p.wire.name,
+        path_with_namespace: p.path,
+        web_url: p.wire.web_url,
+        archived: p.wire.archived,
+      }));
+      return { body: query.get("sort") === "desc" ? projects.reverse() : projects, list: true };
+    }
+    throw notFound("");
+  }
+
+  function memberWire(member: SimMember): Wire {
+    const { two_factor_enabled, ...rest } = member;
+    return admin ? { ...rest, two_factor_enabled } : rest;
+  }
+
+  function projectRoute(w: GitLabWorld, request: Request): Reply {
+    const { method, query, body, segments: s } = request;
+    const project = w.group.projects.find((p) => p.path === s[1] || String(p.wire.id) === s[1]);
+    if (!project) throw notFound("Project");
+    const rest = s.slice(2).join("/");
+    const get = method === "GET";
+    if (get && rest === "") return { body: project.wire };
+    if (get && rest === "members/all") return { body: allMembers(w, project).map(memberWire), list: true };
+    if (get && rest === "members") return { body: project.members.map(memberWire), list: true };
+    if (get && rest === "repository/branches") {
+      return {
+        body: project.branches.map((name) => ({ name, protected: isProtected(project, name) })),
+        list: true,
+      };
+    }
+    if (get && rest === "protected_branches")
+      return { body: readable(project.protectedBranches), list: true };
+    if (get && rest === "approvals") return { body: readable(project.approvalSettings) };
+    if (get && rest === "approval_rules") return { body: readable(project.approvalRules), list: true };
+    if (get && rest === "deploy_keys") return { body: project.deployKeys, list: true };
+    if (get && s[2] === "repository" && s[3] === "files" && s[5] === "raw" && s.length === 6) {
+      const file = project.files.get(s[4] ?? "");
+      if (file === undefined) throw notFound("File");
+      return { body: new RawText(file) };
+    }
+    if (get && rest === "repository/commits") return { body: commitsOf(project, query), list: true };
+    if (get && s[2] === "repository" && s[3] === "commits" && s[5] === "merge_requests" && s.length === 6) {
+      const sha = s[4] ?? "";
+      return { body: project.mergeRequests.filter((mr) => mr.shas.has(sha)).map((mr) => mr.wire) };
+    }
+    if (get && rest === "pipelines") return { body: pipelinesOf(project, query), list: true };
+    if (method === "POST" && s[2] === "statuses" && s.length === 4) {
+      const status = {
+        id: w.nextId(),
+        sha: s[3],
+        status: String(body.state),
+        name: body.name,
+        description: body.description ?? null,
+        target_url: body.target_url ?? null,
+        created_at: new Date().toISOString(),
+      };
+      project.statuses.push(status);
+      return { status: 201, body: status };
+    }
+    if (get && rest === "merge_requests") return { body: mergeRequestsOf(project, query), list: true };
+    if (s[2] === "merge_requests" && s[3]) return mergeRequestRoute(w, project, request);
+    if (s[2] === "issues") return issueRoute(w, project, request);
+    throw notFound("");
+  }
+
+  function mergeRequestRoute(
+    w: GitLabWorld,
+    project: SimProject,
+    { method, body, segments: s, query }: Request,
+  ): Reply {
+    const mr = project.mergeRequests.find((m) => String(m.wire.iid) === s[3]);
+    if (!mr) throw notFound("Merge Request");
+    const rest = s.slice(4).join("/");
+    if (method === "GET") {
+      if (rest === "") return { body: mr.wire };
+      if (rest === "commits") return { body: mr.commits, list: true };
+      if (rest === "versions") return { body: mr.versions, list: true };
+      if (rest === "approvals") return { body: mr.approvals };
+      if (rest === "approval_state") return { body: readable(mr.approvalState) };
+      if (rest === "notes") {
+        const asc = query.get("sort") === "asc";
+        const notes = [...mr.notes].sort(
+          (a, b) => String(a.created_at).localeCompare(String(b.created_at)) || Number(a.id) - Number(b.id),
+        );
+        return { body: asc ? notes : notes.reverse(), list: true };
+      }
+    }
+    if (method === "POST" && rest === "notes") {
+      const note = botNote(w, body.body);
+      mr.notes.push(note);
+      return { status: 201, body: note };
+    }
+    if (method === "PUT" && s[4] === "notes" && s[5]) {
+      const note = mr.notes.find((n) => String(n.id) === s[5]);
+      if (!note) throw notFound("Note");
+      if ((note.author as { username: string }).username !== w.bot.username) throw forbidden();
+      note.body = String(body.body ?? note.body);
+      return { body: note };
+    }
+    throw notFound("");
+  }
+
+  function issueRoute(
+    w: GitLabWorld,
+    project: SimProject,
+    { method, body, segments: s, query }: Request,
+  ): Reply {
+    if (s.length === 3 && method === "GET") {
+      const labels = (query.get("labels") ?? "").split(",").filter(Boolean);
+      const state = query.get("state") ?? "all";
+      const list = project.issues
+        .filter((issue) => labels.every((label) => issue.labels.includes(label)))
+        .filter((issue) => state === "all" || issue.state === state)
+        .sort((a, b) => b.iid - a.iid)
+        .map((issue) => issueWire(project, issue));
+      return { body: list, list: true };
+    }
+    if (s.length === 3 && method === "POST") {
+      if (typeof body.title !== "string" || body.title === "")
+        throw new Answer(400, { message: { title: ["can't be blank"] } });
+      const issue: SimIssue = {
+        iid: project.issues.length + 1,
+        title: body.title,
+        description: String(body.description ?? ""),
+        state: "opened",
+        labels: labelsOf(body.labels),
+        notes: [],
+      };
+      project.issues.push(issue);
+      return { status: 201, body: issueWire(project, issue) };
+    }
+    const issue = project.issues.find((i) => String(i.iid) === s[3]);
+    if (!issue) throw notFound("Issue");
+    if (s.length === 4 && method === "PUT") {
+      if (typeof body.title === "string") issue.title = body.title;
+      if (typeof body.description === "string") issue.description = body.description;
+      if (body.labels !== undefined) issue.labels = labelsOf(body.labels);
+      if (body.state_event === "close") issue.state = "closed";
+      if (body.state_event === "reopen") issue.state = "opened";
+      return { body: issueWire(project, issue) };
+    }
+    if (s.length === 5 && s[4] === "notes" && method === "POST") {
+      const note = botNote(w, body.body);
+      issue.notes.push(note);
+      return { status: 201, body: note };
+    }
+    throw notFound("");
+  }
+
+  function botNote(w: GitLabWorld, text: unknown): Wire {
+    if (typeof text !== "string" || text === "")
+      throw new Answer(400, { message: { note: ["can't be blank"] } });
+    const now = new Date().toISOString();
+    return {
+      id: w.nextId(),
+      type: null,
+      body: text,
+      author: { id: w.bot.id, username: w.bot.username, name: "soc2-bot" },
+      created_at: now,
+      updated_at: now,
+      system: false,
+    };
+  }
+
+  function sendPage(res: ServerResponse, target: URL, list: unknown[]): void {
+    const perPage = Math.min(
+      Math.max(Number(target.searchParams.get("per_page") ?? 20) || 20, 1),
+      maxPerPage,
+    );
+    const page = Math.max(Number(target.searchParams.get("page") ?? 1) || 1, 1);
+    const totalPages = Math.max(Math.ceil(list.length / perPage), 1);
+    const headers: Record<string, string> = {
+      "x-page": String(page),
+      "x-per-page": String(perPage),
+      "x-total": String(list.length),
+      "x-total-pages": String(totalPages),
+      "x-next-page": page < totalPages ? String(page + 1) : "",
+      "x-prev-page": page > 1 ? String(page - 1) : "",
+    };
+    const link = (n: number, rel: string) => {
+      const next = new URL(target);
+      next.searchParams.set("page", String(n));
+      next.searchParams.set("per_page", String(perPage));
+      return `<${next.toString()}>; rel="${rel}"`;
+    };
+    const links = [
+      ...(page > 1 ? [link(page - 1, "prev")] : []),
+      ...(page < totalPages ? [link(page + 1, "next")] : []),
+      link(1, "first"),
+      link(totalPages, "last"),
+    ];
+    headers.link = links.join(", ");
+    send(res, 200, list.slice((page - 1) * perPage, page * perPage), headers);
+  }
+
+  return {
+    url,
+    token,
+    world: built,
+    stats,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+/** A raw file answer (text/plain), as /repository/files/:path/raw gives. */
+class RawText {
+  constructor(readonly text: string) {}
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (body instanceof RawText) {
+    res.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers }).end(body.text);
+    return;
+  }
+  res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
+}
+
+/** GitLab answers 403 for settings the token's role cannot read; the snapshot said it could not. */
+function readable<T>(value: T | null): T {
+  if (value === null) throw forbidden();
+  return value;
+}
+
+function isProtected(project: SimProject, branch: string): boolean {
+  return (project.protectedBranches ?? []).some((entry) => entry.name === branch);
+}
+
+/** Group members inherit their role; a direct membership on the project counts when it is higher. */
+function allMembers(w: GitLabWorld, project: SimProject): SimMember[] {
+  const byName = new Map(w.group.members.map((m) => [m.username, m]));
+  for (const member of project.members) {
+    const inherited = byName.get(member.username);
+    if (!inherited || inherited.access_level < member.access_level) byName.set(member.username, member);
+  }
+  return [...byName.values()];
+}
+
+function commitsOf(project: SimProject, query: URLSearchParams): Wire[] {
+  const branch = query.get("ref_name") ?? String(project.wire.default_branch);
+  if (!project.branches.includes(branch) && !project.history.has(branch)) throw notFound("Branch");
+  const since = query.get("since");
+  const until = query.get("until");
+  return (project.history.get(branch) ?? []).filter((commit) => {
+    const at = Date.parse(String(commit.committed_date));
+    return (!since || at >= Date.parse(since)) && (!until || at <= Date.parse(until));
+  });
+}
+
+function pipelinesOf(project: SimProject, query: URLSearchParams): Wire[] {
+  const sha = query.get("sha");
+  const list = project.pipelines.filter((pipeline) => !sha || pipeline.sha === sha);
+  const sorted = [...list].sort((a, b) => Number(a.id) - Number(b.id));
+  return query.get("sort") === "asc" ? sorted : sorted.reverse();
+}
+
+function mergeRequestsOf(project: SimProject, query: URLSearchParams): Wire[] {
+  const state = query.get("state") ?? "all";
+  const target = query.get("target_branch");
+  const updatedAfter = query.get("updated_after");
+  const list = project.mergeRequests
+    .map((mr) => mr.wire)
+    .filter((mr) => state === "all" || mr.state === state)
+    .filter((mr) => !target || mr.target_branch === target)
+    .filter((mr) => !updatedAfter || Date.parse(String(mr.updated_at)) >= Date.parse(updatedAfter));
+  const field = query.get("order_by") === "updated_at" ? "updated_at" : "created_at";
+  list.sort((a, b) => String(a[field]).localeCompare(String(b[field])));
+  return query.get("sort") === "asc" ? list : list.reverse();
+}
+
+function issueWire(project: SimProject, issue: SimIssue): Wire {
+  return {
+    id: issue.iid + 100_000,
+    iid: issue.iid,
+    project_id: project.wire.id,
+    title: issue.title,
+    description: issue.description,
+    state: issue.state,
+    labels: issue.labels,
+    web_url: `${String(project.wire.web_url)}/-/issues/${issue.iid}`,
+  };
+}
+
+function labelsOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  return typeof value === "string"
+    ? value
+        .split(",")
+        .map((label) => label.trim())
+        .filter(Boolean)
+    : [];
+}
+
+/** "projects/:id/merge_requests/:n" style keys for the stats. */
+function routeKey(segments: string[]): string {
+  return segments
+    .map((segment, i) =>
+      i === 1 && (segments[0] === "projects" || segments[0] === "groups")
+        ? ":id"
+        : /^(\d+|[0-9a-f]{40})$/.test(segment)
+          ? ":n"
+          : segment,
+    )
+    .join("/");
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > 1024 * 1024) throw new Answer(413, { message: "413 Request Entity Too Large" });
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -1,0 +1,195 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ProviderError } from "../errors.js";
+import { runChangeCheck } from "../pipeline/change-check.js";
+import { GITLAB_STATUS_NAME } from "../providers/gitlab/index.js";
+import type { CodeHost } from "../providers/types.js";
+import { CHECK_NAME } from "../reporters/check.js";
+import { syncFindings } from "../reporters/findings/lifecycle.js";
+import { createCoalescer } from "./coalesce.js";
+import {
+  createGitLabWebhookHandler,
+  type GitLabMergeRequestEvent,
+  type GitLabPipelineEvent,
+  type GitLabWebhookLogger,
+} from "./gitlab-webhook.js";
+import { redactText, redactValue } from "./redact.js";
+
+export interface GitLabEndpointOptions {
+  /** The hook's secret token (GITLAB_WEBHOOK_SECRET), compared with X-Gitlab-Token. */
+  secret: string;
+  /** The GitLab host, or a factory called once per event (fresh caches for every event). */
+  host: CodeHost | (() => CodeHost);
+  /** The clock; tests pass a fixed one. */
+  now?: () => Date;
+  log: GitLabWebhookLogger;
+}
+
+/**
+ * Merge request actions that can change the answer. "approval"/"unapproval" are what older GitLab
+ * versions send for approvals; "close" changes nothing we judge.
+ */
+const CHECKED_ACTIONS: ReadonlySet<string> = new Set([
+  "open",
+  "reopen",
+  "update",
+  "approved",
+  "unapproved",
+  "approval",
+  "unapproval",
+]);
+
+/**
+ * Only a finished pipeline changes what "required checks" says; running and pending ones would only
+ * spend API quota. GitLab's pipeline statuses: https://docs.gitlab.com/ee/api/pipelines.html
+ */
+const FINISHED_PIPELINE: ReadonlySet<string> = new Set([
+  "success",
+  "failed",
+  "canceled",
+  "skipped",
+  "manual",
+]);
+
+/**
+ * The GitLab side of the app: mount the returned handler on a path of the app's server (e.g.
+ * /gitlab/webhook). Each merge request event that can change the answer re-evaluates the MR and
+ * updates its commit status and note; a finished pipeline re-evaluates the MRs whose head it ran
+ * on; a merge is judged at once and a failing one becomes a finding issue in the group's findings
+ * project. Runs for one MR are serialised; errors are logged (redacted) and never escape.
+ */
+export function createGitLabEndpoint(
+  options: GitLabEndpointOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const now = options.now ?? (() => new Date());
+  const { host: given } = options;
+  const hostOf = typeof given === "function" ? given : () => given;
+  const coalesce = createCoalescer();
+  const { log } = options;
+
+  /** Serialised per MR; never rejects. */
+  function judge(
+    host: CodeHost,
+    target: { project: string; iid: number; headSha: string | null },
+    merged: boolean,
+  ): Promise<void> {
+    return coalesce(`${target.project}!${target.iid}`, async () => {
+      try {
+        if (merged) await judgeMerge(host, target);
+        else await check(host, target);
+      } catch (error) {
+        await reportFailure(host, target, error, !merged);
+      }
+    }).catch((error: unknown) => {
+      // Only reached if reporting the failure itself failed.
+      log.error({ err: redactValue(error), project: target.project, iid: target.iid }, "GitLab event failed");
+    });
+  }
+
+  async function check(host: CodeHost, target: { project: string; iid: number }): Promise<void> {
+    const outcome = await runChangeCheck(
+      host,
+      { repository: target.project, number: target.iid },
+      { organization: topGroupOf(target.project), now: now() },
+    );
+    log.info(
+      { project: target.project, iid: target.iid, conclusion: outcome.check.conclusion },
+      "change check published",
+    );
+  }
+
+  async function judgeMerge(host: CodeHost, target: { project: string; iid: number }): Promise<void> {
+    const group = topGroupOf(target.project);
+    const evaluatedAt = now();
+    // As for GitHub's closed pull request: the status on a merged head helps nobody, the finding does.
+    const outcome = await runChangeCheck(
+      host,
+      { repository: target.project, number: target.iid },
+      { organization: group, now: evaluatedAt, publish: false },
+    );
+    if (!outcome.policy) {
+      log.warn(
+        { project: target.project, iid: target.iid },
+        "merged change not judged: the policy is broken",
+      );
+      return;
+    }
+    const findings = `${group}/${outcome.policy.findings.repository}`;
+    const summary = await syncFindings(host.issues(findings), outcome.results, {
+      label: outcome.policy.findings.labels[0] ?? "soc2",
+      evaluatedAt,
+      scope: "change-request",
+      lockKey: `gitlab:${findings}`,
+    });
+    log.info({ project: target.project, iid: target.iid, findings, ...summary }, "merged change judged");
+  }
+
+  /**
+   * A change that could not be collected is not a pass: its status says so and fails, naming the
+   * missing permission when GitLab told us (only for open MRs with a known head).
+   */
+  async function reportFailure(
+    host: CodeHost,
+    target: { project: string; iid: number; headSha: string | null },
+    error: unknown,
+    publish: boolean,
+  ): Promise<void> {
+    const message = redactText(error instanceof Error ? error.message : String(error));
+    log.error({ project: target.project, iid: target.iid, err: message }, "GitLab change check failed");
+    if (!publish || !target.headSha) return;
+    const permission =
+      error instanceof ProviderError && error.details.permission ? error.details.permission : null;
+    await host.publishChangeCheck(
+      { repository: target.project, number: target.iid, headSha: target.headSha },
+      {
+        name: CHECK_NAME,
+        conclusion: "failure",
+        title: "Unknown: the change could not be evaluated",
+        summary:
+          `soc2-bot could not read the facts this check needs, so it cannot say the change meets the policy.\n\n` +
+          `Error: ${message.replace(/[<>`@[\]]/g, " ")}\n` +
+          (permission ? `\nGive the token the **${permission}** and re-run the check.\n` : ""),
+      },
+    );
+  }
+
+  async function onMergeRequest(event: GitLabMergeRequestEvent): Promise<void> {
+    const target = { project: event.project, iid: event.iid, headSha: event.headSha };
+    if (event.action === "merge" || (event.action === null && event.state === "merged")) {
+      return judge(hostOf(), target, true);
+    }
+    // Older GitLab versions send no action: judge any event of an open MR.
+    const wanted = event.action === null ? event.state === "opened" : CHECKED_ACTIONS.has(event.action);
+    if (!wanted || event.state !== "opened") return;
+    return judge(hostOf(), target, false);
+  }
+
+  async function onPipeline(event: GitLabPipelineEvent): Promise<void> {
+    if (!FINISHED_PIPELINE.has(event.status)) return;
+    // Our own commit status makes GitLab run an "external" pipeline holding only that status; its
+    // events must not trigger another check of the same change (that would loop).
+    const onlyOurStatus =
+      event.jobNames.length > 0 && event.jobNames.every((name) => name === GITLAB_STATUS_NAME);
+    if (event.source === "external" && onlyOurStatus) return;
+    const host = hostOf();
+    let iids: number[];
+    try {
+      iids = await host.changeRequestsForCommit(event.project, event.sha);
+    } catch (error) {
+      log.error(
+        { project: event.project, sha: event.sha, err: redactText(String(error)) },
+        "could not find the merge requests of a pipeline",
+      );
+      return;
+    }
+    await Promise.all(
+      iids.map((iid) => judge(host, { project: event.project, iid, headSha: event.sha }, false)),
+    );
+  }
+
+  return createGitLabWebhookHandler({ secret: options.secret, onMergeRequest, onPipeline, log });
+}
+
+/** The top-level group holds the policy project and the findings project, as in `audit`. */
+function topGroupOf(project: string): string {
+  return project.split("/")[0] ?? project;
+}

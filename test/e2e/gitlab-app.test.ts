@@ -1,0 +1,329 @@
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createGitLabEndpoint } from "../../src/app/gitlab.js";
+import { createGitLabHost } from "../../src/providers/gitlab/index.js";
+import { GITLAB_STATUS_NAME } from "../../src/providers/gitlab/index.js";
+
+/**
+ * The GitLab endpoint end to end: a real HTTP delivery signed with X-Gitlab-Token, the real GitLab
+ * host over fetch, and GitLab's API answered by nock (recorded answer shapes from test/fixtures).
+ */
+
+const SECRET = "hook-secret-5f2c";
+const BASE = "https://gitlab.example.com";
+const API = "/api/v4";
+const PROJECT = `${API}/projects/acme%2Fapi`;
+const MR = `${PROJECT}/merge_requests/12`;
+const HEAD = "1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e";
+const MERGE = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432";
+const NOW = new Date("2026-10-02T12:00:00Z");
+
+function fixture<T = unknown>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`../fixtures/gitlab/${name}.json`, import.meta.url), "utf8")) as T;
+}
+
+const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+let server: Server;
+let url: string;
+let settled: Promise<void>[];
+
+beforeEach(async () => {
+  settled = [];
+  log.info.mockReset();
+  log.warn.mockReset();
+  log.error.mockReset();
+  const handle = createGitLabEndpoint({
+    secret: SECRET,
+    host: () => createGitLabHost({ baseUrl: BASE, token: "glpat-app-token-0123456789" }),
+    now: () => NOW,
+    log,
+  });
+  server = createServer((req, res) => void settled.push(handle(req, res)));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/gitlab/webhook`;
+});
+
+afterEach(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+});
+
+function gitlab(): nock.Scope {
+  return nock(BASE, { reqheaders: { "private-token": "glpat-app-token-0123456789" } });
+}
+
+async function deliver(payload: unknown, token: string, event = "Merge Request Hook"): Promise<number> {
+  const response = await fetch(url, {
+    method: "POST",
+    body: JSON.stringify(payload),
+    headers: { "content-type": "application/json", "x-gitlab-token": token, "x-gitlab-event": event },
+  });
+  await response.text();
+  await Promise.all(settled);
+  return response.status;
+}
+
+function mergeRequestHook(action: string, state = "opened"): Record<string, unknown> {
+  const hook = fixture<{ object_attributes: Record<string, unknown> }>("merge-request-hook");
+  return { ...hook, object_attributes: { ...hook.object_attributes, action, state } };
+}
+
+/** One approval rule of one approval on main, so the fixture MR approved by bob is clean. */
+const oneApprovalRule = [
+  { ...fixture<Record<string, unknown>[]>("approval-rules")[0], approvals_required: 1 },
+];
+
+/** Everything a change check reads for !12 while it is open (no merge commit, no approval state). */
+function mockOpenMergeRequest(approvals: object): void {
+  gitlab()
+    .get(MR)
+    .reply(200, {
+      ...fixture<Record<string, unknown>>("merge-request"),
+      state: "opened",
+      merged_at: null,
+      merged_by: null,
+      merge_user: null,
+      merge_commit_sha: null,
+      squash_commit_sha: null,
+    })
+    .get(`${MR}/commits`)
+    .query(true)
+    .reply(200, fixture("mr-commits"))
+    .get(`${MR}/notes`)
+    .query(true)
+    .reply(200, fixture("mr-notes"))
+    .get(`${MR}/versions`)
+    .query(true)
+    .reply(200, fixture("mr-versions"))
+    .get(`${MR}/approvals`)
+    .reply(200, approvals)
+    .get(`${PROJECT}/members/all`)
+    .query(true)
+    .reply(200, fixture("project-members"))
+    .get(`${PROJECT}/pipelines`)
+    .query((query) => query.sha === HEAD)
+    .reply(200, fixture("pipelines-head"))
+    .get(PROJECT)
+    .query(true)
+    .reply(200, fixture("project"))
+    .get(`${PROJECT}/protected_branches`)
+    .query(true)
+    .reply(200, fixture("protected-branches"))
+    .get(`${PROJECT}/approvals`)
+    .reply(200, fixture("project-approvals"))
+    .get(`${PROJECT}/approval_rules`)
+    .query(true)
+    .reply(200, oneApprovalRule)
+    // No policy files: the shipped default applies.
+    .get(`${API}/projects/acme%2Fgitlab-profile/repository/files/.gitlab%2Fsoc2.yml/raw`)
+    .reply(404, { message: "404 Project Not Found" })
+    .get(`${PROJECT}/repository/files/.gitlab%2Fsoc2.yml/raw`)
+    .query({ ref: "main" })
+    .reply(404, { message: "404 File Not Found" });
+}
+
+/** The writes of a change check: the commit status (body captured) and a first MR note. */
+function mockPublish(): { status: () => unknown; note: () => string } {
+  let status: unknown;
+  let note = "";
+  gitlab()
+    .post(`${PROJECT}/statuses/${HEAD}`, (body: unknown) => {
+      status = body;
+      return true;
+    })
+    .reply(201, { id: 1, status: "success" })
+    .get(`${API}/user`)
+    .reply(200, { id: 99, username: "soc2-bot" })
+    .get(`${MR}/notes`)
+    .query(true)
+    .reply(200, fixture("mr-notes"))
+    .post(`${MR}/notes`, (body: { body: string }) => {
+      note = body.body;
+      return true;
+    })
+    .reply(201, {
+      id: 900,
+      body: "",
+      system: false,
+      author: { username: "soc2-bot" },
+      created_at: NOW.toISOString(),
+    });
+  return { status: () => status, note: () => note };
+}
+
+describe("GitLab endpoint", () => {
+  it("judges a clean merge request and posts a success commit status", async () => {
+    mockOpenMergeRequest(fixture("mr-approvals"));
+    const published = mockPublish();
+
+    expect(await deliver(mergeRequestHook("update"), SECRET)).toBe(202);
+
+    expect(published.status()).toEqual({
+      state: "success",
+      name: GITLAB_STATUS_NAME,
+      description: "3 of 3 controls pass",
+    });
+    expect(published.note()).toContain("meets the SOC 2 change-management controls");
+    expect(log.error).not.toHaveBeenCalled();
+  });
+
+  it("fails the status of a merge request nobody approved, naming the control", async () => {
+    mockOpenMergeRequest({ ...fixture<Record<string, unknown>>("mr-approvals"), approved_by: [] });
+    const published = mockPublish();
+
+    expect(await deliver(mergeRequestHook("open"), SECRET)).toBe(202);
+
+    expect(published.status()).toMatchObject({ state: "failed", name: GITLAB_STATUS_NAME });
+    const { description } = published.status() as { description: string };
+    expect(description).toBe("1 of 2 controls pass; 1 fails: approval");
+    expect(published.note()).toContain("`cc8.independent-approval`");
+  });
+
+  it("answers 401 to a wrong token and calls no API", async () => {
+    // No mock is set up: any request to GitLab would fail the test (real network is off too).
+    expect(await deliver(mergeRequestHook("update"), "not-the-secret")).toBe(401);
+    expect(log.warn).toHaveBeenCalledTimes(1);
+  });
+
+  it("ignores a closed merge request and an unfinished pipeline", async () => {
+    expect(await deliver(mergeRequestHook("close", "closed"), SECRET)).toBe(202);
+    const pipeline = fixture<{ object_attributes: Record<string, unknown> }>("pipeline-hook");
+    const running = { ...pipeline, object_attributes: { ...pipeline.object_attributes, status: "running" } };
+    expect(await deliver(running, SECRET, "Pipeline Hook")).toBe(202);
+    expect(log.error).not.toHaveBeenCalled();
+  });
+
+  it("ignores the external pipeline GitLab makes of our own commit status (no loop)", async () => {
+    // No mock is set up: any request to GitLab would fail the test.
+    const pipeline = fixture<{ object_attributes: Record<string, unknown> }>("pipeline-hook");
+    const ours = {
+      ...pipeline,
+      object_attributes: { ...pipeline.object_attributes, status: "success", source: "external" },
+      builds: [{ name: GITLAB_STATUS_NAME }],
+    };
+    expect(await deliver(ours, SECRET, "Pipeline Hook")).toBe(202);
+    expect(log.error).not.toHaveBeenCalled();
+  });
+
+  it("re-judges the open merge requests of a finished pipeline's commit", async () => {
+    const pipeline = fixture<{ object_attributes: Record<string, unknown> }>("pipeline-hook");
+    const finished = {
+      ...pipeline,
+      object_attributes: { ...pipeline.object_attributes, sha: HEAD, status: "success" },
+    };
+    gitlab()
+      .get(`${PROJECT}/repository/commits/${HEAD}/merge_requests`)
+      .reply(200, [{ ...fixture<Record<string, unknown>>("merge-request"), state: "opened" }]);
+    mockOpenMergeRequest(fixture("mr-approvals"));
+    const published = mockPublish();
+
+    expect(await deliver(finished, SECRET, "Pipeline Hook")).toBe(202);
+
+    expect(published.status()).toMatchObject({ state: "success", name: GITLAB_STATUS_NAME });
+  });
+
+  it("logs a failure redacted and publishes an unknown status when GitLab refuses", async () => {
+    gitlab().get(MR).reply(403, { message: "403 Forbidden glpat-leakedtoken0123456789" });
+    const published = mockPublish();
+
+    expect(await deliver(mergeRequestHook("reopen"), SECRET)).toBe(202);
+
+    expect(published.status()).toEqual({
+      state: "failed",
+      name: GITLAB_STATUS_NAME,
+      description: "Unknown: the change could not be evaluated",
+    });
+    const logged = JSON.stringify(log.error.mock.calls);
+    expect(logged).toContain("answered 403");
+    expect(logged).not.toContain("glpat-leakedtoken");
+  });
+
+  it("turns a merged merge request that failed controls into one finding issue each", async () => {
+    const merged = fixture<Record<string, unknown>>("merge-request");
+    gitlab()
+      .get(MR)
+      .reply(200, merged)
+      .get(`${MR}/commits`)
+      .query(true)
+      .reply(200, fixture("mr-commits"))
+      .get(`${MR}/notes`)
+      .query(true)
+      .reply(200, fixture("mr-notes"))
+      .get(`${MR}/versions`)
+      .query(true)
+      .reply(200, fixture("mr-versions"))
+      .get(`${MR}/approvals`)
+      .reply(200, { ...fixture<Record<string, unknown>>("mr-approvals"), approved_by: [] })
+      .get(`${PROJECT}/members/all`)
+      .query(true)
+      .reply(200, fixture("project-members"))
+      .get(`${PROJECT}/pipelines`)
+      .query((query) => query.sha === HEAD)
+      .reply(200, fixture("pipelines-head"))
+      .get(`${PROJECT}/pipelines`)
+      .query((query) => query.sha === MERGE)
+      .reply(200, fixture("pipelines-merge"))
+      .get(`${MR}/approval_state`)
+      .reply(200, {
+        rules: [{ name: "Maintainers", approvals_required: 1, approved: false, approved_by: [] }],
+      })
+      .get(PROJECT)
+      .query(true)
+      .reply(200, fixture("project"))
+      .get(`${PROJECT}/protected_branches`)
+      .query(true)
+      .reply(200, fixture("protected-branches"))
+      .get(`${PROJECT}/approvals`)
+      .reply(200, fixture("project-approvals"))
+      .get(`${PROJECT}/approval_rules`)
+      .query(true)
+      .reply(200, oneApprovalRule)
+      .get(`${API}/projects/acme%2Fgitlab-profile/repository/files/.gitlab%2Fsoc2.yml/raw`)
+      .reply(404, { message: "404 Project Not Found" })
+      .get(`${PROJECT}/repository/files/.gitlab%2Fsoc2.yml/raw`)
+      .query({ ref: "main" })
+      .reply(404, { message: "404 File Not Found" });
+    const ISSUES = `${API}/projects/acme%2Fcompliance/issues`;
+    const created: Record<string, unknown>[] = [];
+    const issueOf = (body: { title: string; description: string; labels: string }) => ({
+      ...fixture<Record<string, unknown>>("issue"),
+      iid: 100 + created.length,
+      title: body.title,
+      description: body.description,
+      labels: body.labels.split(","),
+    });
+    gitlab()
+      .get(ISSUES)
+      .query({ labels: "soc2", state: "all", per_page: "100" })
+      .reply(200, [])
+      .post(ISSUES)
+      .times(2)
+      .reply(201, (_uri, body) => {
+        const issue = issueOf(body as { title: string; description: string; labels: string });
+        created.push(issue);
+        return issue;
+      })
+      // After creating, the lifecycle lists again to close duplicates another process made.
+      .get(ISSUES)
+      .query({ labels: "soc2", state: "all", per_page: "100" })
+      .reply(200, () => created);
+
+    expect(await deliver(mergeRequestHook("merge", "merged"), SECRET)).toBe(202);
+
+    // No approval, and merged while the approval rule was unsatisfied: two findings, no status.
+    expect(created.map((issue) => issue.labels)).toEqual([
+      ["soc2", "CC8.1", "cc8.independent-approval"],
+      ["soc2", "CC8.1", "cc8.no-bypass"],
+    ]);
+    expect(created.map((issue) => issue.title)).toEqual([
+      "[soc2] cc8.independent-approval: acme/api#12 — 0 independent approvals, 1 required: nobody else approved it",
+      "[soc2] cc8.no-bypass: acme/api#12 — Merged by alice bypassing branch protection",
+    ]);
+    expect(log.error).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,140 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectedOnGitLab } from "../../bench/sim-gitlab/expected.js";
+import { startSimulatedGitLab, type SimulatedGitLab } from "../../bench/sim-gitlab/server.js";
+import { runAudit } from "../../src/cli/audit.js";
+import { evaluate } from "../../src/engine/index.js";
+import { collectAudit } from "../../src/pipeline/audit.js";
+import { policySetFor } from "../../src/pipeline/policies.js";
+import { createGitLabHost } from "../../src/providers/gitlab/index.js";
+import { generateSampleOrganization } from "../../src/sample/generate.js";
+
+/**
+ * The sample organization served as a GitLab group by the simulated GitLab, audited through the
+ * real GitLab host. What GitLab can represent must come back exactly; what it cannot is listed in
+ * bench/sim-gitlab/expected.ts (and README.md there) with what it becomes instead.
+ */
+
+// Nine repositories reach every special one of the sample (api … payments, web).
+const sample = generateSampleOrganization({
+  repositories: 9,
+  pullRequestsPerRepository: 6,
+  violationRate: 0.4,
+  members: 10,
+});
+const GROUP = "acme-demo";
+const period = {
+  since: new Date(sample.snapshot.period!.since),
+  until: new Date(sample.snapshot.period!.until),
+};
+// The group layer lives in the group's gitlab-profile project; it and the findings project are
+// projects of the group, so the policy leaves them out of the audit.
+const groupPolicy = `${sample.organizationPolicy}audit:\n  exclude: [gitlab-profile, compliance]\n`;
+
+let sim: SimulatedGitLab;
+let outDir: string;
+
+beforeAll(async () => {
+  sim = await startSimulatedGitLab({
+    snapshot: sample.snapshot,
+    groupPolicy,
+    extraProjects: ["compliance"],
+    // Small pages, so every list is read across several pages (x-next-page / Link).
+    maxPerPage: 5,
+  });
+  outDir = await mkdtemp(join(tmpdir(), "soc2-gitlab-audit-"));
+});
+
+afterAll(async () => {
+  await sim.close();
+  await rm(outDir, { recursive: true, force: true });
+});
+
+function host() {
+  return createGitLabHost({ baseUrl: sim.url, token: sim.token });
+}
+
+describe("audit of a GitLab group through the simulated GitLab", () => {
+  it("finds exactly the planted violations GitLab can represent", async () => {
+    const snapshot = await collectAudit({ host: host(), organization: GROUP, ...period });
+    const report = evaluate(snapshot, policySetFor(snapshot), sample.at);
+
+    const found = report.results
+      .filter(
+        (result) =>
+          result.outcome === "fail" || result.outcome === "unknown" || result.outcome === "excepted",
+      )
+      .map((result) => ({ control: result.control, subject: result.subject.id, outcome: result.outcome }));
+    const key = (f: { control: string; subject: string; outcome: string }) =>
+      `${f.control} ${f.subject} ${f.outcome}`;
+    expect(found.map(key).sort()).toEqual(expectedOnGitLab(GROUP, sample.expected).map(key).sort());
+
+    // The population is complete: every merged change and every direct push came back.
+    expect(snapshot.changeRequests.length).toBe(sample.snapshot.changeRequests.length);
+    expect(snapshot.directPushes.map((push) => push.sha).sort()).toEqual(
+      sample.snapshot.directPushes.map((push) => push.sha).sort(),
+    );
+    // The group layer was read from gitlab-profile, and what could not be read is named with the role it needs.
+    expect(snapshot.policyFiles.map((file) => file.path)).toEqual([
+      `${GROUP}/gitlab-profile:.gitlab/soc2.yml`,
+    ]);
+    expect(snapshot.unreadable.map((fact) => [fact.subject, fact.what, fact.permission])).toEqual([
+      [`${GROUP}/mobile`, "protected branches", "Maintainer role"],
+      ...sample.snapshot.changeRequests
+        .filter((cr) => cr.repository === `${GROUP}/mobile`)
+        .map((cr) => [`${GROUP}/mobile!${cr.number}`, "merge request approval state", "Reporter role"]),
+    ]);
+  });
+
+  it("opens one finding issue per failure, and none again on a second run", async () => {
+    const io = {
+      out: "",
+      stdout(text: string) {
+        this.out += text;
+      },
+      stderr() {},
+    };
+    const run = () =>
+      runAudit(
+        {
+          host: host(),
+          organization: GROUP,
+          ...period,
+          policyFiles: [],
+          outDir,
+          findings: true,
+          now: () => sample.at,
+        },
+        io,
+      );
+
+    expect(await run()).toBe(1);
+    const compliance = sim.world.group.projects.find((project) => project.path === `${GROUP}/compliance`)!;
+    const failures = expectedOnGitLab(GROUP, sample.expected).filter((finding) => finding.outcome === "fail");
+    expect(compliance.issues).toHaveLength(failures.length);
+    expect(
+      compliance.issues.every((issue) => issue.state === "opened" && issue.labels.includes("soc2")),
+    ).toBe(true);
+    expect(io.out).toContain(`findings in ${GROUP}/compliance: ${failures.length} opened, 0 updated`);
+
+    io.out = "";
+    expect(await run()).toBe(1);
+    expect(compliance.issues).toHaveLength(failures.length);
+    expect(io.out).toContain(`findings in ${GROUP}/compliance: 0 opened, 0 updated, 0 reopened, 0 closed`);
+  });
+
+  it("answers like GitLab to a wrong token and an unknown project", async () => {
+    const wrong = await fetch(`${sim.url}/api/v4/projects/${encodeURIComponent(`${GROUP}/api`)}`, {
+      headers: { "private-token": "glpat-wrong" },
+    });
+    expect([wrong.status, await wrong.json()]).toEqual([401, { message: "401 Unauthorized" }]);
+    await expect(
+      host().collectRepository(`${GROUP}/nope`, policySetFor(sample.snapshot).organization),
+    ).rejects.toMatchObject({
+      status: 404,
+      message: expect.stringContaining("404 Project Not Found"),
+    });
+  });
+});
