@@ -157,7 +157,8 @@ export const ROUTES: Route[] = [
     path: "/repos/{owner}/{repo}/rules/branches/{branch}",
     handle: (r) => {
       const repo = repoOf(r);
-      readable(repo.facts.branchRules);
+      // GitHub gates this on metadata:read, which every installation has: rules that cannot be read
+      // show on the protection endpoint (administration:read), not here.
       return list(rulesForBranch(repo, r.params.branch ?? ""), (rule) => rule);
     },
   },

@@ -135,7 +135,13 @@ export function createWorld(snapshot: Snapshot, options: { now?: () => string } 
     for (const pulls of repo.pullsByBase.values()) pulls.sort(byUpdatedDesc);
     buildBranchHistory(repo, snapshot);
   }
-  for (const file of snapshot.policyFiles) world.files.set(file.path, file.content);
+  // Files are served by "owner/repo:path@ref"; an organization layer's path names no ref (it is read
+  // from the default branch), so it is stored under the repository's default branch.
+  for (const file of snapshot.policyFiles) {
+    const repository = file.path.slice(0, file.path.indexOf(":"));
+    const ref = world.repositories.get(repository)?.facts.defaultBranch ?? "main";
+    world.files.set(file.path.includes("@") ? file.path : `${file.path}@${ref}`, file.content);
+  }
   return world;
 }
 

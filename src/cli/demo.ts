@@ -1,40 +1,70 @@
+import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { evaluate } from "../engine/index.js";
-import { policySetFor } from "../pipeline/policies.js";
-import { writeEvidencePackage } from "../reporters/files/index.js";
-import { generateSampleOrganization } from "../sample/generate.js";
-import { TOOL_VERSION } from "../version.js";
-import { EXIT, printTotals, type Io } from "./main.js";
+import {
+  compareWithExpected,
+  FINDINGS_REPOSITORY,
+  githubHostFor,
+  period,
+  serveSample,
+} from "../../bench/harness.js";
+import type { EvaluationReport } from "../engine/index.js";
+import { runAudit } from "./audit.js";
+import { EXIT, type Io } from "./main.js";
 
 /**
- * The main job on the built-in sample organization: evaluate it against the shipped policy (plus the
- * sample's own organization policy), print the summary table and write the evidence package.
+ * The main job, end to end, without leaving the machine: the built-in sample organization is served
+ * by the simulated GitHub on 127.0.0.1 and audited through the real GitHub provider, as
+ * `soc2-bot audit` would audit a real organization: findings are opened as issues in the sim's
+ * findings repository and the evidence package is written. Exit 0 only when exactly the planted
+ * violations were found (none missed, none extra).
  */
 export async function demoCommand(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { out: { type: "string", default: "out/demo" } },
+    options: {
+      out: { type: "string", default: "out/demo" },
+      gitlab: { type: "boolean", default: false },
+    },
     strict: true,
   });
+  if (values.gitlab) {
+    io.stderr(
+      "soc2-bot demo --gitlab: there is no simulated GitLab yet (bench/sim simulates GitHub only), " +
+        "so the GitLab demo cannot run. Run `soc2-bot demo` for the GitHub demo.\n",
+    );
+    return EXIT.usage;
+  }
   const outDir = resolve(values.out ?? "out/demo");
-  const sample = generateSampleOrganization();
-  const report = evaluate(sample.snapshot, policySetFor(sample.snapshot), sample.at);
-
-  io.stdout(`soc2-bot demo: sample organization "${sample.snapshot.organization?.login}", `);
-  io.stdout(
-    `${sample.snapshot.repositories.length} repositories, ${sample.snapshot.changeRequests.length} merged pull requests\n\n`,
-  );
-  printTotals(report, io);
-  const found = sample.expected.filter((e) =>
-    report.results.some(
-      (r) => r.control === e.control && r.subject.id === e.subject && r.outcome === e.outcome,
-    ),
-  ).length;
-  io.stdout(`planted violations found: ${found} of ${sample.expected.length}\n`);
-  const files = await writeEvidencePackage(outDir, sample.snapshot, report, { toolVersion: TOOL_VERSION });
-  io.stdout(
-    `\nevidence package (${files.length} files): ${outDir}\nopen ${resolve(outDir, "report.html")}\n`,
-  );
-  return found === sample.expected.length ? EXIT.ok : EXIT.findings;
+  const started = Date.now();
+  const { sample, served, sim, world } = await serveSample({});
+  try {
+    const organization = served.organization?.login ?? "acme-demo";
+    const { host, stats } = githubHostFor(sim, { throttle: false });
+    io.stdout(
+      `soc2-bot demo: sample organization "${organization}" served by a simulated GitHub at ${sim.url}\n` +
+        `${served.repositories.length} repositories, ${sample.snapshot.changeRequests.length} merged pull requests, ` +
+        `${sample.snapshot.directPushes.length} direct pushes\n\n`,
+    );
+    const { since, until } = period(sample);
+    await runAudit({ host, organization, since, until, policyFiles: [], outDir, findings: true }, io);
+    const report = JSON.parse(await readFile(resolve(outDir, "results.json"), "utf8")) as EvaluationReport;
+    const comparison = compareWithExpected(report, sample.expected);
+    io.stdout(`\nplanted violations found: ${comparison.found} of ${comparison.expected}\n`);
+    for (const key of comparison.missing) io.stdout(`  missing (planted, not found): ${key}\n`);
+    for (const key of comparison.unexpected) io.stdout(`  unexpected (found, not planted): ${key}\n`);
+    const findings = [
+      ...(world.repositories.get(`${organization}/${FINDINGS_REPOSITORY}`)?.issues.values() ?? []),
+    ];
+    io.stdout(
+      `API requests: ${stats.requests} (GraphQL points: ${stats.graphqlPoints ?? 0})\n` +
+        `finding issues open in ${organization}/${FINDINGS_REPOSITORY}: ${findings.filter((i) => i.state === "open").length}\n` +
+        `report: ${resolve(outDir, "report.html")}\n` +
+        `took ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+    const exact = comparison.missing.length === 0 && comparison.unexpected.length === 0;
+    return exact ? EXIT.ok : EXIT.findings;
+  } finally {
+    await sim.close();
+  }
 }

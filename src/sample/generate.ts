@@ -276,15 +276,11 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
         expect("cc8.no-bypass", subject, "unknown");
       } else {
         if (name === UNPROTECTED || violation === "failed-check") expect("cc8.required-checks", subject);
-        const bypass = requiresApproval && (violation === "no-approval" || violation === "failed-check");
-        if (bypass) expect("cc8.no-bypass", subject);
+        if (bypassed(requiresApproval, name !== WEAK_PROTECTION, violation)) expect("cc8.no-bypass", subject);
       }
       // The merge is bypass exactly when the branch's requirements were unmet, as GitHub enforces them.
       cr.bypassedProtection = rulesKnown
-        ? {
-            known: true,
-            value: requiresApproval && (violation === "no-approval" || violation === "failed-check"),
-          }
+        ? { known: true, value: bypassed(requiresApproval, name !== WEAK_PROTECTION, violation) }
         : {
             known: false,
             permission: "administration:read",
@@ -359,6 +355,21 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
     ],
   };
   return { snapshot, expected, organizationPolicy, at: new Date(PERIOD.until) };
+}
+
+/**
+ * Whether GitHub could only have merged by bypassing the branch's rules: no approval, a failed
+ * required check, or (when stale approvals are dismissed) an approval of an older commit, which
+ * GitHub dismisses on the next push.
+ */
+function bypassed(
+  requiresApproval: boolean,
+  dismissStaleApprovals: boolean,
+  violation: Violation | null,
+): boolean {
+  if (!requiresApproval) return false;
+  if (violation === "stale-approval") return dismissStaleApprovals;
+  return violation === "no-approval" || violation === "failed-check";
 }
 
 interface ChangeRequestPlan {
