@@ -1,0 +1,111 @@
+import { pino, type DestinationStream, type Level, type Logger } from "pino";
+import { redactText, redactValue } from "./redact.js";
+
+export interface LoggerOptions {
+  /** Lowest level written; LOG_LEVEL or "info" by default. */
+  level?: Level | "silent";
+  /** Where lines go (tests pass a memory stream); stdout by default. */
+  destination?: DestinationStream;
+  name?: string;
+  /**
+   * Known secret values (the webhook secrets): masked wherever they appear, even in free text where
+   * no pattern could recognise them. Values shorter than 8 characters are ignored.
+   */
+  secrets?: readonly (string | undefined)[];
+}
+
+export const REDACTED = "[REDACTED]";
+
+/** Keys whose value is a credential wherever they appear in a logged object or a child's bindings. */
+const SECRET_KEYS = ["authorization", "token", "privateKey", "secret", '["x-hub-signature-256"]'];
+const REDACT_PATHS = SECRET_KEYS.flatMap((key) => {
+  const member = key.startsWith("[") ? key : `.${key}`;
+  return [key, `*${member}`, `*.*${member}`, `req.headers${member}`, `request.headers${member}`];
+});
+
+/**
+ * The app's logger: pino, structured, and unable to write a credential. Three layers, because a
+ * secret can arrive in three ways: as a message string (hooks.logMethod scrubs every string
+ * argument), inside a logged object (formatters.log masks secret-named keys and scrubs strings at
+ * any depth; redact paths cover the bindings of child loggers, e.g. request headers), and in text
+ * nobody anticipated (the written line itself is scrubbed once more before it leaves).
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? readLevel(process.env.LOG_LEVEL) ?? "info";
+  const known = knownSecrets(options.secrets ?? []);
+  return pino(
+    {
+      name: options.name ?? "soc2-bot",
+      level,
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
+      hooks: {
+        logMethod(args, method) {
+          const [first, ...rest] = args;
+          // An Error logged alone gives pino its message as the line's msg: scrub that too.
+          if (first instanceof Error && rest.length === 0) {
+            method.apply(this, [{ err: first }, redactText(first.message)]);
+            return;
+          }
+          const scrubbed = args.map((arg: unknown) => (typeof arg === "string" ? redactText(arg) : arg));
+          method.apply(this, scrubbed as Parameters<typeof method>);
+        },
+        streamWrite: (line) => maskKnown(redactText(line), known),
+      },
+      serializers: {
+        // pino's own error serializer keeps the type and enumerable fields; then the same masking.
+        err: (error: unknown) => redactValue(error instanceof Error ? pino.stdSerializers.err(error) : error),
+      },
+      formatters: {
+        log: (object) => scrubObject(object),
+      },
+    },
+    options.destination ?? pino.destination(1),
+  );
+}
+
+/**
+ * Plain data (objects, arrays, strings, errors) is masked here; other instances (an HTTP request or
+ * response) are left to their pino serializers, which copy only safe fields.
+ */
+function scrubObject(object: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) {
+    out[key] = isPlainData(value) ? maskEntry(key, value) : value;
+  }
+  return out;
+}
+
+/** The value as redactValue leaves it under its own key: masked whole when the key names a secret. */
+function maskEntry(key: string, value: unknown): unknown {
+  const masked = redactValue({ [key]: value });
+  return isRecord(masked) ? masked[key] : masked;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+function isPlainData(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  // Errors go to the err serializer, which keeps their type.
+  if (value instanceof Error) return false;
+  if (Array.isArray(value)) return true;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** Each secret as written raw and as it appears inside a JSON string. */
+function knownSecrets(secrets: readonly (string | undefined)[]): string[] {
+  return secrets
+    .filter((s): s is string => typeof s === "string" && s.length >= 8)
+    .flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
+}
+
+function maskKnown(line: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => out.split(secret).join(REDACTED), line);
+}
+
+function readLevel(value: string | undefined): Level | "silent" | undefined {
+  const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+  return levels.find((l) => l === value);
+}

@@ -1,0 +1,94 @@
+/**
+ * The entry point `npm start` runs: the GitHub App on Probot's server, the scheduled organization
+ * audits, and, when GITLAB_WEBHOOK_SECRET is set, the GitLab webhook endpoint beside it.
+ *
+ * Environment (Probot's own: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, PORT, LOG_LEVEL):
+ *   SOC2_SCHEDULER=off      no scheduled audits on this instance (run them on exactly one instance)
+ *   GITLAB_WEBHOOK_SECRET   mounts POST /gitlab/webhook; then GITLAB_TOKEN is required, GITLAB_URL optional
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pathToFileURL } from "node:url";
+import type { Logger } from "pino";
+import { run, type ApplicationFunction, type ApplicationFunctionOptions, type Probot } from "probot";
+import { createGitLabHost } from "../providers/gitlab/index.js";
+import type { CodeHost } from "../providers/types.js";
+import { createGitLabEndpoint } from "./gitlab.js";
+import { createApp, createScheduledAudit } from "./index.js";
+import { createLogger } from "./logger.js";
+import { createScheduler } from "./scheduler.js";
+
+export const GITLAB_WEBHOOK_PATH = "/gitlab/webhook";
+
+type Env = Record<string, string | undefined>;
+
+/** The app with everything the environment asks for wired in. */
+export function createServerApp(env: Env, log: Logger): ApplicationFunction {
+  const appId = env.APP_ID && /^\d+$/.test(env.APP_ID) ? Number(env.APP_ID) : undefined;
+  const options = appId === undefined ? {} : { appId };
+  return createApp({
+    ...options,
+    extend: (app: Probot, probotOptions: ApplicationFunctionOptions) => {
+      if (env.SOC2_SCHEDULER !== "off") {
+        createScheduler({
+          ...createScheduledAudit(app, options),
+          log: app.log.child({ name: "scheduler" }),
+        }).start();
+      }
+      if (env.GITLAB_WEBHOOK_SECRET) {
+        probotOptions.addHandler(gitLabEndpoint(env, log.child({ name: "gitlab" })));
+      }
+    },
+  });
+}
+
+/**
+ * POST /gitlab/webhook, mounted beside Probot's routes: createGitLabEndpoint (src/app/gitlab.ts)
+ * checks the token and runs the same pipeline on GitLab; other paths fall through to Probot.
+ */
+export function gitLabEndpoint(
+  env: Env,
+  log: Logger,
+  hostFor: () => CodeHost = () => defaultGitLabHost(env, log),
+): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  const handler = createGitLabEndpoint({ secret: env.GITLAB_WEBHOOK_SECRET ?? "", host: hostFor, log });
+  return async (req, res) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path !== GITLAB_WEBHOOK_PATH) return false;
+    await handler(req, res);
+    return true;
+  };
+}
+
+function defaultGitLabHost(env: Env, log: Logger): CodeHost {
+  if (!env.GITLAB_TOKEN) {
+    throw new Error(
+      "GITLAB_WEBHOOK_SECRET is set but GITLAB_TOKEN is not: the GitLab checks cannot be published",
+    );
+  }
+  return createGitLabHost({
+    token: env.GITLAB_TOKEN,
+    ...(env.GITLAB_URL ? { baseUrl: env.GITLAB_URL } : {}),
+    log: {
+      debug: (object: object, message?: string) => log.debug(object, message),
+      warn: (object: object, message?: string) => log.warn(object, message),
+    },
+  });
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  // Known secrets are masked in every line even where no pattern would recognise them.
+  const log = createLogger({
+    secrets: [env.WEBHOOK_SECRET, env.GITLAB_WEBHOOK_SECRET, env.GITLAB_TOKEN, env.PRIVATE_KEY],
+  });
+  if (env.GITLAB_WEBHOOK_SECRET && !env.GITLAB_TOKEN) {
+    log.fatal("GITLAB_WEBHOOK_SECRET is set but GITLAB_TOKEN is not: set both, or neither");
+    process.exitCode = 1;
+    return;
+  }
+  await run(createServerApp(env, log), { log });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void main();
+}
