@@ -29,11 +29,12 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     strict: true,
   });
   if (values.gitlab) {
-    io.stderr(
-      "soc2-bot demo --gitlab: there is no simulated GitLab yet (bench/sim simulates GitHub only), " +
-        "so the GitLab demo cannot run. Run `soc2-bot demo` for the GitHub demo.\n",
+    // The same audit, through the GitLab provider, against a simulated GitLab group on 127.0.0.1.
+    const { runGitLabDemo } = await import("../../bench/sim-gitlab/demo.js");
+    return runGitLabDemo(
+      io,
+      resolve(values.out === "out/demo" ? "out/demo-gitlab" : (values.out ?? "out/demo-gitlab")),
     );
-    return EXIT.usage;
   }
   const outDir = resolve(values.out ?? "out/demo");
   const started = Date.now();

@@ -123,4 +123,12 @@ describe("soc2-bot demo", () => {
       ]),
     );
   });
+
+  it("runs the same audit on a simulated GitLab group with --gitlab", async () => {
+    const out = await mkdtemp(join(tmpdir(), "soc2-demo-gitlab-"));
+    const io = memoryIo();
+    expect(await main(["demo", "--gitlab", "--out", out], io)).toBe(0);
+    expect(io.out).toMatch(/found: (\d+) of \1/);
+    expect(JSON.parse(await readFile(join(out, "manifest.json"), "utf8"))).toMatchObject({ host: "gitlab" });
+  });
 });
