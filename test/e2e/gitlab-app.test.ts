@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import nock from "nock";
@@ -6,6 +5,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createGitLabEndpoint } from "../../src/app/gitlab.js";
 import { createGitLabHost } from "../../src/providers/gitlab/index.js";
 import { GITLAB_STATUS_NAME } from "../../src/providers/gitlab/index.js";
+import {
+  API,
+  BASE,
+  fixture,
+  gitlab,
+  HEAD,
+  MERGE,
+  mockOpenChangeContext,
+  MR,
+  PROJECT,
+} from "../providers/gitlab/helpers.js";
 
 /**
  * The GitLab endpoint end to end: a real HTTP delivery signed with X-Gitlab-Token, the real GitLab
@@ -13,17 +23,7 @@ import { GITLAB_STATUS_NAME } from "../../src/providers/gitlab/index.js";
  */
 
 const SECRET = "hook-secret-5f2c";
-const BASE = "https://gitlab.example.com";
-const API = "/api/v4";
-const PROJECT = `${API}/projects/acme%2Fapi`;
-const MR = `${PROJECT}/merge_requests/12`;
-const HEAD = "1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e";
-const MERGE = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432";
 const NOW = new Date("2026-10-02T12:00:00Z");
-
-function fixture<T = unknown>(name: string): T {
-  return JSON.parse(readFileSync(new URL(`../fixtures/gitlab/${name}.json`, import.meta.url), "utf8")) as T;
-}
 
 const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
 let server: Server;
@@ -37,7 +37,7 @@ beforeEach(async () => {
   log.error.mockReset();
   const handle = createGitLabEndpoint({
     secret: SECRET,
-    host: () => createGitLabHost({ baseUrl: BASE, token: "glpat-app-token-0123456789" }),
+    host: () => createGitLabHost({ baseUrl: BASE, token: "glpat-test-token" }),
     now: () => NOW,
     log,
   });
@@ -52,10 +52,6 @@ afterEach(async () => {
   nock.cleanAll();
   expect(pending).toEqual([]);
 });
-
-function gitlab(): nock.Scope {
-  return nock(BASE, { reqheaders: { "private-token": "glpat-app-token-0123456789" } });
-}
 
 async function deliver(payload: unknown, token: string, event = "Merge Request Hook"): Promise<number> {
   const response = await fetch(url, {
@@ -80,45 +76,7 @@ const oneApprovalRule = [
 
 /** Everything a change check reads for !12 while it is open (no merge commit, no approval state). */
 function mockOpenMergeRequest(approvals: object): void {
-  gitlab()
-    .get(MR)
-    .reply(200, {
-      ...fixture<Record<string, unknown>>("merge-request"),
-      state: "opened",
-      merged_at: null,
-      merged_by: null,
-      merge_user: null,
-      merge_commit_sha: null,
-      squash_commit_sha: null,
-    })
-    .get(`${MR}/commits`)
-    .query(true)
-    .reply(200, fixture("mr-commits"))
-    .get(`${MR}/notes`)
-    .query(true)
-    .reply(200, fixture("mr-notes"))
-    .get(`${MR}/versions`)
-    .query(true)
-    .reply(200, fixture("mr-versions"))
-    .get(`${MR}/approvals`)
-    .reply(200, approvals)
-    .get(`${PROJECT}/members/all`)
-    .query(true)
-    .reply(200, fixture("project-members"))
-    .get(`${PROJECT}/pipelines`)
-    .query((query) => query.sha === HEAD)
-    .reply(200, fixture("pipelines-head"))
-    .get(PROJECT)
-    .query(true)
-    .reply(200, fixture("project"))
-    .get(`${PROJECT}/protected_branches`)
-    .query(true)
-    .reply(200, fixture("protected-branches"))
-    .get(`${PROJECT}/approvals`)
-    .reply(200, fixture("project-approvals"))
-    .get(`${PROJECT}/approval_rules`)
-    .query(true)
-    .reply(200, oneApprovalRule)
+  mockOpenChangeContext({ approvals, approvalRules: oneApprovalRule })
     // No policy files: the shipped default applies.
     .get(`${API}/projects/acme%2Fgitlab-profile/repository/files/.gitlab%2Fsoc2.yml/raw`)
     .reply(404, { message: "404 Project Not Found" })

@@ -42,3 +42,57 @@ export function strictNock(): void {
     expect(pending).toEqual([]);
   });
 }
+
+/** The merge request fixture as GitLab shows it while open: no merge commit, nobody merged it. */
+export function openMergeRequest(): Record<string, unknown> {
+  return {
+    ...fixture<Record<string, unknown>>("merge-request"),
+    state: "opened",
+    merged_at: null,
+    merged_by: null,
+    merge_user: null,
+    merge_commit_sha: null,
+    squash_commit_sha: null,
+  };
+}
+
+/**
+ * Every read collectChangeContext makes for the open !12 of acme/api: the merge request, its commits,
+ * notes, versions, approvals, the project's members, the head pipeline, and the target branch's
+ * rules (project, protected branches, approval settings and rules).
+ */
+export function mockOpenChangeContext(
+  answers: { approvals?: object; approvalRules?: object } = {},
+): nock.Scope {
+  return gitlab()
+    .get(MR)
+    .reply(200, openMergeRequest())
+    .get(`${MR}/commits`)
+    .query(true)
+    .reply(200, fixture("mr-commits"))
+    .get(`${MR}/notes`)
+    .query(true)
+    .reply(200, fixture("mr-notes"))
+    .get(`${MR}/versions`)
+    .query(true)
+    .reply(200, fixture("mr-versions"))
+    .get(`${MR}/approvals`)
+    .reply(200, answers.approvals ?? fixture("mr-approvals"))
+    .get(`${PROJECT}/members/all`)
+    .query(true)
+    .reply(200, fixture("project-members"))
+    .get(`${PROJECT}/pipelines`)
+    .query((query) => query.sha === HEAD)
+    .reply(200, fixture("pipelines-head"))
+    .get(PROJECT)
+    .query(true)
+    .reply(200, fixture("project"))
+    .get(`${PROJECT}/protected_branches`)
+    .query(true)
+    .reply(200, fixture("protected-branches"))
+    .get(`${PROJECT}/approvals`)
+    .reply(200, fixture("project-approvals"))
+    .get(`${PROJECT}/approval_rules`)
+    .query(true)
+    .reply(200, answers.approvalRules ?? fixture("approval-rules"));
+}

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { ChangeRequest, DirectPush } from "../../../src/model/index.js";
-import { API, fixture, gitlab, HEAD, MERGE, PROJECT, strictNock, testHost } from "./helpers.js";
+import {
+  API,
+  fixture,
+  gitlab,
+  HEAD,
+  MERGE,
+  mockOpenChangeContext,
+  PROJECT,
+  strictNock,
+  testHost,
+} from "./helpers.js";
 
 strictNock();
 
@@ -178,45 +188,7 @@ describe("GitLab listDirectPushes", () => {
 
 describe("GitLab collectChangeContext", () => {
   it("reads the open MR and only its target branch's rules, leaving people and keys uncollected", async () => {
-    const open = {
-      ...mergeRequest,
-      state: "opened",
-      merged_at: null,
-      merged_by: null,
-      merge_user: null,
-      merge_commit_sha: null,
-    };
-    gitlab()
-      .get(`${PROJECT}/merge_requests/12`)
-      .reply(200, open)
-      .get(`${PROJECT}/merge_requests/12/commits`)
-      .query(true)
-      .reply(200, fixture("mr-commits"))
-      .get(`${PROJECT}/merge_requests/12/notes`)
-      .query(true)
-      .reply(200, fixture("mr-notes"))
-      .get(`${PROJECT}/merge_requests/12/versions`)
-      .query(true)
-      .reply(200, fixture("mr-versions"))
-      .get(`${PROJECT}/merge_requests/12/approvals`)
-      .reply(200, fixture("mr-approvals"))
-      .get(`${PROJECT}/members/all`)
-      .query(true)
-      .reply(200, fixture("project-members"))
-      .get(`${PROJECT}/pipelines`)
-      .query((query) => query.sha === HEAD)
-      .reply(200, fixture("pipelines-head"))
-      .get(PROJECT)
-      .query(true)
-      .reply(200, fixture("project"))
-      .get(`${PROJECT}/protected_branches`)
-      .query(true)
-      .reply(200, fixture("protected-branches"))
-      .get(`${PROJECT}/approvals`)
-      .reply(200, fixture("project-approvals"))
-      .get(`${PROJECT}/approval_rules`)
-      .query(true)
-      .reply(200, fixture("approval-rules"));
+    mockOpenChangeContext();
 
     const { host } = testHost();
     const { changeRequest, repository } = await host.collectChangeContext("acme/api", 12);
