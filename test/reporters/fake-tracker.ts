@@ -1,3 +1,4 @@
+import type { Result } from "../../src/controls/types.js";
 /**
  * An in-memory issue tracker for the findings lifecycle tests. Several trackers can share one store,
  * as several app processes share one code host. Every call is recorded, and every call yields to the
@@ -76,5 +77,30 @@ export function createFakeTracker(store: TrackerStore = newStore()): FakeTracker
       find(number);
       store.comments.push({ number, body });
     },
+  };
+}
+
+/** A failing cc8.independent-approval result for acme/api#12, as the engine reports it. */
+export function approvalResult(overrides: Partial<Result> = {}): Result {
+  return {
+    control: "cc8.independent-approval",
+    criterion: "CC8.1",
+    title: "Independent approval",
+    subject: {
+      kind: "change-request",
+      id: "acme/api#12",
+      repository: "acme/api",
+      number: 12,
+      user: "alice",
+      url: "https://github.com/acme/api/pull/12",
+    },
+    outcome: "fail",
+    reason: "Merged without an approval by someone other than the author (alice).",
+    evidence: [
+      { label: "author", value: "alice" },
+      { label: "merged by", value: "alice", at: "2026-10-02T15:00:00Z" },
+    ],
+    remediation: "Require one approving review by someone other than the author before merging.",
+    ...overrides,
   };
 }

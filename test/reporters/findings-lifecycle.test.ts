@@ -3,36 +3,12 @@ import type { Result } from "../../src/controls/types.js";
 import { fingerprint, marker } from "../../src/reporters/findings/fingerprint.js";
 import { syncFindings, type SyncOptions } from "../../src/reporters/findings/lifecycle.js";
 import { renderFindingIssue } from "../../src/reporters/findings/render.js";
-import { createFakeTracker, newStore } from "./fake-tracker.js";
+import { approvalResult, createFakeTracker, newStore } from "./fake-tracker.js";
 
 const AT = new Date("2026-11-01T00:00:00Z");
 const LATER = new Date("2026-11-02T00:00:00Z");
 const AUDIT: SyncOptions = { evaluatedAt: AT, scope: "audit" };
 const CHANGE: SyncOptions = { evaluatedAt: AT, scope: "change-request" };
-
-function approvalResult(overrides: Partial<Result> = {}): Result {
-  return {
-    control: "cc8.independent-approval",
-    criterion: "CC8.1",
-    title: "Independent approval",
-    subject: {
-      kind: "change-request",
-      id: "acme/api#12",
-      repository: "acme/api",
-      number: 12,
-      user: "alice",
-      url: "https://github.com/acme/api/pull/12",
-    },
-    outcome: "fail",
-    reason: "Merged without an approval by someone other than the author (alice).",
-    evidence: [
-      { label: "author", value: "alice" },
-      { label: "merged by", value: "alice", at: "2026-10-02T15:00:00Z" },
-    ],
-    remediation: "Require one approving review by someone other than the author before merging.",
-    ...overrides,
-  };
-}
 
 function collaboratorResult(login: string, overrides: Partial<Result> = {}): Result {
   return {

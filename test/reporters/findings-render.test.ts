@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { Result } from "../../src/controls/types.js";
 import {
   fingerprint,
   marker,
@@ -9,33 +8,10 @@ import {
   scopeMarker,
 } from "../../src/reporters/findings/fingerprint.js";
 import { comparableBody, renderFindingIssue } from "../../src/reporters/findings/render.js";
+import { approvalResult } from "./fake-tracker.js";
 
 const AT = new Date("2026-11-01T00:00:00Z");
 const HOSTILE = "@org/admins <img src=x onerror=alert(1)> [x](http://evil)";
-
-function approvalResult(overrides: Partial<Result> = {}): Result {
-  return {
-    control: "cc8.independent-approval",
-    criterion: "CC8.1",
-    title: "Independent approval",
-    subject: {
-      kind: "change-request",
-      id: "acme/api#12",
-      repository: "acme/api",
-      number: 12,
-      user: "alice",
-      url: "https://github.com/acme/api/pull/12",
-    },
-    outcome: "fail",
-    reason: "Merged without an approval by someone other than the author (alice).",
-    evidence: [
-      { label: "author", value: "alice" },
-      { label: "merged by", value: "alice", at: "2026-10-02T15:00:00Z" },
-    ],
-    remediation: "Require one approving review by someone other than the author before merging.",
-    ...overrides,
-  };
-}
 
 /** The YAML between the fences of the exception snippet. */
 function snippetOf(body: string): unknown {
