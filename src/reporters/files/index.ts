@@ -14,18 +14,24 @@ import { accessRows } from "./access-csv.js";
 import { directPushRows } from "./direct-pushes-csv.js";
 import { buildManifest, sha256File } from "./manifest.js";
 import { populationRows } from "./population-csv.js";
-import { renderReportHtml } from "./report-html.js";
-import { renderResultsCsv } from "./results-csv.js";
-import { renderResultsJson } from "./results-json.js";
+import { reportHtmlChunks } from "./report-html.js";
+import { resultsCsvRows } from "./results-csv.js";
+import { jsonChunks, resultsJsonChunks } from "./results-json.js";
 import { renderSummaryMarkdown } from "./summary-md.js";
 
 export { renderAccessCsv, accessRows } from "./access-csv.js";
 export { renderDirectPushesCsv, directPushRows } from "./direct-pushes-csv.js";
 export { buildManifest, sha256File, type ManifestFile, type ManifestInput } from "./manifest.js";
 export { renderPopulationCsv, populationRows } from "./population-csv.js";
-export { renderReportHtml } from "./report-html.js";
-export { renderResultsCsv } from "./results-csv.js";
-export { renderResultsJson, stableJson } from "./results-json.js";
+export {
+  renderReportHtml,
+  reportHtmlChunks,
+  tableResults,
+  REPORT_HTML_PASSING_ROW_CAP,
+  type ReportHtmlOptions,
+} from "./report-html.js";
+export { renderResultsCsv, resultsCsvRows } from "./results-csv.js";
+export { renderResultsJson, resultsJsonChunks, jsonChunks, stableJson } from "./results-json.js";
 export { renderSummaryMarkdown } from "./summary-md.js";
 
 export const MANIFEST_FILE = "manifest.json";
@@ -39,34 +45,29 @@ export async function writeEvidencePackage(
 ): Promise<string[]> {
   await mkdir(outDir, { recursive: true });
   const written: string[] = [];
-  const streamed: [string, Iterable<string>][] = [
-    ["population.csv", populationRows(snapshot, report)],
-    ["direct-pushes.csv", directPushRows(snapshot, report)],
-    ["access.csv", accessRows(snapshot)],
+  // every file is written as a stream of pieces: none is ever held whole in memory (at 100,000 change
+  // requests results.json alone is ~360 MB), and the write waits for the disk when its buffer is full
+  const files: [string, () => Iterable<string>][] = [
+    ["population.csv", () => populationRows(snapshot, report)],
+    ["direct-pushes.csv", () => directPushRows(snapshot, report)],
+    ["access.csv", () => accessRows(snapshot)],
+    ["results.json", () => resultsJsonChunks(report)],
+    ["results.csv", () => resultsCsvRows(report)],
+    ["snapshot.json", () => snapshotJsonChunks(snapshot)],
+    ["summary.md", () => [renderSummaryMarkdown(report, snapshot)]],
+    ["report.html", () => reportHtmlChunks(snapshot, report)],
   ];
-  for (const [name, rows] of streamed) {
+  for (const [name, chunks] of files) {
     const path = join(outDir, name);
-    await writeRows(path, rows);
+    await writeChunks(path, chunks());
     written.push(path);
   }
-  const rendered: [string, () => string][] = [
-    ["results.json", () => renderResultsJson(report)],
-    ["results.csv", () => renderResultsCsv(report)],
-    ["snapshot.json", () => `${JSON.stringify(snapshot, null, 2)}\n`],
-    ["summary.md", () => renderSummaryMarkdown(report, snapshot)],
-    ["report.html", () => renderReportHtml(snapshot, report)],
-  ];
-  for (const [name, render] of rendered) {
-    const path = join(outDir, name);
-    await writeFile(path, render(), "utf8");
-    written.push(path);
-  }
-  const files = await Promise.all(written.map((path) => sha256File(path)));
+  const hashed = await Promise.all(written.map((path) => sha256File(path)));
   const manifestPath = join(outDir, MANIFEST_FILE);
   await writeFile(
     manifestPath,
     buildManifest({
-      files,
+      files: hashed,
       toolVersion: options.toolVersion,
       policy: report.policy,
       period: report.snapshot.period,
@@ -79,7 +80,33 @@ export async function writeEvidencePackage(
   return [...written, manifestPath];
 }
 
-/** Streams rows to a file; pipeline waits for the disk when the buffer is full, so memory stays flat. */
-async function writeRows(path: string, rows: Iterable<string>): Promise<void> {
-  await pipeline(Readable.from(rows), createWriteStream(path, { encoding: "utf8" }));
+/**
+ * snapshot.json piece by piece, one change request, repository and direct push at a time: the same
+ * bytes as JSON.stringify(snapshot, null, 2) plus a newline, so it parses back to an equal Snapshot.
+ */
+export function snapshotJsonChunks(snapshot: Snapshot): Generator<string> {
+  return jsonChunks(snapshot, {
+    sorted: false,
+    streamed: ["changeRequests", "repositories", "directPushes"],
+  });
+}
+
+/** Pieces are gathered into ~64 KiB writes: one stream write per CSV row would cost more than the row. */
+const WRITE_BATCH = 64 * 1024;
+
+/** Streams pieces of text to a file; pipeline waits for the disk when the buffer is full. */
+export async function writeChunks(path: string, chunks: Iterable<string>): Promise<void> {
+  await pipeline(Readable.from(batched(chunks)), createWriteStream(path, { encoding: "utf8" }));
+}
+
+function* batched(chunks: Iterable<string>): Generator<string> {
+  let batch = "";
+  for (const chunk of chunks) {
+    batch += chunk;
+    if (batch.length >= WRITE_BATCH) {
+      yield batch;
+      batch = "";
+    }
+  }
+  if (batch !== "") yield batch;
 }

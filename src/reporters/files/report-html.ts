@@ -44,6 +44,7 @@ code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap:
 .filters input { flex: 1 1 260px; padding: 6px 8px; border: 1px solid #c3c9d0; border-radius: 4px; }
 .filters select { padding: 6px; border: 1px solid #c3c9d0; border-radius: 4px; }
 #filter-count { color: #5b6670; }
+p.omitted { background: #fff8e1; border: 1px solid #f0d58c; border-radius: 4px; padding: 8px 12px; }
 .subject-title { display: block; color: #4a545e; }
 ul.evidence { margin: 0; padding-left: 16px; font-size: 12px; color: #39424b; }
 .exception { font-size: 12px; color: var(--excepted); }
@@ -86,7 +87,32 @@ const OUTCOME_LABEL: Record<Outcome, string> = {
   "not-applicable": "n/a",
 };
 
-export function renderReportHtml(snapshot: Snapshot, report: EvaluationReport): string {
+/** Passing and not-applicable rows report.html keeps at most: past that, a browser cannot open it. */
+export const REPORT_HTML_PASSING_ROW_CAP = 2000;
+
+export interface ReportHtmlOptions {
+  /** How many pass and n/a results the table may hold; every other result is always there. */
+  passingRowCap?: number;
+}
+
+export function renderReportHtml(
+  snapshot: Snapshot,
+  report: EvaluationReport,
+  options: ReportHtmlOptions = {},
+): string {
+  return [...reportHtmlChunks(snapshot, report, options)].join("");
+}
+
+/**
+ * report.html piece by piece. The results table holds every fail, unknown and excepted result and at
+ * most `passingRowCap` pass and n/a ones (spread across controls); the page says how many it left out
+ * and that results.csv and population.csv hold them all. Totals and the chart count every result.
+ */
+export function* reportHtmlChunks(
+  snapshot: Snapshot,
+  report: EvaluationReport,
+  options: ReportHtmlOptions = {},
+): Generator<string> {
   const organization = organizationName(snapshot);
   const csp = [
     "default-src 'none'",
@@ -97,9 +123,16 @@ export function renderReportHtml(snapshot: Snapshot, report: EvaluationReport): 
     "form-action 'none'",
   ].join("; ");
   const rows = controlRows(report);
-  const titles = new Map(snapshot.changeRequests.map((cr) => [changeRequestId(cr), cr.title]));
+  const table = tableResults(report.results, options.passingRowCap ?? REPORT_HTML_PASSING_ROW_CAP);
+  // titles only for the change requests the table shows, not the whole population
+  const shownSubjects = new Set(table.results.map((result) => result.subject.id));
+  const titles = new Map<string, string>();
+  for (const cr of snapshot.changeRequests) {
+    const id = changeRequestId(cr);
+    if (shownSubjects.has(id)) titles.set(id, cr.title);
+  }
   const months = mergesPerMonth(snapshot, report);
-  return `<!doctype html>
+  yield `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -146,16 +179,20 @@ ${renderMonthlyChart(months)}
 </section>
 <section>
 <h2>Results</h2>
-<div class="filters">
+${omittedNote(table, report.results.length)}<div class="filters">
 <input id="filter-text" type="search" placeholder="Filter by subject, reason, evidence…" aria-label="Filter results">
 <select id="filter-outcome" aria-label="Outcome"><option value="">All outcomes</option>${OUTCOMES.map((o) => `<option value="${o}">${OUTCOME_LABEL[o]}</option>`).join("")}</select>
 <select id="filter-control" aria-label="Control"><option value="">All controls</option>${rows.map((row) => `<option value="${htmlText(row.id)}">${htmlText(row.id)}</option>`).join("")}</select>
-<span id="filter-count">${report.results.length} results</span>
+<span id="filter-count">${table.results.length} results</span>
 </div>
 <table id="results">
 <thead><tr><th>Outcome</th><th>Control</th><th>Subject</th><th>Reason</th><th>Evidence</th></tr></thead>
 <tbody>
-${report.results.map((result) => resultRow(result, titles)).join("\n")}
+`;
+  for (let i = 0; i < table.results.length; i += 1) {
+    yield `${resultRow(table.results[i]!, titles)}${i < table.results.length - 1 ? "\n" : ""}`;
+  }
+  yield `
 </tbody>
 </table>
 </section>
@@ -166,6 +203,68 @@ ${unreadableSection(snapshot)}
 </body>
 </html>
 `;
+}
+
+interface TableResults {
+  /** In report order. */
+  results: Result[];
+  /** How many pass and n/a results there are, and how many of them the table keeps. */
+  passing: number;
+  passingShown: number;
+}
+
+/**
+ * Every result that is not pass or n/a, and pass/n/a ones up to the cap, shared fairly between the
+ * controls (each gets the same quota, or all it has if fewer), first ones in report order.
+ */
+export function tableResults(results: readonly Result[], cap: number): TableResults {
+  const passingByControl = new Map<string, number>();
+  for (const result of results) {
+    if (isPassing(result))
+      passingByControl.set(result.control, (passingByControl.get(result.control) ?? 0) + 1);
+  }
+  const counts = [...passingByControl.values()];
+  const passing = counts.reduce((sum, n) => sum + n, 0);
+  // the largest per-control quota whose rows still fit under the cap
+  let quota = 0;
+  if (passing <= cap) quota = Infinity;
+  else {
+    let low = 0;
+    let high = cap;
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if (counts.reduce((sum, n) => sum + Math.min(n, mid), 0) <= cap) low = mid;
+      else high = mid - 1;
+    }
+    quota = low;
+  }
+  const kept = new Map<string, number>();
+  const shown: Result[] = [];
+  for (const result of results) {
+    if (isPassing(result)) {
+      const n = kept.get(result.control) ?? 0;
+      if (n >= quota) continue;
+      kept.set(result.control, n + 1);
+    }
+    shown.push(result);
+  }
+  const passingShown = [...kept.values()].reduce((sum, n) => sum + n, 0);
+  return { results: shown, passing, passingShown };
+}
+
+function isPassing(result: Result): boolean {
+  return result.outcome === "pass" || result.outcome === "not-applicable";
+}
+
+function omittedNote(table: TableResults, total: number): string {
+  const left = table.passing - table.passingShown;
+  if (left === 0) return "";
+  return (
+    `<p class="omitted" id="omitted-note"><strong>This table shows ${table.results.length} of ${total} results.</strong> ` +
+    `Every fail, unknown and excepted result is here; ${left} of the ${table.passing} pass and n/a results ` +
+    `are left out (${table.passingShown} are shown, spread across the controls) so that the page still opens in a browser. ` +
+    `results.csv and population.csv in this evidence package hold the complete population; the totals and the chart above count every result.</p>\n`
+  );
 }
 
 function resultRow(result: Result, titles: Map<string, string>): string {

@@ -17,24 +17,26 @@ export const RESULTS_CSV_HEADER = [
   "link",
 ] as const;
 
-export function renderResultsCsv(report: EvaluationReport): string {
-  const rows = [csvRow(RESULTS_CSV_HEADER)];
+/** The header, then one CSV line per result: a generator so a large audit streams to the file. */
+export function* resultsCsvRows(report: EvaluationReport): Generator<string> {
+  yield csvRow(RESULTS_CSV_HEADER);
   for (const result of report.results) {
-    rows.push(
-      csvRow([
-        result.control,
-        result.criterion,
-        result.subject.kind,
-        result.subject.id,
-        result.outcome,
-        result.reason,
-        result.exception?.reason,
-        result.exception?.approvedBy,
-        result.exception?.expires,
-        evidenceText(result),
-        result.subject.url,
-      ]),
-    );
+    yield csvRow([
+      result.control,
+      result.criterion,
+      result.subject.kind,
+      result.subject.id,
+      result.outcome,
+      result.reason,
+      result.exception?.reason,
+      result.exception?.approvedBy,
+      result.exception?.expires,
+      evidenceText(result),
+      result.subject.url,
+    ]);
   }
-  return rows.join("");
+}
+
+export function renderResultsCsv(report: EvaluationReport): string {
+  return [...resultsCsvRows(report)].join("");
 }
