@@ -1,12 +1,17 @@
 /**
  * The change check (the pull-request check) against the simulated GitHub: open pull requests made
  * from the sample's merged ones, then runChangeCheck called directly, as the Probot app's handler
- * calls it, timing each event from the call to the check run being written.
+ * calls it (a new host per event, one conditional cache for all), timing each event from the call
+ * to the check run being written.
  */
 import type { ChangeRequest, Snapshot } from "../src/model/index.js";
 import { runChangeCheck } from "../src/pipeline/change-check.js";
 import type { SampleOrganization } from "../src/sample/generate.js";
-import { githubHostFor } from "./harness.js";
+import {
+  createConditionalCache,
+  createGitHubClient,
+  createGitHubHost,
+} from "../src/providers/github/index.js";
 import type { SimulatedGitHub } from "./sim/server.js";
 
 export interface OpenPullRequest {
@@ -86,11 +91,13 @@ export function withOpenPullRequests(
 
 export interface ChangeCheckFigures {
   events: number;
-  /** Requests of the first event on a new host instance (nothing cached). */
+  /** Charged requests of the first event (empty conditional cache). */
   coldRequests: number;
-  /** Requests per event once the host instance has served one event for the repository. */
+  /** Charged requests per later event (each on a new host instance, as the app makes one per event). */
   warmRequests: number[];
-  /** 304 answers seen (they do not count against GitHub's rate limit). */
+  /** 304 answers per later event: GitHub does not charge them against the rate limit. */
+  warmNotModified: number[];
+  /** 304 answers seen in all (sim count). */
   notModified: number;
   /** Milliseconds from handling the event to the check run written, per warm event. */
   timesMs: number[];
@@ -103,15 +110,29 @@ export async function measureChangeChecks(
   open: OpenPullRequests,
   options: { organization: string; now: Date; events: number },
 ): Promise<ChangeCheckFigures> {
-  const { host, stats } = githubHostFor(sim, { throttle: false });
+  // As the app: one conditional cache for the process, a new host for every event (so nothing is
+  // remembered between events but the cached ETags, which GitHub answers with an uncharged 304).
+  const octokit = createGitHubClient({
+    token: "demo",
+    baseUrl: sim.url,
+    throttle: false,
+    conditionalCache: createConditionalCache(),
+  });
+  const { stats } = octokit;
   const run = async (target: OpenPullRequest) => {
-    const before = stats.requests;
+    const host = createGitHubHost({ octokit, baseUrl: sim.url });
+    const before = { requests: stats.requests, notModified: stats.notModified ?? 0 };
     const started = performance.now();
     const outcome = await runChangeCheck(host, target, {
       organization: options.organization,
       now: options.now,
     });
-    return { requests: stats.requests - before, ms: performance.now() - started, outcome };
+    return {
+      requests: stats.requests - before.requests,
+      notModified: (stats.notModified ?? 0) - before.notModified,
+      ms: performance.now() - started,
+      outcome,
+    };
   };
   const notModifiedBefore = sim.stats.notModified;
   const cold = await run(open.clean);
@@ -119,11 +140,13 @@ export async function measureChangeChecks(
     [`${open.clean.repository}#${open.clean.number}`]: cold.outcome.check.conclusion,
   };
   const warmRequests: number[] = [];
+  const warmNotModified: number[] = [];
   const timesMs: number[] = [];
   for (let i = 0; i < options.events; i++) {
     const target = i % 2 === 0 ? open.violating : open.clean;
     const event = await run(target);
     warmRequests.push(event.requests);
+    warmNotModified.push(event.notModified);
     timesMs.push(event.ms);
     conclusions[`${target.repository}#${target.number}`] = event.outcome.check.conclusion;
   }
@@ -131,6 +154,7 @@ export async function measureChangeChecks(
     events: options.events + 1,
     coldRequests: cold.requests,
     warmRequests,
+    warmNotModified,
     notModified: sim.stats.notModified - notModifiedBefore,
     timesMs,
     conclusions,

@@ -23,6 +23,23 @@ export interface GitHubContext {
   unreadable: UnreadableFact[];
   /** Effective branch rules read once per branch: a PR collection and its repository share them. */
   branchRules: Map<string, Promise<Known<BranchRule>>>;
+  /**
+   * Repository settings from the organization's listing, by lower-cased full name: the listing
+   * already carries what GET /repos/{owner}/{repo} would, so an audit need not ask again.
+   */
+  listedRepositories: Map<string, ListedRepository>;
+  /** Outside collaborators of each organization whose list could be read, by lower-cased login. */
+  outsideCollaborators: Map<string, ReadonlySet<string>>;
+}
+
+/** The settings of a repository as GET /orgs/{org}/repos and GET /repos/{owner}/{repo} both give them. */
+export interface ListedRepository {
+  full_name: string;
+  html_url: string;
+  visibility?: "public" | "private" | "internal" | undefined;
+  private: boolean;
+  archived: boolean;
+  default_branch: string;
 }
 
 export interface FailedRequest {

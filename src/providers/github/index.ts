@@ -52,6 +52,8 @@ export function createGitHubHost(options: GitHubHostOptions): CodeHost {
     baseUrl,
     unreadable: [],
     branchRules: new Map(),
+    listedRepositories: new Map(),
+    outsideCollaborators: new Map(),
   };
   return {
     host: "github",

@@ -10,7 +10,7 @@ import {
 } from "../../model/index.js";
 import { isForbidden, providerError, recordUnreadable, type GitHubContext } from "./http.js";
 import { list, mapKnown } from "./repository.js";
-import { InvitationAnswer, OrganizationAnswer, parseAnswer } from "./schema.js";
+import { InvitationAnswer, OrganizationAnswer, parseAnswer, RepositoryAnswer } from "./schema.js";
 import { z } from "zod";
 
 export const ORG_ADMINISTRATION_READ = "organization administration:read (members:read is not enough)";
@@ -67,6 +67,10 @@ export async function collectOrganization(ctx: GitHubContext, org: string): Prom
     ),
   ]);
 
+  // Repositories then tell outside collaborators from this list instead of asking each time.
+  ctx.outsideCollaborators.delete(org.toLowerCase());
+  if (outside.known) ctx.outsideCollaborators.set(org.toLowerCase(), new Set(outside.value));
+
   const members: Known<Member[]> = !owners.known
     ? owners
     : mapKnown(everyone, (all) => {
@@ -116,11 +120,17 @@ export async function* listRepositories(ctx: GitHubContext, org: string): AsyncI
   try {
     for await (const page of pages) {
       const repos = parseAnswer(
-        z.array(z.object({ full_name: z.string() })),
+        z.array(z.object({ full_name: z.string() }).loose()),
         page.data,
         `GET /orgs/${org}/repos`,
       );
-      for (const repo of repos) yield repo.full_name;
+      for (const repo of repos) {
+        // Kept only when complete: collectRepository asks GitHub for anything less.
+        const settings = RepositoryAnswer.safeParse(repo);
+        if (settings.success) ctx.listedRepositories.set(repo.full_name.toLowerCase(), settings.data);
+        else ctx.listedRepositories.delete(repo.full_name.toLowerCase());
+        yield repo.full_name;
+      }
     }
   } catch (error) {
     throw providerError(error, `repositories of ${org}`, "metadata:read");

@@ -68,7 +68,7 @@ ${PULL_REQUEST_FIELDS}`;
 export const MERGED_PULL_REQUESTS_QUERY = `query MergedPullRequests($owner: String!, $name: String!, $base: String!, $after: String) {
   rateLimit { cost }
   repository(owner: $owner, name: $name) {
-    pullRequests(states: MERGED, baseRefName: $base, orderBy: { field: UPDATED_AT, direction: DESC }, first: 50, after: $after) {
+    pullRequests(states: MERGED, baseRefName: $base, orderBy: { field: UPDATED_AT, direction: DESC }, first: 100, after: $after) {
       nodes { ...ChangeRequestFields }
       pageInfo { hasNextPage endCursor }
     }

@@ -24,6 +24,7 @@ import {
   splitFullName,
   webUrl,
   type GitHubContext,
+  type ListedRepository,
 } from "./http.js";
 import {
   BranchAnswer,
@@ -65,11 +66,7 @@ export async function collectRepository(
 
 async function readRepository(ctx: GitHubContext, fullName: string, policy: Policy): Promise<Repository> {
   const { owner, repo } = splitFullName(fullName);
-  const { octokit } = ctx;
-  const answer = await octokit
-    .request("GET /repos/{owner}/{repo}", { owner, repo })
-    .catch((error: unknown) => Promise.reject(providerError(error, `repository ${fullName}`, METADATA_READ)));
-  const settings = parseAnswer(RepositoryAnswer, answer.data, `GET /repos/${fullName}`);
+  const settings = await readSettings(ctx, fullName);
   const productionBranches = await selectProductionBranches(ctx, fullName, settings.default_branch, policy);
 
   const rules = await Promise.all(productionBranches.map((branch) => readBranchRule(ctx, fullName, branch)));
@@ -116,6 +113,24 @@ async function readRepository(ctx: GitHubContext, fullName: string, policy: Poli
     deployKeys,
     collectionError: null,
   };
+}
+
+/**
+ * The settings the organization's listing gave, used once (a later collection asks afresh), or
+ * GET /repos/{owner}/{repo} for a repository the listing did not cover.
+ */
+async function readSettings(ctx: GitHubContext, fullName: string): Promise<ListedRepository> {
+  const key = fullName.toLowerCase();
+  const listed = ctx.listedRepositories.get(key);
+  if (listed) {
+    ctx.listedRepositories.delete(key);
+    return listed;
+  }
+  const { owner, repo } = splitFullName(fullName);
+  const answer = await ctx.octokit
+    .request("GET /repos/{owner}/{repo}", { owner, repo })
+    .catch((error: unknown) => Promise.reject(providerError(error, `repository ${fullName}`, METADATA_READ)));
+  return parseAnswer(RepositoryAnswer, answer.data, `GET /repos/${fullName}`);
 }
 
 async function selectProductionBranches(
@@ -225,13 +240,20 @@ async function readCollaborators(ctx: GitHubContext, fullName: string): Promise<
       { owner, repo, affiliation: "all" },
       CollaboratorAnswer,
     );
-    const outside = await list(
-      ctx,
-      "GET /repos/{owner}/{repo}/collaborators",
-      { owner, repo, affiliation: "outside" },
-      CollaboratorAnswer,
-    );
-    const outsideLogins = new Set(outside.map((c) => c.login));
+    // A collaborator of an organization's repository is outside it exactly when the organization
+    // lists them as an outside collaborator; without that list, the repository is asked.
+    const outsideLogins =
+      ctx.outsideCollaborators.get(owner.toLowerCase()) ??
+      new Set(
+        (
+          await list(
+            ctx,
+            "GET /repos/{owner}/{repo}/collaborators",
+            { owner, repo, affiliation: "outside" },
+            CollaboratorAnswer,
+          )
+        ).map((c) => c.login),
+      );
     return all.map((c) => ({
       login: c.login,
       permission: collaboratorPermission(c),

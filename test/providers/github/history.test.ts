@@ -64,6 +64,23 @@ describe("listMergedChangeRequests", () => {
 
     expect(numbers).toEqual([49, 40]);
   });
+
+  it("asks for merged pull requests 100 at a time, GitHub's largest page", async () => {
+    let query = "";
+    github()
+      .post("/graphql")
+      .reply((_uri, body) => {
+        query = (body as { query: string }).query;
+        return [200, { data: page([], null) }];
+      });
+
+    const changes = [];
+    for await (const change of testHost().listMergedChangeRequests("acme/api", ["main"], PERIOD))
+      changes.push(change);
+
+    expect(changes).toEqual([]);
+    expect(query).toMatch(/pullRequests\(states: MERGED, [^)]*first: 100, after: \$after\)/);
+  });
 });
 
 function commit(oid: string, overrides: Partial<HistoryCommit> = {}): HistoryCommit {
