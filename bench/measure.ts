@@ -18,6 +18,9 @@ import {
 import { collectNaively } from "./naive-collector.js";
 import type { SimulatedGitHubOptions } from "./sim/server.js";
 
+/** Often enough that even the smallest fault run meets GitHub's secondary rate limit more than once. */
+export const SECONDARY_RATE_LIMIT_EVERY = 25;
+
 export interface Size {
   repositories: number;
   pullRequestsPerRepository: number;

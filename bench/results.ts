@@ -1,6 +1,6 @@
 /** bench/results.md: the figures of one benchmark run, with the machine, the date and the command. */
 import { cpus, totalmem, type as osType, release } from "node:os";
-import type { AuditFigures } from "./measure.js";
+import { SECONDARY_RATE_LIMIT_EVERY, type AuditFigures } from "./measure.js";
 import type { BenchReport } from "./run.js";
 
 const TARGET_PER_THOUSAND = 25;
@@ -91,7 +91,7 @@ export function renderResults(report: BenchReport, run: { command: string; date:
       .map(([pr, c]) => `${pr} ${c}`)
       .join(", ")}.`,
     ``,
-    `## Faults (${sizeName(f.size)}, 5% injected faults: 500, 502, truncated body, timeout; secondary rate limit every 200 requests)`,
+    `## Faults (${sizeName(f.size)}, 5% injected faults: 500, 502, truncated body, timeout; secondary rate limit every ${SECONDARY_RATE_LIMIT_EVERY} requests)`,
     ``,
     `- Faults injected: ${JSON.stringify(f.faultsInjected)}.`,
     `- Fault-free run: ${f.clean.requests} requests, ${(f.clean.wallMs / 1000).toFixed(1)} s, ${f.clean.findingIssues ?? 0} finding issues.`,

@@ -7,7 +7,13 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { period, serveSample } from "./harness.js";
-import { measureAudit, slopePerThousand, type AuditFigures, type Size } from "./measure.js";
+import {
+  measureAudit,
+  SECONDARY_RATE_LIMIT_EVERY,
+  slopePerThousand,
+  type AuditFigures,
+  type Size,
+} from "./measure.js";
 import {
   measureChangeChecks,
   percentile,
@@ -124,7 +130,7 @@ async function measureFaults(options: BenchOptions): Promise<FaultFigures> {
     naiveRepositories: 0,
   };
   const clean = await measureAudit(common);
-  const faultRun = { rate: 0.05, secondaryRateLimitEvery: 200, timeoutMs: 1000 };
+  const faultRun = { rate: 0.05, secondaryRateLimitEvery: SECONDARY_RATE_LIMIT_EVERY, timeoutMs: 1000 };
   const faulty = await measureAudit({ ...common, faults: faultRun });
   return {
     size: options.faultSize,

@@ -40,6 +40,7 @@ describe("benchmark smoke run", () => {
 
     const faults = report.faults;
     expect(Object.values(faults.faultsInjected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(faults.faultsInjected["secondary-rate-limit"]).toBeGreaterThan(0);
     expect(faults.resultsEqual).toEqual(true);
     expect(faults.faulty.resultsText).toEqual(faults.clean.resultsText);
     expect(faults.faulty.findingIssues).toEqual(faults.clean.findingIssues);
