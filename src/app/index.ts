@@ -19,6 +19,7 @@ import type { CodeHost } from "../providers/types.js";
 import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.js";
 import { createCoalescer } from "./coalesce.js";
+import { CheckEvent, parsePayload, PullRequestEvent, StatusEvent } from "./payloads.js";
 import { redactText } from "./redact.js";
 import { CADENCE_PERIOD_MS, type Cadence, type Installation } from "./scheduler.js";
 
@@ -106,12 +107,8 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       });
 
     app.on([...CHANGE_EVENTS], async (context) => {
-      const payload = context.payload as {
-        action: string;
-        changes?: { base?: unknown };
-        pull_request: { number: number; head: { sha: string }; state: string };
-        repository: { name: string; owner: { login: string } };
-      };
+      const payload = parsePayload(PullRequestEvent, context.payload, context.log, context.name);
+      if (!payload) return;
       // An edit matters only when it moves the change to another base branch (another policy, other rules).
       if (payload.action === "edited" && !payload.changes?.base) return;
       if (payload.pull_request.state !== "open") return;
@@ -124,14 +121,8 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     });
 
     app.on(["check_suite.completed", "check_run.completed"], async (context) => {
-      const payload = context.payload as {
-        check_run?: { name: string; pull_requests: { number: number; head: { sha: string } }[] };
-        check_suite?: {
-          pull_requests: { number: number; head: { sha: string } }[];
-          app?: { id?: number } | null;
-        };
-        repository: { name: string; owner: { login: string } };
-      };
+      const payload = parsePayload(CheckEvent, context.payload, context.log, context.name);
+      if (!payload) return;
       // Our own check run (or the suite holding it) completing must not trigger another evaluation
       // of itself: that would loop, each update completing the suite again.
       if (payload.check_run?.name === CHECK_NAME) return;
@@ -150,11 +141,8 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     });
 
     app.on("status", async (context) => {
-      const payload = context.payload as {
-        sha: string;
-        context: string;
-        repository: { name: string; owner: { login: string } };
-      };
+      const payload = parsePayload(StatusEvent, context.payload, context.log, context.name);
+      if (!payload) return;
       if (payload.context === CHECK_NAME) return;
       const host = hostOf(context);
       const fullName = `${payload.repository.owner.login}/${payload.repository.name}`;
@@ -172,10 +160,8 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     });
 
     app.on("pull_request.closed", async (context) => {
-      const payload = context.payload as {
-        pull_request: { number: number; merged: boolean };
-        repository: { name: string; owner: { login: string } };
-      };
+      const payload = parsePayload(PullRequestEvent, context.payload, context.log, context.name);
+      if (!payload) return;
       if (!payload.pull_request.merged) return;
       const owner = payload.repository.owner.login;
       const fullName = `${owner}/${payload.repository.name}`;

@@ -387,6 +387,15 @@ describe("the app on pull request events", () => {
     expect(checkRunWrite(app.requests.slice(before)).conclusion).toBe("success");
   });
 
+  it("drops a malformed pull_request payload without a request or a crash", async () => {
+    const app = await appFor();
+    const payload = pullRequestOpened() as unknown as { pull_request: Record<string, unknown> };
+    delete payload.pull_request.head;
+
+    await expect(app.receive("pull_request", payload)).resolves.toBeUndefined();
+    expect(app.requests).toEqual([]);
+  });
+
   it("ignores the completion of its own check run: not one request", async () => {
     const app = await appFor();
     const payload = inAcmeApi(examplePayload("check_run", "completed"));

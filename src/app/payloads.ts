@@ -1,0 +1,53 @@
+import { z } from "zod";
+
+/**
+ * The webhook fields the app relies on, validated at the edge (Probot has already checked the
+ * signature). Schemas name only what is used and let the rest through; a payload that does not fit
+ * is logged and dropped with the field that was wrong, never half-handled.
+ */
+const Repository = z.object({ name: z.string().min(1), owner: z.object({ login: z.string().min(1) }) });
+const PullRequestRef = z.object({
+  number: z.number().int().positive(),
+  head: z.object({ sha: z.string().min(1) }),
+});
+
+export const PullRequestEvent = z.object({
+  action: z.string(),
+  changes: z.object({ base: z.unknown().optional() }).optional(),
+  pull_request: PullRequestRef.extend({ state: z.string(), merged: z.boolean().nullable().optional() }),
+  repository: Repository,
+});
+
+export const CheckEvent = z.object({
+  check_run: z.object({ name: z.string(), pull_requests: z.array(PullRequestRef) }).optional(),
+  check_suite: z
+    .object({
+      pull_requests: z.array(PullRequestRef),
+      app: z.object({ id: z.number().optional() }).nullable().optional(),
+    })
+    .optional(),
+  repository: Repository,
+});
+
+export const StatusEvent = z.object({
+  sha: z.string().min(1),
+  context: z.string(),
+  repository: Repository,
+});
+
+/** The parsed payload, or undefined after logging which field did not fit. */
+export function parsePayload<T extends z.ZodType>(
+  schema: T,
+  payload: unknown,
+  log: { warn(object: object, message: string): void },
+  event: string,
+): z.infer<T> | undefined {
+  const parsed = schema.safeParse(payload);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  log.warn(
+    { event, field: issue?.path.join(".") ?? "", problem: issue?.message ?? "invalid" },
+    "webhook payload ignored: it does not have the shape GitHub documents",
+  );
+  return undefined;
+}
