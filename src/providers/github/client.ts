@@ -28,6 +28,8 @@ export interface GitHubClientOptions {
   maxRateLimitWaitSeconds?: number;
   /** When given, REST GETs become conditional requests answered from this cache on 304. */
   conditionalCache?: ConditionalCache;
+  /** Longest wait for one answer, in milliseconds (default 60 s); then the request fails and is retried. */
+  requestTimeoutMs?: number;
 }
 
 export const DEFAULT_BASE_URL = "https://api.github.com";
@@ -51,13 +53,19 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
       ? { appId: options.appId, privateKey: options.privateKey, installationId: options.installationId }
       : undefined;
   // Counting at fetch level sees every HTTP request, including the ones retries and throttling resend.
-  // A 304 Not Modified is not charged to the rate limit by GitHub, so it is counted apart.
+  // A 304 Not Modified is not charged to the rate limit by GitHub, so it is counted apart. Every
+  // request has a deadline: a connection GitHub leaves hanging fails (and is retried) instead of
+  // holding an audit worker for the runtime's five-minute default.
+  const timeoutMs = options.requestTimeoutMs ?? 60_000;
   const countingFetch: typeof fetch = async (input, init) => {
-    const response = await fetch(input, init);
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    const response = await fetch(input, { ...init, signal });
     if (response.status === 304) stats.notModified = (stats.notModified ?? 0) + 1;
     else stats.requests += 1;
     return response;
   };
+
   const octokit = new ProbotOctokit({
     auth,
     baseUrl: options.baseUrl ?? DEFAULT_BASE_URL,

@@ -59,3 +59,14 @@ describe("conditional requests", () => {
     expect(cache.get("c")?.response).toBe(3);
   });
 });
+
+describe("request deadline", () => {
+  useHttpMock();
+
+  it("gives up on an answer that does not come within the deadline", async () => {
+    const client = createGitHubClient({ token: "t", throttle: false, requestTimeoutMs: 200 });
+    nock(API).get("/orgs/acme").delay(2_000).reply(200, { login: "acme" });
+    // Without the deadline the delayed answer would arrive and the request would succeed.
+    await expect(client.request("GET /orgs/{org}", { org: "acme" })).rejects.toThrow();
+  });
+});
