@@ -1,4 +1,3 @@
-import { CONTROLS } from "../controls/index.js";
 import { PolicyError, ProviderError } from "../errors.js";
 import {
   SNAPSHOT_SCHEMA_VERSION,
@@ -11,11 +10,12 @@ import {
   type Repository,
   type Snapshot,
 } from "../model/index.js";
-import { globMatch, loadDefaultPolicyLayer, parsePolicyLayer, resolvePolicy } from "../policy/index.js";
+import { globMatch } from "../policy/index.js";
 import type { Policy } from "../policy/types.js";
 import type { CodeHost } from "../providers/types.js";
 import { TOOL_VERSION } from "../version.js";
 import { mapLimit } from "./concurrency.js";
+import { policyOf } from "./policies.js";
 
 export interface AuditProgress {
   phase: "organization" | "repositories" | "repository" | "done";
@@ -49,13 +49,7 @@ export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
   const now = options.now ?? (() => new Date());
   const credentials = await host.describeCredentials();
   const policyFiles = await readOrganizationPolicy(host, login, options.policyFiles ?? []);
-  const policy = resolvePolicy(
-    [
-      loadDefaultPolicyLayer(CONTROLS),
-      ...policyFiles.map((f) => parsePolicyLayer(f.content, f.path, CONTROLS)),
-    ],
-    CONTROLS,
-  );
+  const policy = policyOf(policyFiles);
 
   const progress: AuditProgress = { phase: "organization", done: 0, total: 0, changeRequests: 0 };
   options.onProgress?.(progress);

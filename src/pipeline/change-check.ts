@@ -1,4 +1,3 @@
-import { CONTROLS } from "../controls/index.js";
 import type { Result } from "../controls/types.js";
 import { evaluate } from "../engine/index.js";
 import { PolicyError } from "../errors.js";
@@ -8,11 +7,11 @@ import {
   type PolicyFile,
   type Snapshot,
 } from "../model/index.js";
-import { loadDefaultPolicyLayer, parsePolicyLayer, resolvePolicy } from "../policy/index.js";
 import type { Policy } from "../policy/types.js";
 import type { CodeHost, CheckReport } from "../providers/types.js";
 import { buildChangeCheck } from "../reporters/check.js";
 import { TOOL_VERSION } from "../version.js";
+import { policyOf } from "./policies.js";
 
 export interface ChangeCheckTarget {
   repository: string;
@@ -48,13 +47,8 @@ export async function runChangeCheck(
   let results: Result[] = [];
   let policyError: PolicyError | undefined;
   try {
-    policy = resolvePolicy(
-      [
-        loadDefaultPolicyLayer(CONTROLS),
-        ...policyFiles.map((f) => parsePolicyLayer(f.content, f.path, CONTROLS)),
-      ],
-      CONTROLS,
-    );
+    policy = policyOf(policyFiles);
+
     const snapshot: Snapshot = {
       schemaVersion: SNAPSHOT_SCHEMA_VERSION,
       collector: {

@@ -11,7 +11,7 @@ import type { Policy, PolicyLayer } from "../policy/types.js";
  * Throws PolicyError (file, line, column) for any broken layer.
  */
 export function policySetFor(snapshot: Pick<Snapshot, "policyFiles">): PolicySet {
-  const base = [loadDefaultPolicyLayer(CONTROLS), ...layersOf(snapshot.policyFiles, "organization")];
+  const base = baseLayers(snapshot.policyFiles);
   const organization = resolvePolicy(base, CONTROLS);
   const byRepository = new Map<string, Policy>();
   for (const file of snapshot.policyFiles) {
@@ -22,6 +22,18 @@ export function policySetFor(snapshot: Pick<Snapshot, "policyFiles">): PolicySet
     organization,
     forRepository: (fullName) => byRepository.get(fullName) ?? organization,
   };
+}
+
+/**
+ * The policy in force over the given files: the shipped default, then every organization layer,
+ * then the repository layers, in that order (each PolicyFile says which layer it is).
+ */
+export function policyOf(files: readonly PolicyFile[]): Policy {
+  return resolvePolicy([...baseLayers(files), ...layersOf(files, "repository")], CONTROLS);
+}
+
+function baseLayers(files: readonly PolicyFile[]): PolicyLayer[] {
+  return [loadDefaultPolicyLayer(CONTROLS), ...layersOf(files, "organization")];
 }
 
 function layersOf(files: readonly PolicyFile[], layer: PolicyFile["layer"]): PolicyLayer[] {
