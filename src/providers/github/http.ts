@@ -1,6 +1,7 @@
 /** Octokit glue: errors into ProviderError or Unreadable, repository names, the host's shared state. */
 import { ProviderError } from "../../errors.js";
 import {
+  known,
   unreadable,
   type BranchRule,
   type Known,
@@ -106,6 +107,30 @@ export function providerError(error: unknown, what: string, permission?: string)
 }
 
 /** Records a fact the credentials could not read, and returns it as the fact's value. */
+/**
+ * Reads a fact that the token may not be allowed to see: 403/404 (and any extra status GitHub uses
+ * for "not for you", like the 422 of the 2FA filter for non-owners) make it unreadable, naming the
+ * permission; anything else fails as a ProviderError saying what was being read.
+ */
+export async function readKnown<T>(
+  ctx: GitHubContext,
+  subject: string,
+  what: string,
+  permission: string,
+  read: () => Promise<T>,
+  unreadableStatuses: readonly number[] = [],
+): Promise<Known<T>> {
+  try {
+    return known(await read());
+  } catch (error) {
+    const status = (error as { status?: unknown } | null)?.status;
+    if (isForbidden(error) || (typeof status === "number" && unreadableStatuses.includes(status))) {
+      return recordUnreadable(ctx, subject, what, permission, error);
+    }
+    throw providerError(error, `${what} of ${subject}`, permission);
+  }
+}
+
 export function recordUnreadable(
   ctx: GitHubContext,
   subject: string,

@@ -8,7 +8,7 @@ import {
   type Organization,
   type Permission,
 } from "../../model/index.js";
-import { isForbidden, providerError, recordUnreadable, type GitHubContext } from "./http.js";
+import { providerError, readKnown, recordUnreadable, type GitHubContext } from "./http.js";
 import { list, mapKnown } from "./repository.js";
 import { InvitationAnswer, OrganizationAnswer, parseAnswer, RepositoryAnswer } from "./schema.js";
 import { z } from "zod";
@@ -52,15 +52,21 @@ export async function collectOrganization(ctx: GitHubContext, org: string): Prom
     );
 
   const [owners, everyone, withoutTwoFactor, invitations, outside] = await Promise.all([
-    readOrgFact(ctx, org, "owners", MEMBERS_READ, () => logins({ role: "admin" })),
-    readOrgFact(ctx, org, "members", MEMBERS_READ, () => logins({ role: "all" })),
-    readOrgFact(ctx, org, "members without two-factor authentication", ORG_ADMINISTRATION_READ, () =>
-      logins({ filter: "2fa_disabled" }),
+    readKnown(ctx, org, "owners", MEMBERS_READ, () => logins({ role: "admin" })),
+    readKnown(ctx, org, "members", MEMBERS_READ, () => logins({ role: "all" })),
+    // GitHub answers 422 to non-owners asking for the 2FA filter: unreadable, not an error.
+    readKnown(
+      ctx,
+      org,
+      "members without two-factor authentication",
+      ORG_ADMINISTRATION_READ,
+      () => logins({ filter: "2fa_disabled" }),
+      [422],
     ),
-    readOrgFact(ctx, org, "invitations", MEMBERS_READ, () =>
+    readKnown(ctx, org, "invitations", MEMBERS_READ, () =>
       list(ctx, "GET /orgs/{org}/invitations", { org }, InvitationAnswer),
     ),
-    readOrgFact(ctx, org, "outside collaborators", MEMBERS_READ, () =>
+    readKnown(ctx, org, "outside collaborators", MEMBERS_READ, () =>
       list(ctx, "GET /orgs/{org}/outside_collaborators", { org }, Login).then((users) =>
         users.map((u) => u.login),
       ),
@@ -96,23 +102,6 @@ export async function collectOrganization(ctx: GitHubContext, org: string): Prom
     ),
     outsideCollaborators: outside,
   };
-}
-
-/** 403/404, and the 422 GitHub gives non-owners for the 2FA filter, make a fact unreadable. */
-async function readOrgFact<T>(
-  ctx: GitHubContext,
-  org: string,
-  what: string,
-  permission: string,
-  read: () => Promise<T>,
-): Promise<Known<T>> {
-  try {
-    return known(await read());
-  } catch (error) {
-    const status = (error as { status?: unknown } | null)?.status;
-    if (isForbidden(error) || status === 422) return recordUnreadable(ctx, org, what, permission, error);
-    throw providerError(error, `${what} of ${org}`, permission);
-  }
 }
 
 export async function* listRepositories(ctx: GitHubContext, org: string): AsyncIterable<string> {

@@ -20,6 +20,7 @@ import {
   failureReason,
   isForbidden,
   providerError,
+  readKnown,
   recordUnreadable,
   splitFullName,
   webUrl,
@@ -287,22 +288,6 @@ function collaboratorPermission(c: CollaboratorAnswerType): Permission {
 
 function toPermission(value: string): Permission {
   return ROLE_PERMISSIONS[value] ?? "none";
-}
-
-/** A list request whose 403/404 makes the fact unreadable instead of failing the repository. */
-async function readKnown<T>(
-  ctx: GitHubContext,
-  fullName: string,
-  what: string,
-  permission: string,
-  read: () => Promise<T>,
-): Promise<Known<T>> {
-  try {
-    return known(await read());
-  } catch (error) {
-    if (isForbidden(error)) return recordUnreadable(ctx, fullName, what, permission, error);
-    throw providerError(error, `${what} of ${fullName}`, permission);
-  }
 }
 
 export function mapKnown<T, U>(value: Known<T>, map: (value: T) => U): Known<U> {
