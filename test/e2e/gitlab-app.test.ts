@@ -11,8 +11,11 @@ import {
   fixture,
   gitlab,
   HEAD,
-  MERGE,
+  mockBranchRules,
+  mockMergeRequestReads,
   mockOpenChangeContext,
+  mockPipelines,
+  mockProjectMembers,
   MR,
   PROJECT,
 } from "../providers/gitlab/helpers.js";
@@ -76,8 +79,9 @@ const oneApprovalRule = [
 
 /** Everything a change check reads for !12 while it is open (no merge commit, no approval state). */
 function mockOpenMergeRequest(approvals: object): void {
-  mockOpenChangeContext({ approvals, approvalRules: oneApprovalRule })
-    // No policy files: the shipped default applies.
+  mockOpenChangeContext({ approvals, approvalRules: oneApprovalRule });
+  // No policy files: the shipped default applies.
+  gitlab()
     .get(`${API}/projects/acme%2Fgitlab-profile/repository/files/.gitlab%2Fsoc2.yml/raw`)
     .reply(404, { message: "404 Project Not Found" })
     .get(`${PROJECT}/repository/files/.gitlab%2Fsoc2.yml/raw`)
@@ -203,44 +207,15 @@ describe("GitLab endpoint", () => {
 
   it("turns a merged merge request that failed controls into one finding issue each", async () => {
     const merged = fixture<Record<string, unknown>>("merge-request");
+    mockMergeRequestReads(merged, { ...fixture<Record<string, unknown>>("mr-approvals"), approved_by: [] });
+    mockProjectMembers();
+    mockPipelines(true);
+    mockBranchRules(oneApprovalRule);
     gitlab()
-      .get(MR)
-      .reply(200, merged)
-      .get(`${MR}/commits`)
-      .query(true)
-      .reply(200, fixture("mr-commits"))
-      .get(`${MR}/notes`)
-      .query(true)
-      .reply(200, fixture("mr-notes"))
-      .get(`${MR}/versions`)
-      .query(true)
-      .reply(200, fixture("mr-versions"))
-      .get(`${MR}/approvals`)
-      .reply(200, { ...fixture<Record<string, unknown>>("mr-approvals"), approved_by: [] })
-      .get(`${PROJECT}/members/all`)
-      .query(true)
-      .reply(200, fixture("project-members"))
-      .get(`${PROJECT}/pipelines`)
-      .query((query) => query.sha === HEAD)
-      .reply(200, fixture("pipelines-head"))
-      .get(`${PROJECT}/pipelines`)
-      .query((query) => query.sha === MERGE)
-      .reply(200, fixture("pipelines-merge"))
       .get(`${MR}/approval_state`)
       .reply(200, {
         rules: [{ name: "Maintainers", approvals_required: 1, approved: false, approved_by: [] }],
       })
-      .get(PROJECT)
-      .query(true)
-      .reply(200, fixture("project"))
-      .get(`${PROJECT}/protected_branches`)
-      .query(true)
-      .reply(200, fixture("protected-branches"))
-      .get(`${PROJECT}/approvals`)
-      .reply(200, fixture("project-approvals"))
-      .get(`${PROJECT}/approval_rules`)
-      .query(true)
-      .reply(200, oneApprovalRule)
       .get(`${API}/projects/acme%2Fgitlab-profile/repository/files/.gitlab%2Fsoc2.yml/raw`)
       .reply(404, { message: "404 Project Not Found" })
       .get(`${PROJECT}/repository/files/.gitlab%2Fsoc2.yml/raw`)

@@ -1,3 +1,4 @@
+import { cleanBranchRule } from "../../fixtures/build.js";
 import nock from "nock";
 import { describe, expect, it } from "vitest";
 import type { ChangeRequest } from "../../../src/model/index.js";
@@ -363,25 +364,7 @@ describe("collectChangeContext", () => {
       archived: false,
       defaultBranch: "main",
       productionBranches: ["main"],
-      branchRules: {
-        known: true,
-        value: [
-          {
-            branch: "main",
-            sources: ["branch-protection"],
-            requirePullRequest: true,
-            requiredApprovals: 1,
-            dismissStaleApprovals: true,
-            requireCodeOwnerReview: false,
-            requireLastPushApproval: false,
-            requiredStatusChecks: ["ci/test"],
-            enforceAdmins: true,
-            allowForcePushes: false,
-            allowDeletions: false,
-            bypassActors: [],
-          },
-        ],
-      },
+      branchRules: { known: true, value: [cleanBranchRule()] },
       collaborators: skipped,
       teams: skipped,
       deployKeys: skipped,

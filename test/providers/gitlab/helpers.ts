@@ -56,34 +56,45 @@ export function openMergeRequest(): Record<string, unknown> {
   };
 }
 
-/**
- * Every read collectChangeContext makes for the open !12 of acme/api: the merge request, its commits,
- * notes, versions, approvals, the project's members, the head pipeline, and the target branch's
- * rules (project, protected branches, approval settings and rules).
- */
-export function mockOpenChangeContext(
-  answers: { approvals?: object; approvalRules?: object } = {},
+/** The reads of one merge request itself: the MR, its commits, notes, versions and approvals. */
+export function mockMergeRequestReads(
+  mr: Record<string, unknown>,
+  approvals: object = fixture("mr-approvals"),
 ): nock.Scope {
+  const base = `${PROJECT}/merge_requests/${String(mr.iid)}`;
   return gitlab()
-    .get(MR)
-    .reply(200, openMergeRequest())
-    .get(`${MR}/commits`)
+    .get(base)
+    .reply(200, mr)
+    .get(`${base}/commits`)
     .query(true)
     .reply(200, fixture("mr-commits"))
-    .get(`${MR}/notes`)
+    .get(`${base}/notes`)
     .query(true)
     .reply(200, fixture("mr-notes"))
-    .get(`${MR}/versions`)
+    .get(`${base}/versions`)
     .query(true)
     .reply(200, fixture("mr-versions"))
-    .get(`${MR}/approvals`)
-    .reply(200, answers.approvals ?? fixture("mr-approvals"))
-    .get(`${PROJECT}/members/all`)
-    .query(true)
-    .reply(200, fixture("project-members"))
+    .get(`${base}/approvals`)
+    .reply(200, approvals);
+}
+
+/** The pipelines of a merge request's head and, when merged, of its merge commit. */
+export function mockPipelines(merged: boolean): nock.Scope {
+  const scope = gitlab()
     .get(`${PROJECT}/pipelines`)
     .query((query) => query.sha === HEAD)
-    .reply(200, fixture("pipelines-head"))
+    .reply(200, fixture("pipelines-head"));
+  return merged
+    ? scope
+        .get(`${PROJECT}/pipelines`)
+        .query((query) => query.sha === MERGE)
+        .reply(200, fixture("pipelines-merge"))
+    : scope;
+}
+
+/** The target branch's rules: project settings, protected branches, approval settings and rules. */
+export function mockBranchRules(approvalRules: object = fixture("approval-rules")): nock.Scope {
+  return gitlab()
     .get(PROJECT)
     .query(true)
     .reply(200, fixture("project"))
@@ -94,5 +105,20 @@ export function mockOpenChangeContext(
     .reply(200, fixture("project-approvals"))
     .get(`${PROJECT}/approval_rules`)
     .query(true)
-    .reply(200, answers.approvalRules ?? fixture("approval-rules"));
+    .reply(200, approvalRules);
+}
+
+export function mockProjectMembers(): nock.Scope {
+  return gitlab().get(`${PROJECT}/members/all`).query(true).reply(200, fixture("project-members"));
+}
+
+/**
+ * Every read collectChangeContext makes for the open !12 of acme/api: the merge request itself, the
+ * project's members, the head pipeline, and the target branch's rules.
+ */
+export function mockOpenChangeContext(answers: { approvals?: object; approvalRules?: object } = {}): void {
+  mockMergeRequestReads({ ...openMergeRequest(), iid: 12 }, answers.approvals);
+  mockProjectMembers();
+  mockPipelines(false);
+  mockBranchRules(answers.approvalRules);
 }

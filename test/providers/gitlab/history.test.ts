@@ -6,7 +6,9 @@ import {
   gitlab,
   HEAD,
   MERGE,
+  mockMergeRequestReads,
   mockOpenChangeContext,
+  mockPipelines,
   PROJECT,
   strictNock,
   testHost,
@@ -29,29 +31,11 @@ function mergedMr(iid: number, mergedAt: string): Record<string, unknown> {
 }
 
 /** The per-MR reads of collectChangeRequest (project members and settings are read once per host). */
-function mockMergeRequestReads(mr: Record<string, unknown>): void {
-  const base = `${PROJECT}/merge_requests/${String(mr.iid)}`;
+function mockMergedRequestReads(mr: Record<string, unknown>): void {
+  mockMergeRequestReads(mr);
+  mockPipelines(true);
   gitlab()
-    .get(base)
-    .reply(200, mr)
-    .get(`${base}/commits`)
-    .query(true)
-    .reply(200, fixture("mr-commits"))
-    .get(`${base}/notes`)
-    .query(true)
-    .reply(200, fixture("mr-notes"))
-    .get(`${base}/versions`)
-    .query(true)
-    .reply(200, fixture("mr-versions"))
-    .get(`${base}/approvals`)
-    .reply(200, fixture("mr-approvals"))
-    .get(`${PROJECT}/pipelines`)
-    .query((query) => query.sha === HEAD)
-    .reply(200, fixture("pipelines-head"))
-    .get(`${PROJECT}/pipelines`)
-    .query((query) => query.sha === MERGE)
-    .reply(200, fixture("pipelines-merge"))
-    .get(`${base}/approval_state`)
+    .get(`${PROJECT}/merge_requests/${String(mr.iid)}/approval_state`)
     .reply(200, fixture("mr-approval-state"));
 }
 
@@ -93,8 +77,8 @@ describe("GitLab listMergedChangeRequests", () => {
         "x-page": "2",
       });
     mockProjectOnce();
-    mockMergeRequestReads(mergedMr(12, "2026-10-02T15:00:00.000Z"));
-    mockMergeRequestReads(mergedMr(13, "2026-10-20T10:00:00.000Z"));
+    mockMergedRequestReads(mergedMr(12, "2026-10-02T15:00:00.000Z"));
+    mockMergedRequestReads(mergedMr(13, "2026-10-20T10:00:00.000Z"));
 
     const { host } = testHost();
     const merged = await all(host.listMergedChangeRequests("acme/api", ["main"], PERIOD));
