@@ -35,6 +35,8 @@ export function createConditionalCache(maxEntries = 2_000): ConditionalCache {
   };
 }
 
+const wrapped = new WeakSet<object>();
+
 interface RequestOptions {
   method?: string;
   headers?: Record<string, string | number | undefined>;
@@ -50,6 +52,9 @@ export function useConditionalRequests(
   cache: ConditionalCache,
   scope: string,
 ): GitHubClient {
+  // One event may build several hosts over the same octokit: wrap it once, not once per host.
+  if (wrapped.has(octokit)) return octokit;
+  wrapped.add(octokit);
   octokit.hook.wrap("request", async (request, options: RequestOptions) => {
     if ((options.method ?? "GET").toUpperCase() !== "GET") return request(options as never);
     const { url } = octokit.request.endpoint.parse(options as never);

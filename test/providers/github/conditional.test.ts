@@ -1,6 +1,10 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
-import { createConditionalCache, createGitHubClient } from "../../../src/providers/github/index.js";
+import {
+  createConditionalCache,
+  createGitHubClient,
+  useConditionalRequests,
+} from "../../../src/providers/github/index.js";
 import { API, useHttpMock } from "./mock.js";
 
 describe("conditional requests", () => {
@@ -68,5 +72,24 @@ describe("request deadline", () => {
     nock(API).get("/orgs/acme").delay(2_000).reply(200, { login: "acme" });
     // Without the deadline the delayed answer would arrive and the request would succeed.
     await expect(client.request("GET /orgs/{org}", { org: "acme" })).rejects.toThrow();
+  });
+});
+
+describe("conditional requests on an octokit wrapped twice", () => {
+  useHttpMock();
+
+  it("sends one If-None-Match and counts the 304 once", async () => {
+    const cache = createConditionalCache();
+    const client = createGitHubClient({ token: "t", throttle: false });
+    useConditionalRequests(client, cache, "installation:1");
+    useConditionalRequests(client, cache, "installation:1");
+    nock(API).get("/orgs/acme").reply(200, { login: "acme" }, { etag: '"a"' });
+    nock(API, { reqheaders: { "if-none-match": '"a"' } })
+      .get("/orgs/acme")
+      .reply(304, "", { etag: '"a"' });
+    await client.request("GET /orgs/{org}", { org: "acme" });
+    const again = await client.request("GET /orgs/{org}", { org: "acme" });
+    expect(again.data).toEqual({ login: "acme" });
+    expect(client.stats).toMatchObject({ requests: 1, notModified: 1 });
   });
 });
