@@ -81,8 +81,26 @@ export interface SubjectFacts {
   "direct-push": DirectPush;
 }
 
+/**
+ * Who is who: the policy's `people:` map resolves an account (login on this host) or a commit
+ * e-mail to the person it belongs to, so two accounts of one person are one person when judging
+ * independence.
+ */
+export interface PeopleDirectory {
+  /**
+   * A stable key for the person behind an account or e-mail: "person:<id>" when the policy names
+   * them, otherwise "login:<lower-case login>" or "email:<lower-case e-mail>"; null when neither is
+   * given. Two identities are the same person exactly when their keys are equal.
+   */
+  personOf(identity: { login?: string | null; email?: string | null }): string | null;
+  /** The policy's id of a person key ("person:alice" -> "alice"), for evidence; else the login or e-mail. */
+  describe(key: string): string;
+}
+
 export interface ControlContext<P> {
   params: P;
+  /** The people map of the policy in force (an identity directory when the policy declares none). */
+  people: PeopleDirectory;
   /** Evaluation time: an input, never the clock, so evaluation is deterministic. */
   at: Date;
   snapshot: Snapshot;

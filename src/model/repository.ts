@@ -25,6 +25,23 @@ export const BranchRule = z.object({
   allowDeletions: z.boolean(),
   /** Actors allowed to bypass the rules (ruleset bypass actors, protection restrictions). */
   bypassActors: z.array(z.string()),
+  /**
+   * False when the host hid the bypass actors (GitHub shows a ruleset's `bypass_actors` only to
+   * callers with write access to it): then whether the rules apply to admins is unknown.
+   */
+  bypassActorsVisible: z.boolean().default(true),
+  /**
+   * Required checks pinned to a source: check name -> the GitHub App id that must report it
+   * (classic protection `checks[].app_id`, ruleset `integration_id`). Unpinned checks are absent.
+   */
+  requiredCheckApps: z.record(z.string(), z.number().int()).default({}),
+  /**
+   * Requirements of the rule beyond pull request, approvals, status checks, force push and deletion
+   * (e.g. "required_signatures", "required_linear_history", "merge_queue", "workflows",
+   * "required_deployments", "code_scanning", "required_conversation_resolution"). A control that
+   * must confirm the whole rule was met answers unknown while one of these is not verified.
+   */
+  otherRequirements: z.array(z.string()).default([]),
 });
 export type BranchRule = z.infer<typeof BranchRule>;
 
@@ -87,6 +104,9 @@ export function unprotectedBranchRule(branch: string): BranchRule {
     allowForcePushes: true,
     allowDeletions: true,
     bypassActors: [],
+    bypassActorsVisible: true,
+    requiredCheckApps: {},
+    otherRequirements: [],
   };
 }
 

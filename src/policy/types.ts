@@ -40,6 +40,20 @@ export interface PolicyException {
   source: string;
 }
 
+/**
+ * One person and their accounts on each host and commit e-mails (the policy's `people:` map, keyed
+ * by `id`). Accounts of one person are one person when judging independence.
+ */
+export interface Person {
+  id: string;
+  name?: string;
+  github: string[];
+  gitlab: string[];
+  emails: string[];
+  /** Last day of employment (YYYY-MM-DD), for access reviews. */
+  leftOn?: string;
+}
+
 export type AuditSchedule = "daily" | "weekly" | "monthly" | "off";
 
 export interface Policy {
@@ -50,6 +64,8 @@ export interface Policy {
   productionBranches: ProductionBranches;
   controls: Record<string, ControlSetting>;
   exceptions: PolicyException[];
+  /** People and their accounts, from the shipped default and organization layers (union by id). */
+  people: Person[];
   findings: {
     /** Repository (GitHub: name in the org; GitLab: project path) where finding issues live. */
     repository: string;
@@ -73,6 +89,7 @@ export interface PolicyLayer {
     { enabled?: boolean; locked?: boolean; params: Record<string, unknown>; line: number; column: number }
   >;
   exceptions: PolicyException[];
+  people?: Person[];
   findings?: Partial<Policy["findings"]>;
   audit?: Partial<Policy["audit"]>;
 }
