@@ -9,9 +9,9 @@ import {
   changeRequestsForCommit,
   collectChangeContext,
   collectChangeRequest,
-  listDirectPushes,
   listMergedChangeRequests,
 } from "./pull-requests.js";
+import { listDirectPushes } from "./direct-pushes.js";
 import { collectRepository } from "./repository.js";
 import { ContentAnswer, parseAnswer } from "./schema.js";
 import { issueTracker, publishChangeCheck } from "./writing.js";
