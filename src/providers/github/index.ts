@@ -23,7 +23,7 @@ export {
   type GitHubClient,
   type GitHubClientOptions,
 } from "./client.js";
-export { deriveBypassedProtection } from "./change-request.js";
+export { deriveBypassedProtection } from "./bypass.js";
 export { createConditionalCache, useConditionalRequests, type ConditionalCache } from "./conditional.js";
 export { mergeRuleSources } from "./branch-rules.js";
 
