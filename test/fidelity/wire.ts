@@ -16,8 +16,11 @@ export interface SchemaProblem {
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
-    const def = current._zod.def as { type: string; innerType?: z.ZodType };
-    if (
+    const def = current._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+    // A transform reads what its input schema accepted.
+    if (def.type === "pipe" && def.in) {
+      current = def.in;
+    } else if (
       ["optional", "nullable", "default", "prefault", "readonly", "catch"].includes(def.type) &&
       def.innerType
     ) {
