@@ -27,6 +27,23 @@ describe("the REST endpoints the GitHub provider calls", () => {
   });
 });
 
+describe("the wire schemas the provider pages REST lists with", () => {
+  it("are the ones this suite checks for that route", () => {
+    const unchecked: string[] = [];
+    for (const [file, text] of providerSources()) {
+      for (const match of text.matchAll(/\blist\(\s*ctx,\s*"([^"]+)",\s*\{[^{}]*\},\s*(\w+)/g)) {
+        const [, route, schema] = match;
+        const entry = ENDPOINTS.find((e) => e.route === route);
+        // An endpoint whose local schema is not exported has its examples fed through the provider.
+        if (entry && !entry.schema && entry.checkedElsewhere) continue;
+        const names = typeof entry?.schema === "string" ? [entry.schema] : (entry?.schema ?? []);
+        if (!schema || !names.includes(schema)) unchecked.push(`${file}: ${route} with ${schema}`);
+      }
+    }
+    expect(unchecked).toEqual([]);
+  });
+});
+
 describe.each(ENDPOINTS)("$route", (endpoint) => {
   it("is documented by GitHub", () => {
     expect(findOperation(endpoint.route), `${endpoint.route} in api.github.com`).toBeDefined();
