@@ -3,17 +3,33 @@
  * every source at once, so the most restrictive value of each setting wins. Pure.
  */
 import { unprotectedBranchRule, type BranchRule } from "../../model/index.js";
+import { parseAnswer } from "./schema.js";
 import {
-  parseAnswer,
   PullRequestRuleParameters,
   StatusChecksRuleParameters,
   type ProtectionAnswer,
   type RuleAnswer,
   type RulesetAnswer,
-} from "./schema.js";
+} from "./rest-schema.js";
 
 /** One source's contribution, before merging. */
 type RuleSource = Omit<BranchRule, "branch">;
+
+/**
+ * Ruleset rule types that only restrict what a ref or a push may look like (creation, names, paths,
+ * file sizes) or that are read into the rule's own fields: none of them is a requirement a merge
+ * of a pull request could have skipped. Every other type, known or not, is an other requirement.
+ */
+const RULES_READ_OR_NOT_ABOUT_MERGES: ReadonlySet<string> = new Set([
+  "pull_request",
+  "required_status_checks",
+  "non_fast_forward",
+  "deletion",
+  "creation",
+  "update",
+  "branch_name_pattern",
+  "tag_name_pattern",
+]);
 
 export function unprotectedRule(branch: string): BranchRule {
   return unprotectedBranchRule(branch);
@@ -23,6 +39,13 @@ export function protectionSource(protection: ProtectionAnswer): RuleSource {
   const reviews = protection.required_pull_request_reviews;
   const allowances = reviews?.bypass_pull_request_allowances;
   const checks = protection.required_status_checks;
+  const other: string[] = [];
+  // Each of these is a requirement GitHub enforces on the merge that soc2-bot does not verify.
+  if (protection.required_signatures?.enabled) other.push("required_signatures");
+  if (protection.required_linear_history?.enabled) other.push("required_linear_history");
+  if (protection.required_conversation_resolution?.enabled) other.push("required_conversation_resolution");
+  if (protection.lock_branch?.enabled) other.push("lock_branch");
+  if (reviews?.require_code_owner_reviews) other.push("require_code_owner_review");
   return {
     sources: ["branch-protection"],
     requirePullRequest: reviews !== undefined,
@@ -42,10 +65,17 @@ export function protectionSource(protection: ProtectionAnswer): RuleSource {
       ...(allowances?.teams ?? []).map((t) => `team:${t.slug}`),
       ...(allowances?.apps ?? []).map((a) => `app:${a.slug}`),
     ],
+    bypassActorsVisible: true,
+    requiredCheckApps: pinnedChecks((checks?.checks ?? []).map((c) => [c.context, c.app_id])),
+    otherRequirements: other,
   };
 }
 
-/** One source per ruleset: the rules GitHub says apply to the branch, grouped by ruleset. */
+/**
+ * One source per ruleset: the rules GitHub says apply to the branch, grouped by ruleset. A ruleset
+ * missing from `rulesets`, or whose answer has no bypass_actors, hid its bypass actors: the rest of
+ * its rules still count, only who may bypass them is unknown.
+ */
 export function rulesetSources(
   rules: RuleAnswer[],
   rulesets: ReadonlyMap<number, RulesetAnswer>,
@@ -53,7 +83,8 @@ export function rulesetSources(
   const byRuleset = new Map<number, RuleAnswer[]>();
   for (const rule of rules) byRuleset.set(rule.ruleset_id, [...(byRuleset.get(rule.ruleset_id) ?? []), rule]);
   return [...byRuleset].map(([id, group]) => {
-    const bypass = (rulesets.get(id)?.bypass_actors ?? []).map(
+    const actors = rulesets.get(id)?.bypass_actors;
+    const bypass = (actors ?? []).map(
       (a) =>
         `${a.actor_type}:${a.actor_id ?? "any"}${a.bypass_mode === "pull_request" ? " (pull requests)" : ""}`,
     );
@@ -65,11 +96,14 @@ export function rulesetSources(
       requireCodeOwnerReview: false,
       requireLastPushApproval: false,
       requiredStatusChecks: [],
-      // A ruleset without bypass actors binds administrators too.
-      enforceAdmins: bypass.length === 0,
+      // A ruleset without bypass actors binds administrators too; hidden actors cannot show that.
+      enforceAdmins: actors !== undefined && bypass.length === 0,
       allowForcePushes: true,
       allowDeletions: true,
       bypassActors: bypass,
+      bypassActorsVisible: actors !== undefined,
+      requiredCheckApps: {},
+      otherRequirements: [],
     };
     for (const rule of group) {
       const what = `rule ${rule.type} of ruleset ${id}`;
@@ -80,18 +114,31 @@ export function rulesetSources(
         source.dismissStaleApprovals ||= p.dismiss_stale_reviews_on_push;
         source.requireCodeOwnerReview ||= p.require_code_owner_review;
         source.requireLastPushApproval ||= p.require_last_push_approval;
+        if (p.require_code_owner_review) source.otherRequirements.push("require_code_owner_review");
+        if (p.required_review_thread_resolution)
+          source.otherRequirements.push("required_review_thread_resolution");
+        if ((p.required_reviewers ?? []).length > 0) source.otherRequirements.push("required_reviewers");
       } else if (rule.type === "required_status_checks") {
         const p = parseAnswer(StatusChecksRuleParameters, rule.parameters, what);
         source.requiredStatusChecks = unique([
           ...source.requiredStatusChecks,
           ...p.required_status_checks.map((c) => c.context),
         ]);
+        source.requiredCheckApps = {
+          ...source.requiredCheckApps,
+          ...pinnedChecks(p.required_status_checks.map((c) => [c.context, c.integration_id])),
+        };
       } else if (rule.type === "non_fast_forward") {
         source.allowForcePushes = false;
       } else if (rule.type === "deletion") {
         source.allowDeletions = false;
+      } else if (!RULES_READ_OR_NOT_ABOUT_MERGES.has(rule.type)) {
+        // workflows, merge_queue, required_deployments, code_scanning, required_signatures,
+        // required_linear_history, commit_message_pattern, … and any type GitHub adds later.
+        source.otherRequirements.push(rule.type);
       }
     }
+    source.otherRequirements = unique(source.otherRequirements);
     return source;
   });
 }
@@ -101,6 +148,16 @@ export function mergeRuleSources(branch: string, sources: RuleSource[]): BranchR
   const merged = unprotectedRule(branch);
   if (sources.length === 0) return merged;
   const pullRequestSources = sources.filter((s) => s.requirePullRequest);
+  const requiredCheckApps: Record<string, number> = {};
+  const conflicts: string[] = [];
+  for (const source of sources) {
+    for (const [name, app] of Object.entries(source.requiredCheckApps)) {
+      const already = requiredCheckApps[name];
+      if (already === undefined) requiredCheckApps[name] = app;
+      // Two sources pinning one check to different apps: whether both were met is not verified.
+      else if (already !== app) conflicts.push(`required_status_checks pinned to several apps: ${name}`);
+    }
+  }
   return {
     branch,
     sources: sources.flatMap((s) => s.sources),
@@ -115,7 +172,17 @@ export function mergeRuleSources(branch: string, sources: RuleSource[]): BranchR
     allowForcePushes: sources.every((s) => s.allowForcePushes),
     allowDeletions: sources.every((s) => s.allowDeletions),
     bypassActors: unique(sources.flatMap((s) => s.bypassActors)),
+    bypassActorsVisible: sources.every((s) => s.bypassActorsVisible),
+    requiredCheckApps,
+    otherRequirements: unique([...sources.flatMap((s) => s.otherRequirements), ...conflicts]).sort(),
   };
+}
+
+/** name -> app id for checks pinned to an app; null, absent or -1 (GitHub's "any source") pin nothing. */
+function pinnedChecks(checks: Array<[string, number | null | undefined]>): Record<string, number> {
+  const pinned: Record<string, number> = {};
+  for (const [name, app] of checks) if (typeof app === "number" && app !== -1) pinned[name] = app;
+  return pinned;
 }
 
 function unique(values: string[]): string[] {

@@ -1,8 +1,10 @@
-/** Whether a merged pull request bypassed its branch rules. Pure. */
+/** Whether a merged pull request bypassed its branch rules, derived from the evidence. Pure. */
 import {
   known,
+  unreadable,
   type BranchRule,
   type ChangeRequest,
+  type Check,
   type CheckConclusion,
   type Known,
   type Review,
@@ -10,39 +12,94 @@ import {
 
 const SATISFIES_REQUIRED_CHECK: ReadonlySet<CheckConclusion> = new Set(["success", "neutral", "skipped"]);
 
+/** What would show whether a merge met a requirement soc2-bot does not verify from evidence. */
+export const RULE_EVALUATION_RECORD =
+  "GitHub's record of the merge's rule evaluation (rule suites, administration:read) or the requirement's own evidence";
+
+export type BypassEvidence = Pick<ChangeRequest, "state" | "author" | "headSha" | "reviews" | "checks"> &
+  Partial<Pick<ChangeRequest, "mergeCommitSha" | "mergedByQueue" | "truncated" | "pushes">>;
+
+type Verdict = { met: true } | { met: false; certain: true } | { met: false; certain: false; why: string };
+
+const MET: Verdict = { met: true };
+const UNMET: Verdict = { met: false, certain: true };
+const unsure = (why: string): Verdict => ({ met: false, certain: false, why });
+
 /**
- * GitHub does not say whether a merge bypassed the branch rules, so it is derived: a merge while the
- * required checks were not all green on the head, or with fewer approvals than required, can only
- * have been a bypass. The rules are today's (GitHub keeps no history of them). Unreadable rules
- * give an unreadable answer, never a guess.
+ * GitHub does not say on the pull request whether its merge bypassed the rules, so it is derived
+ * from the WHOLE effective rule (today's: GitHub keeps no history of rules):
+ * - a requirement the evidence shows unmet (a required check not green from the source the rule
+ *   names, too few approvals by people who could push) means the merge could only be a bypass;
+ * - every requirement shown met means no bypass;
+ * - anything else (a requirement soc2-bot does not verify, an approver whose write access the host
+ *   did not state, a check whose app is not reported, a connection read only in part) is unknown,
+ *   naming what is missing. Unreadable rules give an unreadable answer, never a guess.
+ * A change merged by the merge queue is judged by the checks on the queue's merge commit.
+ * Hidden ruleset bypass actors do not change the derivation: it judges what the merge met, not who
+ * could have skipped it (cc8.branch-protection reports the hidden actors).
  */
 export function deriveBypassedProtection(
-  change: Pick<ChangeRequest, "state" | "author" | "headSha" | "reviews" | "checks">,
+  change: BypassEvidence,
   rules: Known<BranchRule | null>,
 ): Known<boolean> {
   if (change.state !== "merged") return known(false);
   if (!rules.known) return rules;
   const rule = rules.value;
   if (rule === null) return known(false);
-  const unmetChecks = rule.requiredStatusChecks.filter(
-    (name) =>
-      !change.checks.some(
-        (c) =>
-          c.on === "head" &&
-          c.sha === change.headSha &&
-          c.name === name &&
-          SATISFIES_REQUIRED_CHECK.has(c.conclusion),
-      ),
-  );
-  const approvals = countApprovals(change, rule.dismissStaleApprovals);
-  return known(unmetChecks.length > 0 || approvals < rule.requiredApprovals);
+
+  const verdicts: Array<[string, Verdict]> = [
+    ...rule.requiredStatusChecks.map((name): [string, Verdict] => [
+      `required check ${name}`,
+      requiredCheck(change, name, rule.requiredCheckApps?.[name]),
+    ]),
+    ["required approvals", approvals(change, rule)],
+  ];
+  if (verdicts.some(([, v]) => !v.met && v.certain)) return known(true);
+
+  const missing = verdicts.flatMap(([what, v]) => (!v.met && !v.certain ? [`${what}: ${v.why}`] : []));
+  const other = rule.otherRequirements ?? [];
+  if (other.length > 0) {
+    missing.push(`the rule also requires ${other.join(", ")}, which soc2-bot does not verify from evidence`);
+  }
+  if (missing.length > 0) return unreadable(RULE_EVALUATION_RECORD, missing.join("; "));
+  return known(false);
 }
 
-/** Distinct reviewers (not the author) whose latest decisive review approves. */
-function countApprovals(
-  change: Pick<ChangeRequest, "author" | "headSha" | "reviews">,
-  headOnly: boolean,
-): number {
+/** A required check on the commit GitHub judged (the head, or the queue's merge commit). */
+function requiredCheck(change: BypassEvidence, name: string, app: number | undefined): Verdict {
+  const queued = change.mergedByQueue === true;
+  const sha = queued ? change.mergeCommitSha : change.headSha;
+  if (!sha) return unsure("merged by the merge queue, but its merge commit is not known");
+  const on: Check["on"] = queued ? "merge" : "head";
+  const named = change.checks.filter((c) => c.name === name && c.on === on && c.sha === sha);
+  const truncated = (change.truncated ?? []).includes("checks");
+  const fromSource =
+    app === undefined ? named : named.filter((c) => c.kind === "check-run" && c.appId === app);
+  const latest = latestCompleted(fromSource);
+  if (latest && SATISFIES_REQUIRED_CHECK.has(latest.conclusion)) return MET;
+  if (app !== undefined && named.some((c) => c.kind === "check-run" && (c.appId ?? null) === null))
+    return unsure(`it must come from app ${app}, and the host did not say which app reported a run`);
+  if (truncated) return unsure("the host returned the checks only in part");
+  // A commit status or another app's run of the same name does not satisfy a check pinned to an app.
+  return UNMET;
+}
+
+/** The latest completed result decides (a rerun replaces the run before it). */
+function latestCompleted(checks: Check[]): Check | undefined {
+  return checks
+    .filter((c) => c.conclusion !== "pending" && c.completedAt !== null)
+    .sort((a, b) => Date.parse(a.completedAt ?? "") - Date.parse(b.completedAt ?? ""))
+    .at(-1);
+}
+
+/**
+ * Approvals GitHub would count: each reviewer's latest verdict, by a person (not a bot) other than
+ * the author who could push to the repository; on the head when stale approvals are dismissed or
+ * the last push must be approved, and not by the last pusher then.
+ */
+function approvals(change: BypassEvidence, rule: BranchRule): Verdict {
+  if (rule.requiredApprovals === 0) return MET;
+  const lastPusher = rule.requireLastPushApproval ? lastPush(change) : undefined;
   const latest = new Map<string, Review>();
   const ordered = [...change.reviews].sort((a, b) => Date.parse(a.submittedAt) - Date.parse(b.submittedAt));
   for (const review of ordered) {
@@ -50,7 +107,35 @@ function countApprovals(
       continue;
     latest.set(review.reviewer, review);
   }
-  return [...latest.values()].filter(
-    (r) => r.state === "approved" && (!headOnly || r.commitSha === change.headSha),
-  ).length;
+  const headOnly = rule.dismissStaleApprovals || rule.requireLastPushApproval;
+  let counted = 0;
+  const unconfirmed: string[] = [];
+  for (const review of latest.values()) {
+    if (review.state !== "approved") continue;
+    if (headOnly && review.commitSha !== change.headSha) continue;
+    const kind = review.reviewerKind ?? "user";
+    if (kind === "bot") continue;
+    if (review.authorCanPush === false) continue;
+    if (lastPusher !== undefined && lastPusher !== null && review.reviewer === lastPusher) continue;
+    if (kind === "unknown") unconfirmed.push(`${review.reviewer} (account kind not stated)`);
+    else if (review.authorCanPush !== true) unconfirmed.push(`${review.reviewer} (write access not stated)`);
+    else if (lastPusher === null) unconfirmed.push(`${review.reviewer} (the last pusher is not recorded)`);
+    else counted += 1;
+  }
+  if (counted >= rule.requiredApprovals) return MET;
+  const required = `${rule.requiredApprovals} required, ${counted} confirmed`;
+  if (counted + unconfirmed.length >= rule.requiredApprovals)
+    return unsure(`${required}; not confirmed: ${unconfirmed.join(", ")}`);
+  if ((change.truncated ?? []).includes("reviews"))
+    return unsure(`${required}; the host returned the reviews only in part`);
+  if (lastPusher !== undefined && (change.truncated ?? []).includes("pushes"))
+    return unsure(`${required}; the host returned the pushes only in part`);
+  return UNMET;
+}
+
+/** The actor of the latest push (null: not recorded); undefined when there is no push at all. */
+function lastPush(change: BypassEvidence): string | null | undefined {
+  const pushes = [...(change.pushes ?? [])].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const last = pushes.at(-1);
+  return last === undefined ? undefined : last.actor;
 }

@@ -1,16 +1,224 @@
-/** Commits on a production branch that no merged pull request into that branch brought. */
+/**
+ * Commits on a production branch that no merged pull request into that branch brought, found by
+ * when they were pushed: GitHub's repository activity records every push to a branch (time, actor,
+ * before/after, force pushes, pull request and merge queue merges). Commit dates are set by the
+ * client, so a commit dated before the period but pushed inside it is still found. Where the
+ * activity record does not reach (GitHub keeps it about 90 days, older hosts lack it), the branch's
+ * history by commit date is read instead, and those pushes say their push time is not recorded.
+ */
 import type { DirectPush } from "../../model/index.js";
-import { countGraphqlCost, splitFullName, type GitHubContext } from "./http.js";
+import {
+  countGraphqlCost,
+  describeFailure,
+  isForbidden,
+  providerError,
+  splitFullName,
+  type GitHubContext,
+} from "./http.js";
 import { graphql } from "./pull-requests.js";
 import { BRANCH_HISTORY_QUERY } from "./queries.js";
+import { list } from "./repository.js";
+import {
+  ActivityAnswer,
+  CommitPullRequest,
+  ComparisonAnswer,
+  type Activity,
+  type ComparedCommit,
+} from "./rest-schema.js";
 import { BranchHistoryAnswer, parseAnswer, type HistoryCommit } from "./schema.js";
+
+const ZERO_SHA = /^0+$/;
+const PUSHES: ReadonlySet<string> = new Set(["push", "force_push"]);
+
+type Period = { since: Date; until: Date };
 
 export async function* listDirectPushes(
   ctx: GitHubContext,
   repository: string,
   branch: string,
-  period: { since: Date; until: Date },
+  period: Period,
   mergedShas: ReadonlySet<string>,
+): AsyncIterable<DirectPush> {
+  const record = await readActivity(ctx, repository, branch, period);
+  const found = new Map<string, DirectPush>();
+  // The part of the period (from its start) that only the commit-date history can show.
+  let historyUntil: Date | null = period.until;
+  if (record !== null) {
+    historyUntil = record.reachesSince ? null : (record.oldest ?? period.until);
+    for (const activity of record.activities) {
+      if (!PUSHES.has(activity.type)) continue;
+      const commits = await pushedCommits(ctx, repository, activity);
+      if (commits === null) {
+        // The push's commits cannot be listed (a new branch, a vanished commit): history covers it.
+        historyUntil = period.until;
+        continue;
+      }
+      for (const commit of commits) {
+        if (found.has(commit.sha)) continue;
+        if (await broughtByPullRequest(ctx, repository, branch, commit.sha, mergedShas)) continue;
+        found.set(commit.sha, fromCompared(repository, branch, commit, activity));
+      }
+    }
+  }
+  yield* found.values();
+  if (historyUntil === null) return;
+  const until = historyUntil < period.until ? historyUntil : period.until;
+  for await (const push of historyPushes(ctx, repository, branch, { since: period.since, until })) {
+    if (!found.has(push.sha)) yield push;
+  }
+}
+
+interface ActivityRecord {
+  /** Pushes and merges within the period, oldest first. */
+  activities: Activity[];
+  /** The record shows activity at or before the period's start: it covers the whole period. */
+  reachesSince: boolean;
+  /** The oldest activity GitHub still has, when it does not reach the period's start. */
+  oldest: Date | null;
+}
+
+/**
+ * The branch's activity, newest first, read page by page (100 each) until it passes the period's
+ * start or ends. null when the host does not offer it to these credentials (403/404): then the
+ * commit-date history is all there is.
+ */
+async function readActivity(
+  ctx: GitHubContext,
+  repository: string,
+  branch: string,
+  period: Period,
+): Promise<ActivityRecord | null> {
+  const { owner, repo } = splitFullName(repository);
+  const what = `activity of ${repository}:${branch}`;
+  const activities: Activity[] = [];
+  let oldest = null as Date | null;
+  try {
+    const pages = ctx.octokit.paginate.iterator("GET /repos/{owner}/{repo}/activity", {
+      owner,
+      repo,
+      ref: `refs/heads/${branch}`,
+      direction: "desc",
+      per_page: 100,
+    });
+    for await (const page of pages) {
+      for (const activity of parseAnswer(ActivityAnswer.array(), page.data, what)) {
+        const at = new Date(activity.timestamp);
+        oldest = oldest === null || at < oldest ? at : oldest;
+        if (at < period.since) return { activities: activities.reverse(), reachesSince: true, oldest };
+        if (at <= period.until) activities.push(activity);
+      }
+    }
+  } catch (error) {
+    if (isForbidden(error)) {
+      ctx.log.debug(`${what} unreadable (${describeFailure(error).message}): history by commit date instead`);
+      return null;
+    }
+    throw providerError(error, what, "metadata:read");
+  }
+  return { activities: activities.reverse(), reachesSince: false, oldest };
+}
+
+/**
+ * The commits a push added to the branch: what `after` has that `before` had not (the comparison
+ * lists a force push's new commits the same way), every page of it. null when they cannot be
+ * listed: a push that created the branch, or a `before` GitHub no longer has.
+ */
+async function pushedCommits(
+  ctx: GitHubContext,
+  repository: string,
+  activity: Activity,
+): Promise<ComparedCommit[] | null> {
+  if (ZERO_SHA.test(activity.before) || ZERO_SHA.test(activity.after)) return null;
+  const { owner, repo } = splitFullName(repository);
+  const what = `commits pushed to ${repository} in ${activity.before.slice(0, 7)}...${activity.after.slice(0, 7)}`;
+  const commits: ComparedCommit[] = [];
+  for (let page = 1; ; page++) {
+    let answer;
+    try {
+      answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+        owner,
+        repo,
+        basehead: `${activity.before}...${activity.after}`,
+        per_page: 100,
+        page,
+      });
+    } catch (error) {
+      if (describeFailure(error).status === 404) return null;
+      throw providerError(error, what, "contents:read");
+    }
+    const comparison = parseAnswer(ComparisonAnswer, answer.data, what);
+    commits.push(...comparison.commits);
+    const next = /rel="next"/.test(String(answer.headers.link ?? ""));
+    if (!next || comparison.commits.length === 0) {
+      // Never a silent part: a comparison that ends short of its own count is an error.
+      if (commits.length < comparison.total_commits)
+        throw providerError(
+          { message: `${commits.length} of ${comparison.total_commits} commits listed` },
+          what,
+        );
+      return commits;
+    }
+  }
+}
+
+/**
+ * Whether a pushed commit came through a pull request merged into THIS branch (a pull request's
+ * head pushed as is, or its merge made outside GitHub). Only commits the audit knows as a merged
+ * pull request's head or merge commit are asked about, so a direct push costs no extra request.
+ */
+async function broughtByPullRequest(
+  ctx: GitHubContext,
+  repository: string,
+  branch: string,
+  sha: string,
+  mergedShas: ReadonlySet<string>,
+): Promise<boolean> {
+  if (!mergedShas.has(sha)) return false;
+  const { owner, repo } = splitFullName(repository);
+  const pulls = await list(
+    ctx,
+    "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+    { owner, repo, commit_sha: sha },
+    CommitPullRequest,
+  ).catch((error: unknown) =>
+    Promise.reject(
+      providerError(error, `pull requests of commit ${repository}@${sha}`, "pull_requests:read"),
+    ),
+  );
+  return pulls.some(
+    (p) =>
+      p.merged_at !== null && p.base.ref === branch && (p.merge_commit_sha === sha || p.head.sha === sha),
+  );
+}
+
+function fromCompared(
+  repository: string,
+  branch: string,
+  commit: ComparedCommit,
+  activity: Activity,
+): DirectPush {
+  const date = commit.commit.committer?.date ?? commit.commit.author?.date ?? activity.timestamp;
+  return {
+    repository,
+    branch,
+    sha: commit.sha,
+    message: commit.commit.message.split("\n", 1)[0] ?? "",
+    authorLogin: commit.author?.login ?? null,
+    committerLogin: commit.committer?.login ?? null,
+    pushedBy: activity.actor,
+    at: date,
+    pushedAt: activity.timestamp,
+    forced: activity.type === "force_push",
+    url: commit.html_url,
+  };
+}
+
+/** The branch's history by commit date over `period`: the push time is not recorded for these. */
+async function* historyPushes(
+  ctx: GitHubContext,
+  repository: string,
+  branch: string,
+  period: Period,
 ): AsyncIterable<DirectPush> {
   const { owner, repo } = splitFullName(repository);
   let after: string | null = null;
@@ -35,7 +243,7 @@ export async function* listDirectPushes(
     // A branch that no longer exists has no history to audit.
     if (!history) return;
     for (const commit of history.nodes) {
-      if (isDirectPush(commit, branch, mergedShas)) {
+      if (isDirectPush(commit, branch)) {
         yield {
           repository,
           branch,
@@ -43,9 +251,11 @@ export async function* listDirectPushes(
           message: commit.messageHeadline,
           authorLogin: commit.author?.user?.login ?? null,
           committerLogin: commit.committer?.user?.login ?? null,
-          // GitHub's API names the pusher only in the audit log.
+          // Without the activity record GitHub names neither the pusher nor the push time.
           pushedBy: null,
           at: commit.committedDate,
+          pushedAt: null,
+          forced: false,
           url: commit.url,
         };
       }
@@ -55,14 +265,11 @@ export async function* listDirectPushes(
   }
 }
 
-/** A commit no merged pull request into `branch` brought: not one of its commits, nor its merge. */
-export function isDirectPush(
-  commit: HistoryCommit,
-  branch: string,
-  mergedShas: ReadonlySet<string>,
-): boolean {
-  if (mergedShas.has(commit.oid)) return false;
-  return !commit.associatedPullRequests.nodes.some(
-    (pr) => pr.merged && (pr.baseRefName === branch || pr.mergeCommit?.oid === commit.oid),
-  );
+/**
+ * A commit no merged pull request into `branch` brought: it is neither one of the commits nor the
+ * merge (or squash) commit of a pull request merged into that same branch. A pull request merged
+ * into another branch does not count: its merge commit pushed onto `branch` is a direct push.
+ */
+export function isDirectPush(commit: HistoryCommit, branch: string): boolean {
+  return !commit.associatedPullRequests.nodes.some((pr) => pr.merged && pr.baseRefName === branch);
 }

@@ -31,6 +31,11 @@ export interface GitHubContext {
   listedRepositories: Map<string, ListedRepository>;
   /** Outside collaborators of each organization whose list could be read, by lower-cased login. */
   outsideCollaborators: Map<string, ReadonlySet<string>>;
+  /** GitHub's recorded bypasses (rule suites) read once per branch; null when unreadable. */
+  bypassRecords?: Map<
+    string,
+    Promise<ReadonlyMap<string, { actor: string | null; at: string | null }> | null>
+  >;
 }
 
 /** The settings of a repository as GET /orgs/{org}/repos and GET /repos/{owner}/{repo} both give them. */

@@ -13,7 +13,9 @@ import {
 } from "./pull-requests.js";
 import { listDirectPushes } from "./direct-pushes.js";
 import { collectRepository } from "./repository.js";
-import { ContentAnswer, parseAnswer } from "./schema.js";
+import { parseAnswer } from "./schema.js";
+import { ContentAnswer } from "./rest-schema.js";
+import { ProviderError } from "../../errors.js";
 import { issueTracker, publishChangeCheck } from "./writing.js";
 
 export {
@@ -54,6 +56,7 @@ export function createGitHubHost(options: GitHubHostOptions): CodeHost {
     branchRules: new Map(),
     listedRepositories: new Map(),
     outsideCollaborators: new Map(),
+    bypassRecords: new Map(),
   };
   return {
     host: "github",
@@ -108,6 +111,12 @@ async function describeCredentials(
   }
 }
 
+/**
+ * A policy file's text, or null when GitHub answers a genuine 404 (no such file, or no such
+ * repository). Anything else is an error that says why, never "no policy": a directory, a symlink
+ * or a submodule at the path, a 5xx, a rate limit. An audit then stops with the reason instead of
+ * silently judging by the default policy.
+ */
 async function readFile(
   ctx: GitHubContext,
   repository: string,
@@ -116,19 +125,30 @@ async function readFile(
 ): Promise<string | null> {
   const { owner, repo } = splitFullName(repository);
   const where = `${repository}:${path}${ref ? `@${ref}` : ""}`;
+  let answer;
   try {
-    const answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/contents/{path}", {
+    answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/contents/{path}", {
       owner,
       repo,
       path,
       ...(ref === undefined ? {} : { ref }),
     });
-    // A directory at that path is no policy file.
-    if (Array.isArray(answer.data)) return null;
-    const file = parseAnswer(ContentAnswer, answer.data, `contents of ${where}`);
-    return Buffer.from(file.content, file.encoding === "base64" ? "base64" : "utf8").toString("utf8");
   } catch (error) {
-    if (describeFailure(error).status === 404) return null;
+    const failure = describeFailure(error);
+    // A 403 of an exhausted rate limit is no "not found"; neither is any other status.
+    if (failure.status === 404 && failure.headers["x-ratelimit-remaining"] !== "0") return null;
     throw providerError(error, `file ${where}`, "contents:read");
   }
+  const content = parseAnswer(ContentAnswer, answer.data, `contents of ${where}`);
+  const notAFile = (what: string) =>
+    new ProviderError(`GitHub has ${what} at ${where}, not a policy file: put the policy file itself there`, {
+      host: "github",
+    });
+  if (Array.isArray(content)) throw notAFile("a directory");
+  if ("content" in content)
+    return Buffer.from(content.content, content.encoding === "base64" ? "base64" : "utf8").toString("utf8");
+  if (content.type === "symlink")
+    throw notAFile(`a symlink (to ${"target" in content ? content.target : "?"})`);
+  if (content.type === "submodule") throw notAFile("a submodule");
+  throw notAFile(`a ${content.type}`);
 }

@@ -8,7 +8,14 @@ import {
   type Organization,
   type Permission,
 } from "../../model/index.js";
-import { providerError, readKnown, recordUnreadable, type GitHubContext } from "./http.js";
+import {
+  describeFailure,
+  isForbidden,
+  providerError,
+  readKnown,
+  recordUnreadable,
+  type GitHubContext,
+} from "./http.js";
 import { list, mapKnown } from "./repository.js";
 import { InvitationAnswer, OrganizationAnswer, parseAnswer, RepositoryAnswer } from "./schema.js";
 import { z } from "zod";
@@ -63,9 +70,7 @@ export async function collectOrganization(ctx: GitHubContext, org: string): Prom
       () => logins({ filter: "2fa_disabled" }),
       [422],
     ),
-    readKnown(ctx, org, "invitations", MEMBERS_READ, () =>
-      list(ctx, "GET /orgs/{org}/invitations", { org }, InvitationAnswer),
-    ),
+    readInvitations(ctx, org),
     readKnown(ctx, org, "outside collaborators", MEMBERS_READ, () =>
       list(ctx, "GET /orgs/{org}/outside_collaborators", { org }, Login).then((users) =>
         users.map((u) => u.login),
@@ -91,17 +96,47 @@ export async function collectOrganization(ctx: GitHubContext, org: string): Prom
     basePermission,
     members,
     membersWithoutTwoFactor: withoutTwoFactor,
-    invitations: mapKnown(invitations, (items) =>
-      items.map((i): Invitation => ({
+    invitations,
+    outsideCollaborators: outside,
+  };
+}
+
+/**
+ * Pending invitations. GitHub Enterprise Server has no organization invitations endpoint: its 404
+ * (the answer carries X-GitHub-Enterprise-Version) means "not available on this host", which no
+ * permission would change, not a missing permission.
+ */
+async function readInvitations(ctx: GitHubContext, org: string): Promise<Known<Invitation[]>> {
+  try {
+    return known(
+      (await list(ctx, "GET /orgs/{org}/invitations", { org }, InvitationAnswer)).map((i): Invitation => ({
         login: i.login,
         email: i.email,
         role: i.role,
         invitedAt: i.created_at,
         inviter: i.inviter?.login ?? null,
       })),
-    ),
-    outsideCollaborators: outside,
-  };
+    );
+  } catch (error) {
+    const failure = describeFailure(error);
+    const enterprise = failure.headers["x-github-enterprise-version"];
+    if (failure.status === 404 && enterprise !== undefined) {
+      return recordUnreadable(
+        ctx,
+        org,
+        "invitations",
+        notOnThisHost(`GitHub Enterprise Server ${enterprise}`),
+        error,
+      );
+    }
+    if (isForbidden(error)) return recordUnreadable(ctx, org, "invitations", MEMBERS_READ, error);
+    throw providerError(error, `invitations of ${org}`, MEMBERS_READ);
+  }
+}
+
+/** The "permission" of a fact the host does not offer at all: no grant would make it readable. */
+export function notOnThisHost(host: string): string {
+  return `not available on this host (${host} has no such API; no permission would show it)`;
 }
 
 export async function* listRepositories(ctx: GitHubContext, org: string): AsyncIterable<string> {

@@ -15,6 +15,7 @@ import {
 import type { Policy } from "../../policy/types.js";
 import { mergeRuleSources, protectionSource, rulesetSources } from "./branch-rules.js";
 import { globMatch } from "../../policy/branches.js";
+import { ProtectionAnswer, RuleAnswer, RulesetAnswer } from "./rest-schema.js";
 import {
   describeFailure,
   failureReason,
@@ -32,16 +33,16 @@ import {
   CollaboratorAnswer,
   DeployKeyAnswer,
   parseAnswer,
-  ProtectionAnswer,
   RepositoryAnswer,
-  RuleAnswer,
-  RulesetAnswer,
   TeamAnswer,
   type CollaboratorAnswer as CollaboratorAnswerType,
 } from "./schema.js";
 
 export const ADMINISTRATION_READ = "administration:read";
 export const METADATA_READ = "metadata:read";
+/** What shows a ruleset's bypass_actors: GitHub returns them only to who may edit the ruleset. */
+export const RULESET_WRITE =
+  "write access to the repository's rulesets (administration:write): GitHub shows bypass_actors only to who may edit a ruleset";
 
 export async function collectRepository(
   ctx: GitHubContext,
@@ -198,18 +199,18 @@ async function readBranchRuleUncached(
         includes_parents: true,
       });
       const ruleset = parseAnswer(RulesetAnswer, answer.data, `ruleset ${id} of ${fullName}`);
-      // GitHub hides bypass actors from who may not edit the ruleset; "none" would be a guess.
+      // GitHub hides bypass actors from who may not edit the ruleset: its rules still count (they came
+      // with the branch's rules), only who may bypass them is unknown, and "none" would be a guess.
       if (ruleset.bypass_actors === undefined) {
-        return recordUnreadable(ctx, fullName, `bypass actors of ruleset ${id}`, ADMINISTRATION_READ, {
+        recordUnreadable(ctx, fullName, `bypass actors of ruleset ${id}`, RULESET_WRITE, {
           message: "bypass_actors not returned",
         });
+        continue;
       }
       rulesets.set(id, ruleset);
     } catch (error) {
-      if (isForbidden(error)) {
-        return recordUnreadable(ctx, fullName, `ruleset ${id}`, ADMINISTRATION_READ, error);
-      }
-      throw providerError(error, `ruleset ${id} of ${fullName}`);
+      if (!isForbidden(error)) throw providerError(error, `ruleset ${id} of ${fullName}`);
+      recordUnreadable(ctx, fullName, `bypass actors of ruleset ${id}`, RULESET_WRITE, error);
     }
   }
   const sources = rulesetSources(rules, rulesets);

@@ -64,7 +64,7 @@ describe("collectRepository", () => {
           ruleset_id: 12,
           parameters: {
             strict_required_status_checks_policy: true,
-            required_status_checks: [{ context: "security/snyk" }],
+            required_status_checks: [{ context: "security/snyk", integration_id: 9426 }, { context: "lint" }],
           },
         },
         { type: "deletion", ruleset_id: 12 },
@@ -99,11 +99,15 @@ describe("collectRepository", () => {
             dismissStaleApprovals: true,
             requireCodeOwnerReview: true,
             requireLastPushApproval: true,
-            requiredStatusChecks: ["ci/test", "security/snyk"],
+            requiredStatusChecks: ["ci/test", "security/snyk", "lint"],
             enforceAdmins: true,
             allowForcePushes: false,
             allowDeletions: false,
             bypassActors: ["RepositoryRole:5"],
+            bypassActorsVisible: true,
+            // Pinned to the app GitHub names (checks[].app_id, integration_id); lint from any source.
+            requiredCheckApps: { "ci/test": 15368, "security/snyk": 9426 },
+            otherRequirements: ["require_code_owner_review"],
           },
         ],
       },
@@ -160,27 +164,42 @@ describe("collectRepository", () => {
           allowForcePushes: true,
           allowDeletions: true,
           bypassActors: [],
+          bypassActorsVisible: true,
+          requiredCheckApps: {},
+          otherRequirements: [],
         } satisfies BranchRule,
       ],
     });
   });
 
-  it("answers unknown when GitHub hides a ruleset's bypass actors, rather than assuming none", async () => {
+  it("keeps a ruleset's rules when GitHub hides its bypass actors, and says who could bypass is unknown", async () => {
     mockAccess(mockRepo())
       .get("/repos/acme/api/rules/branches/main")
       .query({ per_page: 100 })
-      .reply(200, [PULL_REQUEST_RULE])
+      .reply(200, [PULL_REQUEST_RULE, { type: "non_fast_forward", ruleset_id: 12 }])
       .get("/repos/acme/api/rulesets/12")
       .query({ includes_parents: true })
-      .reply(200, { id: 12, name: "production" });
+      .reply(200, { id: 12, name: "production", source: "acme/api", enforcement: "active" })
+      .get("/repos/acme/api/branches/main/protection")
+      .reply(404, { message: "Branch not protected", status: "404" });
+    const host = testHost();
 
-    const repository = await testHost().collectRepository("acme/api", makePolicy());
+    const repository = await host.collectRepository("acme/api", makePolicy());
 
-    expect(repository.branchRules).toEqual({
-      known: false,
-      permission: "administration:read",
-      reason: "bypass_actors not returned",
+    expect(repository.branchRules.known && repository.branchRules.value[0]).toMatchObject({
+      sources: ["ruleset:12"],
+      requirePullRequest: true,
+      requiredApprovals: 2,
+      allowForcePushes: false,
+      // Whether administrators are bound is not shown: never "enforced" on a guess.
+      enforceAdmins: false,
+      bypassActors: [],
+      bypassActorsVisible: false,
     });
+    const [missing] = host.drainUnreadable();
+    expect(missing?.what).toBe("bypass actors of ruleset 12");
+    // The app already has administration:read: what is really missing is write access to rulesets.
+    expect(missing?.permission).toMatch(/^write access to the repository's rulesets/);
   });
 
   it("selects production branches by pattern and follows the Link header across collaborator pages", async () => {

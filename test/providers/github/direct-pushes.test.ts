@@ -1,0 +1,335 @@
+/**
+ * Direct pushes found by when they were pushed (GitHub's repository activity), with the commit-date
+ * history only for the part of the period the activity record does not reach.
+ */
+import { describe, expect, it } from "vitest";
+import type { DirectPush } from "../../../src/model/index.js";
+import type { HistoryCommit } from "../../../src/providers/github/schema.js";
+import { documentedExample } from "../../fidelity/openapi.js";
+import { API, github, graphqlReply, testHost, useHttpMock } from "./mock.js";
+
+const PERIOD = { since: new Date("2026-10-01T00:00:00Z"), until: new Date("2026-10-31T23:59:59Z") };
+const sha = (c: string) => c.repeat(40);
+const ACTIVITY_QUERY = { ref: "refs/heads/main", direction: "desc", per_page: 100 };
+
+function activity(
+  id: number,
+  type: string,
+  timestamp: string,
+  before: string,
+  after: string,
+  actor: string | null = "mallory",
+) {
+  return {
+    id,
+    node_id: `A_${id}`,
+    before,
+    after,
+    ref: "refs/heads/main",
+    timestamp,
+    activity_type: type,
+    actor: actor === null ? null : { login: actor, id: 7, type: "User" },
+  };
+}
+
+function comparedCommit(oid: string, date: string, message: string, author: string | null = "mallory") {
+  return {
+    sha: oid,
+    node_id: `C_${oid.slice(0, 4)}`,
+    url: `${API}/repos/acme/api/commits/${oid}`,
+    html_url: `https://github.com/acme/api/commit/${oid}`,
+    comments_url: `${API}/repos/acme/api/commits/${oid}/comments`,
+    commit: {
+      url: `${API}/repos/acme/api/git/commits/${oid}`,
+      author: { name: "Mallory", email: "mallory@example.com", date },
+      committer: { name: "Mallory", email: "mallory@example.com", date },
+      message,
+      tree: { sha: oid, url: "" },
+      comment_count: 0,
+    },
+    author: author === null ? null : { login: author },
+    committer: author === null ? null : { login: author },
+    parents: [],
+  };
+}
+
+function comparison(commits: unknown[], total = commits.length) {
+  return { status: "ahead", ahead_by: total, behind_by: 0, total_commits: total, commits, files: [] };
+}
+
+async function collect(mergedShas: ReadonlySet<string> = new Set(), branch = "main", period = PERIOD) {
+  const pushes: DirectPush[] = [];
+  for await (const push of testHost().listDirectPushes("acme/api", branch, period, mergedShas))
+    pushes.push(push);
+  return pushes;
+}
+
+function history(nodes: HistoryCommit[]) {
+  return {
+    repository: {
+      ref: { target: { history: { nodes, pageInfo: { hasNextPage: false, endCursor: null } } } },
+    },
+  };
+}
+
+function historyCommit(oid: string, overrides: Partial<HistoryCommit> = {}): HistoryCommit {
+  return {
+    oid,
+    messageHeadline: `commit ${oid.slice(0, 4)}`,
+    committedDate: "2026-10-03T12:00:00Z",
+    url: `https://github.com/acme/api/commit/${oid}`,
+    author: { user: { login: "alice" } },
+    committer: { user: { login: "web-flow" } },
+    parents: { totalCount: 1 },
+    associatedPullRequests: { nodes: [] },
+    ...overrides,
+  };
+}
+
+describe("listDirectPushes by push time", () => {
+  useHttpMock();
+
+  it("finds a commit dated before the period but pushed inside it, naming the pusher and the push time", async () => {
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(
+        200,
+        [
+          activity(4, "push", "2026-11-02T08:00:00Z", sha("7"), sha("8")), // after the period
+          activity(3, "pr_merge", "2026-10-20T10:00:00Z", sha("2"), sha("3"), "alice"),
+          activity(2, "force_push", "2026-10-12T09:00:00Z", sha("1"), sha("2"), "bob"),
+        ],
+        {
+          Link: `<${API}/repositories/1/activity?ref=refs%2Fheads%2Fmain&direction=desc&per_page=100&after=Y3Vy>; rel="next"`,
+        },
+      )
+      .get("/repositories/1/activity")
+      .query({ ...ACTIVITY_QUERY, after: "Y3Vy" })
+      .reply(200, [
+        activity(1, "push", "2026-10-05T12:00:00Z", sha("e"), sha("1")),
+        // Older than the period: the record reaches its start, so no history is read.
+        activity(0, "push", "2026-09-20T12:00:00Z", sha("f"), sha("e"), "alice"),
+      ])
+      .get(`/repos/acme/api/compare/${sha("e")}...${sha("1")}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(
+        200,
+        comparison([comparedCommit(sha("1"), "2026-08-30T12:00:00Z", "hotfix: pool size\n\nlong body")]),
+      )
+      .get(`/repos/acme/api/compare/${sha("1")}...${sha("2")}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, comparison([comparedCommit(sha("2"), "2026-10-12T08:59:00Z", "rewrite", "bob")]));
+
+    expect(await collect()).toEqual([
+      {
+        repository: "acme/api",
+        branch: "main",
+        sha: sha("1"),
+        message: "hotfix: pool size",
+        authorLogin: "mallory",
+        committerLogin: "mallory",
+        pushedBy: "mallory",
+        at: "2026-08-30T12:00:00Z",
+        pushedAt: "2026-10-05T12:00:00Z",
+        forced: false,
+        url: `https://github.com/acme/api/commit/${sha("1")}`,
+      },
+      {
+        repository: "acme/api",
+        branch: "main",
+        sha: sha("2"),
+        message: "rewrite",
+        authorLogin: "bob",
+        committerLogin: "bob",
+        pushedBy: "bob",
+        at: "2026-10-12T08:59:00Z",
+        pushedAt: "2026-10-12T09:00:00Z",
+        forced: true,
+        url: `https://github.com/acme/api/commit/${sha("2")}`,
+      },
+    ] satisfies DirectPush[]);
+  });
+
+  it("reads the history by commit date, push time not recorded, for the part the activity record does not reach", async () => {
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(200, [activity(9, "push", "2026-10-15T12:00:00Z", sha("a"), sha("b"))])
+      .get(`/repos/acme/api/compare/${sha("a")}...${sha("b")}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, comparison([comparedCommit(sha("b"), "2026-10-15T11:00:00Z", "recorded push")]))
+      .post("/graphql")
+      .reply(
+        graphqlReply(
+          "BranchHistory",
+          history([historyCommit(sha("c"), { messageHeadline: "older push" }), historyCommit(sha("b"))]),
+          (variables) => {
+            expect(variables.since).toBe("2026-10-01T00:00:00.000Z");
+            // Only up to the oldest activity GitHub still has.
+            expect(variables.until).toBe("2026-10-15T12:00:00.000Z");
+          },
+        ),
+      );
+
+    const pushes = await collect();
+
+    expect(pushes.map((p) => [p.sha, p.pushedAt, p.pushedBy])).toEqual([
+      [sha("b"), "2026-10-15T12:00:00Z", "mallory"],
+      [sha("c"), null, null],
+    ]);
+  });
+
+  it("falls back to the whole period's history when the host has no activity record for the credentials", async () => {
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(404, { message: "Not Found" })
+      .post("/graphql")
+      .reply(
+        graphqlReply("BranchHistory", history([historyCommit(sha("c"))]), (variables) =>
+          expect(variables.until).toBe("2026-10-31T23:59:59.000Z"),
+        ),
+      );
+
+    expect((await collect()).map((p) => [p.sha, p.pushedAt])).toEqual([[sha("c"), null]]);
+  });
+
+  it("stops with the reason on a rate limit instead of reading less", async () => {
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(
+        403,
+        { message: "API rate limit exceeded" },
+        { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" },
+      );
+
+    await expect(collect()).rejects.toThrow(/rate limit/);
+  });
+
+  it("lists every page of a push's commits, and refuses a comparison that ends short of its count", async () => {
+    const many = Array.from({ length: 101 }, (_, i) =>
+      comparedCommit(i.toString(16).padStart(40, "0"), "2026-10-05T11:00:00Z", `commit ${i}`),
+    );
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(200, [
+        activity(2, "push", "2026-10-06T12:00:00Z", sha("b"), sha("c")),
+        activity(1, "push", "2026-10-05T12:00:00Z", sha("a"), sha("b")),
+        activity(0, "branch_creation", "2026-09-01T00:00:00Z", sha("0"), sha("a")),
+      ])
+      .get(`/repos/acme/api/compare/${sha("a")}...${sha("b")}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, comparison(many.slice(0, 100), 101), { Link: `<${API}/x?page=2>; rel="next"` })
+      .get(`/repos/acme/api/compare/${sha("a")}...${sha("b")}`)
+      .query({ per_page: 100, page: 2 })
+      .reply(200, comparison(many.slice(100), 101))
+      .get(`/repos/acme/api/compare/${sha("b")}...${sha("c")}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, comparison(many.slice(0, 100), 250));
+
+    await expect(collect()).rejects.toThrow(/100 of 250 commits listed/);
+  });
+
+  it("counts a pushed commit as a change request's only when that request was merged into this same branch", async () => {
+    const documentedPulls = documentedExample<Array<{ base: { ref: string } }>>(
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+    );
+    const head = "6dcb09b5b57875f334f61aebed695e2e4193db5e"; // the documented pull request's head
+    const intoMain = structuredClone(documentedPulls);
+    for (const pull of intoMain) pull.base.ref = "main";
+    const mock = (pulls: unknown) =>
+      github()
+        .get("/repos/acme/api/activity")
+        .query(ACTIVITY_QUERY)
+        .reply(200, [
+          activity(1, "push", "2026-10-05T12:00:00Z", sha("a"), head),
+          activity(0, "push", "2026-09-05T12:00:00Z", sha("9"), sha("a")),
+        ])
+        .get(`/repos/acme/api/compare/${sha("a")}...${head}`)
+        .query({ per_page: 100, page: 1 })
+        .reply(200, documentedExample("GET /repos/{owner}/{repo}/compare/{basehead}"))
+        .get(`/repos/acme/api/commits/${head}/pulls`)
+        .query({ per_page: 100 })
+        .reply(200, pulls as object[]);
+
+    // The documented pull request was merged into "master", not "main": its commit is a direct push.
+    mock(documentedPulls);
+    expect((await collect(new Set([head]))).map((p) => [p.sha, p.message, p.pushedBy])).toEqual([
+      [head, "Fix all the bugs", "mallory"],
+    ]);
+
+    mock(intoMain);
+    expect(await collect(new Set([head]))).toEqual([]);
+  });
+
+  it("reads GitHub's documented activity example (its older field names) as a push", async () => {
+    const documented = documentedExample<Array<{ before: string; after: string }>>(
+      "GET /repos/{owner}/{repo}/activity",
+    );
+    const [push] = documented;
+    if (!push) throw new Error("no documented activity");
+    const period = { since: new Date("2011-01-01T00:00:00Z"), until: new Date("2011-01-31T00:00:00Z") };
+    github()
+      .get("/repos/acme/api/activity")
+      .query({ ...ACTIVITY_QUERY, ref: "refs/heads/master" })
+      .reply(200, [...documented, activity(0, "push", "2010-12-01T00:00:00Z", sha("0"), push.before)])
+      .get(`/repos/acme/api/compare/${push.before}...${push.after}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, documentedExample("GET /repos/{owner}/{repo}/compare/{basehead}"));
+
+    expect(
+      (await collect(new Set(), "master", period)).map((p) => [p.pushedBy, p.pushedAt, p.forced]),
+    ).toEqual([["octocat", "2011-01-26T19:06:43Z", false]]);
+  });
+});
+
+describe("listDirectPushes from the commit-date history", () => {
+  useHttpMock();
+
+  const noActivity = () =>
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(403, { message: "Must have admin rights to Repository." });
+  const merged = (number: number, baseRefName: string, mergeCommit: string | null = null) => ({
+    number,
+    merged: true,
+    baseRefName,
+    mergeCommit: mergeCommit === null ? null : { oid: mergeCommit },
+  });
+
+  it("reports the merge commit of a pull request merged into another branch as a direct push", async () => {
+    noActivity()
+      .post("/graphql")
+      .reply(
+        graphqlReply(
+          "BranchHistory",
+          history([
+            historyCommit(sha("b"), { associatedPullRequests: { nodes: [merged(7, "main")] } }),
+            historyCommit(sha("c"), { associatedPullRequests: { nodes: [merged(8, "develop", sha("c"))] } }),
+            historyCommit(sha("d"), {
+              associatedPullRequests: {
+                nodes: [{ number: 9, merged: false, baseRefName: "main", mergeCommit: null }],
+              },
+            }),
+          ]),
+        ),
+      );
+
+    expect((await collect(new Set([sha("c")]))).map((p) => [p.sha, p.pushedAt])).toEqual([
+      [sha("c"), null],
+      [sha("d"), null],
+    ]);
+  });
+
+  it("yields nothing for a branch that no longer exists", async () => {
+    noActivity()
+      .post("/graphql")
+      .reply(graphqlReply("BranchHistory", { repository: { ref: null } }));
+
+    expect(await collect(new Set(), "main")).toEqual([]);
+  });
+});
