@@ -17,6 +17,8 @@ export const basePermission = defineControl({
   fails: "Every member has more access to every repository than the policy allows.",
   remediation:
     "Lower the organization's base permission and grant higher access through teams on the repositories that need it.",
+  evidence: "The organization's base repository permission for members.",
+  unknownWhen: "The token cannot read the organization's settings.",
   evaluate(organization, { params }) {
     const subject = organizationSubject(organization.login, organization.url);
     const base = organization.basePermission;

@@ -26,6 +26,8 @@ export const deployKeyWrite = defineControl({
   fails: "A deploy key can push to the repository without review by any person.",
   remediation:
     "Replace the key with a read-only one, remove it if unused, or list it under `allowed` in the policy.",
+  evidence: "Each deploy key of the repository: read-only or not, title, who added it and when.",
+  unknownWhen: "The repository could not be collected or its deploy keys cannot be read.",
   evaluate(repository, { params }) {
     const notCollected = repositoryNotCollected(repository);
     if (notCollected) return [notCollected];

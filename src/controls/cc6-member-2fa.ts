@@ -13,6 +13,10 @@ export const memberTwoFactor = defineControl({
   fails: "The member can sign in without a second factor.",
   remediation:
     "Ask the member to enable two-factor authentication, or remove them from the organization until they do.",
+  evidence:
+    "The organization's members and the members without two-factor authentication (the 2fa_disabled filter, owners only).",
+  unknownWhen:
+    "The token cannot list the members without two-factor authentication (it needs an owner), or the member list is unreadable.",
   evaluate(organization) {
     const orgSubject = organizationSubject(organization.login, organization.url);
     // The list is what counts, not the requirement: during the grace period after the requirement is

@@ -12,6 +12,8 @@ export const orgTwoFactorRequired = defineControl({
   fails: "Members can sign in with a password alone.",
   remediation:
     'Turn on "Require two-factor authentication" in the organization\'s authentication security settings.',
+  evidence: "The organization's two-factor requirement setting.",
+  unknownWhen: "The token cannot read the organization's two-factor requirement.",
   evaluate(organization) {
     const subject = organizationSubject(organization.login, organization.url);
     const required = organization.twoFactorRequired;

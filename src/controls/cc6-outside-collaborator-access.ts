@@ -33,6 +33,8 @@ export const outsideCollaboratorAccess = defineControl({
   fails: "Someone outside the organization has more access than the policy allows.",
   remediation:
     "Lower the outside collaborator's permission, make them a member, or list them under `allowed` in the policy.",
+  evidence: "Each outside collaborator of the repository and their permission.",
+  unknownWhen: "The repository could not be collected or its collaborators cannot be read.",
   evaluate(repository, { params }) {
     const notCollected = repositoryNotCollected(repository);
     if (notCollected) return [notCollected];

@@ -16,6 +16,8 @@ export const ownerCount = defineControl({
   fails: "More people than the policy allows can change every setting and repository of the organization.",
   remediation:
     "Change the role of owners who do not need it to member; give them admin on specific repositories instead.",
+  evidence: "The organization's members and their roles.",
+  unknownWhen: "The member list cannot be read in full.",
   evaluate(organization, { params }) {
     const subject = organizationSubject(organization.login, organization.url);
     const members = organization.members;

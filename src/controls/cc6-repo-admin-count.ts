@@ -17,6 +17,9 @@ export const repoAdminCount = defineControl({
     "No more people and teams than the policy allows administer the repository (organization owners are counted by cc6.owner-count).",
   fails: "More people or teams than the policy allows can change the repository's settings and protection.",
   remediation: "Lower the permission of administrators who do not need it to maintain or write.",
+  evidence:
+    "The repository's collaborators and teams with their permissions, minus the organization's owners.",
+  unknownWhen: "The repository could not be collected, or its collaborators or teams cannot be read.",
   evaluate(repository, { params, snapshot }) {
     const notCollected = repositoryNotCollected(repository);
     if (notCollected) return [notCollected];

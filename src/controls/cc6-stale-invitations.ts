@@ -18,6 +18,8 @@ export const staleInvitations = defineControl({
   passes: "Each pending invitation is younger than the policy's maximum age.",
   fails: "An invitation has stayed pending for longer than the policy allows: access nobody is following up.",
   remediation: "Cancel the invitation, or send a new one if the person still needs access.",
+  evidence: "The organization's pending invitations, when and by whom they were sent.",
+  unknownWhen: "The token cannot read the pending invitations.",
   evaluate(organization, { params, at }) {
     const orgSubject = organizationSubject(organization.login, organization.url);
     const invitations = organization.invitations;

@@ -4,12 +4,15 @@ import {
   analyzeApprovals,
   approvalEvidence,
   changeRequestNotApplicable,
+  describeUnconfirmed,
+  joinWords,
+  notCountedEvidence,
   plural,
   shortSha,
   time,
 } from "./approvals.js";
 import { changeRequestSubject } from "./subjects.js";
-import { defineControl, type Evidence } from "./types.js";
+import { defineControl, type Evaluation, type Evidence } from "./types.js";
 
 const params = z
   .object({
@@ -32,6 +35,10 @@ export const approvalCoversFinalCode = defineControl({
     "Commits were pushed (or force-pushed) after the last independent approval and nobody approved them.",
   remediation:
     "Turn on dismissal of stale approvals (or require approval of the most recent push) on the production branch, and have changes pushed after an approval reviewed again.",
+  evidence:
+    "The commit each independent approval was given on (or, where the host does not record it, the approval time against the host's record of pushes), the final head, and the same people as cc8.independent-approval.",
+  unknownWhen:
+    "The host recorded neither the approved commit nor the push times, an approval cannot be confirmed (write access or account kind not said), or independence cannot be confirmed (truncated reviews, commits, co-authors or pushes; commits linked to nobody).",
   evaluate(facts, context) {
     const notApplicable = changeRequestNotApplicable(facts, context);
     if (notApplicable) return [notApplicable];
@@ -39,26 +46,32 @@ export const approvalCoversFinalCode = defineControl({
     const { min_approvals: minApprovals, allow_pushes_after_approval: allowPushes } = context.params;
     const subject = changeRequestSubject(changeRequest);
     // Same people as cc8.independent-approval with its default: authors, committers and pushers excluded.
-    const analysis = analyzeApprovals(changeRequest, { excludeCommitters: true });
-    if (analysis.independent.length === 0) {
+    const analysis = analyzeApprovals(changeRequest, { excludeCommitters: true, people: context.people });
+    const candidates = [...analysis.independent, ...analysis.unconfirmed.map((entry) => entry.review)];
+    if (candidates.length === 0) {
       return [
         {
           subject,
           outcome: "not-applicable",
           reason: "No independent approval; see cc8.independent-approval.",
-          evidence: [],
+          evidence: notCountedEvidence(analysis),
         },
       ];
     }
 
     const lastPushAt = lastPushTime(changeRequest);
-    const judged = analysis.independent.map((review) => ({
+    const confirmed = new Set(analysis.independent);
+    const judged = sortedByTime(candidates).map((review) => ({
       review,
+      confirmed: confirmed.has(review),
       coverage: coverageOf(review, changeRequest, lastPushAt),
     }));
-    const covering = judged.filter((entry) => entry.coverage === "covers").map((entry) => entry.review);
-    const undetermined = judged
-      .filter((entry) => entry.coverage === "undetermined")
+    const covering = judged
+      .filter((entry) => entry.confirmed && entry.coverage === "covers")
+      .map((entry) => entry.review);
+    const maybeCovering = judged
+      .filter((entry) => !entry.confirmed || entry.coverage === "undetermined")
+      .filter((entry) => entry.coverage !== "stale")
       .map((entry) => entry.review);
     const stale = judged.filter((entry) => entry.coverage === "stale").map((entry) => entry.review);
     // The pushes that matter are the ones after the latest approval that no longer covers the code.
@@ -70,9 +83,14 @@ export const approvalCoversFinalCode = defineControl({
       ...judged.map(({ review, coverage }) =>
         approvalEvidence(
           review,
-          coverage === "covers" ? "approval of the final code" : "approval of earlier code",
+          coverage === "covers"
+            ? "approval of the final code"
+            : coverage === "stale"
+              ? "approval of earlier code"
+              : "approval of undetermined code",
         ),
       ),
+      ...notCountedEvidence(analysis),
       ...later.pushes.map(pushEvidence),
       ...later.commits.map((commit) => ({
         label: "commit after the approval",
@@ -80,18 +98,18 @@ export const approvalCoversFinalCode = defineControl({
         at: commit.committedAt,
       })),
     ];
+    const gaps = analysis.gaps;
+    const unconfirmedGaps = (): Evaluation => ({
+      subject,
+      outcome: "unknown",
+      reason: `Cannot confirm that ${names(covering.length > 0 ? covering : analysis.independent)} ${
+        (covering.length > 0 ? covering : analysis.independent).length === 1 ? "is" : "are"
+      } independent of the change: ${joinWords(gaps.map((gap) => gap.reason))}.`,
+      evidence: [...evidence, ...gaps.map((gap) => gap.evidence)],
+    });
 
     if (covering.length >= minApprovals) {
-      if (analysis.independenceUnconfirmed) {
-        return [
-          {
-            subject,
-            outcome: "unknown",
-            reason: `Commit list truncated: cannot confirm that ${names(covering)} did not author one of the commits the host did not list.`,
-            evidence,
-          },
-        ];
-      }
+      if (gaps.length > 0) return [unconfirmedGaps()];
       return [
         {
           subject,
@@ -101,13 +119,18 @@ export const approvalCoversFinalCode = defineControl({
         },
       ];
     }
-    if (covering.length + undetermined.length >= minApprovals) {
+    if (covering.length + maybeCovering.length >= minApprovals) {
+      const doubts = maybeCovering.map((review) => {
+        const entry = analysis.unconfirmed.find((item) => item.review === review);
+        if (entry) return describeUnconfirmed(entry);
+        return `the host recorded neither the commit ${review.reviewer} approved nor the time of every push, so whether it covers the final code is unknown`;
+      });
       return [
         {
           subject,
           outcome: "unknown",
-          reason: `Cannot tell whether the approval of ${names(undetermined)} covers the final code: the host recorded neither the approved commit nor the time of the last push.`,
-          evidence,
+          reason: `Cannot tell whether enough independent approvals cover the final code: ${doubts.join("; ")}.`,
+          evidence: [...evidence, ...gaps.map((gap) => gap.evidence)],
         },
       ];
     }
@@ -116,6 +139,7 @@ export const approvalCoversFinalCode = defineControl({
       ? describeChanges(later, changeRequest, outdated)
       : "no approval of the final code";
     if (allowPushes && analysis.independent.length >= minApprovals) {
+      if (gaps.length > 0) return [unconfirmedGaps()];
       return [
         {
           subject,
@@ -147,15 +171,18 @@ function coverageOf(review: Review, changeRequest: ChangeRequest, lastPushAt: nu
 }
 
 /**
- * The time of the last push; the pushes are the host's own record. Commit times are set by the
- * author's machine, so they are only a fallback, and useless when the host truncated the list.
+ * The time of the last push, from the host's own record of pushes. Commit times are set by the
+ * author's machine (a commit dated before the approval can be pushed after it), so they never stand
+ * in for it: without a complete push record the time is unknown.
  */
 function lastPushTime(changeRequest: ChangeRequest): number | null {
+  if (changeRequest.truncated.includes("pushes")) return null;
   const pushTimes = changeRequest.pushes.map((push) => time(push.at));
-  if (pushTimes.length > 0) return Math.max(...pushTimes);
-  if (changeRequest.commitsTruncated) return null;
-  const commitTimes = changeRequest.commits.map((commit) => time(commit.committedAt));
-  return commitTimes.length > 0 ? Math.max(...commitTimes) : null;
+  return pushTimes.length > 0 ? Math.max(...pushTimes) : null;
+}
+
+function sortedByTime(reviews: readonly Review[]): Review[] {
+  return [...reviews].sort((a, b) => time(a.submittedAt) - time(b.submittedAt));
 }
 
 interface Changes {

@@ -29,6 +29,10 @@ export const branchProtection = defineControl({
   fails: "A production branch is unprotected, or its protection is weaker than the policy asks.",
   remediation:
     "In the repository settings (branch protection or rulesets on GitHub, protected branches on GitLab), protect each production branch as the policy lists, including administrators.",
+  evidence:
+    "The effective rules of each production branch, merged from every source (classic protection and rulesets; GitLab protected branches and approval settings).",
+  unknownWhen:
+    "The branch rules cannot be read, the repository could not be collected, or the rule's bypass actors are hidden (whether it applies to admins).",
   evaluate(repository, context) {
     const notCollected = repositoryNotCollected(repository);
     if (notCollected) return [notCollected];
@@ -71,6 +75,15 @@ export const branchProtection = defineControl({
           subject,
           outcome: "fail",
           reason: `${branch} falls short of the policy: ${shortfalls.join("; ")}.`,
+          evidence: ruleEvidence(rule),
+        };
+      }
+      if (context.params.enforce_admins && !rule.bypassActorsVisible) {
+        // The rest of the rule is met; only whether it binds admins cannot be told.
+        return {
+          subject,
+          outcome: "unknown",
+          reason: `${branch} meets the policy except that whether its rules apply to admins is unknown: the ruleset's bypass actors are shown only to callers with write access to the rulesets.`,
           evidence: ruleEvidence(rule),
         };
       }
@@ -122,7 +135,14 @@ function ruleEvidence(rule: BranchRule): Evidence[] {
       value: rule.requiredStatusChecks.length > 0 ? rule.requiredStatusChecks.join(", ") : "none",
     },
     { label: "applies to admins", value: yesNo(rule.enforceAdmins) },
-    { label: "bypass actors", value: rule.bypassActors.length > 0 ? rule.bypassActors.join(", ") : "none" },
+    {
+      label: "bypass actors",
+      value: !rule.bypassActorsVisible
+        ? "hidden by the host (needs write access to the rulesets)"
+        : rule.bypassActors.length > 0
+          ? rule.bypassActors.join(", ")
+          : "none",
+    },
     { label: "force pushes allowed", value: yesNo(rule.allowForcePushes) },
     { label: "deletion allowed", value: yesNo(rule.allowDeletions) },
   ];

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Repository } from "../model/index.js";
 import { changeRequestNotApplicable } from "./approvals.js";
 import { changeRequestSubject, unknownBecause } from "./subjects.js";
 import { defineControl, type Evidence } from "./types.js";
@@ -15,6 +16,10 @@ export const noBypass = defineControl({
   fails: "An administrator or bypass actor merged the change while overriding the branch protection.",
   remediation:
     "Enforce the branch protection for administrators and remove bypass actors; have every bypassed merge reviewed after the fact and documented as an emergency change.",
+  evidence:
+    "Whether the merge bypassed the rules (the host's record of bypasses, or derived by the provider from the whole rule), and the base branch's rule.",
+  unknownWhen:
+    "The host does not say whether the merge bypassed the rules, the rule has requirements the collector could not verify (signatures, merge queue, deployments, code scanning, \u2026), or its bypass actors are hidden.",
   evaluate(facts, context) {
     const notApplicable = changeRequestNotApplicable(facts, context);
     if (notApplicable) return [notApplicable];
@@ -46,6 +51,22 @@ export const noBypass = defineControl({
         },
       ];
     }
+    // "No bypass" is only as good as the rule it was checked against: every requirement of the
+    // rule must have been verified, and the actors allowed to bypass it must be visible.
+    const unverified = unverifiedParts(facts.repository, changeRequest.baseBranch);
+    if (unverified.length > 0) {
+      return [
+        {
+          subject,
+          outcome: "unknown",
+          reason: `Cannot confirm that ${mergedBy} merged without bypassing the rules of ${changeRequest.baseBranch}: ${unverified.join("; ")}.`,
+          evidence: [
+            ...evidence.filter((entry) => entry.label !== "bypassed protection"),
+            { label: "not verified", value: unverified.join("; ") },
+          ],
+        },
+      ];
+    }
     return [
       {
         subject,
@@ -56,3 +77,21 @@ export const noBypass = defineControl({
     ];
   },
 });
+
+/** What of the base branch's rule the collector could not verify, each as a short phrase. */
+function unverifiedParts(repository: Repository | undefined, branch: string): string[] {
+  if (repository === undefined)
+    return [`the repository was not collected, so the rule of ${branch} is unknown`];
+  if (!repository.branchRules.known) {
+    return [`the rules of ${branch} cannot be read (the token lacks ${repository.branchRules.permission})`];
+  }
+  const rule = repository.branchRules.value.find((entry) => entry.branch === branch);
+  if (!rule) return [];
+  const parts = rule.otherRequirements.map(
+    (requirement) => `the rule also requires ${requirement}, which was not verified`,
+  );
+  if (!rule.bypassActorsVisible) {
+    parts.push("the rule's bypass actors are hidden (reading them needs write access to the rulesets)");
+  }
+  return parts;
+}

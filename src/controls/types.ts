@@ -119,6 +119,10 @@ export interface Control<K extends AppliesTo = AppliesTo, P = unknown> {
   /** For the README table: what passes and what fails. */
   passes: string;
   fails: string;
+  /** For the README table: the facts the control relies on, in a short sentence. */
+  evidence: string;
+  /** For the README table: when the control answers unknown instead of pass or fail. */
+  unknownWhen: string;
   remediation: string;
   evaluate(subject: SubjectFacts[K], context: ControlContext<P>): Evaluation[];
 }

@@ -1,4 +1,5 @@
 import { CONTROLS } from "../controls/index.js";
+import { accountsOnly } from "../controls/people.js";
 import type {
   AnyControl,
   AppliesTo,
@@ -52,7 +53,14 @@ export function evaluate(
       const setting = policy.controls[control.id];
       if (setting && !setting.enabled) return;
       const params: unknown = setting ? setting.params : control.params.parse({});
-      const context: ControlContext<unknown> = { params, at, snapshot, isProductionBranch: isProduction };
+      // Until the policy's people map is wired in, every account is its own person.
+      const context: ControlContext<unknown> = {
+        params,
+        people: accountsOnly,
+        at,
+        snapshot,
+        isProductionBranch: isProduction,
+      };
       for (const evaluation of control.evaluate(subject, context)) {
         results.push(toResult(control, evaluation, policy, at));
       }

@@ -87,6 +87,10 @@ const TITLES = [
   "Remove unused endpoints",
 ];
 const REQUIRED_CHECK = "ci/test";
+/** GitHub Actions, the app that reports the sample's check runs. */
+const ACTIONS_APP = { appId: 15368, appSlug: "github-actions" } as const;
+/** The sample's commit e-mails: the organization's domain, which the hosts link to each account. */
+const EMAIL_DOMAIN = "acme-demo.example";
 const PERIOD = { since: "2026-05-01T00:00:00Z", until: "2026-11-01T00:00:00Z" };
 
 /** Roles the sample gives its special repositories (by position in REPOSITORY_NAMES). */
@@ -96,14 +100,38 @@ const UNREADABLE_RULES = "mobile";
 const MANY_ADMINS = "payments";
 const OUTSIDE_WRITER_REPO = "web";
 const EXCEPTED_PUSH_REPO = "infra";
+/** A public repository: anyone can review its pull requests, with or without write access. */
+const PUBLIC_REPO = "web";
 
-type Violation = "no-approval" | "committer-approval" | "stale-approval" | "failed-check";
+type Violation =
+  | "no-approval"
+  | "committer-approval"
+  | "stale-approval"
+  | "failed-check"
+  | "bot-approval"
+  | "co-author-approval"
+  | "drive-by-approval"
+  | "unattributed-commit";
+/** Kinds the generator plants at random; the others are planted where they make sense (PLANTED). */
 const VIOLATIONS: readonly Violation[] = [
   "no-approval",
   "committer-approval",
   "stale-approval",
   "failed-check",
 ];
+
+/**
+ * Violations planted on a given pull request of a given repository, among the first repositories
+ * and pull requests so that small samples (the end-to-end tests) have them too.
+ */
+const PLANTED: Readonly<Record<string, Readonly<Record<number, Violation>>>> = {
+  // Someone without write access approves a pull request of the public repository.
+  [PUBLIC_REPO]: { 3: "drive-by-approval" },
+  // Only Renovate approved.
+  billing: { 4: "bot-approval", 6: "unattributed-commit" },
+  // The reviewer's suggestion was committed in the web UI, crediting them as co-author.
+  auth: { 2: "co-author-approval" },
+};
 
 export function generateSampleOrganization(options: SampleOptions = {}): SampleOrganization {
   const random = seededRandom(options.seed ?? 42);
@@ -186,6 +214,9 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
       allowForcePushes: false,
       allowDeletions: false,
       bypassActors: [],
+      bypassActorsVisible: true,
+      requiredCheckApps: {},
+      otherRequirements: [],
     });
     const rulesKnown = name !== UNREADABLE_RULES;
     const rules = name === UNPROTECTED ? [] : productionBranches.map(rule);
@@ -236,7 +267,7 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
     repositories.push({
       fullName,
       url: repoUrl,
-      visibility: "private",
+      visibility: name === PUBLIC_REPO ? "public" : "private",
       archived: false,
       defaultBranch: "main",
       productionBranches,
@@ -257,7 +288,8 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
     for (let n = 1; n <= prsPerRepo; n++) {
       const createdAt = since + Math.floor(((n - 0.5) / prsPerRepo) * span * 0.98) + random.int(0, 3_600_000);
       const base = releaseBranch && n % 5 === 0 ? releaseBranch : "main";
-      const violation = random.chance(violationRate) ? random.pick(VIOLATIONS) : null;
+      const drawn = random.chance(violationRate) ? random.pick(VIOLATIONS) : null;
+      const violation = PLANTED[name]?.[n] ?? drawn;
       const cr = buildChangeRequest(random, {
         fullName, repoUrl, number: n, base, createdAt, engineers, violation,
         requiredCheck: REQUIRED_CHECK,
@@ -267,8 +299,19 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
 
       const requiresApproval = name !== UNPROTECTED;
       const subject = changeRequestSubject(cr).id;
-      if (violation === "no-approval" || violation === "committer-approval") {
+      if (
+        violation === "no-approval" ||
+        violation === "committer-approval" ||
+        violation === "bot-approval" ||
+        violation === "co-author-approval" ||
+        violation === "drive-by-approval"
+      ) {
         expect("cc8.independent-approval", subject);
+      }
+      if (violation === "unattributed-commit") {
+        // Who wrote the commit is unknown, so whether the approver is independent is unknown too.
+        expect("cc8.independent-approval", subject, "unknown");
+        expect("cc8.approval-covers-final-code", subject, "unknown");
       }
       if (violation === "stale-approval") expect("cc8.approval-covers-final-code", subject);
       if (!rulesKnown) {
@@ -293,6 +336,7 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
     for (let p = 0; p < pushes; p++) {
       const sha = random.hex(40);
       const pusher = p === 0 ? owners[1]! : engineers[0]!;
+      const committed = since + span * (0.3 + 0.4 * p) + 7_200_000;
       const push: DirectPush = {
         repository: fullName,
         branch: "main",
@@ -300,8 +344,12 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
         message: p === 0 ? "Hotfix: raise connection pool size" : "Update config directly on main",
         authorLogin: pusher,
         committerLogin: pusher,
-        pushedBy: null,
-        at: new Date(since + span * (0.3 + 0.4 * p) + 7_200_000).toISOString(),
+        // The host's record of the push (GitHub's repository activity): who, and when, a little
+        // after the commit was made.
+        pushedBy: pusher,
+        at: new Date(committed).toISOString(),
+        pushedAt: new Date(committed + 180_000).toISOString(),
+        forced: false,
         url: `${repoUrl}/commit/${sha}`,
       };
       directPushes.push(push);
@@ -369,7 +417,9 @@ function bypassed(
 ): boolean {
   if (!requiresApproval) return false;
   if (violation === "stale-approval") return dismissStaleApprovals;
-  return violation === "no-approval" || violation === "failed-check";
+  // GitHub counts only approvals by people with write access; a bot with write access, a co-author
+  // or an unattributed commit does not stop the merge.
+  return violation === "no-approval" || violation === "failed-check" || violation === "drive-by-approval";
 }
 
 interface ChangeRequestPlan {
@@ -393,11 +443,11 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
   const commits: Commit[] = [commit(first, author, time(0))];
   let head = first;
   const pushes = [{ at: time(0), actor: author, headSha: first, forced: false }];
-  let reviews: Review[] = [{ reviewer, state: "approved", submittedAt: time(120), commitSha: first }];
+  let reviews: Review[] = [approval(reviewer, "approved", time(120), first)];
 
   switch (plan.violation) {
     case "no-approval":
-      reviews = [{ reviewer, state: "commented", submittedAt: time(120), commitSha: first }];
+      reviews = [approval(reviewer, "commented", time(120), first)];
       break;
     case "committer-approval": {
       // The reviewer pushed a commit to the change and then approved it: not independent.
@@ -405,7 +455,7 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
       commits.push(commit(fix, reviewer, time(60)));
       pushes.push({ at: time(60), actor: reviewer, headSha: fix, forced: false });
       head = fix;
-      reviews = [{ reviewer, state: "approved", submittedAt: time(120), commitSha: fix }];
+      reviews = [approval(reviewer, "approved", time(120), fix)];
       break;
     }
     case "stale-approval": {
@@ -414,6 +464,53 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
       commits.push(commit(later, author, time(180)));
       pushes.push({ at: time(180), actor: author, headSha: later, forced: false });
       head = later;
+      break;
+    }
+    case "bot-approval":
+      // Renovate's approval (a GitHub App with write access): nobody independent looked at it.
+      reviews = [{ ...approval("renovate[bot]", "approved", time(120), first), reviewerKind: "bot" }];
+      break;
+    case "co-author-approval": {
+      // The reviewer suggested a change; the author committed it in the web UI, which credits the
+      // reviewer as co-author (Co-authored-by), then the reviewer approved the result.
+      const suggestion = random.hex(40);
+      commits.push({
+        ...commit(suggestion, author, time(60)),
+        committerLogin: "web-flow",
+        coAuthors: [
+          {
+            login: reviewer,
+            name: reviewer,
+            email: `${reviewer}@${EMAIL_DOMAIN}`,
+            kind: "user",
+            source: "trailer",
+          },
+        ],
+      });
+      pushes.push({ at: time(60), actor: author, headSha: suggestion, forced: false });
+      head = suggestion;
+      reviews = [approval(reviewer, "approved", time(120), suggestion)];
+      break;
+    }
+    case "drive-by-approval":
+      // On a public repository anyone can approve; this reviewer cannot push to it.
+      reviews = [{ ...approval("drive-by-dana", "approved", time(120), first), authorCanPush: false }];
+      break;
+    case "unattributed-commit": {
+      // A commit from a build machine whose e-mail no account has: nobody can tell who wrote it.
+      const generated = random.hex(40);
+      commits.push({
+        ...commit(generated, author, time(60)),
+        authorLogin: null,
+        authorName: "build-agent",
+        authorEmail: "jenkins@build-7.internal",
+        authorKind: "unknown",
+        committerLogin: null,
+        committerKind: "unknown",
+      });
+      pushes.push({ at: time(60), actor: author, headSha: generated, forced: false });
+      head = generated;
+      reviews = [approval(reviewer, "approved", time(120), generated)];
       break;
     }
     default:
@@ -428,6 +525,8 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
       sha: head,
       url: `${plan.repoUrl}/runs/${plan.number}`,
       completedAt: time(200),
+      ...ACTIONS_APP,
+      reportedBy: null,
     },
   ];
   const mergeCommitSha = random.hex(40);
@@ -437,6 +536,7 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
     title: random.pick(TITLES),
     url: `${plan.repoUrl}/pull/${plan.number}`,
     author,
+    authorKind: "user",
     state: "merged",
     draft: false,
     baseBranch: plan.base,
@@ -445,14 +545,27 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
     mergeCommitSha,
     createdAt: time(0),
     mergedAt: time(240),
-    mergedBy: plan.violation === "no-approval" ? author : random.pick([author, reviewer]),
+    // Without a counting approval only the author (an admin overriding the rule) merges.
+    mergedBy:
+      plan.violation === "no-approval" ||
+      plan.violation === "drive-by-approval" ||
+      plan.violation === "bot-approval"
+        ? author
+        : random.pick([author, reviewer]),
     commits,
     commitsTruncated: false,
     pushes,
     reviews,
     checks,
+    truncated: [],
+    mergedByQueue: false,
     bypassedProtection: { known: true, value: false },
   };
+}
+
+/** A review by a member with write access, as the host reports it. */
+function approval(reviewer: string, state: Review["state"], submittedAt: string, commitSha: string): Review {
+  return { reviewer, reviewerKind: "user", authorCanPush: true, state, submittedAt, commitSha };
 }
 
 function commit(sha: string, login: string, at: string): Commit {
@@ -460,7 +573,11 @@ function commit(sha: string, login: string, at: string): Commit {
     sha,
     authorLogin: login,
     authorName: login,
+    authorEmail: `${login}@${EMAIL_DOMAIN}`,
+    authorKind: "user",
     committerLogin: login,
+    committerKind: "user",
+    coAuthors: [],
     authoredAt: at,
     committedAt: at,
   };

@@ -1,33 +1,46 @@
 import { describe, expect, it } from "vitest";
 import { approvalCoversFinalCode } from "../../src/controls/cc8-approval-covers-final-code.js";
 import type { ChangeRequest, Commit, Push, Review } from "../../src/model/index.js";
-import { makeChangeRequest, makeContext, makeRepository } from "../fixtures/build.js";
+import {
+  makeChangeRequest,
+  makeCommit,
+  makeContext,
+  makeRepository,
+  makeReview,
+  peopleDirectory,
+  type ChangeRequestOverrides,
+  type TestPerson,
+} from "../fixtures/build.js";
 
 const FIRST = "a".repeat(40);
 const HEAD = "h".repeat(40);
 
-function evaluate(overrides: Partial<ChangeRequest> = {}, params: Record<string, unknown> = {}) {
+function evaluate(
+  overrides: ChangeRequestOverrides = {},
+  params: Record<string, unknown> = {},
+  people: Record<string, TestPerson> = {},
+) {
   const results = approvalCoversFinalCode.evaluate(
     { changeRequest: makeChangeRequest(overrides), repository: makeRepository() },
-    makeContext(approvalCoversFinalCode.params.parse(params)),
+    makeContext(approvalCoversFinalCode.params.parse(params), { people: peopleDirectory(people) }),
   );
   expect(results).toHaveLength(1);
   return results[0]!;
 }
 
 function review(reviewer: string, submittedAt: string, commitSha: string | null): Review {
-  return { reviewer, state: "approved", submittedAt, commitSha };
+  return makeReview({ reviewer, state: "approved", submittedAt, commitSha });
 }
 
 function commit(sha: string, committedAt: string): Commit {
-  return {
+  return makeCommit({
     sha,
     authorLogin: "alice",
     authorName: "Alice",
     committerLogin: "alice",
     authoredAt: committedAt,
     committedAt,
-  };
+  });
 }
 
 function push(at: string, headSha: string, forced = false, actor = "alice"): Push {
@@ -35,11 +48,11 @@ function push(at: string, headSha: string, forced = false, actor = "alice"): Pus
 }
 
 /** alice pushes FIRST, bob approves it at 10:00, alice pushes HEAD at 11:00; merged at 15:00. */
-const pushedAfterApproval: Partial<ChangeRequest> = {
+const pushedAfterApproval = {
   commits: [commit(FIRST, "2026-10-01T09:00:00Z"), commit(HEAD, "2026-10-02T10:55:00Z")],
   pushes: [push("2026-10-01T09:01:00Z", FIRST), push("2026-10-02T11:00:00Z", HEAD)],
   reviews: [review("bob", "2026-10-02T10:00:00Z", FIRST)],
-};
+} satisfies Partial<ChangeRequest>;
 
 describe("cc8.approval-covers-final-code", () => {
   it("has defaults for every parameter and rejects unknown keys", () => {
@@ -143,32 +156,100 @@ describe("cc8.approval-covers-final-code", () => {
       );
     });
 
-    it("falls back to the last commit time when no push is recorded", () => {
+    it("never judges by commit dates when no push is recorded: the client sets them", () => {
+      // The last commit is dated 10:55, but it may have been pushed after either approval.
       const noPushes = { ...pushedAfterApproval, pushes: [] };
-      expect(evaluate({ ...noPushes, reviews: [review("bob", "2026-10-02T10:00:00Z", null)] }).outcome).toBe(
-        "fail",
-      );
-      expect(evaluate({ ...noPushes, reviews: [review("bob", "2026-10-02T11:00:00Z", null)] }).outcome).toBe(
-        "pass",
-      );
+      for (const at of ["2026-10-02T10:00:00Z", "2026-10-02T11:00:00Z"]) {
+        const result = evaluate({ ...noPushes, reviews: [review("bob", at, null)] });
+        expect(result.outcome).toBe("unknown");
+        expect(result.reason).toBe(
+          "Cannot tell whether enough independent approvals cover the final code: the host recorded neither the commit bob approved nor the time of every push, so whether it covers the final code is unknown.",
+        );
+      }
     });
 
-    it("is unknown when neither pushes nor a complete commit list give the last change's time", () => {
+    it("is unknown when the host returned only part of the pushes", () => {
       const result = evaluate({
         ...pushedAfterApproval,
-        pushes: [],
-        commitsTruncated: true,
+        truncated: ["pushes"],
         reviews: [review("bob", "2026-10-02T12:00:00Z", null)],
       });
       expect(result.outcome).toBe("unknown");
-      expect(result.reason).toMatch(/^Cannot tell whether the approval of bob covers the final code/);
+      expect(result.evidence).toContainEqual({ label: "pushes", value: "2 listed (truncated by the host)" });
     });
   });
 
   it("is unknown when the commit list is truncated and bob may be a hidden committer", () => {
     const result = evaluate({ commitsTruncated: true });
     expect(result.outcome).toBe("unknown");
-    expect(result.reason).toMatch(/^Commit list truncated/);
+    expect(result.reason).toBe(
+      "Cannot confirm that bob is independent of the change: the host listed only 1 commit of the change, so an approver may have authored or committed one it did not list.",
+    );
+  });
+
+  it("agrees with cc8.independent-approval on who is independent", () => {
+    // Each of these approvals of the final head is not independent, for the reason named.
+    const cases: [ChangeRequestOverrides, RegExp, Record<string, TestPerson>?][] = [
+      [
+        {
+          reviews: [
+            makeReview({ ...review("renovate[bot]", "2026-10-02T10:00:00Z", HEAD), reviewerKind: "bot" }),
+          ],
+        },
+        /renovate\[bot\] approved but is a bot/,
+      ],
+      [
+        { reviews: [review("ghost", "2026-10-02T10:00:00Z", HEAD)] },
+        /ghost approved but is a deleted account/,
+      ],
+      [
+        { reviews: [{ ...review("bob", "2026-10-02T10:00:00Z", HEAD), authorCanPush: false }] },
+        /drive-by approval/,
+      ],
+      [
+        {
+          commits: [
+            makeCommit({
+              ...commit(HEAD, "2026-10-01T09:00:00Z"),
+              coAuthors: [
+                { login: "bob", name: "Bob", email: "bob@acme.example", kind: "user", source: "trailer" },
+              ],
+            }),
+          ],
+        },
+        /bob approved but co-authored commits/,
+      ],
+      [{}, /bob approved their own change request \(as alice\)/, { alice: { github: ["alice", "bob"] } }],
+    ];
+    for (const [overrides, why, people] of cases) {
+      const result = evaluate(overrides, {}, people);
+      expect(result.outcome).toBe("not-applicable");
+      expect(result.evidence).toContainEqual(
+        expect.objectContaining({ label: "approval not counted", value: expect.stringMatching(why) }),
+      );
+    }
+  });
+
+  it("is unknown, never a pass, when the host did not say whether the approver could push", () => {
+    const result = evaluate({
+      reviews: [{ ...review("bob", "2026-10-02T10:00:00Z", HEAD), authorCanPush: null }],
+    });
+    expect(result.outcome).toBe("unknown");
+    expect(result.reason).toBe(
+      "Cannot tell whether enough independent approvals cover the final code: bob's approval cannot be confirmed: the host did not say whether bob could push to the repository.",
+    );
+  });
+
+  it("is unknown when a commit's author is linked to no account, naming the commit and e-mail", () => {
+    const unattributed = makeCommit({
+      ...commit(HEAD, "2026-10-01T09:00:00Z"),
+      authorLogin: null,
+      authorName: "Someone",
+      authorEmail: "someone@laptop.local",
+    });
+    const result = evaluate({ commits: [unattributed] });
+    expect(result.outcome).toBe("unknown");
+    expect(result.reason).toContain(`commit ${HEAD} was authored by Someone <someone@laptop.local>`);
   });
 
   it("does not apply when there is no independent approval: the other control fails that", () => {

@@ -69,6 +69,28 @@ describe("cc8.branch-protection", () => {
     expect(allowed!.outcome).toBe("pass");
   });
 
+  it("is unknown only about admins when the host hid the ruleset's bypass actors", () => {
+    const [hidden] = evaluate(withRules(cleanBranchRule({ bypassActorsVisible: false })));
+    expect(hidden).toMatchObject({
+      outcome: "unknown",
+      reason:
+        "main meets the policy except that whether its rules apply to admins is unknown: the ruleset's bypass actors are shown only to callers with write access to the rulesets.",
+    });
+    expect(hidden!.evidence).toContainEqual({
+      label: "bypass actors",
+      value: "hidden by the host (needs write access to the rulesets)",
+    });
+    // The rest of the rule still counts: a shortfall elsewhere is a failure.
+    const [weak] = evaluate(
+      withRules(cleanBranchRule({ bypassActorsVisible: false, allowForcePushes: true })),
+    );
+    expect(weak!.outcome).toBe("fail");
+    const [notAsked] = evaluate(withRules(cleanBranchRule({ bypassActorsVisible: false })), {
+      enforce_admins: false,
+    });
+    expect(notAsked!.outcome).toBe("pass");
+  });
+
   it("checks the remaining settings against the policy", () => {
     const rule = cleanBranchRule({
       dismissStaleApprovals: false,

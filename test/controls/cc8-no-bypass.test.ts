@@ -1,11 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { noBypass } from "../../src/controls/cc8-no-bypass.js";
-import type { ChangeRequest } from "../../src/model/index.js";
-import { makeChangeRequest, makeContext, makeRepository, unknownOf } from "../fixtures/build.js";
+import type { Repository } from "../../src/model/index.js";
+import {
+  cleanBranchRule,
+  makeChangeRequest,
+  makeContext,
+  makeRepository,
+  unknownOf,
+  type ChangeRequestOverrides,
+} from "../fixtures/build.js";
 
-function evaluate(overrides: Partial<ChangeRequest> = {}) {
+function evaluate(
+  overrides: ChangeRequestOverrides = {},
+  /** null: the repository's facts were not collected. */
+  repository: Repository | null = makeRepository(),
+) {
   const results = noBypass.evaluate(
-    { changeRequest: makeChangeRequest(overrides), repository: makeRepository() },
+    { changeRequest: makeChangeRequest(overrides), repository: repository ?? undefined },
     makeContext(noBypass.params.parse({})),
   );
   expect(results).toHaveLength(1);
@@ -50,6 +61,49 @@ describe("cc8.no-bypass", () => {
       /^Cannot read whether the merge bypassed branch protection: the token lacks administration:read/,
     );
     expect(result.evidence).toEqual([{ label: "missing permission", value: "administration:read" }]);
+  });
+
+  describe("never says 'no bypass' for requirements it did not check", () => {
+    const withRule = (overrides: Parameters<typeof cleanBranchRule>[0]) =>
+      makeRepository({ branchRules: { known: true, value: [cleanBranchRule(overrides)] } });
+
+    it("is unknown when the rule has requirements the collector could not verify, naming each", () => {
+      const result = evaluate({}, withRule({ otherRequirements: ["required_signatures", "merge_queue"] }));
+      expect(result).toMatchObject({
+        outcome: "unknown",
+        reason:
+          "Cannot confirm that alice merged without bypassing the rules of main: the rule also requires required_signatures, which was not verified; the rule also requires merge_queue, which was not verified.",
+      });
+      expect(result.evidence).toContainEqual({
+        label: "not verified",
+        value:
+          "the rule also requires required_signatures, which was not verified; the rule also requires merge_queue, which was not verified",
+      });
+      expect(result.evidence.some((entry) => entry.label === "bypassed protection")).toBe(false);
+    });
+
+    it("is unknown when the ruleset's bypass actors are hidden", () => {
+      const result = evaluate({}, withRule({ bypassActorsVisible: false }));
+      expect(result.outcome).toBe("unknown");
+      expect(result.reason).toMatch(
+        /bypass actors are hidden \(reading them needs write access to the rulesets\)/,
+      );
+    });
+
+    it("is unknown when the rule cannot be read or the repository was not collected", () => {
+      expect(evaluate({}, makeRepository({ branchRules: unknownOf("administration:read") })).reason).toMatch(
+        /the rules of main cannot be read \(the token lacks administration:read\)/,
+      );
+      expect(evaluate({}, null).reason).toMatch(/the repository was not collected/);
+    });
+
+    it("still fails a known bypass whatever else is unverified", () => {
+      const result = evaluate(
+        { bypassedProtection: { known: true, value: true } },
+        withRule({ otherRequirements: ["required_deployments"], bypassActorsVisible: false }),
+      );
+      expect(result.outcome).toBe("fail");
+    });
   });
 
   it("does not apply before the merge, after closing without merging, or off production branches", () => {

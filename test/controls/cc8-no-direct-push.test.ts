@@ -38,6 +38,7 @@ describe("cc8.no-direct-push", () => {
         },
         { label: "branch", value: "main" },
         { label: "pushed by", value: "mallory" },
+        { label: "pushed at", value: "2026-10-05T12:00:00Z", at: "2026-10-05T12:00:00Z" },
         { label: "author", value: "mallory" },
         { label: "committer", value: "mallory" },
         { label: "message", value: "hotfix" },
@@ -56,6 +57,34 @@ describe("cc8.no-direct-push", () => {
     expect(result!.reason).toMatch(
       /^Pushed directly to release\/2\.1 by an unrecorded pusher \(author dave, committer unknown\)/,
     );
+  });
+
+  it("says the push time was not recorded when only the commit date is known", () => {
+    const [result] = evaluate({ pushedAt: null, pushedBy: null });
+    expect(result!.reason).toMatch(
+      /^Pushed directly to main by an unrecorded pusher \(author mallory, committer mallory\) \(push time not recorded; commit dated 2026-10-05T12:00:00Z\) without/,
+    );
+    expect(result!.evidence).toContainEqual({
+      label: "pushed at",
+      value: "push time not recorded (commit date shown: 2026-10-05T12:00:00Z)",
+    });
+  });
+
+  it("names the push time the host recorded, not the commit date, and says a push was forced", () => {
+    const [result] = evaluate({ at: "2026-01-01T00:00:00Z", pushedAt: "2026-10-07T08:30:00Z", forced: true });
+    expect(result!.reason).toMatch(
+      /^Force-pushed directly to main by mallory at 2026-10-07T08:30:00Z without/,
+    );
+    expect(result!.evidence).toContainEqual({
+      label: "force push",
+      value: "yes: the push replaced the branch's history",
+    });
+    expect(result!.evidence).toContainEqual({
+      label: "commit",
+      value: SHA,
+      url: expect.any(String),
+      at: "2026-01-01T00:00:00Z",
+    });
   });
 
   it("keeps the reason to the message's first line and the full message in the evidence", () => {

@@ -2,11 +2,14 @@ import { describe, expect, it } from "vitest";
 import { requiredChecks } from "../../src/controls/cc8-required-checks.js";
 import type { ChangeRequest, Check, Repository } from "../../src/model/index.js";
 import {
+  ACTIONS_APP,
   cleanBranchRule,
   makeChangeRequest,
+  makeCheck,
   makeContext,
   makeRepository,
   unknownOf,
+  type ChangeRequestOverrides,
 } from "../fixtures/build.js";
 
 const HEAD = "h".repeat(40);
@@ -19,7 +22,7 @@ const OPEN = {
 } satisfies Partial<ChangeRequest>;
 
 function evaluate(
-  overrides: Partial<ChangeRequest> = {},
+  overrides: ChangeRequestOverrides = {},
   params: Record<string, unknown> = {},
   /** null: the repository's facts were not collected. */
   repository: Repository | null = makeRepository(),
@@ -33,7 +36,7 @@ function evaluate(
 }
 
 function check(name: string, conclusion: Check["conclusion"], on: Check["on"] = "head", sha = HEAD): Check {
-  return {
+  return makeCheck({
     name,
     kind: "check-run",
     conclusion,
@@ -41,7 +44,24 @@ function check(name: string, conclusion: Check["conclusion"], on: Check["on"] = 
     sha,
     url: `https://github.com/acme/api/runs/${name}-${on}`,
     completedAt: conclusion === "pending" ? null : "2026-10-01T09:10:00Z",
-  };
+  });
+}
+
+/** A commit status of that name, posted by `by` (anyone with write access can post one). */
+function status(
+  name: string,
+  conclusion: Check["conclusion"],
+  by: string,
+  on: Check["on"] = "head",
+  sha = HEAD,
+): Check {
+  return makeCheck({
+    ...check(name, conclusion, on, sha),
+    kind: "status",
+    appId: null,
+    appSlug: null,
+    reportedBy: by,
+  });
 }
 
 function repositoryRequiring(...names: string[]): Repository {
@@ -64,7 +84,7 @@ describe("cc8.required-checks", () => {
     });
     expect(result.evidence).toContainEqual({
       label: "required check",
-      value: `ci/test: success on head ${HEAD} (check-run)`,
+      value: `ci/test: success on head ${HEAD} (check-run, reported by app github-actions (id 15368))`,
       url: "https://github.com/acme/api/runs/1",
       at: "2026-10-01T09:10:00Z",
     });
@@ -87,31 +107,137 @@ describe("cc8.required-checks", () => {
       repositoryRequiring("ci/test", "ci/lint"),
     );
     expect(result.outcome).toBe("fail");
-    expect(result.reason).toBe("Required checks did not succeed: ci/test neutral; ci/lint skipped.");
+    expect(result.reason).toBe(
+      "Required checks did not succeed: ci/test neutral on the final head; ci/lint skipped on the final head.",
+    );
   });
 
   it("fails cancelled and stale checks too: only success passes", () => {
     for (const conclusion of ["cancelled", "stale", "action_required", "pending"] as const) {
       expect(evaluate({ checks: [check("ci/test", conclusion)] }).reason).toBe(
-        `Required checks did not succeed: ci/test ${conclusion}.`,
+        `Required checks did not succeed: ci/test ${conclusion} on the final head.`,
       );
     }
   });
 
-  it("prefers the run on the merge commit to the run on the head", () => {
-    const failedOnMerge = evaluate({
+  it("fails a failure on the merge commit even when the head was green", () => {
+    const result = evaluate({
       checks: [check("ci/test", "success"), check("ci/test", "failure", "merge", MERGE)],
     });
-    expect(failedOnMerge).toMatchObject({
+    expect(result).toMatchObject({
       outcome: "fail",
-      reason: "Required checks did not succeed: ci/test failure.",
+      reason: "Required checks did not succeed: ci/test failure on the merge commit.",
     });
-    const passedOnMerge = evaluate({
+  });
+
+  it("does not let a green run on the merge commit cure a failure on the final head; both are shown", () => {
+    const result = evaluate({
       checks: [check("ci/test", "failure"), check("ci/test", "success", "merge", MERGE)],
     });
-    expect(passedOnMerge.outcome).toBe("pass");
-    expect(passedOnMerge.evidence).toContainEqual(
-      expect.objectContaining({ value: `ci/test: success on merge commit ${MERGE} (check-run)` }),
+    expect(result).toMatchObject({
+      outcome: "fail",
+      reason: "Required checks did not succeed: ci/test failure on the final head.",
+    });
+    expect(result.evidence).toContainEqual(
+      expect.objectContaining({ value: expect.stringMatching(/^ci\/test: failure on head h+ /) }),
+    );
+    expect(result.evidence).toContainEqual(
+      expect.objectContaining({ value: expect.stringMatching(/^ci\/test: success on merge commit m+ /) }),
+    );
+  });
+
+  it("passes a check that ran only on the merge commit (a merge queue's commit)", () => {
+    const result = evaluate({ mergedByQueue: true, checks: [check("ci/test", "success", "merge", MERGE)] });
+    expect(result.outcome).toBe("pass");
+    expect(result.evidence).toContainEqual(
+      expect.objectContaining({
+        value: `ci/test: success on merge commit ${MERGE} (check-run, reported by app github-actions (id 15368))`,
+      }),
+    );
+  });
+
+  it("is waiting, not failed, while the merge commit's run is still going after a green head", () => {
+    const result = evaluate({
+      checks: [check("ci/test", "success"), check("ci/test", "pending", "merge", MERGE)],
+    });
+    expect(result).toMatchObject({ outcome: "unknown", reason: "Waiting for ci/test on the merge commit." });
+  });
+
+  describe("provenance", () => {
+    const pinned = makeRepository({
+      branchRules: {
+        known: true,
+        value: [cleanBranchRule({ requiredCheckApps: { "ci/test": ACTIONS_APP.appId } })],
+      },
+    });
+
+    it("accepts a pinned check only from its app, naming the pin", () => {
+      const result = evaluate({}, {}, pinned);
+      expect(result.outcome).toBe("pass");
+      expect(result.evidence).toContainEqual({
+        label: "pinned check",
+        value: "ci/test must be reported by the GitHub App with id 15368",
+      });
+    });
+
+    it("does not let a commit status of the same name satisfy a pinned check", () => {
+      const result = evaluate({ checks: [status("ci/test", "success", "mallory")] }, {}, pinned);
+      expect(result).toMatchObject({
+        outcome: "fail",
+        reason:
+          "Required checks did not succeed: ci/test was reported only by a commit status posted by mallory, not by the GitHub App the rule pins it to (id 15368).",
+      });
+      expect(result.evidence).toContainEqual(
+        expect.objectContaining({
+          label: "check not accepted",
+          value: expect.stringContaining("not counted: the rule pins ci/test to app id 15368"),
+        }),
+      );
+    });
+
+    it("does not let another app's run satisfy a pinned check", () => {
+      const other = { ...check("ci/test", "success"), appId: 999, appSlug: "homemade-ci" };
+      const result = evaluate({ checks: [other] }, {}, pinned);
+      expect(result.reason).toBe(
+        "Required checks did not succeed: ci/test was reported only by app homemade-ci (id 999), not by the GitHub App the rule pins it to (id 15368).",
+      );
+    });
+
+    it("ignores another source's result beside the pinned app's: the app's run decides", () => {
+      const result = evaluate(
+        { checks: [check("ci/test", "success"), status("ci/test", "failure", "mallory")] },
+        {},
+        pinned,
+      );
+      expect(result.outcome).toBe("pass");
+      const failing = evaluate(
+        { checks: [check("ci/test", "failure"), status("ci/test", "success", "mallory")] },
+        {},
+        pinned,
+      );
+      expect(failing.outcome).toBe("fail");
+    });
+
+    it("says which user posted an unpinned status that decided", () => {
+      const result = evaluate({ checks: [status("ci/test", "success", "jenkins-bot")] });
+      expect(result.outcome).toBe("pass");
+      expect(result.evidence).toContainEqual(
+        expect.objectContaining({
+          value: `ci/test: success on head ${HEAD} (status, reported by a commit status posted by jenkins-bot)`,
+        }),
+      );
+    });
+  });
+
+  it("is unknown, never a pass, when the host returned only part of the checks", () => {
+    const result = evaluate({ truncated: ["checks"] });
+    expect(result.outcome).toBe("unknown");
+    expect(result.reason).toBe(
+      "The host returned only part of the checks, so the required checks cannot be confirmed.",
+    );
+    expect(result.evidence).toContainEqual({ label: "checks", value: "1 listed (truncated by the host)" });
+    expect(evaluate({ truncated: ["checks"], checks: [] }).reason).toBe(
+      "The host returned only part of the checks, so the required checks cannot be confirmed (among those returned: ci/test missing).",
     );
   });
 
@@ -128,6 +254,12 @@ describe("cc8.required-checks", () => {
     expect(evaluate({ checks: [rerun, check("ci/test", "failure")] }).outcome).toBe("pass");
     const brokenRerun = { ...check("ci/test", "failure"), completedAt: "2026-10-01T10:00:00Z" };
     expect(evaluate({ checks: [check("ci/test", "success"), brokenRerun] }).outcome).toBe("fail");
+    // A re-run still going after the merge does not hide the completed result.
+    expect(evaluate({ checks: [check("ci/test", "pending"), rerun] }).outcome).toBe("pass");
+    // Two results completed at the same second: the failure wins, whatever the host's order.
+    expect(evaluate({ checks: [check("ci/test", "success"), check("ci/test", "failure")] }).outcome).toBe(
+      "fail",
+    );
   });
 
   it("fails when nothing is required: the change is not shown to be tested", () => {
@@ -174,8 +306,13 @@ describe("cc8.required-checks", () => {
       const result = evaluate({ ...OPEN, checks: [check("ci/test", "failure")] }, { checks: ["ci/e2e"] });
       expect(result).toMatchObject({
         outcome: "fail",
-        reason: "Required checks did not succeed: ci/test failure.",
+        reason: "Required checks did not succeed: ci/test failure on the final head.",
       });
+    });
+
+    it("is waiting while a re-run of a failed check is going", () => {
+      const rerun = { ...check("ci/test", "pending"), completedAt: null };
+      expect(evaluate({ ...OPEN, checks: [check("ci/test", "failure"), rerun] }).outcome).toBe("unknown");
     });
 
     it("passes once every required check succeeded on the head", () => {

@@ -44,6 +44,53 @@ describe("the built-in sample organization", () => {
     expect(found).toEqual(sample.expected.map(key).sort());
   });
 
+  it("plants approvals that are not independent people: a bot, a co-author, a drive-by, an unknown author", () => {
+    const change = (repository: string, number: number) =>
+      sample.snapshot.changeRequests.find(
+        (cr) => cr.repository === `acme-demo/${repository}` && cr.number === number,
+      )!;
+    const outcome = (control: string, repository: string, number: number) =>
+      report.results.find(
+        (r) => r.control === control && r.subject.id === `acme-demo/${repository}#${number}`,
+      )?.outcome;
+
+    const bot = change("billing", 4);
+    expect(bot.reviews).toEqual([
+      expect.objectContaining({ reviewer: "renovate[bot]", reviewerKind: "bot" }),
+    ]);
+    expect(outcome("cc8.independent-approval", "billing", 4)).toBe("fail");
+
+    const coAuthored = change("auth", 2);
+    const credited = coAuthored.commits.flatMap((commit) => commit.coAuthors.map((person) => person.login));
+    expect(credited).toEqual([coAuthored.reviews[0]!.reviewer]);
+    expect(outcome("cc8.independent-approval", "auth", 2)).toBe("fail");
+
+    const driveBy = change("web", 3);
+    expect(sample.snapshot.repositories.find((r) => r.fullName === "acme-demo/web")?.visibility).toBe(
+      "public",
+    );
+    expect(driveBy.reviews).toEqual([expect.objectContaining({ authorCanPush: false })]);
+    expect(outcome("cc8.independent-approval", "web", 3)).toBe("fail");
+    expect(outcome("cc8.no-bypass", "web", 3)).toBe("fail");
+
+    const unattributed = change("billing", 6);
+    expect(unattributed.commits.some((commit) => commit.authorLogin === null)).toBe(true);
+    expect(outcome("cc8.independent-approval", "billing", 6)).toBe("unknown");
+    expect(outcome("cc8.approval-covers-final-code", "billing", 6)).toBe("unknown");
+    for (const kind of ["billing#4", "auth#2", "web#3", "billing#6"]) {
+      expect(sample.expected.some((e) => e.subject === `acme-demo/${kind}`)).toBe(true);
+    }
+  });
+
+  it("sets every fact the host reports explicitly, never leaving it to the model's defaults", () => {
+    const parsed = Snapshot.parse(sample.snapshot);
+    expect(parsed).toEqual(sample.snapshot);
+    for (const cr of sample.snapshot.changeRequests) {
+      for (const review of cr.reviews) expect(review.authorCanPush).not.toBeNull();
+      for (const check of cr.checks) expect(check.appId).toBe(15368);
+    }
+  });
+
   it("applies the unexpired exception and ignores the expired one", () => {
     const excepted = report.results.filter((r) => r.outcome === "excepted");
     expect(excepted).toHaveLength(1);
