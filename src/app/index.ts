@@ -4,7 +4,13 @@ import { CONTROLS } from "../controls/index.js";
 import { evaluate } from "../engine/index.js";
 import { ProviderError } from "../errors.js";
 import { collectAudit } from "../pipeline/audit.js";
-import { runChangeCheck } from "../pipeline/change-check.js";
+import {
+  judgeAsOfMerge,
+  MERGE_COMMIT_CHECKS_WAIT_MS,
+  runChangeCheck,
+  type ChangeCheckOutcome,
+  type MergedChangeJudgement,
+} from "../pipeline/change-check.js";
 import { policySetFor } from "../pipeline/policies.js";
 import { loadDefaultPolicyLayer, parsePolicyLayer, resolvePolicy } from "../policy/index.js";
 import type { AuditSchedule } from "../policy/types.js";
@@ -19,6 +25,7 @@ import type { CodeHost } from "../providers/types.js";
 import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.js";
 import { createCoalescer } from "./coalesce.js";
+import { pullRequestsOfCommit, pullRequestsOfStatus } from "./commit-pulls.js";
 import { CheckEvent, parsePayload, PullRequestEvent, StatusEvent } from "./payloads.js";
 import { redactText } from "./redact.js";
 import { CADENCE_PERIOD_MS, type Cadence, type Installation } from "./scheduler.js";
@@ -32,6 +39,16 @@ export interface AppOptions {
   hostFor?: (octokit: GitHubClient, baseUrl: string, log: GitHubLog) => CodeHost;
   /** Extra wiring (scheduler, GitLab endpoint) given the app and Probot's options. */
   extend?: ApplicationFunction;
+  /**
+   * How long a merge's required-checks verdict waits for the checks on its merge commit
+   * (MERGE_COMMIT_CHECKS_WAIT_MS, 6 hours, by default).
+   */
+  mergeCommitChecksWaitMs?: number;
+  /**
+   * Runs `work` at `at` and returns how to cancel it: the re-judgement of a held merge at the end of
+   * its wait, for when no check event comes. Default: a timer of this process (unref'd).
+   */
+  later?: (at: Date, work: () => Promise<void>) => () => void;
 }
 
 type GitHubLog = NonNullable<GitHubHostOptions["log"]>;
@@ -40,6 +57,7 @@ interface ChangeTarget {
   owner: string;
   repository: string;
   number: number;
+  /** The head commit when the event names it (a failure check is published there); null otherwise. */
   headSha: string | null;
 }
 
@@ -55,11 +73,27 @@ const CHANGE_EVENTS = [
 
 /**
  * The GitHub App: every pull request event that can change the answer re-evaluates the change and
- * updates the one "SOC 2 change management" check run on its head; a merge is evaluated at once and
- * a failing one becomes a finding issue the same minute.
+ * updates the one "SOC 2 change management" check run on its head; a merge is judged at once and a
+ * failing one becomes a finding issue the same minute.
+ *
+ * A merge usually lands before CI on its merge commit has finished. Its required-checks verdict is
+ * then held ("unknown: waiting for X on the merge commit", which writes no finding) and the merge is
+ * judged again when a check suite, check run or status on the merge commit completes, or at the end
+ * of a bounded wait (then a check that never completed is a finding). Its other controls do not
+ * depend on those checks and are reported at once.
  */
 export function createApp(options: AppOptions = {}): ApplicationFunction {
   const now = options.now ?? (() => new Date());
+  const waitMs = options.mergeCommitChecksWaitMs ?? MERGE_COMMIT_CHECKS_WAIT_MS;
+  const later =
+    options.later ??
+    ((at: Date, work: () => Promise<void>) => {
+      const timer = setTimeout(() => void work(), Math.max(0, at.getTime() - now().getTime()));
+      // A pending re-judgement must not keep the process alive; after a restart the scheduled
+      // audit judges the merge instead.
+      timer.unref();
+      return () => clearTimeout(timer);
+    });
   const hostFor =
     options.hostFor ??
     ((octokit, baseUrl, log) =>
@@ -73,38 +107,105 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
   // Rules and policy files rarely change: asked again with If-None-Match, GitHub answers 304 without
   // charging the rate limit. Scoped per installation so no answer crosses installations.
   const conditionalCache = createConditionalCache();
+  // Held merges, by change: the re-judgement at the end of their wait, and how to cancel it.
+  const heldMerges = new Map<string, () => void>();
 
   return async (app: Probot, probotOptions) => {
-    const hostOf = (context: Context) => {
-      const octokit = context.octokit as unknown as GitHubClient;
-      const installation = (context.payload as { installation?: { id?: number } }).installation?.id;
+    const hostOver = (octokit: GitHubClient, installation: number | undefined, log: GitHubLog) => {
       if (installation !== undefined) {
         useConditionalRequests(octokit, conditionalCache, `installation:${installation}`);
       }
-      return hostFor(octokit, process.env.GITHUB_API_URL ?? "https://api.github.com", context.log);
+      return hostFor(octokit, process.env.GITHUB_API_URL ?? "https://api.github.com", log);
     };
+    const installationOf = (context: Context) =>
+      (context.payload as { installation?: { id?: number } }).installation?.id;
+    const hostOf = (context: Context) =>
+      hostOver(context.octokit as unknown as GitHubClient, installationOf(context), context.log);
 
-    const check = (context: Context, target: ChangeTarget) =>
-      coalesce(`${target.owner}/${target.repository}#${target.number}`, async () => {
-        const host = hostOf(context);
+    /**
+     * Evaluates one change request as it is now: an open one gets its check run, a merged one is
+     * judged into findings. Runs for one change never overlap (they would race into duplicates).
+     */
+    const evaluateChange = (
+      host: () => Promise<CodeHost>,
+      log: Context["log"],
+      installation: number | undefined,
+      target: ChangeTarget,
+    ) => {
+      const key = `${target.owner}/${target.repository}#${target.number}`;
+      return coalesce(key, async () => {
         const fullName = `${target.owner}/${target.repository}`;
+        const codeHost = await host();
+        let outcome: ChangeCheckOutcome;
         try {
-          const outcome = await runChangeCheck(
-            host,
+          outcome = await runChangeCheck(
+            codeHost,
             { repository: fullName, number: target.number },
-            {
-              organization: target.owner,
-              now: now(),
-            },
+            { organization: target.owner, now: now(), publish: false },
           );
-          context.log.info(
-            { repository: fullName, number: target.number, conclusion: outcome.check.conclusion },
-            "change check published",
-          );
+          if (outcome.changeRequest.state !== "merged") {
+            await codeHost.publishChangeCheck(
+              { repository: fullName, number: target.number, headSha: outcome.changeRequest.headSha },
+              outcome.check,
+            );
+            log.info(
+              { repository: fullName, number: target.number, conclusion: outcome.check.conclusion },
+              "change check published",
+            );
+            return;
+          }
         } catch (error) {
-          await reportCollectionFailure(context, host, fullName, target, error);
+          await reportCollectionFailure(log, codeHost, fullName, target, error);
+          return;
+        }
+        // A merge is judged, not checked: the check run on its head helps nobody, the finding does.
+        const at = now();
+        const verdict = await syncMergedChange(codeHost, outcome, {
+          organization: target.owner,
+          now: at,
+          waitMs,
+        });
+        if (!verdict) {
+          log.warn({ repository: fullName }, "merged change not judged: the policy is broken");
+          return;
+        }
+        const { findings, waiting } = verdict;
+        log.info(
+          {
+            repository: fullName,
+            number: target.number,
+            ...findings,
+            ...(waiting
+              ? { waitingFor: waiting.checks.map((c) => c.name), until: waiting.until.toISOString() }
+              : {}),
+          },
+          waiting
+            ? "merged change judged; its required checks wait for the merge commit"
+            : "merged change judged",
+        );
+        if (!waiting) {
+          heldMerges.get(key)?.();
+          heldMerges.delete(key);
+        } else if (!heldMerges.has(key) && installation !== undefined) {
+          // A second past the end of the wait, so the re-judgement finds the wait over.
+          const cancel = later(new Date(waiting.until.getTime() + 1_000), async () => {
+            heldMerges.delete(key);
+            const fresh = async () =>
+              hostOver((await app.auth(installation)) as unknown as GitHubClient, installation, app.log);
+            await evaluateChange(fresh, app.log, installation, target).catch((error: unknown) =>
+              app.log.error(
+                { repository: fullName, number: target.number, err: redactText(String(error)) },
+                "held merge could not be judged at the end of its wait",
+              ),
+            );
+          });
+          heldMerges.set(key, cancel);
         }
       });
+    };
+
+    const evaluate = (context: Context, target: ChangeTarget) =>
+      evaluateChange(() => Promise.resolve(hostOf(context)), context.log, installationOf(context), target);
 
     app.on([...CHANGE_EVENTS], async (context) => {
       const payload = parsePayload(PullRequestEvent, context.payload, context.log, context.name);
@@ -112,7 +213,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       // An edit matters only when it moves the change to another base branch (another policy, other rules).
       if (payload.action === "edited" && !payload.changes?.base) return;
       if (payload.pull_request.state !== "open") return;
-      await check(context, {
+      await evaluate(context, {
         owner: payload.repository.owner.login,
         repository: payload.repository.name,
         number: payload.pull_request.number,
@@ -127,34 +228,48 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       // of itself: that would loop, each update completing the suite again.
       if (payload.check_run?.name === CHECK_NAME) return;
       if (options.appId !== undefined && payload.check_suite?.app?.id === options.appId) return;
-      const pulls = payload.check_run?.pull_requests ?? payload.check_suite?.pull_requests ?? [];
-      await Promise.all(
-        pulls.map((pull) =>
-          check(context, {
-            owner: payload.repository.owner.login,
-            repository: payload.repository.name,
-            number: pull.number,
-            headSha: pull.head.sha,
-          }),
-        ),
-      );
+      const owner = payload.repository.owner.login;
+      const repository = payload.repository.name;
+      const listed = payload.check_run?.pull_requests ?? payload.check_suite?.pull_requests ?? [];
+      let targets: ChangeTarget[] = listed.map((pull) => ({
+        owner,
+        repository,
+        number: pull.number,
+        headSha: pull.head.sha,
+      }));
+      const sha = payload.check_run?.head_sha ?? payload.check_suite?.head_sha;
+      if (targets.length === 0 && sha !== undefined) {
+        // GitHub lists no pull request for a fork's head (head_branch is null then) nor for a merge
+        // commit on the base branch: both are found from the commit.
+        const headBranch = payload.check_run
+          ? payload.check_run.check_suite.head_branch
+          : (payload.check_suite?.head_branch ?? null);
+        const found = await pullRequestsOfCommit(context.octokit as unknown as GitHubClient, {
+          owner,
+          repository,
+          sha,
+          maybeForkHead: headBranch === null,
+        });
+        targets = found.map((pull) => ({ owner, repository, number: pull.number, headSha: pull.headSha }));
+      }
+      await Promise.all(targets.map((target) => evaluate(context, target)));
     });
 
     app.on("status", async (context) => {
       const payload = parsePayload(StatusEvent, context.payload, context.log, context.name);
       if (!payload) return;
       if (payload.context === CHECK_NAME) return;
-      const host = hostOf(context);
-      const fullName = `${payload.repository.owner.login}/${payload.repository.name}`;
-      const numbers = await host.changeRequestsForCommit(fullName, payload.sha);
+      const owner = payload.repository.owner.login;
+      const repository = payload.repository.name;
+      const found = await pullRequestsOfStatus(context.octokit as unknown as GitHubClient, {
+        owner,
+        repository,
+        sha: payload.sha,
+        onBranches: payload.branches.length > 0,
+      });
       await Promise.all(
-        numbers.map((number) =>
-          check(context, {
-            owner: payload.repository.owner.login,
-            repository: payload.repository.name,
-            number,
-            headSha: payload.sha,
-          }),
+        found.map((pull) =>
+          evaluate(context, { owner, repository, number: pull.number, headSha: pull.headSha }),
         ),
       );
     });
@@ -163,48 +278,59 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       const payload = parsePayload(PullRequestEvent, context.payload, context.log, context.name);
       if (!payload) return;
       if (!payload.pull_request.merged) return;
-      const owner = payload.repository.owner.login;
-      const fullName = `${owner}/${payload.repository.name}`;
-      // Judge the merge now: an admin bypass is found the same minute, not at the next audit.
-      const summary = await judgeMergedChange(
-        hostOf(context),
-        { repository: fullName, number: payload.pull_request.number },
-        { organization: owner, now: now() },
-      );
-      if (!summary) {
-        context.log.warn({ repository: fullName }, "merged change not judged: the policy is broken");
-        return;
-      }
-      context.log.info(
-        { repository: fullName, number: payload.pull_request.number, ...summary },
-        "merged change judged",
-      );
+      // Judge the merge now: an admin bypass is found the same minute, not at the next audit. No
+      // head: a merged change whose facts cannot be read gets no failure check run.
+      await evaluate(context, {
+        owner: payload.repository.owner.login,
+        repository: payload.repository.name,
+        number: payload.pull_request.number,
+        headSha: null,
+      });
     });
 
     await options.extend?.(app, probotOptions);
   };
 }
 
+export interface MergedChangeVerdict extends MergedChangeJudgement {
+  findings: SyncSummary;
+}
+
 /**
  * A merged change judged at once, its failures opened as finding issues (and its passes closing
- * earlier ones) in the policy's findings repository. Null when the base branch's policy is broken:
- * nothing is concluded from a policy nobody can read.
+ * earlier ones) in the policy's findings repository; its required-checks verdict is held while
+ * those checks are still running on the merge commit (see judgeAsOfMerge). Null when the base
+ * branch's policy is broken: nothing is concluded from a policy nobody can read.
  */
 export async function judgeMergedChange(
   host: CodeHost,
   target: { repository: string; number: number },
-  options: { organization: string; now: Date },
-): Promise<SyncSummary | null> {
-  const outcome = await runChangeCheck(host, target, { ...options, publish: false });
+  options: { organization: string; now: Date; waitMs?: number },
+): Promise<MergedChangeVerdict | null> {
+  const outcome = await runChangeCheck(host, target, {
+    organization: options.organization,
+    now: options.now,
+    publish: false,
+  });
+  return syncMergedChange(host, outcome, options);
+}
+
+async function syncMergedChange(
+  host: CodeHost,
+  outcome: ChangeCheckOutcome,
+  options: { organization: string; now: Date; waitMs?: number },
+): Promise<MergedChangeVerdict | null> {
   if (!outcome.policy) return null;
+  const judgement = judgeAsOfMerge(outcome, options.now, options.waitMs);
   const findingsRepository = `${options.organization}/${outcome.policy.findings.repository}`;
-  return syncFindings(host.issues(findingsRepository), outcome.results, {
+  const findings = await syncFindings(host.issues(findingsRepository), judgement.results, {
     label: outcome.policy.findings.labels[0] ?? "soc2",
     evaluatedAt: options.now,
     scope: "change-request",
     // Each event builds its own tracker: the key serialises merges landing at the same moment.
     lockKey: `${host.host}:${findingsRepository}`,
   });
+  return { ...judgement, findings };
 }
 
 /**
@@ -212,14 +338,14 @@ export async function judgeMergedChange(
  * message names the permission when the host told us which one was missing.
  */
 async function reportCollectionFailure(
-  context: Context,
+  log: Context["log"],
   host: CodeHost,
   fullName: string,
   target: ChangeTarget,
   error: unknown,
 ): Promise<void> {
   const message = redactText(error instanceof Error ? error.message : String(error));
-  context.log.error({ repository: fullName, number: target.number, err: message }, "change check failed");
+  log.error({ repository: fullName, number: target.number, err: message }, "change check failed");
   if (!target.headSha) return;
   const permission =
     error instanceof ProviderError && error.details.permission ? error.details.permission : null;
@@ -237,7 +363,7 @@ async function reportCollectionFailure(
       },
     )
     .catch((publishError: unknown) =>
-      context.log.error({ err: redactText(String(publishError)) }, "could not publish the failure check"),
+      log.error({ err: redactText(String(publishError)) }, "could not publish the failure check"),
     );
 }
 

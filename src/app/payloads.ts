@@ -18,10 +18,24 @@ export const PullRequestEvent = z.object({
   repository: Repository,
 });
 
+/**
+ * A check run or check suite completing. `head_branch` is null, and `pull_requests` empty, when the
+ * head was pushed to a fork (GitHub documents both); `pull_requests` is also empty for a commit on the
+ * base branch, such as a merge commit.
+ */
 export const CheckEvent = z.object({
-  check_run: z.object({ name: z.string(), pull_requests: z.array(PullRequestRef) }).optional(),
+  check_run: z
+    .object({
+      name: z.string(),
+      head_sha: z.string().min(1),
+      pull_requests: z.array(PullRequestRef),
+      check_suite: z.object({ head_branch: z.string().nullable() }),
+    })
+    .optional(),
   check_suite: z
     .object({
+      head_sha: z.string().min(1),
+      head_branch: z.string().nullable(),
       pull_requests: z.array(PullRequestRef),
       app: z.object({ id: z.number().optional() }).nullable().optional(),
     })
@@ -32,6 +46,8 @@ export const CheckEvent = z.object({
 export const StatusEvent = z.object({
   sha: z.string().min(1),
   context: z.string(),
+  /** Branches of the repository that contain the commit (at most 10): none for a fork's head. */
+  branches: z.array(z.object({ name: z.string() })),
   repository: Repository,
 });
 

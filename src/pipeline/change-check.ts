@@ -4,7 +4,9 @@ import { PolicyError } from "../errors.js";
 import {
   SNAPSHOT_SCHEMA_VERSION,
   type ChangeRequest,
+  type Check,
   type PolicyFile,
+  type Repository,
   type Snapshot,
 } from "../model/index.js";
 import type { Policy } from "../policy/types.js";
@@ -21,6 +23,8 @@ export interface ChangeCheckTarget {
 export interface ChangeCheckOutcome {
   check: CheckReport;
   changeRequest: ChangeRequest;
+  /** The repository facts the change was judged with (the base branch's rules). */
+  repository: Repository;
   results: Result[];
   policy: Policy | null;
 }
@@ -88,7 +92,7 @@ export async function runChangeCheck(
       check,
     );
   }
-  return { check, changeRequest, results, policy };
+  return { check, changeRequest, repository, results, policy };
 }
 
 async function readPolicyFiles(
@@ -123,4 +127,165 @@ async function readPolicyFiles(
     });
   }
   return files;
+}
+
+// ---- a merge that landed before its checks on the merge commit finished ----
+
+/** The control whose verdict waits for the merge commit's checks. */
+const REQUIRED_CHECKS = "cc8.required-checks";
+
+/**
+ * How long a merged change's required checks may stay unfinished on its merge commit before the
+ * hold ends: 6 hours, GitHub Actions' documented default job timeout (`timeout-minutes`: 360), after
+ * which GitHub itself cancels a job that is still running.
+ */
+export const MERGE_COMMIT_CHECKS_WAIT_MS = 6 * 60 * 60 * 1000;
+
+export interface AwaitedCheck {
+  name: string;
+  /** "pending": its latest run on the merge commit has not completed; "not reported": no result yet. */
+  state: "pending" | "not reported";
+}
+
+/** A merged change whose required-checks verdict is held until its merge commit's checks complete. */
+export interface MergeCommitWait {
+  mergeCommitSha: string;
+  checks: AwaitedCheck[];
+  /** The end of the bounded wait (merge time + wait): the change is judged again then at the latest. */
+  until: Date;
+}
+
+export interface MergedChangeJudgement {
+  results: Result[];
+  /** Set while the required checks on the merge commit are still running: judge again later. */
+  waiting: MergeCommitWait | null;
+}
+
+/**
+ * A merged change's results as of now, with its required-checks verdict held while a required check
+ * is still running on the merge commit (or has reported nothing yet, there or on the final head): CI
+ * on the merge commit starts when the merge lands, so judging at that moment would make a finding of
+ * every merge. Held means "unknown: waiting", which the findings lifecycle neither opens nor closes.
+ * The other controls do not depend on those checks and are reported as they are (an admin bypass is
+ * still a finding the minute it happens).
+ *
+ * The hold is bounded: from `mergedAt + waitMs` on, the control's own verdict stands, and when it is
+ * a failure its reason says the checks never completed on the merge commit.
+ */
+export function judgeAsOfMerge(
+  outcome: Pick<ChangeCheckOutcome, "changeRequest" | "repository" | "results" | "policy">,
+  now: Date,
+  waitMs: number = MERGE_COMMIT_CHECKS_WAIT_MS,
+): MergedChangeJudgement {
+  const { changeRequest } = outcome;
+  const { mergeCommitSha, mergedAt } = changeRequest;
+  if (changeRequest.state !== "merged" || mergeCommitSha === null || mergedAt === null) {
+    return { results: outcome.results, waiting: null };
+  }
+  const awaited = outcome.policy
+    ? awaitedOnMergeCommit(changeRequest, outcome.repository, outcome.policy)
+    : [];
+  if (awaited.length === 0) return { results: outcome.results, waiting: null };
+
+  const until = new Date(Date.parse(mergedAt) + waitMs);
+  const expired = now.getTime() >= until.getTime();
+  const names = awaited.map(describeAwaited).join(", ");
+  const short = mergeCommitSha.slice(0, 7);
+  let waiting: MergeCommitWait | null = null;
+  const results = outcome.results.map((result): Result => {
+    // Held: a decided verdict, or the control's own "waiting". Any other unknown (unreadable rules,
+    // checks the host returned only in part), not-applicable and excepted stand as they are.
+    const controlWaits = result.outcome === "unknown" && result.reason.startsWith("Waiting for");
+    if (
+      result.control !== REQUIRED_CHECKS ||
+      !(result.outcome === "pass" || result.outcome === "fail" || controlWaits)
+    ) {
+      return result;
+    }
+    const evidence = [
+      ...result.evidence,
+      {
+        label: "merged before its checks completed",
+        value: `${names} on merge commit ${mergeCommitSha}`,
+        at: mergedAt,
+      },
+    ];
+    if (!expired) {
+      waiting = { mergeCommitSha, checks: awaited, until };
+      return {
+        ...result,
+        outcome: "unknown",
+        reason:
+          `Waiting for ${names} on the merge commit ${short}: the change merged before its checks there ` +
+          `completed; it is judged again when they complete, at the latest ${until.toISOString()}.`,
+        evidence,
+      };
+    }
+    if (result.outcome === "pass") return { ...result, evidence };
+    const never =
+      `Required checks never completed on the merge commit ${short} within ${formatWait(waitMs)} of ` +
+      `the merge: ${names}.`;
+    return {
+      ...result,
+      outcome: "fail",
+      reason: result.outcome === "fail" ? `${never} ${result.reason}` : never,
+      evidence:
+        result.outcome === "fail" ? evidence : [...evidence, { label: "control said", value: result.reason }],
+    };
+  });
+  return { results, waiting };
+}
+
+/**
+ * The required checks (the base branch rule's and the policy's, as cc8.required-checks reads them)
+ * that have no completed result for what was merged yet: the latest run on the merge commit is still
+ * running, or nothing reported the check on the merge commit or the final head.
+ */
+export function awaitedOnMergeCommit(
+  changeRequest: ChangeRequest,
+  repository: Repository,
+  policy: Policy,
+): AwaitedCheck[] {
+  const setting = policy.controls[REQUIRED_CHECKS];
+  if (!setting?.enabled || changeRequest.mergeCommitSha === null) return [];
+  const policyChecks = Array.isArray(setting.params.checks)
+    ? setting.params.checks.filter((name): name is string => typeof name === "string")
+    : [];
+  const rule = repository.branchRules.known
+    ? repository.branchRules.value.find((entry) => entry.branch === changeRequest.baseBranch)
+    : undefined;
+  const required = [...new Set([...(rule?.requiredStatusChecks ?? []), ...policyChecks])];
+  const pins = rule?.requiredCheckApps ?? {};
+  return required.flatMap((name): AwaitedCheck[] => {
+    // A check the rule pins to an app is awaited from that app only: another source never decides it.
+    const pinned = pins[name];
+    const runs = changeRequest.checks.filter(
+      (check) =>
+        check.name === name &&
+        (pinned === undefined || (check.kind === "check-run" && check.appId === pinned)),
+    );
+    const onMerge = runs.filter((check) => check.sha === changeRequest.mergeCommitSha);
+    if (onMerge.length > 0)
+      return latestRun(onMerge).conclusion === "pending" ? [{ name, state: "pending" }] : [];
+    const completedOnHead = runs.some(
+      (check) => check.sha === changeRequest.headSha && check.conclusion !== "pending",
+    );
+    return completedOnHead ? [] : [{ name, state: "not reported" }];
+  });
+}
+
+/** Of several runs (re-runs), the latest; one still running counts as the latest. */
+function latestRun(runs: Check[]): Check {
+  const rank = (check: Check) => (check.completedAt === null ? Infinity : Date.parse(check.completedAt));
+  return runs.reduce((latest, run) => (rank(run) >= rank(latest) ? run : latest));
+}
+
+function describeAwaited(check: AwaitedCheck): string {
+  return check.state === "pending" ? check.name : `${check.name} (not reported yet)`;
+}
+
+function formatWait(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes % 60 === 0) return `${minutes / 60} ${minutes === 60 ? "hour" : "hours"}`;
+  return `${minutes} minutes`;
 }
