@@ -27,7 +27,9 @@ export interface DocumentedGitHub {
   /** Routes api.github.com has and this edition lacks: answered 404, as GitHub Enterprise Server does. */
   absentOnEdition: string[];
   /** Answers route ("GET /repos/{owner}/{repo}/keys") with `answer` instead of the example. */
-  answer(route: string, answer: Answer | Handler): void;
+  answer(route: string, answer: Answer): void;
+  /** Answers route with what `handler` makes of each request. */
+  handle(route: string, handler: Handler): void;
   /** Answers the GraphQL operation `name` ("PullRequest") with `data`. */
   graphql(name: string, data: (variables: Record<string, unknown>) => unknown): void;
   host(): CodeHost;
@@ -85,6 +87,7 @@ export function useDocumentedGitHub(
     undocumented: [],
     absentOnEdition: [],
     answer: (route, answer) => answers.set(route, answer),
+    handle: (route, handler) => answers.set(route, handler),
     graphql: (name, data) => graphqlAnswers.set(name, data),
     host: () =>
       createGitHubHost({
@@ -101,46 +104,54 @@ export function useDocumentedGitHub(
   const prefix = new URL(baseUrl).pathname.replace(/\/$/, "");
   const graphqlPath = edition === "api.github.com" ? "/graphql" : `${prefix.replace(/\/v3$/, "")}/graphql`;
 
+  // GitHub Enterprise Server names its version on every answer.
+  const headers: Record<string, string> = edition.startsWith("ghes-")
+    ? { "x-github-enterprise-version": `${edition.slice("ghes-".length)}.0` }
+    : {};
   const reply = (method: string) =>
-    function (uri: string, body: unknown): [number, unknown] {
-      const url = new URL(uri, origin);
-      if (method === "POST" && url.pathname === graphqlPath) {
-        const request = body as { query: string; variables?: Record<string, unknown> };
-        const name = /\b(?:query|mutation)\s+(\w+)/.exec(request.query)?.[1] ?? "(anonymous)";
-        state.requests.push({ route: `GraphQL ${name}`, url: url.pathname });
-        const data = graphqlAnswers.get(name);
-        if (!data) {
-          state.undocumented.push(`GraphQL ${name} (no answer given by the test)`);
-          return [200, { data: null, errors: [{ type: "INTERNAL", message: `no answer for ${name}` }] }];
-        }
-        return [200, { data: data(request.variables ?? {}) }];
-      }
-      const path = decodeURIComponent(url.pathname.slice(prefix.length));
-      const route = matchRoute(method, path, edition);
-      const elsewhere = route ? undefined : matchRoute(method, path, "api.github.com");
-      if (elsewhere) {
-        state.absentOnEdition.push(elsewhere);
-        return [
-          404,
-          { message: "Not Found", documentation_url: "https://docs.github.com/enterprise-server/rest" },
-        ];
-      }
-      if (!route) {
-        state.undocumented.push(`${method} ${url.pathname}${url.search}`);
-        return [404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" }];
-      }
-      state.requests.push({ route, url: `${url.pathname}${url.search}` });
-      const given = answers.get(route);
-      const answer =
-        typeof given === "function"
-          ? (given as Handler)({ path, query: url.searchParams, body })
-          : given !== undefined
-            ? given
-            : defaultAnswer(route, edition);
-      return Array.isArray(answer) && answer.length === 2 && typeof answer[0] === "number"
-        ? (answer as [number, unknown])
-        : [method === "POST" ? 201 : 200, answer];
+    function (uri: string, body: unknown): [number, unknown, Record<string, string>] {
+      const [status, answer] = answerOf(method, uri, body);
+      return [status, answer, headers];
     };
+  const answerOf = (method: string, uri: string, body: unknown): [number, unknown] => {
+    const url = new URL(uri, origin);
+    if (method === "POST" && url.pathname === graphqlPath) {
+      const request = body as { query: string; variables?: Record<string, unknown> };
+      const name = /\b(?:query|mutation)\s+(\w+)/.exec(request.query)?.[1] ?? "(anonymous)";
+      state.requests.push({ route: `GraphQL ${name}`, url: url.pathname });
+      const data = graphqlAnswers.get(name);
+      if (!data) {
+        state.undocumented.push(`GraphQL ${name} (no answer given by the test)`);
+        return [200, { data: null, errors: [{ type: "INTERNAL", message: `no answer for ${name}` }] }];
+      }
+      return [200, { data: data(request.variables ?? {}) }];
+    }
+    const path = decodeURIComponent(url.pathname.slice(prefix.length));
+    const route = matchRoute(method, path, edition);
+    const elsewhere = route ? undefined : matchRoute(method, path, "api.github.com");
+    if (elsewhere) {
+      state.absentOnEdition.push(elsewhere);
+      return [
+        404,
+        { message: "Not Found", documentation_url: "https://docs.github.com/enterprise-server/rest" },
+      ];
+    }
+    if (!route) {
+      state.undocumented.push(`${method} ${url.pathname}${url.search}`);
+      return [404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" }];
+    }
+    state.requests.push({ route, url: `${url.pathname}${url.search}` });
+    const given = answers.get(route);
+    const answer =
+      typeof given === "function"
+        ? (given as Handler)({ path, query: url.searchParams, body })
+        : given !== undefined
+          ? given
+          : defaultAnswer(route, edition);
+    return Array.isArray(answer) && answer.length === 2 && typeof answer[0] === "number"
+      ? (answer as [number, unknown])
+      : [method === "POST" ? 201 : 200, answer];
+  };
 
   beforeEach(() => {
     state.requests.length = 0;

@@ -1,0 +1,402 @@
+/**
+ * GitHub's documented examples fed through the GitHub provider's public functions: every REST
+ * request is answered with the example GitHub publishes for it (documented-github.ts), and the facts
+ * the provider reads must be the ones the example shows, or a clear error / an unknown naming what
+ * is missing. Expected facts are read from the examples themselves.
+ */
+import { describe, expect, it } from "vitest";
+import type { BranchRule, Known } from "../../src/model/index.js";
+import { makePolicy } from "../providers/github/mock.js";
+import { useDocumentedGitHub } from "./documented-github.js";
+import { documentedExample, flatten, resolve, successExamples, type SchemaNode } from "./openapi.js";
+
+interface Login {
+  login: string;
+}
+
+const ORG = "GET /orgs/{org}";
+const MEMBERS = "GET /orgs/{org}/members";
+const INVITATIONS = "GET /orgs/{org}/invitations";
+const OUTSIDE = "GET /orgs/{org}/outside_collaborators";
+const PROTECTION = "GET /repos/{owner}/{repo}/branches/{branch}/protection";
+const RULES = "GET /repos/{owner}/{repo}/rules/branches/{branch}";
+const RULESET = "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}";
+
+function value<T>(fact: Known<T>): T {
+  if (!fact.known) throw new Error(`expected a known fact, got unknown: ${fact.permission}: ${fact.reason}`);
+  return fact.value;
+}
+
+describe("organization, from GitHub's examples", () => {
+  const github = useDocumentedGitHub();
+
+  it("reads the organization, owners, members, invitations and outside collaborators as documented", async () => {
+    const org = documentedExample<{
+      login: string;
+      html_url: string;
+      two_factor_requirement_enabled: boolean;
+      default_repository_permission: string;
+    }>(ORG);
+    const members = documentedExample<Login[]>(MEMBERS);
+    const invitations =
+      documentedExample<
+        { login: string | null; email: string | null; role: string; created_at: string; inviter: Login }[]
+      >(INVITATIONS);
+    const outside = documentedExample<Login[]>(OUTSIDE);
+
+    const organization = await github.host().collectOrganization(org.login);
+
+    expect(organization.login).toBe(org.login);
+    expect(organization.url).toBe(org.html_url);
+    expect(organization.twoFactorRequired).toEqual({
+      known: true,
+      value: org.two_factor_requirement_enabled,
+    });
+    expect(organization.basePermission).toEqual({ known: true, value: org.default_repository_permission });
+    // The example answers every members query alike: everyone listed is an owner.
+    expect(value(organization.members)).toEqual(members.map((m) => ({ login: m.login, role: "owner" })));
+    expect(value(organization.membersWithoutTwoFactor)).toEqual(members.map((m) => m.login));
+    expect(value(organization.invitations)).toEqual(
+      invitations.map((i) => ({
+        login: i.login,
+        email: i.email,
+        role: i.role,
+        invitedAt: i.created_at,
+        inviter: i.inviter.login,
+      })),
+    );
+    expect(value(organization.outsideCollaborators)).toEqual(outside.map((u) => u.login));
+    expect(github.requests.map((r) => r.url)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/members\?.*role=admin/),
+        expect.stringMatching(/members\?.*filter=2fa_disabled/),
+      ]),
+    );
+  });
+
+  it("says unknown, naming the permission, for what GitHub shows only to owners", async () => {
+    const org = documentedExample<Record<string, unknown>>(ORG);
+    // GitHub leaves these out of a non-owner's answer.
+    delete org.two_factor_requirement_enabled;
+    delete org.default_repository_permission;
+    github.answer(ORG, org);
+    github.handle(MEMBERS, ({ query }) =>
+      query.get("filter") === "2fa_disabled"
+        ? [422, { message: "Only owners can use this filter.", documentation_url: "https://docs.github.com" }]
+        : documentedExample(MEMBERS),
+    );
+
+    const organization = await github.host().collectOrganization(String(org.login));
+
+    for (const fact of [
+      organization.twoFactorRequired,
+      organization.basePermission,
+      organization.membersWithoutTwoFactor,
+    ]) {
+      expect(fact.known).toBe(false);
+      expect(fact.known ? "" : fact.permission).toMatch(/organization administration/);
+    }
+    expect(organization.members.known).toBe(true);
+  });
+});
+
+describe("organization on GitHub Enterprise Server, from its examples", () => {
+  const github = useDocumentedGitHub("ghes-3.19");
+
+  it("reads everything GHES documents, and says invitations are not available on this host (GHES has no such endpoint), not a missing permission", async () => {
+    const organization = await github.host().collectOrganization("github");
+
+    expect(github.absentOnEdition).toEqual([INVITATIONS]);
+    expect(organization.members.known).toBe(true);
+    expect(organization.outsideCollaborators.known).toBe(true);
+    expect(organization.invitations.known).toBe(false);
+    const fact = organization.invitations as { permission: string; reason: string };
+    expect(`${fact.permission} ${fact.reason}`).toMatch(/not available on this host|enterprise server/i);
+    expect(fact.permission).not.toBe("members:read");
+  });
+});
+
+describe("credentials, from GitHub's examples", () => {
+  const github = useDocumentedGitHub();
+
+  it("names the user of a token by GET /user (every documented answer)", async () => {
+    for (const example of successExamples("GET /user")) {
+      github.answer("GET /user", example.value);
+      const { actor } = await github.host().describeCredentials();
+      expect(actor, example.name).toBe((example.value as Login).login);
+    }
+  });
+});
+
+describe("repositories of an organization, from GitHub's examples", () => {
+  const github = useDocumentedGitHub();
+
+  it("lists every repository of the documented answer", async () => {
+    const repos = documentedExample<{ full_name: string }[]>("GET /orgs/{org}/repos");
+    const names: string[] = [];
+    for await (const name of github.host().listRepositories("octocat")) names.push(name);
+    expect(names).toEqual(repos.map((r) => r.full_name));
+  });
+});
+
+describe("a file (the policy file), from GitHub's examples", () => {
+  const github = useDocumentedGitHub();
+  const CONTENTS = "GET /repos/{owner}/{repo}/contents/{path}";
+  const example = (name: string) => successExamples(CONTENTS).find((e) => e.name === name)?.value;
+
+  it("reads a file's base64 content", async () => {
+    github.answer(CONTENTS, example("response-if-content-is-a-file"));
+    const text = await github.host().readFile("octokit/octokit.rb", "README.md");
+    // The documented README begins "# Yoga Bo…" (its base64 starts "IyBZb2dhIEJv").
+    expect(text?.startsWith("# Yoga Bo")).toBe(true);
+  });
+
+  it.each([
+    ["response-if-content-is-a-directory", /directory/],
+    ["response-if-content-is-a-symlink", /symlink/],
+    ["response-if-content-is-a-submodule", /submodule/],
+  ])("%s: a clear error saying what is there, never a policy read as absent", async (name, what) => {
+    github.answer(CONTENTS, example(name));
+    await expect(github.host().readFile("acme/.github", ".github/soc2.yml")).rejects.toThrow(what);
+  });
+
+  it("a missing file is absent (GitHub's 404)", async () => {
+    github.answer(CONTENTS, [404, { message: "Not Found", documentation_url: "https://docs.github.com" }]);
+    await expect(github.host().readFile("acme/.github", ".github/soc2.yml")).resolves.toBeNull();
+  });
+});
+
+describe("branch rules, from GitHub's examples", () => {
+  const github = useDocumentedGitHub();
+
+  /** The documented ruleset, as GitHub answers it for `id`; bypass actors only where `visible`. */
+  function rulesetAnswer(visible: (id: number) => boolean) {
+    return ({ path }: { path: string }) => {
+      const id = Number(path.split("/").pop());
+      const ruleset = documentedExample<Record<string, unknown>>(RULESET);
+      ruleset.id = id;
+      if (!visible(id)) delete ruleset.bypass_actors;
+      return ruleset;
+    };
+  }
+
+  async function mainRule(): Promise<Known<BranchRule[]>> {
+    const repository = await github.host().collectRepository("octocat/Hello-World", makePolicy());
+    expect(repository.collectionError).toBeNull();
+    return repository.branchRules;
+  }
+
+  it("classic protection: every setting of the documented answer", async () => {
+    github.answer(RULES, []);
+    const protection = documentedExample<{
+      required_status_checks: { contexts: string[] };
+      enforce_admins: { enabled: boolean };
+      required_pull_request_reviews: {
+        required_approving_review_count: number;
+        dismiss_stale_reviews: boolean;
+        require_code_owner_reviews: boolean;
+        require_last_push_approval: boolean;
+      };
+      allow_force_pushes: { enabled: boolean };
+      allow_deletions: { enabled: boolean };
+    }>(PROTECTION);
+    const reviews = protection.required_pull_request_reviews;
+
+    const [rule] = value(await mainRule());
+
+    expect(rule).toMatchObject({
+      sources: ["branch-protection"],
+      requirePullRequest: true,
+      requiredApprovals: reviews.required_approving_review_count,
+      dismissStaleApprovals: reviews.dismiss_stale_reviews,
+      requireCodeOwnerReview: reviews.require_code_owner_reviews,
+      requireLastPushApproval: reviews.require_last_push_approval,
+      requiredStatusChecks: protection.required_status_checks.contexts,
+      enforceAdmins: protection.enforce_admins.enabled,
+      allowForcePushes: protection.allow_force_pushes.enabled,
+      allowDeletions: protection.allow_deletions.enabled,
+      bypassActors: [],
+      bypassActorsVisible: true,
+      // Contexts without checks[].app_id pin no source.
+      requiredCheckApps: {},
+    });
+  });
+
+  it("classic protection: linear history and conversation resolution the example requires are named as other requirements", async () => {
+    github.answer(RULES, []);
+    const [rule] = value(await mainRule());
+    expect(rule?.otherRequirements).toEqual(
+      expect.arrayContaining(["required_linear_history", "required_conversation_resolution"]),
+    );
+  });
+
+  it("classic protection: a check pinned to an app (checks[].app_id) is required from that app", async () => {
+    github.answer(RULES, []);
+    const protection = documentedExample<{
+      required_status_checks: { contexts: string[]; checks?: { context: string; app_id: number | null }[] };
+    }>(PROTECTION);
+    const [context] = protection.required_status_checks.contexts;
+    // The documented schema's checks[]: the same context, pinned to an app, and one from any source.
+    protection.required_status_checks.checks = [
+      { context: String(context), app_id: 15368 },
+      { context: "any-source", app_id: null },
+    ];
+    github.answer(PROTECTION, protection);
+    const [rule] = value(await mainRule());
+    expect(rule?.requiredCheckApps).toEqual({ [String(context)]: 15368 });
+    expect(rule?.requiredStatusChecks).toEqual(expect.arrayContaining([String(context), "any-source"]));
+  });
+
+  it("rulesets: the documented rules of a branch and the documented ruleset's bypass actors", async () => {
+    github.answer(PROTECTION, [
+      404,
+      { message: "Branch not protected", documentation_url: "https://docs.github.com" },
+    ]);
+    github.answer(
+      RULESET,
+      rulesetAnswer(() => true),
+    );
+    const rules = documentedExample<{ ruleset_id: number }[]>(RULES);
+    const ruleset = documentedExample<{ bypass_actors: { actor_id: number; actor_type: string }[] }>(RULESET);
+
+    const [rule] = value(await mainRule());
+
+    expect(rule?.sources.sort()).toEqual([...new Set(rules.map((r) => `ruleset:${r.ruleset_id}`))].sort());
+    expect(rule?.bypassActorsVisible).toBe(true);
+    for (const actor of ruleset.bypass_actors) {
+      expect(rule?.bypassActors.some((a) => a.includes(String(actor.actor_id)))).toBe(true);
+    }
+    // Neither documented rule requires a pull request: the branch takes changes without one.
+    expect(rule?.requirePullRequest).toBe(false);
+  });
+
+  it("rulesets: a rule the provider does not verify (commit message and author e-mail patterns) is named, never dropped", async () => {
+    github.answer(PROTECTION, [
+      404,
+      { message: "Branch not protected", documentation_url: "https://docs.github.com" },
+    ]);
+    github.answer(
+      RULESET,
+      rulesetAnswer(() => true),
+    );
+    const rules = documentedExample<{ type: string }[]>(RULES);
+    const [rule] = value(await mainRule());
+    expect(rule?.otherRequirements).toEqual(expect.arrayContaining(rules.map((r) => r.type)));
+  });
+
+  it("rulesets: bypass actors GitHub hides (no write access to the ruleset) leave the rest of the rule known", async () => {
+    github.answer(PROTECTION, [
+      404,
+      { message: "Branch not protected", documentation_url: "https://docs.github.com" },
+    ]);
+    const rules = documentedExample<{ ruleset_id: number }[]>(RULES);
+    const hidden = rules[rules.length - 1]?.ruleset_id;
+    github.answer(
+      RULESET,
+      rulesetAnswer((id) => id !== hidden),
+    );
+
+    const branchRules = await mainRule();
+
+    expect(branchRules.known).toBe(true);
+    expect(value(branchRules)[0]?.bypassActorsVisible).toBe(false);
+  });
+
+  it("every rule type GitHub documents gives a known rule, and the ones issue 10 names are verified or named", async () => {
+    github.answer(PROTECTION, [
+      404,
+      { message: "Branch not protected", documentation_url: "https://docs.github.com" },
+    ]);
+    github.answer(
+      RULESET,
+      rulesetAnswer(() => true),
+    );
+    const union = resolve<SchemaNode>({ $ref: "#/components/schemas/repository-rule" });
+    const failures: string[] = [];
+    for (const alternative of union.oneOf ?? []) {
+      const documented = flatten(alternative);
+      const type = String(resolve(documented.properties?.type ?? {}).enum?.[0]);
+      // GitHub sends a rule's parameters whenever it has any, though its schema makes them optional.
+      const parameters = documented.properties?.parameters;
+      const instance = {
+        ...(minimalInstance(documented) as object),
+        ...(parameters ? { parameters: minimalInstance(parameters) } : {}),
+      };
+      github.answer(RULES, [{ ...instance, type, ruleset_id: 42 }]);
+      let rule: BranchRule | undefined;
+      try {
+        const repository = await github.host().collectRepository("octocat/Hello-World", makePolicy());
+        rule = repository.branchRules.known ? repository.branchRules.value[0] : undefined;
+        if (!rule) failures.push(`${type}: rule unknown (${JSON.stringify(repository.branchRules)})`);
+      } catch (error) {
+        failures.push(`${type}: ${String(error)}`);
+      }
+      if (!rule) continue;
+      const verified =
+        (type === "pull_request" && rule.requirePullRequest) ||
+        (type === "required_status_checks" && rule.sources.includes("ruleset:42")) ||
+        (type === "non_fast_forward" && !rule.allowForcePushes) ||
+        (type === "deletion" && !rule.allowDeletions) ||
+        rule.otherRequirements.includes(type);
+      if (MUST_BE_JUDGED.has(type) && !verified) failures.push(`${type}: neither verified nor named`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
+describe("a rule GitHub sends without the parameters its schema makes optional", () => {
+  const github = useDocumentedGitHub();
+
+  it("is an unknown or error naming the rule, never a missing permission", async () => {
+    github.answer(PROTECTION, [
+      404,
+      { message: "Branch not protected", documentation_url: "https://docs.github.com" },
+    ]);
+    github.answer(RULES, [{ type: "pull_request", ruleset_id: 42 }]);
+    const repository = await github.host().collectRepository("octocat/Hello-World", makePolicy());
+    const said =
+      repository.collectionError ?? (repository.branchRules.known ? "" : repository.branchRules.reason);
+    expect(repository.branchRules.known && repository.collectionError === null).toBe(false);
+    expect(said).toMatch(/pull_request/);
+    expect(repository.branchRules.known ? "" : repository.branchRules.permission).not.toBe("metadata:read");
+  });
+});
+
+/** Rule types issue 10 (section 3) says must be verified from evidence or make the verdict unknown. */
+const MUST_BE_JUDGED = new Set([
+  "pull_request",
+  "required_status_checks",
+  "non_fast_forward",
+  "deletion",
+  "workflows",
+  "merge_queue",
+  "required_deployments",
+  "code_scanning",
+  "required_signatures",
+  "required_linear_history",
+]);
+
+/** The smallest value GitHub's schema allows: required properties only, first enum values. */
+function minimalInstance(node: SchemaNode): unknown {
+  const schema = flatten(node);
+  if (schema.enum && schema.enum.length > 0) return schema.enum[0];
+  const alternatives = [...(schema.oneOf ?? []), ...(schema.anyOf ?? [])];
+  if (alternatives[0]) return minimalInstance(alternatives[0]);
+  switch (schema.type) {
+    case "object":
+      return Object.fromEntries(
+        (schema.required ?? []).map((key) => [key, minimalInstance(schema.properties?.[key] ?? {})]),
+      );
+    case "array":
+      return [];
+    case "string":
+      return "x";
+    case "integer":
+    case "number":
+      return 1;
+    case "boolean":
+      return true;
+    default:
+      return schema.properties ? minimalInstance({ ...schema, type: "object" }) : null;
+  }
+}
