@@ -17,8 +17,15 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
-import type { ChangeRequest } from "../../src/model/index.js";
-import { branchHead, type SimCommit, type SimPull, type SimRepository, type World } from "./world.js";
+import type { ActorKind, ChangeRequest } from "../../src/model/index.js";
+import {
+  branchHead,
+  type SimCheckRun,
+  type SimCommit,
+  type SimPull,
+  type SimRepository,
+  type World,
+} from "./world.js";
 
 let cachedSchema: GraphQLSchema | undefined;
 
@@ -163,15 +170,23 @@ export function connection<T>(items: readonly T[], args: Args, node: (item: T) =
   };
 }
 
-function actor(login: string | null): Obj | null {
-  if (!login) return null;
-  return { __typename: login.endsWith("[bot]") ? "Bot" : "User", login, url: `https://github.com/${login}` };
+/** GitHub's Actor types by the model's kinds; an unknown kind with a login is a mannequin. */
+const ACTOR_TYPES: Record<ActorKind, string> = { user: "User", bot: "Bot", unknown: "Mannequin" };
+
+/**
+ * An Actor. Without a kind, a `[bot]` login is a Bot (GitHub's naming); "ghost" with an unknown
+ * kind is a deleted account, which GitHub answers as null.
+ */
+function actor(login: string | null, kind?: ActorKind): Obj | null {
+  if (!login || (login === "ghost" && kind === "unknown")) return null;
+  const type = kind ? ACTOR_TYPES[kind] : login.endsWith("[bot]") ? "Bot" : "User";
+  return { __typename: type, login, url: `https://github.com/${login}` };
 }
 
-function gitActor(login: string | null, name: string, date: string): Obj {
+function gitActor(login: string | null, name: string, date: string, email?: string | null): Obj {
   return {
     name,
-    email: `${login ?? "unknown"}@users.noreply.github.com`,
+    email: email === undefined ? `${login ?? "unknown"}@users.noreply.github.com` : email,
     date,
     user: login ? { login, url: `https://github.com/${login}` } : null,
   };
@@ -192,7 +207,11 @@ function repositoryNode(world: World, repo: SimRepository): Obj {
         repo.branchCommits.has(name) ||
         repo.facts.productionBranches.includes(name) ||
         name === repo.facts.defaultBranch;
-      return known ? refNode(world, repo, name) : null;
+      return known && !repo.deletedBranches?.has(name) ? refNode(world, repo, name) : null;
+    },
+    object: (args: Args) => {
+      const commit = repo.commits.get(String(args.oid));
+      return commit ? commitNode(world, repo, commit) : null;
     },
     pullRequest: (args: Args) => {
       const pull = repo.pulls.get(Number(args.number));
@@ -205,9 +224,10 @@ function repositoryNode(world: World, repo: SimRepository): Obj {
     },
     pullRequests: (args: Args) => {
       const base = typeof args.baseRefName === "string" ? args.baseRefName : null;
+      // Each base's list is newest-updated first; so is every base's together.
       let pulls: SimPull[] = base
         ? (repo.pullsByBase.get(base) ?? [])
-        : [...repo.pullsByBase.values()].flat();
+        : [...repo.pullsByBase.values()].flat().sort(byUpdatedDesc);
       const states = Array.isArray(args.states)
         ? (args.states as string[])
         : typeof args.states === "string"
@@ -221,6 +241,10 @@ function repositoryNode(world: World, repo: SimRepository): Obj {
       return connection(pulls, args, (p) => pullNode(world, repo, p));
     },
   };
+}
+
+function byUpdatedDesc(a: SimPull, b: SimPull): number {
+  return a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : b.change.number - a.change.number;
 }
 
 function refNode(world: World, repo: SimRepository, branch: string): Obj {
@@ -256,8 +280,18 @@ function commitNode(world: World, repo: SimRepository, commit: SimCommit, branch
     authoredDate: commit.authoredAt,
     url,
     commitUrl: url,
-    author: gitActor(commit.authorLogin, commit.authorName, commit.authoredAt),
+    author: gitActor(commit.authorLogin, commit.authorName, commit.authoredAt, commit.authorEmail),
     committer: gitActor(commit.committerLogin, commit.committerLogin ?? "GitHub", commit.committedAt),
+    // The git author first, then every co-author of the message, linked to its account when known.
+    authors: (args: Args) =>
+      connection(
+        [
+          gitActor(commit.authorLogin, commit.authorName, commit.authoredAt, commit.authorEmail),
+          ...(commit.coAuthors ?? []).map((c) => gitActor(c.login, c.name, commit.authoredAt, c.email)),
+        ],
+        args,
+        (a) => a,
+      ),
     parents: (args: Args) =>
       connection(commit.parents, args, (sha) => ({
         __typename: "Commit",
@@ -298,6 +332,7 @@ function rollupNode(repo: SimRepository, sha: string): Obj | null {
       completedAt: run.completedAt,
       startedAt: run.startedAt,
       databaseId: run.id,
+      checkSuite: { app: suiteApp(run) },
     })),
     ...statuses.map((s) => ({
       __typename: "StatusContext",
@@ -306,6 +341,7 @@ function rollupNode(repo: SimRepository, sha: string): Obj | null {
       targetUrl: s.targetUrl,
       createdAt: s.createdAt,
       description: s.description,
+      creator: actor(s.reportedBy === undefined ? s.creator : s.reportedBy),
     })),
   ];
   const failing = contexts.some((c) =>
@@ -322,15 +358,17 @@ function rollupNode(repo: SimRepository, sha: string): Obj | null {
   };
 }
 
+function suiteApp(run: SimCheckRun): Obj | null {
+  const app = run.suiteApp === undefined ? { id: null, slug: run.app } : run.suiteApp;
+  if (!app) return null;
+  return { databaseId: app.id, slug: app.slug, name: app.slug };
+}
+
 function pullNode(world: World, repo: SimRepository, pull: SimPull): Obj {
   const c: ChangeRequest = pull.change;
   const commitOf = (sha: string) => repo.commits.get(sha) ?? syntheticCommit(sha, c.createdAt);
-  // Listed commits are what the snapshot holds; the count says more when it was truncated.
+  // Exactly the commits the snapshot holds: a long pull request is a world with many commits.
   const commits = c.commits.map((commit) => ({ commit: commitNode(world, repo, commitOf(commit.sha)) }));
-  const commitConnection = (args: Args) => ({
-    ...connection(commits, args, (n) => n),
-    totalCount: commits.length + (c.commitsTruncated ? 1 : 0),
-  });
   const timeline = [
     ...c.commits.map((commit) => ({
       at: commit.committedAt,
@@ -348,6 +386,18 @@ function pullNode(world: World, repo: SimRepository, pull: SimPull): Obj {
           beforeCommit: null,
         },
       })),
+    // A merge by the merge queue: the pull request went into the queue just before it merged.
+    ...(c.mergedByQueue && c.mergedAt
+      ? [
+          {
+            at: new Date(Date.parse(c.mergedAt) - 60_000).toISOString(),
+            node: {
+              __typename: "AddedToMergeQueueEvent",
+              createdAt: new Date(Date.parse(c.mergedAt) - 60_000).toISOString(),
+            },
+          },
+        ]
+      : []),
   ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   return {
     __typename: "PullRequest",
@@ -356,7 +406,7 @@ function pullNode(world: World, repo: SimRepository, pull: SimPull): Obj {
     number: c.number,
     title: c.title,
     url: c.url,
-    author: actor(c.author),
+    author: actor(c.author, c.authorKind),
     state: c.state.toUpperCase(),
     merged: c.state === "merged",
     closed: c.state !== "open",
@@ -370,10 +420,12 @@ function pullNode(world: World, repo: SimRepository, pull: SimPull): Obj {
     closedAt: c.state === "open" ? null : (c.mergedAt ?? pull.updatedAt),
     mergedBy: actor(c.mergedBy),
     mergeCommit: c.mergeCommitSha ? commitNode(world, repo, commitOf(c.mergeCommitSha)) : null,
-    commits: commitConnection,
+    commits: (args: Args) => connection(commits, args, (n) => n),
     reviews: (args: Args) =>
       connection(c.reviews, args, (r) => ({
-        author: actor(r.reviewer),
+        author: actor(r.reviewer, r.reviewerKind),
+        // GitHub always says; a snapshot that does not know is served as "could not push".
+        authorCanPushToRepository: r.authorCanPush ?? false,
         state: r.state.toUpperCase(),
         submittedAt: r.state === "pending" ? null : r.submittedAt,
         commit: r.commitSha ? { oid: r.commitSha } : null,

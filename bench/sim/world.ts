@@ -5,7 +5,14 @@
  * unreadable stay unreadable: the routes answer 403 for them, so the collector must say "unknown".
  */
 import { createHash } from "node:crypto";
-import type { BranchRule, ChangeRequest, Known, Repository, Snapshot } from "../../src/model/index.js";
+import type {
+  BranchRule,
+  ChangeRequest,
+  CoAuthor,
+  Known,
+  Repository,
+  Snapshot,
+} from "../../src/model/index.js";
 
 export interface SimCommit {
   sha: string;
@@ -18,6 +25,10 @@ export interface SimCommit {
   parents: string[];
   /** Pull requests this commit belongs to (merge commit or PR commit). */
   pullNumbers: number[];
+  /** The author's e-mail as the commit records it; absent: the author's no-reply address. */
+  authorEmail?: string | null;
+  /** Co-authors: each in GraphQL's `authors` and a Co-authored-by line of the message. */
+  coAuthors?: CoAuthor[];
 }
 
 export interface SimPull {
@@ -69,6 +80,11 @@ export interface SimCheckRun {
   summary: string | null;
   /** The app that wrote it: "sim-ci" for the snapshot's checks, the bot's slug for its own. */
   app: string;
+  /**
+   * The app GraphQL shows for the run's check suite, from the snapshot's check (null: none shown);
+   * absent for the runs the bot writes (their app is `app`).
+   */
+  suiteApp?: { id: number | null; slug: string } | null;
 }
 
 export interface SimStatus {
@@ -80,6 +96,8 @@ export interface SimStatus {
   description: string | null;
   createdAt: string;
   creator: string;
+  /** Who GraphQL says posted it, from the snapshot's check (null: not shown); absent: `creator`. */
+  reportedBy?: string | null;
 }
 
 export interface SimRepository {
@@ -98,6 +116,8 @@ export interface SimRepository {
   statuses: SimStatus[];
   issues: Map<number, SimIssue>;
   nextNumber: number;
+  /** Branches deleted after their merges: their pull requests remain, the branches do not. */
+  deletedBranches?: Set<string>;
 }
 
 export interface World {
@@ -115,7 +135,14 @@ export interface World {
   now: () => string;
 }
 
-export function createWorld(snapshot: Snapshot, options: { now?: () => string } = {}): World {
+export function createWorld(
+  snapshot: Snapshot,
+  options: {
+    now?: () => string;
+    /** Branches ("owner/repo:branch") deleted after their merges: listed nowhere, refs null. */
+    deletedBranches?: string[];
+  } = {},
+): World {
   const world: World = {
     webUrl: "https://github.com",
     snapshot,
@@ -129,6 +156,11 @@ export function createWorld(snapshot: Snapshot, options: { now?: () => string } 
   for (const facts of snapshot.repositories) {
     const [owner = "", name = ""] = facts.fullName.split("/");
     world.repositories.set(facts.fullName, emptyRepository(++repoId, owner, name, facts));
+  }
+  for (const deleted of options.deletedBranches ?? []) {
+    const [fullName = "", branch = ""] = deleted.split(":");
+    const repo = world.repositories.get(fullName);
+    if (repo) (repo.deletedBranches ??= new Set()).add(branch);
   }
   for (const change of snapshot.changeRequests) addPull(world, change);
   for (const repo of world.repositories.values()) {
@@ -169,7 +201,7 @@ export function branchNames(repo: SimRepository): string[] {
   const names = new Set<string>([repo.facts.defaultBranch, ...repo.facts.productionBranches]);
   for (const name of repo.branchCommits.keys()) names.add(name);
   for (const pull of repo.pulls.values()) if (pull.change.state === "open") names.add(pull.change.headBranch);
-  return [...names].sort();
+  return [...names].filter((name) => !repo.deletedBranches?.has(name)).sort();
 }
 
 export function branchHead(repo: SimRepository, branch: string): string {
@@ -241,7 +273,7 @@ function addPull(world: World, change: ChangeRequest): void {
     const existing = repo.commits.get(commit.sha);
     const sim: SimCommit = existing ?? {
       ...commit,
-      message: `Commit ${commit.sha.slice(0, 7)}`,
+      message: commitMessage(commit.sha, commit.coAuthors),
       parents: parent,
       pullNumbers: [],
     };
@@ -260,6 +292,7 @@ function addPull(world: World, change: ChangeRequest): void {
         description: null,
         createdAt: check.completedAt ?? change.createdAt,
         creator: "sim-ci",
+        reportedBy: check.reportedBy,
       });
     } else {
       const pending = check.conclusion === "pending";
@@ -275,9 +308,30 @@ function addPull(world: World, change: ChangeRequest): void {
         title: null,
         summary: null,
         app: "sim-ci",
+        suiteApp:
+          check.appId === null && check.appSlug === null
+            ? null
+            : { id: check.appId, slug: check.appSlug ?? "" },
       });
     }
   }
+}
+
+/**
+ * A commit's message: its "trailer" co-authors as the closing Co-authored-by trailers. Its "host"
+ * co-authors (GitHub listed them, our trailer parser did not) are Co-authored-by lines of an earlier
+ * paragraph, which git does not read as trailers but GitHub credits all the same.
+ */
+function commitMessage(sha: string, coAuthors: readonly CoAuthor[] = []): string {
+  const line = (c: CoAuthor) =>
+    `Co-authored-by: ${c.name}${c.email === null ? "" : ` <${c.email}>`}`.trimEnd();
+  const host = coAuthors.filter((c) => c.source === "host").map(line);
+  const trailers = coAuthors.filter((c) => c.source === "trailer").map(line);
+  return [
+    `Commit ${sha.slice(0, 7)}`,
+    ...(host.length > 0 ? [host.join("\n"), "Squashed from the suggestions above."] : []),
+    ...(trailers.length > 0 ? [trailers.join("\n")] : []),
+  ].join("\n\n");
 }
 
 function statusState(conclusion: string): SimStatus["state"] {

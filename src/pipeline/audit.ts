@@ -10,7 +10,7 @@ import {
   type Repository,
   type Snapshot,
 } from "../model/index.js";
-import { globMatch } from "../policy/index.js";
+import { globMatch, isProductionBranch } from "../policy/index.js";
 import type { Policy } from "../policy/types.js";
 import type { CodeHost } from "../providers/types.js";
 import { TOOL_VERSION } from "../version.js";
@@ -65,7 +65,7 @@ export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
 
   const period = { since: options.since, until: options.until };
   const collected = await mapLimit(names, options.concurrency ?? 4, async (fullName) => {
-    const result = await collectOneRepository(host, fullName, policy, period, login);
+    const result = await collectOneRepository(host, fullName, { policy, files: policyFiles }, period, login);
     progress.done += 1;
     progress.changeRequests += result.changeRequests.length;
     options.onProgress?.({ ...progress, phase: "repository", repository: fullName });
@@ -156,14 +156,14 @@ interface CollectedRepository {
 async function collectOneRepository(
   host: CodeHost,
   fullName: string,
-  organizationPolicy: Policy,
+  organization: { policy: Policy; files: readonly PolicyFile[] },
   period: { since: Date; until: Date },
   login: string,
 ): Promise<CollectedRepository> {
   const empty = { changeRequests: [], directPushes: [], policyFiles: [] };
   let repository: Repository;
   try {
-    repository = await host.collectRepository(fullName, organizationPolicy);
+    repository = await host.collectRepository(fullName, organization.policy);
   } catch (error) {
     return { ...empty, repository: failedRepository(fullName, error) };
   }
@@ -171,8 +171,9 @@ async function collectOneRepository(
 
   try {
     const policyFiles = await readRepositoryPolicy(host, repository, login);
+    const isProduction = productionBranchTest(organization, policyFiles, repository.defaultBranch);
     const changeRequests: ChangeRequest[] = [];
-    for await (const cr of host.listMergedChangeRequests(fullName, repository.productionBranches, period)) {
+    for await (const cr of host.listMergedChangeRequests(fullName, isProduction, period)) {
       changeRequests.push(cr);
     }
     const mergedShas = new Set<string>();
@@ -190,6 +191,28 @@ async function collectOneRepository(
     // Half a population is worse than none: the repository's changes are all unknown, not partial.
     return { ...empty, repository: { ...repository, collectionError: describe(error) } };
   }
+}
+
+/**
+ * Which merged changes belong to the population: those into a production branch by name, under the
+ * organization's policy or the repository's own layer (the engine judges each change by the
+ * latter), whether or not the branch still exists. A repository layer that does not parse selects
+ * nothing more here; evaluating the snapshot reports its error.
+ */
+function productionBranchTest(
+  organization: { policy: Policy; files: readonly PolicyFile[] },
+  repositoryFiles: readonly PolicyFile[],
+  defaultBranch: string,
+): (branch: string) => boolean {
+  const policies = [organization.policy];
+  if (repositoryFiles.length > 0) {
+    try {
+      policies.push(policyOf([...organization.files, ...repositoryFiles]));
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+    }
+  }
+  return (branch) => policies.some((policy) => isProductionBranch(policy, defaultBranch, branch));
 }
 
 async function readRepositoryPolicy(

@@ -38,10 +38,15 @@ export interface CodeHost {
   ): Promise<{ changeRequest: ChangeRequest; repository: Repository }>;
   /** Numbers of the open change requests whose head is `sha` (status events name only a commit). */
   changeRequestsForCommit(repository: string, sha: string): Promise<number[]>;
-  /** Change requests merged into one of `branches` within the period, streamed page by page. */
+  /**
+   * Change requests merged within the period into a branch `isSelectedBase` accepts (the audit
+   * passes the policy's production-branch test), streamed page by page. Selected by the base
+   * branch's name, not among the branches that exist today: a branch deleted after its merges keeps
+   * them in the population.
+   */
   listMergedChangeRequests(
     repository: string,
-    branches: string[],
+    isSelectedBase: (branch: string) => boolean,
     period: { since: Date; until: Date },
   ): AsyncIterable<ChangeRequest>;
   /** Commits on `branch` within the period that no merged change request brought. */

@@ -41,12 +41,12 @@ function hostFrom(
       throw new Error("not used by an audit");
     },
     changeRequestsForCommit: async () => [],
-    async *listMergedChangeRequests(repository, branches, period) {
+    async *listMergedChangeRequests(repository, isSelectedBase, period) {
       for (const cr of snapshot.changeRequests) {
         const merged = cr.mergedAt ? new Date(cr.mergedAt) : null;
         if (
           cr.repository === repository &&
-          branches.includes(cr.baseBranch) &&
+          isSelectedBase(cr.baseBranch) &&
           merged &&
           merged >= period.since &&
           merged <= period.until

@@ -219,12 +219,22 @@ describe("GraphQL queries match GitHub's schema", () => {
   it("finds the provider's queries", () => {
     expect(texts.map(([name]) => name).sort()).toEqual([
       "BRANCH_HISTORY_QUERY",
+      "COMMIT_CONTEXTS_QUERY",
       "MERGED_PULL_REQUESTS_QUERY",
+      "PULL_REQUEST_COMMITS_QUERY",
       "PULL_REQUEST_QUERY",
+      "PULL_REQUEST_REVIEWS_QUERY",
+      "PULL_REQUEST_TIMELINE_QUERY",
     ]);
   });
 
-  it.each(texts)(
+  // The batched authors query is built for the number of commits asked: checked at 1 and 3.
+  const built: Array<[string, string]> = [1, 3].map((n) => [
+    `commitAuthorsQuery(${n})`,
+    queries.commitAuthorsQuery(n),
+  ]);
+
+  it.each([...texts, ...built])(
     "%s is valid against the published schema and the simulator answers it without errors",
     async (_name, text) => {
       expect(validate(githubSchema(), parse(text as string)).map((e) => e.message)).toEqual([]);
@@ -236,6 +246,12 @@ describe("GraphQL queries match GitHub's schema", () => {
         ref: "refs/heads/main",
         since: "2026-08-01T00:00:00Z",
         until: "2026-11-01T00:00:00Z",
+        after: null,
+        oid: H,
+        o0: H,
+        a0: null,
+        o1: H,
+        o2: "f".repeat(40),
       };
       const answer = (await (
         await fetch(sim.graphqlUrl, { method: "POST", body: JSON.stringify({ query: text, variables }) })

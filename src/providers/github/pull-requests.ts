@@ -9,6 +9,7 @@ import {
   type Known,
 } from "../../model/index.js";
 import { mapPullRequest } from "./change-request.js";
+import { completePullRequest } from "./completion.js";
 import {
   countGraphqlCost,
   describeFailure,
@@ -18,6 +19,7 @@ import {
 } from "./http.js";
 import { MERGED_PULL_REQUESTS_QUERY, PULL_REQUEST_QUERY } from "./queries.js";
 import { list, mapKnown, readBranchRule } from "./repository.js";
+import { observeBypass } from "./rule-suites.js";
 import {
   CommitPullAnswer,
   MergedPullRequestsAnswer,
@@ -80,7 +82,13 @@ export async function collectChangeRequest(
   number: number,
 ): Promise<ChangeRequest> {
   const { pr } = await queryPullRequest(ctx, repository, number);
-  return mapPullRequest(repository, pr, await rulesFor(ctx, repository, pr));
+  const [complete] = await completePullRequest(ctx, repository, [pr]);
+  if (!complete) throw new Error("completePullRequest returned nothing");
+  return observeBypass(
+    ctx,
+    repository,
+    mapPullRequest(repository, complete.pr, await rulesFor(ctx, repository, pr), complete.completion),
+  );
 }
 
 /**
@@ -93,8 +101,15 @@ export async function collectChangeContext(
   number: number,
 ): Promise<{ changeRequest: ChangeRequest; repository: Repository }> {
   const { repository, pr } = await queryPullRequest(ctx, fullName, number);
+  const [complete] = await completePullRequest(ctx, fullName, [pr]);
+  if (!complete) throw new Error("completePullRequest returned nothing");
   const branchRule = await readBranchRule(ctx, fullName, pr.baseRefName);
-  const changeRequest = mapPullRequest(fullName, pr, pr.state === "MERGED" ? branchRule : known(null));
+  const changeRequest = mapPullRequest(
+    fullName,
+    complete.pr,
+    pr.state === "MERGED" ? branchRule : known(null),
+    complete.completion,
+  );
   const skipped = unreadable("not collected for a change check", "only the base branch's rules are read");
   return {
     changeRequest,
@@ -134,36 +149,48 @@ export async function changeRequestsForCommit(
   return pulls.filter((p) => p.state === "open" && p.head.sha === sha).map((p) => p.number);
 }
 
+/**
+ * Pull requests merged within the period into any branch `isSelectedBase` accepts, selected by the
+ * base branch's name: one listing of every merged pull request of the repository, most recently
+ * updated first, read until the period's start. A branch deleted after its merges keeps them.
+ */
 export async function* listMergedChangeRequests(
   ctx: GitHubContext,
   repository: string,
-  branches: string[],
+  isSelectedBase: (branch: string) => boolean,
   period: { since: Date; until: Date },
 ): AsyncIterable<ChangeRequest> {
   const { owner, repo } = splitFullName(repository);
-  for (const base of branches) {
-    let after: string | null = null;
-    for (;;) {
-      const what = `merged pull requests into ${repository}:${base}`;
-      const data = await graphql(ctx, MERGED_PULL_REQUESTS_QUERY, { owner, name: repo, base, after }, what);
-      const answer = parseAnswer(MergedPullRequestsAnswer, data, what);
-      countGraphqlCost(ctx, answer.rateLimit);
-      const connection = answer.repository?.pullRequests;
-      if (!connection)
-        throw new ProviderError(`GitHub has no repository ${repository}`, { host: "github", status: 404 });
-      let reachedOlder = false;
-      for (const pr of connection.nodes) {
-        // Ordered by last update, newest first: once one predates the period, all that follow do.
-        if (Date.parse(pr.updatedAt) < period.since.getTime()) {
-          reachedOlder = true;
-          continue;
-        }
-        const mergedAt = pr.mergedAt === null ? NaN : Date.parse(pr.mergedAt);
-        if (!(mergedAt >= period.since.getTime() && mergedAt <= period.until.getTime())) continue;
-        yield mapPullRequest(repository, pr, await rulesFor(ctx, repository, pr));
+  const what = `merged pull requests of ${repository}`;
+  let after: string | null = null;
+  for (;;) {
+    const data = await graphql(ctx, MERGED_PULL_REQUESTS_QUERY, { owner, name: repo, after }, what);
+    const answer = parseAnswer(MergedPullRequestsAnswer, data, what);
+    countGraphqlCost(ctx, answer.rateLimit);
+    const connection = answer.repository?.pullRequests;
+    if (!connection)
+      throw new ProviderError(`GitHub has no repository ${repository}`, { host: "github", status: 404 });
+    let reachedOlder = false;
+    const selected: PullRequestNode[] = [];
+    for (const pr of connection.nodes) {
+      // Ordered by last update, newest first: once one predates the period, all that follow do.
+      if (Date.parse(pr.updatedAt) < period.since.getTime()) {
+        reachedOlder = true;
+        continue;
       }
-      if (reachedOlder || !connection.pageInfo.hasNextPage || !connection.pageInfo.endCursor) break;
-      after = connection.pageInfo.endCursor;
+      const mergedAt = pr.mergedAt === null ? NaN : Date.parse(pr.mergedAt);
+      if (!(mergedAt >= period.since.getTime() && mergedAt <= period.until.getTime())) continue;
+      if (isSelectedBase(pr.baseRefName)) selected.push(pr);
     }
+    // Only the selected pull requests are read further: a page costs nothing more when none is long.
+    for (const { pr, completion } of await completePullRequest(ctx, repository, selected)) {
+      yield await observeBypass(
+        ctx,
+        repository,
+        mapPullRequest(repository, pr, await rulesFor(ctx, repository, pr), completion),
+      );
+    }
+    if (reachedOlder || !connection.pageInfo.hasNextPage || !connection.pageInfo.endCursor) break;
+    after = connection.pageInfo.endCursor;
   }
 }

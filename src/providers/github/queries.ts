@@ -1,24 +1,61 @@
 /**
  * The GraphQL queries this provider sends (bench/sim answers exactly these). commit pushedDate is
  * deprecated, so a commit's committedDate stands for when it was pushed.
+ *
+ * Every connection is asked with `first` and read on with `after` until its end: `last: N` would
+ * return the newest N and silently drop the oldest. The first query asks one modest page of each
+ * connection; only a pull request whose connection has more is asked again, for that connection.
  */
 
-const ROLLUP = `statusCheckRollup {
-  contexts(first: 100) {
-    totalCount
-    nodes {
-      __typename
-      ... on CheckRun { name conclusion status detailsUrl completedAt }
-      ... on StatusContext { context state targetUrl createdAt }
-    }
+const PAGE_INFO = "pageInfo { hasNextPage endCursor }";
+
+const CONTEXTS = `totalCount
+${PAGE_INFO}
+nodes {
+  __typename
+  ... on CheckRun {
+    name conclusion status detailsUrl completedAt
+    checkSuite { app { databaseId slug } }
   }
+  ... on StatusContext { context state targetUrl createdAt creator { login } }
 }`;
+
+const ROLLUP = `statusCheckRollup { contexts(first: 100) { ${CONTEXTS} } }`;
+
+/** A commit of the pull request; its message carries the Co-authored-by trailers. */
+const COMMIT = `oid
+message
+author { name email date user { login } }
+committer { name email date user { login } }`;
+
+const COMMITS = `totalCount
+${PAGE_INFO}
+nodes { commit { ${COMMIT} } }`;
+
+const REVIEWS = `totalCount
+${PAGE_INFO}
+nodes { author { __typename login } authorCanPushToRepository state submittedAt commit { oid } }`;
+
+const TIMELINE = `${PAGE_INFO}
+nodes {
+  __typename
+  ... on HeadRefForcePushedEvent { actor { login } createdAt afterCommit { oid } }
+  ... on PullRequestCommit {
+    commit { oid committedDate author { user { login } } committer { user { login } } }
+  }
+  ... on AddedToMergeQueueEvent { createdAt }
+  ... on RemovedFromMergeQueueEvent { createdAt }
+}`;
+
+/** Pushes (commits and force pushes) and the merge queue's events (was it merged by the queue?). */
+const TIMELINE_TYPES =
+  "itemTypes: [HEAD_REF_FORCE_PUSHED_EVENT, PULL_REQUEST_COMMIT, ADDED_TO_MERGE_QUEUE_EVENT, REMOVED_FROM_MERGE_QUEUE_EVENT]";
 
 export const PULL_REQUEST_FIELDS = `fragment ChangeRequestFields on PullRequest {
   number
   title
   url
-  author { login }
+  author { __typename login }
   state
   isDraft
   baseRefName
@@ -29,27 +66,10 @@ export const PULL_REQUEST_FIELDS = `fragment ChangeRequestFields on PullRequest 
   mergedAt
   mergedBy { login }
   mergeCommit { oid ${ROLLUP} }
-  commits(last: 100) {
-    totalCount
-    nodes {
-      commit {
-        oid
-        author { user { login } name date }
-        committer { user { login } date }
-      }
-    }
-  }
+  commits(first: 100) { ${COMMITS} }
   headCommit: commits(last: 1) { nodes { commit { oid ${ROLLUP} } } }
-  reviews(last: 100) { nodes { author { login } state submittedAt commit { oid } } }
-  timelineItems(itemTypes: [HEAD_REF_FORCE_PUSHED_EVENT, PULL_REQUEST_COMMIT], last: 100) {
-    nodes {
-      __typename
-      ... on HeadRefForcePushedEvent { actor { login } createdAt afterCommit { oid } }
-      ... on PullRequestCommit {
-        commit { oid committedDate author { user { login } } committer { user { login } } }
-      }
-    }
-  }
+  reviews(first: 100) { ${REVIEWS} }
+  timelineItems(${TIMELINE_TYPES}, first: 100) { ${TIMELINE} }
 }`;
 
 export const PULL_REQUEST_QUERY = `query PullRequest($owner: String!, $name: String!, $number: Int!) {
@@ -65,16 +85,79 @@ export const PULL_REQUEST_QUERY = `query PullRequest($owner: String!, $name: Str
 }
 ${PULL_REQUEST_FIELDS}`;
 
-export const MERGED_PULL_REQUESTS_QUERY = `query MergedPullRequests($owner: String!, $name: String!, $base: String!, $after: String) {
+/**
+ * Merged pull requests into any branch, most recently updated first: the audit selects them by their
+ * base branch's name, so a production branch deleted after its merges keeps its changes.
+ */
+export const MERGED_PULL_REQUESTS_QUERY = `query MergedPullRequests($owner: String!, $name: String!, $after: String) {
   rateLimit { cost }
   repository(owner: $owner, name: $name) {
-    pullRequests(states: MERGED, baseRefName: $base, orderBy: { field: UPDATED_AT, direction: DESC }, first: 100, after: $after) {
+    pullRequests(states: MERGED, orderBy: { field: UPDATED_AT, direction: DESC }, first: 100, after: $after) {
       nodes { ...ChangeRequestFields }
       pageInfo { hasNextPage endCursor }
     }
   }
 }
 ${PULL_REQUEST_FIELDS}`;
+
+/** The next page of one pull request's commits, for a pull request with more than the first page. */
+export const PULL_REQUEST_COMMITS_QUERY = `query PullRequestCommits($owner: String!, $name: String!, $number: Int!, $after: String) {
+  rateLimit { cost }
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) { commits(first: 100, after: $after) { ${COMMITS} } }
+  }
+}`;
+
+export const PULL_REQUEST_REVIEWS_QUERY = `query PullRequestReviews($owner: String!, $name: String!, $number: Int!, $after: String) {
+  rateLimit { cost }
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) { reviews(first: 100, after: $after) { ${REVIEWS} } }
+  }
+}`;
+
+export const PULL_REQUEST_TIMELINE_QUERY = `query PullRequestTimeline($owner: String!, $name: String!, $number: Int!, $after: String) {
+  rateLimit { cost }
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) { timelineItems(${TIMELINE_TYPES}, first: 100, after: $after) { ${TIMELINE} } }
+  }
+}`;
+
+/** The next page of the checks and statuses of one commit (the head or the merge commit). */
+export const COMMIT_CONTEXTS_QUERY = `query CommitContexts($owner: String!, $name: String!, $oid: GitObjectID!, $after: String) {
+  rateLimit { cost }
+  repository(owner: $owner, name: $name) {
+    object(oid: $oid) {
+      ... on Commit { statusCheckRollup { contexts(first: 100, after: $after) { ${CONTEXTS} } } }
+    }
+  }
+}`;
+
+const AUTHORS = `totalCount
+${PAGE_INFO}
+nodes { name email user { login } }`;
+
+/**
+ * The authors (git author first, then the Co-authored-by trailers GitHub recognised) of `count`
+ * commits at once, each from its own cursor: asked only for the commits whose message names a
+ * co-author, since GitHub builds `Commit.authors` from the git author and those trailers alone.
+ * Variables: $owner, $name, and $o0..$oN (oids), $a0..$aN (cursors, null for the first page).
+ */
+export function commitAuthorsQuery(count: number): string {
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  const variables = indexes.map((i) => `, $o${i}: GitObjectID!, $a${i}: String`).join("");
+  const aliases = indexes
+    .map(
+      (i) =>
+        `    c${i}: object(oid: $o${i}) { ... on Commit { authors(first: 100, after: $a${i}) { ${AUTHORS} } } }`,
+    )
+    .join("\n");
+  return `query CommitAuthors($owner: String!, $name: String!${variables}) {
+  rateLimit { cost }
+  repository(owner: $owner, name: $name) {
+${aliases}
+  }
+}`;
+}
 
 export const BRANCH_HISTORY_QUERY = `query BranchHistory($owner: String!, $name: String!, $ref: String!, $since: GitTimestamp!, $until: GitTimestamp!, $after: String) {
   rateLimit { cost }

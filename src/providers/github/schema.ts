@@ -6,11 +6,18 @@ import { z } from "zod";
 import { ProviderError } from "../../errors.js";
 
 const Login = z.object({ login: z.string() });
+/** An Actor with its type: User, Bot, Mannequin, Organization, EnterpriseUserAccount. */
+const Actor = z.object({ __typename: z.string().optional(), login: z.string() });
 const GitActor = z.object({
   user: Login.nullable(),
   name: z.string().nullable().optional(),
+  email: z.string().nullable().optional(),
   date: z.string().nullable().optional(),
 });
+export type GitActor = z.infer<typeof GitActor>;
+
+const PageInfo = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() });
+export type PageInfo = z.infer<typeof PageInfo>;
 
 const CheckRunContext = z.object({
   __typename: z.literal("CheckRun"),
@@ -19,6 +26,10 @@ const CheckRunContext = z.object({
   status: z.string(),
   detailsUrl: z.string().nullable(),
   completedAt: z.string().nullable(),
+  checkSuite: z
+    .object({ app: z.object({ databaseId: z.number().nullable(), slug: z.string() }).nullable() })
+    .nullable()
+    .optional(),
 });
 const StatusContext = z.object({
   __typename: z.literal("StatusContext"),
@@ -26,13 +37,18 @@ const StatusContext = z.object({
   state: z.string(),
   targetUrl: z.string().nullable(),
   createdAt: z.string(),
+  creator: Login.nullable().optional(),
 });
 export const RollupContext = z.discriminatedUnion("__typename", [CheckRunContext, StatusContext]);
 export type RollupContext = z.infer<typeof RollupContext>;
 
-const Rollup = z
-  .object({ contexts: z.object({ totalCount: z.number().optional(), nodes: z.array(RollupContext) }) })
-  .nullable();
+export const ContextConnection = z.object({
+  totalCount: z.number(),
+  pageInfo: PageInfo,
+  nodes: z.array(RollupContext),
+});
+export type ContextConnection = z.infer<typeof ContextConnection>;
+const Rollup = z.object({ contexts: ContextConnection }).nullable();
 
 const TimelineItem = z.discriminatedUnion("__typename", [
   z.object({
@@ -50,13 +66,45 @@ const TimelineItem = z.discriminatedUnion("__typename", [
       committer: z.object({ user: Login.nullable() }).nullable(),
     }),
   }),
+  z.object({ __typename: z.literal("AddedToMergeQueueEvent"), createdAt: z.string() }),
+  z.object({ __typename: z.literal("RemovedFromMergeQueueEvent"), createdAt: z.string() }),
 ]);
+
+export const CommitConnection = z.object({
+  totalCount: z.number(),
+  pageInfo: PageInfo,
+  nodes: z.array(
+    z.object({
+      commit: z.object({
+        oid: z.string(),
+        message: z.string(),
+        author: GitActor.nullable(),
+        committer: GitActor.nullable(),
+      }),
+    }),
+  ),
+});
+export const ReviewConnection = z.object({
+  totalCount: z.number(),
+  pageInfo: PageInfo,
+  nodes: z.array(
+    z.object({
+      author: Actor.nullable(),
+      /** Absent only from answers to queries that did not ask: then the host did not say. */
+      authorCanPushToRepository: z.boolean().optional(),
+      state: z.enum(["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]),
+      submittedAt: z.string().nullable(),
+      commit: z.object({ oid: z.string() }).nullable(),
+    }),
+  ),
+});
+export const TimelineConnection = z.object({ pageInfo: PageInfo, nodes: z.array(TimelineItem) });
 
 export const PullRequestNode = z.object({
   number: z.number(),
   title: z.string(),
   url: z.string(),
-  author: Login.nullable(),
+  author: Actor.nullable(),
   state: z.enum(["OPEN", "CLOSED", "MERGED"]),
   isDraft: z.boolean(),
   baseRefName: z.string(),
@@ -67,32 +115,12 @@ export const PullRequestNode = z.object({
   mergedAt: z.string().nullable(),
   mergedBy: Login.nullable(),
   mergeCommit: z.object({ oid: z.string(), statusCheckRollup: Rollup }).nullable(),
-  commits: z.object({
-    totalCount: z.number(),
-    nodes: z.array(
-      z.object({
-        commit: z.object({
-          oid: z.string(),
-          author: GitActor.nullable(),
-          committer: GitActor.nullable(),
-        }),
-      }),
-    ),
-  }),
+  commits: CommitConnection,
   headCommit: z.object({
     nodes: z.array(z.object({ commit: z.object({ oid: z.string(), statusCheckRollup: Rollup }) })),
   }),
-  reviews: z.object({
-    nodes: z.array(
-      z.object({
-        author: Login.nullable(),
-        state: z.enum(["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]),
-        submittedAt: z.string().nullable(),
-        commit: z.object({ oid: z.string() }).nullable(),
-      }),
-    ),
-  }),
-  timelineItems: z.object({ nodes: z.array(TimelineItem) }),
+  reviews: ReviewConnection,
+  timelineItems: TimelineConnection,
 });
 export type PullRequestNode = z.infer<typeof PullRequestNode>;
 
@@ -112,13 +140,44 @@ export const PullRequestAnswer = z.object({
     .nullable(),
 });
 
-const PageInfo = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() });
-
 export const MergedPullRequestsAnswer = z.object({
   rateLimit: RateLimit,
   repository: z
     .object({ pullRequests: z.object({ nodes: z.array(PullRequestNode), pageInfo: PageInfo }) })
     .nullable(),
+});
+
+/** The answers to the follow-up queries on one connection of a pull request. */
+function pullRequestPage<T extends z.ZodRawShape>(shape: T) {
+  return z.object({
+    rateLimit: RateLimit,
+    repository: z.object({ pullRequest: z.object(shape).nullable() }).nullable(),
+  });
+}
+export const PullRequestCommitsAnswer = pullRequestPage({ commits: CommitConnection });
+export const PullRequestReviewsAnswer = pullRequestPage({ reviews: ReviewConnection });
+export const PullRequestTimelineAnswer = pullRequestPage({ timelineItems: TimelineConnection });
+
+export const CommitContextsAnswer = z.object({
+  rateLimit: RateLimit,
+  repository: z
+    .object({
+      object: z.object({ statusCheckRollup: Rollup.optional() }).nullable(),
+    })
+    .nullable(),
+});
+
+export const AuthorConnection = z.object({
+  totalCount: z.number(),
+  pageInfo: PageInfo,
+  nodes: z.array(GitActor),
+});
+export type AuthorConnection = z.infer<typeof AuthorConnection>;
+
+/** Aliases c0..cN, each a commit's authors (null when GitHub has no such object). */
+export const CommitAuthorsAnswer = z.object({
+  rateLimit: RateLimit,
+  repository: z.record(z.string(), z.object({ authors: AuthorConnection.optional() }).nullable()).nullable(),
 });
 
 export const HistoryCommit = z.object({

@@ -6,33 +6,28 @@ import { isoTime, loginForEmail } from "./map.js";
 import { CommitMergeRequestWire, CommitWire, MergeRequestWire } from "./schema.js";
 
 /**
- * Merge requests merged into `branches` within the period. GitLab cannot filter on merged_at, so
- * we ask for those updated since the period began (a superset: merging updates the MR) and keep
- * the ones whose merged_at falls inside it.
+ * Merge requests merged within the period into a branch `isSelectedBase` accepts, selected by the
+ * target branch's name (one listing for the project, so a branch deleted after its merges keeps
+ * them). GitLab cannot filter on merged_at, so we ask for those updated since the period began (a
+ * superset: merging updates the MR) and keep the ones whose merged_at falls inside it.
  */
 export async function* listMergedChangeRequests(
   context: GitLabContext,
   projectPath: string,
-  branches: string[],
+  isSelectedBase: (branch: string) => boolean,
   period: { since: Date; until: Date },
 ): AsyncGenerator<ChangeRequest> {
-  for (const branch of branches) {
-    const list = context.client.pages(
-      `/projects/${encodePath(projectPath)}/merge_requests`,
-      MergeRequestWire,
-      {
-        state: "merged",
-        target_branch: branch,
-        updated_after: period.since.toISOString(),
-        order_by: "updated_at",
-        sort: "asc",
-      },
-    );
-    for await (const mr of list) {
-      const mergedAt = mr.merged_at ? Date.parse(mr.merged_at) : NaN;
-      if (!(mergedAt >= period.since.getTime() && mergedAt < period.until.getTime())) continue;
-      yield await collectChangeRequest(context, projectPath, mr.iid);
-    }
+  const list = context.client.pages(`/projects/${encodePath(projectPath)}/merge_requests`, MergeRequestWire, {
+    state: "merged",
+    updated_after: period.since.toISOString(),
+    order_by: "updated_at",
+    sort: "asc",
+  });
+  for await (const mr of list) {
+    const mergedAt = mr.merged_at ? Date.parse(mr.merged_at) : NaN;
+    if (!(mergedAt >= period.since.getTime() && mergedAt < period.until.getTime())) continue;
+    if (!isSelectedBase(mr.target_branch)) continue;
+    yield await collectChangeRequest(context, projectPath, mr.iid);
   }
 }
 

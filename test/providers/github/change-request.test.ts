@@ -38,6 +38,7 @@ const EXPECTED: ChangeRequest = {
   title: "Add rate limiting to the public API",
   url: "https://github.com/acme/api/pull/42",
   author: "alice",
+  authorKind: "user",
   state: "merged",
   draft: false,
   baseBranch: "main",
@@ -52,15 +53,24 @@ const EXPECTED: ChangeRequest = {
       sha: FIRST,
       authorLogin: "alice",
       authorName: "Alice Martin",
+      authorEmail: "alice@acme.example",
+      authorKind: "user",
       committerLogin: "alice",
+      committerKind: "user",
+      coAuthors: [],
       authoredAt: "2026-10-01T09:00:00Z",
       committedAt: "2026-10-01T09:00:00Z",
     },
     {
       sha: HEAD,
+      // An e-mail GitHub links to no account: nobody can say who wrote it.
       authorLogin: null,
       authorName: "Alice M.",
+      authorEmail: "alice.m@laptop.local",
+      authorKind: "unknown",
       committerLogin: "web-flow",
+      committerKind: "user",
+      coAuthors: [],
       authoredAt: "2026-10-01T13:30:00+02:00",
       committedAt: "2026-10-01T13:31:00+02:00",
     },
@@ -71,8 +81,22 @@ const EXPECTED: ChangeRequest = {
     { at: "2026-10-01T11:31:00Z", actor: "web-flow", headSha: HEAD, forced: false },
   ],
   reviews: [
-    { reviewer: "bob", state: "commented", submittedAt: "2026-10-01T10:00:00Z", commitSha: FIRST },
-    { reviewer: "bob", state: "approved", submittedAt: "2026-10-02T10:00:00Z", commitSha: HEAD },
+    {
+      reviewer: "bob",
+      reviewerKind: "user",
+      authorCanPush: true,
+      state: "commented",
+      submittedAt: "2026-10-01T10:00:00Z",
+      commitSha: FIRST,
+    },
+    {
+      reviewer: "bob",
+      reviewerKind: "user",
+      authorCanPush: true,
+      state: "approved",
+      submittedAt: "2026-10-02T10:00:00Z",
+      commitSha: HEAD,
+    },
   ],
   checks: [
     {
@@ -83,6 +107,9 @@ const EXPECTED: ChangeRequest = {
       sha: HEAD,
       url: "https://github.com/acme/api/actions/runs/901/job/1",
       completedAt: "2026-10-01T11:42:00Z",
+      appId: 15368,
+      appSlug: "github-actions",
+      reportedBy: null,
     },
     {
       name: "security/snyk",
@@ -92,6 +119,9 @@ const EXPECTED: ChangeRequest = {
       sha: HEAD,
       url: "https://snyk.io/org/acme/test/1",
       completedAt: "2026-10-01T11:40:00Z",
+      appId: null,
+      appSlug: null,
+      reportedBy: "snyk-bot",
     },
     {
       name: "deploy",
@@ -101,8 +131,13 @@ const EXPECTED: ChangeRequest = {
       sha: MERGE,
       url: "https://github.com/acme/api/actions/runs/903/job/2",
       completedAt: "2026-10-02T15:09:00Z",
+      appId: 15368,
+      appSlug: "github-actions",
+      reportedBy: null,
     },
   ],
+  truncated: [],
+  mergedByQueue: false,
   bypassedProtection: { known: true, value: false },
 };
 
@@ -180,6 +215,8 @@ describe("collectChangeRequest", () => {
     };
     pr.headCommit.nodes[0]!.commit.statusCheckRollup = {
       contexts: {
+        totalCount: 7,
+        pageInfo: { hasNextPage: false, endCursor: null },
         nodes: [
           { ...run, name: "lint", conclusion: null, status: "IN_PROGRESS" },
           {
@@ -364,7 +401,8 @@ describe("collectChangeContext", () => {
       archived: false,
       defaultBranch: "main",
       productionBranches: ["main"],
-      branchRules: { known: true, value: [cleanBranchRule()] },
+      // The fixture's protection pins ci/test to GitHub Actions (app 15368).
+      branchRules: { known: true, value: [cleanBranchRule({ requiredCheckApps: { "ci/test": 15368 } })] },
       collaborators: skipped,
       teams: skipped,
       deployKeys: skipped,

@@ -4,11 +4,25 @@ import { fixture, github, graphqlReply, testHost, useHttpMock } from "./mock.js"
 
 const PERIOD = { since: new Date("2026-10-01T00:00:00Z"), until: new Date("2026-10-31T23:59:59Z") };
 
-function pullRequest(number: number, updatedAt: string, mergedAt: string): PullRequestNode {
+function pullRequest(
+  number: number,
+  updatedAt: string,
+  mergedAt: string,
+  baseRefName = "main",
+): PullRequestNode {
   const pr = fixture<{ repository: { pullRequest: PullRequestNode } }>("pull-request.json").repository
     .pullRequest;
-  return { ...pr, number, url: `https://github.com/acme/api/pull/${number}`, updatedAt, mergedAt };
+  return {
+    ...pr,
+    number,
+    url: `https://github.com/acme/api/pull/${number}`,
+    updatedAt,
+    mergedAt,
+    baseRefName,
+  };
 }
+
+const onlyMain = (branch: string) => branch === "main";
 
 function page(nodes: PullRequestNode[], endCursor: string | null) {
   return {
@@ -19,11 +33,12 @@ function page(nodes: PullRequestNode[], endCursor: string | null) {
 describe("listMergedChangeRequests", () => {
   useHttpMock();
 
-  it("pages by cursor, keeps merges within the period and stops at the first update before it", async () => {
+  it("pages by cursor, keeps merges within the period into selected bases and stops at the first update before it", async () => {
     const first = page(
       [
         pullRequest(50, "2026-11-02T10:00:00Z", "2026-11-01T09:00:00Z"), // merged after the period
         pullRequest(49, "2026-10-30T10:00:00Z", "2026-10-30T09:00:00Z"),
+        pullRequest(48, "2026-10-29T10:00:00Z", "2026-10-29T09:00:00Z", "develop"), // not a selected base
         pullRequest(31, "2026-10-20T10:00:00Z", "2026-09-28T09:00:00Z"), // merged before, touched within
       ],
       "Y3Vyc29yOjM=",
@@ -39,13 +54,13 @@ describe("listMergedChangeRequests", () => {
       .post("/graphql")
       .reply(
         graphqlReply("MergedPullRequests", first, (variables) =>
-          expect(variables).toEqual({ owner: "acme", name: "api", base: "main", after: null }),
+          expect(variables).toEqual({ owner: "acme", name: "api", after: null }),
         ),
       )
       .post("/graphql")
       .reply(
         graphqlReply("MergedPullRequests", second, (variables) =>
-          expect(variables).toEqual({ owner: "acme", name: "api", base: "main", after: "Y3Vyc29yOjM=" }),
+          expect(variables).toEqual({ owner: "acme", name: "api", after: "Y3Vyc29yOjM=" }),
         ),
       )
       // Every merged pull request into main shares one read of main's rules.
@@ -56,7 +71,7 @@ describe("listMergedChangeRequests", () => {
       .reply(200, fixture("branch-protection.json"));
 
     const numbers: number[] = [];
-    for await (const change of testHost().listMergedChangeRequests("acme/api", ["main"], PERIOD)) {
+    for await (const change of testHost().listMergedChangeRequests("acme/api", onlyMain, PERIOD)) {
       expect(change.bypassedProtection).toEqual({ known: true, value: false });
       numbers.push(change.number);
     }
@@ -74,7 +89,7 @@ describe("listMergedChangeRequests", () => {
       });
 
     const changes = [];
-    for await (const change of testHost().listMergedChangeRequests("acme/api", ["main"], PERIOD))
+    for await (const change of testHost().listMergedChangeRequests("acme/api", onlyMain, PERIOD))
       changes.push(change);
 
     expect(changes).toEqual([]);

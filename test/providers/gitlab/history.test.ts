@@ -59,7 +59,6 @@ describe("GitLab listMergedChangeRequests", () => {
   it("follows x-next-page and keeps only the merge requests merged within the period", async () => {
     const listQuery = {
       state: "merged",
-      target_branch: "main",
       updated_after: "2026-10-01T00:00:00.000Z",
       order_by: "updated_at",
       sort: "asc",
@@ -81,7 +80,9 @@ describe("GitLab listMergedChangeRequests", () => {
     mockMergedRequestReads(mergedMr(13, "2026-10-20T10:00:00.000Z"));
 
     const { host } = testHost();
-    const merged = await all(host.listMergedChangeRequests("acme/api", ["main"], PERIOD));
+    const merged = await all(
+      host.listMergedChangeRequests("acme/api", (branch) => branch === "main", PERIOD),
+    );
 
     expect(
       merged.map((cr): Partial<ChangeRequest> => ({
