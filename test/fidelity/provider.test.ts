@@ -400,3 +400,166 @@ function minimalInstance(node: SchemaNode): unknown {
       return schema.properties ? minimalInstance({ ...schema, type: "object" }) : null;
   }
 }
+
+describe("repository settings and access, from GitHub's examples", () => {
+  const github = useDocumentedGitHub();
+
+  it("reads settings, collaborators, outside collaborators, teams and deploy keys as documented", async () => {
+    const repo = documentedExample<{
+      full_name: string;
+      html_url: string;
+      visibility?: string;
+      private: boolean;
+      archived: boolean;
+      default_branch: string;
+    }>("GET /repos/{owner}/{repo}");
+    const collaborators = documentedExample<(Login & { role_name: string })[]>(
+      "GET /repos/{owner}/{repo}/collaborators",
+    );
+    const teams = documentedExample<{ slug: string; permission: string }[]>(
+      "GET /repos/{owner}/{repo}/teams",
+    );
+    const keys = documentedExample<
+      { id: number; title: string; read_only: boolean; created_at: string; added_by: string }[]
+    >("GET /repos/{owner}/{repo}/keys");
+
+    const repository = await github.host().collectRepository(repo.full_name, makePolicy());
+
+    expect(repository).toMatchObject({
+      fullName: repo.full_name,
+      url: repo.html_url,
+      visibility: repo.visibility ?? (repo.private ? "private" : "public"),
+      archived: repo.archived,
+      defaultBranch: repo.default_branch,
+      productionBranches: [repo.default_branch],
+      collectionError: null,
+    });
+    // The documented outside-collaborator answer is the same list: everyone in it is outside.
+    expect(value(repository.collaborators)).toEqual(
+      collaborators.map((c) => ({ login: c.login, permission: c.role_name, outside: true })),
+    );
+    expect(value(repository.teams)).toEqual(teams.map((t) => ({ slug: t.slug, permission: t.permission })));
+    expect(value(repository.deployKeys)).toEqual(
+      keys.map((k) => ({
+        id: String(k.id),
+        title: k.title,
+        readOnly: k.read_only,
+        createdAt: k.created_at,
+        addedBy: k.added_by,
+      })),
+    );
+  });
+
+  it("a team with a custom repository role takes its access from the permissions flags", async () => {
+    const [team] = documentedExample<Record<string, unknown>[]>("GET /repos/{owner}/{repo}/teams");
+    // GitHub's team schema: `permission` names the role, `permissions` its base access.
+    github.answer("GET /repos/{owner}/{repo}/teams", [
+      {
+        ...team,
+        permission: "security-reviewer",
+        permissions: { pull: true, triage: true, push: true, maintain: false, admin: false },
+      },
+    ]);
+    const repository = await github.host().collectRepository("octocat/Hello-World", makePolicy());
+    expect(value(repository.teams)).toEqual([{ slug: team?.slug, permission: "write" }]);
+  });
+});
+
+describe("finding issues, from GitHub's examples", () => {
+  const github = useDocumentedGitHub();
+  type IssueExample = {
+    number: number;
+    title: string;
+    body: string | null;
+    state: "open" | "closed";
+    html_url: string;
+    labels: ({ name: string } | string)[];
+    pull_request?: unknown;
+  };
+  const finding = (i: IssueExample) => ({
+    number: i.number,
+    title: i.title,
+    body: i.body ?? "",
+    state: i.state,
+    url: i.html_url,
+    labels: i.labels.map((l) => (typeof l === "string" ? l : l.name)),
+  });
+
+  it("lists issues by label, leaving out the pull requests the issues API also lists", async () => {
+    const listed = documentedExample<IssueExample[]>("GET /repos/{owner}/{repo}/issues");
+    const plain = listed.map(({ pull_request: _, ...issue }) => ({ ...issue, number: issue.number + 1 }));
+    github.answer("GET /repos/{owner}/{repo}/issues", [...listed, ...plain]);
+
+    const issues = await github.host().issues("octocat/Hello-World").listByLabel("soc2");
+
+    expect(issues).toEqual([...listed.filter((i) => i.pull_request == null), ...plain].map(finding));
+    expect(github.requests.find((r) => r.route === "GET /repos/{owner}/{repo}/issues")?.url).toMatch(
+      /labels=soc2.*state=all|state=all.*labels=soc2/,
+    );
+  });
+
+  it("reads the issue GitHub answers a create and an update with", async () => {
+    const tracker = github.host().issues("octocat/Hello-World");
+    const created = await tracker.create({ title: "t", body: "b", labels: ["soc2"] });
+    expect(created).toEqual(finding(documentedExample<IssueExample>("POST /repos/{owner}/{repo}/issues")));
+    const updated = await tracker.update(1347, { state: "closed" });
+    expect(updated).toEqual(
+      finding(documentedExample<IssueExample>("PATCH /repos/{owner}/{repo}/issues/{issue_number}")),
+    );
+    await tracker.comment(1347, "still failing");
+    expect(github.requests.map((r) => r.route)).toContain(
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    );
+  });
+});
+
+describe("the change-management check run, from GitHub's examples", () => {
+  const github = useDocumentedGitHub();
+  const runs = documentedExample<{ check_runs: { id: number; name: string }[] }>(
+    "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+  );
+  const report = (name: string) => ({
+    name,
+    conclusion: "success" as const,
+    title: "ok",
+    summary: "all controls pass",
+  });
+  const target = {
+    repository: "octocat/Hello-World",
+    number: 1347,
+    headSha: "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+  };
+
+  it("updates the run GitHub lists under the same name (a re-delivery adds no second run)", async () => {
+    const [run] = runs.check_runs;
+    await github.host().publishChangeCheck(target, report(String(run?.name)));
+    const write = github.requests.find((r) => r.route.startsWith("PATCH") || r.route.startsWith("POST"));
+    expect(write?.route).toBe("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}");
+    expect(write?.url).toMatch(new RegExp(`/check-runs/${run?.id}$`));
+  });
+
+  it("creates a run when GitHub lists none of that name", async () => {
+    await github.host().publishChangeCheck(target, report("SOC 2 change management"));
+    expect(github.requests.map((r) => r.route)).toContain("POST /repos/{owner}/{repo}/check-runs");
+  });
+});
+
+describe("pull requests of a commit, from GitHub's examples", () => {
+  const github = useDocumentedGitHub();
+
+  it("finds the open pull request whose head is the commit, and none for another commit", async () => {
+    const pulls = documentedExample<{ number: number; state: string; head: { sha: string } }[]>(
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+    );
+    const [pull] = pulls;
+    expect(pull?.state).toBe("open");
+    await expect(
+      github.host().changeRequestsForCommit("octocat/Hello-World", String(pull?.head.sha)),
+    ).resolves.toEqual(
+      pulls.filter((p) => p.state === "open" && p.head.sha === pull?.head.sha).map((p) => p.number),
+    );
+    await expect(
+      github.host().changeRequestsForCommit("octocat/Hello-World", "f".repeat(40)),
+    ).resolves.toEqual([]);
+  });
+});
