@@ -14,7 +14,14 @@ export interface RouteRequest {
 /** One answer; `items` answers are paginated by the server, rendering only the page it sends. */
 export type RouteAnswer =
   | { status: number; body: unknown }
-  | { status: 200; items: readonly unknown[]; render: (item: unknown) => unknown; wrap?: string };
+  | {
+      status: 200;
+      items: readonly unknown[];
+      render: (item: unknown) => unknown;
+      wrap?: string;
+      /** An answer that is an object around the paged list (e.g. a comparison's `commits`). */
+      envelope?: (page: unknown[]) => unknown;
+    };
 
 export interface Route {
   method: "GET" | "POST" | "PATCH";

@@ -29,15 +29,24 @@ export function protectionJson(world: World, api: string, repo: SimRepository, r
     enforce_admins: { url: `${url}/enforce_admins`, enabled: rule.enforceAdmins },
     allow_force_pushes: { enabled: rule.allowForcePushes },
     allow_deletions: { enabled: rule.allowDeletions },
-    required_linear_history: { enabled: false },
-    required_conversation_resolution: { enabled: false },
+    required_linear_history: { enabled: has(rule, "required_linear_history") },
+    required_conversation_resolution: { enabled: has(rule, "required_conversation_resolution") },
+    required_signatures: {
+      url: `${url}/required_signatures`,
+      enabled: has(rule, "required_signatures"),
+    },
+    lock_branch: { enabled: has(rule, "lock_branch") },
   };
   if (rule.requiredStatusChecks.length > 0) {
     body.required_status_checks = {
       url: `${url}/required_status_checks`,
       strict: false,
       contexts: rule.requiredStatusChecks,
-      checks: rule.requiredStatusChecks.map((context) => ({ context, app_id: null })),
+      // app_id null: any source; a pinned check names the app that must report it.
+      checks: rule.requiredStatusChecks.map((context) => ({
+        context,
+        app_id: rule.requiredCheckApps?.[context] ?? null,
+      })),
       contexts_url: `${url}/required_status_checks/contexts`,
     };
   }
@@ -69,7 +78,7 @@ function rulesOf(rule: BranchRule): Json[] {
         dismiss_stale_reviews_on_push: rule.dismissStaleApprovals,
         require_code_owner_review: rule.requireCodeOwnerReview,
         require_last_push_approval: rule.requireLastPushApproval,
-        required_review_thread_resolution: false,
+        required_review_thread_resolution: has(rule, "required_review_thread_resolution"),
       },
     });
   }
@@ -77,15 +86,50 @@ function rulesOf(rule: BranchRule): Json[] {
     rules.push({
       type: "required_status_checks",
       parameters: {
-        required_status_checks: rule.requiredStatusChecks.map((context) => ({ context })),
+        required_status_checks: rule.requiredStatusChecks.map((context) => {
+          const app = rule.requiredCheckApps?.[context];
+          return app === undefined ? { context } : { context, integration_id: app };
+        }),
         strict_required_status_checks_policy: false,
       },
     });
   }
   if (!rule.allowForcePushes) rules.push({ type: "non_fast_forward" });
   if (!rule.allowDeletions) rules.push({ type: "deletion" });
+  for (const type of rule.otherRequirements ?? []) {
+    const parameters = OTHER_RULE_PARAMETERS[type];
+    if (parameters !== undefined) rules.push(parameters === null ? { type } : { type, parameters });
+  }
   return rules;
 }
+
+const has = (rule: BranchRule, requirement: string) => (rule.otherRequirements ?? []).includes(requirement);
+
+/**
+ * Ruleset rules for a rule's other requirements, with parameters as GitHub documents them (null:
+ * a rule without parameters). Requirements that are no ruleset rule (lock_branch, …) have none.
+ */
+const OTHER_RULE_PARAMETERS: Record<string, Json | null> = {
+  required_signatures: null,
+  required_linear_history: null,
+  merge_queue: {
+    check_response_timeout_minutes: 60,
+    grouping_strategy: "ALLGREEN",
+    max_entries_to_build: 5,
+    max_entries_to_merge: 5,
+    merge_method: "MERGE",
+    min_entries_to_merge: 1,
+    min_entries_to_merge_wait_minutes: 5,
+  },
+  required_deployments: { required_deployment_environments: ["production"] },
+  workflows: { workflows: [{ path: ".github/workflows/required.yml", repository_id: 1 }] },
+  code_scanning: {
+    code_scanning_tools: [
+      { tool: "CodeQL", alerts_threshold: "errors", security_alerts_threshold: "high_or_higher" },
+    ],
+  },
+  commit_message_pattern: { operator: "regex", pattern: "^[A-Z]+-[0-9]+" },
+};
 
 /** GET /repos/{owner}/{repo}/rules/branches/{branch}: every active rule, with its ruleset. */
 export function rulesForBranch(repo: SimRepository, branch: string): Json[] {
@@ -128,7 +172,8 @@ export function rulesetJson(
   if (!full) return body;
   return {
     ...body,
-    bypass_actors: actors,
+    // GitHub shows bypass actors only to who may edit the ruleset: a hidden rule leaves them out.
+    ...(set.rule.bypassActorsVisible === false ? {} : { bypass_actors: actors }),
     current_user_can_bypass: "never",
     conditions: { ref_name: { include: [`refs/heads/${set.branch}`], exclude: [] } },
     rules: rulesOf(set.rule),

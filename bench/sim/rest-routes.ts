@@ -15,6 +15,7 @@ import {
   type RouteAnswer,
 } from "./rest-common.js";
 import { ISSUE_ROUTES } from "./rest-issues.js";
+import { ACTIVITY_ROUTES } from "./rest-activity.js";
 import {
   checkRunJson,
   commitJson,
@@ -29,6 +30,8 @@ import {
 import { protectionJson, reviewJson, rulesetJson, rulesForBranch, timelineJson } from "./rest-protection.js";
 
 export const ROUTES: Route[] = [
+  // First: GET …/rulesets/rule-suites must not be taken for GET …/rulesets/{ruleset_id}.
+  ...ACTIVITY_ROUTES,
   {
     method: "GET",
     path: "/orgs/{org}",

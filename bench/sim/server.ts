@@ -18,7 +18,15 @@ export interface SimulatedGitHubOptions {
   /** Requests (REST) and points (GraphQL) per hour; GitHub's installation default is 5,000. */
   primaryLimit?: number;
   seed?: number;
+  /**
+   * Serve as GitHub Enterprise Server of this version: every answer carries
+   * X-GitHub-Enterprise-Version, and the endpoints GHES lacks answer 404.
+   */
+  enterpriseVersion?: string;
 }
+
+/** Routes api.github.com has and GitHub Enterprise Server does not (its OpenAPI description). */
+const NOT_ON_ENTERPRISE_SERVER: ReadonlySet<string> = new Set(["GET /orgs/{org}/invitations"]);
 
 export interface SimulatedGitHubStats {
   requests: number;
@@ -112,6 +120,7 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
     res.writeHead(status, {
       "content-type": "application/json; charset=utf-8",
       "x-github-request-id": randomUUID(),
+      ...(options.enterpriseVersion ? { "x-github-enterprise-version": options.enterpriseVersion } : {}),
       ...headers,
     });
     res.end(text);
@@ -193,6 +202,8 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
     if (!match || !match.m) return error(res, 404, "Not Found", rateHeaders(resource));
     const key = `${method} ${match.r.route.path}`;
     stats.byRoute[key] = (stats.byRoute[key] ?? 0) + 1;
+    if (options.enterpriseVersion && NOT_ON_ENTERPRISE_SERVER.has(key))
+      return error(res, 404, "Not Found", rateHeaders(resource));
     const params = Object.fromEntries(
       match.r.names.map((name, i) => [name, decodeURIComponent(match.m?.[i + 1] ?? "")]),
     );
@@ -222,7 +233,11 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
       const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
       const last = Math.max(1, Math.ceil(answer.items.length / perPage));
       const rendered = answer.items.slice((page - 1) * perPage, page * perPage).map(answer.render);
-      payload = answer.wrap ? { total_count: answer.items.length, [answer.wrap]: rendered } : rendered;
+      payload = answer.envelope
+        ? answer.envelope(rendered)
+        : answer.wrap
+          ? { total_count: answer.items.length, [answer.wrap]: rendered }
+          : rendered;
       const link = linkHeader(url, page, last);
       if (link) headers.link = link;
     } else {

@@ -95,6 +95,15 @@ const SAMPLES: Record<string, { url: string; body?: unknown }> = {
   },
   "GET /repos/{owner}/{repo}/issues/{issue_number}/comments": { url: "/repos/acme/api/issues/13/comments" },
   "GET /rate_limit": { url: "/rate_limit" },
+  "GET /repos/{owner}/{repo}/activity": {
+    url: "/repos/acme/api/activity?ref=refs/heads/main&direction=desc",
+  },
+  "GET /repos/{owner}/{repo}/compare/{basehead}": {
+    url: `/repos/acme/api/compare/${"m".repeat(40)}...${"d".repeat(40)}?per_page=100&page=1`,
+  },
+  "GET /repos/{owner}/{repo}/rulesets/rule-suites": {
+    url: "/repos/acme/api/rulesets/rule-suites?ref=refs/heads/main&time_period=month&rule_suite_result=all",
+  },
 };
 
 /** OpenAPI 3.0's `nullable` as JSON Schema (Ajv only takes it beside a `type`, GitHub uses it everywhere). */

@@ -93,9 +93,11 @@ function latestCompleted(checks: Check[]): Check | undefined {
 }
 
 /**
- * Approvals GitHub would count: each reviewer's latest verdict, by a person (not a bot) other than
- * the author who could push to the repository; on the head when stale approvals are dismissed or
- * the last push must be approved, and not by the last pusher then.
+ * Approvals GitHub would count: each reviewer's latest verdict, by someone other than the author who
+ * could push to the repository; on the head when stale approvals are dismissed or the last push must
+ * be approved, and not by the last pusher then. GitHub counts an approving app or bot with write
+ * access toward the rule, so its approval is no bypass: whether it was an independent approval is
+ * cc8.independent-approval's question, not this one.
  */
 function approvals(change: BypassEvidence, rule: BranchRule): Verdict {
   if (rule.requiredApprovals === 0) return MET;
@@ -113,12 +115,9 @@ function approvals(change: BypassEvidence, rule: BranchRule): Verdict {
   for (const review of latest.values()) {
     if (review.state !== "approved") continue;
     if (headOnly && review.commitSha !== change.headSha) continue;
-    const kind = review.reviewerKind ?? "user";
-    if (kind === "bot") continue;
     if (review.authorCanPush === false) continue;
     if (lastPusher !== undefined && lastPusher !== null && review.reviewer === lastPusher) continue;
-    if (kind === "unknown") unconfirmed.push(`${review.reviewer} (account kind not stated)`);
-    else if (review.authorCanPush !== true) unconfirmed.push(`${review.reviewer} (write access not stated)`);
+    if (review.authorCanPush !== true) unconfirmed.push(`${review.reviewer} (write access not stated)`);
     else if (lastPusher === null) unconfirmed.push(`${review.reviewer} (the last pusher is not recorded)`);
     else counted += 1;
   }

@@ -119,14 +119,12 @@ describe("deriveBypassedProtection", () => {
     expect(deriveBypassedProtection(change, rule({ requiredApprovals: 2 }))).toEqual(YES);
   });
 
-  it("counts no bot's approval, and no approval by someone who could not push", () => {
-    const change = merged({
-      reviews: [
-        review({ reviewer: "dependabot", reviewerKind: "bot" }),
-        review({ reviewer: "drive-by", authorCanPush: false }),
-      ],
-    });
-    expect(deriveBypassedProtection(change, rule())).toEqual(YES);
+  it("counts an approval as GitHub enforces it: by anyone who could push, a bot included, never by one who could not", () => {
+    const botWithWrite = merged({ reviews: [review({ reviewer: "renovate[bot]", reviewerKind: "bot" })] });
+    const driveBy = merged({ reviews: [review({ reviewer: "drive-by", authorCanPush: false })] });
+    // Not a bypass: GitHub let the bot's approval count; cc8.independent-approval judges the bot.
+    expect(deriveBypassedProtection(botWithWrite, rule())).toEqual(NO);
+    expect(deriveBypassedProtection(driveBy, rule())).toEqual(YES);
   });
 
   it("is unknown, naming the approver, when the host did not say whether they could push", () => {
