@@ -27,6 +27,12 @@ export interface SimulatedGitLabOptions {
   maxPerPage?: number;
   /** Whether the token is an instance administrator's (members show two_factor_enabled). */
   admin?: boolean;
+  /**
+   * The GitLab edition: "free" (Free/CE) has no approval rules, so it answers 404 to the project's
+   * /approvals and /approval_rules and the MR's /approval_state (the MR's /approvals exists); "premium"
+   * by default.
+   */
+  edition?: "free" | "premium";
 }
 
 export interface SimulatedGitLabStats {
@@ -56,6 +62,8 @@ class Answer extends Error {
 }
 
 const notFound = (what: string) => new Answer(404, { message: `404 ${what} Not Found` });
+/** What GitLab answers for a route it does not have (Grape's 404), e.g. Premium routes on Free. */
+const noRoute = () => new Answer(404, { error: "404 Not Found" });
 const forbidden = () => new Answer(403, { message: "403 Forbidden" });
 
 interface Request {
@@ -76,6 +84,7 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
   const token = options.token ?? SIMULATED_TOKEN;
   const maxPerPage = options.maxPerPage ?? 100;
   const admin = options.admin ?? true;
+  const premium = (options.edition ?? "premium") === "premium";
   const stats: SimulatedGitLabStats = { requests: 0, byRoute: {}, writes: 0 };
 
   const server = createServer((req, res) => void handle(req, res));
@@ -123,6 +132,21 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     if (method === "GET" && key === "personal_access_tokens/self") {
       return { body: { id: 1, name: "soc2-bot", scopes: admin ? ["api", "sudo"] : ["api"], active: true } };
     }
+    if (method === "GET" && s[0] === "users" && s.length === 2) {
+      const user = [...w.users.values()].find((u) => String(u.id) === s[1]);
+      if (!user) throw notFound("User");
+      return {
+        body: {
+          id: user.id,
+          username: user.username,
+          name: user.name,
+          state: user.state,
+          web_url: user.web_url,
+          bot: w.bots.has(user.username),
+          public_email: null,
+        },
+      };
+    }
     if (s[0] === "groups") return groupRoute(w, request);
     if (s[0] === "projects") return projectRoute(w, request);
     throw notFound("");
@@ -130,6 +154,10 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
 
   function groupRoute(w: GitLabWorld, { method, query, segments: s }: Request): Reply {
     const { group } = w;
+    const shared = group.sharedGroups.get(s[1] ?? "");
+    if (method === "GET" && shared && s.slice(2).join("/") === "members/all") {
+      return { body: shared.map(memberWire), list: true };
+    }
     if (method !== "GET" || (s[1] !== group.wire.full_path && s[1] !== String(group.wire.id))) {
       throw notFound("Group");
     }
@@ -172,8 +200,10 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     }
     if (get && rest === "protected_branches")
       return { body: readable(project.protectedBranches), list: true };
+    if (get && (rest === "approvals" || rest === "approval_rules") && !premium) throw noRoute();
     if (get && rest === "approvals") return { body: readable(project.approvalSettings) };
     if (get && rest === "approval_rules") return { body: readable(project.approvalRules), list: true };
+    if (get && rest === "events") return { body: pushEventsOf(project, query), list: true };
     if (get && rest === "deploy_keys") return { body: project.deployKeys, list: true };
     if (get && s[2] === "repository" && s[3] === "files" && s[5] === "raw" && s.length === 6) {
       const file = project.files.get(s[4] ?? "");
@@ -183,7 +213,15 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     if (get && rest === "repository/commits") return { body: commitsOf(project, query), list: true };
     if (get && s[2] === "repository" && s[3] === "commits" && s[5] === "merge_requests" && s.length === 6) {
       const sha = s[4] ?? "";
-      return { body: project.mergeRequests.filter((mr) => mr.shas.has(sha)).map((mr) => mr.wire) };
+      return {
+        body: project.mergeRequests.filter((mr) => mr.shas.has(sha)).map((mr) => mr.wire),
+        list: true,
+      };
+    }
+    if (get && s[2] === "repository" && s[3] === "commits" && s.length === 5) {
+      const commit = [...project.history.values()].flat().find((c) => c.id === s[4]);
+      if (!commit) throw notFound("Commit");
+      return { body: commit };
     }
     if (get && rest === "pipelines") return { body: pipelinesOf(project, query), list: true };
     if (method === "POST" && s[2] === "statuses" && s.length === 4) {
@@ -218,6 +256,7 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
       if (rest === "commits") return { body: mr.commits, list: true };
       if (rest === "versions") return { body: mr.versions, list: true };
       if (rest === "approvals") return { body: mr.approvals };
+      if (rest === "approval_state" && !premium) throw noRoute();
       if (rest === "approval_state") return { body: readable(mr.approvalState) };
       if (rest === "notes") {
         const asc = query.get("sort") === "asc";
@@ -395,6 +434,36 @@ function commitsOf(project: SimProject, query: URLSearchParams): Wire[] {
     const at = Date.parse(String(commit.committed_date));
     return (!since || at >= Date.parse(since)) && (!until || at <= Date.parse(until));
   });
+}
+
+/** Push events as GitLab lists them: `after`/`before` are dates and exclude the day itself. */
+function pushEventsOf(project: SimProject, query: URLSearchParams): Wire[] {
+  if (query.get("action") !== "pushed") return [];
+  const day = (value: string) => value.slice(0, 10);
+  const after = query.get("after");
+  const before = query.get("before");
+  const list = project.pushEvents
+    .filter(
+      (event) => (!after || day(event.created_at) > after) && (!before || day(event.created_at) < before),
+    )
+    .map((event) => ({
+      id: event.id,
+      project_id: project.wire.id,
+      action_name: "pushed to",
+      target_type: null,
+      author_username: event.author_username,
+      created_at: event.created_at,
+      push_data: {
+        commit_count: event.commit_count,
+        action: "pushed",
+        ref_type: "branch",
+        commit_from: event.commit_from,
+        commit_to: event.commit_to,
+        ref: event.ref,
+        commit_title: null,
+      },
+    }));
+  return query.get("sort") === "asc" ? list : list.reverse();
 }
 
 function pipelinesOf(project: SimProject, query: URLSearchParams): Wire[] {

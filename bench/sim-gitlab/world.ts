@@ -21,6 +21,17 @@ export interface SimMember {
   web_url: string;
 }
 
+/** A GitLab push event (GET /projects/:id/events?action=pushed). */
+export interface SimPushEvent {
+  id: number;
+  created_at: string;
+  author_username: string | null;
+  ref: string;
+  commit_from: string | null;
+  commit_to: string;
+  commit_count: number;
+}
+
 export interface SimMergeRequest {
   wire: Wire;
   commits: Wire[];
@@ -60,11 +71,19 @@ export interface SimProject {
   files: Map<string, string>;
   issues: SimIssue[];
   statuses: Wire[];
+  /** Pushes to the project's branches (merges and direct pushes), oldest first. */
+  pushEvents: SimPushEvent[];
 }
 
 export interface SimGroup {
   wire: Wire;
   members: SimMember[];
+  /**
+   * Groups projects are shared with (the snapshot's teams), by full path. The snapshot does not say
+   * who is in a team, so they list no members: access through a team is what the snapshot's
+   * collaborators already show.
+   */
+  sharedGroups: Map<string, SimMember[]>;
   invitations: Wire[];
   projects: SimProject[];
 }
@@ -73,6 +92,8 @@ export interface GitLabWorld {
   webUrl: string;
   group: SimGroup;
   users: Map<string, SimMember>;
+  /** Logins of bot accounts (GitLab's `bot: true`: access-token users, service accounts). */
+  bots: Set<string>;
   bot: { id: number; username: string };
   nextId(): number;
 }
@@ -128,6 +149,17 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
   const email = (login: string | null, name: string) =>
     login ? `${userRef(login).id}-${login}@users.noreply.${new URL(webUrl).hostname}` : `${name}@example.com`;
 
+  // The snapshot's actor kinds become GitLab's `bot` flag on the account.
+  const bots = new Set<string>();
+  for (const change of snapshot.changeRequests) {
+    if (change.authorKind === "bot") bots.add(change.author);
+    for (const review of change.reviews) if (review.reviewerKind === "bot") bots.add(review.reviewer);
+    for (const commit of change.commits) {
+      if (commit.authorKind === "bot" && commit.authorLogin) bots.add(commit.authorLogin);
+      if (commit.committerKind === "bot" && commit.committerLogin) bots.add(commit.committerLogin);
+    }
+  }
+
   const members =
     organization?.members.known === true
       ? organization.members.value.map((m) => user(m.login, m.role === "owner" ? 50 : 30))
@@ -152,6 +184,7 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
       two_factor_grace_period: 48,
     },
     members,
+    sharedGroups: new Map(),
     invitations: (organization?.invitations.known ? organization.invitations.value : []).map((inv) => ({
       id: nextId(),
       // GitLab invites by e-mail only: an invitation of a user account becomes one of their address.
@@ -195,6 +228,7 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
       files: new Map(),
       issues: [],
       statuses: [],
+      pushEvents: [],
       ...extra,
     };
   };
@@ -226,7 +260,7 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
       shared_with_groups: (repository.teams.known ? repository.teams.value : []).map((team) => ({
         group_id: nextId(),
         group_name: team.slug,
-        group_full_path: `${groupPath}/${team.slug}`,
+        group_full_path: sharedGroup(`${groupPath}/${team.slug}`),
         group_access_level: ACCESS_LEVEL[team.permission],
       })),
     });
@@ -242,8 +276,28 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
       project.mergeRequests.push(
         mergeRequestOf(change, required, project.approvalSettings?.reset_approvals_on_push === true),
       );
-      project.pipelines.push(...change.checks.map((check) => pipelineOf(check, change, nextId())));
+      const pipelines = change.checks.map((check) => pipelineOf(check, change, nextId()));
+      project.pipelines.push(...pipelines);
+      // The MR's head pipeline, with the user who ran it, as GET single MR shows it.
+      const headIndex = change.checks.findLastIndex((check) => check.on === "head");
+      const head = pipelines[headIndex];
+      const mr = project.mergeRequests.at(-1);
+      if (mr) {
+        mr.wire.head_pipeline = head
+          ? { ...head, user: userRef(change.checks[headIndex]?.reportedBy ?? change.author) }
+          : null;
+      }
       if (change.state === "merged" && change.mergeCommitSha && change.mergedAt) {
+        // Merging pushes the merge commit onto the target branch: GitLab records it as a push event.
+        project.pushEvents.push({
+          id: nextId(),
+          created_at: change.mergedAt,
+          author_username: change.mergedBy,
+          ref: change.baseBranch,
+          commit_from: null,
+          commit_to: change.mergeCommitSha,
+          commit_count: 1,
+        });
         historyOf(project, change.baseBranch).push({
           ...commitWire(change.mergeCommitSha, change.mergedBy, change.mergedBy ?? "GitLab", change.mergedAt),
           title: `Merge branch '${change.headBranch}' into '${change.baseBranch}'`,
@@ -252,6 +306,18 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
       }
     }
     for (const push of snapshot.directPushes.filter((p) => p.repository === repository.fullName)) {
+      // GitLab records who pushed and when; the snapshot knows when it says so (else at commit time).
+      if (push.pushedBy || push.pushedAt) {
+        project.pushEvents.push({
+          id: nextId(),
+          created_at: push.pushedAt ?? push.at,
+          author_username: push.pushedBy,
+          ref: push.branch,
+          commit_from: null,
+          commit_to: push.sha,
+          commit_count: 1,
+        });
+      }
       historyOf(project, push.branch).push({
         ...commitWire(push.sha, push.authorLogin, push.authorLogin ?? "unknown", push.at),
         title: push.message.split("\n")[0],
@@ -259,6 +325,7 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
         committer_email: email(push.committerLogin, push.committerLogin ?? "unknown"),
       });
     }
+    project.pushEvents.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id - b.id);
     for (const list of project.history.values()) {
       list.sort((a, b) => String(b.committed_date).localeCompare(String(a.committed_date)));
     }
@@ -273,7 +340,12 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
   for (const name of options.extraProjects ?? []) group.projects.push(projectOf(`${groupPath}/${name}`));
   group.projects.sort((a, b) => Number(a.wire.id) - Number(b.wire.id));
 
-  return { webUrl, group, users, bot: { id: 9999, username: "soc2-bot" }, nextId };
+  return { webUrl, group, users, bots, bot: { id: 9999, username: "soc2-bot" }, nextId };
+
+  function sharedGroup(path: string): string {
+    if (!group.sharedGroups.has(path)) group.sharedGroups.set(path, []);
+    return path;
+  }
 
   function historyOf(project: SimProject, branch: string): Wire[] {
     let list = project.history.get(branch);
@@ -331,7 +403,13 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
       .map((c) => ({
         ...commitWire(c.sha, c.authorLogin, c.authorName, c.authoredAt),
         title: change.title,
-        message: `${change.title}\n`,
+        // Co-authors as the trailers GitLab shows in the message (linked ones by their no-reply address).
+        message: `${change.title}\n${c.coAuthors.length > 0 ? "\n" : ""}${c.coAuthors
+          .map(
+            (co) =>
+              `Co-authored-by: ${co.name} <${co.login ? email(co.login, co.name) : (co.email ?? co.name)}>\n`,
+          )
+          .join("")}`,
         committer_email: email(c.committerLogin, c.authorName),
         committed_date: c.committedAt,
         web_url: `${base}/-/commit/${c.sha}`,
@@ -386,8 +464,15 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
     // The rule is satisfied by approvals GitLab still counts at merge time: with "reset approvals on
     // push", one given before the last push was removed by that push.
     const lastPush = change.pushes.reduce((latest, push) => (push.at > latest ? push.at : latest), "");
+    // Only eligible approvers count: someone who cannot push (a drive-by approval) never does.
+    const cannotPush = new Set(
+      change.reviews.filter((review) => review.authorCanPush === false).map((review) => review.reviewer),
+    );
     const counting = approvedBy.filter(
-      (a) => a.user.username !== change.author && (!resetOnPush || a.approved_at >= lastPush),
+      (a) =>
+        a.user.username !== change.author &&
+        !cannotPush.has(a.user.username) &&
+        (!resetOnPush || a.approved_at >= lastPush),
     ).length;
     const rules =
       requiredApprovals > 0

@@ -30,8 +30,10 @@ export interface GitLabPipelineEvent {
   sha: string;
   ref: string;
   status: string;
-  /** The merge request the pipeline ran for, when GitLab says. */
+  /** The merge request the pipeline ran for, when GitLab says (merge request pipelines). */
   mergeRequestIid: number | null;
+  /** That merge request's state when the pipeline finished ("opened", "merged", …). */
+  mergeRequestState: string | null;
   /** Pipeline source ("push", "merge_request_event", "external" for commit statuses, ...). */
   source: string | null;
   /** Names of the pipeline's jobs (for an external pipeline: the commit statuses in it). */
@@ -80,7 +82,10 @@ export const PipelineHook = z.object({
     status: z.string(),
     source: z.string().nullable().optional(),
   }),
-  merge_request: z.object({ iid: z.number().int().positive() }).nullable().optional(),
+  merge_request: z
+    .object({ iid: z.number().int().positive(), state: z.string().optional() })
+    .nullable()
+    .optional(),
   builds: z
     .array(z.object({ name: z.string() }))
     .nullable()
@@ -150,6 +155,7 @@ export function createGitLabWebhookHandler(
         ref: pipeline.ref,
         status: pipeline.status,
         mergeRequestIid: merge_request?.iid ?? null,
+        mergeRequestState: merge_request?.state ?? null,
         source: pipeline.source ?? null,
         jobNames: (parsed.data.builds ?? []).map((build) => build.name),
       }),

@@ -171,6 +171,13 @@ export function createGitLabEndpoint(
       event.jobNames.length > 0 && event.jobNames.every((name) => name === GITLAB_STATUS_NAME);
     if (event.source === "external" && onlyOurStatus) return;
     const host = hostOf();
+    // A merge request pipeline names its merge request. A merged-results pipeline runs on GitLab's
+    // internal merge commit, which is no MR's head: looking MRs up by its sha would find none, and
+    // its sha is no commit to put the MR's status on (the check publishes on the MR's own head).
+    if (event.mergeRequestIid !== null) {
+      const target = { project: event.project, iid: event.mergeRequestIid, headSha: null };
+      return judge(host, target, event.mergeRequestState === "merged");
+    }
     let iids: number[];
     try {
       iids = await host.changeRequestsForCommit(event.project, event.sha);

@@ -83,6 +83,7 @@ describe("GitLab webhook", () => {
           ref: "feature/rate-limit",
           status: "failed",
           mergeRequestIid: 12,
+          mergeRequestState: "opened",
           source: "merge_request_event",
           jobNames: [],
         },

@@ -16,6 +16,7 @@ import {
   mockOpenChangeContext,
   mockPipelines,
   mockProjectMembers,
+  mockUsers,
   MR,
   PROJECT,
 } from "../providers/gitlab/helpers.js";
@@ -172,14 +173,34 @@ describe("GitLab endpoint", () => {
     expect(log.error).not.toHaveBeenCalled();
   });
 
-  it("re-judges the open merge requests of a finished pipeline's commit", async () => {
+  it("re-judges the merge request a finished merged-results pipeline names, whose sha is no head", async () => {
     const pipeline = fixture<{ object_attributes: Record<string, unknown> }>("pipeline-hook");
     const finished = {
       ...pipeline,
-      object_attributes: { ...pipeline.object_attributes, sha: HEAD, status: "success" },
+      // GitLab's internal merge commit: no merge request has it as its head.
+      object_attributes: { ...pipeline.object_attributes, sha: "7".repeat(40), status: "success" },
+    };
+    // Found by the hook's merge_request.iid, not by the pipeline's sha.
+    mockOpenMergeRequest(fixture("mr-approvals"));
+    const published = mockPublish();
+
+    expect(await deliver(finished, SECRET, "Pipeline Hook")).toBe(202);
+
+    // The status goes on the merge request's own head.
+    expect(published.status()).toMatchObject({ state: "success", name: GITLAB_STATUS_NAME });
+  });
+
+  it("re-judges the open merge requests of a finished branch pipeline's commit", async () => {
+    const pipeline = fixture<{ object_attributes: Record<string, unknown> }>("pipeline-hook");
+    const finished = {
+      ...pipeline,
+      object_attributes: { ...pipeline.object_attributes, sha: HEAD, status: "success", source: "push" },
+      // A branch pipeline names no merge request.
+      merge_request: null,
     };
     gitlab()
       .get(`${PROJECT}/repository/commits/${HEAD}/merge_requests`)
+      .query(true)
       .reply(200, [{ ...fixture<Record<string, unknown>>("merge-request"), state: "opened" }]);
     mockOpenMergeRequest(fixture("mr-approvals"));
     const published = mockPublish();
@@ -209,6 +230,8 @@ describe("GitLab endpoint", () => {
     const merged = fixture<Record<string, unknown>>("merge-request");
     mockMergeRequestReads(merged, { ...fixture<Record<string, unknown>>("mr-approvals"), approved_by: [] });
     mockProjectMembers();
+    // The author alice (bob approved earlier, by the notes, and was reset).
+    mockUsers([1, 2]);
     mockPipelines(true);
     mockBranchRules(oneApprovalRule);
     gitlab()

@@ -1,7 +1,17 @@
-import { ChangeRequest, type Check, type Known, type Push, type Review } from "../../model/index.js";
+import { ProviderError } from "../../errors.js";
+import {
+  ChangeRequest,
+  type ActorKind,
+  type Check,
+  type CoAuthor,
+  type Commit,
+  type Known,
+  type Push,
+  type Review,
+} from "../../model/index.js";
 import { encodePath } from "./client.js";
 import type { GitLabContext } from "./context.js";
-import { isoTime, loginForEmail, ROLE } from "./map.js";
+import { coAuthorTrailers, isoTime, loginForEmail, ROLE, userIdForEmail } from "./map.js";
 import {
   ApprovalStateWire,
   CommitWire,
@@ -10,9 +20,11 @@ import {
   NoteWire,
   PipelineWire,
   VersionWire,
+  type MemberWire as Member,
   type MergeRequestWire as MergeRequest,
   type NoteWire as Note,
   type PipelineWire as Pipeline,
+  type UserRef,
 } from "./schema.js";
 
 /**
@@ -32,16 +44,63 @@ export async function collectChangeRequest(
   const { client } = context;
   const base = `/projects/${encodePath(projectPath)}/merge_requests/${iid}`;
   const mr = await client.get(base, MergeRequestWire);
-  const [commits, notes, versions, approvals, emails] = await Promise.all([
+  const [commits, notes, versions, approvals, members] = await Promise.all([
     collect(client.pages(`${base}/commits`, CommitWire)),
     collect(client.pages(`${base}/notes`, NoteWire, { sort: "asc", order_by: "created_at" })),
     collect(client.pages(`${base}/versions`, VersionWire)),
     client.get(`${base}/approvals`, MergeRequestApprovalsWire),
-    context.emailLogins(projectPath),
+    context.projectMembers(projectPath),
+  ]);
+  const emails = await context.emailLogins(projectPath);
+  const people = await peopleOf(context, projectPath, mr, members, [
+    ...approvals.approved_by.map((approval) => approval.user),
+    ...notes.map((note) => note.author),
   ]);
   const mergeCommitSha = mergeCommitOf(mr);
-  const checks = await pipelineChecks(context, projectPath, mr.sha, mergeCommitSha);
+  const checks = await pipelineChecks(context, projectPath, mr, mergeCommitSha);
   const bypassedProtection = await bypassOf(context, projectPath, mr, checks, `${base}/approval_state`);
+
+  const collectedCommits: Commit[] = [];
+  for (const commit of commits) {
+    const authorLogin = loginForEmail(commit.author_email, emails);
+    const committerLogin = loginForEmail(commit.committer_email, emails);
+    const coAuthors: CoAuthor[] = [];
+    for (const trailer of coAuthorTrailers(commit.message)) {
+      const login = loginForEmail(trailer.email, emails);
+      coAuthors.push({
+        login,
+        name: trailer.name,
+        email: trailer.email,
+        kind: login ? await people.kind(login, userIdForEmail(trailer.email)) : "unknown",
+        source: "trailer",
+      });
+    }
+    const committedAt = commit.committed_date ?? commit.created_at;
+    // GitLab's documented MR-commits example has only created_at (the committed date): the author
+    // date is then not known, and the committed date is the closest GitLab shows.
+    const authoredAt = commit.authored_date ?? committedAt;
+    if (!committedAt || !authoredAt) {
+      throw new ProviderError(`GitLab GET ${base}/commits answered commit ${commit.id} without a date`, {
+        host: "gitlab",
+      });
+    }
+    collectedCommits.push({
+      sha: commit.id,
+      authorLogin,
+      authorName: commit.author_name,
+      authorEmail: commit.author_email ?? null,
+      authorKind: authorLogin
+        ? await people.kind(authorLogin, userIdForEmail(commit.author_email))
+        : "unknown",
+      committerLogin,
+      committerKind: committerLogin
+        ? await people.kind(committerLogin, userIdForEmail(commit.committer_email))
+        : "unknown",
+      coAuthors,
+      authoredAt: isoTime(authoredAt),
+      committedAt: isoTime(committedAt),
+    });
+  }
 
   return ChangeRequest.parse({
     repository: projectPath,
@@ -49,6 +108,7 @@ export async function collectChangeRequest(
     title: mr.title,
     url: mr.web_url,
     author: mr.author.username,
+    authorKind: await people.kind(mr.author.username, mr.author.id),
     state: stateOf(mr.state),
     draft: mr.draft ?? mr.work_in_progress ?? false,
     baseBranch: mr.target_branch,
@@ -58,22 +118,71 @@ export async function collectChangeRequest(
     createdAt: isoTime(mr.created_at),
     mergedAt: mr.merged_at ? isoTime(mr.merged_at) : null,
     mergedBy: mr.merge_user?.username ?? mr.merged_by?.username ?? null,
-    commits: commits.map((commit) => ({
-      sha: commit.id,
-      authorLogin: loginForEmail(commit.author_email, emails),
-      authorName: commit.author_name,
-      committerLogin: loginForEmail(commit.committer_email, emails),
-      authoredAt: isoTime(commit.authored_date),
-      committedAt: isoTime(commit.committed_date),
-    })),
-    // The MR commits API lists every commit (no 250 cap as on GitHub).
+    commits: collectedCommits,
+    // Every list above is read to its end (the client fails rather than stop early), and the MR
+    // commits API has no cap like GitHub's 250.
     commitsTruncated: false,
     pushes: pushesOf(versions, notes),
-    reviews: reviewsOf(approvals.approved_by, notes, mr.created_at),
+    reviews: await reviewsOf(approvals.approved_by, notes, mr.created_at, people),
     checks,
+    truncated: [],
+    // GitLab merge trains: not read yet; a train's merge is judged like any other merge.
+    mergedByQueue: false,
     bypassedProtection,
   } satisfies ChangeRequest);
 }
+
+/** Who is who on one merge request: account types and whether each could push when approving. */
+interface People {
+  kind(login: string, id?: number | null): Promise<ActorKind>;
+  /** Developer (30) or above on the project; null when the members cannot be read. */
+  canPush(login: string): Promise<boolean | null>;
+}
+
+async function peopleOf(
+  context: GitLabContext,
+  projectPath: string,
+  mr: MergeRequest,
+  members: Member[] | null,
+  seen: UserRef[],
+): Promise<People> {
+  const ids = new Map<string, number>();
+  for (const user of [mr.author, mr.merge_user, mr.merged_by, ...seen, ...(members ?? [])]) {
+    if (user?.id !== undefined) ids.set(user.username.toLowerCase(), user.id);
+  }
+  const access = new Map(
+    (members ?? []).map((member) => [member.username.toLowerCase(), member.access_level]),
+  );
+  return {
+    kind: (login, id) => context.userKind(id ?? ids.get(login.toLowerCase())),
+    async canPush(login) {
+      if (members === null) return null;
+      const direct = access.get(login.toLowerCase()) ?? 0;
+      if (direct >= DEVELOPER) return true;
+      // members/all leaves out members of groups the project is shared with when the token cannot
+      // see those groups: read each share that grants push, and say "unknown" if one is hidden.
+      let best = direct;
+      let hidden = false;
+      for (const share of (await context.project(projectPath)).shared_with_groups ?? []) {
+        if (share.group_access_level < DEVELOPER) continue;
+        const groupMembers = await context.groupMembersIfReadable(share.group_full_path);
+        if (groupMembers === null) {
+          hidden = true;
+          continue;
+        }
+        const member = groupMembers.find((entry) => entry.username.toLowerCase() === login.toLowerCase());
+        // Access through a share is the lower of the member's role and the share's.
+        if (member) best = Math.max(best, Math.min(member.access_level, share.group_access_level));
+        if (best >= DEVELOPER) return true;
+      }
+      if (best >= DEVELOPER) return true;
+      return hidden ? null : false;
+    },
+  };
+}
+
+/** The Developer role: the lowest that can push to a project (GitLab access level 30). */
+const DEVELOPER = 30;
 
 function stateOf(state: string): ChangeRequest["state"] {
   if (state === "merged") return "merged";
@@ -122,34 +231,39 @@ function nearest(notes: Note[], at: number, within: number): Note | undefined {
  * Current approvals are "approved"; earlier approval notes of the same people, or of people whose
  * approval was since reset, are "dismissed" (kept as evidence). When no time can be found for a
  * current approval we date it at the MR's creation: the earliest possible time, so a control never
- * takes an undated approval for one given after the last push.
+ * takes an undated approval for one given after the last push. Whether the approver could push is
+ * their role on the project now (GitLab keeps no history of roles): the ledger records changes.
  */
-function reviewsOf(
-  approvedBy: Array<{ user: { username: string }; approved_at?: string | null | undefined }>,
+async function reviewsOf(
+  approvedBy: Array<{ user: UserRef; approved_at?: string | null | undefined }>,
   notes: Note[],
   createdAt: string,
-): Review[] {
+  people: People,
+): Promise<Review[]> {
   const approvalNotes = notes.filter((note) => note.system && APPROVED.test(note.body));
   const reviews: Review[] = [];
   const current = new Set<string>();
+  const review = async (user: UserRef, state: Review["state"], at: string): Promise<Review> => ({
+    reviewer: user.username,
+    reviewerKind: await people.kind(user.username, user.id),
+    authorCanPush: await people.canPush(user.username),
+    state,
+    submittedAt: isoTime(at),
+    commitSha: null,
+  });
   for (const approval of approvedBy) {
     const login = approval.user.username;
     current.add(login);
     const lastNote = approvalNotes.filter((note) => note.author.username === login).at(-1);
     const at = approval.approved_at ?? lastNote?.created_at ?? createdAt;
-    reviews.push({ reviewer: login, state: "approved", submittedAt: isoTime(at), commitSha: null });
+    reviews.push(await review(approval.user, "approved", at));
   }
   for (const note of approvalNotes) {
     const login = note.author.username;
     // A current approver's latest approval note is that approval itself, whatever time the API gave.
     const latest = approvalNotes.filter((other) => other.author.username === login).at(-1);
     if (current.has(login) && latest === note) continue;
-    reviews.push({
-      reviewer: login,
-      state: "dismissed",
-      submittedAt: isoTime(note.created_at),
-      commitSha: null,
-    });
+    reviews.push(await review(note.author, "dismissed", note.created_at));
   }
   return reviews.sort((a, b) => a.submittedAt.localeCompare(b.submittedAt));
 }
@@ -173,32 +287,50 @@ export function conclusionOf(status: string): Check["conclusion"] {
   }
 }
 
+/**
+ * The head's pipeline is the MR's own `head_pipeline` (what GitLab's merge checks look at; for a
+ * merged-results pipeline its sha is GitLab's internal merge commit). Only when GitLab names none
+ * (older versions, or a pipeline of an earlier head) the newest pipeline of the head commit is
+ * looked up. The merge commit's pipeline is the newest on it.
+ */
 async function pipelineChecks(
   context: GitLabContext,
   projectPath: string,
-  headSha: string | null,
+  mr: MergeRequest,
   mergeSha: string | null,
 ): Promise<Check[]> {
-  const targets: Array<{ on: Check["on"]; sha: string }> = [];
-  if (headSha) targets.push({ on: "head", sha: headSha });
-  if (mergeSha && mergeSha !== headSha) targets.push({ on: "merge", sha: mergeSha });
+  const headSha = mr.sha;
   const checks: Check[] = [];
-  for (const target of targets) {
-    // Newest first: the latest pipeline of a commit is the one GitLab's merge check looks at.
-    const pipelines = await context.client.get(
-      `/projects/${encodePath(projectPath)}/pipelines`,
-      PipelineWire.array(),
-      { sha: target.sha, order_by: "id", sort: "desc", per_page: 20 },
-    );
-    const latest = pipelines[0];
-    if (latest) checks.push(checkOf(latest, target.on));
+  const given = mr.head_pipeline ?? mr.pipeline ?? null;
+  // A pipeline of an earlier head says nothing about this one; a merge request pipeline may run on
+  // GitLab's merge commit (merged results), whose sha is never the head's.
+  const current = given && (given.sha === headSha || given.source === "merge_request_event") ? given : null;
+  const head = current ?? (headSha ? await latestPipeline(context, projectPath, headSha) : null);
+  if (head) checks.push(checkOf(head, "head"));
+  if (mergeSha && mergeSha !== headSha) {
+    const merge = await latestPipeline(context, projectPath, mergeSha);
+    if (merge) checks.push(checkOf(merge, "merge"));
   }
   // A fast-forward merge lands the head itself: its pipeline is the merge commit's too.
   if (mergeSha && mergeSha === headSha) {
-    const head = checks.find((check) => check.on === "head");
-    if (head) checks.push({ ...head, on: "merge" });
+    const headCheck = checks.find((check) => check.on === "head");
+    if (headCheck) checks.push({ ...headCheck, on: "merge" });
   }
   return checks;
+}
+
+/** Newest first: the latest pipeline of a commit is the one GitLab's merge check looks at. */
+async function latestPipeline(
+  context: GitLabContext,
+  projectPath: string,
+  sha: string,
+): Promise<Pipeline | null> {
+  const pipelines = await context.client.get(
+    `/projects/${encodePath(projectPath)}/pipelines`,
+    PipelineWire.array(),
+    { sha, order_by: "id", sort: "desc", per_page: 20 },
+  );
+  return pipelines[0] ?? null;
 }
 
 function checkOf(pipeline: Pipeline, on: Check["on"]): Check {
@@ -212,13 +344,18 @@ function checkOf(pipeline: Pipeline, on: Check["on"]): Check {
     sha: pipeline.sha,
     url: pipeline.web_url ?? null,
     completedAt: finished ? isoTime(finished) : null,
+    appId: null,
+    appSlug: null,
+    // Who ran the pipeline, where GitLab shows it (head_pipeline, single pipeline; not the list).
+    reportedBy: pipeline.user?.username ?? null,
   };
 }
 
 /**
  * GitLab records no "admin override" flag. A merged MR bypassed protection when it was merged
  * while an approval rule was unsatisfied, or while "pipelines must succeed" was on and its head
- * pipeline had not succeeded. Unknown when the approval state cannot be read.
+ * pipeline had not succeeded. Unknown when the approval state cannot be read (a role, or GitLab
+ * Free/CE, which has no approval rules API), and when a required pipeline cannot be found.
  */
 async function bypassOf(
   context: GitLabContext,
@@ -229,8 +366,12 @@ async function bypassOf(
 ): Promise<Known<boolean>> {
   if (mr.state !== "merged") return { known: true, value: false };
   const subject = `${projectPath}!${mr.iid}`;
-  const state = await context.unreadable.read(subject, "merge request approval state", ROLE.reporter, () =>
-    context.client.get(approvalStatePath, ApprovalStateWire),
+  const state = await context.unreadable.read(
+    subject,
+    "merge request approval state",
+    ROLE.reporter,
+    () => context.client.get(approvalStatePath, ApprovalStateWire),
+    { notFoundIsEdition: true },
   );
   if (!state.known) return state;
   const unsatisfied = state.value.rules.some((rule) => rule.approvals_required > 0 && !rule.approved);
@@ -241,9 +382,19 @@ async function bypassOf(
   const head = checks.find((check) => check.on === "head");
   const pipelineRequired = project.value.only_allow_merge_if_pipeline_succeeds === true;
   const skippedAllowed = project.value.allow_merge_on_skipped_pipeline === true;
+  if (unsatisfied) return { known: true, value: true };
+  if (pipelineRequired && head === undefined) {
+    // Not "no bypass": the pipeline GitLab required was never found, so whether it passed is unknown.
+    return context.unreadable.add(
+      subject,
+      "head pipeline",
+      ROLE.reporter,
+      `pipelines must succeed, but GitLab shows no pipeline for the head ${mr.sha ?? "(none)"}`,
+    );
+  }
   const pipelineNotGreen =
     head !== undefined && head.conclusion !== "success" && !(head.conclusion === "skipped" && skippedAllowed);
-  return { known: true, value: unsatisfied || (pipelineRequired && pipelineNotGreen) };
+  return { known: true, value: pipelineRequired && pipelineNotGreen };
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

@@ -153,7 +153,14 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
     },
     async *pages(path, item, query) {
       let url: URL | null = urlOf(path, { per_page: PER_PAGE, ...query });
-      for (let page = 0; url && page < MAX_PAGES; page++) {
+      for (let page = 0; url; page++) {
+        // Never a silent cut: a list we cannot read to its end is an error the collector reports.
+        if (page === MAX_PAGES) {
+          throw new ProviderError(
+            `GitLab GET ${path} has more than ${MAX_PAGES} pages: the list was not read to its end`,
+            { host: "gitlab" },
+          );
+        }
         const response = await request("GET", url);
         const items = await parsed("GET", path, response, z.array(item));
         for (const value of items) yield value;

@@ -1,7 +1,7 @@
-import type { GitLabClient } from "./client.js";
-import { encodePath } from "./client.js";
+import { encodePath, GitLabHttpError, type GitLabClient } from "./client.js";
 import type { UnreadableLog } from "./map.js";
-import { GroupProjectWire, MemberWire, ProjectWire } from "./schema.js";
+import type { ActorKind } from "../../model/index.js";
+import { GroupProjectWire, MemberWire, ProjectWire, UserWire } from "./schema.js";
 import type { MemberWire as Member, ProjectWire as Project } from "./schema.js";
 
 /** What every GitLab collector shares within one host: the client, the unreadable log, caches. */
@@ -14,7 +14,19 @@ export interface GitLabContext {
   /** Lower-cased public e-mail → login, from the project's members (empty when none are shown). */
   emailLogins(path: string): Promise<Map<string, string>>;
   groupMembers(groupPath: string): Promise<Member[]>;
+  /** The group's members, or null when GitLab hides the group from the token (403/404). */
+  groupMembersIfReadable(groupPath: string): Promise<Member[] | null>;
+  /**
+   * The account's type from the Users API (`bot`: project and group access tokens, service
+   * accounts); "unknown" when there is no id, the user cannot be read, or GitLab does not say.
+   */
+  userKind(id: number | null | undefined): Promise<ActorKind>;
   groupProjects(groupPath: string): AsyncGenerator<string>;
+  /**
+   * "project@sha" -> the branches merged change requests brought that commit into (their head and
+   * merge commit), as listMergedChangeRequests collected them: a direct push is judged per branch.
+   */
+  mergedInto: Map<string, Set<string>>;
 }
 
 /** Reads that several collectors need are made once per host, not once per change request. */
@@ -22,6 +34,8 @@ export function createContext(client: GitLabClient, unreadable: UnreadableLog): 
   const projects = new Map<string, Promise<Project>>();
   const members = new Map<string, Promise<Member[] | null>>();
   const groups = new Map<string, Promise<Member[]>>();
+  const kinds = new Map<string, Promise<ActorKind>>();
+  const hiddenOrMembers = new Map<string, Promise<Member[] | null>>();
 
   function once<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
     let value = cache.get(key);
@@ -43,6 +57,7 @@ export function createContext(client: GitLabClient, unreadable: UnreadableLog): 
   const context: GitLabContext = {
     client,
     unreadable,
+    mergedInto: new Map(),
     project: (path) =>
       once(projects, path, () =>
         client.get(`/projects/${encodePath(path)}`, ProjectWire, { statistics: false }),
@@ -70,6 +85,30 @@ export function createContext(client: GitLabClient, unreadable: UnreadableLog): 
       once(groups, groupPath, () =>
         collect(client.pages(`/groups/${encodePath(groupPath)}/members/all`, MemberWire)),
       ),
+    groupMembersIfReadable: (groupPath) =>
+      // Cached with its "hidden" answer too: a hidden group is asked about once per host.
+      once(hiddenOrMembers, groupPath, async () => {
+        try {
+          return await context.groupMembers(groupPath);
+        } catch (error) {
+          if (isForbidden(error) || isNotFound(error)) return null;
+          throw error;
+        }
+      }),
+    async userKind(id) {
+      if (id === null || id === undefined) return "unknown";
+      return once(kinds, String(id), async () => {
+        try {
+          const user = await client.get(`/users/${id}`, UserWire);
+          if (user.bot === undefined) return "unknown";
+          return user.bot ? "bot" : "user";
+        } catch (error) {
+          // A deleted (404) or hidden (403) account is not a person we can vouch for.
+          if (isForbidden(error) || isNotFound(error)) return "unknown";
+          throw error;
+        }
+      });
+    },
     async *groupProjects(groupPath) {
       const pages = client.pages(`/groups/${encodePath(groupPath)}/projects`, GroupProjectWire, {
         include_subgroups: true,
@@ -83,11 +122,12 @@ export function createContext(client: GitLabClient, unreadable: UnreadableLog): 
   return context;
 }
 
+/** GitLab itself answered 401 or 403 (not any error that happens to carry a status). */
 export function isForbidden(error: unknown): boolean {
-  return (
-    typeof error === "object" &&
-    error !== null &&
-    "status" in error &&
-    (error.status === 401 || error.status === 403)
-  );
+  return error instanceof GitLabHttpError && (error.status === 401 || error.status === 403);
+}
+
+/** GitLab itself answered 404. */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof GitLabHttpError && error.status === 404;
 }

@@ -1,7 +1,7 @@
 import type { CodeHost } from "../types.js";
 import { createGitLabClient, encodePath, type GitLabLogger } from "./client.js";
 import { collectChangeRequest } from "./change-request.js";
-import { createContext, isForbidden } from "./context.js";
+import { createContext, isForbidden, isNotFound } from "./context.js";
 import { listDirectPushes, listMergedChangeRequests } from "./history.js";
 import { UnreadableLog } from "./map.js";
 import { collectOrganization } from "./organization.js";
@@ -65,7 +65,7 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
         return { actor: username, permissions: { scopes: token.scopes.join(",") } };
       } catch (error) {
         // Group/project access tokens and OAuth tokens cannot always describe themselves.
-        if (isForbidden(error) || (error as { status?: number }).status === 404) {
+        if (isForbidden(error) || isNotFound(error)) {
           return { actor: username, permissions: {} };
         }
         throw error;
@@ -83,11 +83,14 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
       return { changeRequest, repository };
     },
     async changeRequestsForCommit(projectPath, sha) {
-      const mrs = await client.get(
+      // Every page: a commit can be in the history of many merge requests.
+      const iids: number[] = [];
+      const mrs = client.pages(
         `/projects/${encodePath(projectPath)}/repository/commits/${encodeURIComponent(sha)}/merge_requests`,
-        MergeRequestWire.array(),
+        MergeRequestWire,
       );
-      return mrs.filter((mr) => mr.state === "opened" && mr.sha === sha).map((mr) => mr.iid);
+      for await (const mr of mrs) if (mr.state === "opened" && mr.sha === sha) iids.push(mr.iid);
+      return iids;
     },
     listMergedChangeRequests: (projectPath, branches, period) =>
       listMergedChangeRequests(context, projectPath, branches, period),

@@ -11,7 +11,11 @@ export const ROLE = {
   admin: "instance administrator",
   readApi: "read_api scope",
   api: "api scope",
+  premium: "GitLab Premium",
 } as const;
+
+/** What an "unknown" says when the instance answers 404 for an endpoint only paid tiers have. */
+export const NOT_ON_EDITION = "not available on this GitLab edition (Premium or Ultimate only)";
 
 /**
  * GitLab access levels onto the model's permissions: 5 minimal and 10 guest → read (guests see a
@@ -51,11 +55,16 @@ export class UnreadableLog {
     what: string,
     permission: string,
     load: () => Promise<T>,
-    options: { notFoundIsUnreadable?: boolean } = {},
+    options: { notFoundIsUnreadable?: boolean; notFoundIsEdition?: boolean } = {},
   ): Promise<Known<T>> {
     try {
       return known(await load());
     } catch (error) {
+      // GitLab Free/CE answers 404 for Premium-only endpoints: the fact is not on this edition, which
+      // no role or scope would change (a 404 can also hide a resource, so the reason keeps the answer).
+      if (error instanceof GitLabHttpError && error.status === 404 && options.notFoundIsEdition) {
+        return this.add(subject, what, ROLE.premium, `${NOT_ON_EDITION}: ${error.message}`);
+      }
       if (
         error instanceof GitLabHttpError &&
         (error.status === 401 ||
@@ -85,6 +94,29 @@ export class UnreadableLog {
  * no-reply address GitLab gives each user ("123-alice@users.noreply.gitlab.com") or a member's
  * public e-mail. Never by display name: a wrong author is worse than an unknown one.
  */
+/**
+ * The user id GitLab put in its no-reply address ("123-alice@users.noreply.gitlab.com"), so the
+ * account's type can be asked for; null for any other address.
+ */
+export function userIdForEmail(email: string | null | undefined): number | null {
+  const match = /^(\d+)-[a-z0-9_.-]+@users\.noreply\./i.exec(email ?? "");
+  return match?.[1] ? Number(match[1]) : null;
+}
+
+/**
+ * `Co-authored-by: Name <e-mail>` trailers of a commit message (any line, case-insensitive, as
+ * GitLab and GitHub both credit them). Crediting one too many keeps a reviewer from being taken
+ * for independent; missing one would not.
+ */
+export function coAuthorTrailers(message: string | undefined): Array<{ name: string; email: string }> {
+  const found: Array<{ name: string; email: string }> = [];
+  for (const line of (message ?? "").split(/\r?\n/)) {
+    const match = /^\s*co-authored-by:\s*(.*?)\s*<([^<>\s]+)>\s*$/i.exec(line);
+    if (match?.[2]) found.push({ name: match[1] ?? "", email: match[2] });
+  }
+  return found;
+}
+
 export function loginForEmail(
   email: string | null | undefined,
   byEmail: ReadonlyMap<string, string>,

@@ -1,4 +1,4 @@
-import { Organization, type Known, type Permission } from "../../model/index.js";
+import { known, Organization, type Invitation, type Known, type Permission } from "../../model/index.js";
 import { encodePath } from "./client.js";
 import { isForbidden, type GitLabContext } from "./context.js";
 import { isoTime, roleName, ROLE } from "./map.js";
@@ -59,17 +59,34 @@ export async function collectOrganization(context: GitLabContext, groupPath: str
     };
   }
 
-  const invitations = await unreadable.read(groupPath, "pending invitations", ROLE.maintainer, async () => {
-    const list = await collect(client.pages(`/groups/${id}/invitations`, InvitationWire));
-    return list.map((invitation) => ({
-      // GitLab invitations are by e-mail; user_name is a display name, not a login.
-      login: null,
-      email: invitation.invite_email ?? null,
-      role: roleName(invitation.access_level),
-      invitedAt: isoTime(invitation.created_at),
-      inviter: invitation.created_by_name ?? null,
+  const invitationList = await unreadable.read(groupPath, "pending invitations", ROLE.maintainer, () =>
+    collect(client.pages(`/groups/${id}/invitations`, InvitationWire)),
+  );
+  let invitations: Known<Invitation[]> = invitationList.known ? known([]) : invitationList;
+  if (invitationList.known) {
+    const dated = invitationList.value.map((invitation) => ({
+      invitation,
+      invitedAt: invitation.created_at ?? invitation.invited_at,
     }));
-  });
+    // Without a date an invitation's age (the control's whole point) cannot be judged.
+    invitations = dated.some((entry) => !entry.invitedAt)
+      ? unreadable.add(
+          groupPath,
+          "pending invitations",
+          ROLE.maintainer,
+          "GitLab answered an invitation without created_at or invited_at",
+        )
+      : known(
+          dated.map(({ invitation, invitedAt }) => ({
+            // GitLab invitations are by e-mail; user_name is a display name, not a login.
+            login: null,
+            email: invitation.invite_email ?? null,
+            role: roleName(invitation.access_level),
+            invitedAt: isoTime(invitedAt ?? ""),
+            inviter: invitation.created_by_name ?? null,
+          })),
+        );
+  }
 
   const outsideCollaborators = memberList.known
     ? await outsidersOf(context, groupPath, new Set(memberList.value.map((member) => member.username)))

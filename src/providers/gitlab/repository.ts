@@ -1,4 +1,5 @@
 import {
+  known,
   Repository,
   unprotectedBranchRule,
   unreadable as unreadableOf,
@@ -43,23 +44,42 @@ export async function collectRepository(
       ? [policy.onlyBranch]
       : await productionBranchesOf(context, projectPath, defaultBranch, policy);
 
-  // Protected branches and approval settings need the Maintainer role on the project.
-  const branchRules = await unreadable.read(projectPath, "protected branches", ROLE.maintainer, async () => {
-    const [protectedBranches, approvals, rules] = await Promise.all([
-      collect(client.pages(`/projects/${id}/protected_branches`, ProtectedBranchWire)),
-      client.get(`/projects/${id}/approvals`, ProjectApprovalsWire),
-      collect(client.pages(`/projects/${id}/approval_rules`, ApprovalRuleWire)),
-    ]);
-    return productionBranches.map((branch) =>
-      branchRuleOf(
-        branch,
-        protectedBranches,
-        approvals,
-        rules,
-        project.only_allow_merge_if_pipeline_succeeds,
+  // Protected branches and approval settings need the Maintainer role on the project. Approval
+  // settings and rules are GitLab Premium: Free/CE answers 404, and without them how many approvals
+  // a branch requires is unknown, so its rules are (never guessed as "none required").
+  const protectedBranches = await unreadable.read(projectPath, "protected branches", ROLE.maintainer, () =>
+    collect(client.pages(`/projects/${id}/protected_branches`, ProtectedBranchWire)),
+  );
+  const approvalSettings = protectedBranches.known
+    ? await unreadable.read(
+        projectPath,
+        "merge request approval settings",
+        ROLE.maintainer,
+        () =>
+          Promise.all([
+            client.get(`/projects/${id}/approvals`, ProjectApprovalsWire),
+            collect(client.pages(`/projects/${id}/approval_rules`, ApprovalRuleWire)),
+          ]),
+        { notFoundIsEdition: true },
+      )
+    : protectedBranches;
+  let branchRules: Known<BranchRule[]>;
+  if (!protectedBranches.known) branchRules = protectedBranches;
+  else if (!approvalSettings.known) branchRules = approvalSettings;
+  else {
+    const [approvals, rules] = approvalSettings.value;
+    branchRules = known(
+      productionBranches.map((branch) =>
+        branchRuleOf(
+          branch,
+          protectedBranches.value,
+          approvals,
+          rules,
+          project.only_allow_merge_if_pipeline_succeeds,
+        ),
       ),
     );
-  });
+  }
 
   if ("onlyBranch" in policy) {
     const skipped = unreadableOf("not collected for a change check", "only the branch rules are read");
@@ -86,17 +106,31 @@ export async function collectRepository(
       permission: permissionOf(group.group_access_level),
     })),
   };
-  const deployKeys = await unreadable.read(projectPath, "deploy keys", ROLE.maintainer, async () => {
-    const keys = await collect(client.pages(`/projects/${id}/deploy_keys`, DeployKeyWire));
-    return keys.map((key): DeployKey => ({
-      id: String(key.id),
-      title: key.title,
-      readOnly: !key.can_push,
-      createdAt: key.created_at ? isoTime(key.created_at) : null,
-      // GitLab does not say who added a deploy key.
-      addedBy: null,
-    }));
-  });
+  const keyList = await unreadable.read(projectPath, "deploy keys", ROLE.maintainer, () =>
+    collect(client.pages(`/projects/${id}/deploy_keys`, DeployKeyWire)),
+  );
+  // Older GitLab answers without can_push: such a key may well push, so the keys are unknown, not
+  // read-only (the model has no "unknown" per key, and one unknown key makes the list unjudgeable).
+  const silent = keyList.known ? keyList.value.filter((key) => key.can_push === undefined) : [];
+  const deployKeys: Known<DeployKey[]> = !keyList.known
+    ? keyList
+    : silent.length > 0
+      ? unreadable.add(
+          projectPath,
+          "deploy keys",
+          "a GitLab version that shows can_push",
+          `GitLab did not say whether ${silent.map((key) => `"${key.title}"`).join(", ")} can push (no can_push in the answer)`,
+        )
+      : known(
+          keyList.value.map((key) => ({
+            id: String(key.id),
+            title: key.title,
+            readOnly: key.can_push === false,
+            createdAt: key.created_at ? isoTime(key.created_at) : null,
+            // GitLab does not say who added a deploy key.
+            addedBy: null,
+          })),
+        );
 
   return Repository.parse({
     fullName: project.path_with_namespace,
@@ -213,6 +247,14 @@ export function branchRuleOf(
     allowForcePushes: matching.some((entry) => entry.allow_force_push),
     allowDeletions: false,
     bypassActors: [...new Set(actorsOf(pushLevels))],
+    // GitLab shows who may push to every caller that can read protected branches.
+    bypassActorsVisible: true,
+    // GitLab's required pipeline is the project's, never pinned to an app.
+    requiredCheckApps: {},
+    // GitLab's other merge checks (resolved threads, fast-forward only) apply to every merge and
+    // have no per-merge override; the ways around protection (an unsatisfied approval rule, a
+    // failed pipeline, a direct push) are each checked by their own control.
+    otherRequirements: [],
   };
 }
 

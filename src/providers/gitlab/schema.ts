@@ -7,6 +7,23 @@ import { z } from "zod";
 
 const Time = z.string();
 const UserRef = z.object({ id: z.number().optional(), username: z.string(), name: z.string().optional() });
+export type UserRef = z.infer<typeof UserRef>;
+
+/**
+ * A pipeline as the MR's `head_pipeline` (and the single-pipeline API) shows it: with the user who
+ * ran it. The pipelines list omits `user`.
+ */
+export const PipelineWire = z.object({
+  id: z.number().int(),
+  sha: z.string(),
+  status: z.string(),
+  source: z.string().nullable().optional(),
+  web_url: z.string().nullable().optional(),
+  updated_at: Time.nullable().optional(),
+  finished_at: Time.nullable().optional(),
+  user: UserRef.nullable().optional(),
+});
+export type PipelineWire = z.infer<typeof PipelineWire>;
 
 export const MergeRequestWire = z.object({
   iid: z.number().int(),
@@ -26,6 +43,13 @@ export const MergeRequestWire = z.object({
   merged_at: Time.nullable().optional(),
   merged_by: UserRef.nullable().optional(),
   merge_user: UserRef.nullable().optional(),
+  /**
+   * The pipeline GitLab's merge checks look at (GET single MR only; absent from lists and on old
+   * GitLab). `pipeline` is its older, basic form. For merged-results pipelines its sha is GitLab's
+   * internal merge commit, not the MR's head.
+   */
+  head_pipeline: PipelineWire.nullable().optional(),
+  pipeline: PipelineWire.nullable().optional(),
 });
 export type MergeRequestWire = z.infer<typeof MergeRequestWire>;
 
@@ -46,16 +70,21 @@ export const ApprovalStateWire = z.object({
     .default([]),
 });
 
+/**
+ * A commit. GitLab's documented MR-commits example shows only `created_at` (which GitLab fills with
+ * the committed date); current versions add authored_date and committed_date.
+ */
 export const CommitWire = z.object({
   id: z.string(),
   title: z.string().optional(),
   message: z.string().optional(),
   author_name: z.string(),
   author_email: z.string().nullable().optional(),
-  authored_date: Time,
+  authored_date: Time.optional(),
   committer_name: z.string().optional(),
   committer_email: z.string().nullable().optional(),
-  committed_date: Time,
+  committed_date: Time.optional(),
+  created_at: Time.optional(),
   web_url: z.string().optional(),
 });
 export type CommitWire = z.infer<typeof CommitWire>;
@@ -74,16 +103,6 @@ export const VersionWire = z.object({
   head_commit_sha: z.string(),
   created_at: Time,
 });
-
-export const PipelineWire = z.object({
-  id: z.number().int(),
-  sha: z.string(),
-  status: z.string(),
-  web_url: z.string().nullable().optional(),
-  updated_at: Time.nullable().optional(),
-  finished_at: Time.nullable().optional(),
-});
-export type PipelineWire = z.infer<typeof PipelineWire>;
 
 export const ProjectWire = z.object({
   id: z.number().int(),
@@ -151,11 +170,12 @@ export const MemberWire = z.object({
 });
 export type MemberWire = z.infer<typeof MemberWire>;
 
+/** `can_push` is missing on old GitLab (API v3 answers): whether such a key can push is unknown. */
 export const DeployKeyWire = z.object({
   id: z.number().int(),
   title: z.string(),
   created_at: Time.nullable().optional(),
-  can_push: z.boolean().default(false),
+  can_push: z.boolean().optional(),
 });
 
 export const GroupWire = z.object({
@@ -166,9 +186,11 @@ export const GroupWire = z.object({
   require_two_factor_authentication: z.boolean().optional(),
 });
 
+/** Older GitLab answered `invited_at` where current versions answer `created_at`. */
 export const InvitationWire = z.object({
   invite_email: z.string().nullable().optional(),
-  created_at: Time,
+  created_at: Time.optional(),
+  invited_at: Time.optional(),
   access_level: z.number().int(),
   user_name: z.string().nullable().optional(),
   created_by_name: z.string().nullable().optional(),
@@ -178,6 +200,36 @@ export const GroupProjectWire = z.object({ id: z.number().int(), path_with_names
 export const BranchWire = z.object({ name: z.string() });
 export const CurrentUserWire = z.object({ id: z.number().int(), username: z.string() });
 export const TokenSelfWire = z.object({ scopes: z.array(z.string()).default([]) });
+/** GET /users/:id: `bot` is true for project and group access tokens' users and service accounts. */
+export const UserWire = z.object({
+  id: z.number().int(),
+  username: z.string(),
+  bot: z.boolean().optional(),
+  public_email: z.string().nullable().optional(),
+});
+
+/** A push event (GET /projects/:id/events?action=pushed): who pushed what onto which ref, when. */
+export const PushEventWire = z.object({
+  created_at: Time,
+  author_username: z.string().nullable().optional(),
+  author: UserRef.nullable().optional(),
+  push_data: z.object({
+    action: z.string().optional(),
+    ref: z.string().nullable().optional(),
+    ref_type: z.string().optional(),
+    commit_count: z.number().int().optional(),
+    commit_from: z.string().nullable().optional(),
+    commit_to: z.string().nullable().optional(),
+  }),
+});
+export type PushEventWire = z.infer<typeof PushEventWire>;
+
+/** GET /repository/compare: the commits between two shas. */
+export const CompareWire = z.object({
+  commits: z.array(z.object({ id: z.string() })).default([]),
+  compare_timeout: z.boolean().optional(),
+});
+
 export const CommitMergeRequestWire = z.object({
   iid: z.number().int(),
   state: z.string(),

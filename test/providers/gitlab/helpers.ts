@@ -56,6 +56,17 @@ export function openMergeRequest(): Record<string, unknown> {
   };
 }
 
+/**
+ * The fixture's commits with the committer linked too (alice's no-reply address): a commit whose
+ * committer is linked to no account makes independence unknown, so a clean change needs this.
+ */
+export function linkedCommits(): Array<Record<string, unknown>> {
+  return fixture<Array<Record<string, unknown>>>("mr-commits").map((commit) => ({
+    ...commit,
+    committer_email: commit.author_email,
+  }));
+}
+
 /** The reads of one merge request itself: the MR, its commits, notes, versions and approvals. */
 export function mockMergeRequestReads(
   mr: Record<string, unknown>,
@@ -67,7 +78,7 @@ export function mockMergeRequestReads(
     .reply(200, mr)
     .get(`${base}/commits`)
     .query(true)
-    .reply(200, fixture("mr-commits"))
+    .reply(200, linkedCommits())
     .get(`${base}/notes`)
     .query(true)
     .reply(200, fixture("mr-notes"))
@@ -108,17 +119,40 @@ export function mockBranchRules(approvalRules: object = fixture("approval-rules"
     .reply(200, approvalRules);
 }
 
+/**
+ * GET /users/:id for the fixture people (alice 1, bob 2, erin 5), as GitLab's Users API answers:
+ * `bot` says whether the account is a bot (access-token users, service accounts). Each id is asked
+ * once per host.
+ */
+export function mockUsers(ids: number[], bots: number[] = []): nock.Scope {
+  const names: Record<number, string> = { 1: "alice", 2: "bob", 5: "erin" };
+  const scope = gitlab();
+  for (const id of ids) {
+    scope.get(`${API}/users/${id}`).reply(200, {
+      id,
+      username: names[id] ?? `user${id}`,
+      name: names[id] ?? `User ${id}`,
+      state: "active",
+      bot: bots.includes(id),
+      public_email: null,
+    });
+  }
+  return scope;
+}
+
 export function mockProjectMembers(): nock.Scope {
   return gitlab().get(`${PROJECT}/members/all`).query(true).reply(200, fixture("project-members"));
 }
 
 /**
  * Every read collectChangeContext makes for the open !12 of acme/api: the merge request itself, the
- * project's members, the head pipeline, and the target branch's rules.
+ * project's members, the people's account types, the head pipeline, and the target branch's rules.
  */
 export function mockOpenChangeContext(answers: { approvals?: object; approvalRules?: object } = {}): void {
   mockMergeRequestReads({ ...openMergeRequest(), iid: 12 }, answers.approvals);
   mockProjectMembers();
+  // The author (alice, also the commit's author by her no-reply address) and the approver (bob).
+  mockUsers([1, 2]);
   mockPipelines(false);
   mockBranchRules(answers.approvalRules);
 }

@@ -9,6 +9,7 @@ import {
   mockMergeRequestReads,
   mockOpenChangeContext,
   mockPipelines,
+  mockUsers,
   PROJECT,
   strictNock,
   testHost,
@@ -76,6 +77,8 @@ describe("GitLab listMergedChangeRequests", () => {
         "x-page": "2",
       });
     mockProjectOnce();
+    // Account types are asked once per host, however many merge requests name the person.
+    mockUsers([1, 2]);
     mockMergedRequestReads(mergedMr(12, "2026-10-02T15:00:00.000Z"));
     mockMergedRequestReads(mergedMr(13, "2026-10-20T10:00:00.000Z"));
 
@@ -111,28 +114,68 @@ describe("GitLab listMergedChangeRequests", () => {
 
 describe("GitLab listDirectPushes", () => {
   const COMMITS = `${PROJECT}/repository/commits`;
+  const EVENTS = `${PROJECT}/events`;
   const commit = fixture<Array<Record<string, unknown>>>("mr-commits")[0]!;
   const direct = "d1d2d3d4d5d6d7d8d9d0e1e2e3e4e5e6e7e8e9e0";
   const fastForwarded = "f1f2f3f4f5f6f7f8f9f0a1a2a3a4a5a6a7a8a9a0";
+  const otherBranchMerge = "abababababababababababababababababababab";
+  const backdated = "bdbdbdbdbdbdbdbdbdbdbdbdbdbdbdbdbdbdbdbd";
+  const commitsQuery = {
+    ref_name: "main",
+    since: "2026-10-01T00:00:00.000Z",
+    until: "2026-11-01T00:00:00.000Z",
+    first_parent: "true",
+    per_page: "100",
+  };
+  const eventsQuery = {
+    action: "pushed",
+    after: "2026-09-30",
+    before: "2026-11-02",
+    sort: "asc",
+    per_page: "100",
+  };
+  /** A push event as GET /projects/:id/events?action=pushed lists it. */
+  const pushEvent = (sha: string, at: string, by: string, ref = "main", extra: object = {}) => ({
+    id: Math.floor(Math.random() * 1e6),
+    project_id: 3,
+    action_name: "pushed to",
+    author_username: by,
+    author: { id: 2, username: by, name: by },
+    created_at: at,
+    push_data: {
+      commit_count: 1,
+      action: "pushed",
+      ref_type: "branch",
+      commit_from: "0000000000000000000000000000000000000000",
+      commit_to: sha,
+      ref,
+      commit_title: "",
+      ...extra,
+    },
+  });
 
-  it("reports a commit no merge request brought, and not one that a merged MR brought", async () => {
+  it("reports a commit no merge request brought into this branch, with who pushed it and when", async () => {
     gitlab()
       .get(`${PROJECT}/members/all`)
       .query(true)
       .reply(200, fixture("project-members"))
-      .get(COMMITS)
-      .query({
-        ref_name: "main",
-        since: "2026-10-01T00:00:00.000Z",
-        until: "2026-11-01T00:00:00.000Z",
-        first_parent: "true",
-        per_page: "100",
-      })
+      .get(EVENTS)
+      .query(eventsQuery)
       .reply(200, [
-        // The merge commit of !12: known from the merged population, not asked about again.
+        pushEvent(direct, "2026-10-05T22:15:00.000Z", "bob"),
+        // A push to another branch says nothing about main.
+        pushEvent(fastForwarded, "2026-10-06T08:00:00.000Z", "erin", "develop"),
+      ])
+      .get(COMMITS)
+      .query(commitsQuery)
+      .reply(200, [
+        // The merge commit of !12: in the merged population, but this host did not collect it,
+        // so which branch !12 was merged into is asked.
         { ...commit, id: MERGE, title: "Merge branch 'feature/rate-limit' into 'main'" },
         // A fast-forward merge: its commit landed as it was; GitLab knows the MR.
         { ...commit, id: fastForwarded, title: "Bump version" },
+        // The merge commit of an MR into develop, brought to main by pushing develop: a direct push.
+        { ...commit, id: otherBranchMerge, title: "Merge branch 'feature/x' into 'develop'" },
         {
           ...commit,
           id: direct,
@@ -144,29 +187,117 @@ describe("GitLab listDirectPushes", () => {
           web_url: `https://gitlab.example.com/acme/api/-/commit/${direct}`,
         },
       ])
+      .get(`${COMMITS}/${MERGE}/merge_requests`)
+      .query(true)
+      .reply(200, [{ iid: 12, state: "merged", target_branch: "main" }])
       .get(`${COMMITS}/${fastForwarded}/merge_requests`)
+      .query(true)
       .reply(200, [{ iid: 14, state: "merged", target_branch: "main" }])
+      .get(`${COMMITS}/${otherBranchMerge}/merge_requests`)
+      .query(true)
+      .reply(200, [{ iid: 16, state: "merged", target_branch: "develop" }])
       // The hotfix has an MR, but one that was closed unmerged: it did not bring the commit.
       .get(`${COMMITS}/${direct}/merge_requests`)
+      .query(true)
       .reply(200, [{ iid: 15, state: "closed", target_branch: "main" }]);
 
     const { host } = testHost();
     const pushes = await all(host.listDirectPushes("acme/api", "main", PERIOD, new Set([MERGE, HEAD])));
 
-    expect(pushes).toEqual([
-      {
-        repository: "acme/api",
-        branch: "main",
-        sha: direct,
-        message: "Hotfix: raise pool size\n",
-        // Linked through bob's public e-mail among the project members.
-        authorLogin: "bob",
-        committerLogin: "bob",
-        // GitLab's commits API does not say who pushed.
-        pushedBy: null,
-        at: "2026-10-05T22:10:00.000Z",
-        url: `https://gitlab.example.com/acme/api/-/commit/${direct}`,
-      } satisfies DirectPush,
+    expect(pushes.map((push) => [push.sha, push.pushedBy, push.pushedAt])).toEqual([
+      // No push event records it: the push time is not recorded.
+      [otherBranchMerge, null, null],
+      [direct, "bob", "2026-10-05T22:15:00.000Z"],
+    ]);
+    expect(pushes[1]).toEqual({
+      repository: "acme/api",
+      branch: "main",
+      sha: direct,
+      message: "Hotfix: raise pool size\n",
+      // Linked through bob's public e-mail among the project members.
+      authorLogin: "bob",
+      committerLogin: "bob",
+      pushedBy: "bob",
+      at: "2026-10-05T22:10:00.000Z",
+      pushedAt: "2026-10-05T22:15:00.000Z",
+      forced: false,
+      url: `https://gitlab.example.com/acme/api/-/commit/${direct}`,
+    } satisfies DirectPush);
+  });
+
+  it("finds a commit dated before the period but pushed within it, and the pusher of a commit inside a longer push", async () => {
+    const middle = "cececececececececececececececececececece";
+    const tip = "edededededededededededededededededededed";
+    gitlab()
+      .get(`${PROJECT}/members/all`)
+      .query(true)
+      .reply(200, fixture("project-members"))
+      .get(EVENTS)
+      .query(eventsQuery)
+      .reply(200, [
+        pushEvent(backdated, "2026-10-03T12:00:00.000Z", "erin"),
+        pushEvent(tip, "2026-10-04T12:00:00.000Z", "alice", "main", {
+          commit_count: 2,
+          commit_from: backdated,
+        }),
+      ])
+      // By commit date only the middle commit of alice's push is in the period.
+      .get(COMMITS)
+      .query(commitsQuery)
+      .reply(200, [
+        { ...commit, id: middle, committed_date: "2026-10-04T11:00:00.000+00:00", message: "Tune" },
+      ])
+      .get(`${COMMITS}/${middle}/merge_requests`)
+      .query(true)
+      .reply(200, [])
+      .get(`${PROJECT}/repository/compare`)
+      .query({ from: backdated, to: tip, straight: "true" })
+      .reply(200, { commits: [{ id: middle }, { id: tip }], compare_timeout: false })
+      // The tips of pushes the dates missed: the commit pushed within the period, dated before it.
+      .get(`${COMMITS}/${backdated}`)
+      .reply(200, {
+        ...commit,
+        id: backdated,
+        committed_date: "2026-09-01T00:00:00.000+00:00",
+        message: "Old",
+      })
+      .get(`${COMMITS}/${backdated}/merge_requests`)
+      .query(true)
+      .reply(200, [])
+      .get(`${COMMITS}/${tip}`)
+      .reply(200, { ...commit, id: tip, committed_date: "2026-09-02T00:00:00.000+00:00", message: "Older" })
+      .get(`${COMMITS}/${tip}/merge_requests`)
+      .query(true)
+      .reply(200, []);
+
+    const { host } = testHost();
+    const pushes = await all(host.listDirectPushes("acme/api", "main", PERIOD, new Set()));
+    expect(pushes.map((push) => [push.sha, push.at, push.pushedBy, push.pushedAt])).toEqual([
+      [middle, "2026-10-04T11:00:00.000Z", "alice", "2026-10-04T12:00:00.000Z"],
+      [backdated, "2026-09-01T00:00:00.000Z", "erin", "2026-10-03T12:00:00.000Z"],
+      [tip, "2026-09-02T00:00:00.000Z", "alice", "2026-10-04T12:00:00.000Z"],
+    ]);
+  });
+
+  it("says the push time is not recorded when the events cannot be read", async () => {
+    gitlab()
+      .get(`${PROJECT}/members/all`)
+      .query(true)
+      .reply(200, fixture("project-members"))
+      .get(EVENTS)
+      .query(eventsQuery)
+      .reply(403, { message: "403 Forbidden" })
+      .get(COMMITS)
+      .query(commitsQuery)
+      .reply(200, [{ ...commit, id: direct }])
+      .get(`${COMMITS}/${direct}/merge_requests`)
+      .query(true)
+      .reply(200, []);
+    const { host } = testHost();
+    const pushes = await all(host.listDirectPushes("acme/api", "main", PERIOD, new Set()));
+    expect(pushes.map((push) => [push.sha, push.pushedBy, push.pushedAt])).toEqual([[direct, null, null]]);
+    expect(host.drainUnreadable()).toMatchObject([
+      { subject: "acme/api", what: "push events", permission: "Reporter role" },
     ]);
   });
 });
@@ -214,6 +345,9 @@ describe("GitLab collectChangeContext", () => {
             allowForcePushes: false,
             allowDeletions: false,
             bypassActors: [],
+            bypassActorsVisible: true,
+            requiredCheckApps: {},
+            otherRequirements: [],
           },
         ],
       },
@@ -222,7 +356,8 @@ describe("GitLab collectChangeContext", () => {
       deployKeys: skipped,
       collectionError: null,
     });
-    expect(host.stats.requests).toBe(11);
+    // The MR's five reads, the members, two account types, the head pipeline, four for the rules.
+    expect(host.stats.requests).toBe(13);
   });
 });
 
@@ -230,6 +365,7 @@ describe("GitLab changeRequestsForCommit", () => {
   it("names only the open merge requests whose head is the commit", async () => {
     gitlab()
       .get(`${PROJECT}/repository/commits/${HEAD}/merge_requests`)
+      .query({ per_page: "100" })
       .reply(200, [
         { ...mergeRequest, iid: 12, state: "opened", sha: HEAD },
         // The commit is in !20's history, but !20's head moved on.
@@ -244,6 +380,7 @@ describe("GitLab changeRequestsForCommit", () => {
   it("fails with the status when the project cannot be read", async () => {
     gitlab()
       .get(`${API}/projects/acme%2Fsecret/repository/commits/${HEAD}/merge_requests`)
+      .query(true)
       .reply(404, { message: "404 Project Not Found" });
     const { host } = testHost();
     await expect(host.changeRequestsForCommit("acme/secret", HEAD)).rejects.toMatchObject({

@@ -8,7 +8,12 @@ const policy = {
   productionBranches: { defaultBranch: true, patterns: ["release/*"] },
 } as Pick<Policy, "productionBranches"> as Policy;
 
-function mockProject(protectedStatus = 200): void {
+const RULE_DEFAULTS = { bypassActorsVisible: true, requiredCheckApps: {}, otherRequirements: [] };
+
+function mockProject(
+  protectedStatus = 200,
+  answers: { approvalsStatus?: number; deployKeys?: unknown } = {},
+): void {
   const scope = gitlab()
     .get(PROJECT)
     .query(true)
@@ -30,10 +35,17 @@ function mockProject(protectedStatus = 200): void {
     .reply(200, fixture("group-members-admin"))
     .get(`${PROJECT}/deploy_keys`)
     .query(true)
-    .reply(200, fixture("deploy-keys"));
-  // The approval settings are read alongside the protected branches (in parallel).
-  scope.get(`${PROJECT}/approvals`).reply(200, fixture("project-approvals"));
-  scope.get(`${PROJECT}/approval_rules`).query(true).reply(200, fixture("approval-rules"));
+    .reply(200, answers.deployKeys ?? fixture("deploy-keys"));
+  // The approval settings are read once the protected branches could be.
+  if (protectedStatus !== 200) return;
+  const status = answers.approvalsStatus ?? 200;
+  // GitLab Free/CE has no such routes: Grape's 404.
+  const missing = { error: "404 Not Found" };
+  scope.get(`${PROJECT}/approvals`).reply(status, status === 200 ? fixture("project-approvals") : missing);
+  scope
+    .get(`${PROJECT}/approval_rules`)
+    .query(true)
+    .reply(status, status === 200 ? fixture("approval-rules") : missing);
 }
 
 describe("GitLab collectRepository", () => {
@@ -64,6 +76,7 @@ describe("GitLab collectRepository", () => {
             allowForcePushes: false,
             allowDeletions: false,
             bypassActors: [],
+            ...RULE_DEFAULTS,
           },
           {
             branch: "release/1.0",
@@ -78,6 +91,7 @@ describe("GitLab collectRepository", () => {
             allowForcePushes: true,
             allowDeletions: false,
             bypassActors: ["role:Maintainers"],
+            ...RULE_DEFAULTS,
           },
         ],
       },
@@ -125,5 +139,36 @@ describe("GitLab collectRepository", () => {
         reason: "403 GitLab GET /projects/acme%2Fapi/protected_branches answered 403: 403 Forbidden",
       },
     ]);
+  });
+
+  it("says branch rules are unknown on GitLab Free, whose approval settings answer 404, and goes on", async () => {
+    mockProject(200, { approvalsStatus: 404 });
+    const { host } = testHost();
+    const repository = await host.collectRepository("acme/api", policy);
+    // How many approvals a branch needs is a Premium fact: never read as "none required".
+    expect(repository.branchRules).toEqual({
+      known: false,
+      permission: "GitLab Premium",
+      reason: expect.stringMatching(/^not available on this GitLab edition .*answered 404/),
+    });
+    expect(repository.collaborators.known).toBe(true);
+    expect(repository.deployKeys.known).toBe(true);
+    expect(host.drainUnreadable()).toMatchObject([
+      { subject: "acme/api", what: "merge request approval settings", permission: "GitLab Premium" },
+    ]);
+  });
+
+  it("says deploy keys are unknown, not read-only, when GitLab does not show can_push", async () => {
+    const oldAnswer = fixture<Array<Record<string, unknown>>>("deploy-keys").map(
+      ({ can_push: _canPush, ...key }) => key,
+    );
+    mockProject(200, { deployKeys: oldAnswer });
+    const { host } = testHost();
+    const repository = await host.collectRepository("acme/api", policy);
+    expect(repository.deployKeys).toEqual({
+      known: false,
+      permission: "a GitLab version that shows can_push",
+      reason: 'GitLab did not say whether "ci-deploy", "mirror" can push (no can_push in the answer)',
+    });
   });
 });
