@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { BranchRule, Known } from "../../src/model/index.js";
-import { makePolicy } from "../providers/github/mock.js";
+import { fixture, makePolicy } from "../providers/github/mock.js";
 import { useDocumentedGitHub } from "./documented-github.js";
 import { documentedExample, flatten, resolve, successExamples, type SchemaNode } from "./openapi.js";
 
@@ -561,5 +561,136 @@ describe("pull requests of a commit, from GitHub's examples", () => {
     await expect(
       github.host().changeRequestsForCommit("octocat/Hello-World", "f".repeat(40)),
     ).resolves.toEqual([]);
+  });
+});
+
+describe("direct pushes, from GitHub's repository activity examples", () => {
+  const github = useDocumentedGitHub();
+  const ACTIVITY = "GET /repos/{owner}/{repo}/activity";
+  const COMPARE = "GET /repos/{owner}/{repo}/compare/{basehead}";
+  type ActivityExample = { before: string; after: string; ref: string; pushed_at: string; pusher: Login };
+  const [documented] = documentedExample<ActivityExample[]>(ACTIVITY);
+  const compared = documentedExample<{ commits: { sha: string }[] }>(COMPARE);
+  const period = { since: new Date("2011-01-01T00:00:00Z"), until: new Date("2011-02-01T00:00:00Z") };
+
+  /** Commit-date history, asked for only where the activity record does not reach: none here. */
+  function emptyHistory(untils: unknown[]) {
+    github.graphql("BranchHistory", (variables) => {
+      untils.push(variables.until);
+      return {
+        rateLimit: { cost: 1 },
+        repository: {
+          ref: { target: { history: { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } } } },
+        },
+      };
+    });
+  }
+
+  async function pushes() {
+    const found = [];
+    for await (const push of github
+      .host()
+      .listDirectPushes("octocat/Hello-World", "main", period, new Set<string>())) {
+      found.push(push);
+    }
+    return found;
+  }
+
+  it("names the pusher and the push time of each commit a documented push brought", async () => {
+    const untils: unknown[] = [];
+    emptyHistory(untils);
+    expect(documented?.ref).toBe("refs/heads/main");
+
+    const found = await pushes();
+
+    expect(
+      found.map((p) => ({ sha: p.sha, pushedBy: p.pushedBy, pushedAt: p.pushedAt, forced: p.forced })),
+    ).toEqual(
+      compared.commits.map((c) => ({
+        sha: c.sha,
+        pushedBy: documented?.pusher.login,
+        pushedAt: documented?.pushed_at,
+        forced: false,
+      })),
+    );
+    expect(github.requests.find((r) => r.route === COMPARE)?.url).toContain(
+      `${documented?.before}...${documented?.after}`,
+    );
+    // Only the part of the period before the oldest recorded push is read by commit date.
+    for (const until of untils)
+      expect(Date.parse(String(until))).toBeLessThanOrEqual(Date.parse(String(documented?.pushed_at)));
+  });
+
+  it.each([
+    ["the published example's spelling", { push_type: "force" }],
+    [
+      "the documented schema's spelling",
+      {
+        push_type: undefined,
+        pushed_at: undefined,
+        pusher: undefined,
+        activity_type: "force_push",
+        timestamp: "2011-01-26T19:06:43Z",
+        actor: { login: "hubot" },
+      },
+    ],
+  ])("a force push (%s) is a forced direct push by its actor", async (_spelling, change) => {
+    emptyHistory([]);
+    github.answer(ACTIVITY, [{ ...documented, ...change }]);
+    const found = await pushes();
+    expect(found.length).toBe(compared.commits.length);
+    for (const push of found) {
+      expect(push.forced).toBe(true);
+      expect(push.pushedBy).toBe("actor" in change ? change.actor?.login : documented?.pusher.login);
+      expect(push.pushedAt).toBe("2011-01-26T19:06:43Z");
+    }
+  });
+});
+
+describe("GitHub's record of bypasses (rule suites), from its examples", () => {
+  const github = useDocumentedGitHub();
+  const SUITES = "GET /repos/{owner}/{repo}/rulesets/rule-suites";
+
+  it("a merge whose merge commit GitHub recorded as a bypass is a bypass; unrecorded, unverified rules make it unknown", async () => {
+    const suites =
+      documentedExample<{ after_sha: string; ref: string; result: string; actor_name: string }[]>(SUITES);
+    const bypass = suites.find((s) => s.result === "bypass");
+    expect(bypass).toBeDefined();
+    const branch = String(bypass?.ref).replace(/^refs\/heads\//, "");
+    // A merged pull request (the provider tests' GraphQL fixture) merged as that commit into that branch.
+    const answer = fixture<{
+      repository: {
+        pullRequest: { baseRefName: string; mergeCommit: { oid: string } | null; state: string };
+      };
+    }>("pull-request.json");
+    expect(answer.repository.pullRequest.state).toBe("MERGED");
+    answer.repository.pullRequest.baseRefName = branch;
+    answer.repository.pullRequest.mergeCommit = {
+      ...answer.repository.pullRequest.mergeCommit,
+      oid: String(bypass?.after_sha),
+    };
+    github.graphql("PullRequest", () => answer);
+    github.answer(PROTECTION, [
+      404,
+      { message: "Branch not protected", documentation_url: "https://docs.github.com" },
+    ]);
+    github.handle(RULESET, ({ path }) => ({
+      ...documentedExample<object>(RULESET),
+      id: Number(path.split("/").pop()),
+    }));
+
+    const change = await github.host().collectChangeRequest("octo-org/octo-repo", 42);
+
+    expect(change.bypassedProtection).toEqual({ known: true, value: true });
+    // Without GitHub's record, the documented rules (commit message and author e-mail patterns) are
+    // requirements nothing verifies: unknown, naming them, never "no bypass".
+    github.answer(SUITES, []);
+    const unrecorded = await github.host().collectChangeRequest("octo-org/octo-repo", 42);
+    expect(unrecorded.bypassedProtection.known).toBe(false);
+    expect(unrecorded.bypassedProtection.known ? "" : unrecorded.bypassedProtection.reason).toMatch(
+      /commit_message_pattern/,
+    );
+    const asked = github.requests.find((r) => r.route === SUITES)?.url ?? "";
+    expect(asked).toContain(`ref=${encodeURIComponent(`refs/heads/${branch}`)}`);
   });
 });
