@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { patternProblem } from "./branches.js";
 
 /**
  * The policy file as people write it (snake_case YAML). Strict everywhere: an unknown key is more
@@ -27,7 +28,15 @@ const CalendarDate = z
 
 const Text = z.string().trim().min(1);
 
-const Glob = z.string().min(1).max(255);
+/** A branch or repository name pattern in GitHub's syntax (./branches.ts), rejected when it could mislead. */
+const Glob = z
+  .string()
+  .min(1)
+  .max(255)
+  .superRefine((pattern, context) => {
+    const problem = patternProblem(pattern);
+    if (problem !== undefined) context.addIssue({ code: "custom", message: problem, input: pattern });
+  });
 
 const ExceptionSubjectSchema = z
   .strictObject({

@@ -8,7 +8,14 @@ import { PolicyError } from "../../src/errors.js";
  * Small stand-ins for the real controls, so these tests exercise the policy module alone: the same
  * ids and parameter shapes, no evaluation.
  */
-const common = { passes: "passes", fails: "fails", remediation: "fix it", evaluate: () => [] };
+const common = {
+  passes: "passes",
+  fails: "fails",
+  evidence: "evidence",
+  unknownWhen: "never",
+  remediation: "fix it",
+  evaluate: () => [],
+};
 
 export const FAKE_CONTROLS: readonly AnyControl[] = [
   defineControl({

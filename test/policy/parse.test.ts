@@ -11,7 +11,7 @@ describe("parsePolicyLayer: a valid file", () => {
     expect(parseFixture("org.yml")).toEqual({
       file: "org.yml",
       text: fixture("org.yml"),
-      productionBranches: { patterns: ["release/*", "hotfix/**"] },
+      productionBranches: { patterns: ["release/*", "hotfix/**/*"] },
       controls: {
         "cc8.independent-approval": { locked: true, params: { min_approvals: 2 }, line: 5, column: 3 },
         "cc8.no-direct-push": { enabled: true, params: {}, line: 8, column: 3 },
