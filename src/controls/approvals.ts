@@ -337,7 +337,18 @@ function involvementOf(
       add({ login: commit.committerLogin, email: null }, "committed commits");
     }
   }
-  for (const push of changeRequest.pushes) add({ login: push.actor, email: null }, "pushed to the branch");
+  for (const push of changeRequest.pushes) {
+    if (push.actor === null) {
+      gaps.push({
+        reason: `the host did not say who pushed head ${shortSha(push.headSha)} at ${push.at}`,
+        evidence: {
+          label: "unattributed push",
+          value: `head ${push.headSha} pushed by an account the host did not name`,
+          at: push.at,
+        },
+      });
+    } else add({ login: push.actor, email: null }, "pushed to the branch");
+  }
 
   if (changeRequest.commitsTruncated) {
     gaps.push({

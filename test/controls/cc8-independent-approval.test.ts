@@ -348,6 +348,10 @@ describe("cc8.independent-approval", () => {
       );
       const unlinkedCommitter = commitBy("alice", { committerLogin: null });
       expect(evaluate({ commits: [unlinkedCommitter] }).outcome).toBe("unknown");
+      const unnamedPusher = { at: "2026-10-01T12:00:00Z", actor: null, headSha: HEAD, forced: true };
+      expect(evaluate({ pushes: [unnamedPusher] }).reason).toBe(
+        "Cannot confirm that bob is independent of the change: the host did not say who pushed head hhhhhhh at 2026-10-01T12:00:00Z.",
+      );
     });
 
     it("keeps a bot's commits from making anything unknown: the change's author stays involved", () => {
