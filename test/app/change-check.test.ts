@@ -1,51 +1,35 @@
-import { readFileSync } from "node:fs";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PULL_REQUEST_QUERY } from "../../src/providers/github/queries.js";
 import type { PullRequestNode } from "../../src/providers/github/schema.js";
 import { CHECK_NAME } from "../../src/reporters/check.js";
 import {
+  base64,
+  CHECK_RUNS,
+  expectChangeCheck,
+  FIRST,
+  HEAD,
+  linkCommitsToAlice,
+  NOW,
+  openPullRequest,
+  POLICY,
+  protection,
+  recordedPullRequest,
+  review,
+  setReviews,
+} from "../fixtures/app/change-facts.js";
+import {
   examplePayload,
   github,
   inAcmeApi,
   loadApp,
   type RecordedRequest,
-  type TestApp,
 } from "../fixtures/app/github-app.js";
 
-const NOW = new Date("2026-10-02T12:00:00Z");
-const HEAD = "9f2c4e1a7b3d5f6e8c0a1b2c3d4e5f60718293a4";
-const FIRST = "3b8d1f0e2a4c6e8a0c2e4a6c8e0a2c4e6a8c0e2a";
-const CHECK_RUNS = `/repos/acme/api/commits/${HEAD}/check-runs?check_name=${CHECK_NAME}&filter=latest&per_page=100&app_id=1`;
-const POLICY = ".github%2Fsoc2.yml";
 // The provider stamps completed_at with its own clock, not the app's: only its form is asserted.
 const ISO_TIME = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as string;
 // The escaping puts a zero-width space after "@" so GitHub does not read a branch as a mention.
 const AT = "@\u200b";
-
-interface PullRequestAnswer {
-  rateLimit: { cost: number };
-  repository: { pullRequest: PullRequestNode } & Record<string, unknown>;
-}
-
-/** The provider's pull-request fixture as an open pull request: alice's, approved by bob on the head. */
-function openPullRequest(change: (pr: PullRequestNode) => void = () => {}): PullRequestAnswer {
-  const answer = JSON.parse(
-    readFileSync(new URL("../fixtures/github/pull-request.json", import.meta.url), "utf8"),
-  ) as PullRequestAnswer;
-  const pr = answer.repository.pullRequest;
-  Object.assign(pr, { state: "OPEN", mergedAt: null, mergedBy: null, mergeCommit: null });
-  pr.reviews.nodes = [
-    {
-      author: { login: "bob" },
-      state: "APPROVED",
-      submittedAt: "2026-10-02T10:00:00Z",
-      commit: { oid: HEAD },
-    },
-  ];
-  change(pr);
-  return answer;
-}
 
 function headCheck(pr: PullRequestNode, status: string, conclusion: string | null): void {
   const node = pr.headCommit.nodes[0]!.commit.statusCheckRollup!.contexts.nodes[0]!;
@@ -59,57 +43,6 @@ function pullRequestOpened() {
   Object.assign(payload.pull_request.head, { sha: HEAD, ref: "feature/rate-limit" });
   Object.assign(payload.pull_request.base, { ref: "main" });
   return payload;
-}
-
-function protection(): nock.Body {
-  return JSON.parse(
-    readFileSync(new URL("../fixtures/github/branch-protection.json", import.meta.url), "utf8"),
-  ) as nock.Body;
-}
-
-function base64(text: string) {
-  return { type: "file", encoding: "base64", content: Buffer.from(text).toString("base64") };
-}
-
-interface Facts {
-  pullRequest?: PullRequestAnswer;
-  protection?: [number, nock.Body];
-  /** The repository's policy file on the base branch (main); none when absent. */
-  basePolicy?: string;
-  /** The id of the check run already on the head, when there is one. */
-  existingCheckRun?: number;
-}
-
-/** Every request one change check sends, in the order it sends them, answered from `facts`. */
-function expectChangeCheck(app: TestApp, facts: Facts = {}, token = true) {
-  const gh = github(app);
-  if (token) gh.installationToken(NOW);
-  gh.on("POST", "/graphql", [200, { data: facts.pullRequest ?? openPullRequest() }])
-    .on("GET", "/repos/acme/api/rules/branches/main?per_page=100", [200, []])
-    .on("GET", "/repos/acme/api/branches/main/protection", facts.protection ?? [200, protection()])
-    .on("GET", `/repos/acme/.github/contents/${POLICY}`, [404, { message: "Not Found" }])
-    .on(
-      "GET",
-      `/repos/acme/api/contents/${POLICY}?ref=main`,
-      facts.basePolicy === undefined ? [404, { message: "Not Found" }] : [200, base64(facts.basePolicy)],
-    )
-    .on("GET", CHECK_RUNS, [
-      200,
-      {
-        total_count: facts.existingCheckRun === undefined ? 0 : 1,
-        check_runs:
-          facts.existingCheckRun === undefined ? [] : [{ id: facts.existingCheckRun, name: CHECK_NAME }],
-      },
-    ]);
-  if (facts.existingCheckRun === undefined) {
-    gh.on("POST", "/repos/acme/api/check-runs", [201, { id: 4001, name: CHECK_NAME }]);
-  } else {
-    gh.on("PATCH", `/repos/acme/api/check-runs/${facts.existingCheckRun}`, [
-      200,
-      { id: facts.existingCheckRun },
-    ]);
-  }
-  return gh;
 }
 
 function issueCreated(number: number, body: unknown): [number, nock.Body] {
@@ -200,14 +133,7 @@ describe("the app on pull request events", () => {
     {
       case: "a self-approval",
       change: (pr: PullRequestNode) => {
-        pr.reviews.nodes = [
-          {
-            author: { login: "alice" },
-            state: "APPROVED",
-            submittedAt: "2026-10-02T10:00:00Z",
-            commit: { oid: HEAD },
-          },
-        ];
+        setReviews(pr, [review("alice", "APPROVED", "2026-10-02T10:00:00Z", HEAD)]);
       },
       title: /^1 of 2 controls pass; 1 fails: approval$/,
       reason: "0 independent approvals, 1 required",
@@ -215,14 +141,7 @@ describe("the app on pull request events", () => {
     {
       case: "an approval made stale by a later push",
       change: (pr: PullRequestNode) => {
-        pr.reviews.nodes = [
-          {
-            author: { login: "bob" },
-            state: "APPROVED",
-            submittedAt: "2026-10-01T10:30:00Z",
-            commit: { oid: FIRST },
-          },
-        ];
+        setReviews(pr, [review("bob", "APPROVED", "2026-10-01T10:30:00Z", FIRST)]);
       },
       title: /^2 of 3 controls pass; 1 fails: approval of final code$/,
       reason: "0 independent approvals of the final code, 1 required",
@@ -236,7 +155,7 @@ describe("the app on pull request events", () => {
     {
       case: "no approval at all",
       change: (pr: PullRequestNode) => {
-        pr.reviews.nodes = [];
+        setReviews(pr, []);
       },
       title: /^1 of 2 controls pass; 1 fails: approval$/,
       reason: "0 independent approvals, 1 required: nobody else approved it\\.",
@@ -272,7 +191,7 @@ describe("the app on pull request events", () => {
     const payload = pullRequestOpened();
     expectChangeCheck(app, {
       pullRequest: openPullRequest((pr) => {
-        pr.reviews.nodes = [];
+        setReviews(pr, []);
       }),
       basePolicy: "version: 1\ncontrols:\n  cc8.independent-approval: { min_approvals: 1 }\n",
     });
@@ -450,10 +369,9 @@ describe("the app on pull request events", () => {
 
   it("judges a merge at once and opens a finding issue for the control it fails", async () => {
     const app = await appFor();
-    const merged = JSON.parse(
-      readFileSync(new URL("../fixtures/github/pull-request.json", import.meta.url), "utf8"),
-    ) as PullRequestAnswer;
-    merged.repository.pullRequest.reviews.nodes = [];
+    const merged = recordedPullRequest();
+    linkCommitsToAlice(merged.repository.pullRequest);
+    setReviews(merged.repository.pullRequest, []);
     github(app)
       .installationToken(NOW)
       .on("POST", "/graphql", [200, { data: merged }])

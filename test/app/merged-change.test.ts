@@ -4,10 +4,19 @@
  * checks (no finding meanwhile), the merge is judged again when they complete, and a check that never
  * completes becomes a finding at the end of a bounded wait.
  */
-import { readFileSync } from "node:fs";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { PullRequestNode } from "../../src/providers/github/schema.js";
+import {
+  HEAD,
+  linkCommitsToAlice,
+  POLICY,
+  protection,
+  recordedPullRequest,
+  review,
+  setReviews,
+  type PullRequestAnswer,
+} from "../fixtures/app/change-facts.js";
 import {
   documentedExample,
   examplePayload,
@@ -19,35 +28,28 @@ import {
   type TestApp,
 } from "../fixtures/app/github-app.js";
 
-const HEAD = "9f2c4e1a7b3d5f6e8c0a1b2c3d4e5f60718293a4";
 const MERGE = "e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5";
 const MERGED_AT = "2026-10-02T15:00:00Z";
 const SIX_HOURS = 6 * 60 * 60 * 1000;
-const POLICY = ".github%2Fsoc2.yml";
 const ISSUES = "/repos/acme/compliance/issues?labels=soc2&state=all&per_page=100";
 const ACTIONS = { databaseId: 15368, slug: "github-actions" };
-
-interface PullRequestAnswer {
-  rateLimit: { cost: number };
-  repository: { pullRequest: PullRequestNode } & Record<string, unknown>;
-}
 
 type RollupNode = NonNullable<
   NonNullable<PullRequestNode["mergeCommit"]>["statusCheckRollup"]
 >["contexts"]["nodes"][number];
 
 /**
- * The provider's pull-request fixture: #42 by alice, approved by bob on its head, ci/test green on
+ * The provider's recorded pull request: #42 by alice, approved by bob on its head, ci/test green on
  * the head, merged at 15:00 as MERGE; `ciOnMerge` is what ci/test shows on the merge commit.
  */
 function mergedPullRequest(
   ciOnMerge: "IN_PROGRESS" | "SUCCESS" | "FAILURE" | null,
   change: (pr: PullRequestNode) => void = () => {},
 ): PullRequestAnswer {
-  const answer = JSON.parse(
-    readFileSync(new URL("../fixtures/github/pull-request.json", import.meta.url), "utf8"),
-  ) as PullRequestAnswer;
+  const answer = recordedPullRequest();
   const pr = answer.repository.pullRequest;
+  linkCommitsToAlice(pr);
+  setReviews(pr, [review("bob", "APPROVED", "2026-10-02T10:00:00Z", HEAD)]);
   const headContexts = pr.headCommit.nodes[0]!.commit.statusCheckRollup!.contexts;
   // Every connection is read to its end: GitHub's pageInfo says there is no further page.
   (headContexts as { pageInfo?: object }).pageInfo ??= { hasNextPage: false, endCursor: null };
@@ -75,12 +77,6 @@ function mergedPullRequest(
   } as NonNullable<PullRequestNode["mergeCommit"]>;
   change(pr);
   return answer;
-}
-
-function protection(): object {
-  return JSON.parse(
-    readFileSync(new URL("../fixtures/github/branch-protection.json", import.meta.url), "utf8"),
-  ) as object;
 }
 
 function pullRequestClosed() {
@@ -209,7 +205,7 @@ describe("a merge judged before CI finished on its merge commit", () => {
     expectJudgement(
       app,
       mergedPullRequest("IN_PROGRESS", (pr) => {
-        pr.reviews.nodes = [];
+        setReviews(pr, []);
       }),
       { creates: "some" },
     );
@@ -336,7 +332,7 @@ describe("a merge judged before CI finished on its merge commit", () => {
     const app = await appFor();
     const answer = () =>
       mergedPullRequest("SUCCESS", (pr) => {
-        pr.reviews.nodes = [];
+        setReviews(pr, []);
       });
     const payload = pullRequestClosed();
     const deliver = () =>
