@@ -119,8 +119,12 @@ export function successExamples(
 }
 
 /** The one documented example named `name` (or the only one), deep-copied so a test may change it. */
-export function documentedExample<T = unknown>(route: string, name?: string): T {
-  const examples = successExamples(route);
+export function documentedExample<T = unknown>(
+  route: string,
+  name?: string,
+  edition: Edition = "api.github.com",
+): T {
+  const examples = successExamples(route, ["application/json"], edition);
   const chosen = name === undefined ? examples[0] : examples.find((e) => e.name === name);
   if (!chosen || (name === undefined && examples.length !== 1)) {
     throw new Error(

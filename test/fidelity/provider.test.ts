@@ -8,7 +8,14 @@ import { describe, expect, it } from "vitest";
 import type { BranchRule, Known } from "../../src/model/index.js";
 import { fixture, makePolicy } from "../providers/github/mock.js";
 import { useDocumentedGitHub } from "./documented-github.js";
-import { documentedExample, flatten, resolve, successExamples, type SchemaNode } from "./openapi.js";
+import {
+  documentedExample,
+  ENTERPRISE_SERVER,
+  flatten,
+  resolve,
+  successExamples,
+  type SchemaNode,
+} from "./openapi.js";
 
 interface Login {
   login: string;
@@ -692,5 +699,78 @@ describe("GitHub's record of bypasses (rule suites), from its examples", () => {
     );
     const asked = github.requests.find((r) => r.route === SUITES)?.url ?? "";
     expect(asked).toContain(`ref=${encodeURIComponent(`refs/heads/${branch}`)}`);
+  });
+});
+
+describe.each(ENTERPRISE_SERVER)("GitHub Enterprise Server %s, from its own examples", (edition) => {
+  const github = useDocumentedGitHub(edition);
+
+  it("collects a repository: settings, branch rule and access all known", async () => {
+    const repo = documentedExample<{ full_name: string; default_branch: string }>(
+      "GET /repos/{owner}/{repo}",
+      undefined,
+      edition,
+    );
+    const repository = await github.host().collectRepository(repo.full_name, makePolicy());
+    expect(repository.collectionError).toBeNull();
+    expect(repository.defaultBranch).toBe(repo.default_branch);
+    for (const fact of [
+      repository.branchRules,
+      repository.collaborators,
+      repository.teams,
+      repository.deployKeys,
+    ]) {
+      expect(fact.known ? "known" : `${fact.permission}: ${fact.reason}`).toBe("known");
+    }
+    expect(github.absentOnEdition).toEqual([]);
+  });
+
+  it("collects an organization: invitations are not available on this host, everything else is known", async () => {
+    const organization = await github.host().collectOrganization("github");
+    expect(github.absentOnEdition).toEqual([INVITATIONS]);
+    for (const fact of [
+      organization.members,
+      organization.outsideCollaborators,
+      organization.twoFactorRequired,
+    ]) {
+      expect(fact.known).toBe(true);
+    }
+    const invitations = organization.invitations;
+    expect(invitations.known ? "" : `${invitations.permission} ${invitations.reason}`).toMatch(
+      /not available on this host/,
+    );
+  });
+
+  it("finds direct pushes by push time from the activity record", async () => {
+    github.graphql("BranchHistory", () => ({
+      rateLimit: null,
+      repository: {
+        ref: { target: { history: { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } } } },
+      },
+    }));
+    const [activity] = documentedExample<{ pushed_at?: string; timestamp?: string }[]>(
+      "GET /repos/{owner}/{repo}/activity",
+      undefined,
+      edition,
+    );
+    const compared = documentedExample<{ commits: unknown[] }>(
+      "GET /repos/{owner}/{repo}/compare/{basehead}",
+      undefined,
+      edition,
+    );
+    const at = Date.parse(String(activity?.pushed_at ?? activity?.timestamp));
+    const found = [];
+    for await (const push of github
+      .host()
+      .listDirectPushes(
+        "octocat/Hello-World",
+        "main",
+        { since: new Date(at - 86_400_000), until: new Date(at + 86_400_000) },
+        new Set<string>(),
+      )) {
+      found.push(push);
+    }
+    expect(found.length).toBe(compared.commits.length);
+    expect(found.every((p) => p.pushedAt !== null && p.pushedBy !== null)).toBe(true);
   });
 });
