@@ -33,6 +33,11 @@ export interface SimulatedGitLabOptions {
    * by default.
    */
   edition?: "free" | "premium";
+  /**
+   * Fault injection: return an answer (e.g. a 500 or a 429) for a request instead of serving it.
+   * `path` is under /api/v4, still URL-encoded as sent.
+   */
+  fault?: (request: { method: string; path: string }) => { status: number; body: unknown } | undefined;
 }
 
 export interface SimulatedGitLabStats {
@@ -102,6 +107,11 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     try {
       if (!target.pathname.startsWith("/api/v4/")) throw notFound("");
       if (req.headers["private-token"] !== token) throw new Answer(401, { message: "401 Unauthorized" });
+      const fault = options.fault?.({
+        method: req.method ?? "GET",
+        path: target.pathname.slice("/api/v4".length),
+      });
+      if (fault) throw new Answer(fault.status, fault.body);
       const text = await readBody(req);
       let body: Record<string, unknown> = {};
       if (text) {

@@ -100,10 +100,10 @@ async function readOrganizationPolicy(
   given: { file: string; text: string }[],
 ): Promise<PolicyFile[]> {
   const repository = host.policyLocation.organizationRepository(login);
-  const text = await host.readFile(repository, host.policyLocation.file).catch((error: unknown) => {
-    if (error instanceof ProviderError) return null; // no readable organization policy: default applies
-    throw error;
-  });
+  // Only "no such file" (null) means the default applies. Any other failure (a 5xx, a rate limit,
+  // a refusal, a symlink or submodule at the path) stops the audit with its reason: judging a whole
+  // organization by the default policy because its own could not be read would be a silent guess.
+  const text = await host.readFile(repository, host.policyLocation.file);
   const files: PolicyFile[] =
     text === null
       ? []

@@ -138,3 +138,94 @@ describe("audit of a GitLab group through the simulated GitLab", () => {
     });
   });
 });
+
+describe("audit of a GitLab Free group through the simulated GitLab", () => {
+  it("collects what Free offers and leaves the Premium-only facts unknown, passing nothing that needs them", async () => {
+    const free = await startSimulatedGitLab({
+      snapshot: sample.snapshot,
+      groupPolicy,
+      extraProjects: ["compliance"],
+      maxPerPage: 5,
+      edition: "free",
+    });
+    try {
+      const snapshot = await collectAudit({
+        host: createGitLabHost({ baseUrl: free.url, token: free.token }),
+        organization: GROUP,
+        ...period,
+      });
+      // No merge request and no project was dropped: the population is whole.
+      expect(snapshot.changeRequests.length).toBe(sample.snapshot.changeRequests.length);
+      expect(snapshot.repositories.map((repository) => repository.collectionError)).toEqual(
+        snapshot.repositories.map(() => null),
+      );
+      // The approvals Free shows are there; whether a merge bypassed the approval rules is not.
+      expect(snapshot.changeRequests.some((cr) => cr.reviews.length > 0)).toBe(true);
+      expect(snapshot.changeRequests.every((cr) => !cr.bypassedProtection.known)).toBe(true);
+      const premium = snapshot.unreadable.filter((fact) => fact.permission === "GitLab Premium");
+      expect(new Set(premium.map((fact) => fact.what))).toEqual(
+        new Set(["merge request approval settings", "merge request approval state"]),
+      );
+      expect(premium.every((fact) => fact.reason.includes("not available on this GitLab edition"))).toBe(
+        true,
+      );
+
+      const report = evaluate(snapshot, policySetFor(snapshot), sample.at);
+      // Whether the approvals a branch requires were enforced is a Premium fact: never a pass.
+      const needPremium = report.results.filter(
+        (result) => result.control === "cc8.no-bypass" || result.control === "cc8.branch-protection",
+      );
+      expect(needPremium.length).toBeGreaterThan(0);
+      expect(needPremium.filter((result) => result.outcome === "pass")).toEqual([]);
+      expect(
+        needPremium.filter(
+          (result) => result.outcome === "unknown" && result.subject.kind === "change-request",
+        ),
+      ).toHaveLength(
+        // Every merged change in a production branch (not-applicable ones aside).
+        needPremium.filter(
+          (result) => result.subject.kind === "change-request" && result.outcome !== "not-applicable",
+        ).length,
+      );
+    } finally {
+      await free.close();
+    }
+  });
+});
+
+describe("the group policy file of a GitLab audit", () => {
+  async function auditWith(fault: { status: number; body: unknown }) {
+    const faulty = await startSimulatedGitLab({
+      snapshot: sample.snapshot,
+      groupPolicy,
+      extraProjects: ["compliance"],
+      fault: ({ path }) =>
+        path ===
+        `/projects/${encodeURIComponent(`${GROUP}/gitlab-profile`)}/repository/files/.gitlab%2Fsoc2.yml/raw`
+          ? fault
+          : undefined,
+    });
+    try {
+      return await collectAudit({
+        // Retries after a 429 do not sleep in the test.
+        host: createGitLabHost({ baseUrl: faulty.url, token: faulty.token, sleep: async () => {} }),
+        organization: GROUP,
+        ...period,
+      });
+    } finally {
+      await faulty.close();
+    }
+  }
+
+  it.each([
+    ["a 5xx", { status: 502, body: { message: "502 Bad Gateway" } }, /answered 502/],
+    ["a rate limit", { status: 429, body: { message: "Retry later" } }, /answered 429/],
+  ])("stops the audit on %s instead of falling back to the default policy", async (_case, fault, reason) => {
+    await expect(auditWith(fault)).rejects.toThrow(reason);
+  });
+
+  it("reads a missing policy file (404) as no organization layer", async () => {
+    const snapshot = await auditWith({ status: 404, body: { message: "404 File Not Found" } });
+    expect(snapshot.policyFiles.filter((file) => file.layer === "organization")).toEqual([]);
+  });
+});
