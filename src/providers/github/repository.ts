@@ -15,7 +15,7 @@ import {
 import type { Policy } from "../../policy/types.js";
 import { mergeRuleSources, protectionSource, rulesetSources } from "./branch-rules.js";
 import { globMatch } from "../../policy/branches.js";
-import { ProtectionAnswer, RuleAnswer, RulesetAnswer } from "./rest-schema.js";
+import { ProtectionAnswer, RuleAnswer, RulesetAnswer, TeamAnswer } from "./rest-schema.js";
 import {
   describeFailure,
   failureReason,
@@ -34,12 +34,14 @@ import {
   DeployKeyAnswer,
   parseAnswer,
   RepositoryAnswer,
-  TeamAnswer,
   type CollaboratorAnswer as CollaboratorAnswerType,
 } from "./schema.js";
 
 export const ADMINISTRATION_READ = "administration:read";
 export const METADATA_READ = "metadata:read";
+/** The "permission" of a fact GitHub answered in a shape we cannot read: none would change it. */
+export const MALFORMED_ANSWER =
+  "a well-formed answer from GitHub (no permission is missing: GitHub's answer lacked what it documents)";
 /** What shows a ruleset's bypass_actors: GitHub returns them only to who may edit the ruleset. */
 export const RULESET_WRITE =
   "write access to the repository's rulesets (administration:write): GitHub shows bypass_actors only to who may edit a ruleset";
@@ -84,7 +86,11 @@ async function readRepository(ctx: GitHubContext, fullName: string, policy: Poli
       list(ctx, "GET /repos/{owner}/{repo}/teams", { owner, repo }, TeamAnswer),
     ).then((r) =>
       mapKnown(r, (teams): TeamAccess[] =>
-        teams.map((t) => ({ slug: t.slug, permission: toPermission(t.permission) })),
+        // A custom repository role names itself in `permission`; its base access is in the flags.
+        teams.map((t) => ({
+          slug: t.slug,
+          permission: ROLE_PERMISSIONS[t.permission] ?? flagsPermission(t.permissions),
+        })),
       ),
     ),
     readKnown(ctx, fullName, "deploy keys", ADMINISTRATION_READ, () =>
@@ -213,7 +219,15 @@ async function readBranchRuleUncached(
       recordUnreadable(ctx, fullName, `bypass actors of ruleset ${id}`, RULESET_WRITE, error);
     }
   }
-  const sources = rulesetSources(rules, rulesets);
+  let sources;
+  try {
+    sources = rulesetSources(rules, rulesets);
+  } catch (error) {
+    // A rule GitHub sent in a shape we cannot read (parameters missing) is unknown, naming the
+    // rule: no permission is missing, and guessing its parameters could pass a weaker rule.
+    if (!(error instanceof ProviderError)) throw error;
+    return recordUnreadable(ctx, fullName, what, MALFORMED_ANSWER, error);
+  }
   try {
     const answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/branches/{branch}/protection", {
       owner,
@@ -278,17 +292,17 @@ function collaboratorPermission(c: CollaboratorAnswerType): Permission {
   const byRole = c.role_name ? ROLE_PERMISSIONS[c.role_name] : undefined;
   if (byRole) return byRole;
   // A custom role: its base permission shows in the permission flags.
-  const p = c.permissions ?? {};
+  return flagsPermission(c.permissions);
+}
+
+function flagsPermission(flags: CollaboratorAnswerType["permissions"]): Permission {
+  const p = flags ?? {};
   if (p.admin) return "admin";
   if (p.maintain) return "maintain";
   if (p.push) return "write";
   if (p.triage) return "triage";
   if (p.pull) return "read";
   return "none";
-}
-
-function toPermission(value: string): Permission {
-  return ROLE_PERMISSIONS[value] ?? "none";
 }
 
 export function mapKnown<T, U>(value: Known<T>, map: (value: T) => U): Known<U> {

@@ -168,3 +168,18 @@ export const ContentAnswer = z.union([
   z.object({ type: z.literal("submodule"), submodule_git_url: z.string().optional() }),
   z.object({ type: z.string() }),
 ]);
+
+/** One item of GET /repos/{owner}/{repo}/teams ("team"): a custom role's base access is in `permissions`. */
+export const TeamAnswer = z.object({
+  slug: z.string(),
+  permission: z.string(),
+  permissions: z
+    .object({
+      admin: z.boolean().optional(),
+      maintain: z.boolean().optional(),
+      push: z.boolean().optional(),
+      triage: z.boolean().optional(),
+      pull: z.boolean().optional(),
+    })
+    .optional(),
+});

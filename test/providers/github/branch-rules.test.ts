@@ -18,7 +18,7 @@ const REPO = {
 
 function mockEverythingBut(
   rules: unknown,
-  protection: [number, unknown],
+  protection: [number, unknown] | null,
   rulesets: Record<number, unknown> = {},
 ) {
   const scope = github()
@@ -27,8 +27,6 @@ function mockEverythingBut(
     .get("/repos/acme/api/rules/branches/main")
     .query({ per_page: 100 })
     .reply(200, rules as object)
-    .get("/repos/acme/api/branches/main/protection")
-    .reply(...protection)
     .get("/repos/acme/api/collaborators")
     .query({ affiliation: "all", per_page: 100 })
     .reply(200, [])
@@ -41,6 +39,7 @@ function mockEverythingBut(
     .get("/repos/acme/api/keys")
     .query({ per_page: 100 })
     .reply(200, []);
+  if (protection) scope.get("/repos/acme/api/branches/main/protection").reply(...protection);
   for (const [id, body] of Object.entries(rulesets))
     scope
       .get(`/repos/acme/api/rulesets/${id}`)
@@ -212,5 +211,21 @@ describe("branch rules from GitHub's documented answers", () => {
       "require_code_owner_review",
       "required_status_checks pinned to several apps: ci",
     ]);
+  });
+
+  it("is unknown naming the rule, not a permission, when GitHub sends a rule without its documented parameters", async () => {
+    // Protection is not even asked: the rule is already unknown.
+    mockEverythingBut([{ type: "pull_request", ruleset_id: 42 }], null, {
+      42: { id: 42, name: "main", source: "acme/api", enforcement: "active", bypass_actors: [] },
+    });
+
+    const repository = await testHost().collectRepository("acme/api", makePolicy());
+
+    expect(repository.collectionError).toBeNull();
+    expect(repository.branchRules).toMatchObject({
+      known: false,
+      permission: expect.stringMatching(/^a well-formed answer from GitHub/),
+      reason: expect.stringContaining("rule pull_request of ruleset 42"),
+    });
   });
 });
