@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { findOperation, resolve, successExamples, type SchemaNode } from "./openapi.js";
+import {
+  ENTERPRISE_SERVER,
+  findOperation,
+  resolve,
+  successExamples,
+  type Edition,
+  type SchemaNode,
+} from "./openapi.js";
 import { ENDPOINTS, providerSources, routesInSource, wireSchemas } from "./rest-endpoints.js";
 import { compareWithDocumented } from "./wire.js";
 
@@ -44,6 +51,20 @@ describe("the wire schemas the provider pages REST lists with", () => {
   });
 });
 
+const EDITIONS: Edition[] = ["api.github.com", ...ENTERPRISE_SERVER];
+
+/** Endpoints the provider calls that GitHub Enterprise Server does not have, and where that is tested. */
+const ABSENT_ON_ENTERPRISE_SERVER: Record<string, string> = {
+  "GET /orgs/{org}/invitations": "provider.test.ts: invitations are not available on this host",
+};
+
+describe("GitHub Enterprise Server", () => {
+  it.each(ENTERPRISE_SERVER)("%s lacks exactly the endpoints listed as absent", (edition) => {
+    const absent = ENDPOINTS.filter((e) => !findOperation(e.route, edition)).map((e) => e.route);
+    expect(absent.sort()).toEqual(Object.keys(ABSENT_ON_ENTERPRISE_SERVER).sort());
+  });
+});
+
 describe.each(ENDPOINTS)("$route", (endpoint) => {
   it("is documented by GitHub", () => {
     expect(findOperation(endpoint.route), `${endpoint.route} in api.github.com`).toBeDefined();
@@ -70,8 +91,16 @@ describe.each(ENDPOINTS)("$route", (endpoint) => {
     return found;
   }
 
-  it("accepts every documented example of a success answer", async () => {
-    const examples = successExamples(endpoint.route);
+  it.each(EDITIONS)("accepts every documented example of a success answer (%s)", async (edition) => {
+    if (!findOperation(endpoint.route, edition)) {
+      // An endpoint the edition lacks: the provider must say so (provider.test.ts shows it does).
+      expect(
+        ABSENT_ON_ENTERPRISE_SERVER[endpoint.route],
+        `${endpoint.route} is absent on ${edition}`,
+      ).toBeDefined();
+      return;
+    }
+    const examples = successExamples(endpoint.route, ["application/json"], edition);
     expect(examples.length, "GitHub documents at least one example").toBeGreaterThan(0);
     const rejected: string[] = [];
     for (const { name, schema } of await schemas()) {
