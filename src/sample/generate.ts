@@ -508,7 +508,8 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
         committerLogin: null,
         committerKind: "unknown",
       });
-      pushes.push({ at: time(60), actor: author, headSha: generated, forced: false });
+      // GitHub shows who pushed a plain commit only through its linked committer: here, nobody.
+      pushes.push({ at: time(60), actor: null, headSha: generated, forced: false });
       head = generated;
       reviews = [approval(reviewer, "approved", time(120), generated)];
       break;
