@@ -104,11 +104,15 @@ export async function collectChangeContext(
   const [complete] = await completePullRequest(ctx, fullName, [pr]);
   if (!complete) throw new Error("completePullRequest returned nothing");
   const branchRule = await readBranchRule(ctx, fullName, pr.baseRefName);
-  const changeRequest = mapPullRequest(
+  const changeRequest = await observeBypass(
+    ctx,
     fullName,
-    complete.pr,
-    pr.state === "MERGED" ? branchRule : known(null),
-    complete.completion,
+    mapPullRequest(
+      fullName,
+      complete.pr,
+      pr.state === "MERGED" ? branchRule : known(null),
+      complete.completion,
+    ),
   );
   const skipped = unreadable("not collected for a change check", "only the base branch's rules are read");
   return {

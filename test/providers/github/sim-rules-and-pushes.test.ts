@@ -169,6 +169,26 @@ describe("bypasses through the simulated GitHub", () => {
     expect(sim.stats.byRoute["GET /repos/{owner}/{repo}/rulesets/rule-suites"]).toBe(1);
   });
 
+  it("applies the record to a merge judged the minute it happens (the change check of a merged pull request)", async () => {
+    const rule = cleanBranchRule({ sources: ["ruleset:12"] });
+    const bypassed = makeChangeRequest({
+      number: 32,
+      mergedAt: "2026-10-30T10:00:00Z",
+      mergeCommitSha: "c".repeat(40),
+      bypassedProtection: { known: true, value: true },
+    });
+    const { host } = await serve(
+      makeSnapshot({
+        repositories: [makeRepository({ branchRules: { known: true, value: [rule] } })],
+        changeRequests: [bypassed],
+      }),
+    );
+
+    const { changeRequest } = await host.collectChangeContext("acme/api", 32);
+
+    expect(changeRequest.bypassedProtection).toEqual({ known: true, value: true });
+  });
+
   it("stays unknown, naming the unverified requirement, when the record lists no bypass", async () => {
     const rule = cleanBranchRule({ sources: ["ruleset:12"], otherRequirements: ["workflows"] });
     const { host } = await serve(
