@@ -229,3 +229,43 @@ describe("the group policy file of a GitLab audit", () => {
     expect(snapshot.policyFiles.filter((file) => file.layer === "organization")).toEqual([]);
   });
 });
+
+describe("complete evidence from the simulated GitLab", () => {
+  it("reads an MR's commits, diff versions and notes past GitLab's 100 per page", async () => {
+    const snapshot = structuredClone(sample.snapshot);
+    const change = snapshot.changeRequests.find((cr) => cr.state === "merged")!;
+    const base = Date.parse(change.createdAt);
+    const at = (i: number) => new Date(base + i * 1000).toISOString();
+    const sha = (i: number) => i.toString(16).padStart(40, "c");
+    change.commits = Array.from({ length: 150 }, (_, i) => ({
+      ...change.commits[0]!,
+      sha: sha(i),
+      authoredAt: at(i),
+      committedAt: at(i),
+    }));
+    change.pushes = change.commits.map((commit, i) => ({
+      at: at(i),
+      actor: change.author,
+      headSha: commit.sha,
+      forced: false,
+    }));
+    const big = await startSimulatedGitLab({ snapshot });
+    try {
+      const host = createGitLabHost({ baseUrl: big.url, token: big.token });
+      const collected = await host.collectChangeRequest(change.repository, change.number);
+      expect(collected.commits.map((commit) => commit.sha).sort()).toEqual(
+        change.commits.map((c) => c.sha).sort(),
+      );
+      // Every diff version is a push, each with the pusher from its "added 1 commit" note.
+      expect(collected.pushes).toHaveLength(150);
+      expect(collected.pushes.every((push) => push.actor === change.author)).toBe(true);
+      expect(collected.commitsTruncated).toBe(false);
+      expect(collected.truncated).toEqual([]);
+      expect(big.stats.byRoute["GET projects/:id/merge_requests/:n/commits"]).toBe(2);
+      expect(big.stats.byRoute["GET projects/:id/merge_requests/:n/versions"]).toBe(2);
+      expect(big.stats.byRoute["GET projects/:id/merge_requests/:n/notes"]).toBeGreaterThanOrEqual(2);
+    } finally {
+      await big.close();
+    }
+  });
+});

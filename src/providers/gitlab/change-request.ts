@@ -330,7 +330,8 @@ async function latestPipeline(
     PipelineWire.array(),
     { sha, order_by: "id", sort: "desc", per_page: 20 },
   );
-  return pipelines[0] ?? null;
+  // Only a pipeline of this very commit is evidence about it, whatever else the list holds.
+  return pipelines.find((pipeline) => pipeline.sha === sha) ?? null;
 }
 
 function checkOf(pipeline: Pipeline, on: Check["on"]): Check {

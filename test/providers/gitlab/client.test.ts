@@ -81,4 +81,29 @@ describe("GitLab client behaviour through the host", () => {
     const { host } = testHost();
     expect(await host.readFile("acme/api", "soc2.yml")).toBeNull();
   });
+
+  it("fails rather than stop early when a list never ends (no silent cut at the page bound)", async () => {
+    gitlab()
+      .get(`${API}/groups/acme/projects`)
+      .query(true)
+      .times(1000)
+      .reply(function (uri) {
+        const page = Number(new URL(uri, BASE).searchParams.get("page") ?? 1);
+        return [
+          200,
+          [{ id: page, path_with_namespace: `acme/p${page}` }],
+          { "x-next-page": String(page + 1) },
+        ];
+      });
+    const { host } = testHost();
+    const names: string[] = [];
+    await expect(
+      (async () => {
+        for await (const name of host.listRepositories("acme")) names.push(name);
+      })(),
+    ).rejects.toThrow(
+      "GitLab GET /groups/acme/projects has more than 1000 pages: the list was not read to its end",
+    );
+    expect(names).toHaveLength(1000);
+  });
 });
