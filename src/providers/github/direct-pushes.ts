@@ -28,7 +28,12 @@ import {
 import { BranchHistoryAnswer, parseAnswer, type HistoryCommit } from "./schema.js";
 
 const ZERO_SHA = /^0+$/;
-const PUSHES: ReadonlySet<string> = new Set(["push", "force_push"]);
+/**
+ * Activities that put commits on the branch other than through a pull request or the merge queue.
+ * A branch created inside the period may carry commits no other branch has: its commits cannot be
+ * compared with anything, so the history covers them.
+ */
+const PUSHES: ReadonlySet<string> = new Set(["push", "force_push", "branch_creation"]);
 
 type Period = { since: Date; until: Date };
 

@@ -195,23 +195,26 @@ describe("listDirectPushes by push time", () => {
     expect((await collect()).map((p) => [p.sha, p.pushedAt])).toEqual([[sha("c"), null]]);
   });
 
-  it("reads the whole period's history when a push's commits cannot be listed (a push that created the branch)", async () => {
-    github()
-      .get("/repos/acme/api/activity")
-      .query(ACTIVITY_QUERY)
-      .reply(200, [
-        activity(2, "push", "2026-10-05T12:00:00Z", "0".repeat(40), sha("b")),
-        activity(1, "push", "2026-09-05T12:00:00Z", sha("9"), sha("a")),
-      ])
-      .post("/graphql")
-      .reply(
-        graphqlReply("BranchHistory", history([historyCommit(sha("b"))]), (variables) =>
-          expect(variables.until).toBe("2026-10-31T23:59:59.000Z"),
-        ),
-      );
+  it.each(["push", "branch_creation"])(
+    "reads the whole period's history when the commits of a %s from nothing cannot be listed",
+    async (type) => {
+      github()
+        .get("/repos/acme/api/activity")
+        .query(ACTIVITY_QUERY)
+        .reply(200, [
+          activity(2, type, "2026-10-05T12:00:00Z", "0".repeat(40), sha("b")),
+          activity(1, "push", "2026-09-05T12:00:00Z", sha("9"), sha("a")),
+        ])
+        .post("/graphql")
+        .reply(
+          graphqlReply("BranchHistory", history([historyCommit(sha("b"))]), (variables) =>
+            expect(variables.until).toBe("2026-10-31T23:59:59.000Z"),
+          ),
+        );
 
-    expect((await collect()).map((p) => [p.sha, p.pushedAt])).toEqual([[sha("b"), null]]);
-  });
+      expect((await collect()).map((p) => [p.sha, p.pushedAt])).toEqual([[sha("b"), null]]);
+    },
+  );
 
   it("stops with the reason on a rate limit instead of reading less", async () => {
     github()
