@@ -6,6 +6,7 @@ import { ProviderError } from "../errors.js";
 import { collectAudit } from "../pipeline/audit.js";
 import {
   judgeAsOfMerge,
+  judgeMergesAsOf,
   MERGE_COMMIT_CHECKS_WAIT_MS,
   runChangeCheck,
   type ChangeCheckOutcome,
@@ -390,6 +391,7 @@ const InstallationList = z.array(
  */
 export function createScheduledAudit(app: Probot, options: AppOptions = {}): ScheduledAudit {
   const now = options.now ?? (() => new Date());
+  const waitMs = options.mergeCommitChecksWaitMs ?? MERGE_COMMIT_CHECKS_WAIT_MS;
   const baseUrl = process.env.GITHUB_API_URL ?? "https://api.github.com";
   const log = app.log.child({ name: "scheduled-audit" });
   const hostOf = async (installation: Installation): Promise<CodeHost> => {
@@ -437,9 +439,11 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
       });
       const policies = policySetFor(snapshot);
       const report = evaluate(snapshot, policies, at);
+      // A merge of the last minutes is judged as the app judges it: waiting for its merge commit's checks.
+      const results = judgeMergesAsOf(snapshot, policies, report.results, at, waitMs);
       const { findings } = policies.organization;
       const findingsRepository = `${organization}/${findings.repository}`;
-      const summary = await syncFindings(host.issues(findingsRepository), report.results, {
+      const summary = await syncFindings(host.issues(findingsRepository), results, {
         label: findings.labels[0] ?? "soc2",
         evaluatedAt: at,
         scope: "audit",

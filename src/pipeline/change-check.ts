@@ -1,5 +1,5 @@
 import type { Result } from "../controls/types.js";
-import { evaluate } from "../engine/index.js";
+import { evaluate, type PolicySet } from "../engine/index.js";
 import { PolicyError } from "../errors.js";
 import {
   SNAPSHOT_SCHEMA_VERSION,
@@ -234,6 +234,31 @@ export function judgeAsOfMerge(
     };
   });
   return { results, waiting };
+}
+
+/**
+ * judgeAsOfMerge over an audit's results, so an audit run minutes after a merge says what the app
+ * says: each merged change's required-checks verdict waits for its merge commit's checks within the
+ * bounded wait, and after it a check that never completed is a failure saying so.
+ */
+export function judgeMergesAsOf(
+  snapshot: Pick<Snapshot, "changeRequests" | "repositories">,
+  policies: PolicySet,
+  results: Result[],
+  at: Date,
+  waitMs: number = MERGE_COMMIT_CHECKS_WAIT_MS,
+): Result[] {
+  const changes = new Map(snapshot.changeRequests.map((cr) => [`${cr.repository}#${cr.number}`, cr]));
+  const repositories = new Map(snapshot.repositories.map((repository) => [repository.fullName, repository]));
+  return results.map((result) => {
+    if (result.control !== REQUIRED_CHECKS || result.subject.kind !== "change-request") return result;
+    const changeRequest = changes.get(result.subject.id);
+    const repository = changeRequest && repositories.get(changeRequest.repository);
+    if (!changeRequest || !repository) return result;
+    const policy = policies.forRepository(changeRequest.repository);
+    const judged = judgeAsOfMerge({ changeRequest, repository, policy, results: [result] }, at, waitMs);
+    return judged.results[0] ?? result;
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import type { ChangeRequest } from "../../src/model/index.js";
 import {
   awaitedOnMergeCommit,
   judgeAsOfMerge,
+  judgeMergesAsOf,
   MERGE_COMMIT_CHECKS_WAIT_MS,
 } from "../../src/pipeline/change-check.js";
 import { loadDefaultPolicyLayer, parsePolicyLayer, resolvePolicy } from "../../src/policy/index.js";
@@ -260,5 +261,46 @@ describe("judgeAsOfMerge", () => {
       policy: null,
     };
     expect(judgeAsOfMerge(outcome, SOON).waiting).toBeNull();
+  });
+});
+
+describe("judgeMergesAsOf (the scheduled audit)", () => {
+  it("holds the required-checks verdict of each merge still waiting for its merge commit, and only those", () => {
+    const waiting = makeChangeRequest({ number: 12, checks: [GREEN_HEAD, run("merge", "pending", null)] });
+    const complete = makeChangeRequest({
+      number: 13,
+      checks: [GREEN_HEAD, run("merge", "success", "2026-10-02T15:06:00Z")],
+    });
+    const elsewhere = makeChangeRequest({
+      number: 14,
+      repository: "acme/web",
+      checks: [run("merge", "pending", null)],
+    });
+    const failing = (id: string) =>
+      result("cc8.required-checks", "fail", "Required checks did not succeed: ci/test pending.", id);
+    const results = [
+      failing("acme/api#12"),
+      result("cc8.no-bypass", "fail", "Merged by alice bypassing branch protection.", "acme/api#12"),
+      result("cc8.required-checks", "pass", "Required checks succeeded.", "acme/api#13"),
+      // acme/web was not collected: nothing says what it requires, so its result stands.
+      failing("acme/web#14"),
+    ];
+    const p = policy();
+    const policies = { organization: p, forRepository: () => p };
+    const snapshot = { changeRequests: [waiting, complete, elsewhere], repositories: [makeRepository()] };
+
+    const soon = judgeMergesAsOf(snapshot, policies, results, SOON);
+    expect(soon.map((r) => [r.subject.id, r.control, r.outcome])).toEqual([
+      ["acme/api#12", "cc8.required-checks", "unknown"],
+      ["acme/api#12", "cc8.no-bypass", "fail"],
+      ["acme/api#13", "cc8.required-checks", "pass"],
+      ["acme/web#14", "cc8.required-checks", "fail"],
+    ]);
+    expect(soon[0]!.reason).toMatch(/^Waiting for ci\/test on the merge commit mmmmmmm/);
+
+    const later = judgeMergesAsOf(snapshot, policies, results, AFTER_WAIT);
+    expect(later[0]!.outcome).toBe("fail");
+    expect(later[0]!.reason).toMatch(/^Required checks never completed on the merge commit mmmmmmm/);
+    expect(later.slice(1)).toEqual(results.slice(1));
   });
 });
