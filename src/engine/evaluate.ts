@@ -1,16 +1,16 @@
 import { CONTROLS } from "../controls/index.js";
-import { accountsOnly } from "../controls/people.js";
 import type {
   AnyControl,
   AppliesTo,
   ControlContext,
   Evaluation,
   Outcome,
+  PeopleDirectory,
   Result,
   SubjectFacts,
 } from "../controls/types.js";
-import type { Repository, Snapshot } from "../model/index.js";
-import { findException, isProductionBranch } from "../policy/index.js";
+import type { ChangeRequest, DirectPush, Repository, Snapshot } from "../model/index.js";
+import { findException, isProductionBranch, peopleDirectory } from "../policy/index.js";
 import type { Policy } from "../policy/types.js";
 import type { EvaluationReport } from "./types.js";
 
@@ -48,21 +48,34 @@ export function evaluate(
       repository === undefined ? true : isProductionBranch(policy(name), repository.defaultBranch, branch);
   const isProduction = productionCheck((name) => set.forRepository(name));
 
+  // One directory per policy in force (repositories without their own layer share the organization's),
+  // for the host the snapshot was collected from: its logins, and e-mails on either host.
+  const directories = new Map<Policy, PeopleDirectory>();
+  const peopleOf = (policy: Policy): PeopleDirectory => {
+    let directory = directories.get(policy);
+    if (!directory) {
+      directory = peopleDirectory(policy.people, snapshot.collector.host);
+      directories.set(policy, directory);
+    }
+    return directory;
+  };
+
   for (const control of controls) {
-    const run = (policy: Policy, subject: SubjectFacts[AppliesTo]): void => {
+    const run = (policy: Policy, subject: SubjectFacts[AppliesTo], event?: SubjectEvent): void => {
       const setting = policy.controls[control.id];
       if (setting && !setting.enabled) return;
       const params: unknown = setting ? setting.params : control.params.parse({});
-      // Until the policy's people map is wired in, every account is its own person.
       const context: ControlContext<unknown> = {
         params,
-        people: accountsOnly,
+        people: peopleOf(policy),
         at,
         snapshot,
         isProductionBranch: isProduction,
       };
       for (const evaluation of control.evaluate(subject, context)) {
-        results.push(toResult(control, evaluation, policy, at));
+        // An exception is judged on the day of the event a result is about (see findException).
+        const occurredAt = event && evaluation.subject.kind === event.kind ? event.at : undefined;
+        results.push(toResult(control, evaluation, policy, at, occurredAt));
       }
     };
 
@@ -76,14 +89,16 @@ export function evaluate(
         break;
       case "change-request":
         for (const changeRequest of snapshot.changeRequests) {
-          run(set.forRepository(changeRequest.repository), {
-            changeRequest,
-            repository: repositories.get(changeRequest.repository),
-          });
+          run(
+            set.forRepository(changeRequest.repository),
+            { changeRequest, repository: repositories.get(changeRequest.repository) },
+            eventOf(changeRequest),
+          );
         }
         break;
       case "direct-push":
-        for (const push of snapshot.directPushes) run(set.forRepository(push.repository), push);
+        for (const push of snapshot.directPushes)
+          run(set.forRepository(push.repository), push, eventOf(push));
         break;
     }
   }
@@ -111,7 +126,31 @@ export function evaluate(
   };
 }
 
-function toResult(control: AnyControl, evaluation: Evaluation, policy: Policy, at: Date): Result {
+/** The event a subject is: a change request's merge, a commit's push. */
+export interface SubjectEvent {
+  kind: "change-request" | "direct-push";
+  at: Date;
+}
+
+/**
+ * When the event happened, from the host's record: a change request's merge time (an open one is no
+ * event yet, and is judged as of evaluation); a direct push's push time, else its commit date (the
+ * only time there is when the host did not record the push).
+ */
+export function eventOf(subject: ChangeRequest | DirectPush): SubjectEvent | undefined {
+  if ("number" in subject) {
+    return subject.mergedAt === null ? undefined : { kind: "change-request", at: new Date(subject.mergedAt) };
+  }
+  return { kind: "direct-push", at: new Date(subject.pushedAt ?? subject.at) };
+}
+
+function toResult(
+  control: AnyControl,
+  evaluation: Evaluation,
+  policy: Policy,
+  at: Date,
+  occurredAt: Date | undefined,
+): Result {
   const base: Result = {
     control: control.id,
     criterion: control.criterion,
@@ -122,7 +161,12 @@ function toResult(control: AnyControl, evaluation: Evaluation, policy: Policy, a
     evidence: evaluation.evidence,
   };
   if (evaluation.outcome === "fail") {
-    const exception = findException(policy, { control: control.id, subject: evaluation.subject }, at);
+    const exception = findException(
+      policy,
+      { control: control.id, subject: evaluation.subject },
+      at,
+      occurredAt,
+    );
     if (exception) {
       return {
         ...base,

@@ -41,5 +41,5 @@ function layersOf(files: readonly PolicyFile[], layer: PolicyFile["layer"]): Pol
 }
 
 function parse(file: PolicyFile): PolicyLayer {
-  return parsePolicyLayer(file.content, file.path, CONTROLS);
+  return parsePolicyLayer(file.content, file.path, CONTROLS, { layer: file.layer });
 }

@@ -14,7 +14,7 @@ export const DEFAULT_POLICY_FILE = "policies/soc2.yml";
 /** The shipped default, policies/soc2.yml, found from this module so it works from src/ under tsx and vitest. */
 export function loadDefaultPolicyLayer(controls: readonly AnyControl[]): PolicyLayer {
   const text = readFileSync(new URL("../../policies/soc2.yml", import.meta.url), "utf8");
-  return parsePolicyLayer(text, DEFAULT_POLICY_FILE, controls);
+  return parsePolicyLayer(text, DEFAULT_POLICY_FILE, controls, { layer: "default" });
 }
 
 /** The effective policy: the shipped default, then `files` in order (organization, then repository). */

@@ -4,18 +4,32 @@ import { describe, issueProblems, objectShape, policyErrorMap } from "./issues.j
 import { PolicyFileSchema } from "./schema.js";
 import type { PolicyFile } from "./schema.js";
 import { didYouMean } from "./suggest.js";
-import type { PolicyException, PolicyLayer } from "./types.js";
+import { accountKey, peopleConflicts } from "./people.js";
+import type { LayerPerson, PolicyException, PolicyLayer } from "./types.js";
 import { readYaml, sortProblems } from "./yaml-source.js";
 import type { Problem, YamlSource } from "./yaml-source.js";
 
 /** Keys of `controls.<id>` that belong to the policy rather than to the control's parameters. */
 const SETTING_KEYS = ["enabled", "locked"];
 
+/** Which layer a file is: a repository's layer may not declare people (see readPeople). */
+export interface LayerOptions {
+  layer?: "default" | "organization" | "repository";
+}
+
+/** A person id: what evidence shows for them, so plain words only. */
+const PERSON_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
 /**
  * Reads one policy file. Throws a PolicyError listing every problem found (not just the first), each
  * with file, line and column, so one edit-and-retry fixes the file.
  */
-export function parsePolicyLayer(text: string, file: string, controls: readonly AnyControl[]): PolicyLayer {
+export function parsePolicyLayer(
+  text: string,
+  file: string,
+  controls: readonly AnyControl[],
+  options: LayerOptions = {},
+): PolicyLayer {
   const { source, problems } = readYaml(text, file);
   if (!source) throw new PolicyError(problems);
   const value = source.value;
@@ -31,11 +45,65 @@ export function parsePolicyLayer(text: string, file: string, controls: readonly 
   // Controls and exception controls are checked even when other keys failed: every problem at once.
   const layerControls = readControls(source, value["controls"], controls, problems);
   problems.push(...unknownExceptionControls(source, value["exceptions"], controls));
+  problems.push(...peopleProblems(source, value["people"], options));
+  const people = parsed.success ? readPeople(source, parsed.data) : undefined;
+  if (people) problems.push(...peopleConflicts(people));
 
   if (problems.length > 0 || !parsed.success) {
     throw new PolicyError(sortProblems(problems));
   }
-  return toLayer(source, text, parsed.data, layerControls);
+  const layer = toLayer(source, text, parsed.data, layerControls);
+  if (people) layer.people = people;
+  return layer;
+}
+
+/**
+ * Who is who is the organization's to say: a repository's layer naming people could merge or split
+ * accounts for its own changes. Ids are checked here, with their position (the schema sees keys only
+ * as a record).
+ */
+function peopleProblems(source: YamlSource, value: unknown, options: LayerOptions): Problem[] {
+  if (value === undefined || value === null) return [];
+  if (options.layer === "repository") {
+    return [
+      {
+        ...source.keyAt(["people"]),
+        message:
+          "`people` is declared by the organization's policy, not a repository's: " +
+          "move it to the organization's policy file",
+      },
+    ];
+  }
+  if (!isRecord(value)) return [];
+  return Object.keys(value)
+    .filter((id) => !PERSON_ID.test(id))
+    .map((id) => ({
+      ...source.keyAt(["people", id]),
+      message:
+        `person id \`${id}\` must be letters, digits, \`.\`, \`_\` or \`-\`, starting with a letter or digit ` +
+        "(evidence names people by it)",
+    }));
+}
+
+function readPeople(source: YamlSource, data: PolicyFile): LayerPerson[] | undefined {
+  if (!data.people) return undefined;
+  return Object.entries(data.people).map(([id, person]): LayerPerson => {
+    const places: LayerPerson["places"] = {};
+    const lists = { github: person.github ?? [], gitlab: person.gitlab ?? [], emails: person.emails ?? [] };
+    for (const [kind, values] of Object.entries(lists)) {
+      values.forEach((value, index) => {
+        const key = accountKey(kind === "emails" ? "email" : (kind as "github" | "gitlab"), value);
+        places[key] ??= source.valueAt(["people", id, kind, index]);
+      });
+    }
+    return {
+      id,
+      ...(person.name !== undefined && { name: person.name }),
+      ...lists,
+      ...(person.left_on !== undefined && { leftOn: person.left_on }),
+      places,
+    };
+  });
 }
 
 function toLayer(

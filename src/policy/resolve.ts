@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from "node:util";
 import { PolicyError } from "../errors.js";
 import type { AnyControl } from "../controls/types.js";
 import { displayPath, policyErrorMap } from "./issues.js";
+import { mergePeople, peopleConflicts } from "./people.js";
 import type { ControlSetting, Policy, PolicyLayer } from "./types.js";
 import type { Problem } from "./yaml-source.js";
 
@@ -33,6 +34,7 @@ interface Working {
 /**
  * Layers the shipped default (layers[0]), the organization's policy and the repository's into the
  * effective policy. Later layers override earlier ones key by key, except where a control is locked.
+ * People are the union by id: a later layer adds accounts to a person, never removes one.
  */
 export function resolvePolicy(layers: PolicyLayer[], controls: readonly AnyControl[]): Policy {
   const problems: Problem[] = [];
@@ -100,6 +102,9 @@ export function resolvePolicy(layers: PolicyLayer[], controls: readonly AnyContr
     }
   });
 
+  // An account claimed by people of different layers (within one layer, parsing already refused it).
+  problems.push(...peopleConflicts(layers.flatMap((layer) => layer.people ?? [])));
+
   const settings: Record<string, ControlSetting> = {};
   for (const control of controls) {
     const state = working.get(control.id);
@@ -134,6 +139,7 @@ export function resolvePolicy(layers: PolicyLayer[], controls: readonly AnyContr
     ),
     controls: settings,
     exceptions: layers.flatMap((layer) => layer.exceptions),
+    people: mergePeople(layers.map((layer) => layer.people)),
     findings: merge(
       FALLBACK.findings,
       layers.map((layer) => layer.findings),

@@ -54,6 +54,19 @@ const ExceptionSubjectSchema = z
     error:
       "names nothing: give at least one of repository, change_request, user, commit " +
       "(an exception must say what it covers)",
+  })
+  // Without a repository, `change_request: 11` would excuse #11 in every repository.
+  .refine((subject) => subject.change_request === undefined || subject.repository !== undefined, {
+    path: ["change_request"],
+    error:
+      "needs `repository`: every repository has its own change request numbers, so name the one it is in " +
+      "(e.g. `{ repository: acme/api, change_request: 11 }`)",
+  })
+  // A SHA prefix may name commits in several repositories (forks and mirrors share history).
+  .refine((subject) => subject.commit === undefined || subject.repository !== undefined, {
+    path: ["commit"],
+    error:
+      "needs `repository`: the same commit can be in several repositories (forks, mirrors), so name the one it is in",
   });
 
 const ExceptionSchema = z.strictObject({
@@ -63,6 +76,35 @@ const ExceptionSchema = z.strictObject({
   approved_by: Text,
   expires: CalendarDate,
 });
+
+/**
+ * A login as the host spells it: GitHub's letters, digits and "-"; GitLab's also "_" and "."; a
+ * GitHub App's bot account ends in "[bot]". Written without "@".
+ */
+const Login = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\[bot\])?$/, {
+    error: "must be a login as the host shows it, e.g. `alice` (letters, digits, `-`, `_`, `.`; no `@`)",
+  });
+
+const Email = z
+  .string()
+  .trim()
+  .regex(/^[^\s@]+@[^\s@]+$/, { error: "must be an e-mail address, e.g. alice@example.com" });
+
+/** One person of `people:`; the id is the mapping key, checked in ./parse.ts with its position. */
+const PersonSchema = z
+  .strictObject({
+    name: Text.optional(),
+    github: z.array(Login).nullable().optional(),
+    gitlab: z.array(Login).nullable().optional(),
+    emails: z.array(Email).nullable().optional(),
+    left_on: CalendarDate.optional(),
+  })
+  .refine((person) => [person.github, person.gitlab, person.emails].some((list) => (list ?? []).length > 0), {
+    error: "names no account: give at least one of github, gitlab, emails",
+  });
 
 export const PolicyFileSchema = z.strictObject({
   version: z.literal(1),
@@ -75,6 +117,7 @@ export const PolicyFileSchema = z.strictObject({
     .optional(),
   controls: z.record(z.string(), z.unknown()).nullable().optional(),
   exceptions: z.array(ExceptionSchema).nullable().optional(),
+  people: z.record(z.string(), PersonSchema).nullable().optional(),
   findings: z
     .strictObject({
       repository: Text.optional(),

@@ -54,6 +54,12 @@ export interface Person {
   leftOn?: string;
 }
 
+/** Where a layer declares a person's accounts, for problems found when layering people. */
+export interface LayerPerson extends Person {
+  /** Position of each account, keyed "github:<login>", "gitlab:<login>", "email:<address>" (lower case). */
+  places: Record<string, { file: string; line: number; column: number }>;
+}
+
 export type AuditSchedule = "daily" | "weekly" | "monthly" | "off";
 
 export interface Policy {
@@ -89,7 +95,8 @@ export interface PolicyLayer {
     { enabled?: boolean; locked?: boolean; params: Record<string, unknown>; line: number; column: number }
   >;
   exceptions: PolicyException[];
-  people?: Person[];
+  /** Only the shipped default and organization layers: a repository's layer may not say who is who. */
+  people?: LayerPerson[];
   findings?: Partial<Policy["findings"]>;
   audit?: Partial<Policy["audit"]>;
 }

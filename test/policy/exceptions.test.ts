@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Subject } from "../../src/controls/types.js";
 import { findException, parsePolicyLayer, resolvePolicy } from "../../src/policy/index.js";
 import type { Policy } from "../../src/policy/index.js";
-import { FAKE_CONTROLS, FAKE_DEFAULT } from "./fake-controls.js";
+import { FAKE_CONTROLS, FAKE_DEFAULT, problemsOf } from "./fake-controls.js";
 
 function policyWith(exceptions: string): Policy {
   const layers = [
@@ -134,5 +134,74 @@ describe("findException", () => {
     expect(find("2026-03-01T00:00:00Z")).toBe("Migration, first window");
     expect(find("2026-04-01T00:00:00Z")).toBe("Migration, second window");
     expect(find("2026-10-01T00:00:00Z")).toBeUndefined();
+  });
+});
+
+describe("findException as of the event", () => {
+  const policy = policyWith(HOTFIX);
+  const find = (occurredAt: string | undefined, at = "2027-03-01T00:00:00Z") =>
+    findException(
+      policy,
+      { control: "cc8.no-direct-push", subject: directPush },
+      new Date(at),
+      occurredAt === undefined ? undefined : new Date(occurredAt),
+    )?.source;
+
+  it("applies to an event that happened while it was in force, even when evaluated after it expired", () => {
+    expect(find("2026-12-31T23:59:59.999Z")).toBe("org.yml:3");
+    expect(find("2026-06-01T12:00:00Z")).toBe("org.yml:3");
+  });
+
+  it("does not apply to an event after its last day, whenever evaluated", () => {
+    expect(find("2027-01-01T00:00:00Z")).toBeUndefined();
+    expect(find("2027-01-01T00:00:00Z", "2026-12-01T00:00:00Z")).toBeUndefined();
+  });
+
+  it("judges standing facts (no event time) at evaluation time", () => {
+    expect(find(undefined, "2026-12-31T12:00:00Z")).toBe("org.yml:3");
+    expect(find(undefined)).toBeUndefined();
+  });
+});
+
+describe("exception subjects that name something only within a repository", () => {
+  it("refuses a change_request or commit without a repository, pointing at it", () => {
+    const text = `version: 1
+exceptions:
+  - control: cc8.independent-approval
+    subject: { change_request: 11 }
+    reason: "Sole maintainer"
+    approved_by: alice
+    expires: 2026-12-31
+  - control: cc8.no-direct-push
+    subject: { user: bob, commit: "1a2b3c4d" }
+    reason: "Incident fix"
+    approved_by: alice
+    expires: 2026-12-31
+`;
+    expect(
+      problemsOf(() => parsePolicyLayer(text, "org.yml", FAKE_CONTROLS)).map(
+        (p) => `${p.line}:${p.column} ${p.message}`,
+      ),
+    ).toEqual([
+      "4:32 `exceptions[0].subject.change_request` needs `repository`: every repository has its own change request numbers, so name the one it is in (e.g. `{ repository: acme/api, change_request: 11 }`)",
+      "9:35 `exceptions[1].subject.commit` needs `repository`: the same commit can be in several repositories (forks, mirrors), so name the one it is in",
+    ]);
+  });
+
+  it("never matches such an exception even if one is built without parsing", () => {
+    const policy = policyWith(HOTFIX);
+    const unscoped: Policy = {
+      ...policy,
+      exceptions: [
+        { ...policy.exceptions[0]!, control: "cc8.independent-approval", subject: { changeRequest: 42 } },
+      ],
+    };
+    expect(
+      findException(
+        unscoped,
+        { control: "cc8.independent-approval", subject: pullRequest },
+        new Date("2026-06-01T00:00:00Z"),
+      ),
+    ).toBeUndefined();
   });
 });

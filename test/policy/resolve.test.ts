@@ -42,7 +42,10 @@ describe("resolvePolicy: layering", () => {
       params: { min_approvals: 2, exclude_committers: true },
       source: "org.yml",
     });
-    expect(policy.productionBranches).toEqual({ defaultBranch: true, patterns: ["release/*", "hotfix/**/*"] });
+    expect(policy.productionBranches).toEqual({
+      defaultBranch: true,
+      patterns: ["release/*", "hotfix/**/*"],
+    });
     expect(policy.findings).toEqual({ repository: "soc2-findings", labels: ["soc2", "compliance"] });
     expect(policy.audit).toEqual({ schedule: "daily", include: [], exclude: ["sandbox-*"] });
     expect(policy.exceptions.map((exception) => exception.source)).toEqual(["org.yml:11"]);
