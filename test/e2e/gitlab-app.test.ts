@@ -79,8 +79,12 @@ const oneApprovalRule = [
 ];
 
 /** Everything a change check reads for !12 while it is open (no merge commit, no approval state). */
-function mockOpenMergeRequest(approvals: object): void {
-  mockOpenChangeContext({ approvals, approvalRules: oneApprovalRule });
+function mockOpenMergeRequest(approvals: object, headPipeline?: object): void {
+  mockOpenChangeContext({
+    approvals,
+    approvalRules: oneApprovalRule,
+    ...(headPipeline ? { headPipeline } : {}),
+  });
   // No policy files: the shipped default applies.
   gitlab()
     .get(`${API}/projects/acme%2Fgitlab-profile/repository/files/.gitlab%2Fsoc2.yml/raw`)
@@ -180,14 +184,27 @@ describe("GitLab endpoint", () => {
       // GitLab's internal merge commit: no merge request has it as its head.
       object_attributes: { ...pipeline.object_attributes, sha: "7".repeat(40), status: "success" },
     };
-    // Found by the hook's merge_request.iid, not by the pipeline's sha.
-    mockOpenMergeRequest(fixture("mr-approvals"));
+    // Found by the hook's merge_request.iid, not by the pipeline's sha; the MR's head_pipeline is
+    // that merged-results pipeline, which satisfies "pipelines must succeed" for the head.
+    mockOpenMergeRequest(fixture("mr-approvals"), {
+      id: 4700,
+      sha: "7".repeat(40),
+      status: "success",
+      source: "merge_request_event",
+      web_url: "https://gitlab.example.com/acme/api/-/pipelines/4700",
+      finished_at: "2026-10-02T11:00:00.000Z",
+      user: { id: 1, username: "alice" },
+    });
     const published = mockPublish();
 
     expect(await deliver(finished, SECRET, "Pipeline Hook")).toBe(202);
 
-    // The status goes on the merge request's own head.
-    expect(published.status()).toMatchObject({ state: "success", name: GITLAB_STATUS_NAME });
+    // The status goes on the merge request's own head, and every control passes.
+    expect(published.status()).toEqual({
+      state: "success",
+      name: GITLAB_STATUS_NAME,
+      description: "3 of 3 controls pass",
+    });
   });
 
   it("re-judges the open merge requests of a finished branch pipeline's commit", async () => {

@@ -306,7 +306,11 @@ async function pipelineChecks(
   // GitLab's merge commit (merged results), whose sha is never the head's.
   const current = given && (given.sha === headSha || given.source === "merge_request_event") ? given : null;
   const head = current ?? (headSha ? await latestPipeline(context, projectPath, headSha) : null);
-  if (head) checks.push(checkOf(head, "head"));
+  // GitLab names as head_pipeline only a pipeline of the head or of its merge with the target
+  // (source_sha = head): a merged-results pipeline is the head's, and is recorded on the head (its
+  // own url names the pipeline), as GitLab's "pipelines must succeed" check counts it.
+  if (head)
+    checks.push({ ...checkOf(head, "head"), ...(headSha && head === current ? { sha: headSha } : {}) });
   if (mergeSha && mergeSha !== headSha) {
     const merge = await latestPipeline(context, projectPath, mergeSha);
     if (merge) checks.push(checkOf(merge, "merge"));

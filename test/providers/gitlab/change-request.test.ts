@@ -405,7 +405,8 @@ describe("GitLab collectChangeRequest", () => {
       kind: "pipeline",
       conclusion: "success",
       on: "head",
-      sha: internal,
+      // Recorded on the head it tested, as GitLab's merge check counts it; its url names the pipeline.
+      sha: HEAD,
       url: "https://gitlab.example.com/acme/api/-/pipelines/4600",
       completedAt: "2026-10-02T13:59:00.000Z",
       appId: null,

@@ -148,11 +148,18 @@ export function mockProjectMembers(): nock.Scope {
  * Every read collectChangeContext makes for the open !12 of acme/api: the merge request itself, the
  * project's members, the people's account types, the head pipeline, and the target branch's rules.
  */
-export function mockOpenChangeContext(answers: { approvals?: object; approvalRules?: object } = {}): void {
-  mockMergeRequestReads({ ...openMergeRequest(), iid: 12 }, answers.approvals);
+export function mockOpenChangeContext(
+  answers: { approvals?: object; approvalRules?: object; headPipeline?: object } = {},
+): void {
+  const mr = { ...openMergeRequest(), iid: 12 };
+  mockMergeRequestReads(
+    answers.headPipeline ? { ...mr, head_pipeline: answers.headPipeline } : mr,
+    answers.approvals,
+  );
   mockProjectMembers();
   // The author (alice, also the commit's author by her no-reply address) and the approver (bob).
   mockUsers([1, 2]);
-  mockPipelines(false);
+  // The MR's own head_pipeline, when it names one, is not looked up by sha.
+  if (!answers.headPipeline) mockPipelines(false);
   mockBranchRules(answers.approvalRules);
 }
