@@ -193,6 +193,26 @@ describe("a pull request with more than 100 items in every connection", () => {
     expect([afterShort, (afterLong ?? 0) - (afterShort ?? 0)]).toEqual([1, 6]);
   });
 
+  it("reads more than 100 checks on the merge commit too", async () => {
+    const base = makeChangeRequest({ number: 15 });
+    const merge = base.mergeCommitSha!;
+    const onMerge = Array.from({ length: 130 }, (_, i): Check => ({
+      ...base.checks[0]!,
+      name: `post-merge-${i}`,
+      on: "merge",
+      sha: merge,
+    }));
+    const served = { ...base, checks: [...base.checks, ...onMerge] };
+    const { host } = await serve([served]);
+
+    const collected = await host.collectChangeRequest("acme/api", 15);
+
+    expect(collected.checks.filter((c) => c.on === "merge").map((c) => c.name)).toEqual(
+      onMerge.map((c) => c.name),
+    );
+    expect(collected.truncated).toEqual([]);
+  });
+
   it("maps each kind of actor from GitHub's type: User, Bot, a mannequin, a deleted account", async () => {
     const served = longPullRequest();
     const { host } = await serve([served]);
