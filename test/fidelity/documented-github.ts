@@ -10,7 +10,7 @@ import { afterEach, beforeEach, expect } from "vitest";
 import { ProbotOctokit } from "probot";
 import { createGitHubHost } from "../../src/providers/github/index.js";
 import type { CodeHost } from "../../src/providers/types.js";
-import { openapi, successExamples, type Edition } from "./openapi.js";
+import { openapi, queryParameterProblem, successExamples, type Edition } from "./openapi.js";
 
 export const API = "https://api.github.com";
 export const GHES_API = "https://ghe.example/api/v3";
@@ -141,6 +141,11 @@ export function useDocumentedGitHub(
       return [404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" }];
     }
     state.requests.push({ route, url: `${url.pathname}${url.search}` });
+    // A parameter GitHub does not document is ignored by it: the answer would not be what was meant.
+    for (const [name, value] of url.searchParams) {
+      const problem = queryParameterProblem(route, name, value, edition);
+      if (problem) state.undocumented.push(problem);
+    }
     const given = answers.get(route);
     const answer =
       typeof given === "function"

@@ -31,8 +31,16 @@ interface MediaType {
   example?: unknown;
 }
 
+export interface Parameter {
+  $ref?: string;
+  name: string;
+  in: "query" | "path" | "header" | "cookie";
+  schema?: SchemaNode;
+}
+
 interface Operation {
   operationId: string;
+  parameters?: Parameter[];
   responses: Record<string, { $ref?: string; content?: Record<string, MediaType> }>;
 }
 
@@ -160,4 +168,21 @@ export function mayBeNull(node: SchemaNode, edition: Edition = "api.github.com")
   return [...(schema.oneOf ?? []), ...(schema.anyOf ?? [])].some((alternative) =>
     mayBeNull(alternative, edition),
   );
+}
+
+/** Why `value` is not a documented value of the operation's query parameter `name`, or null. */
+export function queryParameterProblem(
+  route: string,
+  name: string,
+  value: string,
+  edition: Edition = "api.github.com",
+): string | null {
+  const parameters = (findOperation(route, edition)?.parameters ?? []).map((p) => resolve(p, edition));
+  const parameter = parameters.find((p) => p.in === "query" && p.name === name);
+  if (!parameter) return `${route}: query parameter ${name} is not documented (GitHub ignores it)`;
+  const schema = parameter.schema ? flatten(parameter.schema, edition) : undefined;
+  if (schema?.enum && !schema.enum.map(String).includes(value)) {
+    return `${route}: ${name}=${value} is none of ${schema.enum.map(String).join(", ")}`;
+  }
+  return null;
 }

@@ -8,6 +8,7 @@ import { z } from "zod";
 import {
   ENTERPRISE_SERVER,
   findOperation,
+  queryParameterProblem,
   resolve,
   successExamples,
   type Edition,
@@ -215,5 +216,14 @@ describe("the comparison with GitHub's schema", () => {
       inviter: z.object({ login: z.string().optional() }).optional(),
     });
     expect(compareWithDocumented(ours, documented)).toEqual([]);
+  });
+});
+
+describe("the query parameter check of the documented GitHub (documented-github.ts)", () => {
+  it("knows documented parameters and values, and finds the rest", () => {
+    expect(queryParameterProblem("GET /orgs/{org}/members", "filter", "2fa_disabled")).toBeNull();
+    expect(queryParameterProblem("GET /orgs/{org}/members", "role", "admin")).toBeNull();
+    expect(queryParameterProblem("GET /orgs/{org}/members", "role", "owner")).toMatch(/none of/);
+    expect(queryParameterProblem("GET /orgs/{org}/members", "affiliation", "all")).toMatch(/not documented/);
   });
 });
