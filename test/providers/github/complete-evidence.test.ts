@@ -297,4 +297,61 @@ describe("when GitHub refuses a further page", () => {
     expect(change.reviews).toHaveLength(2);
     expect(change.commitsTruncated).toBe(false);
   });
+
+  function refusal(operation: string) {
+    return ["/graphql", (body: { query: string }) => body.query.includes(`query ${operation}(`)] as const;
+  }
+  const refused = {
+    data: null,
+    errors: [{ type: "FORBIDDEN", message: "Resource not accessible by integration" }],
+  };
+
+  it("marks the commits partial when GitHub refuses their next page", async () => {
+    const answer = answerWithMoreReviews();
+    const pr = answer.repository.pullRequest;
+    pr.reviews.totalCount = pr.reviews.nodes.length;
+    pr.reviews.pageInfo = { hasNextPage: false, endCursor: null };
+    pr.commits.totalCount = 240;
+    pr.commits.pageInfo = { hasNextPage: true, endCursor: "Y3Vyc29yOnYyOjE=" };
+    github()
+      .post("/graphql")
+      .reply(graphqlReply("PullRequest", answer))
+      .post(...refusal("PullRequestCommits"))
+      .reply(200, refused);
+
+    const change = await createGitHubHost({
+      octokit: createGitHubClient({ token: "test", throttle: false }),
+    }).collectChangeRequest("acme/api", 42);
+
+    expect([change.commitsTruncated, change.commits.length, change.truncated]).toEqual([true, 2, []]);
+  });
+
+  it("keeps a trailer's credit and marks the co-authors partial when GitHub refuses the commit's authors", async () => {
+    const answer = answerWithMoreReviews();
+    const pr = answer.repository.pullRequest;
+    pr.reviews.totalCount = pr.reviews.nodes.length;
+    pr.reviews.pageInfo = { hasNextPage: false, endCursor: null };
+    pr.commits.nodes[1]!.commit.message =
+      "Apply suggestions from code review\n\nCo-authored-by: Bob Stone <5129+bob@users.noreply.github.com>";
+    github()
+      .post("/graphql")
+      .reply(graphqlReply("PullRequest", answer))
+      .post(...refusal("CommitAuthors"))
+      .reply(200, refused);
+
+    const change = await createGitHubHost({
+      octokit: createGitHubClient({ token: "test", throttle: false }),
+    }).collectChangeRequest("acme/api", 42);
+
+    expect(change.truncated).toEqual(["co-authors"]);
+    expect(change.commits[1]?.coAuthors).toEqual([
+      {
+        login: "bob",
+        name: "Bob Stone",
+        email: "5129+bob@users.noreply.github.com",
+        kind: "user",
+        source: "trailer",
+      },
+    ]);
+  });
 });
