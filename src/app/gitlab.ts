@@ -175,8 +175,9 @@ export function createGitLabEndpoint(
     // internal merge commit, which is no MR's head: looking MRs up by its sha would find none, and
     // its sha is no commit to put the MR's status on (the check publishes on the MR's own head).
     if (event.mergeRequestIid !== null) {
-      const target = { project: event.project, iid: event.mergeRequestIid, headSha: null };
-      return judge(host, target, event.mergeRequestState === "merged");
+      // Only an open merge request has a status to update; a merge is judged by its merge event.
+      if (event.mergeRequestState !== null && event.mergeRequestState !== "opened") return;
+      return judge(host, { project: event.project, iid: event.mergeRequestIid, headSha: null }, false);
     }
     let iids: number[];
     try {

@@ -165,6 +165,20 @@ describe("GitLab endpoint", () => {
     expect(log.error).not.toHaveBeenCalled();
   });
 
+  it("ignores a finished pipeline of a merge request that is no longer open", async () => {
+    // No mock is set up: any request to GitLab would fail the test.
+    const pipeline = fixture<{ object_attributes: Record<string, unknown>; merge_request: object }>(
+      "pipeline-hook",
+    );
+    const late = {
+      ...pipeline,
+      object_attributes: { ...pipeline.object_attributes, status: "success" },
+      merge_request: { ...pipeline.merge_request, state: "merged" },
+    };
+    expect(await deliver(late, SECRET, "Pipeline Hook")).toBe(202);
+    expect(log.error).not.toHaveBeenCalled();
+  });
+
   it("ignores the external pipeline GitLab makes of our own commit status (no loop)", async () => {
     // No mock is set up: any request to GitLab would fail the test.
     const pipeline = fixture<{ object_attributes: Record<string, unknown> }>("pipeline-hook");
