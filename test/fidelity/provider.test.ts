@@ -4,6 +4,8 @@
  * the provider reads must be the ones the example shows, or a clear error / an unknown naming what
  * is missing. Expected facts are read from the examples themselves.
  */
+import { schema as published } from "@octokit/graphql-schema";
+import { buildSchema, type GraphQLInterfaceType, type GraphQLSchema } from "graphql";
 import { describe, expect, it } from "vitest";
 import type { BranchRule, Known } from "../../src/model/index.js";
 import { fixture, makePolicy } from "../providers/github/mock.js";
@@ -28,6 +30,13 @@ const OUTSIDE = "GET /orgs/{org}/outside_collaborators";
 const PROTECTION = "GET /repos/{owner}/{repo}/branches/{branch}/protection";
 const RULES = "GET /repos/{owner}/{repo}/rules/branches/{branch}";
 const RULESET = "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}";
+
+let graphqlSchema: GraphQLSchema | undefined;
+function githubSchema(): GraphQLSchema {
+  // The published SDL repeats two fields, hence assumeValidSDL.
+  graphqlSchema ??= buildSchema(published.idl, { assumeValidSDL: true });
+  return graphqlSchema;
+}
 
 function value<T>(fact: Known<T>): T {
   if (!fact.known) throw new Error(`expected a known fact, got unknown: ${fact.permission}: ${fact.reason}`);
@@ -773,4 +782,41 @@ describe.each(ENTERPRISE_SERVER)("GitHub Enterprise Server %s, from its own exam
     expect(found.length).toBe(compared.commits.length);
     expect(found.every((p) => p.pushedAt !== null && p.pushedBy !== null)).toBe(true);
   });
+});
+
+describe("actor kinds, for every kind of actor GitHub's GraphQL schema has", () => {
+  const github = useDocumentedGitHub();
+  // Every type that can stand where the query asks for an Actor (pull request author, reviewer).
+  const actorTypes = githubSchema()
+    .getPossibleTypes(githubSchema().getType("Actor") as GraphQLInterfaceType)
+    .map((t) => t.name);
+
+  it.each(actorTypes)(
+    "an author and reviewer of type %s is a user only if GitHub says User",
+    async (typename) => {
+      const answer = fixture<{
+        repository: {
+          pullRequest: {
+            author: { __typename: string; login: string };
+            reviews: { nodes: { author: { __typename: string; login: string } | null }[] };
+          };
+        };
+      }>("pull-request.json");
+      const pr = answer.repository.pullRequest;
+      pr.author.__typename = typename;
+      for (const review of pr.reviews.nodes) if (review.author) review.author.__typename = typename;
+      github.graphql("PullRequest", () => answer);
+      github.handle(RULESET, ({ path }) => ({
+        ...documentedExample<object>(RULESET),
+        id: Number(path.split("/").pop()),
+      }));
+
+      const change = await github.host().collectChangeRequest("octocat/Hello-World", 42);
+
+      const expected = typename === "User" ? "user" : typename === "Bot" ? "bot" : "unknown";
+      expect(change.authorKind).toBe(expected);
+      expect(change.reviews.length).toBeGreaterThan(0);
+      expect([...new Set(change.reviews.map((r) => r.reviewerKind))]).toEqual([expected]);
+    },
+  );
 });
