@@ -75,9 +75,18 @@ async function readToEnd<T>(
   return true;
 }
 
-/** A deep enough copy that appending pages never changes the answer the caller holds. */
-function copy(pr: PullRequestNode): PullRequestNode {
-  return structuredClone(pr);
+/**
+ * The pull request to append pages to: a copy when any connection has more (appending never
+ * changes the answer the caller holds), the answer itself when it is complete (the common case).
+ */
+function copyIfLong(pr: PullRequestNode): PullRequestNode {
+  const rollups = [...pr.headCommit.nodes.map((n) => n.commit), ...(pr.mergeCommit ? [pr.mergeCommit] : [])];
+  const long =
+    pr.commits.pageInfo.hasNextPage ||
+    pr.reviews.pageInfo.hasNextPage ||
+    pr.timelineItems.pageInfo.hasNextPage ||
+    rollups.some((commit) => commit.statusCheckRollup?.contexts.pageInfo.hasNextPage);
+  return long ? structuredClone(pr) : pr;
 }
 
 export async function completePullRequest(
@@ -99,7 +108,7 @@ export async function completePullRequest(
   };
   const results: { pr: PullRequestNode; refused: Set<PartialConnection> }[] = [];
   for (const original of pulls) {
-    const pr = copy(original);
+    const pr = copyIfLong(original);
     const refused = new Set<PartialConnection>();
     const { number } = pr;
     const of = (what: string) => `${what} of pull request ${repository}#${number}`;
