@@ -19,6 +19,7 @@ import {
   setReviews,
 } from "../fixtures/app/change-facts.js";
 import {
+  documentedExample,
   examplePayload,
   github,
   inAcmeApi,
@@ -365,6 +366,26 @@ describe("the app on pull request events", () => {
     await app.receive("check_run", payload);
 
     expect(checkRunWrite(app.requests).conclusion).toBe("success");
+  });
+
+  it("re-evaluates the pull request whose head a commit status is posted on", async () => {
+    const app = await appFor();
+    const [pull] = documentedExample<Record<string, unknown>[]>("pull-request-simple-items");
+    const status = inAcmeApi(examplePayload("status"));
+    Object.assign(status, { sha: HEAD, context: "security/snyk", state: "success" });
+    github(app)
+      .installationToken(NOW)
+      .on("GET", `/repos/acme/api/commits/${HEAD}/pulls?per_page=100`, [
+        200,
+        [{ ...pull, number: 42, state: "open", head: { ...(pull!.head as object), sha: HEAD } }],
+      ]);
+    expectChangeCheck(app, {}, false);
+
+    await app.receive("status", status);
+
+    expect(checkRunWrite(app.requests)).toEqual(
+      expect.objectContaining({ head_sha: HEAD, conclusion: "success" }),
+    );
   });
 
   it("judges a merge at once and opens a finding issue for the control it fails", async () => {
