@@ -21,6 +21,8 @@ export interface SimulatedGitLabOptions {
   token?: string;
   /** Served as .gitlab/soc2.yml of `<group>/gitlab-profile` (the group policy layer). */
   groupPolicy?: string;
+  /** Put a symlink or a submodule at that path instead of the file. */
+  groupPolicyAs?: "symlink" | "submodule";
   /** Extra empty projects in the group, e.g. ["compliance"] for finding issues. */
   extraProjects?: string[];
   /** Largest page the sim serves (GitLab's is 100); smaller pages exercise pagination. */
@@ -99,6 +101,7 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     webUrl: url,
     ...(options.groupPolicy !== undefined ? { groupPolicy: options.groupPolicy } : {}),
     ...(options.extraProjects ? { extraProjects: options.extraProjects } : {}),
+    ...(options.groupPolicyAs ? { groupPolicyAs: options.groupPolicyAs } : {}),
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -217,9 +220,12 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     if (get && rest === "deploy_keys") return { body: project.deployKeys, list: true };
     if (get && s[2] === "repository" && s[3] === "files" && s[5] === "raw" && s.length === 6) {
       const file = project.files.get(s[4] ?? "");
-      if (file === undefined) throw notFound("File");
+      // A submodule is no blob: GitLab's raw endpoint has no file there.
+      if (file === undefined || project.fileModes.get(s[4] ?? "") === "160000") throw notFound("File");
       return { body: new RawText(file) };
     }
+    if (get && rest === "repository/tree")
+      return { body: treeOf(project, query.get("path") ?? ""), list: true };
     if (get && rest === "repository/commits") return { body: commitsOf(project, query), list: true };
     if (get && s[2] === "repository" && s[3] === "commits" && s[5] === "merge_requests" && s.length === 6) {
       const sha = s[4] ?? "";
@@ -444,6 +450,21 @@ function commitsOf(project: SimProject, query: URLSearchParams): Wire[] {
     const at = Date.parse(String(commit.committed_date));
     return (!since || at >= Date.parse(since)) && (!until || at <= Date.parse(until));
   });
+}
+
+/** The entries of one directory of the project's files, as GET /repository/tree lists them. */
+function treeOf(project: SimProject, directory: string): Wire[] {
+  const prefix = directory ? `${directory.replace(/\/+$/, "")}/` : "";
+  const entries = new Map<string, Wire>();
+  for (const path of project.files.keys()) {
+    if (!path.startsWith(prefix)) continue;
+    const [name = "", ...deeper] = path.slice(prefix.length).split("/");
+    const mode = deeper.length > 0 ? "040000" : (project.fileModes.get(path) ?? "100644");
+    const type = mode === "040000" ? "tree" : mode === "160000" ? "commit" : "blob";
+    entries.set(name, { id: "0".repeat(40), name, type, path: `${prefix}${name}`, mode });
+  }
+  if (entries.size === 0 && directory) throw notFound("Tree");
+  return [...entries.values()];
 }
 
 /** Push events as GitLab lists them: `after`/`before` are dates and exclude the day itself. */

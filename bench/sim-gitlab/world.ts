@@ -69,6 +69,8 @@ export interface SimProject {
   /** First-parent history per branch, newest first. */
   history: Map<string, Wire[]>;
   files: Map<string, string>;
+  /** Git modes of files that are not regular files: "120000" a symlink, "160000" a submodule. */
+  fileModes: Map<string, string>;
   issues: SimIssue[];
   statuses: Wire[];
   /** Pushes to the project's branches (merges and direct pushes), oldest first. */
@@ -114,6 +116,8 @@ export interface WorldOptions {
   groupPolicy?: string;
   /** Extra empty projects of the group (e.g. the findings project "compliance"). */
   extraProjects?: string[];
+  /** Serve the group policy path as a symlink (its text the link target) or a submodule instead. */
+  groupPolicyAs?: "symlink" | "submodule";
 }
 
 export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWorld {
@@ -226,6 +230,7 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
       pipelines: [],
       history: new Map(),
       files: new Map(),
+      fileModes: new Map(),
       issues: [],
       statuses: [],
       pushEvents: [],
@@ -335,6 +340,11 @@ export function buildWorld(snapshot: Snapshot, options: WorldOptions): GitLabWor
   if (options.groupPolicy !== undefined) {
     const profile = projectOf(`${groupPath}/gitlab-profile`);
     profile.files.set(".gitlab/soc2.yml", options.groupPolicy);
+    if (options.groupPolicyAs === "symlink") {
+      profile.files.set(".gitlab/soc2.yml", "../policies/soc2.yml");
+      profile.fileModes.set(".gitlab/soc2.yml", "120000");
+    }
+    if (options.groupPolicyAs === "submodule") profile.fileModes.set(".gitlab/soc2.yml", "160000");
     group.projects.push(profile);
   }
   for (const name of options.extraProjects ?? []) group.projects.push(projectOf(`${groupPath}/${name}`));

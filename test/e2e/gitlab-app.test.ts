@@ -87,11 +87,12 @@ function mockOpenMergeRequest(approvals: object, headPipeline?: object): void {
   });
   // No policy files: the shipped default applies.
   gitlab()
-    .get(`${API}/projects/acme%2Fgitlab-profile/repository/files/.gitlab%2Fsoc2.yml/raw`)
+    .get(`${API}/projects/acme%2Fgitlab-profile/repository/tree`)
+    .query(true)
     .reply(404, { message: "404 Project Not Found" })
-    .get(`${PROJECT}/repository/files/.gitlab%2Fsoc2.yml/raw`)
-    .query({ ref: "main" })
-    .reply(404, { message: "404 File Not Found" });
+    .get(`${PROJECT}/repository/tree`)
+    .query({ path: ".gitlab", ref: "main", per_page: "100" })
+    .reply(404, { message: "404 Tree Not Found" });
 }
 
 /** The writes of a change check: the commit status (body captured) and a first MR note. */
@@ -270,11 +271,12 @@ describe("GitLab endpoint", () => {
       .reply(200, {
         rules: [{ name: "Maintainers", approvals_required: 1, approved: false, approved_by: [] }],
       })
-      .get(`${API}/projects/acme%2Fgitlab-profile/repository/files/.gitlab%2Fsoc2.yml/raw`)
+      .get(`${API}/projects/acme%2Fgitlab-profile/repository/tree`)
+      .query(true)
       .reply(404, { message: "404 Project Not Found" })
-      .get(`${PROJECT}/repository/files/.gitlab%2Fsoc2.yml/raw`)
-      .query({ ref: "main" })
-      .reply(404, { message: "404 File Not Found" });
+      .get(`${PROJECT}/repository/tree`)
+      .query({ path: ".gitlab", ref: "main", per_page: "100" })
+      .reply(404, { message: "404 Tree Not Found" });
     const ISSUES = `${API}/projects/acme%2Fcompliance/issues`;
     const created: Record<string, unknown>[] = [];
     const issueOf = (body: { title: string; description: string; labels: string }) => ({

@@ -224,6 +224,24 @@ describe("the group policy file of a GitLab audit", () => {
     await expect(auditWith(fault)).rejects.toThrow(reason);
   });
 
+  it.each([
+    ["symlink", "a symbolic link"],
+    ["submodule", "a submodule"],
+  ] as const)("stops the audit when the group policy path is a %s, naming it", async (as, what) => {
+    const odd = await startSimulatedGitLab({ snapshot: sample.snapshot, groupPolicy, groupPolicyAs: as });
+    try {
+      await expect(
+        collectAudit({
+          host: createGitLabHost({ baseUrl: odd.url, token: odd.token }),
+          organization: GROUP,
+          ...period,
+        }),
+      ).rejects.toThrow(`${GROUP}/gitlab-profile:.gitlab/soc2.yml is ${what}, not a file`);
+    } finally {
+      await odd.close();
+    }
+  });
+
   it("reads a missing policy file (404) as no organization layer", async () => {
     const snapshot = await auditWith({ status: 404, body: { message: "404 File Not Found" } });
     expect(snapshot.policyFiles.filter((file) => file.layer === "organization")).toEqual([]);

@@ -2,6 +2,7 @@ import type { CodeHost } from "../types.js";
 import { createGitLabClient, encodePath, type GitLabLogger } from "./client.js";
 import { collectChangeRequest } from "./change-request.js";
 import { createContext, isForbidden, isNotFound } from "./context.js";
+import { readFile } from "./files.js";
 import { listDirectPushes, listMergedChangeRequests } from "./history.js";
 import { UnreadableLog } from "./map.js";
 import { collectOrganization } from "./organization.js";
@@ -96,11 +97,7 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
       listMergedChangeRequests(context, projectPath, branches, period),
     listDirectPushes: (projectPath, branch, period, mergedShas) =>
       listDirectPushes(context, projectPath, branch, period, mergedShas),
-    readFile: (projectPath, path, ref) =>
-      client.getText(
-        `/projects/${encodePath(projectPath)}/repository/files/${encodeURIComponent(path)}/raw`,
-        ref ? { ref } : {},
-      ),
+    readFile: (projectPath, path, ref) => readFile(context, projectPath, path, ref),
     drainUnreadable: () => unreadable.drain(),
     publishChangeCheck: (target, check) => publishChangeCheck(context, actor, target, check),
     issues: (projectPath) => gitLabIssues(context, projectPath),

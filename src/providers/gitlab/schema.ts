@@ -224,6 +224,15 @@ export const PushEventWire = z.object({
 });
 export type PushEventWire = z.infer<typeof PushEventWire>;
 
+/** An entry of GET /repository/tree: type blob, tree or commit (a submodule); mode 120000 a symlink. */
+export const TreeEntryWire = z.object({
+  name: z.string(),
+  type: z.string(),
+  mode: z.string().optional(),
+  path: z.string().optional(),
+});
+export type TreeEntryWire = z.infer<typeof TreeEntryWire>;
+
 /** GET /repository/compare: the commits between two shas. */
 export const CompareWire = z.object({
   commits: z.array(z.object({ id: z.string() })).default([]),

@@ -47,8 +47,20 @@ describe("GitLab client behaviour through the host", () => {
     }).rejects.toThrow("Refusing to follow https://evil.example");
   });
 
+  const TREE = `${API}/projects/acme%2Fapi/repository/tree`;
+  const policyEntry = {
+    id: "a".repeat(40),
+    name: "soc2.yml",
+    type: "blob",
+    path: ".gitlab/soc2.yml",
+    mode: "100644",
+  };
+
   it("retries a 429 after Retry-After, up to three times", async () => {
     gitlab()
+      .get(TREE)
+      .query({ path: ".gitlab", ref: "main", per_page: "100" })
+      .reply(200, [policyEntry])
       .get(`${API}/projects/acme%2Fapi/repository/files/.gitlab%2Fsoc2.yml/raw`)
       .query({ ref: "main" })
       .reply(429, { message: "Too Many Requests" }, { "retry-after": "2" })
@@ -58,12 +70,13 @@ describe("GitLab client behaviour through the host", () => {
     const { host, waits } = testHost();
     expect(await host.readFile("acme/api", ".gitlab/soc2.yml", "main")).toBe("controls: {}\n");
     expect(waits).toEqual([2000]);
-    expect(host.stats.requests).toBe(2);
+    expect(host.stats.requests).toBe(3);
   });
 
   it("gives up after three retries with the 429 as a provider error", async () => {
     gitlab()
-      .get(`${API}/projects/acme%2Fapi/repository/files/soc2.yml/raw`)
+      .get(TREE)
+      .query(true)
       .times(4)
       .reply(429, { message: "Too Many Requests" }, { "retry-after": "1" });
     const { host, waits } = testHost();
@@ -74,12 +87,34 @@ describe("GitLab client behaviour through the host", () => {
     expect(waits).toEqual([1000, 1000, 1000]);
   });
 
-  it("reads a missing policy file as null", async () => {
+  it("reads a missing policy file as null: no such directory, or no such entry in it", async () => {
     gitlab()
-      .get(`${API}/projects/acme%2Fapi/repository/files/soc2.yml/raw`)
-      .reply(404, { message: "404 File Not Found" });
+      .get(TREE)
+      .query({ path: ".gitlab", per_page: "100" })
+      .reply(404, { message: "404 Tree Not Found" })
+      .get(TREE)
+      .query({ per_page: "100" })
+      .reply(200, [
+        { id: "b".repeat(40), name: "README.md", type: "blob", path: "README.md", mode: "100644" },
+      ]);
     const { host } = testHost();
+    expect(await host.readFile("acme/api", ".gitlab/soc2.yml")).toBeNull();
     expect(await host.readFile("acme/api", "soc2.yml")).toBeNull();
+  });
+
+  it.each([
+    ["a submodule", { type: "commit", mode: "160000" }],
+    ["a symbolic link", { type: "blob", mode: "120000" }],
+    ["a directory", { type: "tree", mode: "040000" }],
+  ])("says the policy path is %s, never reads it as no file or as the policy", async (what, entry) => {
+    gitlab()
+      .get(TREE)
+      .query({ path: ".gitlab", ref: "main", per_page: "100" })
+      .reply(200, [{ ...policyEntry, ...entry }]);
+    const { host } = testHost();
+    await expect(host.readFile("acme/api", ".gitlab/soc2.yml", "main")).rejects.toThrow(
+      `acme/api:.gitlab/soc2.yml@main is ${what}, not a file: soc2-bot reads only a regular file there`,
+    );
   });
 
   it("fails rather than stop early when a list never ends (no silent cut at the page bound)", async () => {
