@@ -39,7 +39,10 @@ function mockEverythingBut(
     .get("/repos/acme/api/keys")
     .query({ per_page: 100 })
     .reply(200, []);
-  if (protection) scope.get("/repos/acme/api/branches/main/protection").reply(...protection);
+  if (protection) {
+    const [status, body] = protection;
+    scope.get("/repos/acme/api/branches/main/protection").reply(status, body as object);
+  }
   for (const [id, body] of Object.entries(rulesets))
     scope
       .get(`/repos/acme/api/rulesets/${id}`)

@@ -75,6 +75,7 @@ export function makePolicy(overrides: Partial<Policy["productionBranches"]> = {}
     productionBranches: { defaultBranch: true, patterns: [], ...overrides },
     controls: {},
     exceptions: [],
+    people: [],
     findings: { repository: "acme/compliance", labels: ["soc2"] },
     audit: { schedule: "weekly", include: [], exclude: [] },
   };
