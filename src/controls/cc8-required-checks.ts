@@ -95,6 +95,12 @@ export const requiredChecks = defineControl({
       }
     }
     if (policyChecks.length > 0) evidence.push({ label: "policy requires", value: policyChecks.join(", ") });
+    if (changeRequest.mergedByQueue) {
+      evidence.push({
+        label: "merge queue",
+        value: `merged by the merge queue: its commit ${changeRequest.mergeCommitSha ?? "(not recorded)"} is the merge commit judged`,
+      });
+    }
 
     const required = [...new Set([...ruleChecks, ...policyChecks])];
     if (required.length === 0) {

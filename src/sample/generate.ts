@@ -18,6 +18,7 @@ import {
   type DeployKey,
   type DirectPush,
   type Member,
+  type Push,
   type Repository,
   type Review,
   type Snapshot,
@@ -442,7 +443,7 @@ function buildChangeRequest(random: Random, plan: ChangeRequestPlan): ChangeRequ
   const first = random.hex(40);
   const commits: Commit[] = [commit(first, author, time(0))];
   let head = first;
-  const pushes = [{ at: time(0), actor: author, headSha: first, forced: false }];
+  const pushes: Push[] = [{ at: time(0), actor: author, headSha: first, forced: false }];
   let reviews: Review[] = [approval(reviewer, "approved", time(120), first)];
 
   switch (plan.violation) {

@@ -149,6 +149,10 @@ describe("cc8.required-checks", () => {
   it("passes a check that ran only on the merge commit (a merge queue's commit)", () => {
     const result = evaluate({ mergedByQueue: true, checks: [check("ci/test", "success", "merge", MERGE)] });
     expect(result.outcome).toBe("pass");
+    expect(result.evidence).toContainEqual({
+      label: "merge queue",
+      value: `merged by the merge queue: its commit ${MERGE} is the merge commit judged`,
+    });
     expect(result.evidence).toContainEqual(
       expect.objectContaining({
         value: `ci/test: success on merge commit ${MERGE} (check-run, reported by app github-actions (id 15368))`,
