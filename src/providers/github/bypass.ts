@@ -57,7 +57,10 @@ export function deriveBypassedProtection(
   if (verdicts.some(([, v]) => !v.met && v.certain)) return known(true);
 
   const missing = verdicts.flatMap(([what, v]) => (!v.met && !v.certain ? [`${what}: ${v.why}`] : []));
-  const other = rule.otherRequirements ?? [];
+  const other = [...(rule.otherRequirements ?? [])];
+  // Code owners' review is never verified here (CODEOWNERS is not read), whoever built the rule.
+  if (rule.requireCodeOwnerReview && !other.includes("require_code_owner_review"))
+    other.push("require_code_owner_review");
   if (other.length > 0) {
     missing.push(`the rule also requires ${other.join(", ")}, which soc2-bot does not verify from evidence`);
   }

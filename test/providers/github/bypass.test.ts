@@ -173,6 +173,11 @@ describe("deriveBypassedProtection", () => {
     });
   });
 
+  it("is unknown when the rule requires code owners' review, which it cannot verify", () => {
+    const result = deriveBypassedProtection(merged(), rule({ requireCodeOwnerReview: true }));
+    expect(!result.known && result.reason).toMatch(/require_code_owner_review/);
+  });
+
   it("is known true despite unverified requirements when a verified one was unmet", () => {
     const change = merged({ checks: [check({ conclusion: "failure" })] });
     expect(deriveBypassedProtection(change, rule({ otherRequirements: ["merge_queue"] }))).toEqual(YES);
