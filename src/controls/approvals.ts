@@ -284,11 +284,16 @@ function involvementOf(
         involvement.set(key, [...entries, { what, as }]);
     }
   };
-  /** A person the host links to no account and the policy's people map does not name. */
-  const unattributed = (identity: { login: string | null; email: string | null; kind: string }) =>
-    identity.login === null &&
-    identity.kind !== "bot" &&
-    !(identity.email !== null && (people.personOf({ email: identity.email }) ?? "").startsWith("person:"));
+  /**
+   * A person the host links to no account and the people directory cannot name from the e-mail
+   * either (a person of the policy, or an account by the host's no-reply address): nobody knows
+   * who they are. A bot without an account is still a bot.
+   */
+  const unattributed = (identity: { login: string | null; email: string | null; kind: string }) => {
+    if (identity.login !== null || identity.kind === "bot") return false;
+    const key = identity.email === null ? null : people.personOf({ email: identity.email });
+    return key === null || key.startsWith("email:");
+  };
 
   add({ login: changeRequest.author, email: null }, "is the author");
   if (changeRequest.truncated.includes("reviews")) {

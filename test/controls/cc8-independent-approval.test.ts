@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { independentApproval } from "../../src/controls/cc8-independent-approval.js";
+import { peopleDirectory as policyPeople } from "../../src/policy/index.js";
 import type { Commit, Review } from "../../src/model/index.js";
 import {
   makeChangeRequest,
@@ -317,6 +318,26 @@ describe("cc8.independent-approval", () => {
       expect(result.reason).toBe(
         "0 independent approvals, 1 required: bob approved but authored commits (as bob@laptop.example).",
       );
+    });
+
+    it("takes a GitHub no-reply e-mail as the account it names (the policy's people directory)", () => {
+      const fromNoreply = commitBy(null, {
+        authorName: "Bob",
+        authorEmail: "1234+bob@users.noreply.github.com",
+        committerLogin: "alice",
+      });
+      const results = independentApproval.evaluate(
+        {
+          changeRequest: makeChangeRequest({ commits: [...makeChangeRequest().commits, fromNoreply] }),
+          repository: makeRepository(),
+        },
+        makeContext(independentApproval.params.parse({}), { people: policyPeople([], "github") }),
+      );
+      expect(results[0]).toMatchObject({
+        outcome: "fail",
+        reason:
+          "0 independent approvals, 1 required: bob approved but authored commits (as 1234+bob@users.noreply.github.com).",
+      });
     });
 
     it("is unknown when a commit's author is linked to no account and no person, naming commit and e-mail", () => {
