@@ -50,18 +50,21 @@ export async function* listDirectPushes(
   let historyUntil: Date | null = period.until;
   if (record !== null) {
     historyUntil = record.reachesSince ? null : (record.oldest ?? period.until);
-    for (const activity of record.activities) {
-      if (!PUSHES.has(activity.type)) continue;
-      const commits = await pushedCommits(ctx, repository, activity);
+    for (const run of pushRuns(record.activities)) {
+      const first = run[0];
+      const last = run.at(-1);
+      if (!first || !last) continue;
+      const commits = await pushedCommits(ctx, repository, first.before, last.after);
       if (commits === null) {
         // The push's commits cannot be listed (a new branch, a vanished commit): history covers it.
         historyUntil = period.until;
         continue;
       }
+      const pushOf = attribute(run, commits);
       for (const commit of commits) {
         if (found.has(commit.sha)) continue;
         if (await broughtByPullRequest(ctx, repository, branch, commit.sha, mergedShas)) continue;
-        found.set(commit.sha, fromCompared(repository, branch, commit, activity));
+        found.set(commit.sha, fromCompared(repository, branch, commit, pushOf.get(commit.sha) ?? last));
       }
     }
   }
@@ -124,18 +127,65 @@ async function readActivity(
 }
 
 /**
- * The commits a push added to the branch: what `after` has that `before` had not (the comparison
+ * The pushes of the period, oldest first, in runs one comparison can list: plain pushes that follow
+ * each other with nothing between them (each starts where the one before ended). A force push, or
+ * a push after a merge, starts a run of its own: a comparison across it would leave out commits a
+ * force push discarded, or take in the merge's commits.
+ */
+function pushRuns(activities: Activity[]): Activity[][] {
+  const runs: Activity[][] = [];
+  let previous: Activity | null = null;
+  for (const activity of activities) {
+    if (PUSHES.has(activity.type)) {
+      const run = runs.at(-1);
+      const chained =
+        run !== undefined &&
+        previous !== null &&
+        previous.type === "push" &&
+        activity.type === "push" &&
+        run.at(-1) === previous &&
+        previous.after === activity.before;
+      if (chained) run.push(activity);
+      else runs.push([activity]);
+    }
+    previous = activity;
+  }
+  return runs;
+}
+
+/**
+ * Which push of a run brought each commit: the oldest push owns everything its `after` reaches
+ * among the run's commits, the next one what its own `after` adds, and so on.
+ */
+function attribute(run: Activity[], commits: ComparedCommit[]): Map<string, Activity> {
+  const bySha = new Map(commits.map((c) => [c.sha, c]));
+  const owner = new Map<string, Activity>();
+  for (const push of run) {
+    const stack = [push.after];
+    for (let sha = stack.pop(); sha !== undefined; sha = stack.pop()) {
+      const commit = bySha.get(sha);
+      if (!commit || owner.has(sha)) continue;
+      owner.set(sha, push);
+      stack.push(...(commit.parents ?? []).map((p) => p.sha));
+    }
+  }
+  return owner;
+}
+
+/**
+ * The commits pushes added to the branch: what `after` has that `before` had not (the comparison
  * lists a force push's new commits the same way), every page of it. null when they cannot be
  * listed: a push that created the branch, or a `before` GitHub no longer has.
  */
 async function pushedCommits(
   ctx: GitHubContext,
   repository: string,
-  activity: Activity,
+  before: string,
+  after: string,
 ): Promise<ComparedCommit[] | null> {
-  if (ZERO_SHA.test(activity.before) || ZERO_SHA.test(activity.after)) return null;
+  if (ZERO_SHA.test(before) || ZERO_SHA.test(after)) return null;
   const { owner, repo } = splitFullName(repository);
-  const what = `commits pushed to ${repository} in ${activity.before.slice(0, 7)}...${activity.after.slice(0, 7)}`;
+  const what = `commits pushed to ${repository} in ${before.slice(0, 7)}...${after.slice(0, 7)}`;
   const commits: ComparedCommit[] = [];
   for (let page = 1; ; page++) {
     let answer;
@@ -143,7 +193,7 @@ async function pushedCommits(
       answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
         owner,
         repo,
-        basehead: `${activity.before}...${activity.after}`,
+        basehead: `${before}...${after}`,
         per_page: 100,
         page,
       });

@@ -128,6 +128,7 @@ export const ComparedCommit = z.object({
   commit: z.object({ message: z.string(), author: GitUser, committer: GitUser }),
   author: Login.nullable().optional(),
   committer: Login.nullable().optional(),
+  parents: z.array(z.object({ sha: z.string() })).optional(),
 });
 export type ComparedCommit = z.infer<typeof ComparedCommit>;
 

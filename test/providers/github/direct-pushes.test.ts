@@ -237,7 +237,7 @@ describe("listDirectPushes by push time", () => {
       .get("/repos/acme/api/activity")
       .query(ACTIVITY_QUERY)
       .reply(200, [
-        activity(2, "push", "2026-10-06T12:00:00Z", sha("b"), sha("c")),
+        activity(2, "force_push", "2026-10-06T12:00:00Z", sha("b"), sha("c")),
         activity(1, "push", "2026-10-05T12:00:00Z", sha("a"), sha("b")),
         activity(0, "branch_creation", "2026-09-01T00:00:00Z", sha("0"), sha("a")),
       ])
@@ -252,6 +252,45 @@ describe("listDirectPushes by push time", () => {
       .reply(200, comparison(many.slice(0, 100), 250));
 
     await expect(collect()).rejects.toThrow(/100 of 250 commits listed/);
+  });
+
+  it("lists pushes that follow each other with one comparison, each commit credited to the push that brought it", async () => {
+    const withParent = (oid: string, parent: string, date: string) => ({
+      ...comparedCommit(oid, date, `commit ${oid.slice(0, 1)}`),
+      parents: [{ sha: parent, url: "", html_url: "" }],
+    });
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(200, [
+        activity(5, "push", "2026-10-09T12:00:00Z", sha("d"), sha("e"), "carol"),
+        // A merge between: the push after it starts a comparison of its own.
+        activity(4, "pr_merge", "2026-10-08T12:00:00Z", sha("c"), sha("d"), "alice"),
+        activity(3, "push", "2026-10-07T12:00:00Z", sha("b"), sha("c"), "bob"),
+        activity(2, "push", "2026-10-06T12:00:00Z", sha("a"), sha("b"), "mallory"),
+        activity(1, "push", "2026-09-06T12:00:00Z", sha("9"), sha("a"), "alice"),
+      ])
+      .get(`/repos/acme/api/compare/${sha("a")}...${sha("c")}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(
+        200,
+        comparison([
+          // Backdated: chronological order does not tell which push brought a commit; parents do.
+          withParent(sha("c"), sha("2"), "2026-10-01T00:00:00Z"),
+          withParent(sha("2"), sha("b"), "2026-10-07T11:00:00Z"),
+          withParent(sha("b"), sha("a"), "2026-10-06T11:00:00Z"),
+        ]),
+      )
+      .get(`/repos/acme/api/compare/${sha("d")}...${sha("e")}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, comparison([withParent(sha("e"), sha("d"), "2026-10-09T11:00:00Z")]));
+
+    expect((await collect()).map((p) => [p.sha.slice(0, 1), p.pushedBy, p.pushedAt])).toEqual([
+      ["c", "bob", "2026-10-07T12:00:00Z"],
+      ["2", "bob", "2026-10-07T12:00:00Z"],
+      ["b", "mallory", "2026-10-06T12:00:00Z"],
+      ["e", "carol", "2026-10-09T12:00:00Z"],
+    ]);
   });
 
   it("counts a pushed commit as a change request's only when that request was merged into this same branch", async () => {
