@@ -16,9 +16,10 @@ import {
 type RuleSource = Omit<BranchRule, "branch">;
 
 /**
- * Ruleset rule types that only restrict what a ref or a push may look like (creation, names, paths,
- * file sizes) or that are read into the rule's own fields: none of them is a requirement a merge
- * of a pull request could have skipped. Every other type, known or not, is an other requirement.
+ * Ruleset rule types read into the rule's own fields, or that only govern creating a ref or its
+ * name: none of them is a requirement a merge into an existing branch could have skipped. Every
+ * other type, known or not, is an other requirement (`update` too: only bypass actors may update
+ * the branch, so a merge by anyone else needed a bypass).
  */
 const RULES_READ_OR_NOT_ABOUT_MERGES: ReadonlySet<string> = new Set([
   "pull_request",
@@ -26,7 +27,6 @@ const RULES_READ_OR_NOT_ABOUT_MERGES: ReadonlySet<string> = new Set([
   "non_fast_forward",
   "deletion",
   "creation",
-  "update",
   "branch_name_pattern",
   "tag_name_pattern",
 ]);
