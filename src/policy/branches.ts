@@ -23,7 +23,8 @@ import type { Policy } from "./types.js";
  */
 
 const GLOBSTAR = Symbol("globstar");
-type Segment = RegExp | typeof GLOBSTAR;
+/** A segment pattern, and whether it starts with a literal "." (the only way to match a leading "."). */
+type Segment = { regex: RegExp; dot: boolean } | typeof GLOBSTAR;
 type Compiled = { segments: Segment[] } | { problem: string };
 
 /** picomatch reading one segment with GitHub's meaning: no braces, extglobs, negation or globstar. */
@@ -80,7 +81,8 @@ function matchSegments(segments: readonly Segment[], names: readonly string[]): 
       if (segment === GLOBSTAR) {
         // GitHub's `**/` does not descend into a segment starting with "." (no FNM_DOTMATCH).
         if (!name.startsWith(".")) next.push(state);
-      } else if (segment.test(name)) {
+      } else if ((!name.startsWith(".") || segment.dot) && segment.regex.test(name)) {
+        // Only a literal "." matches a leading "." (no FNM_DOTMATCH): not `*`, `?`, nor even `[.]`.
         next.push(state + 1);
       }
     }
@@ -148,7 +150,7 @@ function compileUncached(pattern: string): Compiled {
 }
 
 /** One segment (no `/`) as a picomatch pattern with every character but the wildcards made literal. */
-function compileSegment(part: string): RegExp | string {
+function compileSegment(part: string): Segment | string {
   const chars = [...part];
   let glob = "";
   let stars = 0;
@@ -175,7 +177,7 @@ function compileSegment(part: string): RegExp | string {
       "(more make matching a long name slow enough to stall an audit)"
     );
   }
-  return picomatch.makeRe(glob, SEGMENT_OPTIONS);
+  return { regex: picomatch.makeRe(glob, SEGMENT_OPTIONS), dot: part.startsWith(".") };
 }
 
 /** The class starting after a `[` at `start`: its picomatch form and the index of its `]`. */

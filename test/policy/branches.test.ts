@@ -86,6 +86,9 @@ describe("globMatch", () => {
     expect(globMatch("acme/*", "acme/.github")).toBe(false);
     expect(globMatch("**/*", "acme/.github")).toBe(false);
     expect(globMatch("**/x", "a/.b/x")).toBe(false);
+    // Ruby: only a literal "." matches a leading one, a class listing "." does not.
+    expect(globMatch("[.]github", ".github")).toBe(false);
+    expect(globMatch("acme/.git*", "acme/.github")).toBe(true);
   });
 
   it("stays fast on the slowest patterns validation lets through, on long names", () => {
