@@ -12,9 +12,11 @@ import {
   describeFailure,
   isForbidden,
   providerError,
+  recordUnreadable,
   splitFullName,
   type GitHubContext,
 } from "./http.js";
+import { notOnThisHost } from "./organization.js";
 import { graphql } from "./pull-requests.js";
 import { BRANCH_HISTORY_QUERY } from "./queries.js";
 import { list } from "./repository.js";
@@ -118,7 +120,13 @@ async function readActivity(
     }
   } catch (error) {
     if (isForbidden(error)) {
-      ctx.log.debug(`${what} unreadable (${describeFailure(error).message}): history by commit date instead`);
+      // Said once per branch, so the report tells why these pushes have no push time or pusher.
+      const enterprise = describeFailure(error).headers["x-github-enterprise-version"];
+      const permission =
+        describeFailure(error).status === 404 && enterprise !== undefined
+          ? notOnThisHost(`GitHub Enterprise Server ${enterprise}`)
+          : "metadata:read (GitHub's repository activity)";
+      recordUnreadable(ctx, repository, `push times and pushers of ${branch}`, permission, error);
       return null;
     }
     throw providerError(error, what, "metadata:read");
