@@ -221,6 +221,31 @@ describe("evaluate", () => {
           }),
         ],
       });
+      // Without the people map the commit is linked to nobody: independence cannot be decided.
+      expect(independence(snapshot, policy)?.outcome).toBe("unknown");
+      expect(independence(snapshot)?.outcome).toBe("fail");
+    });
+
+    it("reads a GitHub no-reply commit e-mail as the account it stands for", () => {
+      const snapshot = makeSnapshot({
+        changeRequests: [
+          makeChangeRequest({
+            author: "bob",
+            reviews: [approvedBy("alice")],
+            commits: [
+              {
+                sha: "h".repeat(40),
+                authorLogin: null,
+                authorName: "Alice",
+                authorEmail: "1234567+alice-work@users.noreply.github.com",
+                committerLogin: "bob",
+                authoredAt: "2026-10-01T09:00:00Z",
+                committedAt: "2026-10-01T09:00:00Z",
+              },
+            ],
+          }),
+        ],
+      });
       expect(independence(snapshot)?.outcome).toBe("fail");
     });
 
