@@ -169,6 +169,9 @@ describe("audit of a GitLab Free group through the simulated GitLab", () => {
       expect(premium.every((fact) => fact.reason.includes("not available on this GitLab edition"))).toBe(
         true,
       );
+      // Once the instance said it lacks approval_state, it is not asked again for every merge request
+      // (at most once per repository collected in parallel).
+      expect(free.stats.byRoute["GET projects/:id/merge_requests/:n/approval_state"]).toBeLessThanOrEqual(4);
 
       const report = evaluate(snapshot, policySetFor(snapshot), sample.at);
       // Whether the approvals a branch requires were enforced is a Premium fact: never a pass.

@@ -376,7 +376,7 @@ async function bypassOf(
     "merge request approval state",
     ROLE.reporter,
     () => context.client.get(approvalStatePath, ApprovalStateWire),
-    { notFoundIsEdition: true },
+    { edition: "approval_state" },
   );
   if (!state.known) return state;
   const unsatisfied = state.value.rules.some((rule) => rule.approvals_required > 0 && !rule.approved);

@@ -49,21 +49,32 @@ export function roleName(accessLevel: number): string {
  */
 export class UnreadableLog {
   private facts: UnreadableFact[] = [];
+  /** Premium-only endpoints this instance answered 404 for, with the reason first given. */
+  private lacking = new Map<string, string>();
 
   async read<T>(
     subject: string,
     what: string,
     permission: string,
     load: () => Promise<T>,
-    options: { notFoundIsUnreadable?: boolean; notFoundIsEdition?: boolean } = {},
+    options: {
+      notFoundIsUnreadable?: boolean;
+      /** The Premium-only endpoint this reads ("approval_state"): a 404 means the edition lacks it. */
+      edition?: string;
+    } = {},
   ): Promise<Known<T>> {
+    // Once the instance said it lacks an endpoint, it lacks it for every project and merge request.
+    const lacking = options.edition ? this.lacking.get(options.edition) : undefined;
+    if (lacking) return this.add(subject, what, ROLE.premium, lacking);
     try {
       return known(await load());
     } catch (error) {
       // GitLab Free/CE answers 404 for Premium-only endpoints: the fact is not on this edition, which
       // no role or scope would change (a 404 can also hide a resource, so the reason keeps the answer).
-      if (error instanceof GitLabHttpError && error.status === 404 && options.notFoundIsEdition) {
-        return this.add(subject, what, ROLE.premium, `${NOT_ON_EDITION}: ${error.message}`);
+      if (error instanceof GitLabHttpError && error.status === 404 && options.edition) {
+        const reason = `${NOT_ON_EDITION}: ${error.message}`;
+        this.lacking.set(options.edition, reason);
+        return this.add(subject, what, ROLE.premium, reason);
       }
       if (
         error instanceof GitLabHttpError &&

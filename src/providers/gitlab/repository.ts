@@ -60,7 +60,7 @@ export async function collectRepository(
             client.get(`/projects/${id}/approvals`, ProjectApprovalsWire),
             collect(client.pages(`/projects/${id}/approval_rules`, ApprovalRuleWire)),
           ]),
-        { notFoundIsEdition: true },
+        { edition: "approval_settings" },
       )
     : protectedBranches;
   let branchRules: Known<BranchRule[]>;
