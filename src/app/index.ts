@@ -433,7 +433,9 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
       const snapshot = await collectAudit({
         host,
         organization,
-        since: new Date(at.getTime() - CADENCE_PERIOD_MS[cadence]),
+        // Reaching back by the merge-commit wait: a merge still waiting for its checks at the previous
+        // audit (its re-judgement at the end of the wait lost to a restart) is judged here, its wait over.
+        since: new Date(at.getTime() - CADENCE_PERIOD_MS[cadence] - waitMs),
         until: at,
         now,
       });
