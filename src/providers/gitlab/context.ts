@@ -100,6 +100,8 @@ export function createContext(client: GitLabClient, unreadable: UnreadableLog): 
       return once(kinds, String(id), async () => {
         try {
           const user = await client.get(`/users/${id}`, UserWire);
+          // A deleted account's work is re-attributed to GitLab's "Ghost User": nobody in particular.
+          if (/^ghost\d*$/.test(user.username) && user.name === "Ghost User") return "unknown";
           if (user.bot === undefined) return "unknown";
           return user.bot ? "bot" : "user";
         } catch (error) {

@@ -204,6 +204,7 @@ export const TokenSelfWire = z.object({ scopes: z.array(z.string()).default([]) 
 export const UserWire = z.object({
   id: z.number().int(),
   username: z.string(),
+  name: z.string().optional(),
   bot: z.boolean().optional(),
   public_email: z.string().nullable().optional(),
 });

@@ -300,6 +300,26 @@ describe("GitLab collectChangeRequest", () => {
     ]);
   });
 
+  it("never takes GitLab's Ghost User (a deleted account) for a person", async () => {
+    const approvals = fixture<{ approved_by: unknown[] }>("mr-approvals");
+    approvals.approved_by = [
+      { user: { id: 3, username: "ghost", name: "Ghost User" }, approved_at: "2026-10-02T10:00:00.000Z" },
+    ];
+    mockMergeRequest({
+      approvals,
+      notes: fixture<Array<{ id: number }>>("mr-notes").filter((note) => note.id !== 302),
+      users: [1],
+    });
+    gitlab()
+      .get(`${API}/users/3`)
+      .reply(200, { id: 3, username: "ghost", name: "Ghost User", state: "active", bot: false });
+    const { host } = testHost();
+    const collected = await host.collectChangeRequest("acme/api", 12);
+    expect(collected.reviews.map((review) => [review.reviewer, review.reviewerKind])).toEqual([
+      ["ghost", "unknown"],
+    ]);
+  });
+
   it("says whether an approver could push from their role, through a shared group too, and null when it cannot be read", async () => {
     const approvals = fixture<{ approved_by: unknown[] }>("mr-approvals");
     approvals.approved_by = [
