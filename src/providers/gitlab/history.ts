@@ -118,8 +118,8 @@ export async function* listDirectPushes(
     const push = await direct(commit);
     if (push) yield push;
   }
-  // Pushed within the period, dated outside it: the tip of each push the commit dates missed.
-  for (const sha of pushes.tipsWithin(period)) {
+  // Pushed within the period, dated outside it: the commits of each push the commit dates missed.
+  for (const sha of await pushes.pushedWithin(period)) {
     if (seen.has(sha)) continue;
     const commit = await context.client.get(`/projects/${id}/repository/commits/${sha}`, CommitWire);
     const push = await direct(commit);
@@ -135,8 +135,11 @@ interface PushRecord {
 interface PushEvents {
   /** The push that brought `sha` onto the branch, when an event records it. */
   find(sha: string): Promise<PushRecord | null>;
-  /** The commits the branch's pushes within the period ended on. */
-  tipsWithin(period: { since: Date; until: Date }): string[];
+  /**
+   * The commits the branch's pushes within the period put on its first-parent line (the tip, and for
+   * a push of several commits those between, from comparing its first and last), oldest push first.
+   */
+  pushedWithin(period: { since: Date; until: Date }): Promise<string[]>;
 }
 
 /**
@@ -178,20 +181,34 @@ async function pushEventsOf(
     at: event.created_at,
     by: event.author_username ?? event.author?.username ?? null,
   });
-  const compared = new Map<PushEventWire, Promise<Set<string>>>();
-  const commitsOf = (event: PushEventWire): Promise<Set<string>> => {
-    let shas = compared.get(event);
-    if (!shas) {
-      const { commit_from: from, commit_to: to } = event.push_data;
-      shas =
-        from && to
+  /** A push's commits: every one (for finding a commit's push) and its first-parent line. */
+  const compared = new Map<PushEventWire, Promise<{ all: Set<string>; line: string[] }>>();
+  const commitsOf = (event: PushEventWire): Promise<{ all: Set<string>; line: string[] }> => {
+    let pushed = compared.get(event);
+    if (!pushed) {
+      const { commit_from: from, commit_to: to, commit_count: count } = event.push_data;
+      const tipOnly = { all: new Set(to ? [to] : []), line: to ? [to] : [] };
+      pushed =
+        from && to && !/^0+$/.test(from) && (count ?? 0) > 1
           ? context.client
               .get(`/projects/${id}/repository/compare`, CompareWire, { from, to, straight: true })
-              .then((answer) => new Set(answer.commits.map((commit) => commit.id)))
-          : Promise.resolve(new Set<string>());
-      compared.set(event, shas);
+              .then((answer) => {
+                const byId = new Map(answer.commits.map((commit) => [commit.id, commit]));
+                // From the tip along first parents, as far as the push's own commits go.
+                const line: string[] = [];
+                for (
+                  let at = byId.get(to);
+                  at && !line.includes(at.id);
+                  at = byId.get(at.parent_ids[0] ?? "")
+                ) {
+                  line.push(at.id);
+                }
+                return { all: new Set([...byId.keys(), to]), line: line.length > 0 ? line : [to] };
+              })
+          : Promise.resolve(tipOnly);
+      compared.set(event, pushed);
     }
-    return shas;
+    return pushed;
   };
   return {
     async find(sha) {
@@ -200,17 +217,18 @@ async function pushEventsOf(
       if (tip) return record(tip);
       for (const event of onBranch) {
         if ((event.push_data.commit_count ?? 0) <= 1) continue;
-        if ((await commitsOf(event)).has(sha)) return record(event);
+        if ((await commitsOf(event)).all.has(sha)) return record(event);
       }
       return null;
     },
-    tipsWithin({ since, until }) {
-      return onBranch
-        .filter((event) => {
-          const at = Date.parse(event.created_at);
-          return at >= since.getTime() && at < until.getTime();
-        })
-        .map((event) => event.push_data.commit_to ?? "");
+    async pushedWithin({ since, until }) {
+      const shas: string[] = [];
+      for (const event of onBranch) {
+        const at = Date.parse(event.created_at);
+        if (at < since.getTime() || at >= until.getTime()) continue;
+        shas.push(...[...(await commitsOf(event)).line].reverse());
+      }
+      return shas;
     },
   };
 }

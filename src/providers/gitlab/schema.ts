@@ -236,7 +236,7 @@ export type TreeEntryWire = z.infer<typeof TreeEntryWire>;
 
 /** GET /repository/compare: the commits between two shas. */
 export const CompareWire = z.object({
-  commits: z.array(z.object({ id: z.string() })).default([]),
+  commits: z.array(z.object({ id: z.string(), parent_ids: z.array(z.string()).default([]) })).default([]),
   compare_timeout: z.boolean().optional(),
 });
 

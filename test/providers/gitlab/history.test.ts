@@ -225,9 +225,16 @@ describe("GitLab listDirectPushes", () => {
     } satisfies DirectPush);
   });
 
-  it("finds a commit dated before the period but pushed within it, and the pusher of a commit inside a longer push", async () => {
+  it("finds commits dated before the period but pushed within it, each credited to the push that brought it", async () => {
     const middle = "cececececececececececececececececececece";
     const tip = "edededededededededededededededededededed";
+    const old = (sha: string, date: string, parent: string) => ({
+      ...commit,
+      id: sha,
+      parent_ids: [parent],
+      committed_date: date,
+      message: `Old ${sha.slice(0, 4)}`,
+    });
     gitlab()
       .get(`${PROJECT}/members/all`)
       .query(true)
@@ -236,46 +243,44 @@ describe("GitLab listDirectPushes", () => {
       .query(eventsQuery)
       .reply(200, [
         pushEvent(backdated, "2026-10-03T12:00:00.000Z", "erin"),
+        // Two commits in one push: GitLab names only the first's parent and the last.
         pushEvent(tip, "2026-10-04T12:00:00.000Z", "alice", "main", {
           commit_count: 2,
           commit_from: backdated,
         }),
       ])
-      // By commit date only the middle commit of alice's push is in the period.
+      // Every one of them is dated before the period: the commit dates find none.
       .get(COMMITS)
       .query(commitsQuery)
-      .reply(200, [
-        { ...commit, id: middle, committed_date: "2026-10-04T11:00:00.000+00:00", message: "Tune" },
-      ])
-      .get(`${COMMITS}/${middle}/merge_requests`)
-      .query(true)
       .reply(200, [])
       .get(`${PROJECT}/repository/compare`)
       .query({ from: backdated, to: tip, straight: "true" })
-      .reply(200, { commits: [{ id: middle }, { id: tip }], compare_timeout: false })
-      // The tips of pushes the dates missed: the commit pushed within the period, dated before it.
-      .get(`${COMMITS}/${backdated}`)
       .reply(200, {
-        ...commit,
-        id: backdated,
-        committed_date: "2026-09-01T00:00:00.000+00:00",
-        message: "Old",
-      })
-      .get(`${COMMITS}/${backdated}/merge_requests`)
-      .query(true)
-      .reply(200, [])
-      .get(`${COMMITS}/${tip}`)
-      .reply(200, { ...commit, id: tip, committed_date: "2026-09-02T00:00:00.000+00:00", message: "Older" })
-      .get(`${COMMITS}/${tip}/merge_requests`)
-      .query(true)
-      .reply(200, []);
+        commits: [
+          { id: middle, parent_ids: [backdated] },
+          { id: tip, parent_ids: [middle] },
+        ],
+        compare_timeout: false,
+      });
+    for (const [sha, date, parent] of [
+      [backdated, "2026-09-01T00:00:00.000+00:00", "0".repeat(40)],
+      [middle, "2026-09-02T00:00:00.000+00:00", backdated],
+      [tip, "2026-09-03T00:00:00.000+00:00", middle],
+    ] as const) {
+      gitlab()
+        .get(`${COMMITS}/${sha}`)
+        .reply(200, old(sha, date, parent))
+        .get(`${COMMITS}/${sha}/merge_requests`)
+        .query(true)
+        .reply(200, []);
+    }
 
     const { host } = testHost();
     const pushes = await all(host.listDirectPushes("acme/api", "main", PERIOD, new Set()));
     expect(pushes.map((push) => [push.sha, push.at, push.pushedBy, push.pushedAt])).toEqual([
-      [middle, "2026-10-04T11:00:00.000Z", "alice", "2026-10-04T12:00:00.000Z"],
       [backdated, "2026-09-01T00:00:00.000Z", "erin", "2026-10-03T12:00:00.000Z"],
-      [tip, "2026-09-02T00:00:00.000Z", "alice", "2026-10-04T12:00:00.000Z"],
+      [middle, "2026-09-02T00:00:00.000Z", "alice", "2026-10-04T12:00:00.000Z"],
+      [tip, "2026-09-03T00:00:00.000Z", "alice", "2026-10-04T12:00:00.000Z"],
     ]);
   });
 
