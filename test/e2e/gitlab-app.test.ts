@@ -152,6 +152,29 @@ describe("GitLab endpoint", () => {
     expect(published.note()).toContain("`cc8.independent-approval`");
   });
 
+  it("on GitLab Free judges the merge request without the Premium approval settings, passing nothing that needs them", async () => {
+    mockOpenChangeContext({ approvals: fixture("mr-approvals"), edition: "free" });
+    gitlab()
+      .get(`${API}/projects/acme%2Fgitlab-profile/repository/tree`)
+      .query(true)
+      .reply(404, { message: "404 Project Not Found" })
+      .get(`${PROJECT}/repository/tree`)
+      .query(true)
+      .reply(404, { message: "404 Tree Not Found" });
+    const published = mockPublish();
+
+    expect(await deliver(mergeRequestHook("update"), SECRET)).toBe(202);
+
+    // The branch's rules depend on Premium facts: the status is not a success, and says why.
+    expect(published.status()).toEqual({
+      state: "failed",
+      name: GITLAB_STATUS_NAME,
+      description: "2 of 3 controls pass; 1 cannot be read: required checks",
+    });
+    expect(published.note()).toContain("not available on this GitLab edition");
+    expect(log.error).not.toHaveBeenCalled();
+  });
+
   it("answers 401 to a wrong token and calls no API", async () => {
     // No mock is set up: any request to GitLab would fail the test (real network is off too).
     expect(await deliver(mergeRequestHook("update"), "not-the-secret")).toBe(401);

@@ -104,14 +104,27 @@ export function mockPipelines(merged: boolean): nock.Scope {
 }
 
 /** The target branch's rules: project settings, protected branches, approval settings and rules. */
-export function mockBranchRules(approvalRules: object = fixture("approval-rules")): nock.Scope {
-  return gitlab()
+export function mockBranchRules(
+  approvalRules: object = fixture("approval-rules"),
+  edition: "premium" | "free" = "premium",
+): nock.Scope {
+  const scope = gitlab()
     .get(PROJECT)
     .query(true)
     .reply(200, fixture("project"))
     .get(`${PROJECT}/protected_branches`)
     .query(true)
-    .reply(200, fixture("protected-branches"))
+    .reply(200, fixture("protected-branches"));
+  // GitLab Free/CE has no approval settings or rules: Grape's 404 for both (read together).
+  if (edition === "free") {
+    return scope
+      .get(`${PROJECT}/approvals`)
+      .reply(404, { error: "404 Not Found" })
+      .get(`${PROJECT}/approval_rules`)
+      .query(true)
+      .reply(404, { error: "404 Not Found" });
+  }
+  return scope
     .get(`${PROJECT}/approvals`)
     .reply(200, fixture("project-approvals"))
     .get(`${PROJECT}/approval_rules`)
@@ -149,7 +162,12 @@ export function mockProjectMembers(): nock.Scope {
  * project's members, the people's account types, the head pipeline, and the target branch's rules.
  */
 export function mockOpenChangeContext(
-  answers: { approvals?: object; approvalRules?: object; headPipeline?: object } = {},
+  answers: {
+    approvals?: object;
+    approvalRules?: object;
+    headPipeline?: object;
+    edition?: "premium" | "free";
+  } = {},
 ): void {
   const mr = { ...openMergeRequest(), iid: 12 };
   mockMergeRequestReads(
@@ -161,5 +179,5 @@ export function mockOpenChangeContext(
   mockUsers([1, 2]);
   // The MR's own head_pipeline, when it names one, is not looked up by sha.
   if (!answers.headPipeline) mockPipelines(false);
-  mockBranchRules(answers.approvalRules);
+  mockBranchRules(answers.approvalRules, answers.edition);
 }
