@@ -169,7 +169,8 @@ async function pushEventsOf(
   } catch (error) {
     if (!isForbidden(error) && !isNotFound(error)) throw error;
     // Without the events, push times are not recorded: the direct pushes say so (pushedAt null).
-    context.unreadable.add(projectPath, "push events", ROLE.reporter, String(error));
+    const reason = error instanceof Error ? error.message : String(error);
+    context.unreadable.add(projectPath, `push times and pushers of ${branch}`, ROLE.reporter, reason);
   }
   const onBranch = events.filter(
     (event) =>

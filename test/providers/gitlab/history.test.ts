@@ -302,7 +302,7 @@ describe("GitLab listDirectPushes", () => {
     const pushes = await all(host.listDirectPushes("acme/api", "main", PERIOD, new Set()));
     expect(pushes.map((push) => [push.sha, push.pushedBy, push.pushedAt])).toEqual([[direct, null, null]]);
     expect(host.drainUnreadable()).toMatchObject([
-      { subject: "acme/api", what: "push events", permission: "Reporter role" },
+      { subject: "acme/api", what: "push times and pushers of main", permission: "Reporter role" },
     ]);
   });
 });
