@@ -19,7 +19,7 @@ export const noBypass = defineControl({
   evidence:
     "Whether the merge bypassed the rules (the host's record of bypasses, or derived by the provider from the whole rule), and the base branch's rule.",
   unknownWhen:
-    "The host does not say whether the merge bypassed the rules, the rule has requirements the collector could not verify (signatures, merge queue, deployments, code scanning, \u2026), or its bypass actors are hidden.",
+    "The host does not say whether the merge bypassed the rules, or the rule has requirements the collector could not verify (signatures, merge queue, deployments, code scanning, \u2026).",
   evaluate(facts, context) {
     const notApplicable = changeRequestNotApplicable(facts, context);
     if (notApplicable) return [notApplicable];
@@ -51,8 +51,10 @@ export const noBypass = defineControl({
         },
       ];
     }
-    // "No bypass" is only as good as the rule it was checked against: every requirement of the
-    // rule must have been verified, and the actors allowed to bypass it must be visible.
+    // "No bypass" is only as good as the rule it was checked against: every requirement of the rule
+    // must have been verified. Who may bypass it (hidden without write access to rulesets) does not
+    // matter here: a merge that met the whole rule bypassed nothing; cc8.branch-protection judges
+    // whether the rule applies to admins.
     const unverified = unverifiedParts(facts.repository, changeRequest.baseBranch);
     if (unverified.length > 0) {
       return [
@@ -90,8 +92,5 @@ function unverifiedParts(repository: Repository | undefined, branch: string): st
   const parts = rule.otherRequirements.map(
     (requirement) => `the rule also requires ${requirement}, which was not verified`,
   );
-  if (!rule.bypassActorsVisible) {
-    parts.push("the rule's bypass actors are hidden (reading them needs write access to the rulesets)");
-  }
   return parts;
 }

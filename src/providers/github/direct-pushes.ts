@@ -237,6 +237,20 @@ async function broughtByPullRequest(
   mergedShas: ReadonlySet<string>,
 ): Promise<boolean> {
   if (!mergedShas.has(sha)) return false;
+  return mergedIntoBranch(ctx, repository, branch, sha, true);
+}
+
+/**
+ * Whether a pull request merged into `branch` brought `sha`, from every pull request GitHub
+ * associates with the commit (read to the last page). `exact`: only as its head or merge commit.
+ */
+async function mergedIntoBranch(
+  ctx: GitHubContext,
+  repository: string,
+  branch: string,
+  sha: string,
+  exact: boolean,
+): Promise<boolean> {
   const { owner, repo } = splitFullName(repository);
   const pulls = await list(
     ctx,
@@ -250,7 +264,9 @@ async function broughtByPullRequest(
   );
   return pulls.some(
     (p) =>
-      p.merged_at !== null && p.base.ref === branch && (p.merge_commit_sha === sha || p.head.sha === sha),
+      p.merged_at !== null &&
+      p.base.ref === branch &&
+      (!exact || p.merge_commit_sha === sha || p.head.sha === sha),
   );
 }
 
@@ -302,11 +318,18 @@ async function* historyPushes(
     );
     const answer = parseAnswer(BranchHistoryAnswer, data, what);
     countGraphqlCost(ctx, answer.rateLimit);
-    const history = answer.repository?.ref?.target.history;
+    const history = answer.repository?.ref?.target?.history;
     // A branch that no longer exists has no history to audit.
     if (!history) return;
     for (const commit of history.nodes) {
-      if (isDirectPush(commit, branch)) {
+      // GitHub listed only some of the pull requests of this commit: ask for all of them before
+      // calling it a direct push (rare: a commit in more than five pull requests).
+      const listedAll =
+        commit.associatedPullRequests.totalCount <= commit.associatedPullRequests.nodes.length;
+      if (
+        isDirectPush(commit, branch) &&
+        (listedAll || !(await mergedIntoBranch(ctx, repository, branch, commit.oid, false)))
+      ) {
         yield {
           repository,
           branch,

@@ -174,7 +174,7 @@ export const BRANCH_HISTORY_QUERY = `query BranchHistory($owner: String!, $name:
               author { user { login } }
               committer { user { login } }
               parents { totalCount }
-              associatedPullRequests(first: 5) { nodes { number merged baseRefName mergeCommit { oid } } }
+              associatedPullRequests(first: 5) { totalCount nodes { number merged baseRefName mergeCommit { oid } } }
             }
             pageInfo { hasNextPage endCursor }
           }

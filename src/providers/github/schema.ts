@@ -189,6 +189,7 @@ export const HistoryCommit = z.object({
   committer: z.object({ user: Login.nullable() }).nullable(),
   parents: z.object({ totalCount: z.number() }),
   associatedPullRequests: z.object({
+    totalCount: z.number(),
     nodes: z.array(
       z.object({
         number: z.number(),
@@ -207,9 +208,11 @@ export const BranchHistoryAnswer = z.object({
     .object({
       ref: z
         .object({
-          target: z.object({
-            history: z.object({ nodes: z.array(HistoryCommit), pageInfo: PageInfo }).optional(),
-          }),
+          target: z
+            .object({
+              history: z.object({ nodes: z.array(HistoryCommit), pageInfo: PageInfo }).optional(),
+            })
+            .nullable(),
         })
         .nullable(),
     })

@@ -81,7 +81,7 @@ function historyCommit(oid: string, overrides: Partial<HistoryCommit> = {}): His
     author: { user: { login: "alice" } },
     committer: { user: { login: "web-flow" } },
     parents: { totalCount: 1 },
-    associatedPullRequests: { nodes: [] },
+    associatedPullRequests: { totalCount: 0, nodes: [] },
     ...overrides,
   };
 }
@@ -374,10 +374,15 @@ describe("listDirectPushes from the commit-date history", () => {
         graphqlReply(
           "BranchHistory",
           history([
-            historyCommit(sha("b"), { associatedPullRequests: { nodes: [merged(7, "main")] } }),
-            historyCommit(sha("c"), { associatedPullRequests: { nodes: [merged(8, "develop", sha("c"))] } }),
+            historyCommit(sha("b"), {
+              associatedPullRequests: { totalCount: 1, nodes: [merged(7, "main")] },
+            }),
+            historyCommit(sha("c"), {
+              associatedPullRequests: { totalCount: 1, nodes: [merged(8, "develop", sha("c"))] },
+            }),
             historyCommit(sha("d"), {
               associatedPullRequests: {
+                totalCount: 1,
                 nodes: [{ number: 9, merged: false, baseRefName: "main", mergeCommit: null }],
               },
             }),
@@ -389,6 +394,46 @@ describe("listDirectPushes from the commit-date history", () => {
       [sha("c"), null],
       [sha("d"), null],
     ]);
+  });
+
+  it("asks for every pull request of a commit GitHub listed only in part before calling it a direct push", async () => {
+    const documentedPulls = documentedExample<Array<{ base: { ref: string }; merged_at: string | null }>>(
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+    );
+    const intoMain = structuredClone(documentedPulls);
+    for (const pull of intoMain) {
+      pull.base.ref = "main";
+      pull.merged_at = "2026-10-03T11:00:00Z";
+    }
+    const fiveElsewhere = [1, 2, 3, 4, 5].map((n) => merged(n, "develop"));
+    const partial = (pulls: unknown) =>
+      noActivity()
+        .post("/graphql")
+        .reply(
+          graphqlReply(
+            "BranchHistory",
+            history([
+              historyCommit(sha("e"), { associatedPullRequests: { totalCount: 6, nodes: fiveElsewhere } }),
+            ]),
+          ),
+        )
+        .get(`/repos/acme/api/commits/${sha("e")}/pulls`)
+        .query({ per_page: 100 })
+        .reply(200, pulls as object[]);
+
+    // The sixth pull request, which GitHub did not list, was merged into main: not a direct push.
+    partial(intoMain);
+    expect(await collect()).toEqual([]);
+    // None of them was merged into main: a direct push, whose push time is not recorded.
+    partial(documentedPulls);
+    expect((await collect()).map((p) => [p.sha, p.pushedAt])).toEqual([[sha("e"), null]]);
+  });
+
+  it("reads a ref whose target GitHub answers as null as a branch with no history", async () => {
+    noActivity()
+      .post("/graphql")
+      .reply(graphqlReply("BranchHistory", { repository: { ref: { target: null } } }));
+    expect(await collect()).toEqual([]);
   });
 
   it("yields nothing for a branch that no longer exists", async () => {
