@@ -21,6 +21,8 @@ interface CheckVerdict {
   merge: Check | undefined;
   /** A run of that name on another commit, to say "ran only on an earlier commit". */
   elsewhere: Check | undefined;
+  /** What the other sources of that name reported on the merged code (all are required). */
+  others: Check[];
   /** Results of that name on the merged code from a source the rule does not accept. */
   rejected: Check[];
   /** How the check stands: passed, still running, or not passed (with why). */
@@ -196,18 +198,19 @@ function verdictOf(name: string, changeRequest: ChangeRequest, pinnedApp: number
     pinnedApp === undefined || (check.kind === "check-run" && check.appId === pinnedApp);
   const rejected = runs.filter((check) => onMergedCode(check) && !accepted(check));
   const usable = runs.filter((check) => onMergedCode(check) && accepted(check));
-  const head = deciding(
+  const headResults = decidingPerSource(
     usable.filter((check) => check.on === "head"),
     open,
   );
-  const merge = deciding(
+  const mergeResults = decidingPerSource(
     usable.filter((check) => check.on === "merge"),
     open,
   );
+  const head = worst(headResults);
+  const merge = worst(mergeResults);
+  const others = [...headResults, ...mergeResults].filter((check) => check !== head && check !== merge);
   const elsewhere = head || merge ? undefined : latestCompleted(runs.filter((check) => !onMergedCode(check)));
-  const verdict = { name, pinnedApp, head, merge, elsewhere, rejected };
-
-  const pending = (check: Check) => check.conclusion === "pending" || check.completedAt === null;
+  const verdict = { name, pinnedApp, head, merge, others, elsewhere, rejected };
   if (head && !pending(head) && head.conclusion !== "success") {
     return { ...verdict, status: "failed", problem: `${name} ${head.conclusion} on the final head` };
   }
@@ -228,6 +231,35 @@ function verdictOf(name: string, changeRequest: ChangeRequest, pinnedApp: number
   }
   if (open) return { ...verdict, status: "waiting", problem: name };
   return { ...verdict, status: "failed", problem: missing(verdict) };
+}
+
+const pending = (check: Check) => check.conclusion === "pending" || check.completedAt === null;
+
+/**
+ * Where a result comes from: a check run's app, or the commit statuses of that context. GitHub
+ * requires every source that reports a required name (a check run and a commit status of one name
+ * are both required), so a later result from another source never replaces a failure; only a re-run
+ * by the same source does.
+ */
+function sourceKey(check: Check): string {
+  if (check.kind === "check-run") return `app:${check.appId ?? check.appSlug ?? "not named"}`;
+  return check.kind;
+}
+
+/** The deciding result of each source on one commit. */
+function decidingPerSource(runs: Check[], open: boolean): Check[] {
+  const bySource = new Map<string, Check[]>();
+  for (const run of runs) bySource.set(sourceKey(run), [...(bySource.get(sourceKey(run)) ?? []), run]);
+  return [...bySource.values()].flatMap((group) => deciding(group, open) ?? []);
+}
+
+/** Of the sources' deciding results, the one that stands for all: a failure, else one still running. */
+function worst(results: Check[]): Check | undefined {
+  return (
+    results.find((check) => !pending(check) && check.conclusion !== "success") ??
+    results.find(pending) ??
+    results[0]
+  );
 }
 
 /** The run that decides on one commit. Of runs completed at the same time, a failure wins. */
@@ -279,6 +311,7 @@ function checkEvidence(verdict: CheckVerdict, changeRequest: ChangeRequest): Evi
   const lines: Evidence[] = [];
   if (verdict.head) lines.push(line(verdict.head, "head"));
   if (verdict.merge) lines.push(line(verdict.merge, "merge commit"));
+  for (const run of verdict.others) lines.push(line(run, run.on === "merge" ? "merge commit" : "head"));
   for (const run of verdict.rejected) {
     lines.push({
       ...line(

@@ -222,6 +222,29 @@ describe("cc8.required-checks", () => {
       expect(failing.outcome).toBe("fail");
     });
 
+    it("does not let a later commit status of the same name cure an unpinned check run's failure: GitHub requires both", () => {
+      const forged = { ...status("ci/test", "success", "mallory"), completedAt: "2026-10-01T10:00:00Z" };
+      const result = evaluate({ checks: [check("ci/test", "failure"), forged] });
+      expect(result.outcome).toBe("fail");
+      expect(result.reason).toBe("Required checks did not succeed: ci/test failure on the final head.");
+      // Both results are in the evidence.
+      expect(result.evidence).toContainEqual(
+        expect.objectContaining({ value: expect.stringContaining("success on head") }),
+      );
+      expect(result.evidence).toContainEqual(
+        expect.objectContaining({ value: expect.stringContaining("failure on head") }),
+      );
+      // Nor another app's later green run of the same name, on the merge commit either.
+      const imitation = { ...check("ci/test", "success", "merge", MERGE), appId: 999, appSlug: "imitation" };
+      const onMerge = evaluate({
+        checks: [check("ci/test", "success"), check("ci/test", "failure", "merge", MERGE), imitation],
+      });
+      expect(onMerge.outcome).toBe("fail");
+      // A re-run by the same source still replaces its earlier run.
+      const rerun = { ...check("ci/test", "success"), completedAt: "2026-10-01T10:00:00Z" };
+      expect(evaluate({ checks: [check("ci/test", "failure"), rerun, forged] }).outcome).toBe("pass");
+    });
+
     it("says which user posted an unpinned status that decided", () => {
       const result = evaluate({ checks: [status("ci/test", "success", "jenkins-bot")] });
       expect(result.outcome).toBe("pass");

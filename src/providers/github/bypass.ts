@@ -78,13 +78,31 @@ function requiredCheck(change: BypassEvidence, name: string, app: number | undef
   const truncated = (change.truncated ?? []).includes("checks");
   const fromSource =
     app === undefined ? named : named.filter((c) => c.kind === "check-run" && c.appId === app);
-  const latest = latestCompleted(fromSource);
-  if (latest && SATISFIES_REQUIRED_CHECK.has(latest.conclusion)) return MET;
+  // Every source reporting the name is required (a check run and a status of one name both are): the
+  // latest result of each must satisfy it, a re-run replacing only its own source's earlier result.
+  const bySource = new Map<string, Check[]>();
+  for (const c of fromSource) bySource.set(sourceKey(c), [...(bySource.get(sourceKey(c)) ?? []), c]);
+  const latest = [...bySource.values()].map(latestCompleted);
+  if (latest.length > 0 && latest.every((c) => c !== undefined && SATISFIES_REQUIRED_CHECK.has(c.conclusion)))
+    return MET;
+  // A source still running beside green ones: it may have started after the merge (a re-run).
+  if (
+    latest.some((c) => c !== undefined) &&
+    latest.every((c) => c === undefined || SATISFIES_REQUIRED_CHECK.has(c.conclusion))
+  )
+    return unsure(
+      "a source reporting it has not completed a run, so whether GitHub required it at the merge is not known",
+    );
   if (app !== undefined && named.some((c) => c.kind === "check-run" && (c.appId ?? null) === null))
     return unsure(`it must come from app ${app}, and the host did not say which app reported a run`);
   if (truncated) return unsure("the host returned the checks only in part");
   // A commit status or another app's run of the same name does not satisfy a check pinned to an app.
   return UNMET;
+}
+
+/** A check run's app, or the commit statuses of the name. */
+function sourceKey(check: Check): string {
+  return check.kind === "check-run" ? `app:${check.appId ?? check.appSlug ?? "not named"}` : check.kind;
 }
 
 /** The latest completed result decides (a rerun replaces the run before it). */

@@ -85,6 +85,24 @@ describe("deriveBypassedProtection", () => {
     expect(deriveBypassedProtection(merged({ checks: greenThenFailed }), rule())).toEqual(YES);
   });
 
+  it("requires every source of an unpinned check's name, as GitHub does: a later status does not cure a failed run", () => {
+    const forged = check({
+      kind: "status",
+      appId: null,
+      appSlug: null,
+      reportedBy: "mallory",
+      completedAt: "2026-10-01T09:30:00Z",
+    });
+    const failed = check({ conclusion: "failure", completedAt: "2026-10-01T09:10:00Z" });
+    expect(deriveBypassedProtection(merged({ checks: [failed, forged] }), rule())).toEqual(YES);
+    const otherApp = check({ appId: 999, appSlug: "imitation", completedAt: "2026-10-01T09:30:00Z" });
+    expect(deriveBypassedProtection(merged({ checks: [failed, otherApp] }), rule())).toEqual(YES);
+    expect(deriveBypassedProtection(merged({ checks: [check(), forged] }), rule())).toEqual(NO);
+    // Another source still running beside a green run: it may have started after the merge.
+    const running = check({ ...forged, conclusion: "pending", completedAt: null });
+    expect(deriveBypassedProtection(merged({ checks: [check(), running] }), rule()).known).toBe(false);
+  });
+
   describe("a required check pinned to an app", () => {
     const pinned = rule({ requiredCheckApps: { "ci/test": 15368 } });
 
