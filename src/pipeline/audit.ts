@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { PolicyError, ProviderError } from "../errors.js";
 import {
   SNAPSHOT_SCHEMA_VERSION,
@@ -171,7 +172,15 @@ async function collectOneRepository(
 
   try {
     const policyFiles = await readRepositoryPolicy(host, repository, login);
-    const isProduction = productionBranchTest(organization, policyFiles, repository.defaultBranch);
+    // The engine judges the repository by its own layer: when that layer names other production
+    // branches, the repository is collected again under it, so the protection of, and the direct
+    // pushes to, a branch only the repository's layer makes production are not silently left out.
+    const own = repositoryPolicy(organization, policyFiles);
+    if (own && !isDeepStrictEqual(own.productionBranches, organization.policy.productionBranches)) {
+      repository = await host.collectRepository(fullName, own);
+      if (repository.collectionError !== null) return { ...empty, repository, policyFiles };
+    }
+    const isProduction = productionBranchTest(organization, own, repository.defaultBranch);
     const changeRequests: ChangeRequest[] = [];
     for await (const cr of host.listMergedChangeRequests(fullName, isProduction, period)) {
       changeRequests.push(cr);
@@ -200,19 +209,29 @@ async function collectOneRepository(
  * nothing more here; evaluating the snapshot reports its error.
  */
 function productionBranchTest(
-  organization: { policy: Policy; files: readonly PolicyFile[] },
-  repositoryFiles: readonly PolicyFile[],
+  organization: { policy: Policy },
+  own: Policy | null,
   defaultBranch: string,
 ): (branch: string) => boolean {
-  const policies = [organization.policy];
-  if (repositoryFiles.length > 0) {
-    try {
-      policies.push(policyOf([...organization.files, ...repositoryFiles]));
-    } catch (error) {
-      if (!(error instanceof PolicyError)) throw error;
-    }
-  }
+  const policies = own ? [organization.policy, own] : [organization.policy];
   return (branch) => policies.some((policy) => isProductionBranch(policy, defaultBranch, branch));
+}
+
+/**
+ * The policy in force for a repository with its own layer, or null when it has none or the layer
+ * does not parse (evaluating the snapshot reports that error).
+ */
+function repositoryPolicy(
+  organization: { files: readonly PolicyFile[] },
+  repositoryFiles: readonly PolicyFile[],
+): Policy | null {
+  if (repositoryFiles.length === 0) return null;
+  try {
+    return policyOf([...organization.files, ...repositoryFiles]);
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    return null;
+  }
 }
 
 async function readRepositoryPolicy(

@@ -5,6 +5,7 @@ import type { Snapshot } from "../../src/model/index.js";
 import { collectAudit } from "../../src/pipeline/audit.js";
 import { policySetFor } from "../../src/pipeline/policies.js";
 import type { CodeHost } from "../../src/providers/types.js";
+import { isProductionBranch } from "../../src/policy/index.js";
 import { generateSampleOrganization } from "../../src/sample/generate.js";
 
 /** A code host answering from a snapshot, with chosen failures: the audit's own logic under test. */
@@ -128,5 +129,51 @@ describe("collectAudit", () => {
     expect(snapshot.repositories.map((r) => r.fullName)).not.toContain("acme-demo/docs");
     expect(snapshot.repositories.map((r) => r.fullName)).not.toContain("acme-demo/data-pipeline");
     expect(snapshot.repositories.map((r) => r.fullName)).toContain("acme-demo/api");
+  });
+
+  it("collects the direct pushes and protection of the branches a repository's own layer makes production", async () => {
+    const base = hostFrom(sample.snapshot);
+    const target = "acme-demo/api";
+    const branches = ["main", "hotfix/db-1"];
+    const hotfixPush = {
+      ...sample.snapshot.directPushes[0]!,
+      repository: target,
+      branch: "hotfix/db-1",
+      sha: "f".repeat(40),
+    };
+    const host: CodeHost = {
+      ...base,
+      // As a provider does: the production branches are the existing branches the given policy selects.
+      collectRepository: async (fullName, policy) => {
+        const repository = await base.collectRepository(fullName, policy);
+        if (fullName !== target) return repository;
+        const productionBranches = branches.filter((b) => isProductionBranch(policy, "main", b));
+        return {
+          ...repository,
+          defaultBranch: "main",
+          productionBranches,
+          branchRules: { known: true, value: [] },
+        };
+      },
+      readFile: async (repository, path) =>
+        repository === target && path === ".github/soc2.yml"
+          ? "version: 1\nproduction_branches:\n  patterns: ['hotfix/*']\n"
+          : base.readFile(repository, path),
+      async *listDirectPushes(repository, branch, p, shas) {
+        if (repository === target && branch === hotfixPush.branch) yield hotfixPush;
+        else yield* base.listDirectPushes(repository, branch, p, shas);
+      },
+    };
+    const snapshot = await audit(host);
+    expect(snapshot.directPushes.map((p) => p.sha)).toContain(hotfixPush.sha);
+    const report = evaluate(snapshot, policySetFor(snapshot), sample.at);
+    const pushResult = report.results.find(
+      (r) => r.control === "cc8.no-direct-push" && r.subject.commit === hotfixPush.sha,
+    );
+    expect(pushResult?.outcome).toBe("fail");
+    const protection = report.results.find(
+      (r) => r.control === "cc8.branch-protection" && r.subject.id.includes("hotfix/db-1"),
+    );
+    expect(protection?.outcome).toBe("fail");
   });
 });
