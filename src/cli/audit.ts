@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { evaluate } from "../engine/index.js";
+import type { AuditTrigger, Ledger } from "../ledger/index.js";
 import { UsageError } from "../errors.js";
 import { collectAudit, type AuditProgress } from "../pipeline/audit.js";
 import { policySetFor } from "../pipeline/policies.js";
@@ -9,6 +10,7 @@ import type { CodeHost } from "../providers/types.js";
 import { writeEvidencePackage } from "../reporters/files/index.js";
 import { syncFindings } from "../reporters/findings/lifecycle.js";
 import { TOOL_VERSION } from "../version.js";
+import { ledgerFor } from "./ledger.js";
 import { exitCodeFor, parseDate, printTotals, readPolicyFiles, type Io } from "./main.js";
 
 export interface AuditRun {
@@ -21,6 +23,9 @@ export interface AuditRun {
   findings: boolean;
   concurrency?: number;
   now?: () => Date;
+  /** Where the run and its evidence package are recorded; none: not recorded. */
+  ledger?: Ledger;
+  trigger?: AuditTrigger;
 }
 
 export async function auditCommand(args: string[], io: Io): Promise<number> {
@@ -35,6 +40,8 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
       out: { type: "string" },
       "skip-findings": { type: "boolean", default: false },
       concurrency: { type: "string", default: "4" },
+      ledger: { type: "string" },
+      "skip-ledger": { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -52,8 +59,15 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
   }
   const { host, stats } = await hostFromEnvironment(values.org ? "github" : "gitlab", organization);
   const outDir = resolve(values.out ?? `out/audit-${organization.replace(/[^\w.-]+/g, "_")}`);
+  // Opened before collecting: a ledger that cannot be used stops the audit now, not after an hour.
+  const ledger = values["skip-ledger"] ? undefined : ledgerFor(values.ledger);
+  await ledger?.open().catch(async (error: unknown) => {
+    await ledger.close();
+    throw error;
+  });
   const code = await runAudit(
     {
+      ...(ledger ? { ledger, trigger: "cli" as const } : {}),
       host,
       organization,
       since,
@@ -64,7 +78,7 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
       concurrency,
     },
     io,
-  );
+  ).finally(() => ledger?.close());
   const used = stats();
   io.stderr(
     `API requests: ${used.requests}${used.graphqlPoints ? `, GraphQL points: ${used.graphqlPoints}` : ""}\n`,
@@ -87,6 +101,16 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
   const policies = policySetFor(snapshot);
   const report = evaluate(snapshot, policies, run.until);
   const files = await writeEvidencePackage(run.outDir, snapshot, report, { toolVersion: TOOL_VERSION });
+  if (run.ledger) {
+    const entry = await run.ledger.recordAuditRun({
+      trigger: run.trigger ?? "cli",
+      organization: run.organization,
+      snapshot,
+      report,
+      packageDir: run.outDir,
+    });
+    io.stderr(`recorded in the ledger (${run.ledger.location}): ${entry.stream} record ${entry.sequence}\n`);
+  }
   printTotals(report, io);
   if (run.findings) {
     const repository = `${run.organization}/${policies.organization.findings.repository}`;

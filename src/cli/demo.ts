@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   compareWithExpected,
@@ -9,6 +9,7 @@ import {
   serveSample,
 } from "../../bench/harness.js";
 import type { EvaluationReport } from "../engine/index.js";
+import { openLedger } from "../ledger/index.js";
 import { runAudit } from "./audit.js";
 import { EXIT, type Io } from "./main.js";
 
@@ -25,6 +26,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     options: {
       out: { type: "string", default: "out/demo" },
       gitlab: { type: "boolean", default: false },
+      ledger: { type: "string" },
     },
     strict: true,
   });
@@ -37,8 +39,15 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     );
   }
   const outDir = resolve(values.out ?? "out/demo");
+  // The embedded ledger, in the demo's own folder: nothing to install, nothing left in the repository.
+  const ledgerDir = resolve(values.ledger ?? join(outDir, "ledger"));
+  const ledger = openLedger({ dir: ledgerDir });
+  await ledger.open();
   const started = Date.now();
-  const { sample, served, sim, world } = await serveSample({});
+  const { sample, served, sim, world } = await serveSample({}).catch(async (error: unknown) => {
+    await ledger.close();
+    throw error;
+  });
   try {
     const organization = served.organization?.login ?? "acme-demo";
     const { host, stats } = githubHostFor(sim, { throttle: false });
@@ -48,7 +57,10 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
         `${sample.snapshot.directPushes.length} direct pushes\n\n`,
     );
     const { since, until } = period(sample);
-    await runAudit({ host, organization, since, until, policyFiles: [], outDir, findings: true }, io);
+    await runAudit(
+      { host, organization, since, until, policyFiles: [], outDir, findings: true, ledger, trigger: "demo" },
+      io,
+    );
     const report = JSON.parse(await readFile(resolve(outDir, "results.json"), "utf8")) as EvaluationReport;
     const comparison = compareWithExpected(report, sample.expected);
     io.stdout(`\nplanted violations found: ${comparison.found} of ${comparison.expected}\n`);
@@ -63,9 +75,33 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
         `report: ${resolve(outDir, "report.html")}\n` +
         `took ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
+    const shown = shorter(ledgerDir);
+    const day = (date: Date) => date.toISOString().slice(0, 10);
+    const dayAfter = (date: Date) => day(new Date(date.getTime() + 24 * 60 * 60 * 1000 - 1));
+    io.stdout(
+      `\nledger (embedded PGlite): ${ledgerDir} (${((await folderBytes(ledgerDir)) / 1e6).toFixed(1)} MB)\n` +
+        `  verify its chains:   npx soc2-bot ledger verify --ledger ${shown}\n` +
+        `  rebuild the package: npx soc2-bot export --ledger ${shown} --since ${day(since)} --until ${dayAfter(until)} --out ${shorter(outDir)}-export\n`,
+    );
     const exact = comparison.missing.length === 0 && comparison.unexpected.length === 0;
     return exact ? EXIT.ok : EXIT.findings;
   } finally {
     await sim.close();
+    await ledger.close();
   }
+}
+
+/** A path relative to the working directory when it lies under it, absolute otherwise. */
+function shorter(path: string): string {
+  const under = relative(process.cwd(), path);
+  return under && !under.startsWith("..") ? under : path;
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? await folderBytes(path) : (await stat(path)).size;
+  }
+  return total;
 }

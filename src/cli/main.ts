@@ -5,6 +5,7 @@ import { CONTROLS } from "../controls/index.js";
 import { evaluate, type EvaluationReport } from "../engine/index.js";
 import { PolicyError, ProviderError, SnapshotError, UsageError } from "../errors.js";
 import type { Snapshot } from "../model/index.js";
+import { ExportTargetError, LedgerBrokenError, LedgerUnavailableError } from "../ledger/index.js";
 import { parsePolicyLayer } from "../policy/index.js";
 import { policySetFor } from "../pipeline/policies.js";
 import { renderResultsCsv } from "../reporters/files/results-csv.js";
@@ -33,9 +34,14 @@ const USAGE = `soc2-bot: SOC 2 change-management and access evidence from GitHub
 Usage:
   soc2-bot evaluate --snapshot FILE [--policy FILE]... [--at DATE] [--format md|json|csv] [--out DIR]
   soc2-bot policy check FILE...
-  soc2-bot audit --org NAME --since DATE --until DATE [--policy FILE]... [--out DIR]
-  soc2-bot audit --gitlab-group PATH --since DATE --until DATE [--policy FILE]... [--out DIR]
+  soc2-bot audit --org NAME --since DATE --until DATE [--policy FILE]... [--out DIR] [--ledger DIR | --skip-ledger]
+  soc2-bot audit --gitlab-group PATH --since DATE --until DATE [--policy FILE]... [--out DIR] [--ledger DIR | --skip-ledger]
   soc2-bot demo [--out DIR] [--gitlab]
+  soc2-bot ledger verify [--ledger DIR]
+  soc2-bot export --since DATE --until DATE [--out DIR] [--force] [--ledger DIR]
+
+The ledger is PostgreSQL when DATABASE_URL is set, otherwise the embedded one in --ledger DIR,
+SOC2_LEDGER_DIR or .soc2-bot/ledger.
 
 Exit codes: 0 every control passes, 1 a control fails or is unknown, 2 bad input.
 `;
@@ -47,6 +53,8 @@ const COMMANDS: Record<string, Command> = {
   policy: policyCommand,
   demo: async (args, io) => (await import("./demo.js")).demoCommand(args, io),
   audit: async (args, io) => (await import("./audit.js")).auditCommand(args, io),
+  ledger: async (args, io) => (await import("./ledger.js")).ledgerCommand(args, io),
+  export: async (args, io) => (await import("./ledger.js")).exportCommand(args, io),
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -70,6 +78,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 export function reportError(error: unknown, io: Io): number {
   if (error instanceof PolicyError) {
     io.stderr(`soc2-bot: the policy cannot be used:\n${error.message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof LedgerBrokenError) {
+    io.stderr(`soc2-bot: ${error.message}\n(export --force exports anyway, listing the breaks)\n`);
+    return EXIT.findings;
+  }
+  if (error instanceof LedgerUnavailableError || error instanceof ExportTargetError) {
+    io.stderr(`soc2-bot: ${error.message}\n`);
     return EXIT.usage;
   }
   if (error instanceof SnapshotError || error instanceof UsageError) {

@@ -1,0 +1,107 @@
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { UsageError } from "../errors.js";
+import {
+  describeBreak,
+  exportPeriod,
+  ledgerOptionsFromEnvironment,
+  openLedger,
+  type Ledger,
+} from "../ledger/index.js";
+import { EXIT, parseDate, type Io } from "./main.js";
+
+/** The ledger a command reads: --ledger DIR (embedded), else DATABASE_URL, else SOC2_LEDGER_DIR or .soc2-bot/ledger. */
+export function ledgerFor(dir: string | undefined): Ledger {
+  return openLedger(
+    ledgerOptionsFromEnvironment(process.env, dir === undefined ? {} : { dir: resolve(dir) }),
+  );
+}
+
+/** soc2-bot ledger verify [--ledger DIR]: every chain checked, and where one breaks. */
+export async function ledgerCommand(args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "verify") throw new UsageError("usage: soc2-bot ledger verify [--ledger DIR]");
+  const { values } = parseArgs({
+    args: rest,
+    options: { ledger: { type: "string" }, "skip-files": { type: "boolean", default: false } },
+    strict: true,
+  });
+  const ledger = ledgerFor(values.ledger);
+  try {
+    const report = await ledger.verify({ files: !values["skip-files"] });
+    io.stdout(`ledger: ${report.location}\n`);
+    for (const stream of report.streams) {
+      io.stdout(
+        stream.break
+          ? `BROKEN ${stream.stream}: ${stream.records} records intact before record ${stream.break.sequence}\n`
+          : `ok     ${stream.stream}: ${stream.records} records, head ${stream.head.sequence} ${stream.head.hash}\n`,
+      );
+    }
+    if (report.breaks.length > 0) {
+      io.stderr(`\nthe ledger's chains are broken:\n${report.breaks.map(describeBreak).join("\n")}\n`);
+      return EXIT.findings;
+    }
+    io.stdout(
+      `\nchains intact: ${report.streams.length} streams, ${report.records} records` +
+        (values["skip-files"] ? "" : `, ${report.filesChecked} package files checked`) +
+        `\n`,
+    );
+    return EXIT.ok;
+  } finally {
+    await ledger.close();
+  }
+}
+
+/**
+ * soc2-bot export --since DATE --until DATE [--out DIR] [--force] [--ledger DIR]: the evidence
+ * packages of the audit runs recorded for the period, rebuilt from the ledger byte for byte.
+ */
+export async function exportCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      since: { type: "string" },
+      until: { type: "string" },
+      out: { type: "string" },
+      force: { type: "boolean", default: false },
+      ledger: { type: "string" },
+    },
+    strict: true,
+  });
+  const since = parseDate(values.since, "--since");
+  const until = parseDate(values.until, "--until");
+  if (!since || !until) throw new UsageError("export needs --since DATE and --until DATE (the audit period)");
+  if (since >= until) throw new UsageError("--since must be before --until");
+  const outDir = resolve(
+    values.out ?? `out/export-${since.toISOString().slice(0, 10)}_${until.toISOString().slice(0, 10)}`,
+  );
+  const ledger = ledgerFor(values.ledger);
+  try {
+    const started = Date.now();
+    const summary = await exportPeriod(ledger, { since, until, outDir, force: values.force });
+    if (summary.breaks.length > 0) {
+      io.stderr(
+        `exported with --force from broken chains (listed in export-manifest.json):\n${summary.breaks.map(describeBreak).join("\n")}\n`,
+      );
+    }
+    for (const mismatch of summary.mismatches) io.stderr(`changed in the ledger: ${mismatch}\n`);
+    io.stdout(`ledger: ${ledger.location}\n`);
+    for (const run of summary.runs) {
+      io.stdout(
+        `${run.stream} record ${run.sequence} (${run.period?.since ?? "?"} to ${run.period?.until ?? "?"}): ` +
+          `${run.files.length} files in ${run.directory}\n`,
+      );
+    }
+    if (summary.runs.length === 0) {
+      io.stderr(`no audit run in the ledger covers ${since.toISOString()} to ${until.toISOString()}\n`);
+      return EXIT.findings;
+    }
+    io.stdout(
+      `exported ${summary.runs.length} audit runs (${(summary.bytes / 1e6).toFixed(1)} MB) in ` +
+        `${((Date.now() - started) / 1000).toFixed(1)} s: ${outDir}\nmanifest: ${resolve(outDir, "export-manifest.json")}\n`,
+    );
+    return summary.breaks.length > 0 || summary.mismatches.length > 0 ? EXIT.findings : EXIT.ok;
+  } finally {
+    await ledger.close();
+  }
+}

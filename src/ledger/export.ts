@@ -1,0 +1,178 @@
+/**
+ * `soc2-bot export`: the evidence packages of the audit runs recorded for a period, rebuilt from the
+ * ledger without asking the code host anything: each run's files byte for byte as they were written,
+ * and export-manifest.json naming every run (its stream, sequence and record hash) and every file
+ * written with its SHA-256. A ledger whose chains are broken is refused unless forced; a forced
+ * export says in its manifest where the chains break.
+ */
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { stableJson } from "../reporters/files/index.js";
+import { TOOL_VERSION } from "../version.js";
+import type { ChainBreak } from "./chain.js";
+import { readStoredFile } from "./files.js";
+import type { Ledger } from "./ledger.js";
+
+export const EXPORT_MANIFEST = "export-manifest.json";
+
+export class LedgerBrokenError extends Error {
+  constructor(readonly breaks: ChainBreak[]) {
+    super(`the ledger's chains are broken:\n${breaks.map(describeBreak).join("\n")}`);
+    this.name = "LedgerBrokenError";
+  }
+}
+
+export function describeBreak(entry: ChainBreak): string {
+  return (
+    `  ${entry.stream}, record ${entry.sequence}: ${entry.problem}\n` +
+    `    expected: ${entry.expected}\n` +
+    `    found:    ${entry.found}`
+  );
+}
+
+export interface ExportOptions {
+  since: Date;
+  until: Date;
+  outDir: string;
+  /** Export even from broken chains (the manifest lists the breaks). */
+  force?: boolean;
+  now?: () => Date;
+}
+
+export interface ExportedRun {
+  stream: string;
+  sequence: number;
+  recordHash: string;
+  organization: string;
+  host: string;
+  period: { since: string; until: string } | null;
+  evaluatedAt: string;
+  directory: string;
+  files: { name: string; path: string; sha256: string; bytes: number }[];
+}
+
+export interface ExportSummary {
+  outDir: string;
+  runs: ExportedRun[];
+  breaks: ChainBreak[];
+  /** Files whose bytes came out of the ledger other than recorded (only with force). */
+  mismatches: string[];
+  bytes: number;
+}
+
+export async function exportPeriod(ledger: Ledger, options: ExportOptions): Promise<ExportSummary> {
+  const verification = await ledger.verify({ files: false });
+  if (verification.breaks.length > 0 && !options.force) throw new LedgerBrokenError(verification.breaks);
+  const runs = await ledger.auditRuns({ since: options.since, until: options.until });
+  if (await hasEntries(options.outDir)) {
+    throw new ExportTargetError(`${options.outDir} is not empty: export into a new or empty folder`);
+  }
+  await mkdir(options.outDir, { recursive: true });
+  const db = await ledger.database();
+  const exported: ExportedRun[] = [];
+  const mismatches: string[] = [];
+  let total = 0;
+  for (const { record, content } of runs) {
+    const directory = join(
+      options.outDir,
+      safe(`${content.host}-${content.organization}`),
+      safe(`${day(content.period?.since)}_${day(content.period?.until)}_record-${record.sequence}`),
+    );
+    await mkdir(directory, { recursive: true });
+    const files: ExportedRun["files"] = [];
+    for (const file of content.package.files) {
+      const path = join(directory, file.name);
+      const hash = createHash("sha256");
+      let bytes = 0;
+      const pieces = readStoredFile(db, file.sha256);
+      await pipeline(
+        Readable.from(
+          (async function* () {
+            for await (const piece of pieces) {
+              hash.update(piece);
+              bytes += piece.length;
+              yield piece;
+            }
+          })(),
+        ),
+        createWriteStream(path),
+      );
+      const sha256 = hash.digest("hex");
+      if (sha256 !== file.sha256 || bytes !== file.bytes) {
+        const what = `${record.stream} record ${record.sequence}: ${file.name} came out as ${sha256} (${bytes} bytes), recorded ${file.sha256} (${file.bytes} bytes)`;
+        if (!options.force)
+          throw new LedgerBrokenError([
+            {
+              stream: record.stream,
+              sequence: record.sequence,
+              problem: `the file ${file.name} was changed in the file store`,
+              expected: file.sha256,
+              found: sha256,
+            },
+          ]);
+        mismatches.push(what);
+      }
+      total += bytes;
+      files.push({ name: file.name, path: relative(options.outDir, path), sha256, bytes });
+    }
+    exported.push({
+      stream: record.stream,
+      sequence: record.sequence,
+      recordHash: record.hash,
+      organization: content.organization,
+      host: content.host,
+      period: content.period,
+      evaluatedAt: content.evaluatedAt,
+      directory: relative(options.outDir, directory),
+      files,
+    });
+  }
+  await writeFile(
+    join(options.outDir, EXPORT_MANIFEST),
+    stableJson({
+      tool: "soc2-bot",
+      toolVersion: TOOL_VERSION,
+      exportedAt: (options.now ?? (() => new Date()))().toISOString(),
+      period: { since: options.since.toISOString(), until: options.until.toISOString() },
+      ledger: ledger.location,
+      chains: {
+        intact: verification.breaks.length === 0,
+        streams: verification.streams.length,
+        records: verification.records,
+        breaks: verification.breaks,
+      },
+      mismatches,
+      hashAlgorithm: "sha256",
+      runs: exported,
+    }),
+    "utf8",
+  );
+  return { outDir: options.outDir, runs: exported, breaks: verification.breaks, mismatches, bytes: total };
+}
+
+export class ExportTargetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ExportTargetError";
+  }
+}
+
+async function hasEntries(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function day(iso: string | undefined): string {
+  return iso ? iso.slice(0, 10) : "no-period";
+}
+
+function safe(name: string): string {
+  return name.replace(/[^\w.-]+/g, "_");
+}

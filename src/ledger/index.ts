@@ -1,0 +1,38 @@
+/**
+ * The evidence ledger: an append-only, hash-chained record of what soc2-bot judged and audited, in
+ * PostgreSQL (DATABASE_URL) or an embedded PGlite folder. Other folders import only this file.
+ */
+export {
+  openLedger,
+  ledgerOptionsFromEnvironment,
+  DEFAULT_LEDGER_DIR,
+  type Ledger,
+  type LedgerOptions,
+  type RecordedEntry,
+  type AuditRunRecord,
+  type VerificationReport,
+  type JudgementInput,
+} from "./ledger.js";
+export {
+  exportPeriod,
+  describeBreak,
+  LedgerBrokenError,
+  ExportTargetError,
+  EXPORT_MANIFEST,
+} from "./export.js";
+export type { ExportOptions, ExportSummary, ExportedRun } from "./export.js";
+export { LedgerUnavailableError, DEFAULT_SCHEMA, LOCK_FILE, type Backend } from "./database.js";
+export { canonicalJson, recordHash, GENESIS, type ChainBreak, type ChainedRecord } from "./chain.js";
+export { MIGRATIONS } from "./migrations.js";
+export {
+  AUDIT_RUN,
+  JUDGEMENT,
+  auditStream,
+  judgementStream,
+  type AuditRunContent,
+  type AuditRunInput,
+  type AuditTrigger,
+  type JudgementContent,
+  type JudgementTrigger,
+} from "./records.js";
+export { recordJudgementSafely } from "./safe.js";
