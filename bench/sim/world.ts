@@ -319,19 +319,14 @@ function addPull(world: World, change: ChangeRequest): void {
 
 /**
  * A commit's message: its "trailer" co-authors as the closing Co-authored-by trailers. Its "host"
- * co-authors (GitHub listed them, our trailer parser did not) are Co-authored-by lines of an earlier
- * paragraph, which git does not read as trailers but GitHub credits all the same.
+ * co-authors (GitHub listed them in `authors`, the message names them in no Co-authored-by line the
+ * provider reads) are in the GraphQL `authors` only.
  */
 function commitMessage(sha: string, coAuthors: readonly CoAuthor[] = []): string {
   const line = (c: CoAuthor) =>
     `Co-authored-by: ${c.name}${c.email === null ? "" : ` <${c.email}>`}`.trimEnd();
-  const host = coAuthors.filter((c) => c.source === "host").map(line);
   const trailers = coAuthors.filter((c) => c.source === "trailer").map(line);
-  return [
-    `Commit ${sha.slice(0, 7)}`,
-    ...(host.length > 0 ? [host.join("\n"), "Squashed from the suggestions above."] : []),
-    ...(trailers.length > 0 ? [trailers.join("\n")] : []),
-  ].join("\n\n");
+  return [`Commit ${sha.slice(0, 7)}`, ...(trailers.length > 0 ? [trailers.join("\n")] : [])].join("\n\n");
 }
 
 function statusState(conclusion: string): SimStatus["state"] {

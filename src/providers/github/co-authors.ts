@@ -13,30 +13,22 @@ export function mentionsCoAuthor(message: string): boolean {
   return /^[ \t]*co-authored-by[ \t]*:/im.test(message);
 }
 
-const TRAILER_LINE = /^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$/;
+const CO_AUTHOR_LINE = /^[ \t]*co-authored-by[ \t]*:[ \t]*(.*)$/i;
 
 /**
- * The Co-authored-by trailers of a message, as git reads trailers: the last paragraph, when every
- * line of it is a `Key: value` trailer or the indented continuation of one. The key is matched in
- * any case; the value is `Name <email>` (an e-mail alone, or a name alone, is kept as it is).
+ * The Co-authored-by credits of a message: every line that starts with the key (any case, spaces
+ * around the colon), wherever it stands. Git and GitHub read only the closing trailer block, and
+ * GitHub's own credit comes from `Commit.authors`; a credit elsewhere in the message is still the
+ * change's own claim that someone co-wrote it, and crediting one too many keeps a reviewer from
+ * being taken for independent, where missing one would not. The value is `Name <email>` (an e-mail
+ * alone, or a name alone, is kept as it is).
  */
 export function coAuthorTrailers(message: string): { name: string; email: string | null }[] {
-  const paragraphs = message
-    .replace(/\r\n?/g, "\n")
-    .trimEnd()
-    .split(/\n[ \t]*\n/);
-  const block = paragraphs.length > 1 ? (paragraphs.at(-1) ?? "") : "";
-  const lines = block.split("\n").filter((line) => line.trim() !== "");
-  if (lines.length === 0) return [];
-  const isTrailerBlock = lines.every((line, index) =>
-    index > 0 && /^[ \t]/.test(line) ? true : TRAILER_LINE.test(line),
-  );
-  if (!isTrailerBlock) return [];
   const found: { name: string; email: string | null }[] = [];
-  for (const line of lines) {
-    const match = TRAILER_LINE.exec(line);
-    if (!match || match[1]?.toLowerCase() !== "co-authored-by") continue;
-    const value = (match[2] ?? "").trim();
+  for (const line of message.split(/\r\n?|\n/)) {
+    const match = CO_AUTHOR_LINE.exec(line);
+    if (!match) continue;
+    const value = (match[1] ?? "").trim();
     const address = /^(.*?)\s*<([^<>]*)>\s*$/.exec(value);
     if (address) {
       const email = (address[2] ?? "").trim();

@@ -115,15 +115,21 @@ export function userIdForEmail(email: string | null | undefined): number | null 
 }
 
 /**
- * `Co-authored-by: Name <e-mail>` trailers of a commit message (any line, case-insensitive, as
- * GitLab and GitHub both credit them). Crediting one too many keeps a reviewer from being taken
- * for independent; missing one would not.
+ * `Co-authored-by: Name <e-mail>` credits of a commit message (any line, key in any case, spaces
+ * around the colon, as GitLab and GitHub both credit them). A credit with a name alone or an e-mail
+ * alone is kept: an unnamed co-author is unattributed, never dropped. Crediting one too many keeps a
+ * reviewer from being taken for independent; missing one would not.
  */
-export function coAuthorTrailers(message: string | undefined): Array<{ name: string; email: string }> {
-  const found: Array<{ name: string; email: string }> = [];
-  for (const line of (message ?? "").split(/\r?\n/)) {
-    const match = /^\s*co-authored-by:\s*(.*?)\s*<([^<>\s]+)>\s*$/i.exec(line);
-    if (match?.[2]) found.push({ name: match[1] ?? "", email: match[2] });
+export function coAuthorTrailers(message: string | undefined): Array<{ name: string; email: string | null }> {
+  const found: Array<{ name: string; email: string | null }> = [];
+  for (const line of (message ?? "").split(/\r\n?|\n/)) {
+    const value = /^[ \t]*co-authored-by[ \t]*:[ \t]*(.*)$/i.exec(line)?.[1]?.trim();
+    if (!value) continue;
+    const address = /^(.*?)\s*<([^<>]*)>$/.exec(value);
+    if (address) {
+      const email = (address[2] ?? "").trim();
+      found.push({ name: (address[1] ?? "").trim(), email: email === "" ? null : email });
+    } else found.push(value.includes("@") ? { name: "", email: value } : { name: value, email: null });
   }
   return found;
 }

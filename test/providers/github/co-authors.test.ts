@@ -25,14 +25,18 @@ describe("coAuthorTrailers", () => {
     ]);
   });
 
-  it("reads no trailer from a paragraph that is not a trailer block, nor from the subject alone", () => {
-    expect(coAuthorTrailers("Co-authored-by: Bob <bob@acme.example>")).toEqual([]);
+  it("credits a Co-authored-by line wherever it stands, as the GitLab provider does: one credit too many never passes a reviewer", () => {
+    expect(coAuthorTrailers("Co-authored-by: Bob <bob@acme.example>")).toEqual([
+      { name: "Bob", email: "bob@acme.example" },
+    ]);
     expect(
       coAuthorTrailers("Subject\n\nCo-authored-by: Bob <bob@acme.example>\nand then some prose.\n"),
-    ).toEqual([]);
+    ).toEqual([{ name: "Bob", email: "bob@acme.example" }]);
     expect(
-      coAuthorTrailers("Subject\n\nCo-authored-by: Bob <bob@acme.example>\n\nA closing remark."),
-    ).toEqual([]);
+      coAuthorTrailers("Subject\n\n  Co-authored-by : Bob <bob@acme.example>\n\nA closing remark."),
+    ).toEqual([{ name: "Bob", email: "bob@acme.example" }]);
+    // Only the key at the start of a line is a credit, as mentionsCoAuthor reads it.
+    expect(coAuthorTrailers("Subject\n\nNo credit here: co-authored-by nobody")).toEqual([]);
   });
 
   it("keeps a trailer without an address, or with an address alone", () => {

@@ -400,6 +400,25 @@ describe("GitLab collectChangeRequest", () => {
     ]);
   });
 
+  it("credits a co-author named without an address, or with a space before the colon, as unattributed, never dropped", async () => {
+    const [commit] = fixture<Array<Record<string, unknown>>>("mr-commits");
+    const commits = [
+      {
+        ...commit,
+        message:
+          "Add rate limiting\n\nCo-authored-by : Bob Builder <bob@acme.example>\nco-authored-by: Carol\nCo-Authored-By: pat@contractor.example\n",
+      },
+    ];
+    mockMergeRequest({ commits });
+    const { host } = testHost();
+    const collected = await host.collectChangeRequest("acme/api", 12);
+    expect(collected.commits[0]?.coAuthors).toEqual([
+      { login: "bob", name: "Bob Builder", email: "bob@acme.example", kind: "user", source: "trailer" },
+      { login: null, name: "Carol", email: null, kind: "unknown", source: "trailer" },
+      { login: null, name: "", email: "pat@contractor.example", kind: "unknown", source: "trailer" },
+    ]);
+  });
+
   it("uses the MR's own head_pipeline, a merged-results pipeline on GitLab's internal commit, with who ran it", async () => {
     const internal = "4444444444444444444444444444444444444444";
     mockMergeRequest({
@@ -418,6 +437,14 @@ describe("GitLab collectChangeRequest", () => {
       // Not looked up by the head's sha: GitLab named the pipeline.
       headPipelines: null,
     });
+    // GitLab's internal merge commit merges the head into the target: the pipeline tested this head.
+    gitlab()
+      .get(`${PROJECT}/repository/commits/${internal}`)
+      .reply(200, {
+        ...fixture<Array<Record<string, unknown>>>("mr-commits")[0],
+        id: internal,
+        parent_ids: [MERGE, HEAD],
+      });
     const { host } = testHost();
     const collected = await host.collectChangeRequest("acme/api", 12);
     expect(collected.checks[0]).toEqual({
@@ -434,6 +461,65 @@ describe("GitLab collectChangeRequest", () => {
       reportedBy: "bob",
     });
     expect(collected.bypassedProtection).toEqual({ known: true, value: false });
+  });
+
+  it("does not take a merge request pipeline of an earlier head (GitLab leaves head_pipeline as it was when a push starts none) for the head's", async () => {
+    const earlier = "0000000000000000000000000000000000000001";
+    mockMergeRequest({
+      mergeRequest: {
+        // A detached merge request pipeline of the head before the last push: its sha is that head.
+        head_pipeline: {
+          id: 4401,
+          sha: earlier,
+          ref: "refs/merge-requests/12/head",
+          status: "success",
+          source: "merge_request_event",
+          user: { id: 1, username: "alice" },
+        },
+      },
+      // GitLab has no pipeline for the head itself.
+      headPipelines: [],
+    });
+    // Whether the pipeline's commit is a merge of the head (a merged-results pipeline): it is not.
+    gitlab()
+      .get(`${PROJECT}/repository/commits/${earlier}`)
+      .reply(200, { ...fixture<Array<Record<string, unknown>>>("mr-commits")[0], id: earlier, parent_ids: [] });
+    const { host } = testHost();
+    const collected = await host.collectChangeRequest("acme/api", 12);
+    expect(collected.checks.map((check) => check.on)).toEqual(["merge"]);
+    expect(collected.bypassedProtection).toEqual({
+      known: false,
+      permission: "Reporter role",
+      reason: `pipelines must succeed, but GitLab shows no pipeline for the head ${HEAD}`,
+    });
+  });
+
+  it("does not take a merged-results pipeline of an earlier head, whose merge commit's parents do not include the head", async () => {
+    const internal = "4444444444444444444444444444444444444444";
+    mockMergeRequest({
+      mergeRequest: {
+        head_pipeline: {
+          id: 4601,
+          sha: internal,
+          ref: "refs/merge-requests/12/merge",
+          status: "success",
+          source: "merge_request_event",
+          user: { id: 2, username: "bob" },
+        },
+      },
+      headPipelines: [],
+    });
+    gitlab()
+      .get(`${PROJECT}/repository/commits/${internal}`)
+      .reply(200, {
+        ...fixture<Array<Record<string, unknown>>>("mr-commits")[0],
+        id: internal,
+        parent_ids: [MERGE, "0000000000000000000000000000000000000001"],
+      });
+    const { host } = testHost();
+    const collected = await host.collectChangeRequest("acme/api", 12);
+    expect(collected.checks.map((check) => check.on)).toEqual(["merge"]);
+    expect(collected.bypassedProtection.known).toBe(false);
   });
 
   it("does not take a pipeline of an earlier head for the head's, and a required pipeline not found makes bypass unknown", async () => {
