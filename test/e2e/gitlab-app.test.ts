@@ -233,6 +233,10 @@ describe("GitLab endpoint", () => {
       finished_at: "2026-10-02T11:00:00.000Z",
       user: { id: 1, username: "alice" },
     });
+    // GitLab's internal merge commit merges the MR's head into the target: it tested this head.
+    gitlab()
+      .get(`${PROJECT}/repository/commits/${"7".repeat(40)}`)
+      .reply(200, { id: "7".repeat(40), parent_ids: ["c".repeat(40), HEAD] });
     const published = mockPublish();
 
     expect(await deliver(finished, SECRET, "Pipeline Hook")).toBe(202);

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { ProviderError } from "../../errors.js";
 import {
   ChangeRequest,
@@ -9,7 +10,7 @@ import {
   type Push,
   type Review,
 } from "../../model/index.js";
-import { encodePath } from "./client.js";
+import { encodePath, GitLabHttpError } from "./client.js";
 import type { GitLabContext } from "./context.js";
 import { coAuthorTrailers, isoTime, loginForEmail, ROLE, userIdForEmail } from "./map.js";
 import {
@@ -302,9 +303,17 @@ async function pipelineChecks(
   const headSha = mr.sha;
   const checks: Check[] = [];
   const given = mr.head_pipeline ?? mr.pipeline ?? null;
-  // A pipeline of an earlier head says nothing about this one; a merge request pipeline may run on
-  // GitLab's merge commit (merged results), whose sha is never the head's.
-  const current = given && (given.sha === headSha || given.source === "merge_request_event") ? given : null;
+  // A pipeline of an earlier head says nothing about this one (GitLab leaves head_pipeline as it was
+  // when a push starts no pipeline); a merge request pipeline may run on GitLab's merge commit
+  // (merged results), whose sha is never the head's: it counts only when that commit merges this head.
+  const current =
+    given &&
+    (given.sha === headSha ||
+      (headSha !== null &&
+        given.source === "merge_request_event" &&
+        (await mergesHead(context, projectPath, given.sha, headSha))))
+      ? given
+      : null;
   const head = current ?? (headSha ? await latestPipeline(context, projectPath, headSha) : null);
   // GitLab names as head_pipeline only a pipeline of the head or of its merge with the target
   // (source_sha = head): a merged-results pipeline is the head's, and is recorded on the head (its
@@ -321,6 +330,30 @@ async function pipelineChecks(
     if (headCheck) checks.push({ ...headCheck, on: "merge" });
   }
   return checks;
+}
+
+const MergeParents = z.object({ parent_ids: z.array(z.string()) });
+
+/**
+ * Whether `sha` (a merged-results pipeline's commit) has `head` as a parent: GitLab's internal merge
+ * of the head into the target. GitLab keeps a pipeline's commit, so 404 means it is no such merge.
+ */
+async function mergesHead(
+  context: GitLabContext,
+  projectPath: string,
+  sha: string,
+  head: string,
+): Promise<boolean> {
+  try {
+    const commit = await context.client.get(
+      `/projects/${encodePath(projectPath)}/repository/commits/${encodeURIComponent(sha)}`,
+      MergeParents,
+    );
+    return commit.parent_ids.includes(head);
+  } catch (error) {
+    if (error instanceof GitLabHttpError && error.status === 404) return false;
+    throw error;
+  }
 }
 
 /** Newest first: the latest pipeline of a commit is the one GitLab's merge check looks at. */

@@ -483,7 +483,11 @@ describe("GitLab collectChangeRequest", () => {
     // Whether the pipeline's commit is a merge of the head (a merged-results pipeline): it is not.
     gitlab()
       .get(`${PROJECT}/repository/commits/${earlier}`)
-      .reply(200, { ...fixture<Array<Record<string, unknown>>>("mr-commits")[0], id: earlier, parent_ids: [] });
+      .reply(200, {
+        ...fixture<Array<Record<string, unknown>>>("mr-commits")[0],
+        id: earlier,
+        parent_ids: [],
+      });
     const { host } = testHost();
     const collected = await host.collectChangeRequest("acme/api", 12);
     expect(collected.checks.map((check) => check.on)).toEqual(["merge"]);
