@@ -52,14 +52,39 @@ export async function* listDirectPushes(
   let historyUntil: Date | null = period.until;
   if (record !== null) {
     historyUntil = record.reachesSince ? null : (record.oldest ?? period.until);
+    if (historyUntil !== null && !record.startsWithCreation) {
+      // Before the record starts, only commit dates show: a commit dated before the period but
+      // pushed in this part is in neither record. The report says so instead of implying coverage.
+      const end = historyUntil < period.until ? historyUntil : period.until;
+      recordUnreadable(
+        ctx,
+        repository,
+        `push times and pushers of ${branch} from ${period.since.toISOString()} to ${end.toISOString()}`,
+        ACTIVITY_RETENTION,
+        {
+          message: `GitHub's activity record of ${branch} starts at ${end.toISOString()}: commits pushed before then are found by commit date only`,
+        },
+      );
+    }
     for (const run of pushRuns(record.activities)) {
       const first = run[0];
       const last = run.at(-1);
       if (!first || !last) continue;
       const commits = await pushedCommits(ctx, repository, first.before, last.after);
       if (commits === null) {
-        // The push's commits cannot be listed (a new branch, a vanished commit): history covers it.
+        // The push's commits cannot be listed (a new branch, a vanished commit): history covers it,
+        // by commit date only, and the report says which push that is.
         historyUntil = period.until;
+        recordUnreadable(
+          ctx,
+          repository,
+          `commits of the ${first.type} to ${branch} at ${first.timestamp} (${first.before.slice(0, 7)}...${last.after.slice(0, 7)})`,
+          COMPARISON,
+          {
+            message:
+              "GitHub cannot compare the push's before and after: its commits are found by commit date only",
+          },
+        );
         continue;
       }
       const pushOf = attribute(run, commits);
@@ -85,7 +110,15 @@ interface ActivityRecord {
   reachesSince: boolean;
   /** The oldest activity GitHub still has, when it does not reach the period's start. */
   oldest: Date | null;
+  /** The oldest activity created the branch: the record covers the branch's whole life. */
+  startsWithCreation: boolean;
 }
+
+/** Why a push time may be missing although the activity record was read. */
+const ACTIVITY_RETENTION =
+  "GitHub's repository activity, which keeps pushes for a limited time (no permission shows older ones)";
+const COMPARISON =
+  "a comparison GitHub can make (the push created the branch, or its earlier commit is gone; no permission would show it)";
 
 /**
  * The branch's activity, newest first, read page by page (100 each) until it passes the period's
@@ -102,6 +135,7 @@ async function readActivity(
   const what = `activity of ${repository}:${branch}`;
   const activities: Activity[] = [];
   let oldest = null as Date | null;
+  let startsWithCreation = false;
   try {
     const pages = ctx.octokit.paginate.iterator("GET /repos/{owner}/{repo}/activity", {
       owner,
@@ -113,8 +147,12 @@ async function readActivity(
     for await (const page of pages) {
       for (const activity of parseAnswer(ActivityAnswer.array(), page.data, what)) {
         const at = new Date(activity.timestamp);
-        oldest = oldest === null || at < oldest ? at : oldest;
-        if (at < period.since) return { activities: activities.reverse(), reachesSince: true, oldest };
+        if (oldest === null || at < oldest) {
+          oldest = at;
+          startsWithCreation = activity.type === "branch_creation";
+        }
+        if (at < period.since)
+          return { activities: activities.reverse(), reachesSince: true, oldest, startsWithCreation };
         if (at <= period.until) activities.push(activity);
       }
     }
@@ -131,7 +169,7 @@ async function readActivity(
     }
     throw providerError(error, what, "metadata:read");
   }
-  return { activities: activities.reverse(), reachesSince: false, oldest };
+  return { activities: activities.reverse(), reachesSince: false, oldest, startsWithCreation };
 }
 
 /**

@@ -180,6 +180,55 @@ describe("listDirectPushes by push time", () => {
     ]);
   });
 
+  it("says the push times of the part of the period before the activity record starts are not recorded", async () => {
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(200, [activity(9, "push", "2026-10-15T12:00:00Z", sha("a"), sha("b"))])
+      .get(`/repos/acme/api/compare/${sha("a")}...${sha("b")}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, comparison([comparedCommit(sha("b"), "2026-10-15T11:00:00Z", "recorded push")]))
+      .post("/graphql")
+      .reply(graphqlReply("BranchHistory", history([])));
+
+    const host = testHost();
+    for await (const push of host.listDirectPushes("acme/api", "main", PERIOD, new Set())) void push;
+
+    // A commit dated before the period but pushed before 2026-10-15 is in neither record: said so.
+    expect(host.drainUnreadable()).toEqual([
+      expect.objectContaining({
+        subject: "acme/api",
+        what: "push times and pushers of main from 2026-10-01T00:00:00.000Z to 2026-10-15T12:00:00.000Z",
+      }),
+    ]);
+  });
+
+  it("says the push times are not recorded where a push's commits cannot be listed", async () => {
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(200, [
+        activity(2, "force_push", "2026-10-05T12:00:00Z", sha("9"), sha("b")),
+        activity(1, "push", "2026-09-05T12:00:00Z", sha("8"), sha("9")),
+      ])
+      // The commit the force push replaced is gone: the comparison cannot be made.
+      .get(`/repos/acme/api/compare/${sha("9")}...${sha("b")}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(404, { message: "Not Found" })
+      .post("/graphql")
+      .reply(graphqlReply("BranchHistory", history([])));
+
+    const host = testHost();
+    for await (const push of host.listDirectPushes("acme/api", "main", PERIOD, new Set())) void push;
+
+    expect(host.drainUnreadable()).toEqual([
+      expect.objectContaining({
+        subject: "acme/api",
+        what: `commits of the force_push to main at 2026-10-05T12:00:00Z (${sha("9").slice(0, 7)}...${sha("b").slice(0, 7)})`,
+      }),
+    ]);
+  });
+
   it("falls back to the whole period's history when the host has no activity record for the credentials", async () => {
     github()
       .get("/repos/acme/api/activity")
