@@ -42,6 +42,12 @@ export const BranchRule = z.object({
    * must confirm the whole rule was met answers unknown while one of these is not verified.
    */
   otherRequirements: z.array(z.string()).default([]),
+  /**
+   * Who may push to the branch, and so merge into it, when the rule restricts it (classic
+   * protection `restrictions`): user logins, "team:<slug>", "app:<slug>". Absent when anyone with
+   * write access may. A merge by anyone else overrode the rule.
+   */
+  restrictedTo: z.array(z.string()).optional(),
 });
 export type BranchRule = z.infer<typeof BranchRule>;
 

@@ -31,6 +31,9 @@ const RULES_READ_OR_NOT_ABOUT_MERGES: ReadonlySet<string> = new Set([
   "tag_name_pattern",
 ]);
 
+/** A user or app GitHub listed among those who may push without naming it. */
+export const UNNAMED = "(not named by the host)";
+
 export function unprotectedRule(branch: string): BranchRule {
   return unprotectedBranchRule(branch);
 }
@@ -46,6 +49,7 @@ export function protectionSource(protection: ProtectionAnswer): RuleSource {
   if (protection.required_conversation_resolution?.enabled) other.push("required_conversation_resolution");
   if (protection.lock_branch?.enabled) other.push("lock_branch");
   if (reviews?.require_code_owner_reviews) other.push("require_code_owner_review");
+  const restrictions = protection.restrictions ?? null;
   return {
     sources: ["branch-protection"],
     requirePullRequest: reviews !== undefined,
@@ -68,6 +72,13 @@ export function protectionSource(protection: ProtectionAnswer): RuleSource {
     bypassActorsVisible: true,
     requiredCheckApps: pinnedChecks((checks?.checks ?? []).map((c) => [c.context, c.app_id])),
     otherRequirements: other,
+    ...(restrictions !== null && {
+      restrictedTo: [
+        ...(restrictions.users ?? []).map((u) => u.login ?? UNNAMED),
+        ...(restrictions.teams ?? []).map((t) => `team:${t.slug}`),
+        ...(restrictions.apps ?? []).map((a) => (a.slug === undefined ? UNNAMED : `app:${a.slug}`)),
+      ],
+    }),
   };
 }
 
@@ -148,6 +159,8 @@ export function mergeRuleSources(branch: string, sources: RuleSource[]): BranchR
   const merged = unprotectedRule(branch);
   if (sources.length === 0) return merged;
   const pullRequestSources = sources.filter((s) => s.requirePullRequest);
+  // Only classic protection restricts who may push; a ruleset's `update` rule is an other requirement.
+  const restricted = sources.find((s) => s.restrictedTo !== undefined)?.restrictedTo;
   const requiredCheckApps: Record<string, number> = {};
   const conflicts: string[] = [];
   for (const source of sources) {
@@ -175,6 +188,7 @@ export function mergeRuleSources(branch: string, sources: RuleSource[]): BranchR
     bypassActorsVisible: sources.every((s) => s.bypassActorsVisible),
     requiredCheckApps,
     otherRequirements: unique([...sources.flatMap((s) => s.otherRequirements), ...conflicts]).sort(),
+    ...(restricted !== undefined && { restrictedTo: restricted }),
   };
 }
 

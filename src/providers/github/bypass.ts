@@ -1,4 +1,5 @@
 /** Whether a merged pull request bypassed its branch rules, derived from the evidence. Pure. */
+import { UNNAMED } from "./branch-rules.js";
 import {
   known,
   unreadable,
@@ -17,7 +18,7 @@ export const RULE_EVALUATION_RECORD =
   "GitHub's record of the merge's rule evaluation (rule suites, administration:read) or the requirement's own evidence";
 
 export type BypassEvidence = Pick<ChangeRequest, "state" | "author" | "headSha" | "reviews" | "checks"> &
-  Partial<Pick<ChangeRequest, "mergeCommitSha" | "mergedByQueue" | "truncated" | "pushes">>;
+  Partial<Pick<ChangeRequest, "mergeCommitSha" | "mergedByQueue" | "truncated" | "pushes" | "mergedBy">>;
 
 type Verdict = { met: true } | { met: false; certain: true } | { met: false; certain: false; why: string };
 
@@ -53,6 +54,9 @@ export function deriveBypassedProtection(
       requiredCheck(change, name, rule.requiredCheckApps?.[name]),
     ]),
     ["required approvals", approvals(change, rule)],
+    ...(rule.restrictedTo !== undefined
+      ? [["push restrictions", restrictions(change, rule.restrictedTo)] as [string, Verdict]]
+      : []),
   ];
   if (verdicts.some(([, v]) => !v.met && v.certain)) return known(true);
 
@@ -103,6 +107,30 @@ function requiredCheck(change: BypassEvidence, name: string, app: number | undef
 /** A check run's app, or the commit statuses of the name. */
 function sourceKey(check: Check): string {
   return check.kind === "check-run" ? `app:${check.appId ?? check.appSlug ?? "not named"}` : check.kind;
+}
+
+/**
+ * Classic protection's restrictions: only the people, teams and apps listed may push, and so merge.
+ * A merge by anyone else was an administrator overriding the rule. Team membership is not read, so a
+ * merger not listed by name while teams are listed is unknown.
+ */
+function restrictions(change: BypassEvidence, allowed: readonly string[]): Verdict {
+  if (change.mergedByQueue === true)
+    return unsure("merged by the merge queue, whose push to the branch these restrictions govern too");
+  const merger = change.mergedBy ?? null;
+  if (merger === null) return unsure("the host did not say who merged");
+  const name = merger.toLowerCase();
+  const listed = allowed.some((entry) => {
+    const lower = entry.toLowerCase();
+    return lower === name || lower === `app:${name}` || `${lower}[bot]` === `app:${name}`;
+  });
+  if (listed) return MET;
+  const teams = allowed.filter((entry) => entry.startsWith("team:"));
+  if (teams.length > 0)
+    return unsure(`${merger} is not listed by name, and membership of ${teams.join(", ")} is not read`);
+  if (allowed.includes(UNNAMED))
+    return unsure(`${merger} is not listed, and GitHub did not name everyone listed`);
+  return UNMET;
 }
 
 /** The latest completed result decides (a rerun replaces the run before it). */

@@ -40,6 +40,16 @@ export const ProtectionAnswer = z.object({
   required_linear_history: Enabled.optional(),
   required_conversation_resolution: Enabled.optional(),
   lock_branch: Enabled.optional(),
+  // Who may push (and so merge); absent or null when anyone with write access may.
+  restrictions: z
+    .object({
+      // GitHub documents login and slug as optional here: an entry without one is someone unnamed.
+      users: z.array(z.object({ login: z.string().optional() })).optional(),
+      teams: z.array(z.object({ slug: z.string() })).optional(),
+      apps: z.array(z.object({ slug: z.string().optional() })).optional(),
+    })
+    .nullable()
+    .optional(),
 });
 export type ProtectionAnswer = z.infer<typeof ProtectionAnswer>;
 

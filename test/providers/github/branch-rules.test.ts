@@ -79,6 +79,14 @@ describe("branch rules from GitHub's documented answers", () => {
     ]);
   });
 
+  it("reads classic protection's restrictions (who may push, and so merge) from the documented answer", async () => {
+    mockEverythingBut([], [200, documentedExample("GET /repos/{owner}/{repo}/branches/{branch}/protection")]);
+
+    const rule = await ruleOfMain();
+
+    expect(rule.restrictedTo).toEqual(["octocat", "team:justice-league", "app:octoapp"]);
+  });
+
   it("reads checks[].app_id as a pin, and app_id null or -1 as any source", async () => {
     const protection = documentedExample<Record<string, unknown>>(
       "GET /repos/{owner}/{repo}/branches/{branch}/protection",

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { deriveBypassedProtection } from "../../../src/providers/github/index.js";
+import { UNNAMED } from "../../../src/providers/github/branch-rules.js";
 import { cleanBranchRule, makeChangeRequest, unknownOf } from "../../fixtures/build.js";
 import type { BranchRule, Check, Review } from "../../../src/model/index.js";
 
@@ -101,6 +102,29 @@ describe("deriveBypassedProtection", () => {
     // Another source still running beside a green run: it may have started after the merge.
     const running = check({ ...forged, conclusion: "pending", completedAt: null });
     expect(deriveBypassedProtection(merged({ checks: [check(), running] }), rule()).known).toBe(false);
+  });
+
+  describe("classic protection restricting who may push", () => {
+    it("is a bypass when someone not allowed to push merged (an administrator overriding the restriction)", () => {
+      const restricted = rule({ restrictedTo: ["bob", "app:deploy-app"] });
+      expect(deriveBypassedProtection(merged({ mergedBy: "mallory" }), restricted)).toEqual(YES);
+      expect(deriveBypassedProtection(merged({ mergedBy: "Bob" }), restricted)).toEqual(NO);
+      expect(deriveBypassedProtection(merged({ mergedBy: "deploy-app" }), restricted)).toEqual(NO);
+      expect(deriveBypassedProtection(merged({ mergedBy: "nobody" }), rule({ restrictedTo: [] }))).toEqual(
+        YES,
+      );
+    });
+
+    it("is unknown when the merger may be allowed through a team, or the host did not say who merged", () => {
+      const byTeam = rule({ restrictedTo: ["bob", "team:release"] });
+      const result = deriveBypassedProtection(merged({ mergedBy: "carol" }), byTeam);
+      expect(result.known).toBe(false);
+      expect(!result.known && result.reason).toMatch(/carol .*team:release/);
+      expect(deriveBypassedProtection(merged({ mergedBy: null }), byTeam).known).toBe(false);
+      // GitHub documents a listed user's login as optional: someone unnamed may be the merger.
+      const unnamed = rule({ restrictedTo: ["bob", UNNAMED] });
+      expect(deriveBypassedProtection(merged({ mergedBy: "carol" }), unnamed).known).toBe(false);
+    });
   });
 
   describe("a required check pinned to an app", () => {
