@@ -3,6 +3,7 @@ import { z } from "zod";
 import { CONTROLS } from "../controls/index.js";
 import { evaluate } from "../engine/index.js";
 import { ProviderError } from "../errors.js";
+import { recordJudgementSafely, type Ledger } from "../ledger/index.js";
 import { collectAudit } from "../pipeline/audit.js";
 import {
   judgeAsOfMerge,
@@ -50,6 +51,8 @@ export interface AppOptions {
    * its wait, for when no check event comes. Default: a timer of this process (unref'd).
    */
   later?: (at: Date, work: () => Promise<void>) => () => void;
+  /** Where every judgement and scheduled audit is recorded; when it is down the app judges on and logs it. */
+  ledger?: Ledger;
 }
 
 type GitHubLog = NonNullable<GitHubHostOptions["log"]>;
@@ -153,6 +156,12 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
               { repository: fullName, number: target.number, conclusion: outcome.check.conclusion },
               "change check published",
             );
+            await recordJudgementSafely(options.ledger, log, {
+              trigger: "pull-request-check",
+              host: codeHost.host,
+              outcome,
+              judgedAt: now(),
+            });
             return;
           }
         } catch (error) {
@@ -171,6 +180,14 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
           return;
         }
         const { findings, waiting } = verdict;
+        await recordJudgementSafely(options.ledger, log, {
+          trigger: "merge",
+          host: codeHost.host,
+          outcome,
+          results: verdict.results,
+          waiting,
+          judgedAt: at,
+        });
         log.info(
           {
             repository: fullName,
@@ -451,6 +468,19 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
         scope: "audit",
         lockKey: `github:${findingsRepository}`,
       });
+      await options.ledger
+        ?.recordAuditRun({ trigger: "schedule", organization, snapshot, report, results })
+        .catch((error: unknown) =>
+          log.error(
+            {
+              installation: installation.id,
+              organization,
+              ledger: options.ledger?.location,
+              err: String(error),
+            },
+            "scheduled audit not recorded in the ledger",
+          ),
+        );
       log.info(
         {
           installation: installation.id,

@@ -4,12 +4,15 @@
  *
  * Environment (Probot's own: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, PORT, LOG_LEVEL):
  *   SOC2_SCHEDULER=off      no scheduled audits on this instance (run them on exactly one instance)
+ *   DATABASE_URL            the ledger's PostgreSQL; otherwise the embedded ledger in SOC2_LEDGER_DIR
+ *                           (default .soc2-bot/ledger), which serves one process
  *   GITLAB_WEBHOOK_SECRET   mounts POST /gitlab/webhook; then GITLAB_TOKEN is required, GITLAB_URL optional
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import { run, type ApplicationFunction, type ApplicationFunctionOptions, type Probot } from "probot";
+import { ledgerOptionsFromEnvironment, openLedger } from "../ledger/index.js";
 import { createGitLabHost } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { createGitLabEndpoint } from "./gitlab.js";
@@ -24,7 +27,9 @@ type Env = Record<string, string | undefined>;
 /** The app with everything the environment asks for wired in. */
 export function createServerApp(env: Env, log: Logger): ApplicationFunction {
   const appId = env.APP_ID && /^\d+$/.test(env.APP_ID) ? Number(env.APP_ID) : undefined;
-  const options = appId === undefined ? {} : { appId };
+  // The ledger (DATABASE_URL, else the embedded one in SOC2_LEDGER_DIR or .soc2-bot/ledger) opens on first use.
+  const ledger = openLedger(ledgerOptionsFromEnvironment(env));
+  const options = { ...(appId === undefined ? {} : { appId }), ledger };
   return createApp({
     ...options,
     extend: (app: Probot, probotOptions: ApplicationFunctionOptions) => {
@@ -75,11 +80,25 @@ function defaultGitLabHost(env: Env, log: Logger): CodeHost {
   });
 }
 
+function databasePassword(url: string | undefined): string | undefined {
+  try {
+    return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const env = process.env;
   // Known secrets are masked in every line even where no pattern would recognise them.
   const log = createLogger({
-    secrets: [env.WEBHOOK_SECRET, env.GITLAB_WEBHOOK_SECRET, env.GITLAB_TOKEN, env.PRIVATE_KEY],
+    secrets: [
+      env.WEBHOOK_SECRET,
+      env.GITLAB_WEBHOOK_SECRET,
+      env.GITLAB_TOKEN,
+      env.PRIVATE_KEY,
+      databasePassword(env.DATABASE_URL),
+    ],
   });
   if (env.GITLAB_WEBHOOK_SECRET && !env.GITLAB_TOKEN) {
     log.fatal("GITLAB_WEBHOOK_SECRET is set but GITLAB_TOKEN is not: set both, or neither");

@@ -81,6 +81,27 @@ export interface AuditRunInput {
   report: EvaluationReport;
   /** The package already written for this run; without it one is written to a temporary folder. */
   packageDir?: string;
+  /**
+   * The results as reported when they differ from the report's (the scheduled audit holds a fresh
+   * merge's required checks as the app does): the package and totals are of these.
+   */
+  results?: Result[];
+}
+
+/** The report with the results as reported, its totals counted again from them. */
+export function reportAsReported(input: Pick<AuditRunInput, "report" | "results">): EvaluationReport {
+  if (!input.results) return input.report;
+  const totals: Record<string, Record<Outcome, number>> = {};
+  const zero = (): Record<Outcome, number> => ({
+    pass: 0,
+    fail: 0,
+    unknown: 0,
+    excepted: 0,
+    "not-applicable": 0,
+  });
+  for (const control of Object.keys(input.report.totals)) totals[control] = zero();
+  for (const result of input.results) (totals[result.control] ??= zero())[result.outcome] += 1;
+  return { ...input.report, results: input.results, totals };
 }
 
 /** The package's files in the order recorded: the manifest's list, then the manifest itself. */
@@ -101,7 +122,7 @@ export async function withPackage<T>(input: AuditRunInput, work: (dir: string) =
   if (input.packageDir !== undefined) return work(input.packageDir);
   const dir = await mkdtemp(join(tmpdir(), "soc2-ledger-package-"));
   try {
-    await writeEvidencePackage(dir, input.snapshot, input.report, { toolVersion: TOOL_VERSION });
+    await writeEvidencePackage(dir, input.snapshot, reportAsReported(input), { toolVersion: TOOL_VERSION });
     return await work(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -109,7 +130,8 @@ export async function withPackage<T>(input: AuditRunInput, work: (dir: string) =
 }
 
 export function auditRunContent(input: AuditRunInput, files: PackageFile[]): AuditRunContent {
-  const { snapshot, report } = input;
+  const { snapshot } = input;
+  const report = reportAsReported(input);
   const totals = {
     results: report.results.length,
     pass: 0,
