@@ -24,24 +24,31 @@ import {
   type Repository,
   type Review,
 } from "../../src/model/index.js";
-import {
-  cleanBranchRule,
-  makeContext,
-  makeRepository,
-  peopleDirectory,
-  type TestPerson,
-} from "../fixtures/build.js";
+import { peopleDirectory } from "../../src/policy/people.js";
+import { cleanBranchRule, makeContext, makeRepository, type TestPerson } from "../fixtures/build.js";
 
 /** The policy's people: alice has a second account and a home e-mail; bob commits from work. */
 const PEOPLE: Record<string, Required<Pick<TestPerson, "github" | "emails">>> = {
   alice: { github: ["alice", "Alice-Work"], emails: ["alice@home.example"] },
   bob: { github: ["bob"], emails: ["bob@acme.example"] },
 };
-const PEOPLE_DIRECTORY = peopleDirectory(PEOPLE);
+/** The directory the engine builds from the policy's people (GitHub's no-reply addresses included). */
+const PEOPLE_DIRECTORY = peopleDirectory(
+  Object.entries(PEOPLE).map(([id, person]) => ({ id, ...person, gitlab: [] })),
+  "github",
+);
 
 const ACCOUNTS = ["alice", "alice-work", "ALICE", "bob", "carol", "dave"];
 const REVIEWERS = [...ACCOUNTS, "renovate[bot]", "ghost", "stranger"];
-const EMAILS = ["alice@home.example", "bob@acme.example", "carol@acme.example", "root@build.local"];
+const EMAILS = [
+  "alice@home.example",
+  "bob@acme.example",
+  "carol@acme.example",
+  "root@build.local",
+  // GitHub's no-reply addresses stand for their account, in any case.
+  "5129+Carol@users.noreply.github.com",
+  "dave@users.noreply.github.com",
+];
 const HEAD = "h".repeat(40);
 const OLDER = "a".repeat(40);
 const MERGE = "m".repeat(40);
@@ -223,8 +230,13 @@ function personOfLogin(account: string): string {
   return id ?? `account ${account.toLowerCase()}`;
 }
 
-/** The person the policy names for an e-mail, or null when it names nobody. */
+/**
+ * The person the policy names for an e-mail, or the account a GitHub no-reply address stands for;
+ * null when it names nobody.
+ */
 function personOfEmail(email: string): string | null {
+  const noreply = /^(?:\d+\+)?([^@+]+)@users\.noreply\.github\.com$/i.exec(email);
+  if (noreply) return personOfLogin(noreply[1]!);
   return (
     Object.keys(PEOPLE).find((key) =>
       PEOPLE[key]!.emails.some((known) => known.toLowerCase() === email.toLowerCase()),
@@ -315,7 +327,8 @@ function finalCodeApproved(cr: ChangeRequest, minApprovals: number): boolean {
 
 /**
  * Every required check (the rule's and the policy's, at least one) succeeded: on each of the final
- * head and the merge commit, the latest completed result from the source the rule accepts is a
+ * head and the merge commit, the latest completed result of every source the rule accepts (each
+ * app's check runs, the commit statuses: GitHub requires each source of a required name) is a
  * success or there is none, and at least one of them is a success. All results must be listed.
  */
 function requiredChecksPassed(cr: ChangeRequest, facts: Rule): boolean {
@@ -334,9 +347,15 @@ function requiredChecksPassed(cr: ChangeRequest, facts: Rule): boolean {
           (pinned === undefined || (c.kind === "check-run" && c.appId === pinned)),
       );
       if (runs.length === 0) return "none";
-      const last = Math.max(...runs.map((c) => Date.parse(c.completedAt!)));
-      const latest = runs.filter((c) => Date.parse(c.completedAt!) === last);
-      return latest.every((c) => c.conclusion === "success") ? "success" : "not success";
+      const sources = new Set(runs.map((c) => (c.kind === "status" ? "status" : `app ${c.appId}`)));
+      const everyLatestGreen = [...sources].every((source) => {
+        const own = runs.filter((c) => (c.kind === "status" ? "status" : `app ${c.appId}`) === source);
+        const last = Math.max(...own.map((c) => Date.parse(c.completedAt!)));
+        return own
+          .filter((c) => Date.parse(c.completedAt!) === last)
+          .every((c) => c.conclusion === "success");
+      });
+      return everyLatestGreen ? "success" : "not success";
     };
     const head = resultOn("head", cr.headSha);
     const merge = resultOn("merge", cr.mergeCommitSha!);
