@@ -84,15 +84,7 @@ async function readRepository(ctx: GitHubContext, fullName: string, policy: Poli
     readCollaborators(ctx, fullName),
     readKnown(ctx, fullName, "teams", METADATA_READ, () =>
       list(ctx, "GET /repos/{owner}/{repo}/teams", { owner, repo }, TeamAnswer),
-    ).then((r) =>
-      mapKnown(r, (teams): TeamAccess[] =>
-        // A custom repository role names itself in `permission`; its base access is in the flags.
-        teams.map((t) => ({
-          slug: t.slug,
-          permission: ROLE_PERMISSIONS[t.permission] ?? flagsPermission(t.permissions),
-        })),
-      ),
-    ),
+    ).then((r) => teamAccess(ctx, fullName, r)),
     readKnown(ctx, fullName, "deploy keys", ADMINISTRATION_READ, () =>
       list(ctx, "GET /repos/{owner}/{repo}/keys", { owner, repo }, DeployKeyAnswer),
     ).then((r) =>
@@ -275,7 +267,36 @@ async function readCollaborators(ctx: GitHubContext, fullName: string): Promise<
       permission: collaboratorPermission(c),
       outside: outsideLogins.has(c.login),
     }));
+  }).catch((error: unknown) => {
+    if (!(error instanceof UnknownRole)) throw error;
+    return recordUnreadable(ctx, fullName, "collaborators", MALFORMED_ANSWER, error);
   });
+}
+
+/** A custom role GitHub sent without the permission flags that say its base access. */
+class UnknownRole extends ProviderError {
+  constructor(message: string) {
+    super(message, { host: "github" });
+  }
+}
+
+/**
+ * Each team's access. A custom repository role names itself in `permission`; its base access is in
+ * the flags. Without them the access is unknown, never "none" (an admin team would go uncounted).
+ */
+function teamAccess(
+  ctx: GitHubContext,
+  fullName: string,
+  answer: Known<z.infer<typeof TeamAnswer>[]>,
+): Known<TeamAccess[]> {
+  try {
+    return mapKnown(answer, (teams) =>
+      teams.map((t) => ({ slug: t.slug, permission: ROLE_PERMISSIONS[t.permission] ?? flagsPermission(t) })),
+    );
+  } catch (error) {
+    if (!(error instanceof UnknownRole)) throw error;
+    return recordUnreadable(ctx, fullName, "teams", MALFORMED_ANSWER, error);
+  }
 }
 
 const ROLE_PERMISSIONS: Record<string, Permission> = {
@@ -292,11 +313,23 @@ function collaboratorPermission(c: CollaboratorAnswerType): Permission {
   const byRole = c.role_name ? ROLE_PERMISSIONS[c.role_name] : undefined;
   if (byRole) return byRole;
   // A custom role: its base permission shows in the permission flags.
-  return flagsPermission(c.permissions);
+  return flagsPermission({ name: `collaborator ${c.login}`, role: c.role_name, permissions: c.permissions });
 }
 
-function flagsPermission(flags: CollaboratorAnswerType["permissions"]): Permission {
-  const p = flags ?? {};
+function flagsPermission(holder: {
+  slug?: string;
+  name?: string;
+  role?: string | undefined;
+  permission?: string;
+  permissions?: CollaboratorAnswerType["permissions"];
+}): Permission {
+  const p = holder.permissions;
+  if (p === undefined) {
+    const who = holder.name ?? `team ${holder.slug ?? "?"}`;
+    throw new UnknownRole(
+      `GitHub gave ${who} the role ${holder.role ?? holder.permission ?? "(none)"} without the permission flags that say its access`,
+    );
+  }
   if (p.admin) return "admin";
   if (p.maintain) return "maintain";
   if (p.push) return "write";

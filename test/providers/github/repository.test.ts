@@ -271,6 +271,42 @@ describe("collectRepository", () => {
     });
   });
 
+  it("makes teams and collaborators unknown, never 'none', when a custom role comes without its permission flags", async () => {
+    const scope = mockRepo()
+      .get("/repos/acme/api/collaborators")
+      .query({ affiliation: "all", per_page: 100 })
+      .reply(200, [{ login: "vendor-dev", role_name: "security-manager" }])
+      .get("/repos/acme/api/collaborators")
+      .query({ affiliation: "outside", per_page: 100 })
+      .reply(200, [{ login: "vendor-dev" }])
+      .get("/repos/acme/api/teams")
+      .query({ per_page: 100 })
+      // A custom repository role names itself in `permission`; only the flags say its base access.
+      .reply(200, [{ slug: "platform", permission: "platform-admin" }])
+      .get("/repos/acme/api/keys")
+      .query({ per_page: 100 })
+      .reply(200, [])
+      .get("/repos/acme/api/rules/branches/main")
+      .query({ per_page: 100 })
+      .reply(200, [])
+      .get("/repos/acme/api/branches/main/protection")
+      .reply(404, { message: "Branch not protected" });
+
+    const repository = await testHost().collectRepository("acme/api", makePolicy());
+
+    expect(scope.isDone()).toBe(true);
+    // The rest of the repository is collected; only these two facts are unknown, saying why.
+    expect(repository.collectionError).toBeNull();
+    expect(repository.teams).toMatchObject({
+      known: false,
+      reason: expect.stringContaining("team platform the role platform-admin without the permission flags"),
+    });
+    expect(repository.collaborators).toMatchObject({
+      known: false,
+      reason: expect.stringContaining("collaborator vendor-dev the role security-manager"),
+    });
+  });
+
   it("records a collection error for a repository GitHub cannot serve, and the audit goes on", async () => {
     github().get("/repos/acme/broken").reply(500, { message: "Server Error" });
     mockAccess(mockRepo())
