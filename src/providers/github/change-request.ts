@@ -91,7 +91,11 @@ export function mapPullRequest(
           {
             reviewer: r.author?.login ?? GHOST,
             reviewerKind: actorKind(r.author),
-            // Absent only when the query did not ask: then GitHub did not say.
+            // Absent only when the query did not ask: then GitHub did not say. GitHub answers for the
+            // reviewer's access NOW, not when they approved (it keeps no history of access): a
+            // reviewer who lost write access since is not counted (a fail or unknown, never a wrong
+            // pass), and one given write access after a drive-by approval is counted: nothing on the
+            // pull request shows when access was granted.
             authorCanPush: r.authorCanPushToRepository ?? null,
             state: REVIEW_STATES[r.state],
             submittedAt: r.submittedAt,
