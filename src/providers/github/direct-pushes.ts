@@ -87,8 +87,17 @@ export async function* listDirectPushes(
         );
         continue;
       }
-      const pushOf = attribute(run, commits);
-      for (const commit of commits) {
+      const pushOf = attribute(run, commits.commits);
+      if (first.type === "force_push" && commits.commits.length === 0 && commits.removed) {
+        // A force push that only removed commits (the branch reset to an earlier commit) puts no new
+        // commit on the branch, yet changes it without a change request: the reset commit stands for it.
+        const { commit, count } = commits.removed;
+        const push = fromCompared(repository, branch, commit, first);
+        const what = `Force push reset ${branch} to this commit, removing ${count} commit${count === 1 ? "" : "s"}`;
+        found.set(commit.sha, { ...push, message: `${what}: ${push.message}` });
+        continue;
+      }
+      for (const commit of commits.commits) {
         if (found.has(commit.sha)) continue;
         if (await broughtByPullRequest(ctx, repository, branch, commit.sha, mergedShas)) continue;
         found.set(commit.sha, fromCompared(repository, branch, commit, pushOf.get(commit.sha) ?? last));
@@ -218,6 +227,12 @@ function attribute(run: Activity[], commits: ComparedCommit[]): Map<string, Acti
   return owner;
 }
 
+interface PushedCommits {
+  commits: ComparedCommit[];
+  /** The push reset the branch to `after`, an earlier commit, removing `count` commits. */
+  removed: { commit: ComparedCommit; count: number } | null;
+}
+
 /**
  * The commits pushes added to the branch: what `after` has that `before` had not (the comparison
  * lists a force push's new commits the same way), every page of it. null when they cannot be
@@ -228,7 +243,7 @@ async function pushedCommits(
   repository: string,
   before: string,
   after: string,
-): Promise<ComparedCommit[] | null> {
+): Promise<PushedCommits | null> {
   if (ZERO_SHA.test(before) || ZERO_SHA.test(after)) return null;
   const { owner, repo } = splitFullName(repository);
   const what = `commits pushed to ${repository} in ${before.slice(0, 7)}...${after.slice(0, 7)}`;
@@ -257,7 +272,12 @@ async function pushedCommits(
           { message: `${commits.length} of ${comparison.total_commits} commits listed` },
           what,
         );
-      return commits;
+      const behind = comparison.behind_by ?? 0;
+      const base = comparison.merge_base_commit;
+      return {
+        commits,
+        removed: behind > 0 && base?.sha === after ? { commit: base, count: behind } : null,
+      };
     }
   }
 }

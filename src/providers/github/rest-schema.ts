@@ -146,6 +146,9 @@ export type ComparedCommit = z.infer<typeof ComparedCommit>;
 export const ComparisonAnswer = z.object({
   total_commits: z.number(),
   commits: z.array(ComparedCommit),
+  /** Commits `base` has that `head` has not: what a force push removed from the branch. */
+  behind_by: z.number().optional(),
+  merge_base_commit: ComparedCommit.optional(),
 });
 
 /** One item of GET /repos/{owner}/{repo}/rulesets/rule-suites ("rule-suites"). */

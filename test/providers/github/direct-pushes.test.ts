@@ -151,6 +151,44 @@ describe("listDirectPushes by push time", () => {
     ] satisfies DirectPush[]);
   });
 
+  it("reports a force push that only removed commits (the branch reset to an earlier commit) as a direct push", async () => {
+    const base = comparedCommit(sha("a"), "2026-09-28T10:00:00Z", "Merge pull request #7", "alice");
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(200, [
+        activity(2, "force_push", "2026-10-12T09:00:00Z", sha("b"), sha("a"), "bob"),
+        activity(1, "push", "2026-09-20T12:00:00Z", sha("9"), sha("b"), "alice"),
+      ])
+      // As GitHub compares a rewind: nothing ahead, the removed commits behind, the reset commit the base.
+      .get(`/repos/acme/api/compare/${sha("b")}...${sha("a")}`)
+      .query({ per_page: 100, page: 1 })
+      .reply(200, {
+        ...comparison([], 0),
+        status: "behind",
+        ahead_by: 0,
+        behind_by: 3,
+        base_commit: comparedCommit(sha("b"), "2026-09-20T11:00:00Z", "reviewed change", "alice"),
+        merge_base_commit: base,
+      });
+
+    expect(await collect(new Set([sha("a")]))).toEqual([
+      {
+        repository: "acme/api",
+        branch: "main",
+        sha: sha("a"),
+        message: "Force push reset main to this commit, removing 3 commits: Merge pull request #7",
+        authorLogin: "alice",
+        committerLogin: "alice",
+        pushedBy: "bob",
+        at: "2026-09-28T10:00:00Z",
+        pushedAt: "2026-10-12T09:00:00Z",
+        forced: true,
+        url: `https://github.com/acme/api/commit/${sha("a")}`,
+      },
+    ] satisfies DirectPush[]);
+  });
+
   it("reads the history by commit date, push time not recorded, for the part the activity record does not reach", async () => {
     github()
       .get("/repos/acme/api/activity")
