@@ -88,7 +88,10 @@ function requiredCheck(change: BypassEvidence, name: string, app: number | undef
   for (const c of fromSource) bySource.set(sourceKey(c), [...(bySource.get(sourceKey(c)) ?? []), c]);
   const latest = [...bySource.values()].map(latestCompleted);
   if (latest.length > 0 && latest.every((c) => c !== undefined && SATISFIES_REQUIRED_CHECK.has(c.conclusion)))
-    return MET;
+    // A later failed run, or another source's, may be among the results not read.
+    return truncated
+      ? unsure("the host returned the checks only in part, so a later result may have failed")
+      : MET;
   // A source still running beside green ones: it may have started after the merge (a re-run).
   if (
     latest.some((c) => c !== undefined) &&
@@ -170,14 +173,25 @@ function approvals(change: BypassEvidence, rule: BranchRule): Verdict {
     else if (lastPusher === null) unconfirmed.push(`${review.reviewer} (the last pusher is not recorded)`);
     else counted += 1;
   }
-  if (counted >= rule.requiredApprovals) return MET;
   const required = `${rule.requiredApprovals} required, ${counted} confirmed`;
+  const pushesCut = rule.requireLastPushApproval && (change.truncated ?? []).includes("pushes");
+  if (counted >= rule.requiredApprovals) {
+    // What was not read may undo what was: a later review withdrawing an approval, a later push.
+    if ((change.truncated ?? []).includes("reviews"))
+      return unsure(
+        `${required}; the host returned the reviews only in part, so a later review may withdraw one`,
+      );
+    if (pushesCut)
+      return unsure(
+        `${required}; the host returned the pushes only in part, so the last pusher is not known`,
+      );
+    return MET;
+  }
   if (counted + unconfirmed.length >= rule.requiredApprovals)
     return unsure(`${required}; not confirmed: ${unconfirmed.join(", ")}`);
   if ((change.truncated ?? []).includes("reviews"))
     return unsure(`${required}; the host returned the reviews only in part`);
-  if (lastPusher !== undefined && (change.truncated ?? []).includes("pushes"))
-    return unsure(`${required}; the host returned the pushes only in part`);
+  if (pushesCut) return unsure(`${required}; the host returned the pushes only in part`);
   return UNMET;
 }
 

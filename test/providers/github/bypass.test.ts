@@ -238,6 +238,19 @@ describe("deriveBypassedProtection", () => {
     expect(deriveBypassedProtection(checksCut, rule()).known).toBe(false);
   });
 
+  it("is unknown, not 'no bypass', when what looked met was read only in part: a later review or run may undo it", () => {
+    // A later request for changes by bob, or a failed run of another source, may be in the part not read.
+    expect(deriveBypassedProtection(merged({ truncated: ["reviews"] }), rule()).known).toBe(false);
+    expect(deriveBypassedProtection(merged({ truncated: ["checks"] }), rule()).known).toBe(false);
+    // The last pusher may be in the pushes not read, when the most recent push must be approved.
+    const pushed = { at: "2026-10-01T09:00:00Z", actor: "alice", headSha: HEAD, forced: false };
+    const lastPush = rule({ requireLastPushApproval: true });
+    expect(deriveBypassedProtection(merged({ pushes: [pushed] }), lastPush)).toEqual(NO);
+    expect(
+      deriveBypassedProtection(merged({ pushes: [pushed], truncated: ["pushes"] }), lastPush).known,
+    ).toBe(false);
+  });
+
   describe("a change merged by the merge queue", () => {
     it("is judged by the queue's checks on the merge commit, not a bypass for lacking them on the head", () => {
       const change = merged({ mergedByQueue: true, checks: [check({ on: "merge", sha: MERGE })] });
