@@ -119,11 +119,45 @@ export async function* listDirectPushes(
     if (push) yield push;
   }
   // Pushed within the period, dated outside it: the commits of each push the commit dates missed.
+  const reported = new Set<string>();
+  const fetched = new Map<string, Commit>();
+  const commitOf = async (sha: string): Promise<Commit> => {
+    let commit = fetched.get(sha);
+    if (!commit) {
+      commit = await context.client.get(`/projects/${id}/repository/commits/${sha}`, CommitWire);
+      fetched.set(sha, commit);
+    }
+    return commit;
+  };
   for (const sha of await pushes.pushedWithin(period)) {
     if (seen.has(sha)) continue;
-    const commit = await context.client.get(`/projects/${id}/repository/commits/${sha}`, CommitWire);
+    const commit = await commitOf(sha);
     const push = await direct(commit);
-    if (push) yield push;
+    if (push) {
+      reported.add(push.sha);
+      yield push;
+    }
+  }
+  // A push that reset the branch to an earlier commit adds no commit, yet changes the branch without
+  // a merge request: it is a (force) push, whoever's the commit it went back to.
+  for (const reset of pushes.resetsWithin(period)) {
+    if (reported.has(reset.sha)) continue;
+    reported.add(reset.sha);
+    const commit = await commitOf(reset.sha);
+    const committedAt = commit.committed_date ?? commit.created_at ?? reset.at;
+    yield DirectPush.parse({
+      repository: projectPath,
+      branch,
+      sha: commit.id,
+      message: `Push reset ${branch} to this earlier commit, removing the commits after it: ${commit.message ?? commit.title ?? ""}`,
+      authorLogin: loginForEmail(commit.author_email, emails),
+      committerLogin: loginForEmail(commit.committer_email, emails),
+      pushedBy: reset.by,
+      at: isoTime(committedAt),
+      pushedAt: isoTime(reset.at),
+      forced: true,
+      url: commit.web_url ?? "",
+    } satisfies DirectPush);
   }
 }
 
@@ -140,6 +174,11 @@ interface PushEvents {
    * a push of several commits those between, from comparing its first and last), oldest push first.
    */
   pushedWithin(period: { since: Date; until: Date }): Promise<string[]>;
+  /**
+   * Pushes within the period that moved the branch back to an earlier commit: GitLab counts no
+   * commit pushed when the new tip adds none, so with both ends known that is a reset (a force push).
+   */
+  resetsWithin(period: { since: Date; until: Date }): Array<PushRecord & { sha: string }>;
 }
 
 /**
@@ -221,6 +260,15 @@ async function pushEventsOf(
         if ((await commitsOf(event)).all.has(sha)) return record(event);
       }
       return null;
+    },
+    resetsWithin({ since, until }) {
+      return onBranch.flatMap((event) => {
+        const at = Date.parse(event.created_at);
+        const { commit_from: from, commit_to: to, commit_count: count } = event.push_data;
+        if (at < since.getTime() || at >= until.getTime()) return [];
+        if (count !== 0 || !from || !to || /^0+$/.test(from) || from === to) return [];
+        return [{ ...record(event), sha: to }];
+      });
     },
     async pushedWithin({ since, until }) {
       const shas: string[] = [];

@@ -284,6 +284,57 @@ describe("GitLab listDirectPushes", () => {
     ]);
   });
 
+  it("reports a push that reset the branch to an earlier commit (no commit added, commits removed) as a forced direct push", async () => {
+    gitlab()
+      .get(`${PROJECT}/members/all`)
+      .query(true)
+      .reply(200, fixture("project-members"))
+      .get(EVENTS)
+      .query(eventsQuery)
+      .reply(200, [
+        // A force push back to !12's merge commit: GitLab counts no commit pushed (none is new).
+        pushEvent(MERGE, "2026-10-07T09:00:00.000Z", "mallory", "main", {
+          commit_count: 0,
+          commit_from: direct,
+        }),
+      ])
+      .get(COMMITS)
+      .query(commitsQuery)
+      .reply(200, [])
+      .get(`${COMMITS}/${MERGE}`)
+      .reply(200, {
+        ...commit,
+        id: MERGE,
+        title: "Merge branch 'feature/rate-limit' into 'main'",
+        message: "Merge branch 'feature/rate-limit' into 'main'\n",
+        committed_date: "2026-09-20T10:00:00.000+00:00",
+        web_url: `https://gitlab.example.com/acme/api/-/commit/${MERGE}`,
+      })
+      .get(`${COMMITS}/${MERGE}/merge_requests`)
+      .query(true)
+      .reply(200, [{ iid: 12, state: "merged", target_branch: "main" }]);
+
+    const { host } = testHost();
+    const pushes = await all(host.listDirectPushes("acme/api", "main", PERIOD, new Set([MERGE])));
+    expect(pushes).toEqual([
+      {
+        repository: "acme/api",
+        branch: "main",
+        sha: MERGE,
+        message:
+          "Push reset main to this earlier commit, removing the commits after it: Merge branch 'feature/rate-limit' into 'main'\n",
+        // The commit's author (alice's public e-mail), not the one who reset the branch to it.
+        authorLogin: "alice",
+        committerLogin: null,
+        pushedBy: "mallory",
+        at: "2026-09-20T10:00:00.000Z",
+        pushedAt: "2026-10-07T09:00:00.000Z",
+        forced: true,
+        url: `https://gitlab.example.com/acme/api/-/commit/${MERGE}`,
+      },
+    ] satisfies DirectPush[]);
+  });
+
   it("says the push time is not recorded when the events cannot be read", async () => {
     gitlab()
       .get(`${PROJECT}/members/all`)
