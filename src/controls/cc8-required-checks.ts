@@ -298,7 +298,7 @@ function sourceOf(check: Check): string {
   }
   if (check.kind === "status")
     return `a commit status posted by ${check.reportedBy ?? "an account the host did not name"}`;
-  return "the pipeline";
+  return `the pipeline run by ${check.reportedBy ?? "an account the host did not name"}`;
 }
 
 function checkEvidence(verdict: CheckVerdict, changeRequest: ChangeRequest): Evidence[] {

@@ -256,6 +256,26 @@ describe("cc8.required-checks", () => {
     });
   });
 
+  it("names who ran a pipeline that decided (GitLab pins no source)", () => {
+    const pipeline = {
+      ...check("pipeline", "success"),
+      kind: "pipeline" as const,
+      appId: null,
+      appSlug: null,
+    };
+    const result = evaluate(
+      { checks: [{ ...pipeline, reportedBy: "alice" }] },
+      {},
+      repositoryRequiring("pipeline"),
+    );
+    expect(result.outcome).toBe("pass");
+    expect(result.evidence).toContainEqual(
+      expect.objectContaining({
+        value: `pipeline: success on head ${HEAD} (pipeline, reported by the pipeline run by alice)`,
+      }),
+    );
+  });
+
   it("is unknown, never a pass, when the host returned only part of the checks", () => {
     const result = evaluate({ truncated: ["checks"] });
     expect(result.outcome).toBe("unknown");

@@ -376,7 +376,9 @@ function checkOf(pipeline: Pipeline, on: Check["on"]): Check {
   const finished = pipeline.finished_at ?? (conclusion === "pending" ? null : (pipeline.updated_at ?? null));
   return {
     name: "pipeline",
-    kind: "pipeline",
+    // An external pipeline is what GitLab makes of a commit status someone posted through the API
+    // (anyone with the Developer role can): no CI of the project ran, so it is evidence as a status.
+    kind: pipeline.source === "external" ? "status" : "pipeline",
     conclusion,
     on,
     sha: pipeline.sha,

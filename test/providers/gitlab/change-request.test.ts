@@ -463,6 +463,28 @@ describe("GitLab collectChangeRequest", () => {
     expect(collected.bypassedProtection).toEqual({ known: true, value: false });
   });
 
+  it("records a pipeline GitLab made from a commit status someone posted (source external) as a commit status, with who posted it", async () => {
+    mockMergeRequest({
+      mergeRequest: {
+        head_pipeline: {
+          id: 4700,
+          sha: HEAD,
+          status: "success",
+          // POST /projects/:id/statuses/:sha on a commit without a pipeline makes an external one:
+          // anyone with the Developer role can post it, no CI ran.
+          source: "external",
+          web_url: "https://gitlab.example.com/acme/api/-/pipelines/4700",
+          updated_at: "2026-10-02T14:00:00.000Z",
+          finished_at: "2026-10-02T13:59:00.000Z",
+          user: { id: 1, username: "alice", name: "Alice" },
+        },
+      },
+      headPipelines: null,
+    });
+    const collected = await testHost().host.collectChangeRequest("acme/api", 12);
+    expect(collected.checks[0]).toMatchObject({ kind: "status", reportedBy: "alice", sha: HEAD });
+  });
+
   it("does not take a merge request pipeline of an earlier head (GitLab leaves head_pipeline as it was when a push starts none) for the head's", async () => {
     const earlier = "0000000000000000000000000000000000000001";
     mockMergeRequest({
