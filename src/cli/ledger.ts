@@ -11,22 +11,22 @@ import {
 import { EXIT, parseDate, type Io } from "./main.js";
 
 /** The ledger a command reads: --ledger DIR (embedded), else DATABASE_URL, else SOC2_LEDGER_DIR or .soc2-bot/ledger. */
-export function ledgerFor(dir: string | undefined): Ledger {
-  return openLedger(
-    ledgerOptionsFromEnvironment(process.env, dir === undefined ? {} : { dir: resolve(dir) }),
-  );
+export function ledgerFor(dir: string | undefined, create = true): Ledger {
+  const options = ledgerOptionsFromEnvironment(process.env, dir === undefined ? {} : { dir: resolve(dir) });
+  return openLedger({ ...options, create });
 }
 
 /** soc2-bot ledger verify [--ledger DIR]: every chain checked, and where one breaks. */
 export async function ledgerCommand(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== "verify") throw new UsageError("usage: soc2-bot ledger verify [--ledger DIR]");
+  if (sub !== "verify") throw new UsageError("usage: soc2-bot ledger verify [--ledger DIR] [--skip-files]");
   const { values } = parseArgs({
     args: rest,
     options: { ledger: { type: "string" }, "skip-files": { type: "boolean", default: false } },
     strict: true,
   });
-  const ledger = ledgerFor(values.ledger);
+  // Reading only: a mistyped folder or schema is said to hold no ledger, never answered with a new empty one.
+  const ledger = ledgerFor(values.ledger, false);
   try {
     const report = await ledger.verify({ files: !values["skip-files"] });
     io.stdout(`ledger: ${report.location}\n`);
@@ -75,7 +75,8 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
   const outDir = resolve(
     values.out ?? `out/export-${since.toISOString().slice(0, 10)}_${until.toISOString().slice(0, 10)}`,
   );
-  const ledger = ledgerFor(values.ledger);
+  // Reading only: a mistyped folder or schema is said to hold no ledger, never answered with a new empty one.
+  const ledger = ledgerFor(values.ledger, false);
   try {
     const started = Date.now();
     const summary = await exportPeriod(ledger, { since, until, outDir, force: values.force });

@@ -57,12 +57,15 @@ export function describeDatabaseUrl(url: string): string {
 }
 
 export async function openPostgres(url: string, schema: string): Promise<Database> {
+  // (whether the schema holds a ledger yet is for the caller to ask: see openLedger's create option)
   assertSchemaName(schema);
   const { default: pg } = await import("pg");
   const pool = new pg.Pool({
     connectionString: url,
     // An unreachable server must fail the write in seconds, never hang a webhook's handling.
     connectionTimeoutMillis: 5_000,
+    // a server that stops answering mid-query fails that query instead of holding the caller forever
+    query_timeout: 120_000,
     idleTimeoutMillis: 30_000,
     max: 4,
     options: `-c search_path=${schema}`,
@@ -106,9 +109,12 @@ export async function openPostgres(url: string, schema: string): Promise<Databas
  * (with the holder's pid) makes a second opener fail with a reason instead; a lock left by a process
  * that is gone is taken over.
  */
-export async function openPglite(dir: string | null, schema: string): Promise<Database> {
+export async function openPglite(dir: string | null, schema: string, create = true): Promise<Database> {
   assertSchemaName(schema);
   const folder = dir === null ? null : resolve(dir);
+  if (folder !== null && !create && !existsSync(join(folder, "PG_VERSION"))) {
+    throw new LedgerUnavailableError(`there is no ledger at ${folder}`);
+  }
   let release = () => {};
   if (folder !== null) {
     mkdirSync(folder, { recursive: true });

@@ -52,6 +52,8 @@ export interface LedgerOptions {
   schema?: string;
   /** The clock stamping records; tests pass a fixed one. */
   now?: () => Date;
+  /** false: only open a ledger that exists (verify and export read one; they never start an empty one). */
+  create?: boolean;
 }
 
 export const DEFAULT_LEDGER_DIR = ".soc2-bot/ledger";
@@ -137,7 +139,7 @@ export function openLedger(options: LedgerOptions): Ledger {
     try {
       db = options.databaseUrl
         ? await openPostgres(options.databaseUrl, schema)
-        : await openPglite(options.dir ?? null, schema);
+        : await openPglite(options.dir ?? null, schema, options.create ?? true);
     } catch (error) {
       if (error instanceof LedgerUnavailableError) throw error;
       throw new LedgerUnavailableError(`the ledger (${location}) cannot be opened: ${message(error)}`, {
@@ -145,6 +147,13 @@ export function openLedger(options: LedgerOptions): Ledger {
       });
     }
     try {
+      if (options.create === false) {
+        const [found] = await db.query<{ table: string | null }>(`SELECT to_regclass($1)::text AS table`, [
+          `${schema}.migrations`,
+        ]);
+        if (!found?.table)
+          throw new LedgerUnavailableError(`there is no ledger in ${location} (schema ${schema})`);
+      }
       await migrate(db, schema);
     } catch (error) {
       await db.close().catch(() => {});

@@ -123,6 +123,21 @@ describe("soc2-bot audit with a ledger that cannot be used", () => {
   });
 });
 
+describe("soc2-bot ledger verify and export read only an existing ledger", () => {
+  it("says there is no ledger in a folder that holds none, and creates nothing there", async () => {
+    const empty = await mkdtemp(join(tmpdir(), "soc2-no-ledger-"));
+    const missing = join(empty, "typo");
+    const io = memoryIo();
+    expect(await main(["ledger", "verify", "--ledger", missing], io)).toBe(2);
+    expect(io.err).toBe(`soc2-bot: there is no ledger at ${missing}\n`);
+    const exported = memoryIo();
+    const args = ["--since", "2026-01-01", "--until", "2026-02-01", "--out", join(empty, "out")];
+    expect(await main(["export", "--ledger", missing, ...args], exported)).toBe(2);
+    expect(exported.err).toBe(`soc2-bot: there is no ledger at ${missing}\n`);
+    expect(await readdir(empty)).toEqual([]);
+  });
+});
+
 describe("npm run demo", () => {
   it("records into the embedded ledger in its out folder and says how to verify and export it", async () => {
     const out = await mkdtemp(join(tmpdir(), "soc2-demo-ledger-"));
