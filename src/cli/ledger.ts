@@ -33,8 +33,8 @@ export async function ledgerCommand(args: string[], io: Io): Promise<number> {
     for (const stream of report.streams) {
       io.stdout(
         stream.break
-          ? `BROKEN ${stream.stream}: ${stream.records} records intact before record ${stream.break.sequence}\n`
-          : `ok     ${stream.stream}: ${stream.records} records, head ${stream.head.sequence} ${stream.head.hash}\n`,
+          ? `BROKEN ${stream.stream}: ${count(stream.records, "record")} intact before record ${stream.break.sequence}\n`
+          : `ok     ${stream.stream}: ${count(stream.records, "record")}, head ${stream.head.sequence} ${stream.head.hash}\n`,
       );
     }
     if (report.breaks.length > 0) {
@@ -42,7 +42,7 @@ export async function ledgerCommand(args: string[], io: Io): Promise<number> {
       return EXIT.findings;
     }
     io.stdout(
-      `\nchains intact: ${report.streams.length} streams, ${report.records} records` +
+      `\nchains intact: ${count(report.streams.length, "stream")}, ${count(report.records, "record")}` +
         (values["skip-files"] ? "" : `, ${report.filesChecked} package files checked`) +
         `\n`,
     );
@@ -98,11 +98,15 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
       return EXIT.findings;
     }
     io.stdout(
-      `exported ${summary.runs.length} audit runs (${(summary.bytes / 1e6).toFixed(1)} MB) in ` +
+      `exported ${count(summary.runs.length, "audit run")} (${(summary.bytes / 1e6).toFixed(1)} MB) in ` +
         `${((Date.now() - started) / 1000).toFixed(1)} s: ${outDir}\nmanifest: ${resolve(outDir, "export-manifest.json")}\n`,
     );
     return summary.breaks.length > 0 || summary.mismatches.length > 0 ? EXIT.findings : EXIT.ok;
   } finally {
     await ledger.close();
   }
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
