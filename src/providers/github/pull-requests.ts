@@ -153,10 +153,17 @@ export async function changeRequestsForCommit(
   return pulls.filter((p) => p.state === "open" && p.head.sha === sha).map((p) => p.number);
 }
 
+/** How far GitHub's clock may be behind ours: updates this recent are read again. */
+const CLOCK_MARGIN_MS = 5 * 60_000;
+
 /**
  * Pull requests merged within the period into any branch `isSelectedBase` accepts, selected by the
  * base branch's name: one listing of every merged pull request of the repository, most recently
  * updated first, read until the period's start. A branch deleted after its merges keeps them.
+ *
+ * The order moves under the cursor: a pull request updated while the later pages are read (a
+ * comment, a label) jumps to the front, past the cursor, and no later page holds it. So a listing
+ * of more than one page is read again from the front for the pull requests updated since it began.
  */
 export async function* listMergedChangeRequests(
   ctx: GitHubContext,
@@ -164,10 +171,41 @@ export async function* listMergedChangeRequests(
   isSelectedBase: (branch: string) => boolean,
   period: { since: Date; until: Date },
 ): AsyncIterable<ChangeRequest> {
+  const startedAt = Date.now() - CLOCK_MARGIN_MS;
+  const yielded = new Set<number>();
+  let pages = 0;
+  for await (const pr of mergedPullRequests(ctx, repository, isSelectedBase, period, period.since)) {
+    pages = pr.page;
+    if (pr.change && !yielded.has(pr.change.number)) {
+      yielded.add(pr.change.number);
+      yield pr.change;
+    }
+  }
+  if (pages <= 1) return;
+  const since = new Date(Math.max(startedAt, period.since.getTime()));
+  for await (const pr of mergedPullRequests(ctx, repository, isSelectedBase, period, since)) {
+    if (pr.change && !yielded.has(pr.change.number)) {
+      yielded.add(pr.change.number);
+      yield pr.change;
+    }
+  }
+}
+
+/**
+ * One pass over the merged pull requests, newest update first, until one was last updated before
+ * `updatedSince`: each selected change, and which page the pass is on (change null at a page's end).
+ */
+async function* mergedPullRequests(
+  ctx: GitHubContext,
+  repository: string,
+  isSelectedBase: (branch: string) => boolean,
+  period: { since: Date; until: Date },
+  updatedSince: Date,
+): AsyncIterable<{ page: number; change: ChangeRequest | null }> {
   const { owner, repo } = splitFullName(repository);
   const what = `merged pull requests of ${repository}`;
   let after: string | null = null;
-  for (;;) {
+  for (let page = 1; ; page++) {
     const data = await graphql(ctx, MERGED_PULL_REQUESTS_QUERY, { owner, name: repo, after }, what);
     const answer = parseAnswer(MergedPullRequestsAnswer, data, what);
     countGraphqlCost(ctx, answer.rateLimit);
@@ -177,8 +215,8 @@ export async function* listMergedChangeRequests(
     let reachedOlder = false;
     const selected: PullRequestNode[] = [];
     for (const pr of connection.nodes) {
-      // Ordered by last update, newest first: once one predates the period, all that follow do.
-      if (Date.parse(pr.updatedAt) < period.since.getTime()) {
+      // Ordered by last update, newest first: once one predates the pass, all that follow do.
+      if (Date.parse(pr.updatedAt) < updatedSince.getTime()) {
         reachedOlder = true;
         continue;
       }
@@ -188,12 +226,16 @@ export async function* listMergedChangeRequests(
     }
     // Only the selected pull requests are read further: a page costs nothing more when none is long.
     for (const { pr, completion } of await completePullRequest(ctx, repository, selected)) {
-      yield await observeBypass(
-        ctx,
-        repository,
-        mapPullRequest(repository, pr, await rulesFor(ctx, repository, pr), completion),
-      );
+      yield {
+        page,
+        change: await observeBypass(
+          ctx,
+          repository,
+          mapPullRequest(repository, pr, await rulesFor(ctx, repository, pr), completion),
+        ),
+      };
     }
+    yield { page, change: null };
     if (reachedOlder || !connection.pageInfo.hasNextPage || !connection.pageInfo.endCursor) break;
     after = connection.pageInfo.endCursor;
   }

@@ -63,6 +63,13 @@ describe("listMergedChangeRequests", () => {
           expect(variables).toEqual({ owner: "acme", name: "api", after: "Y3Vyc29yOjM=" }),
         ),
       )
+      // Read again from the front for updates made while the listing ran: none is that recent.
+      .post("/graphql")
+      .reply(
+        graphqlReply("MergedPullRequests", first, (variables) =>
+          expect(variables).toEqual({ owner: "acme", name: "api", after: null }),
+        ),
+      )
       // Every merged pull request into main shares one read of main's rules.
       .get("/repos/acme/api/rules/branches/main")
       .query({ per_page: 100 })
@@ -77,6 +84,42 @@ describe("listMergedChangeRequests", () => {
     }
 
     expect(numbers).toEqual([49, 40]);
+  });
+
+  it("finds a pull request updated while the later pages were read (it jumped ahead of the cursor)", async () => {
+    const justNow = new Date().toISOString();
+    const first = page([pullRequest(49, "2026-10-30T10:00:00Z", "2026-10-30T09:00:00Z")], "Y3Vyc29yOjE=");
+    // #45 was on this page when the listing began; a comment since moved it to the front.
+    const second = page([pullRequest(40, "2026-10-05T10:00:00Z", "2026-10-05T09:00:00Z")], null);
+    const again = page(
+      [
+        pullRequest(45, justNow, "2026-10-12T09:00:00Z"),
+        pullRequest(49, "2026-10-30T10:00:00Z", "2026-10-30T09:00:00Z"),
+      ],
+      "Y3Vyc29yOjI=",
+    );
+    github()
+      .post("/graphql")
+      .reply(graphqlReply("MergedPullRequests", first))
+      .post("/graphql")
+      .reply(graphqlReply("MergedPullRequests", second))
+      .post("/graphql")
+      .reply(
+        graphqlReply("MergedPullRequests", again, (variables) =>
+          expect(variables).toEqual({ owner: "acme", name: "api", after: null }),
+        ),
+      )
+      .get("/repos/acme/api/rules/branches/main")
+      .query({ per_page: 100 })
+      .reply(200, [])
+      .get("/repos/acme/api/branches/main/protection")
+      .reply(200, fixture("branch-protection.json"));
+
+    const numbers: number[] = [];
+    for await (const change of testHost().listMergedChangeRequests("acme/api", onlyMain, PERIOD))
+      numbers.push(change.number);
+
+    expect(numbers).toEqual([49, 40, 45]);
   });
 
   it("asks for merged pull requests 100 at a time, GitHub's largest page", async () => {
