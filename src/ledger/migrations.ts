@@ -68,15 +68,23 @@ function lockKey(schema: string): string {
 export async function migrate(db: Database, schema: string): Promise<number[]> {
   return db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [lockKey(schema)]);
-    await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await tx.query(`SET LOCAL search_path TO ${schema}`);
-    await tx.query(
-      `CREATE TABLE IF NOT EXISTS migrations (
-         version    integer PRIMARY KEY,
-         name       text NOT NULL,
-         applied_at timestamptz NOT NULL DEFAULT now()
-       )`,
+    // Created only when missing: once the ledger exists, its database user needs no CREATE right
+    // (PostgreSQL checks that right even for CREATE SCHEMA IF NOT EXISTS on an existing schema).
+    const [existing] = await tx.query<{ schema: boolean; table: string | null }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema, to_regclass($2)::text AS table`,
+      [schema, `${schema}.migrations`],
     );
+    if (!existing?.schema) await tx.query(`CREATE SCHEMA ${schema}`);
+    await tx.query(`SET LOCAL search_path TO ${schema}`);
+    if (!existing?.table) {
+      await tx.query(
+        `CREATE TABLE migrations (
+           version    integer PRIMARY KEY,
+           name       text NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )`,
+      );
+    }
     const rows = await tx.query<{ version: number }>(`SELECT version FROM migrations ORDER BY version`);
     const applied = new Set(rows.map((row) => row.version));
     const newest = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
