@@ -36,7 +36,7 @@ Usage:
   soc2-bot policy check FILE...
   soc2-bot audit --org NAME --since DATE --until DATE [--policy FILE]... [--out DIR] [--ledger DIR | --skip-ledger]
   soc2-bot audit --gitlab-group PATH --since DATE --until DATE [--policy FILE]... [--out DIR] [--ledger DIR | --skip-ledger]
-  soc2-bot demo [--out DIR] [--gitlab]
+  soc2-bot demo [--out DIR] [--gitlab] [--ledger DIR]
   soc2-bot ledger verify [--ledger DIR] [--skip-files]
   soc2-bot export --since DATE --until DATE [--out DIR] [--force] [--ledger DIR]
 
