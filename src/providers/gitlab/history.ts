@@ -14,11 +14,20 @@ import {
   type CommitWire as Commit,
 } from "./schema.js";
 
+/** How far GitLab's clock may be behind ours: updates this recent are listed again. */
+const CLOCK_MARGIN_MS = 5 * 60_000;
+
 /**
  * Merge requests merged within the period into a branch `isSelectedBase` accepts, selected by the
  * target branch's name (one listing for the project, so a branch deleted after its merges keeps
  * them). GitLab cannot filter on merged_at, so we ask for those updated since the period began (a
  * superset: merging updates the MR) and keep the ones whose merged_at falls inside it.
+ *
+ * The listing is paged by offset over an order that moves while it is read: an MR updated meanwhile
+ * (a comment) changes place. Newest update first, a move only repeats an MR already listed (skipped
+ * here) or takes an unlisted one to the front, where a second listing of the MRs updated since the
+ * first began finds it. (Oldest first, every MR after a moved one would shift back one place and
+ * the one at the page boundary would be skipped, unseen.) They are yielded oldest update first.
  */
 export async function* listMergedChangeRequests(
   context: GitLabContext,
@@ -26,16 +35,32 @@ export async function* listMergedChangeRequests(
   isSelectedBase: (branch: string) => boolean,
   period: { since: Date; until: Date },
 ): AsyncGenerator<ChangeRequest> {
-  const list = context.client.pages(`/projects/${encodePath(projectPath)}/merge_requests`, MergeRequestWire, {
-    state: "merged",
-    updated_after: period.since.toISOString(),
-    order_by: "updated_at",
-    sort: "asc",
-  });
-  for await (const mr of list) {
-    const mergedAt = mr.merged_at ? Date.parse(mr.merged_at) : NaN;
-    if (!(mergedAt >= period.since.getTime() && mergedAt < period.until.getTime())) continue;
-    if (!isSelectedBase(mr.target_branch)) continue;
+  const startedAt = Date.now() - CLOCK_MARGIN_MS;
+  const listed = new Set<number>();
+  const selected: MergeRequestWire[] = [];
+  const list = async (updatedAfter: Date) => {
+    const pages = context.client.pages(
+      `/projects/${encodePath(projectPath)}/merge_requests`,
+      MergeRequestWire,
+      {
+        state: "merged",
+        updated_after: updatedAfter.toISOString(),
+        order_by: "updated_at",
+        sort: "desc",
+      },
+    );
+    for await (const mr of pages) {
+      if (listed.has(mr.iid)) continue;
+      listed.add(mr.iid);
+      const mergedAt = mr.merged_at ? Date.parse(mr.merged_at) : NaN;
+      if (!(mergedAt >= period.since.getTime() && mergedAt < period.until.getTime())) continue;
+      if (isSelectedBase(mr.target_branch)) selected.push(mr);
+    }
+  };
+  await list(period.since);
+  await list(new Date(Math.max(startedAt, period.since.getTime())));
+  selected.sort((a, b) => Date.parse(a.updated_at ?? "") - Date.parse(b.updated_at ?? "") || a.iid - b.iid);
+  for (const mr of selected) {
     const change = await collectChangeRequest(context, projectPath, mr.iid);
     for (const sha of [change.headSha, change.mergeCommitSha]) {
       if (!sha) continue;

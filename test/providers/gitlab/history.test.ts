@@ -56,26 +56,72 @@ async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
   return list;
 }
 
+/** The second listing: merged MRs updated since the first one began (a minute ago, not the period). */
+function mockUpdatedSinceListing(mrs: unknown[]): void {
+  gitlab()
+    .get(`${PROJECT}/merge_requests`)
+    .query(
+      (query) =>
+        query.state === "merged" &&
+        query.sort === "desc" &&
+        Date.now() - Date.parse(String(query.updated_after)) < 10 * 60_000,
+    )
+    .reply(200, mrs, { "x-next-page": "", "x-page": "1" });
+}
+
 describe("GitLab listMergedChangeRequests", () => {
+  it("finds an MR updated while the list was read (it moved to the front, past the page being read)", async () => {
+    const listQuery = {
+      state: "merged",
+      updated_after: "2026-10-01T00:00:00.000Z",
+      order_by: "updated_at",
+      sort: "desc",
+      per_page: "100",
+    };
+    const moved = { ...mergedMr(14, "2026-10-15T10:00:00.000Z"), updated_at: new Date().toISOString() };
+    gitlab()
+      .get(`${PROJECT}/merge_requests`)
+      .query(listQuery)
+      .reply(200, [mergedMr(13, "2026-10-20T10:00:00.000Z")], { "x-next-page": "2", "x-page": "1" })
+      // !14 was on this page when the listing began; a comment since took it to the front.
+      .get(`${PROJECT}/merge_requests`)
+      .query({ ...listQuery, page: "2" })
+      .reply(200, [mergedMr(12, "2026-10-02T15:00:00.000Z")], { "x-next-page": "", "x-page": "2" });
+    mockUpdatedSinceListing([moved]);
+    mockProjectOnce();
+    mockUsers([1, 2]);
+    mockMergedRequestReads(mergedMr(12, "2026-10-02T15:00:00.000Z"));
+    mockMergedRequestReads(mergedMr(13, "2026-10-20T10:00:00.000Z"));
+    mockMergedRequestReads(moved);
+
+    const { host } = testHost();
+    const merged = await all(
+      host.listMergedChangeRequests("acme/api", (branch) => branch === "main", PERIOD),
+    );
+
+    expect(merged.map((cr) => cr.number)).toEqual([12, 13, 14]);
+  });
+
   it("follows x-next-page and keeps only the merge requests merged within the period", async () => {
     const listQuery = {
       state: "merged",
       updated_after: "2026-10-01T00:00:00.000Z",
       order_by: "updated_at",
-      sort: "asc",
+      sort: "desc",
       per_page: "100",
     };
     gitlab()
       .get(`${PROJECT}/merge_requests`)
       .query(listQuery)
-      .reply(200, [mergedMr(12, "2026-10-02T15:00:00.000Z")], { "x-next-page": "2", "x-page": "1" })
+      // !9 was updated in the period (a late comment) but merged before it: not in the population.
+      .reply(200, [mergedMr(13, "2026-10-20T10:00:00.000Z"), mergedMr(9, "2026-09-20T10:00:00.000Z")], {
+        "x-next-page": "2",
+        "x-page": "1",
+      })
       .get(`${PROJECT}/merge_requests`)
       .query({ ...listQuery, page: "2" })
-      // !9 was updated in the period (a late comment) but merged before it: not in the population.
-      .reply(200, [mergedMr(9, "2026-09-20T10:00:00.000Z"), mergedMr(13, "2026-10-20T10:00:00.000Z")], {
-        "x-next-page": "",
-        "x-page": "2",
-      });
+      .reply(200, [mergedMr(12, "2026-10-02T15:00:00.000Z")], { "x-next-page": "", "x-page": "2" });
+    mockUpdatedSinceListing([]);
     mockProjectOnce();
     // Account types are asked once per host, however many merge requests name the person.
     mockUsers([1, 2]);
