@@ -72,8 +72,24 @@ export function deriveBypassedProtection(
   return known(false);
 }
 
-/** A required check on the commit GitHub judged (the head, or the queue's merge commit). */
+/**
+ * A required check on the commit GitHub judged: the head, or the queue's merge commit. Whether the
+ * queue merged it comes from the timeline; read only in part, a later queue event may be missing,
+ * so the check must be met on both commits (or unmet on both) for a known answer.
+ */
 function requiredCheck(change: BypassEvidence, name: string, app: number | undefined): Verdict {
+  if (!(change.truncated ?? []).includes("pushes")) return requiredCheckOn(change, name, app);
+  const [head, merge] = [false, true].map((mergedByQueue) =>
+    requiredCheckOn({ ...change, mergedByQueue }, name, app),
+  ) as [Verdict, Verdict];
+  if (head.met && merge.met) return MET;
+  if (!head.met && head.certain && !merge.met && merge.certain) return UNMET;
+  return unsure(
+    "whether the merge queue merged it (and so which commit GitHub judged) is not known: the timeline was read only in part",
+  );
+}
+
+function requiredCheckOn(change: BypassEvidence, name: string, app: number | undefined): Verdict {
   const queued = change.mergedByQueue === true;
   const sha = queued ? change.mergeCommitSha : change.headSha;
   if (!sha) return unsure("merged by the merge queue, but its merge commit is not known");

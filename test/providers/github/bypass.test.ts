@@ -264,6 +264,27 @@ describe("deriveBypassedProtection", () => {
       });
       expect(deriveBypassedProtection(change, rule())).toEqual(YES);
     });
+
+    it("is judged on both commits when the timeline (where the queue events are) was read only in part", () => {
+      const onMergeOnly = merged({
+        mergedByQueue: true,
+        truncated: ["pushes"],
+        checks: [check({ on: "merge", sha: MERGE })],
+      });
+      // A later "removed from the merge queue" may be in the part not read: then the head decided.
+      expect(deriveBypassedProtection(onMergeOnly, rule()).known).toBe(false);
+      const onBoth = merged({
+        mergedByQueue: true,
+        truncated: ["pushes"],
+        checks: [check(), check({ on: "merge", sha: MERGE })],
+      });
+      expect(deriveBypassedProtection(onBoth, rule())).toEqual(NO);
+      const failedOnBoth = merged({
+        truncated: ["pushes"],
+        checks: [check({ conclusion: "failure" }), check({ on: "merge", sha: MERGE, conclusion: "failure" })],
+      });
+      expect(deriveBypassedProtection(failedOnBoth, rule())).toEqual(YES);
+    });
   });
 
   it("passes the unreadable rules on instead of guessing", () => {
