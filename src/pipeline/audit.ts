@@ -10,6 +10,7 @@ import {
   type PolicyFile,
   type Repository,
   type Snapshot,
+  type UnreadableFact,
 } from "../model/index.js";
 import { globMatch, isProductionBranch } from "../policy/index.js";
 import type { Policy } from "../policy/types.js";
@@ -51,6 +52,7 @@ export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
   const credentials = await host.describeCredentials();
   const policyFiles = await readOrganizationPolicy(host, login, options.policyFiles ?? []);
   const policy = policyOf(policyFiles);
+  const notes = policyFiles.length === 0 ? [defaultPolicyApplied(host, login)] : [];
 
   const progress: AuditProgress = { phase: "organization", done: 0, total: 0, changeRequests: 0 };
   options.onProgress?.(progress);
@@ -86,7 +88,7 @@ export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
     },
     collectedAt: now().toISOString(),
     period: { since: options.since.toISOString(), until: options.until.toISOString() },
-    unreadable: host.drainUnreadable(),
+    unreadable: [...notes, ...host.drainUnreadable()],
     organization,
     repositories: collected.map((c) => c.repository),
     changeRequests: collected.flatMap((c) => c.changeRequests),
@@ -125,6 +127,21 @@ async function readOrganizationPolicy(
       content: g.text,
     })),
   ];
+}
+
+/**
+ * The organization's policy file was not found. Both hosts answer 404 alike for no such file and
+ * for a repository these credentials cannot see (an app not installed on it): the report says the
+ * shipped default was applied, and why it may not be the organization's intent.
+ */
+function defaultPolicyApplied(host: CodeHost, login: string): UnreadableFact {
+  const repository = host.policyLocation.organizationRepository(login);
+  return {
+    subject: repository,
+    what: `organization policy ${host.policyLocation.file}`,
+    permission: `read access to ${repository} (a missing file and a repository these credentials cannot see both answer 404)`,
+    reason: "not found: the shipped default policy was applied to the organization",
+  };
 }
 
 async function collectOrganizationSafely(host: CodeHost, login: string): Promise<Organization> {

@@ -123,6 +123,15 @@ describe("collectAudit", () => {
     ).rejects.toThrow(/acme-demo\/\.github:\.github\/soc2\.yml:3:3/);
   });
 
+  it("says the shipped default was applied because the organization's policy file was not found (or is hidden)", async () => {
+    // GitHub and GitLab answer 404 alike for no file and for a repository the credentials cannot see.
+    const snapshot = await audit({ ...hostFrom(sample.snapshot), readFile: async () => null });
+    expect(snapshot.policyFiles).toEqual([]);
+    expect(snapshot.unreadable).toContainEqual(
+      expect.objectContaining({ subject: "acme-demo/.github", what: "organization policy .github/soc2.yml" }),
+    );
+  });
+
   it("leaves out repositories the policy excludes", async () => {
     const policy = "version: 1\naudit:\n  exclude: [docs, 'data-*']\n";
     const snapshot = await audit(hostFrom(sample.snapshot, { policy }));
