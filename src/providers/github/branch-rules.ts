@@ -31,6 +31,9 @@ const RULES_READ_OR_NOT_ABOUT_MERGES: ReadonlySet<string> = new Set([
   "tag_name_pattern",
 ]);
 
+/** "Require branches to be up to date before merging" (classic `strict`, rulesets' strict policy). */
+const UP_TO_DATE = "required_status_checks_up_to_date";
+
 /** A user or app GitHub listed among those who may push without naming it. */
 export const UNNAMED = "(not named by the host)";
 
@@ -49,6 +52,9 @@ export function protectionSource(protection: ProtectionAnswer): RuleSource {
   if (protection.required_conversation_resolution?.enabled) other.push("required_conversation_resolution");
   if (protection.lock_branch?.enabled) other.push("lock_branch");
   if (reviews?.require_code_owner_reviews) other.push("require_code_owner_review");
+  // Whether the head contained the base's tip when it merged is not read (an admin can merge a
+  // stale branch): never assumed met.
+  if (checks?.strict) other.push(UP_TO_DATE);
   const restrictions = protection.restrictions ?? null;
   return {
     sources: ["branch-protection"],
@@ -139,6 +145,7 @@ export function rulesetSources(
           ...source.requiredCheckApps,
           ...pinnedChecks(p.required_status_checks.map((c) => [c.context, c.integration_id])),
         };
+        if (p.strict_required_status_checks_policy) source.otherRequirements.push(UP_TO_DATE);
       } else if (rule.type === "non_fast_forward") {
         source.allowForcePushes = false;
       } else if (rule.type === "deletion") {

@@ -27,6 +27,8 @@ export const ProtectionAnswer = z.object({
     .optional(),
   required_status_checks: z
     .object({
+      /** "Require branches to be up to date before merging". */
+      strict: z.boolean().optional(),
       contexts: z.array(z.string()).optional(),
       // app_id null: any source may report the check (GitHub's "any source").
       checks: z.array(z.object({ context: z.string(), app_id: z.number().nullable().optional() })).optional(),
@@ -74,6 +76,7 @@ export const StatusChecksRuleParameters = z.object({
   required_status_checks: z.array(
     z.object({ context: z.string(), integration_id: z.number().nullable().optional() }),
   ),
+  strict_required_status_checks_policy: z.boolean().optional(),
 });
 
 /** GET /repos/{owner}/{repo}/rulesets/{ruleset_id}: bypass_actors only for who may edit the ruleset. */

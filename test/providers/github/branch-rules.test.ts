@@ -194,7 +194,7 @@ describe("branch rules from GitHub's documented answers", () => {
       "GET /repos/{owner}/{repo}/branches/{branch}/protection",
     );
     protection.required_status_checks = {
-      strict: true,
+      strict: false,
       contexts: ["ci"],
       checks: [{ context: "ci", app_id: 1 }],
     };
@@ -222,6 +222,38 @@ describe("branch rules from GitHub's documented answers", () => {
       "require_code_owner_review",
       "required_status_checks pinned to several apps: ci",
     ]);
+  });
+
+  it("names 'branches up to date before merging' as a requirement it does not verify, classic or ruleset", async () => {
+    // GitHub's documented protection example, with the "up to date" setting (`strict`) on and off.
+    const documented = documentedExample<{ required_status_checks: Record<string, unknown> }>(
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection",
+    );
+    const strict = structuredClone(documented);
+    strict.required_status_checks.strict = true;
+    mockEverythingBut([], [200, strict], {});
+    expect((await ruleOfMain()).otherRequirements).toContain("required_status_checks_up_to_date");
+
+    const notStrict = structuredClone(documented);
+    notStrict.required_status_checks.strict = false;
+    mockEverythingBut(
+      [
+        {
+          type: "required_status_checks",
+          ruleset_id: 5,
+          parameters: {
+            strict_required_status_checks_policy: true,
+            required_status_checks: [{ context: "ci" }],
+          },
+        },
+      ],
+      [200, notStrict],
+      { 5: { id: 5, name: "ci", source: "acme/api", enforcement: "active", bypass_actors: [] } },
+    );
+    expect((await ruleOfMain()).otherRequirements).toContain("required_status_checks_up_to_date");
+
+    mockEverythingBut([], [200, notStrict], {});
+    expect((await ruleOfMain()).otherRequirements).not.toContain("required_status_checks_up_to_date");
   });
 
   it("is unknown naming the rule, not a permission, when GitHub sends a rule without its documented parameters", async () => {

@@ -107,7 +107,8 @@ describe("collectRepository", () => {
             bypassActorsVisible: true,
             // Pinned to the app GitHub names (checks[].app_id, integration_id); lint from any source.
             requiredCheckApps: { "ci/test": 15368, "security/snyk": 9426 },
-            otherRequirements: ["require_code_owner_review"],
+            // The ruleset's strict policy: whether the head was up to date at the merge is not read.
+            otherRequirements: ["require_code_owner_review", "required_status_checks_up_to_date"],
           },
         ],
       },
