@@ -6,6 +6,7 @@
  * activity record does not reach (GitHub keeps it about 90 days, older hosts lack it), the branch's
  * history by commit date is read instead, and those pushes say their push time is not recorded.
  */
+import { ProviderError } from "../../errors.js";
 import type { DirectPush } from "../../model/index.js";
 import {
   countGraphqlCost,
@@ -404,7 +405,11 @@ async function* historyPushes(
         };
       }
     }
-    if (!history.pageInfo.hasNextPage || !history.pageInfo.endCursor) return;
+    if (!history.pageInfo.hasNextPage) return;
+    if (!history.pageInfo.endCursor)
+      throw new ProviderError(`GitHub said the ${what} goes on but gave no cursor to read on from`, {
+        host: "github",
+      });
     after = history.pageInfo.endCursor;
   }
 }

@@ -236,7 +236,12 @@ async function* mergedPullRequests(
       };
     }
     yield { page, change: null };
-    if (reachedOlder || !connection.pageInfo.hasNextPage || !connection.pageInfo.endCursor) break;
+    if (reachedOlder || !connection.pageInfo.hasNextPage) break;
+    // Never a population cut short without a word: more pages and no cursor to them is an error.
+    if (!connection.pageInfo.endCursor)
+      throw new ProviderError(`GitHub said ${what} go on but gave no cursor to read on from`, {
+        host: "github",
+      });
     after = connection.pageInfo.endCursor;
   }
 }

@@ -267,6 +267,19 @@ describe("listDirectPushes by push time", () => {
     ]);
   });
 
+  it("fails, never stops short, when GitHub says the history goes on but gives no cursor", async () => {
+    const broken = history([historyCommit(sha("c"))]);
+    broken.repository.ref.target.history.pageInfo = { hasNextPage: true, endCursor: null } as never;
+    github()
+      .get("/repos/acme/api/activity")
+      .query(ACTIVITY_QUERY)
+      .reply(404, { message: "Not Found" })
+      .post("/graphql")
+      .reply(graphqlReply("BranchHistory", broken));
+
+    await expect(collect()).rejects.toThrow(/no cursor/);
+  });
+
   it("falls back to the whole period's history when the host has no activity record for the credentials", async () => {
     github()
       .get("/repos/acme/api/activity")

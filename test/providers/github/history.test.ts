@@ -122,6 +122,24 @@ describe("listMergedChangeRequests", () => {
     expect(numbers).toEqual([49, 40, 45]);
   });
 
+  it("fails, never stops short, when GitHub says there are more merged pull requests but gives no cursor", async () => {
+    const broken = {
+      repository: {
+        pullRequests: {
+          nodes: [pullRequest(49, "2026-10-30T10:00:00Z", "2026-10-30T09:00:00Z", "develop")],
+          pageInfo: { hasNextPage: true, endCursor: null },
+        },
+      },
+    };
+    github().post("/graphql").reply(graphqlReply("MergedPullRequests", broken));
+
+    const read = async () => {
+      for await (const change of testHost().listMergedChangeRequests("acme/api", onlyMain, PERIOD))
+        void change;
+    };
+    await expect(read()).rejects.toThrow(/no cursor/);
+  });
+
   it("asks for merged pull requests 100 at a time, GitHub's largest page", async () => {
     let query = "";
     github()
