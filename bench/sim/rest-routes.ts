@@ -149,6 +149,8 @@ export const ROUTES: Route[] = [
     path: "/repos/{owner}/{repo}/branches/{branch}/protection",
     handle: (r) => {
       const repo = repoOf(r);
+      // GitHub answers a branch that no longer exists apart from one without protection.
+      if (repo.deletedBranches?.has(r.params.branch ?? "")) throw new RouteError(404, "Branch not found");
       const rule = readable(branchRule(repo, r.params.branch ?? ""));
       if (!rule || !rule.sources.includes("branch-protection"))
         throw new RouteError(404, "Branch not protected");

@@ -230,6 +230,11 @@ async function readBranchRuleUncached(
   } catch (error) {
     const failure = describeFailure(error);
     const notProtected = failure.status === 404 && /branch not protected/i.test(failure.message);
+    if (failure.status === 404 && /branch not found/i.test(failure.message)) {
+      // A branch deleted since (a release branch after its merges): no permission is missing, GitHub
+      // keeps no record of the rules it had.
+      return recordUnreadable(ctx, fullName, `protection of branch ${branch}`, BRANCH_GONE, error);
+    }
     if (!notProtected) {
       if (isForbidden(error))
         return recordUnreadable(ctx, fullName, `protection of branch ${branch}`, ADMINISTRATION_READ, error);
@@ -238,6 +243,10 @@ async function readBranchRuleUncached(
   }
   return known(mergeRuleSources(branch, sources));
 }
+
+/** What would show the rules of a branch that no longer exists. */
+export const BRANCH_GONE =
+  "a record of the branch's rules from before it was deleted (GitHub keeps none; the ledger's observations do)";
 
 async function readCollaborators(ctx: GitHubContext, fullName: string): Promise<Known<Collaborator[]>> {
   const { owner, repo } = splitFullName(fullName);

@@ -96,6 +96,13 @@ describe("the population of merged changes", () => {
       [21, "release/1.0"],
       [22, "release/1.0"],
     ]);
+    // The deleted branch's rules cannot be read any more: whether its merges bypassed them is unknown,
+    // and the answer says why (no permission is missing).
+    const release = collected.changeRequests.find((c) => c.number === 21);
+    expect(release?.bypassedProtection).toMatchObject({
+      known: false,
+      permission: expect.stringContaining("GitHub keeps none") as unknown,
+    });
     // One listing of the repository's merged pull requests, whatever their base branches.
     expect(operations.filter((name) => name === "MergedPullRequests")).toHaveLength(1);
   });
