@@ -1,0 +1,376 @@
+/**
+ * Configuration observations: what the code host said, at one time, about one repository (its
+ * branch rules, collaborators, teams, admins, deploy keys, visibility) or one organization (2FA
+ * requirement, base permission, members with role and 2FA, outside collaborators). The code hosts
+ * keep no history of these, so the ledger does: one stream per subject
+ * ("observation:github/acme/api", "observation:github/acme"), one record per observation so every
+ * day observed is provable, each stored as a change against the previous observation of its stream
+ * (the first whole, then a diff, or "unchanged since record N"), so a year of daily observations
+ * stays small. A fact the collector could not read is recorded as unreadable with the permission it
+ * lacked, never as empty.
+ */
+import type { BranchRule, Known, Organization, Repository } from "../model/index.js";
+import { canonicalJson, type ChainedRecord, type Json } from "./chain.js";
+import type { RecordedEntry } from "./ledger.js";
+
+export const OBSERVATION = "observation";
+
+export function observationStream(host: string, subject: string): string {
+  return `observation:${host}/${subject}`;
+}
+
+/** A branch rule as observed: the model's BranchRule, kept as the host said it. */
+export type ObservedBranchRule = BranchRule;
+
+export interface RepositoryFacts {
+  kind: "repository";
+  fullName: string;
+  visibility: Repository["visibility"];
+  archived: boolean;
+  defaultBranch: string;
+  productionBranches: string[];
+  /** By branch name: the arrays of the model become maps so a change to one branch is a small diff. */
+  branchRules: Known<Record<string, ObservedBranchRule>>;
+  /** login -> permission and whether an outside collaborator. */
+  collaborators: Known<Record<string, { permission: string; outside: boolean }>>;
+  /** team slug -> permission. */
+  teams: Known<Record<string, string>>;
+  /** Who administers the repository: collaborators ("alice") and teams ("team:ops") with admin. */
+  admins: Known<string[]>;
+  deployKeys: Known<Record<string, { title: string; readOnly: boolean; addedBy: string | null }>>;
+  collectionError: string | null;
+}
+
+export interface OrganizationFacts {
+  kind: "organization";
+  login: string;
+  twoFactorRequired: Known<boolean>;
+  basePermission: Known<string>;
+  /** login -> role and two-factor state (null when the host did not say). */
+  members: Known<Record<string, { role: string; twoFactor: boolean | null }>>;
+  outsideCollaborators: Known<string[]>;
+}
+
+export type ObservedFacts = RepositoryFacts | OrganizationFacts;
+
+/** Why the facts were read: an audit (CLI or scheduled), or a webhook that changed them. */
+export interface ObservationSource {
+  trigger: "cli" | "demo" | "schedule" | "webhook";
+  /** The webhook event and action, e.g. "branch_protection_rule.edited". */
+  event?: string;
+  deliveryId?: string;
+  /** Who made the change, as the webhook's payload names them. */
+  actor?: string | null;
+}
+
+/** One path into the facts and its new value, or its removal. */
+export type FactChange = { path: string[]; value: Json } | { path: string[]; removed: true };
+
+export interface ObservationContent {
+  subject: string;
+  host: string;
+  observedAt: string;
+  source: ObservationSource;
+  /** The first observation of a stream, and any after a change of the kind of subject. */
+  whole?: ObservedFacts;
+  /** The changes since the previous observation. */
+  changes?: FactChange[];
+  /** Nothing changed: the sequence of the record that last changed something. */
+  unchangedSince?: number;
+}
+
+export function repositoryFacts(repository: Repository): RepositoryFacts {
+  const map = <T, V>(fact: Known<T[]>, key: (item: T) => string, value: (item: T) => V) =>
+    fact.known
+      ? {
+          known: true as const,
+          value: Object.fromEntries(fact.value.map((item) => [key(item), value(item)])),
+        }
+      : fact;
+  const admins: Known<string[]> = !repository.collaborators.known
+    ? repository.collaborators
+    : !repository.teams.known
+      ? repository.teams
+      : {
+          known: true,
+          value: [
+            ...repository.collaborators.value.filter((c) => c.permission === "admin").map((c) => c.login),
+            ...repository.teams.value.filter((t) => t.permission === "admin").map((t) => `team:${t.slug}`),
+          ].sort(),
+        };
+  return {
+    kind: "repository",
+    fullName: repository.fullName,
+    visibility: repository.visibility,
+    archived: repository.archived,
+    defaultBranch: repository.defaultBranch,
+    productionBranches: [...repository.productionBranches].sort(),
+    branchRules: map(
+      repository.branchRules,
+      (rule) => rule.branch,
+      (rule) => rule,
+    ),
+    collaborators: map(
+      repository.collaborators,
+      (c) => c.login,
+      (c) => ({ permission: c.permission, outside: c.outside }),
+    ),
+    teams: map(
+      repository.teams,
+      (t) => t.slug,
+      (t) => t.permission,
+    ),
+    admins,
+    deployKeys: map(
+      repository.deployKeys,
+      (k) => k.id,
+      (k) => ({ title: k.title, readOnly: k.readOnly, addedBy: k.addedBy }),
+    ),
+    collectionError: repository.collectionError,
+  };
+}
+
+export function organizationFacts(organization: Organization): OrganizationFacts {
+  const without = organization.membersWithoutTwoFactor;
+  const members: OrganizationFacts["members"] = organization.members.known
+    ? {
+        known: true,
+        value: Object.fromEntries(
+          organization.members.value.map((m) => [
+            m.login,
+            // 2FA state is only known when the host let us read who lacks it (GitHub: owners only)
+            { role: m.role, twoFactor: without.known ? !without.value.includes(m.login) : null },
+          ]),
+        ),
+      }
+    : organization.members;
+  return {
+    kind: "organization",
+    login: organization.login,
+    twoFactorRequired: organization.twoFactorRequired,
+    basePermission: organization.basePermission,
+    members,
+    outsideCollaborators: organization.outsideCollaborators.known
+      ? { known: true, value: [...organization.outsideCollaborators.value].sort() }
+      : organization.outsideCollaborators,
+  };
+}
+
+/** The changes that turn `before` into `after`: objects compared key by key, anything else whole. */
+export function diffFacts(before: Json, after: Json, path: string[] = []): FactChange[] {
+  // A fact that became (un)readable is replaced whole: an unreadable one is never half a value.
+  if (isObject(before) && isObject(after) && before.known === after.known) {
+    const changes: FactChange[] = [];
+    for (const key of Object.keys(before).sort()) {
+      if (!(key in after)) changes.push({ path: [...path, key], removed: true });
+    }
+    for (const key of Object.keys(after).sort()) {
+      const next = after[key] as Json;
+      if (!(key in before)) changes.push({ path: [...path, key], value: next });
+      else changes.push(...diffFacts(before[key] as Json, next, [...path, key]));
+    }
+    return changes;
+  }
+  return canonicalJson(before) === canonicalJson(after) ? [] : [{ path, value: after }];
+}
+
+export function applyChanges(facts: Json, changes: readonly FactChange[]): Json {
+  let root = structuredClone(facts);
+  for (const change of changes) {
+    if (change.path.length === 0) {
+      if ("removed" in change) throw new Error("an observation cannot remove its whole subject");
+      root = structuredClone(change.value);
+      continue;
+    }
+    let node = root as { [key: string]: Json };
+    for (const key of change.path.slice(0, -1)) {
+      if (!isObject(node[key] ?? null)) node[key] = {};
+      node = node[key] as { [key: string]: Json };
+    }
+    const last = change.path[change.path.length - 1]!;
+    if ("removed" in change) delete node[last];
+    else node[last] = structuredClone(change.value);
+  }
+  return root;
+}
+
+function isObject(value: Json): value is { [key: string]: Json } {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The facts after each record of an observation stream, replayed from its first record. */
+export interface ReplayedObservation {
+  sequence: number;
+  observedAt: string;
+  source: ObservationSource;
+  facts: ObservedFacts;
+  /** The record that last changed the facts (this one, or an earlier one when unchanged). */
+  changedAt: number;
+}
+
+export async function* replayObservations(
+  records: AsyncIterable<ChainedRecord>,
+): AsyncGenerator<ReplayedObservation> {
+  let facts: Json | null = null;
+  let changedAt = 0;
+  for await (const record of records) {
+    if (record.kind !== OBSERVATION) continue;
+    const content = JSON.parse(record.content) as ObservationContent;
+    if (content.whole) {
+      facts = content.whole as unknown as Json;
+      changedAt = record.sequence;
+    } else if (content.changes) {
+      if (facts === null)
+        throw new Error(
+          `${record.stream} record ${record.sequence} changes an observation never recorded whole`,
+        );
+      facts = applyChanges(facts, content.changes);
+      changedAt = record.sequence;
+    } else if (facts === null) {
+      throw new Error(
+        `${record.stream} record ${record.sequence} repeats an observation never recorded whole`,
+      );
+    }
+    yield {
+      sequence: record.sequence,
+      observedAt: content.observedAt,
+      source: content.source,
+      facts: facts as unknown as ObservedFacts,
+      changedAt,
+    };
+  }
+}
+
+/** The ledger operations observations need (the Ledger interface has them). */
+export interface ObservationLedger {
+  append(stream: string, kind: string, content: unknown): Promise<RecordedEntry>;
+  records(stream: string): AsyncGenerator<ChainedRecord>;
+}
+
+/**
+ * Records one observation of a subject as a change against the stream's last observation. Two
+ * writers of one stream at once may both diff against the same last observation; the chain never
+ * forks (append locks the stream's head) and both diffs replay correctly unless the two observations
+ * disagree, when the later one's changes are the ones that hold.
+ */
+export async function recordObservation(
+  ledger: ObservationLedger,
+  input: { host: string; facts: ObservedFacts; observedAt: Date; source: ObservationSource },
+): Promise<RecordedEntry & { change: "whole" | "changed" | "unchanged" }> {
+  const subject = input.facts.kind === "repository" ? input.facts.fullName : input.facts.login;
+  const stream = observationStream(input.host, subject);
+  let last: ReplayedObservation | null = null;
+  for await (const observed of replayObservations(ledger.records(stream))) last = observed;
+  const base = {
+    subject,
+    host: input.host,
+    observedAt: input.observedAt.toISOString(),
+    source: input.source,
+  };
+  // canonical JSON drops undefined fields as the stored record will
+  const facts = JSON.parse(canonicalJson(input.facts)) as Json;
+  if (!last || last.facts.kind !== input.facts.kind) {
+    const content: ObservationContent = { ...base, whole: facts as unknown as ObservedFacts };
+    return { ...(await ledger.append(stream, OBSERVATION, content)), change: "whole" };
+  }
+  const changes = diffFacts(last.facts as unknown as Json, facts);
+  const content: ObservationContent =
+    changes.length === 0 ? { ...base, unchangedSince: last.changedAt } : { ...base, changes };
+  return {
+    ...(await ledger.append(stream, OBSERVATION, content)),
+    change: changes.length === 0 ? "unchanged" : "changed",
+  };
+}
+
+/** Records the organization and every repository of an audit's snapshot; returns how many records. */
+export async function recordSnapshotObservations(
+  ledger: ObservationLedger,
+  snapshot: {
+    collector: { host: string };
+    collectedAt: string;
+    organization: Organization | null;
+    repositories: readonly Repository[];
+  },
+  source: ObservationSource,
+): Promise<number> {
+  const observedAt = new Date(snapshot.collectedAt);
+  const host = snapshot.collector.host;
+  let count = 0;
+  if (snapshot.organization) {
+    await recordObservation(ledger, {
+      host,
+      facts: organizationFacts(snapshot.organization),
+      observedAt,
+      source,
+    });
+    count += 1;
+  }
+  for (const repository of snapshot.repositories) {
+    await recordObservation(ledger, { host, facts: repositoryFacts(repository), observedAt, source });
+    count += 1;
+  }
+  return count;
+}
+
+/** The branch rule the ledger last observed at or before a time. */
+export interface RuleAsOf {
+  /** The rule as observed, or unreadable (with the permission) when it could not be read then. */
+  rule: Known<ObservedBranchRule>;
+  stream: string;
+  sequence: number;
+  observedAt: string;
+  /** How long before `at` the observation was made, in milliseconds. */
+  ageMs: number;
+  source: ObservationSource;
+}
+
+/**
+ * The rule in force on `branch` at `at`, from the nearest observation at or before it; null when the
+ * ledger holds no observation of the repository that old, or the observation did not include the
+ * branch (it was not a production branch then, or did not exist).
+ */
+export async function ruleAsOf(
+  ledger: Pick<ObservationLedger, "records">,
+  host: string,
+  repository: string,
+  branch: string,
+  at: Date,
+): Promise<RuleAsOf | null> {
+  const stream = observationStream(host, repository);
+  let nearest: ReplayedObservation | null = null;
+  for await (const observed of replayObservations(ledger.records(stream))) {
+    // Observations are recorded in the order they were made; one made later than `at` ends the search.
+    if (Date.parse(observed.observedAt) > at.getTime()) break;
+    nearest = observed;
+  }
+  if (!nearest || nearest.facts.kind !== "repository") return null;
+  const rules = nearest.facts.branchRules;
+  let rule: Known<ObservedBranchRule>;
+  if (!rules.known) rule = rules;
+  else {
+    const found = rules.value[branch];
+    if (!found) return null;
+    rule = { known: true, value: found };
+  }
+  return {
+    rule,
+    stream,
+    sequence: nearest.sequence,
+    observedAt: nearest.observedAt,
+    ageMs: at.getTime() - Date.parse(nearest.observedAt),
+    source: nearest.source,
+  };
+}
+
+/** "3 days 4 hours", "12 minutes": an observation's age as a person reads it. */
+export function describeAge(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const rest = minutes % 60;
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+  if (days > 0) return hours > 0 ? `${plural(days, "day")} ${plural(hours, "hour")}` : plural(days, "day");
+  if (hours > 0)
+    return rest > 0 ? `${plural(hours, "hour")} ${plural(rest, "minute")}` : plural(hours, "hour");
+  return plural(rest, "minute");
+}
