@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ProviderError } from "../errors.js";
+import { recordJudgementSafely, type Ledger } from "../ledger/index.js";
 import { runChangeCheck } from "../pipeline/change-check.js";
 import { GITLAB_STATUS_NAME } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
@@ -22,6 +23,11 @@ export interface GitLabEndpointOptions {
   /** The clock; tests pass a fixed one. */
   now?: () => Date;
   log: GitLabWebhookLogger;
+  /**
+   * Where every judgement is recorded (stream "judgement:gitlab/<project>"), as for GitHub. When it
+   * cannot be reached the commit status is still posted and the failure is logged.
+   */
+  ledger?: Ledger;
 }
 
 /**
@@ -95,6 +101,12 @@ export function createGitLabEndpoint(
       { project: target.project, iid: target.iid, conclusion: outcome.check.conclusion },
       "change check published",
     );
+    await recordJudgementSafely(options.ledger, log, {
+      trigger: "pull-request-check",
+      host: "gitlab",
+      outcome,
+      judgedAt: now(),
+    });
   }
 
   async function judgeMerge(host: CodeHost, target: { project: string; iid: number }): Promise<void> {
@@ -119,6 +131,12 @@ export function createGitLabEndpoint(
       evaluatedAt,
       scope: "change-request",
       lockKey: `gitlab:${findings}`,
+    });
+    await recordJudgementSafely(options.ledger, log, {
+      trigger: "merge",
+      host: "gitlab",
+      outcome,
+      judgedAt: evaluatedAt,
     });
     log.info({ project: target.project, iid: target.iid, findings, ...summary }, "merged change judged");
   }

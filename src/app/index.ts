@@ -390,8 +390,8 @@ export interface ScheduledAudit {
   listInstallations(): Promise<Installation[]>;
   /** audit.schedule of the organization's policy; the default (weekly) when it has none. */
   cadenceOf(installation: Installation): Promise<AuditSchedule>;
-  /** collect -> evaluate -> findings for the window [at - cadence, at]. */
-  runAudit(installation: Installation, cadence: Cadence, at: Date): Promise<void>;
+  /** collect -> evaluate -> findings for the window [since, at] (since: at - cadence when not given). */
+  runAudit(installation: Installation, cadence: Cadence, at: Date, since?: Date): Promise<void>;
 }
 
 const InstallationList = z.array(
@@ -444,7 +444,7 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
       return resolvePolicy(layers, CONTROLS).audit.schedule;
     },
 
-    async runAudit(installation, cadence, at) {
+    async runAudit(installation, cadence, at, since) {
       const host = await hostOf(installation);
       const organization = installation.account;
       const snapshot = await collectAudit({
@@ -452,7 +452,7 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
         organization,
         // Reaching back by the merge-commit wait: a merge still waiting for its checks at the previous
         // audit (its re-judgement at the end of the wait lost to a restart) is judged here, its wait over.
-        since: new Date(at.getTime() - CADENCE_PERIOD_MS[cadence] - waitMs),
+        since: new Date((since?.getTime() ?? at.getTime() - CADENCE_PERIOD_MS[cadence]) - waitMs),
         until: at,
         now,
       });

@@ -1,12 +1,30 @@
 import { createHash } from "node:crypto";
+import { hostname } from "node:os";
+import {
+  claimScheduledAudit,
+  readScheduleState,
+  recordScheduledDone,
+  recordScheduledFailure,
+  scheduleStream,
+  type Ledger,
+  type ScheduleClaimContent,
+  type ScheduleState,
+} from "../ledger/index.js";
 import type { AuditSchedule } from "../policy/types.js";
+import { redactText } from "./redact.js";
 
 /**
  * Scheduled organization audits, one installation at a time. Each installation owns a fixed slot in
  * its cadence period (a hash of its id), so a thousand installations do not all spend their API
- * quota in the same hour, and a restart does not move anyone's slot. The scheduler keeps no state
- * but the time of its last tick: run it on one instance only (slots that pass while it is down are
- * caught up by the next period's audit, whose window covers them).
+ * quota in the same hour, and a restart does not move anyone's slot.
+ *
+ * With a ledger (as the app runs) the schedule is durable: each installation's claims, successes and
+ * failures are records of its stream "schedule:github/<account>". An audit's window starts where the
+ * last successful one ended (the first reaches back one cadence period), so windows are contiguous
+ * across restarts; a slot that passed while the app was down runs at the first tick, which comes at
+ * start-up; a failure is recorded with its (redacted) error and tried again with exponential backoff,
+ * a bounded number of times; and a slot is claimed under the stream's row lock, so several instances
+ * on one PostgreSQL run it once. Without a ledger (tests of the slots) it keeps only its last tick.
  */
 
 export type Cadence = Exclude<AuditSchedule, "off">;
@@ -76,14 +94,50 @@ export interface SchedulerOptions<T extends Installation> {
   listInstallations(): Promise<T[]>;
   /** The organization policy's audit.schedule (may read it from the code host). */
   cadenceOf(installation: T): Promise<AuditSchedule> | AuditSchedule;
-  /** Audits one installation for the window that ends at `at`. */
-  runAudit(installation: T, cadence: Cadence, at: Date): Promise<void>;
+  /**
+   * Audits one installation for the window that ends at `at`; `since` is where the window starts
+   * (given by the durable scheduler: the previous audit's end), else one cadence period before `at`.
+   */
+  runAudit(installation: T, cadence: Cadence, at: Date, since?: Date): Promise<void>;
   now?: () => Date;
   /** One-shot timer (setTimeout by default); the next tick is armed when a tick has finished. */
   setTimer?: (callback: () => void, delayMs: number) => Timer;
   /** Time between ticks; an hour by default. */
   intervalMs?: number;
   log?: SchedulerLog;
+  /** Where the schedule's state is kept (durable mode); without it only the last tick is. */
+  ledger?: Ledger;
+  /** The host named in the schedule streams ("github"). */
+  host?: "github" | "gitlab";
+  retry?: Partial<RetryPolicy>;
+  /** How long a claim holds before another instance takes it as abandoned (6 hours by default). */
+  leaseMs?: number;
+  /** Names this process in its claims (host name and process id by default). */
+  instance?: string;
+}
+
+/** Exponential backoff of a failed scheduled audit: baseMs, 2 baseMs, 4 baseMs… capped at maxMs. */
+export interface RetryPolicy {
+  baseMs: number;
+  maxMs: number;
+  /** Tries of one window, the first included; then the next slot tries again. */
+  attempts: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { baseMs: 15 * 60 * 1000, maxMs: 6 * HOUR, attempts: 6 };
+
+/** When the `attempt`-th failed try of a window is tried again; null once the tries are spent. */
+export function retryAt(failedAt: Date, attempt: number, retry: RetryPolicy = DEFAULT_RETRY): Date | null {
+  if (attempt >= retry.attempts) return null;
+  const delay = Math.min(retry.baseMs * 2 ** (attempt - 1), retry.maxMs);
+  return new Date(failedAt.getTime() + delay);
+}
+
+/** The latest occurrence `k * period + slot` at or before `at`. */
+export function latestSlot(installationId: number, cadence: Cadence, at: Date): Date {
+  const period = CADENCE_PERIOD_MS[cadence];
+  const slot = slotFor(installationId, cadence);
+  return new Date(Math.floor((at.getTime() - slot) / period) * period + slot);
 }
 
 export interface TickSummary {
@@ -91,6 +145,8 @@ export interface TickSummary {
   due: number[];
   audited: number[];
   failed: number[];
+  /** Due but claimed by another instance (durable mode). */
+  claimedElsewhere?: number[];
 }
 
 export interface Scheduler {
@@ -112,7 +168,188 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
   let timer: Timer | null = null;
   let running = false;
 
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  const leaseMs = options.leaseMs ?? 6 * HOUR;
+  const instance = options.instance ?? `${hostname()}:${process.pid}`;
+  const hostName = options.host ?? "github";
+  /** The earliest retry recorded by the last tick: the timer wakes for it when it comes before the interval. */
+  let nextRetry: Date | null = null;
+
+  /**
+   * The claim to record when the installation's audit is due under `cadence`, from its state in the
+   * ledger; null when it is not due (or runs on another instance).
+   */
+  function decide(
+    state: ScheduleState,
+    installation: T,
+    cadence: Cadence,
+    after: Date,
+    until: Date,
+  ): ScheduleClaimContent | null {
+    const at = until.getTime();
+    const latest = latestSlot(installation.id, cadence, until).getTime();
+    let since: number;
+    let attempt = 1;
+    const claim = state.openClaim;
+    const failure = state.lastFailure;
+    if (claim && Date.parse(claim.leaseUntil) > at) {
+      return null;
+    } else if (claim) {
+      // Its instance stopped mid-audit (the lease ran out): the same window again, as one more try.
+      since = Date.parse(claim.window.since);
+      attempt = claim.attempt + 1;
+      if (attempt > retry.attempts) {
+        if (latest <= Date.parse(claim.claimedAt)) return null;
+        attempt = 1;
+      }
+    } else if (failure) {
+      since = Date.parse(failure.window.since);
+      if (failure.retryAt !== null) {
+        if (Date.parse(failure.retryAt) > at) return null;
+        attempt = failure.attempt + 1;
+      } else if (latest <= Date.parse(failure.failedAt)) {
+        // The tries of that window are spent: the next slot tries again, from the same start.
+        return null;
+      }
+    } else if (state.lastDone) {
+      // Any slot after the last audit's end, including one that passed while the app was down.
+      if (latest <= Date.parse(state.lastDone.window.until)) return null;
+      since = Date.parse(state.lastDone.window.until);
+    } else {
+      // Never audited: the first audit at its first slot, reaching back one cadence period.
+      if (!slotPassed(installation.id, cadence, after, until)) return null;
+      since = at - CADENCE_PERIOD_MS[cadence];
+    }
+    return {
+      installation: installation.id,
+      account: installation.account,
+      cadence,
+      window: { since: new Date(since).toISOString(), until: until.toISOString() },
+      attempt,
+      claimedAt: until.toISOString(),
+      leaseUntil: new Date(at + leaseMs).toISOString(),
+      instance,
+    };
+  }
+
+  /** Whether the state may make the installation due under some cadence (only then is its policy read). */
+  function mayBeDue(state: ScheduleState, installation: T, after: Date, until: Date): boolean {
+    const at = until.getTime();
+    if (state.openClaim) return Date.parse(state.openClaim.leaseUntil) <= at;
+    const failure = state.lastFailure;
+    if (failure?.retryAt) return Date.parse(failure.retryAt) <= at;
+    const reference = failure?.failedAt ?? state.lastDone?.window.until;
+    if (reference === undefined) return CADENCES.some((c) => slotPassed(installation.id, c, after, until));
+    return CADENCES.some((c) => latestSlot(installation.id, c, until).getTime() > Date.parse(reference));
+  }
+
+  async function durableTick(ledger: Ledger): Promise<TickSummary> {
+    const after = lastTick;
+    const until = now();
+    const summary: TickSummary = {
+      window: { after: after.toISOString(), until: until.toISOString() },
+      due: [],
+      audited: [],
+      failed: [],
+      claimedElsewhere: [],
+    };
+    let installations: T[];
+    try {
+      installations = await options.listInstallations();
+    } catch (error) {
+      log.error({ err: error }, "scheduled audits: could not list installations");
+      return summary;
+    }
+    lastTick = until;
+    nextRetry = null;
+    for (const installation of installations) {
+      const stream = scheduleStream(hostName, installation.account);
+      const about = { installation: installation.id, account: installation.account, stream };
+      let state: ScheduleState;
+      try {
+        state = await readScheduleState(ledger, stream);
+      } catch (error) {
+        // Nothing is lost: the ledger still says where the last audit ended, so the next tick that can
+        // read it runs the audit over the whole window since.
+        log.error(
+          { ...about, ledger: ledger.location, err: errorText(error) },
+          "scheduled audits: ledger unreadable",
+        );
+        return summary;
+      }
+      if (!mayBeDue(state, installation, after, until)) continue;
+      let cadence: AuditSchedule;
+      try {
+        cadence = await options.cadenceOf(installation);
+      } catch (error) {
+        summary.failed.push(installation.id);
+        log.error({ ...about, err: error }, "scheduled audit: could not read the audit schedule");
+        continue;
+      }
+      if (cadence === "off" || !decide(state, installation, cadence, after, until)) continue;
+      summary.due.push(installation.id);
+      let claimed: ScheduleClaimContent | null;
+      try {
+        claimed =
+          (
+            await claimScheduledAudit(ledger, stream, until, (locked) =>
+              decide(locked, installation, cadence, after, until),
+            )
+          )?.claim ?? null;
+      } catch (error) {
+        summary.failed.push(installation.id);
+        log.error(
+          { ...about, ledger: ledger.location, err: errorText(error) },
+          "scheduled audit not claimed: the ledger cannot be written (its window waits for the ledger)",
+        );
+        continue;
+      }
+      if (!claimed) {
+        summary.claimedElsewhere?.push(installation.id);
+        continue;
+      }
+      const outcome = { ...about, cadence, window: claimed.window, attempt: claimed.attempt };
+      try {
+        await options.runAudit(installation, cadence, until, new Date(claimed.window.since));
+        summary.audited.push(installation.id);
+        log.info(outcome, "scheduled audit done");
+        await recordScheduledDone(ledger, stream, {
+          installation: installation.id,
+          account: installation.account,
+          cadence,
+          window: claimed.window,
+          attempt: claimed.attempt,
+          finishedAt: now().toISOString(),
+        }).catch((error: unknown) =>
+          // Its claim's lease runs out and the window is audited again: twice is better than a gap.
+          log.error({ ...outcome, err: errorText(error) }, "scheduled audit's success not recorded"),
+        );
+      } catch (error) {
+        summary.failed.push(installation.id);
+        const failedAt = now();
+        const next = retryAt(failedAt, claimed.attempt, retry);
+        if (next && (!nextRetry || next < nextRetry)) nextRetry = next;
+        const text = errorText(error);
+        log.error({ ...outcome, err: text, retryAt: next?.toISOString() ?? null }, "scheduled audit failed");
+        await recordScheduledFailure(ledger, stream, {
+          installation: installation.id,
+          account: installation.account,
+          cadence,
+          window: claimed.window,
+          attempt: claimed.attempt,
+          failedAt: failedAt.toISOString(),
+          error: text,
+          retryAt: next?.toISOString() ?? null,
+        }).catch((recordError: unknown) =>
+          log.error({ ...outcome, err: errorText(recordError) }, "scheduled audit's failure not recorded"),
+        );
+      }
+    }
+    return summary;
+  }
+
   async function tick(): Promise<TickSummary> {
+    if (options.ledger) return durableTick(options.ledger);
     const after = lastTick;
     const until = now();
     const summary: TickSummary = {
@@ -175,22 +412,26 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
     return summary;
   }
 
-  function arm(): void {
+  function arm(delay = interval): void {
     timer = setTimer(() => {
       if (running) return;
       running = true;
       void tick().finally(() => {
         running = false;
-        if (timer !== null) arm();
+        if (timer === null) return;
+        // A retry due before the next tick wakes the scheduler for it.
+        const untilRetry = nextRetry ? Math.max(0, nextRetry.getTime() - now().getTime()) : interval;
+        arm(Math.min(interval, untilRetry));
       });
-    }, interval);
+    }, delay);
   }
 
   return {
     start() {
       if (timer !== null) return;
       lastTick = now();
-      arm();
+      // Durable: the first tick comes at once, to catch up what the ledger says was missed while down.
+      arm(options.ledger ? 0 : interval);
     },
     stop() {
       timer?.cancel();
@@ -205,4 +446,8 @@ function defaultTimer(callback: () => void, delayMs: number): Timer {
   // A pending audit tick must not keep the process alive on shutdown.
   handle.unref();
   return { cancel: () => clearTimeout(handle) };
+}
+
+function errorText(error: unknown): string {
+  return redactText(error instanceof Error ? error.message || error.name : String(error));
 }

@@ -3,7 +3,8 @@
  * audits, and, when GITLAB_WEBHOOK_SECRET is set, the GitLab webhook endpoint beside it.
  *
  * Environment (Probot's own: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, PORT, LOG_LEVEL):
- *   SOC2_SCHEDULER=off      no scheduled audits on this instance (run them on exactly one instance)
+ *   SOC2_SCHEDULER=off      no scheduled audits on this instance (with PostgreSQL several instances may
+ *                           run them: each slot is claimed once in the ledger)
  *   DATABASE_URL            the ledger's PostgreSQL; otherwise the embedded ledger in SOC2_LEDGER_DIR
  *                           (default .soc2-bot/ledger), which serves one process
  *   GITLAB_WEBHOOK_SECRET   mounts POST /gitlab/webhook; then GITLAB_TOKEN is required, GITLAB_URL optional
@@ -12,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import { run, type ApplicationFunction, type ApplicationFunctionOptions, type Probot } from "probot";
-import { ledgerOptionsFromEnvironment, openLedger } from "../ledger/index.js";
+import { ledgerOptionsFromEnvironment, openLedger, type Ledger } from "../ledger/index.js";
 import { createGitLabHost } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { createGitLabEndpoint } from "./gitlab.js";
@@ -37,10 +38,12 @@ export function createServerApp(env: Env, log: Logger): ApplicationFunction {
         createScheduler({
           ...createScheduledAudit(app, options),
           log: app.log.child({ name: "scheduler" }),
+          // The schedule's state lives in the ledger: contiguous windows, missed slots caught up at start.
+          ledger,
         }).start();
       }
       if (env.GITLAB_WEBHOOK_SECRET) {
-        probotOptions.addHandler(gitLabEndpoint(env, log.child({ name: "gitlab" })));
+        probotOptions.addHandler(gitLabEndpoint(env, log.child({ name: "gitlab" }), undefined, ledger));
       }
     },
   });
@@ -54,8 +57,14 @@ export function gitLabEndpoint(
   env: Env,
   log: Logger,
   hostFor: () => CodeHost = () => defaultGitLabHost(env, log),
+  ledger?: Ledger,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
-  const handler = createGitLabEndpoint({ secret: env.GITLAB_WEBHOOK_SECRET ?? "", host: hostFor, log });
+  const handler = createGitLabEndpoint({
+    secret: env.GITLAB_WEBHOOK_SECRET ?? "",
+    host: hostFor,
+    log,
+    ...(ledger ? { ledger } : {}),
+  });
   return async (req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (path !== GITLAB_WEBHOOK_PATH) return false;

@@ -36,3 +36,4 @@ export {
   type JudgementTrigger,
 } from "./records.js";
 export { recordJudgementSafely } from "./safe.js";
+export * from "./schedule.js";

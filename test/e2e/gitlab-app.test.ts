@@ -1,8 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import nock from "nock";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createGitLabEndpoint } from "../../src/app/gitlab.js";
+import { openLedger, type JudgementContent, type Ledger } from "../../src/ledger/index.js";
 import { createGitLabHost } from "../../src/providers/gitlab/index.js";
 import { GITLAB_STATUS_NAME } from "../../src/providers/gitlab/index.js";
 import {
@@ -33,22 +34,52 @@ const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
 let server: Server;
 let url: string;
 let settled: Promise<void>[];
+/** Every judgement the endpoint makes is recorded here (an embedded ledger in memory). */
+let ledger: Ledger;
+
+async function listen(recordIn: Ledger): Promise<void> {
+  const handle = createGitLabEndpoint({
+    secret: SECRET,
+    host: () => createGitLabHost({ baseUrl: BASE, token: "glpat-test-token" }),
+    now: () => NOW,
+    log,
+    ledger: recordIn,
+  });
+  server = createServer((req, res) => void settled.push(handle(req, res)));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/gitlab/webhook`;
+}
+
+beforeAll(() => {
+  ledger = openLedger({ dir: null, now: () => NOW });
+});
+
+afterAll(async () => {
+  await ledger.close();
+});
 
 beforeEach(async () => {
   settled = [];
   log.info.mockReset();
   log.warn.mockReset();
   log.error.mockReset();
-  const handle = createGitLabEndpoint({
-    secret: SECRET,
-    host: () => createGitLabHost({ baseUrl: BASE, token: "glpat-test-token" }),
-    now: () => NOW,
-    log,
-  });
-  server = createServer((req, res) => void settled.push(handle(req, res)));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/gitlab/webhook`;
+  await listen(ledger);
 });
+
+/** The judgements recorded since `after` (the ledger is shared by the file's tests). */
+async function judgements(after = 0): Promise<JudgementContent[]> {
+  const found: JudgementContent[] = [];
+  for await (const record of ledger.records("judgement:gitlab/acme/api")) {
+    if (record.sequence > after) found.push(JSON.parse(record.content) as JudgementContent);
+  }
+  return found;
+}
+
+async function head(): Promise<number> {
+  let last = 0;
+  for await (const record of ledger.records("judgement:gitlab/acme/api")) last = record.sequence;
+  return last;
+}
 
 afterEach(async () => {
   await new Promise((resolve) => server.close(resolve));
@@ -138,6 +169,52 @@ describe("GitLab endpoint", () => {
     });
     expect(published.note()).toContain("meets the SOC 2 change-management controls");
     expect(log.error).not.toHaveBeenCalled();
+  });
+
+  it("records the merge request check in the ledger's stream of the project", async () => {
+    const before = await head();
+    mockOpenMergeRequest(fixture("mr-approvals"));
+    mockPublish();
+
+    expect(await deliver(mergeRequestHook("update"), SECRET)).toBe(202);
+
+    const [recorded, ...more] = await judgements(before);
+    expect(more).toEqual([]);
+    expect(recorded).toMatchObject({
+      trigger: "pull-request-check",
+      host: "gitlab",
+      change: "acme/api#12",
+      headSha: HEAD,
+      state: "open",
+      conclusion: "success",
+      judgedAt: NOW.toISOString(),
+      mergedAt: null,
+    });
+    // As the status said: 3 of 3 controls pass (the fourth does not apply to an open change).
+    expect(recorded!.results.filter((r) => r.outcome === "pass")).toHaveLength(3);
+    expect(recorded!.results.filter((r) => r.outcome === "fail" || r.outcome === "unknown")).toEqual([]);
+    expect(recorded!.policy?.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect((await ledger.verify()).breaks).toEqual([]);
+    expect(log.error).not.toHaveBeenCalled();
+  });
+
+  it("posts the commit status when the ledger's database cannot be reached, and logs that it was not recorded", async () => {
+    await new Promise((resolve) => server.close(resolve));
+    // Port 1 on this machine: nothing listens, the connection is refused.
+    const unreachable = openLedger({ databaseUrl: "postgres://soc2:hunter2pass@127.0.0.1:1/ledger" });
+    await listen(unreachable);
+    mockOpenMergeRequest(fixture("mr-approvals"));
+    const published = mockPublish();
+
+    expect(await deliver(mergeRequestHook("update"), SECRET)).toBe(202);
+
+    expect(published.status()).toMatchObject({ state: "success", name: GITLAB_STATUS_NAME });
+    expect(log.error).toHaveBeenCalledTimes(1);
+    const [logged, message] = log.error.mock.calls[0]!;
+    expect(message).toBe("judgement not recorded in the ledger");
+    expect(logged).toMatchObject({ change: "acme/api#12", trigger: "pull-request-check" });
+    expect(JSON.stringify(logged)).not.toContain("hunter2pass");
+    await unreachable.close();
   });
 
   it("fails the status of a merge request nobody approved, naming the control", async () => {
@@ -341,5 +418,16 @@ describe("GitLab endpoint", () => {
       "[soc2] cc8.no-bypass: acme/api#12 — Merged by alice bypassing branch protection",
     ]);
     expect(log.error).not.toHaveBeenCalled();
+    // Judged at merge time, and recorded as such.
+    const recorded = (await judgements()).filter((j) => j.trigger === "merge");
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({ host: "gitlab", change: "acme/api#12", state: "merged" });
+    expect(recorded[0]!.mergedAt).not.toBeNull();
+    expect(
+      recorded[0]!.results
+        .filter((r) => r.outcome === "fail")
+        .map((r) => r.control)
+        .sort(),
+    ).toEqual(["cc8.independent-approval", "cc8.no-bypass"]);
   });
 });
