@@ -1,7 +1,12 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { evaluate } from "../engine/index.js";
-import type { AuditTrigger, Ledger } from "../ledger/index.js";
+import {
+  coverageFromLedger,
+  DEFAULT_JUDGED_WITHIN_MINUTES,
+  type AuditTrigger,
+  type Ledger,
+} from "../ledger/index.js";
 import { UsageError } from "../errors.js";
 import { collectAudit, type AuditProgress } from "../pipeline/audit.js";
 import { policySetFor } from "../pipeline/policies.js";
@@ -100,7 +105,20 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
   });
   const policies = policySetFor(snapshot);
   const report = evaluate(snapshot, policies, run.until);
-  const files = await writeEvidencePackage(run.outDir, snapshot, report, { toolVersion: TOOL_VERSION });
+  // The ledger's coverage of the period, this audit counted as if recorded (it is, right after).
+  const coverage = run.ledger
+    ? await coverageFromLedger(run.ledger, {
+        since: run.since,
+        until: run.until,
+        judgedWithinMinutes:
+          policies.organization.ledger?.judgedWithinMinutes ?? DEFAULT_JUDGED_WITHIN_MINUTES,
+        pending: [{ label: "this audit", snapshot }],
+      })
+    : null;
+  const files = await writeEvidencePackage(run.outDir, snapshot, report, {
+    toolVersion: TOOL_VERSION,
+    coverage,
+  });
   if (run.ledger) {
     const entry = await run.ledger.recordAuditRun({
       trigger: run.trigger ?? "cli",

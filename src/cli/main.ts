@@ -39,6 +39,7 @@ Usage:
   soc2-bot demo [--out DIR] [--gitlab] [--ledger DIR]
   soc2-bot ledger verify [--ledger DIR] [--skip-files]
   soc2-bot export --since DATE --until DATE [--out DIR] [--force] [--ledger DIR]
+  soc2-bot coverage --since DATE --until DATE [--ledger DIR] [--policy FILE]... [--format md|json|csv] [--out DIR]
 
 The ledger is PostgreSQL when DATABASE_URL is set, otherwise the embedded one in --ledger DIR,
 SOC2_LEDGER_DIR or .soc2-bot/ledger.
@@ -55,6 +56,7 @@ const COMMANDS: Record<string, Command> = {
   audit: async (args, io) => (await import("./audit.js")).auditCommand(args, io),
   ledger: async (args, io) => (await import("./ledger.js")).ledgerCommand(args, io),
   export: async (args, io) => (await import("./ledger.js")).exportCommand(args, io),
+  coverage: async (args, io) => (await import("./coverage.js")).coverageCommand(args, io),
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

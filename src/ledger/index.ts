@@ -36,4 +36,5 @@ export {
   type JudgementTrigger,
 } from "./records.js";
 export { recordJudgementSafely } from "./safe.js";
+export { coverageFromLedger, DEFAULT_JUDGED_WITHIN_MINUTES, type CoverageOptions } from "./coverage.js";
 export * from "./schedule.js";

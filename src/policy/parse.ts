@@ -133,6 +133,9 @@ function toLayer(
       ...(data.audit.exclude && { exclude: data.audit.exclude }),
     };
   }
+  if (data.ledger?.judged_within_minutes !== undefined) {
+    layer.ledger = { judgedWithinMinutes: data.ledger.judged_within_minutes };
+  }
   layer.exceptions = (data.exceptions ?? []).map((exception, index): PolicyException => {
     const { repository, change_request: changeRequest, user, commit } = exception.subject;
     return {

@@ -148,6 +148,10 @@ export function resolvePolicy(layers: PolicyLayer[], controls: readonly AnyContr
       FALLBACK.audit,
       layers.map((layer) => layer.audit),
     ),
+    ledger: merge(
+      { judgedWithinMinutes: 15 },
+      layers.map((layer) => layer.ledger),
+    ),
   };
 }
 

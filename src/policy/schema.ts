@@ -133,6 +133,18 @@ export const PolicyFileSchema = z.strictObject({
     })
     .nullable()
     .optional(),
+  ledger: z
+    .strictObject({
+      // coverage: a merge the app judged later than this after merging is listed as not judged in time
+      judged_within_minutes: z
+        .number({ error: "must be a whole number of minutes, e.g. 15" })
+        .int({ error: "must be a whole number of minutes, e.g. 15" })
+        .min(1, { error: "must be at least 1 minute" })
+        .max(10080, { error: "must be at most 10080 minutes (a week)" })
+        .optional(),
+    })
+    .nullable()
+    .optional(),
 });
 
 export type PolicyFile = z.infer<typeof PolicyFileSchema>;

@@ -83,6 +83,8 @@ export interface Policy {
     include: string[];
     exclude: string[];
   };
+  /** What the ledger's coverage holds the app to (absent only on policies built by hand in tests). */
+  ledger?: { judgedWithinMinutes: number };
 }
 
 /** One parsed policy file, before layering. Keys absent from the file are absent here. */
@@ -99,4 +101,5 @@ export interface PolicyLayer {
   people?: LayerPerson[];
   findings?: Partial<Policy["findings"]>;
   audit?: Partial<Policy["audit"]>;
+  ledger?: { judgedWithinMinutes?: number };
 }

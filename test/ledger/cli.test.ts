@@ -70,7 +70,7 @@ describe.each(BACKENDS)("soc2-bot audit, ledger verify and export on %s", (name)
 
     const verified = memoryIo();
     expect(await main(["ledger", "verify", ...ledgerArgs], verified)).toBe(0);
-    expect(verified.out).toContain("chains intact: 1 stream, 1 record, 9 package files checked");
+    expect(verified.out).toContain("chains intact: 1 stream, 1 record, 10 package files checked");
 
     const exportDir = join(out, "export");
     const exported = memoryIo();

@@ -51,6 +51,7 @@ describe.each(BACKENDS)("the scheduled audit recorded on %s", (name) => {
     expect(files.map((f) => f.name).sort()).toEqual(
       [
         "access.csv",
+        "coverage.md",
         "direct-pushes.csv",
         "manifest.json",
         "population.csv",

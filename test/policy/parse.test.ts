@@ -293,7 +293,7 @@ describe("parsePolicyLayer: hostile input", () => {
     expect(
       problemsOf(() => parseFixture("evil-prototype.yml")).map((p) => `${p.line}:${p.column} ${p.message}`),
     ).toEqual([
-      "2:1 unknown key `__proto__`; expected one of `version`, `production_branches`, `controls`, `exceptions`, `people`, `findings`, `audit`",
+      "2:1 unknown key `__proto__`; expected one of `version`, `production_branches`, `controls`, `exceptions`, `people`, `findings`, `audit`, `ledger`",
       "5:3 unknown control `__proto__`; expected one of `cc8.independent-approval`, `cc8.no-direct-push`, `cc6.outside-collaborator-access`",
       "8:5 unknown setting `__proto__` for control `cc8.independent-approval`; expected one of `min_approvals`, `exclude_committers`, `enabled`, `locked`",
       "9:5 unknown setting `constructor` for control `cc8.independent-approval`; expected one of `min_approvals`, `exclude_committers`, `enabled`, `locked`",

@@ -41,6 +41,7 @@ describe("writeEvidencePackage", () => {
       "results.csv",
       "snapshot.json",
       "summary.md",
+      "coverage.md",
       "report.html",
       "manifest.json",
     ]);

@@ -11,6 +11,7 @@ import { pipeline } from "node:stream/promises";
 import type { EvaluationReport } from "../../engine/types.js";
 import type { Snapshot } from "../../model/index.js";
 import { accessRows } from "./access-csv.js";
+import { renderCoverageMarkdown, type CoverageReport } from "./coverage.js";
 import { directPushRows } from "./direct-pushes-csv.js";
 import { buildManifest, sha256File } from "./manifest.js";
 import { populationRows } from "./population-csv.js";
@@ -20,6 +21,18 @@ import { jsonChunks, resultsJsonChunks } from "./results-json.js";
 import { renderSummaryMarkdown } from "./summary-md.js";
 
 export { renderAccessCsv, accessRows } from "./access-csv.js";
+export {
+  renderCoverageMarkdown,
+  renderCoverageCsv,
+  coverageCsvRows,
+  coverageHtmlSection,
+  coverageComplete,
+  COVERAGE_NEEDS_LEDGER,
+  type CoverageReport,
+  type CoverageBranch,
+  type CoverageMerge,
+  type CoverageSegment,
+} from "./coverage.js";
 export { renderDirectPushesCsv, directPushRows } from "./direct-pushes-csv.js";
 export { buildManifest, sha256File, type ManifestFile, type ManifestInput } from "./manifest.js";
 export { renderPopulationCsv, populationRows } from "./population-csv.js";
@@ -41,8 +54,13 @@ export async function writeEvidencePackage(
   outDir: string,
   snapshot: Snapshot,
   report: EvaluationReport,
-  options: { toolVersion: string },
+  options: {
+    toolVersion: string;
+    /** The ledger's coverage of the period; absent: the audit had no ledger, and coverage.md says so. */
+    coverage?: CoverageReport | null;
+  },
 ): Promise<string[]> {
+  const coverage = options.coverage ?? null;
   await mkdir(outDir, { recursive: true });
   const written: string[] = [];
   // every file is written as a stream of pieces: none is ever held whole in memory (at 100,000 change
@@ -55,7 +73,8 @@ export async function writeEvidencePackage(
     ["results.csv", () => resultsCsvRows(report)],
     ["snapshot.json", () => snapshotJsonChunks(snapshot)],
     ["summary.md", () => [renderSummaryMarkdown(report, snapshot)]],
-    ["report.html", () => reportHtmlChunks(snapshot, report)],
+    ["coverage.md", () => [renderCoverageMarkdown(coverage)]],
+    ["report.html", () => reportHtmlChunks(snapshot, report, { coverage })],
   ];
   for (const [name, chunks] of files) {
     const path = join(outDir, name);

@@ -1,0 +1,78 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { CONTROLS } from "../controls/index.js";
+import { UsageError } from "../errors.js";
+import { coverageFromLedger } from "../ledger/index.js";
+import { loadPolicy } from "../policy/index.js";
+import {
+  coverageComplete,
+  renderCoverageCsv,
+  renderCoverageMarkdown,
+  stableJson,
+} from "../reporters/files/index.js";
+import { ledgerFor } from "./ledger.js";
+import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
+
+/**
+ * soc2-bot coverage --since DATE --until DATE [--ledger DIR] [--policy FILE]... [--format md|json|csv]
+ * [--out DIR]: which days of the period the ledger shows each production branch observed, every gap
+ * with its cause, and every merge not judged within the policy's minutes. From the ledger's records
+ * only. Exit 0 fully covered, 1 with gaps or late merges, 2 on bad input.
+ */
+export async function coverageCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      since: { type: "string" },
+      until: { type: "string" },
+      ledger: { type: "string" },
+      policy: { type: "string", multiple: true },
+      format: { type: "string", default: "md" },
+      out: { type: "string" },
+    },
+    strict: true,
+  });
+  const since = parseDate(values.since, "--since");
+  const until = parseDate(values.until, "--until");
+  if (!since || !until)
+    throw new UsageError("coverage needs --since DATE and --until DATE (the audit period)");
+  if (since >= until) throw new UsageError("--since must be before --until");
+  const format = values.format ?? "md";
+  if (!["md", "json", "csv"].includes(format))
+    throw new UsageError(`--format must be md, json or csv, not "${format}"`);
+  // the minutes come from the policy: the shipped default, then any --policy files (organization layers)
+  const policy = loadPolicy(await readPolicyFiles(values.policy ?? []), CONTROLS);
+  const judgedWithinMinutes = policy.ledger?.judgedWithinMinutes ?? 15;
+  // Reading only: a mistyped folder or schema is said to hold no ledger, never answered with a new empty one.
+  const ledger = ledgerFor(values.ledger, false);
+  try {
+    const started = Date.now();
+    const report = await coverageFromLedger(ledger, { since, until, judgedWithinMinutes });
+    const text =
+      format === "json"
+        ? stableJson(report)
+        : format === "csv"
+          ? renderCoverageCsv(report)
+          : renderCoverageMarkdown(report);
+    if (values.out) {
+      const outDir = resolve(values.out);
+      await mkdir(outDir, { recursive: true });
+      const md = join(outDir, "coverage.md");
+      await writeFile(md, renderCoverageMarkdown(report), "utf8");
+      await writeFile(join(outDir, "coverage.csv"), renderCoverageCsv(report), "utf8");
+      await writeFile(join(outDir, "coverage.json"), stableJson(report), "utf8");
+      io.stderr(`wrote coverage.md, coverage.csv and coverage.json to ${outDir}\n`);
+    }
+    io.stdout(text);
+    const gaps = report.branches.reduce((sum, branch) => sum + branch.gapDays, 0);
+    io.stderr(
+      `coverage from ${ledger.location}: ${report.branches.length} production branches, ${gaps} branch-days not observed, ` +
+        `${report.merges.late.length} of ${report.merges.total} merges not judged within ${judgedWithinMinutes} minutes ` +
+        `(${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+    );
+    return coverageComplete(report) ? EXIT.ok : EXIT.findings;
+  } finally {
+    await ledger.close();
+  }
+}

@@ -1,0 +1,472 @@
+/**
+ * Coverage from the ledger's records alone: per repository, production branch and UTC day, whether
+ * the controls were observed (an audit run whose period covered the day and that collected the
+ * repository without error, or a judgement of a change into that branch that day), each gap with
+ * its cause as far as the records show it, and every merge of the period with how long the app took
+ * to judge it. Nothing is asked of the code host: a day the ledger holds nothing for is a gap, never
+ * assumed covered.
+ */
+import { StringDecoder } from "node:string_decoder";
+import type { Snapshot } from "../model/index.js";
+import type {
+  CoverageBranch,
+  CoverageMerge,
+  CoverageReport,
+  CoverageSegment,
+} from "../reporters/files/coverage.js";
+import type { Queryable } from "./database.js";
+import { readStoredFile } from "./files.js";
+import type { Ledger } from "./ledger.js";
+import { JUDGEMENT, type JudgementContent } from "./records.js";
+
+export const DEFAULT_JUDGED_WITHIN_MINUTES = 15;
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export interface CoverageOptions {
+  since: Date;
+  until: Date;
+  judgedWithinMinutes: number;
+  /** An audit not recorded yet (the one whose package is being written), counted as if it were. */
+  pending?: { label: string; snapshot: Snapshot }[];
+}
+
+interface RepositoryFacts {
+  branches: string[];
+  /** Why it was not collected (null: collected). */
+  error: string | null;
+  permissions: string[];
+}
+
+interface AuditFacts {
+  label: string;
+  host: string;
+  since: number;
+  until: number;
+  repositories: Map<string, RepositoryFacts>;
+  merges: { repository: string; number: number; baseBranch: string; mergedAt: string }[];
+}
+
+interface SnapshotPart {
+  collector?: { host?: string };
+  period?: { since: string; until: string } | null;
+  unreadable?: { subject: string; permission: string; reason: string }[];
+  repository?: Snapshot["repositories"][number];
+  changeRequest?: Snapshot["changeRequests"][number];
+}
+
+export async function coverageFromLedger(ledger: Ledger, options: CoverageOptions): Promise<CoverageReport> {
+  const since = options.since.getTime();
+  const until = options.until.getTime();
+  const db = await ledger.database();
+  const problems: string[] = [];
+  const audits: AuditFacts[] = [];
+  for (const { record, content } of await ledger.auditRuns(options)) {
+    const label = `${record.stream} record ${record.sequence}`;
+    const file = content.package.files.find((f) => f.name === "snapshot.json");
+    if (!file || !content.period) {
+      problems.push(`${label}: its package holds no snapshot.json, so what it collected is not known`);
+      continue;
+    }
+    try {
+      audits.push(await auditFacts(label, storedParts(db, file.sha256)));
+    } catch (error) {
+      problems.push(`${label}: snapshot.json could not be read: ${(error as Error).message}`);
+    }
+  }
+  for (const pending of options.pending ?? []) {
+    if (!pending.snapshot.period) continue;
+    audits.push(await auditFacts(pending.label, snapshotParts(pending.snapshot)));
+  }
+  const judgements = (await judgementsOf(db)).filter((j) => {
+    const at = Date.parse(j.judgedAt);
+    const merged = j.mergedAt === null ? NaN : Date.parse(j.mergedAt);
+    return (at >= since && at < until) || (merged >= since && merged < until);
+  });
+
+  // The branches to cover: each audit's production branches, and those a judgement judged as production.
+  const branches = new Map<string, { host: string; repository: string; branch: string }>();
+  const addBranch = (host: string, repository: string, branch: string) =>
+    branches.set(key(host, repository, branch), { host, repository, branch });
+  const reposSeen = new Set<string>();
+  for (const audit of audits) {
+    for (const [repository, facts] of audit.repositories) {
+      reposSeen.add(`${audit.host}\u0000${repository}`);
+      for (const branch of facts.branches) addBranch(audit.host, repository, branch);
+    }
+  }
+  for (const j of judgements) {
+    if (j.results.some((r) => r.outcome !== "not-applicable")) addBranch(j.host, j.repository, j.baseBranch);
+  }
+  // A repository no audit could collect and no judgement named: its branches are not known, still a row.
+  for (const name of reposSeen) {
+    const [host, repository] = name.split("\u0000") as [string, string];
+    if (![...branches.values()].some((b) => b.host === host && b.repository === repository)) {
+      addBranch(host, repository, "(production branches not known: never collected)");
+    }
+  }
+
+  const firstDay = Math.floor(since / DAY) * DAY;
+  const rows: CoverageBranch[] = [];
+  for (const target of [...branches.values()].sort(compareBranch)) {
+    const days: Day[] = [];
+    for (let day = firstDay; day < until; day += DAY) {
+      const start = Math.max(day, since);
+      const end = Math.min(day + DAY, until);
+      const overlapping = audits.filter((a) => a.host === target.host && a.since < end && a.until > start);
+      const collected = overlapping.filter((a) => {
+        const facts = a.repositories.get(target.repository);
+        return facts !== undefined && facts.error === null;
+      });
+      const judged = judgements.filter(
+        (j) =>
+          j.host === target.host &&
+          j.repository === target.repository &&
+          j.baseBranch === target.branch &&
+          Date.parse(j.judgedAt) >= day &&
+          Date.parse(j.judgedAt) < day + DAY,
+      );
+      const uncovered = uncoveredParts(
+        start,
+        end,
+        collected.map((a) => [a.since, a.until]),
+      );
+      const seen = { day, audits: collected.map((a) => a.label), judgements: judged.length };
+      if (uncovered.length === 0 || judged.length > 0) {
+        days.push({ ...seen, observed: true, cause: null });
+        continue;
+      }
+      days.push({ ...seen, observed: false, cause: gapCause(target, overlapping, uncovered, start, end) });
+    }
+    rows.push({ ...target, ...segmentsOf(days) });
+  }
+
+  const merges = mergesOf(audits, judgements, branches, since, until, options.judgedWithinMinutes);
+  return {
+    since: options.since.toISOString(),
+    until: options.until.toISOString(),
+    ledger: ledger.location,
+    judgedWithinMinutes: options.judgedWithinMinutes,
+    days: Math.round((Math.ceil(until / DAY) * DAY - firstDay) / DAY),
+    branches: rows,
+    merges: {
+      total: merges.length,
+      inTime: merges.filter((m) => m.inTime).length,
+      late: merges.filter((m) => !m.inTime),
+    },
+    problems,
+  };
+}
+
+function gapCause(
+  target: { repository: string },
+  overlapping: AuditFacts[],
+  uncovered: [number, number][],
+  start: number,
+  end: number,
+): string {
+  const part =
+    uncovered.length === 1 && uncovered[0]![0] === start && uncovered[0]![1] === end
+      ? ""
+      : ` (not covered: ${uncovered.map(([a, b]) => `${time(a)}-${time(b)}`).join(", ")})`;
+  const failed = overlapping.filter((a) => a.repositories.get(target.repository)?.error != null);
+  if (failed.length > 0) {
+    return failed
+      .map((a) => {
+        const facts = a.repositories.get(target.repository)!;
+        const permission = facts.permissions.length
+          ? `; missing permission: ${facts.permissions.join(", ")}`
+          : "";
+        return `repository not collected by ${a.label}: ${facts.error}${permission}`;
+      })
+      .join(" | ")
+      .concat(part);
+  }
+  const without = overlapping.filter((a) => !a.repositories.has(target.repository));
+  if (without.length > 0) {
+    return (
+      `repository not in ${without.map((a) => a.label).join(", ")} (not installed on it, excluded, or not yet created)` +
+      part
+    );
+  }
+  return `no record — app down or not installed${part}`;
+}
+
+/** The parts of [start, end) no interval covers. */
+function uncoveredParts(start: number, end: number, intervals: [number, number][]): [number, number][] {
+  const sorted = intervals.filter(([a, b]) => a < end && b > start).sort((x, y) => x[0] - y[0]);
+  const out: [number, number][] = [];
+  let at = start;
+  for (const [a, b] of sorted) {
+    if (a > at) out.push([at, Math.min(a, end)]);
+    at = Math.max(at, b);
+    if (at >= end) break;
+  }
+  if (at < end) out.push([at, end]);
+  return out;
+}
+
+interface Day {
+  day: number;
+  observed: boolean;
+  cause: string | null;
+  audits: string[];
+  judgements: number;
+}
+
+function segmentsOf(days: Day[]): { observedDays: number; gapDays: number; segments: CoverageSegment[] } {
+  const runs: { segment: CoverageSegment; audits: string[]; judgements: number }[] = [];
+  for (const day of days) {
+    const date = new Date(day.day).toISOString().slice(0, 10);
+    const last = runs[runs.length - 1];
+    if (last && last.segment.observed === day.observed && last.segment.cause === day.cause) {
+      last.segment.to = date;
+      last.segment.days += 1;
+      for (const audit of day.audits) if (!last.audits.includes(audit)) last.audits.push(audit);
+      last.judgements += day.judgements;
+    } else {
+      runs.push({
+        segment: { from: date, to: date, days: 1, observed: day.observed, cause: day.cause, by: [] },
+        audits: [...day.audits],
+        judgements: day.judgements,
+      });
+    }
+  }
+  for (const run of runs) {
+    run.segment.by = [
+      ...run.audits,
+      ...(run.judgements > 0 ? [`${run.judgements} judgement${run.judgements === 1 ? "" : "s"}`] : []),
+    ];
+  }
+  return {
+    observedDays: days.filter((d) => d.observed).length,
+    gapDays: days.filter((d) => !d.observed).length,
+    segments: runs.map((run) => run.segment),
+  };
+}
+
+function mergesOf(
+  audits: AuditFacts[],
+  judgements: JudgementContent[],
+  branches: Map<string, unknown>,
+  since: number,
+  until: number,
+  minutes: number,
+): CoverageMerge[] {
+  const merges = new Map<string, Omit<CoverageMerge, "judgedAt" | "minutes" | "inTime">>();
+  const note = (
+    host: string,
+    m: { repository: string; number: number; baseBranch: string; mergedAt: string },
+    from: string,
+  ) => {
+    const at = Date.parse(m.mergedAt);
+    if (!(at >= since && at < until) || !branches.has(key(host, m.repository, m.baseBranch))) return;
+    const id = `${host}\u0000${m.repository}#${m.number}`;
+    const found = merges.get(id);
+    if (found) {
+      if (!found.seenIn.includes(from)) found.seenIn.push(from);
+    } else {
+      merges.set(id, {
+        host,
+        repository: m.repository,
+        branch: m.baseBranch,
+        number: m.number,
+        mergedAt: m.mergedAt,
+        seenIn: [from],
+      });
+    }
+  };
+  for (const audit of audits) for (const m of audit.merges) note(audit.host, m, audit.label);
+  const judgedAt = new Map<string, number>();
+  for (const j of judgements) {
+    if (j.mergedAt === null) continue;
+    if (j.state === "merged") note(j.host, { ...j, mergedAt: j.mergedAt }, "judgement");
+    const id = `${j.host}\u0000${j.repository}#${j.number}`;
+    const at = Date.parse(j.judgedAt);
+    // only a judgement made after the merge judged the merge (a check run before it judged a head)
+    if (at >= Date.parse(j.mergedAt) && at < (judgedAt.get(id) ?? Infinity)) judgedAt.set(id, at);
+  }
+  return [...merges.entries()]
+    .map(([id, merge]) => {
+      const at = judgedAt.get(id);
+      const delay =
+        at === undefined ? null : Math.round(((at - Date.parse(merge.mergedAt)) / 60_000) * 10) / 10;
+      return {
+        ...merge,
+        judgedAt: at === undefined ? null : new Date(at).toISOString(),
+        minutes: delay,
+        inTime: delay !== null && delay <= minutes,
+      };
+    })
+    .sort(
+      (a, b) =>
+        Date.parse(a.mergedAt) - Date.parse(b.mergedAt) ||
+        (a.repository < b.repository ? -1 : 1) ||
+        a.number - b.number,
+    );
+}
+
+async function judgementsOf(db: Queryable): Promise<JudgementContent[]> {
+  const rows = await db.query<{ content: string }>(`SELECT content FROM records WHERE kind = $1`, [
+    JUDGEMENT,
+  ]);
+  return rows.map((row) => JSON.parse(row.content) as JudgementContent);
+}
+
+async function auditFacts(label: string, parts: AsyncIterable<SnapshotPart>): Promise<AuditFacts> {
+  const facts: AuditFacts = { label, host: "", since: NaN, until: NaN, repositories: new Map(), merges: [] };
+  const unreadable = new Map<string, string[]>();
+  for await (const part of parts) {
+    if (part.collector?.host) facts.host = part.collector.host;
+    if (part.period) {
+      facts.since = Date.parse(part.period.since);
+      facts.until = Date.parse(part.period.until);
+    }
+    for (const fact of part.unreadable ?? []) {
+      const list = unreadable.get(fact.subject) ?? [];
+      if (!list.includes(fact.permission)) list.push(fact.permission);
+      unreadable.set(fact.subject, list);
+    }
+    const repository = part.repository;
+    if (repository) {
+      const permissions: string[] = [];
+      if (repository.collectionError !== null && !repository.branchRules.known) {
+        permissions.push(repository.branchRules.permission);
+      }
+      facts.repositories.set(repository.fullName, {
+        branches: repository.productionBranches,
+        error: repository.collectionError,
+        permissions,
+      });
+    }
+    const cr = part.changeRequest;
+    if (cr && cr.state === "merged" && cr.mergedAt) {
+      facts.merges.push({
+        repository: cr.repository,
+        number: cr.number,
+        baseBranch: cr.baseBranch,
+        mergedAt: cr.mergedAt,
+      });
+    }
+  }
+  for (const [name, repository] of facts.repositories) {
+    if (repository.error === null) continue;
+    for (const permission of unreadable.get(name) ?? []) {
+      if (!repository.permissions.includes(permission)) repository.permissions.push(permission);
+    }
+  }
+  if (!facts.host || Number.isNaN(facts.since) || Number.isNaN(facts.until)) {
+    throw new Error("it names no host or period");
+  }
+  return facts;
+}
+
+async function* snapshotParts(snapshot: Snapshot): AsyncGenerator<SnapshotPart> {
+  yield { collector: snapshot.collector, period: snapshot.period, unreadable: snapshot.unreadable };
+  for (const repository of snapshot.repositories) yield { repository };
+  for (const changeRequest of snapshot.changeRequests) yield { changeRequest };
+}
+
+const ELEMENTS: Record<string, "repository" | "changeRequest"> = {
+  repositories: "repository",
+  changeRequests: "changeRequest",
+};
+
+/**
+ * A stored snapshot.json read a line at a time: the file is JSON.stringify(snapshot, null, 2), so each
+ * top-level key starts a line at two spaces and each element of its arrays a line at four. A
+ * repository or change request is parsed on its own and dropped: a year's snapshot of 100,000
+ * changes is never held whole. Anything else in the file is an error, not a guess.
+ */
+async function* storedParts(db: Queryable, sha256: string): AsyncGenerator<SnapshotPart> {
+  let topKey: string | null = null;
+  let topLines: string[] = [];
+  let element: string[] = [];
+  let inArray = false;
+  for await (const line of lines(readStoredFile(db, sha256))) {
+    if (inArray) {
+      if (/^ {2}\],?$/.test(line)) {
+        inArray = false;
+        topKey = null;
+        continue;
+      }
+      element.push(line);
+      const opened = element.length === 1 && /[[{]$/.test(line);
+      if (element.length === 1 ? !opened : /^ {4}[\]}],?$/.test(line)) {
+        const text = element.join("\n").replace(/,$/, "");
+        element = [];
+        yield { [ELEMENTS[topKey!]!]: JSON.parse(text) as unknown } as SnapshotPart;
+      }
+      continue;
+    }
+    if (topKey !== null) {
+      topLines.push(line);
+      if (/^ {2}[\]}],?$/.test(line)) {
+        yield topPart(topKey, topLines);
+        topKey = null;
+      }
+      continue;
+    }
+    if (line === "{" || line === "}" || line === "") continue;
+    const match = /^ {2}"([^"]+)": (.*)$/.exec(line);
+    if (!match) throw new Error(`unexpected line in snapshot.json: ${line.slice(0, 80)}`);
+    const [, name, rest] = match as unknown as [string, string, string];
+    if (rest === "[" && ELEMENTS[name]) {
+      topKey = name;
+      inArray = true;
+    } else if (rest === "[" || rest === "{") {
+      topKey = name;
+      topLines = [rest];
+    } else {
+      yield topPart(name, [rest]);
+    }
+  }
+}
+
+function topPart(name: string, text: string[]): SnapshotPart {
+  if (!["collector", "period", "unreadable"].includes(name)) return {};
+  return { [name]: JSON.parse(text.join("\n").replace(/,$/, "")) as unknown } as SnapshotPart;
+}
+
+async function* lines(pieces: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  const decoder = new StringDecoder("utf8");
+  let rest = "";
+  for await (const piece of pieces) {
+    const text = rest + decoder.write(piece);
+    let from = 0;
+    for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", from)) {
+      yield text.slice(from, at);
+      from = at + 1;
+    }
+    rest = text.slice(from);
+  }
+  rest += decoder.end();
+  if (rest !== "") yield rest;
+}
+
+function key(host: string, repository: string, branch: string): string {
+  return `${host}\u0000${repository}\u0000${branch}`;
+}
+
+function compareBranch(
+  a: { host: string; repository: string; branch: string },
+  b: { host: string; repository: string; branch: string },
+): number {
+  return a.host < b.host
+    ? -1
+    : a.host > b.host
+      ? 1
+      : a.repository < b.repository
+        ? -1
+        : a.repository > b.repository
+          ? 1
+          : a.branch < b.branch
+            ? -1
+            : a.branch > b.branch
+              ? 1
+              : 0;
+}
+
+function time(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 16);
+}
