@@ -99,45 +99,53 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     if (j.results.some((r) => r.outcome !== "not-applicable")) addBranch(j.host, j.repository, j.baseBranch);
   }
   // A repository no audit could collect and no judgement named: its branches are not known, still a row.
+  const withBranches = new Set([...branches.values()].map((b) => `${b.host}\u0000${b.repository}`));
   for (const name of reposSeen) {
     const [host, repository] = name.split("\u0000") as [string, string];
-    if (![...branches.values()].some((b) => b.host === host && b.repository === repository)) {
+    if (!withBranches.has(name)) {
       addBranch(host, repository, "(production branches not known: never collected)");
     }
   }
 
   const firstDay = Math.floor(since / DAY) * DAY;
+  const dayStarts: number[] = [];
+  for (let day = firstDay; day < until; day += DAY) dayStarts.push(day);
+  // Indexed once, not per branch and day: a year of 1,000 repositories and 100,000 judgements.
+  const auditsByDay = dayStarts.map((day) => {
+    const start = Math.max(day, since);
+    const end = Math.min(day + DAY, until);
+    return audits.filter((a) => a.since < end && a.until > start);
+  });
+  const judgedPerDay = new Map<string, Map<number, number>>();
+  for (const j of judgements) {
+    const day = Math.floor(Date.parse(j.judgedAt) / DAY) * DAY;
+    const perDay = judgedPerDay.get(key(j.host, j.repository, j.baseBranch)) ?? new Map<number, number>();
+    perDay.set(day, (perDay.get(day) ?? 0) + 1);
+    judgedPerDay.set(key(j.host, j.repository, j.baseBranch), perDay);
+  }
   const rows: CoverageBranch[] = [];
   for (const target of [...branches.values()].sort(compareBranch)) {
     const days: Day[] = [];
-    for (let day = firstDay; day < until; day += DAY) {
+    const judgedOn = judgedPerDay.get(key(target.host, target.repository, target.branch));
+    dayStarts.forEach((day, index) => {
       const start = Math.max(day, since);
       const end = Math.min(day + DAY, until);
-      const overlapping = audits.filter((a) => a.host === target.host && a.since < end && a.until > start);
+      const overlapping = auditsByDay[index]!.filter((a) => a.host === target.host);
       const collected = overlapping.filter((a) => {
         const facts = a.repositories.get(target.repository);
         return facts !== undefined && facts.error === null;
       });
-      const judged = judgements.filter(
-        (j) =>
-          j.host === target.host &&
-          j.repository === target.repository &&
-          j.baseBranch === target.branch &&
-          Date.parse(j.judgedAt) >= day &&
-          Date.parse(j.judgedAt) < day + DAY,
-      );
+      const judged = judgedOn?.get(day) ?? 0;
       const uncovered = uncoveredParts(
         start,
         end,
         collected.map((a) => [a.since, a.until]),
       );
-      const seen = { day, audits: collected.map((a) => a.label), judgements: judged.length };
-      if (uncovered.length === 0 || judged.length > 0) {
-        days.push({ ...seen, observed: true, cause: null });
-        continue;
-      }
-      days.push({ ...seen, observed: false, cause: gapCause(target, overlapping, uncovered, start, end) });
-    }
+      const seen = { day, audits: collected.map((a) => a.label), judgements: judged };
+      if (uncovered.length === 0 || judged > 0) days.push({ ...seen, observed: true, cause: null });
+      else
+        days.push({ ...seen, observed: false, cause: gapCause(target, overlapping, uncovered, start, end) });
+    });
     rows.push({ ...target, ...segmentsOf(days) });
   }
 

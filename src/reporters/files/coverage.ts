@@ -151,7 +151,10 @@ export function renderCoverageMarkdown(report: CoverageReport | null): string {
   return lines.join("\n");
 }
 
-/** coverage.csv: one row per segment of days, then one per merge not judged in time. */
+/**
+ * coverage.csv: one row per segment of days (from/to: first and last day), then one per merge not
+ * judged in time (from: merged at; to: judged at, empty when never).
+ */
 export function* coverageCsvRows(report: CoverageReport): Generator<string> {
   yield csvRow([
     "kind",
@@ -190,8 +193,8 @@ export function* coverageCsvRows(report: CoverageReport): Generator<string> {
       merge.mergedAt,
       merge.judgedAt ?? "",
       "",
-      `#${merge.number}`,
-      lateText(merge),
+      "not judged in time",
+      `#${merge.number}: ${lateText(merge)}`,
       merge.seenIn.join("; "),
     ]);
   }
