@@ -1,7 +1,8 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { EXIT, type Io } from "../../src/cli/main.js";
 import { runAudit } from "../../src/cli/audit.js";
+import { openLedger } from "../../src/ledger/index.js";
 import { createGitLabHost } from "../../src/providers/gitlab/index.js";
 import { generateSampleOrganization } from "../../src/sample/generate.js";
 import { expectedOnGitLab } from "./expected.js";
@@ -11,17 +12,30 @@ import { startSimulatedGitLab } from "./server.js";
  * `soc2-bot demo --gitlab`: the sample organization served as a GitLab group by the simulated
  * GitLab on 127.0.0.1, audited through the real GitLab provider (REST v4 over HTTP), with the
  * evidence package written to `outDir` and the findings opened as issues in the simulated
- * "compliance" project. Returns 0 when every planted violation GitLab can show was found.
+ * "compliance" project. The audit is recorded, as `demo` records GitHub's, in the embedded ledger
+ * (`ledgerDir`, by default the out folder's "ledger"), and the demo says where it is and how to verify
+ * and export it. Returns 0 when every planted violation GitLab can show was found.
  */
-export async function runGitLabDemo(io: Io, outDir: string): Promise<number> {
+export async function runGitLabDemo(
+  io: Io,
+  outDir: string,
+  ledgerDir = join(outDir, "ledger"),
+): Promise<number> {
   const sample = generateSampleOrganization();
   const group = sample.snapshot.organization?.login ?? "acme-demo";
+  const ledger = openLedger({ dir: ledgerDir });
+  await ledger.open();
   const sim = await startSimulatedGitLab({
     snapshot: sample.snapshot,
     // The group layer lives in the group's gitlab-profile project, as on a real GitLab.
     groupPolicy: `${sample.organizationPolicy}audit:\n  exclude: [gitlab-profile, compliance]\n`,
     extraProjects: ["compliance"],
+  }).catch(async (error: unknown) => {
+    await ledger.close();
+    throw error;
   });
+  const since = new Date(sample.snapshot.period?.since ?? sample.at);
+  const until = sample.at;
   try {
     io.stdout(
       `soc2-bot demo (GitLab): sample group "${group}" on a simulated GitLab at ${sim.url}, ` +
@@ -32,12 +46,14 @@ export async function runGitLabDemo(io: Io, outDir: string): Promise<number> {
       {
         host,
         organization: group,
-        since: new Date(sample.snapshot.period?.since ?? sample.at),
-        until: sample.at,
+        since,
+        until,
         policyFiles: [],
         outDir,
         findings: true,
         now: () => sample.at,
+        ledger,
+        trigger: "demo",
       },
       io,
     );
@@ -55,10 +71,34 @@ export async function runGitLabDemo(io: Io, outDir: string): Promise<number> {
         `(${sample.expected.length - expected.length} cannot be shown by GitLab, see bench/sim-gitlab/README.md)\n` +
         `GitLab API requests: ${host.stats.requests}\n`,
     );
+    const shown = shorter(ledgerDir);
+    const day = (date: Date) => date.toISOString().slice(0, 10);
+    const dayAfter = (date: Date) => day(new Date(date.getTime() + 24 * 60 * 60 * 1000 - 1));
+    io.stdout(
+      `\nledger (embedded PGlite): ${ledgerDir} (${((await folderBytes(ledgerDir)) / 1e6).toFixed(1)} MB)\n` +
+        `  verify its chains:   npx soc2-bot ledger verify --ledger ${shown}\n` +
+        `  rebuild the package: npx soc2-bot export --ledger ${shown} --since ${day(since)} --until ${dayAfter(until)} --out ${shorter(outDir)}-export\n`,
+    );
     if (found !== expected.length) return EXIT.findings;
     // The audit's own code says whether controls fail; the demo succeeds when it found what was planted.
     return code === EXIT.usage ? code : EXIT.ok;
   } finally {
     await sim.close();
+    await ledger.close();
   }
+}
+
+/** A path relative to the working directory when it lies under it, absolute otherwise. */
+function shorter(path: string): string {
+  const under = relative(process.cwd(), path);
+  return under && !under.startsWith("..") ? under : path;
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? await folderBytes(path) : (await stat(path)).size;
+  }
+  return total;
 }

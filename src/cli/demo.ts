@@ -36,6 +36,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     return runGitLabDemo(
       io,
       resolve(values.out === "out/demo" ? "out/demo-gitlab" : (values.out ?? "out/demo-gitlab")),
+      ...(values.ledger === undefined ? [] : [resolve(values.ledger)]),
     );
   }
   const outDir = resolve(values.out ?? "out/demo");

@@ -1,0 +1,55 @@
+/**
+ * `soc2-bot demo --gitlab` records its audit into the embedded ledger as `demo` does for GitHub, says
+ * where it is, and `soc2-bot ledger verify` and `soc2-bot export` work on it.
+ */
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main, type Io } from "../../src/cli/main.js";
+import { openLedger } from "../../src/ledger/index.js";
+
+function memoryIo(): Io & { out: string; err: string } {
+  const io = {
+    out: "",
+    err: "",
+    stdout: (text: string) => void (io.out += text),
+    stderr: (text: string) => void (io.err += text),
+  };
+  return io;
+}
+
+describe("soc2-bot demo --gitlab and the ledger", () => {
+  it("records the GitLab audit in the embedded ledger, which verifies and exports the same package", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "soc2-demo-gitlab-ledger-")), "demo");
+    const io = memoryIo();
+    expect(await main(["demo", "--gitlab", "--out", out], io)).toBe(0);
+    const ledgerDir = join(out, "ledger");
+    expect(io.out).toContain(`ledger (embedded PGlite): ${ledgerDir} (`);
+    expect(io.out).toContain(`npx soc2-bot ledger verify --ledger ${ledgerDir}`);
+    expect(io.err).toMatch(/recorded in the ledger \(PGlite at .+\): audit:gitlab\/acme-demo record 1/);
+
+    const verified = memoryIo();
+    expect(await main(["ledger", "verify", "--ledger", ledgerDir], verified)).toBe(0);
+    expect(verified.out).toMatch(/chains intact: 1 stream, 1 record, \d+ package files checked/);
+
+    const ledger = openLedger({ dir: ledgerDir, create: false });
+    const runs = await ledger.auditRuns({ since: new Date(0), until: new Date("2100-01-01T00:00:00Z") });
+    await ledger.close();
+    expect(runs.map((r) => [r.record.stream, r.content.trigger, r.content.host])).toEqual([
+      ["audit:gitlab/acme-demo", "demo", "gitlab"],
+    ]);
+
+    // The package rebuilt from the ledger by the command the demo printed is the one the demo wrote.
+    const exportLine = /npx soc2-bot (export --ledger \S+ --since \S+ --until \S+) --out \S+/.exec(io.out);
+    expect(exportLine).not.toBeNull();
+    const exportDir = join(out, "..", "exported");
+    const exported = memoryIo();
+    expect(await main([...exportLine![1]!.split(" "), "--out", exportDir], exported)).toBe(0);
+    const manifest = JSON.parse(await readFile(join(exportDir, "export-manifest.json"), "utf8")) as {
+      runs: { files: { name: string; path: string }[] }[];
+    };
+    const results = manifest.runs[0]!.files.find((f) => f.name === "results.json")!;
+    expect(await readFile(join(exportDir, results.path))).toEqual(await readFile(join(out, "results.json")));
+  });
+});
