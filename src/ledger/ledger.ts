@@ -26,6 +26,7 @@ import {
   type Backend,
   type Database,
 } from "./database.js";
+import { coverageFromLedger, DEFAULT_JUDGED_WITHIN_MINUTES } from "./coverage.js";
 import { hashStoredFile, storeFile } from "./files.js";
 import { migrate } from "./migrations.js";
 import {
@@ -209,7 +210,7 @@ export function openLedger(options: LedgerOptions): Ledger {
     return null;
   }
 
-  return {
+  const ledger: Ledger = {
     location,
     backend,
     async open() {
@@ -218,8 +219,22 @@ export function openLedger(options: LedgerOptions): Ledger {
     append,
     database,
 
-    async recordAuditRun(input) {
+    async recordAuditRun(given) {
       const db = await database();
+      const period = given.snapshot.period;
+      // a package written here (the app's scheduled audit) carries this ledger's coverage of its period
+      const input =
+        given.packageDir === undefined && given.coverage === undefined && period
+          ? {
+              ...given,
+              coverage: await coverageFromLedger(ledger, {
+                since: new Date(period.since),
+                until: new Date(period.until),
+                judgedWithinMinutes: given.judgedWithinMinutes ?? DEFAULT_JUDGED_WITHIN_MINUTES,
+                pending: [{ label: "this audit", snapshot: given.snapshot }],
+              }),
+            }
+          : given;
       const files = await withPackage(input, async (dir) => {
         const stored: PackageFile[] = [];
         for (const file of await packageFilesOf(dir)) {
@@ -326,6 +341,7 @@ export function openLedger(options: LedgerOptions): Ledger {
       if (pending) await (await pending.catch(() => null))?.close();
     },
   };
+  return ledger;
 }
 
 function message(error: unknown): string {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Outcome, Result } from "../controls/types.js";
 import type { EvaluationReport } from "../engine/types.js";
 import type { Snapshot } from "../model/index.js";
-import { MANIFEST_FILE, writeEvidencePackage } from "../reporters/files/index.js";
+import { MANIFEST_FILE, writeEvidencePackage, type CoverageReport } from "../reporters/files/index.js";
 import { TOOL_VERSION } from "../version.js";
 
 export const AUDIT_RUN = "audit-run";
@@ -82,6 +82,13 @@ export interface AuditRunInput {
   /** The package already written for this run; without it one is written to a temporary folder. */
   packageDir?: string;
   /**
+   * The coverage section of the package written here (not with packageDir). Absent: recordAuditRun
+   * builds it from this ledger (with judgedWithinMinutes, default 15), so the package never says it
+   * had no ledger.
+   */
+  coverage?: CoverageReport | null;
+  judgedWithinMinutes?: number;
+  /**
    * The results as reported when they differ from the report's (the scheduled audit holds a fresh
    * merge's required checks as the app does): the package and totals are of these.
    */
@@ -122,7 +129,10 @@ export async function withPackage<T>(input: AuditRunInput, work: (dir: string) =
   if (input.packageDir !== undefined) return work(input.packageDir);
   const dir = await mkdtemp(join(tmpdir(), "soc2-ledger-package-"));
   try {
-    await writeEvidencePackage(dir, input.snapshot, reportAsReported(input), { toolVersion: TOOL_VERSION });
+    await writeEvidencePackage(dir, input.snapshot, reportAsReported(input), {
+      toolVersion: TOOL_VERSION,
+      coverage: input.coverage ?? null,
+    });
     return await work(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main, type Io } from "../../src/cli/main.js";
 import { evaluate } from "../../src/engine/index.js";
-import { coverageFromLedger, openLedger, type Ledger, type LedgerOptions } from "../../src/ledger/index.js";
+import {
+  coverageFromLedger,
+  exportPeriod,
+  openLedger,
+  type Ledger,
+  type LedgerOptions,
+} from "../../src/ledger/index.js";
 import { uncollectedRepository, type ChangeRequest, type Snapshot } from "../../src/model/index.js";
 import { policySetFor } from "../../src/pipeline/policies.js";
 import {
@@ -189,6 +195,19 @@ describe.each(BACKENDS)("coverage from the ledger on %s", (name) => {
     expect(full.out).toContain("**Fully covered**");
     expect(full.out).toContain("1 of 1 merges of the period were judged by the app within 15 minutes");
     expect(await readFile(join(out, "coverage.csv"), "utf8")).toContain("observed");
+
+    // the package recordAuditRun wrote (as the app's scheduled audit records one) carries its coverage
+    const exported = await mkdtemp(join(tmpdir(), "soc2-coverage-export-"));
+    const reopened = openLedger(options);
+    opened.push(reopened);
+    const [run] = (await exportPeriod(reopened, { since: SINCE, until: UNTIL, outDir: exported })).runs;
+    await reopened.close();
+    const packaged = await readFile(
+      join(exported, run!.files.find((f) => f.name === "coverage.md")!.path),
+      "utf8",
+    );
+    expect(packaged).not.toContain("Coverage needs the ledger");
+    expect(packaged).toContain("| `github:acme/api` | `main` | 7 | 0 |");
 
     // one day more than the audit covered: that day is a gap
     const longer = await withLedger(["--since", "2026-10-01", "--until", "2026-10-09", "--format", "csv"]);
