@@ -270,7 +270,8 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
         state = await readScheduleState(ledger, stream);
       } catch (error) {
         // Nothing is lost: the ledger still says where the last audit ended, so the next tick that can
-        // read it runs the audit over the whole window since.
+        // read it runs the audit over the whole window since (and looks at this tick's slots again).
+        lastTick = after;
         log.error(
           { ...about, ledger: ledger.location, err: errorText(error) },
           "scheduled audits: ledger unreadable",

@@ -330,6 +330,40 @@ describe.each(BACKENDS)("the durable schedule on %s", (name) => {
     if (two !== one) await two.close();
   });
 
+  it("a tick that cannot read the ledger audits nothing and leaves its slots to the next tick", async () => {
+    const options = await backend.fresh();
+    const clock = harness(new Date(SLOT.getTime() - 30 * MINUTE));
+    const ledger = open(options, clock);
+    let down = true;
+    const flaky: Ledger = {
+      ...ledger,
+      records: (stream) => {
+        if (down) throw new Error("connect ECONNREFUSED 127.0.0.1:5432");
+        return ledger.records(stream);
+      },
+    };
+    const calls: Call[] = [];
+    const errors: object[] = [];
+    const runner = scheduler(flaky, clock, calls, {
+      log: { info: () => {}, error: (object) => errors.push(object) },
+    });
+    clock.set(new Date(SLOT.getTime() + 30 * MINUTE));
+    expect((await runner.tick()).audited).toEqual([]);
+    expect(errors).toEqual([
+      expect.objectContaining({ stream: STREAM, err: "connect ECONNREFUSED 127.0.0.1:5432" }),
+    ]);
+    down = false;
+    clock.set(new Date(SLOT.getTime() + 90 * MINUTE));
+    expect((await runner.tick()).audited).toEqual([ACME.id]);
+    expect(calls).toEqual([
+      {
+        at: new Date(SLOT.getTime() + 90 * MINUTE).toISOString(),
+        since: new Date(SLOT.getTime() + 90 * MINUTE - DAY).toISOString(),
+      },
+    ]);
+    await ledger.close();
+  });
+
   it("a claim whose process stopped mid-audit is taken again once its lease runs out", async () => {
     const options = await backend.fresh();
     const clock = harness(new Date(SLOT.getTime() - MINUTE));
