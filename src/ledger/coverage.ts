@@ -19,6 +19,12 @@ import { readStoredFile } from "./files.js";
 import type { Ledger } from "./ledger.js";
 import { JUDGEMENT, type JudgementContent } from "./records.js";
 
+/** What coverage needs of a judgement: its results only as "judged as a production change" or not. */
+type JudgementFacts = Pick<
+  JudgementContent,
+  "host" | "repository" | "number" | "state" | "baseBranch" | "mergedAt" | "judgedAt"
+> & { production: boolean };
+
 export const DEFAULT_JUDGED_WITHIN_MINUTES = 15;
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -78,7 +84,7 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     if (!pending.snapshot.period) continue;
     audits.push(await auditFacts(pending.label, snapshotParts(pending.snapshot)));
   }
-  const judgements = (await judgementsOf(db)).filter((j) => {
+  const judgements = (await judgementsOf(db, since, until)).filter((j) => {
     const at = Date.parse(j.judgedAt);
     const merged = j.mergedAt === null ? NaN : Date.parse(j.mergedAt);
     return (at >= since && at < until) || (merged >= since && merged < until);
@@ -96,7 +102,7 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     }
   }
   for (const j of judgements) {
-    if (j.results.some((r) => r.outcome !== "not-applicable")) addBranch(j.host, j.repository, j.baseBranch);
+    if (j.production) addBranch(j.host, j.repository, j.baseBranch);
   }
   // A repository no audit could collect and no judgement named: its branches are not known, still a row.
   const withBranches = new Set([...branches.values()].map((b) => `${b.host}\u0000${b.repository}`));
@@ -255,7 +261,7 @@ function segmentsOf(days: Day[]): { observedDays: number; gapDays: number; segme
 
 function mergesOf(
   audits: AuditFacts[],
-  judgements: JudgementContent[],
+  judgements: JudgementFacts[],
   branches: Map<string, unknown>,
   since: number,
   until: number,
@@ -314,11 +320,25 @@ function mergesOf(
     );
 }
 
-async function judgementsOf(db: Queryable): Promise<JudgementContent[]> {
-  const rows = await db.query<{ content: string }>(`SELECT content FROM records WHERE kind = $1`, [
-    JUDGEMENT,
-  ]);
-  return rows.map((row) => JSON.parse(row.content) as JudgementContent);
+/**
+ * The judgements recorded from an hour before the period to a day after it (the app records a
+ * judgement as it makes it, so its record time follows its judgedAt by moments): not the whole ledger
+ * for each day's scheduled audit. A merge of the period judged only later than that is not in time
+ * either way; it is listed as never judged.
+ */
+async function judgementsOf(db: Queryable, since: number, until: number): Promise<JudgementFacts[]> {
+  // only the fields coverage reads, taken apart in SQL: 100,000 judgements' results never reach memory
+  const rows = await db.query<Omit<JudgementFacts, "number"> & { number: string }>(
+    `SELECT c->>'host' AS host, c->>'repository' AS repository, c->>'number' AS number,
+            c->>'state' AS state, c->>'baseBranch' AS "baseBranch", c->>'mergedAt' AS "mergedAt",
+            c->>'judgedAt' AS "judgedAt",
+            EXISTS (SELECT 1 FROM jsonb_array_elements(c->'results') AS r
+                    WHERE r->>'outcome' <> 'not-applicable') AS production
+       FROM (SELECT content::jsonb AS c FROM records
+              WHERE kind = $1 AND recorded_at >= $2 AND recorded_at < $3) AS judgement`,
+    [JUDGEMENT, new Date(since - 60 * 60 * 1000), new Date(until + DAY)],
+  );
+  return rows.map((row) => ({ ...row, number: Number(row.number) }));
 }
 
 async function auditFacts(label: string, parts: AsyncIterable<SnapshotPart>): Promise<AuditFacts> {

@@ -31,6 +31,10 @@ import { BACKENDS, testBackend } from "./backends.js";
 const SINCE = new Date("2026-10-01T00:00:00Z");
 const UNTIL = new Date("2026-10-08T00:00:00Z");
 
+/** The ledger's clock: each record is stamped when the test says it was made (an audit at its period's end, a judgement when judged). */
+let clock = new Date("2026-10-01T00:00:00Z");
+const now = () => clock;
+
 function memoryIo(): Io & { out: string; err: string } {
   const io = {
     out: "",
@@ -60,6 +64,7 @@ async function recordAudit(ledger: Ledger, since: string, until: string, overrid
     ...overrides,
   });
   const report = evaluate(snapshot, policySetFor(snapshot), new Date(until));
+  clock = new Date(until);
   await ledger.recordAuditRun({ trigger: "cli", organization: "acme", snapshot, report });
   return { snapshot, report };
 }
@@ -70,6 +75,7 @@ async function recordMergeJudgement(ledger: Ledger, changeRequest: ChangeRequest
   const report = evaluate(snapshot, policySetFor(snapshot), new Date(judgedAt));
   const results = report.results.filter((r) => r.subject.id === `acme/api#${changeRequest.number}`);
   expect(results.length).toBeGreaterThan(0);
+  clock = new Date(Date.parse(judgedAt) + 150);
   await ledger.recordJudgement({
     trigger: "merge",
     host: "github",
@@ -83,7 +89,7 @@ describe.each(BACKENDS)("coverage from the ledger on %s", (name) => {
   const opened: Ledger[] = [];
   const fresh = async (): Promise<{ ledger: Ledger; options: LedgerOptions }> => {
     const options = await backend.fresh();
-    const ledger = openLedger(options);
+    const ledger = openLedger({ ...options, now });
     opened.push(ledger);
     return { ledger, options };
   };
