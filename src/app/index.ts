@@ -1,9 +1,14 @@
 import type { ApplicationFunction, Context, Probot } from "probot";
 import { z } from "zod";
 import { CONTROLS } from "../controls/index.js";
-import { evaluate } from "../engine/index.js";
 import { ProviderError } from "../errors.js";
-import { recordJudgementSafely, type Ledger } from "../ledger/index.js";
+import {
+  changeAsOfMerge,
+  evaluateAsOfMergeSafely,
+  recordJudgementSafely,
+  recordSnapshotObservationsSafely,
+  type Ledger,
+} from "../ledger/index.js";
 import { collectAudit } from "../pipeline/audit.js";
 import {
   judgeAsOfMerge,
@@ -28,6 +33,7 @@ import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.js";
 import { createCoalescer } from "./coalesce.js";
 import { pullRequestsOfCommit, pullRequestsOfStatus } from "./commit-pulls.js";
+import { observeConfigurationChanges } from "./observe.js";
 import { CheckEvent, parsePayload, PullRequestEvent, StatusEvent } from "./payloads.js";
 import { redactText } from "./redact.js";
 import { CADENCE_PERIOD_MS, type Cadence, type Installation } from "./scheduler.js";
@@ -170,6 +176,8 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
         }
         // A merge is judged, not checked: the check run on its head helps nobody, the finding does.
         const at = now();
+        // Judged by its base branch's rule as the ledger observed it when the change merged.
+        outcome = await changeAsOfMerge(options.ledger, log, codeHost, outcome, at);
         const verdict = await syncMergedChange(codeHost, outcome, {
           organization: target.owner,
           now: at,
@@ -305,6 +313,8 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
         headSha: null,
       });
     });
+
+    observeConfigurationChanges(app, { ledger: options.ledger, now, hostOf });
 
     await options.extend?.(app, probotOptions);
   };
@@ -457,7 +467,9 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
         now,
       });
       const policies = policySetFor(snapshot);
-      const report = evaluate(snapshot, policies, at);
+      // Merges judged by their base branch's rule as of the merge, when the ledger observed it.
+      const report = await evaluateAsOfMergeSafely(options.ledger, log, snapshot, policies, at);
+      await recordSnapshotObservationsSafely(options.ledger, log, snapshot, { trigger: "schedule" });
       // A merge of the last minutes is judged as the app judges it: waiting for its merge commit's checks.
       const results = judgeMergesAsOf(snapshot, policies, report.results, at, waitMs);
       const { findings } = policies.organization;

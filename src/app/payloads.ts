@@ -67,3 +67,18 @@ export function parsePayload<T extends z.ZodType>(
   );
   return undefined;
 }
+
+/**
+ * A webhook that changes configuration the ledger observes (branch rules, access, visibility, deploy
+ * keys, organization settings and members). The repository is absent for organization-level events
+ * (membership, organization, a team not tied to one repository, an organization ruleset).
+ */
+export const ConfigurationEvent = z.object({
+  action: z.string().optional(),
+  repository: Repository.extend({
+    full_name: z.string().min(1),
+    default_branch: z.string().optional(),
+  }).optional(),
+  organization: z.object({ login: z.string().min(1) }).optional(),
+  sender: z.object({ login: z.string() }).nullable().optional(),
+});

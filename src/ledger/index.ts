@@ -38,3 +38,24 @@ export {
 export { recordJudgementSafely } from "./safe.js";
 export { coverageFromLedger, DEFAULT_JUDGED_WITHIN_MINUTES, type CoverageOptions } from "./coverage.js";
 export * from "./schedule.js";
+export {
+  OBSERVATION,
+  observationStream,
+  organizationFacts,
+  recordObservation,
+  recordSnapshotObservations,
+  recordSnapshotObservationsSafely,
+  repositoryFacts,
+  ruleAsOf,
+  type ObservationContent,
+  type ObservationSource,
+  type ObservedFacts,
+  type RuleAsOf,
+} from "./observations.js";
+export {
+  changeAsOfMerge,
+  evaluateAsOfMerge,
+  evaluateAsOfMergeSafely,
+  RULE_AS_OF_MERGE,
+  type MergeRuleUsed,
+} from "./timeline.js";

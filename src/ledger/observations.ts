@@ -374,3 +374,25 @@ export function describeAge(ms: number): string {
     return rest > 0 ? `${plural(hours, "hour")} ${plural(rest, "minute")}` : plural(hours, "hour");
   return plural(rest, "minute");
 }
+
+/**
+ * recordSnapshotObservations for the app and the CLI: the ledger being down must not stop an audit;
+ * the failure is logged and the days not observed show as gaps in the observation streams.
+ */
+export async function recordSnapshotObservationsSafely(
+  ledger: (ObservationLedger & { location?: string }) | undefined,
+  log: { error(object: object, message: string): void },
+  snapshot: Parameters<typeof recordSnapshotObservations>[1],
+  source: ObservationSource,
+): Promise<number> {
+  if (!ledger) return 0;
+  try {
+    return await recordSnapshotObservations(ledger, snapshot, source);
+  } catch (error) {
+    log.error(
+      { ledger: ledger.location, err: error instanceof Error ? error.message : String(error) },
+      "configuration observations not recorded in the ledger",
+    );
+    return 0;
+  }
+}

@@ -8,8 +8,14 @@
 import { CONTROLS } from "../controls/index.js";
 import type { AnyControl, Evidence, Outcome, Result } from "../controls/types.js";
 import { evaluate, type EvaluationReport, type PolicySet } from "../engine/index.js";
-import type { ChangeRequest, Repository, Snapshot } from "../model/index.js";
+import {
+  SNAPSHOT_SCHEMA_VERSION,
+  type ChangeRequest,
+  type Repository,
+  type Snapshot,
+} from "../model/index.js";
 import type { Policy } from "../policy/types.js";
+import { TOOL_VERSION } from "../version.js";
 import { describeAge, ruleAsOf, type ObservationLedger, type RuleAsOf } from "./observations.js";
 
 export const RULE_AS_OF_MERGE = "branch rule as of the merge";
@@ -153,4 +159,119 @@ function changeId(changeRequest: ChangeRequest): string {
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface TimelineLog {
+  error(object: object, message: string): void;
+}
+
+/**
+ * evaluateAsOfMerge when a ledger is at hand. Without one, the plain evaluation (today's rules).
+ * A ledger that cannot be read must not stop the audit: today's rules are used, the failure is
+ * logged, and each merged change's evidence says so.
+ */
+export async function evaluateAsOfMergeSafely(
+  ledger: (Pick<ObservationLedger, "records"> & { location?: string }) | undefined,
+  log: TimelineLog,
+  snapshot: Snapshot,
+  policies: PolicySet | Policy,
+  at: Date,
+): Promise<EvaluationReport> {
+  if (!ledger) return evaluate(snapshot, policies, at);
+  try {
+    return (await evaluateAsOfMerge(ledger, snapshot, policies, at)).report;
+  } catch (error) {
+    return todaysRules(ledger, log, snapshot, policies, at, error);
+  }
+}
+
+function todaysRules(
+  ledger: { location?: string },
+  log: TimelineLog,
+  snapshot: Snapshot,
+  policies: PolicySet | Policy,
+  at: Date,
+  error: unknown,
+): EvaluationReport {
+  const reason = error instanceof Error ? error.message : String(error);
+  log.error(
+    { ledger: ledger.location, err: reason },
+    "branch rules as of the merge not read from the ledger",
+  );
+  const report = evaluate(snapshot, policies, at);
+  const merged = new Set(snapshot.changeRequests.filter((c) => c.mergedAt !== null).map((c) => changeId(c)));
+  return {
+    ...report,
+    results: report.results.map((r) =>
+      r.subject.kind === "change-request" && merged.has(r.subject.id)
+        ? {
+            ...r,
+            evidence: [
+              ...r.evidence,
+              {
+                label: RULE_AS_OF_MERGE,
+                value: `the ledger could not be read (${reason}); today's rule used`,
+              },
+            ],
+          }
+        : r,
+    ),
+  };
+}
+
+/**
+ * The app's judgement of one merged change, with its base branch's rule as of the merge: the
+ * results and the repository facts (the merge-commit wait reads the required checks from them) are
+ * those of the rule in force then.
+ */
+export async function changeAsOfMerge<
+  O extends {
+    changeRequest: ChangeRequest;
+    repository: Repository;
+    results: Result[];
+    policy: Policy | null;
+  },
+>(
+  ledger: (Pick<ObservationLedger, "records"> & { location?: string }) | undefined,
+  log: TimelineLog,
+  host: { host: "github" | "gitlab"; baseUrl: string },
+  outcome: O,
+  at: Date,
+): Promise<O> {
+  const { changeRequest, repository, policy } = outcome;
+  if (!ledger || !policy || changeRequest.mergedAt === null) return outcome;
+  const snapshot: Snapshot = {
+    schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    collector: {
+      tool: "soc2-bot",
+      version: TOOL_VERSION,
+      host: host.host,
+      baseUrl: host.baseUrl,
+      actor: "app",
+      permissions: {},
+    },
+    collectedAt: at.toISOString(),
+    period: null,
+    unreadable: [],
+    organization: null,
+    repositories: [repository],
+    changeRequests: [changeRequest],
+    directPushes: [],
+    policyFiles: [],
+  };
+  let judged: JudgedAsOfMerge;
+  try {
+    judged = await evaluateAsOfMerge(ledger, snapshot, policy, at);
+  } catch (error) {
+    judged = { report: todaysRules(ledger, log, snapshot, policy, at, error), rules: [] };
+  }
+  const used = judged.rules[0];
+  const report = judged.report;
+  return {
+    ...outcome,
+    repository: used?.observation
+      ? withRuleAsOf(repository, changeRequest.baseBranch, used.observation.rule)
+      : repository,
+    results: report.results.filter((r) => r.subject.kind === "change-request"),
+  };
 }

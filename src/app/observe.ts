@@ -1,0 +1,110 @@
+/**
+ * Configuration observed at once when it changes: the webhooks that change branch rules, access,
+ * visibility, deploy keys or organization settings make the app read the affected facts again
+ * through the provider and record them in the ledger as an observation, naming the event, its
+ * delivery and who made the change. GitHub keeps no history of these facts: what the ledger does not
+ * record when they change is lost.
+ */
+import type { Context, Probot } from "probot";
+import {
+  organizationFacts,
+  recordObservation,
+  repositoryFacts,
+  type Ledger,
+  type ObservationSource,
+} from "../ledger/index.js";
+import type { PolicyFile } from "../model/index.js";
+import { policyOf } from "../pipeline/policies.js";
+import type { CodeHost } from "../providers/types.js";
+import { ConfigurationEvent, parsePayload } from "./payloads.js";
+
+/** The events, and what each one changes. */
+export const CONFIGURATION_EVENTS = [
+  "branch_protection_rule", // classic branch protection created, edited or deleted
+  "repository_ruleset", // a ruleset of a repository or of the organization
+  "member", // a collaborator added, removed or given another permission on a repository
+  "membership", // someone added to or removed from a team
+  "organization", // a member added, removed or invited; the organization renamed
+  "repository", // visibility (publicized, privatized), archived, renamed, transferred
+  "team", // a team's repository access, or the team itself
+  "deploy_key", // a deploy key added or removed
+] as const;
+
+export function observeConfigurationChanges(
+  app: Probot,
+  options: { ledger: Ledger | undefined; now: () => Date; hostOf: (context: Context) => CodeHost },
+): void {
+  app.on([...CONFIGURATION_EVENTS], async (context) => {
+    const { ledger } = options;
+    if (!ledger) return;
+    const payload = parsePayload(ConfigurationEvent, context.payload, context.log, context.name);
+    if (!payload) return;
+    const source: ObservationSource = {
+      trigger: "webhook",
+      event: payload.action ? `${context.name}.${payload.action}` : context.name,
+      deliveryId: context.id,
+      actor: payload.sender?.login ?? null,
+    };
+    const organization = payload.organization?.login ?? payload.repository?.owner.login;
+    if (!organization) return;
+    const host = options.hostOf(context);
+    const log = { event: source.event, delivery: context.id, ledger: ledger.location };
+    try {
+      if (payload.repository && !(context.name === "repository" && payload.action === "deleted")) {
+        const repository = payload.repository.full_name;
+        const policy = policyOf(
+          await policyFiles(host, organization, repository, payload.repository.default_branch),
+        );
+        const facts = repositoryFacts(await host.collectRepository(repository, policy));
+        await recordObservation(ledger, { host: host.host, facts, observedAt: options.now(), source });
+        context.log.info({ ...log, repository }, "configuration observed");
+      } else if (!payload.repository) {
+        // Organization-level: its settings and members. An organization ruleset or a team applies to
+        // repositories too: those are observed again at the next audit (named in the log).
+        const facts = organizationFacts(await host.collectOrganization(organization));
+        await recordObservation(ledger, { host: host.host, facts, observedAt: options.now(), source });
+        context.log.info({ ...log, organization }, "configuration observed");
+      }
+    } catch (error) {
+      // A fact the host refused, a broken policy or the ledger down: logged, and the gap shows in
+      // the observation stream (no record for this delivery); the next audit observes again.
+      context.log.error(
+        { ...log, err: error instanceof Error ? error.message : String(error) },
+        "configuration change not observed",
+      );
+    }
+  });
+}
+
+/** The policy that selects production branches: the organization's layer and the repository's own. */
+async function policyFiles(
+  host: CodeHost,
+  organization: string,
+  repository: string,
+  defaultBranch: string | undefined,
+): Promise<PolicyFile[]> {
+  const { file } = host.policyLocation;
+  const organizationRepository = host.policyLocation.organizationRepository(organization);
+  const files: PolicyFile[] = [];
+  const organizationText = await host.readFile(organizationRepository, file);
+  if (organizationText !== null) {
+    files.push({
+      layer: "organization",
+      repository: null,
+      path: `${organizationRepository}:${file}`,
+      content: organizationText,
+    });
+  }
+  if (repository !== organizationRepository && defaultBranch) {
+    const text = await host.readFile(repository, file, defaultBranch);
+    if (text !== null) {
+      files.push({
+        layer: "repository",
+        repository,
+        path: `${repository}:${file}@${defaultBranch}`,
+        content: text,
+      });
+    }
+  }
+  return files;
+}
