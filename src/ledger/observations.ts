@@ -324,11 +324,69 @@ export interface RuleAsOf {
   source: ObservationSource;
 }
 
+/** A repository's branch rules after each observation of it, oldest first. */
+export interface RuleTimeline {
+  stream: string;
+  steps: {
+    sequence: number;
+    observedAt: string;
+    source: ObservationSource;
+    rules: RepositoryFacts["branchRules"];
+  }[];
+}
+
+/** Replays a repository's observation stream once; ruleIn answers any number of times from it. */
+export async function ruleTimeline(
+  ledger: Pick<ObservationLedger, "records">,
+  host: string,
+  repository: string,
+): Promise<RuleTimeline> {
+  const stream = observationStream(host, repository);
+  const steps: RuleTimeline["steps"] = [];
+  for await (const observed of replayObservations(ledger.records(stream))) {
+    if (observed.facts.kind !== "repository") continue;
+    // each replayed state is a fresh copy (applyChanges clones), so keeping a reference is safe
+    steps.push({
+      sequence: observed.sequence,
+      observedAt: observed.observedAt,
+      source: observed.source,
+      rules: observed.facts.branchRules,
+    });
+  }
+  return { stream, steps };
+}
+
 /**
- * The rule in force on `branch` at `at`, from the nearest observation at or before it; null when the
- * ledger holds no observation of the repository that old, or the observation did not include the
- * branch (it was not a production branch then, or did not exist).
+ * The rule in force on `branch` at `at`: from the nearest observation at or before it; null when
+ * the timeline holds no observation that old, or the observation did not include the branch (it was
+ * not a production branch then, or did not exist).
  */
+export function ruleIn(timeline: RuleTimeline, branch: string, at: Date): RuleAsOf | null {
+  let nearest: RuleTimeline["steps"][number] | undefined;
+  // Observations are recorded in the order they were made; one made later than `at` ends the search.
+  for (const step of timeline.steps) {
+    if (Date.parse(step.observedAt) > at.getTime()) break;
+    nearest = step;
+  }
+  if (!nearest) return null;
+  let rule: Known<ObservedBranchRule>;
+  if (!nearest.rules.known) rule = nearest.rules;
+  else {
+    const found = nearest.rules.value[branch];
+    if (!found) return null;
+    rule = { known: true, value: found };
+  }
+  return {
+    rule,
+    stream: timeline.stream,
+    sequence: nearest.sequence,
+    observedAt: nearest.observedAt,
+    ageMs: at.getTime() - Date.parse(nearest.observedAt),
+    source: nearest.source,
+  };
+}
+
+/** The rule in force on `branch` of `repository` at `at` (see ruleIn). */
 export async function ruleAsOf(
   ledger: Pick<ObservationLedger, "records">,
   host: string,
@@ -336,30 +394,7 @@ export async function ruleAsOf(
   branch: string,
   at: Date,
 ): Promise<RuleAsOf | null> {
-  const stream = observationStream(host, repository);
-  let nearest: ReplayedObservation | null = null;
-  for await (const observed of replayObservations(ledger.records(stream))) {
-    // Observations are recorded in the order they were made; one made later than `at` ends the search.
-    if (Date.parse(observed.observedAt) > at.getTime()) break;
-    nearest = observed;
-  }
-  if (!nearest || nearest.facts.kind !== "repository") return null;
-  const rules = nearest.facts.branchRules;
-  let rule: Known<ObservedBranchRule>;
-  if (!rules.known) rule = rules;
-  else {
-    const found = rules.value[branch];
-    if (!found) return null;
-    rule = { known: true, value: found };
-  }
-  return {
-    rule,
-    stream,
-    sequence: nearest.sequence,
-    observedAt: nearest.observedAt,
-    ageMs: at.getTime() - Date.parse(nearest.observedAt),
-    source: nearest.source,
-  };
+  return ruleIn(await ruleTimeline(ledger, host, repository), branch, at);
 }
 
 /** "3 days 4 hours", "12 minutes": an observation's age as a person reads it. */

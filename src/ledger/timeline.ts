@@ -16,7 +16,14 @@ import {
 } from "../model/index.js";
 import type { Policy } from "../policy/types.js";
 import { TOOL_VERSION } from "../version.js";
-import { describeAge, ruleAsOf, type ObservationLedger, type RuleAsOf } from "./observations.js";
+import {
+  describeAge,
+  ruleIn,
+  ruleTimeline,
+  type ObservationLedger,
+  type RuleAsOf,
+  type RuleTimeline,
+} from "./observations.js";
 
 export const RULE_AS_OF_MERGE = "branch rule as of the merge";
 
@@ -83,18 +90,19 @@ export async function evaluateAsOfMerge(
   const repositories = new Map(snapshot.repositories.map((r) => [r.fullName, r]));
   const rules: MergeRuleUsed[] = [];
   const replaced = new Map<string, Result[]>();
+  const timelines = new Map<string, RuleTimeline>();
   for (const changeRequest of snapshot.changeRequests) {
     if (changeRequest.mergedAt === null) continue;
     const repository = repositories.get(changeRequest.repository);
     if (!repository) continue;
     const id = changeId(changeRequest);
-    const found = await ruleAsOf(
-      ledger,
-      host,
-      changeRequest.repository,
-      changeRequest.baseBranch,
-      new Date(changeRequest.mergedAt),
-    );
+    // each repository's stream is replayed once, however many of its changes merged in the period
+    let timeline = timelines.get(changeRequest.repository);
+    if (!timeline) {
+      timeline = await ruleTimeline(ledger, host, changeRequest.repository);
+      timelines.set(changeRequest.repository, timeline);
+    }
+    const found = ruleIn(timeline, changeRequest.baseBranch, new Date(changeRequest.mergedAt));
     const used: MergeRuleUsed = {
       change: id,
       repository: changeRequest.repository,

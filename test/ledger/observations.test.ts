@@ -15,9 +15,10 @@ import {
   ruleAsOf,
   type ObservationContent,
 } from "../../src/ledger/observations.js";
-import { evaluateAsOfMerge, RULE_AS_OF_MERGE } from "../../src/ledger/timeline.js";
+import { changeAsOfMerge, evaluateAsOfMerge, RULE_AS_OF_MERGE } from "../../src/ledger/timeline.js";
 import { evaluate } from "../../src/engine/index.js";
 import { policyOf } from "../../src/pipeline/policies.js";
+import type { Result } from "../../src/controls/types.js";
 import type { Repository } from "../../src/model/index.js";
 import {
   cleanBranchRule,
@@ -301,5 +302,68 @@ describe.each(BACKENDS)("configuration observations on %s", (name) => {
     expect(checks?.evidence.find((e) => e.label === RULE_AS_OF_MERGE)?.value).toContain(
       "unreadable then (administration:read)",
     );
+  });
+
+  it("judges the app's merge of the weakened week by the weak rule, and hands the merge-commit wait that rule", async () => {
+    const ledger = await fresh();
+    await observeWeakWeek(ledger);
+    const changeRequest = makeChangeRequest({
+      number: 9,
+      mergedAt: new Date(day(8).getTime() + 60_000).toISOString(),
+      checks: [],
+    });
+    const policy = policyOf([]);
+    const at = new Date(day(8).getTime() + 120_000);
+    const outcome = {
+      changeRequest,
+      repository: strong,
+      results: [] as Result[],
+      policy,
+      check: { conclusion: "success" },
+    };
+    const logged: object[] = [];
+    const judged = await changeAsOfMerge(
+      ledger,
+      { error: (o) => logged.push(o) },
+      { host: "github", baseUrl: "https://api.github.com" },
+      outcome,
+      at,
+    );
+    expect(logged).toEqual([]);
+    expect(judged.check).toBe(outcome.check);
+    const checks = judged.results.find((r) => r.control === "cc8.required-checks");
+    expect(checks?.evidence.find((e) => e.label === "branch rule")?.value).toBe(
+      "main requires [] (branch-protection)",
+    );
+    expect(checks?.evidence.find((e) => e.label === RULE_AS_OF_MERGE)?.value).toBe(
+      `observed ${day(8).toISOString()} (1 minute before the merge), observation:github/acme/api record 9`,
+    );
+    expect(judged.repository.branchRules).toMatchObject({
+      known: true,
+      value: [{ branch: "main", requiredStatusChecks: [], enforceAdmins: false }],
+    });
+  });
+});
+
+describe("judged as of the merge when the ledger cannot be read", () => {
+  it("uses today's rule, logs it, and each merged change's evidence says so", async () => {
+    const unreachable = openLedger({ databaseUrl: "postgres://soc2@127.0.0.1:1/ledger" });
+    const changeRequest = makeChangeRequest({ number: 3, mergedAt: day(2).toISOString() });
+    const policy = policyOf([]);
+    const logged: { msg: string; object: object }[] = [];
+    const judged = await changeAsOfMerge(
+      unreachable,
+      { error: (object, msg) => logged.push({ object, msg }) },
+      { host: "github", baseUrl: "https://api.github.com" },
+      { changeRequest, repository: strong, results: [] as Result[], policy },
+      day(3),
+    );
+    await unreachable.close();
+    expect(logged.map((l) => l.msg)).toEqual(["branch rules as of the merge not read from the ledger"]);
+    const evidence = judged.results.map((r) => r.evidence.find((e) => e.label === RULE_AS_OF_MERGE)?.value);
+    expect(evidence.length).toBeGreaterThan(0);
+    for (const value of evidence)
+      expect(value).toMatch(/^the ledger could not be read \(.+\); today's rule used$/);
+    expect(judged.repository).toBe(strong);
   });
 });
