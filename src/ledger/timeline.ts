@@ -275,11 +275,39 @@ export async function changeAsOfMerge<
   }
   const used = judged.rules[0];
   const report = judged.report;
+  const asOf = report.results.filter((r) => r.subject.kind === "change-request");
   return {
     ...outcome,
     repository: used?.observation
       ? withRuleAsOf(repository, changeRequest.baseBranch, used.observation.rule)
       : repository,
-    results: report.results.filter((r) => r.subject.kind === "change-request"),
+    results: stricterOf(asOf, outcome.results),
   };
+}
+
+/** Worst first: a verdict later in this list never replaces one earlier. */
+const SEVERITY: readonly Outcome[] = ["fail", "unknown", "excepted", "pass", "not-applicable"];
+
+/**
+ * The app judges a merge minutes after it happened, with the rule it has just read. The last
+ * observation before the merge may be older than a change the ledger missed (a webhook lost while
+ * the app was down), so neither rule is known to be the one in force at the merge: for each result,
+ * the stricter of the two verdicts stands, never a pass one of them would not give.
+ */
+export function stricterOf(asOf: readonly Result[], today: readonly Result[]): Result[] {
+  const todayByKey = new Map(today.map((r) => [`${r.control}\u0000${r.subject.id}`, r]));
+  return asOf.map((result) => {
+    const current = todayByKey.get(`${result.control}\u0000${result.subject.id}`);
+    if (!current || SEVERITY.indexOf(current.outcome) >= SEVERITY.indexOf(result.outcome)) return result;
+    return {
+      ...current,
+      evidence: [
+        ...current.evidence,
+        {
+          label: RULE_AS_OF_MERGE,
+          value: `the rule read when the merge was judged is stricter than the last observation before the merge (which gave ${result.outcome}): the stricter verdict stands`,
+        },
+      ],
+    };
+  });
 }
