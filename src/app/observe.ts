@@ -35,10 +35,9 @@ export function observeConfigurationChanges(
   options: { ledger: Ledger | undefined; now: () => Date; hostOf: (context: Context) => CodeHost },
 ): void {
   app.on([...CONFIGURATION_EVENTS], async (context) => {
-    const { ledger } = options;
-    if (!ledger) return;
     const payload = parsePayload(ConfigurationEvent, context.payload, context.log, context.name);
-    if (!payload) return;
+    const { ledger } = options;
+    if (!payload || !ledger) return;
     const source: ObservationSource = {
       trigger: "webhook",
       event: payload.action ? `${context.name}.${payload.action}` : context.name,

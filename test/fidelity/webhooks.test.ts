@@ -3,7 +3,7 @@
  * Enterprise Server) for an event the app subscribes to (app.yml `default_events`) either reaches a
  * handler and parses with the payload schema that handler validates with (src/app/payloads.ts), or
  * is an action the app does not handle, listed below with why. The handlers and their schemas are
- * read from src/app/index.ts, so a new handler cannot escape the suite.
+ * read from src/app/index.ts and src/app/observe.ts, so a new handler cannot escape the suite.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -39,7 +39,19 @@ const DROPPED: Record<string, string> = {
   "check_suite.rerequested": "a suite re-runs; its result arrives as completed",
 };
 
-const APP_SOURCE = readFileSync(new URL("../../src/app/index.ts", import.meta.url), "utf8");
+/** The files that subscribe the app's handlers: the change checks and the configuration observer. */
+/**
+ * Subscribed events @octokit/webhooks-examples has no example of. Each is listed so that the day an
+ * example appears, this list must shrink and the example is checked like the others.
+ */
+const WITHOUT_EXAMPLES: Record<string, string> = {
+  repository_ruleset:
+    "no example published; its handler reads only sender, organization and repository, which every event carries",
+};
+
+const APP_SOURCE = ["index.ts", "observe.ts"]
+  .map((file) => readFileSync(new URL(`../../src/app/${file}`, import.meta.url), "utf8"))
+  .join("\n");
 
 /** "event.action" (or "event") → the payload schema name its handler validates with. */
 function handlers(): Map<string, string[]> {
@@ -89,7 +101,7 @@ function examplesOf(event: string): { edition: string; action: string | undefine
 describe("the webhooks the app subscribes to", () => {
   const handled = handlers();
 
-  it("each have a handler that validates its payload (read from src/app/index.ts)", () => {
+  it("each have a handler that validates its payload (read from src/app/index.ts and observe.ts)", () => {
     expect(handled.size).toBeGreaterThan(0);
     for (const event of subscribedEvents()) {
       expect(
@@ -116,8 +128,9 @@ describe("the webhooks the app subscribes to", () => {
   describe.each(subscribedEvents())("%s", (event) => {
     const examples = examplesOf(event);
 
-    it("has documented examples", () => {
-      expect(examples.length).toBeGreaterThan(0);
+    it("has documented examples (or is listed as having none)", () => {
+      if (event in WITHOUT_EXAMPLES) expect(examples).toEqual([]);
+      else expect(examples.length).toBeGreaterThan(0);
     });
 
     it("every documented example parses with its handler's schema, or its action is dropped on purpose", () => {
@@ -146,7 +159,7 @@ describe("the webhooks the app subscribes to", () => {
         }
       }
       expect(outcomes).toEqual([]);
-      expect(parsed, "examples that reached a handler").toBeGreaterThan(0);
+      if (!(event in WITHOUT_EXAMPLES)) expect(parsed, "examples that reached a handler").toBeGreaterThan(0);
     });
   });
 });
