@@ -232,67 +232,6 @@ export const RepositoryAnswer = z.object({
 
 export const BranchAnswer = z.object({ name: z.string() });
 
-export const RuleAnswer = z.object({
-  type: z.string(),
-  ruleset_id: z.number(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-});
-export type RuleAnswer = z.infer<typeof RuleAnswer>;
-
-export const PullRequestRuleParameters = z.object({
-  required_approving_review_count: z.number(),
-  dismiss_stale_reviews_on_push: z.boolean(),
-  require_code_owner_review: z.boolean(),
-  require_last_push_approval: z.boolean(),
-});
-export const StatusChecksRuleParameters = z.object({
-  required_status_checks: z.array(z.object({ context: z.string() })),
-});
-
-export const RulesetAnswer = z.object({
-  id: z.number(),
-  bypass_actors: z
-    .array(
-      z.object({
-        actor_id: z.number().nullable(),
-        actor_type: z.string(),
-        bypass_mode: z.string().optional(),
-      }),
-    )
-    .optional(),
-});
-export type RulesetAnswer = z.infer<typeof RulesetAnswer>;
-
-const Enabled = z.object({ enabled: z.boolean() });
-export const ProtectionAnswer = z.object({
-  required_pull_request_reviews: z
-    .object({
-      required_approving_review_count: z.number().optional(),
-      dismiss_stale_reviews: z.boolean().optional(),
-      require_code_owner_reviews: z.boolean().optional(),
-      require_last_push_approval: z.boolean().optional(),
-      bypass_pull_request_allowances: z
-        .object({
-          users: z.array(Login).optional(),
-          teams: z.array(z.object({ slug: z.string() })).optional(),
-          apps: z.array(z.object({ slug: z.string() })).optional(),
-        })
-        .optional(),
-    })
-    .optional(),
-  required_status_checks: z
-    .object({
-      contexts: z.array(z.string()).optional(),
-      checks: z.array(z.object({ context: z.string() })).optional(),
-    })
-    .nullable()
-    .optional(),
-  enforce_admins: Enabled.optional(),
-  allow_force_pushes: Enabled.optional(),
-  allow_deletions: Enabled.optional(),
-});
-export type ProtectionAnswer = z.infer<typeof ProtectionAnswer>;
-
 export const CollaboratorAnswer = z.object({
   login: z.string(),
   role_name: z.string().optional(),
