@@ -243,6 +243,16 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
     return CADENCES.some((c) => latestSlot(installation.id, c, until).getTime() > Date.parse(reference));
   }
 
+  /** The installations, or null when they cannot be listed: the window is kept, so the next tick looks at these slots again. */
+  async function installationsOrNone(): Promise<T[] | null> {
+    try {
+      return await options.listInstallations();
+    } catch (error) {
+      log.error({ err: error }, "scheduled audits: could not list installations");
+      return null;
+    }
+  }
+
   async function durableTick(ledger: Ledger): Promise<TickSummary> {
     const after = lastTick;
     const until = now();
@@ -253,13 +263,8 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
       failed: [],
       claimedElsewhere: [],
     };
-    let installations: T[];
-    try {
-      installations = await options.listInstallations();
-    } catch (error) {
-      log.error({ err: error }, "scheduled audits: could not list installations");
-      return summary;
-    }
+    const installations = await installationsOrNone();
+    if (installations === null) return summary;
     lastTick = until;
     nextRetry = null;
     for (const installation of installations) {
@@ -359,14 +364,8 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
       audited: [],
       failed: [],
     };
-    let installations: T[];
-    try {
-      installations = await options.listInstallations();
-    } catch (error) {
-      // The window is kept, so the next tick looks at these slots again.
-      log.error({ err: error }, "scheduled audits: could not list installations");
-      return summary;
-    }
+    const installations = await installationsOrNone();
+    if (installations === null) return summary;
     lastTick = until;
 
     // Only an installation whose slot passed under some cadence needs its policy read.
