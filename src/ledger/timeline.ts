@@ -8,14 +8,9 @@
 import { CONTROLS } from "../controls/index.js";
 import type { AnyControl, Evidence, Outcome, Result } from "../controls/types.js";
 import { evaluate, type EvaluationReport, type PolicySet } from "../engine/index.js";
-import {
-  SNAPSHOT_SCHEMA_VERSION,
-  type ChangeRequest,
-  type Repository,
-  type Snapshot,
-} from "../model/index.js";
+import type { ChangeRequest, Repository, Snapshot } from "../model/index.js";
 import type { Policy } from "../policy/types.js";
-import { TOOL_VERSION } from "../version.js";
+import { changeSnapshot } from "../pipeline/change-check.js";
 import {
   describeAge,
   ruleIn,
@@ -248,25 +243,7 @@ export async function changeAsOfMerge<
 ): Promise<O> {
   const { changeRequest, repository, policy } = outcome;
   if (!ledger || !policy || changeRequest.mergedAt === null) return outcome;
-  const snapshot: Snapshot = {
-    schemaVersion: SNAPSHOT_SCHEMA_VERSION,
-    collector: {
-      tool: "soc2-bot",
-      version: TOOL_VERSION,
-      host: host.host,
-      baseUrl: host.baseUrl,
-      actor: "app",
-      permissions: {},
-    },
-    collectedAt: at.toISOString(),
-    period: null,
-    unreadable: [],
-    organization: null,
-    repositories: [repository],
-    changeRequests: [changeRequest],
-    directPushes: [],
-    policyFiles: [],
-  };
+  const snapshot = changeSnapshot(host, at, repository, changeRequest);
   let judged: JudgedAsOfMerge;
   try {
     judged = await evaluateAsOfMerge(ledger, snapshot, policy, at);

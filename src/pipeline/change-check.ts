@@ -15,6 +15,35 @@ import { buildChangeCheck } from "../reporters/check.js";
 import { TOOL_VERSION } from "../version.js";
 import { policyOf } from "./policies.js";
 
+/** The facts of one change, as the app collected them for a check or a merge judgement. */
+export function changeSnapshot(
+  host: { host: Snapshot["collector"]["host"]; baseUrl: string },
+  at: Date,
+  repository: Repository,
+  changeRequest: ChangeRequest,
+  policyFiles: Snapshot["policyFiles"] = [],
+): Snapshot {
+  return {
+    schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    collector: {
+      tool: "soc2-bot",
+      version: TOOL_VERSION,
+      host: host.host,
+      baseUrl: host.baseUrl,
+      actor: "app",
+      permissions: {},
+    },
+    collectedAt: at.toISOString(),
+    period: null,
+    unreadable: [],
+    organization: null,
+    repositories: [repository],
+    changeRequests: [changeRequest],
+    directPushes: [],
+    policyFiles,
+  };
+}
+
 export interface ChangeCheckTarget {
   repository: string;
   number: number;
@@ -53,25 +82,7 @@ export async function runChangeCheck(
   try {
     policy = policyOf(policyFiles);
 
-    const snapshot: Snapshot = {
-      schemaVersion: SNAPSHOT_SCHEMA_VERSION,
-      collector: {
-        tool: "soc2-bot",
-        version: TOOL_VERSION,
-        host: host.host,
-        baseUrl: host.baseUrl,
-        actor: "app",
-        permissions: {},
-      },
-      collectedAt: options.now.toISOString(),
-      period: null,
-      unreadable: [],
-      organization: null,
-      repositories: [repository],
-      changeRequests: [changeRequest],
-      directPushes: [],
-      policyFiles,
-    };
+    const snapshot = changeSnapshot(host, options.now, repository, changeRequest, policyFiles);
     results = evaluate(snapshot, policy, options.now).results.filter(
       (r) => r.subject.kind === "change-request",
     );
