@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { ChangeRequest, DirectPush, Organization, Repository, Snapshot } from "../model/index.js";
 
-export type Criterion = "CC6.1" | "CC6.2" | "CC6.3" | "CC7.2" | "CC8.1";
+export type Criterion = "CC6.1" | "CC6.2" | "CC6.3" | "CC7.1" | "CC7.2" | "CC8.1";
 
 /** What a result is about. `id` is unique per kind and stable across runs (it feeds fingerprints). */
 export type SubjectKind =
