@@ -133,8 +133,13 @@ function toLayer(
       ...(data.audit.exclude && { exclude: data.audit.exclude }),
     };
   }
-  if (data.ledger?.judged_within_minutes !== undefined) {
-    layer.ledger = { judgedWithinMinutes: data.ledger.judged_within_minutes };
+  if (data.ledger) {
+    layer.ledger = {
+      ...(data.ledger.judged_within_minutes !== undefined && {
+        judgedWithinMinutes: data.ledger.judged_within_minutes,
+      }),
+      ...(data.ledger.access_snapshots !== undefined && { accessSnapshots: data.ledger.access_snapshots }),
+    };
   }
   layer.exceptions = (data.exceptions ?? []).map((exception, index): PolicyException => {
     const { repository, change_request: changeRequest, user, commit } = exception.subject;

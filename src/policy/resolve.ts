@@ -149,7 +149,7 @@ export function resolvePolicy(layers: PolicyLayer[], controls: readonly AnyContr
       layers.map((layer) => layer.audit),
     ),
     ledger: merge(
-      { judgedWithinMinutes: 15 },
+      { judgedWithinMinutes: 15, accessSnapshots: "quarter-ends" },
       layers.map((layer) => layer.ledger),
     ),
   };

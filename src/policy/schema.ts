@@ -142,6 +142,12 @@ export const PolicyFileSchema = z.strictObject({
         .min(1, { error: "must be at least 1 minute" })
         .max(10080, { error: "must be at most 10080 minutes (a week)" })
         .optional(),
+      // export: the points at which the period's export lists who had access (each day's end, UTC)
+      access_snapshots: z
+        .union([z.enum(["quarter-ends", "month-ends"]), z.array(CalendarDate).min(1)], {
+          error: 'must be "quarter-ends", "month-ends" or a list of dates YYYY-MM-DD',
+        })
+        .optional(),
     })
     .nullable()
     .optional(),

@@ -84,8 +84,11 @@ export interface Policy {
     exclude: string[];
   };
   /** What the ledger's coverage holds the app to (absent only on policies built by hand in tests). */
-  ledger?: { judgedWithinMinutes: number };
+  ledger?: { judgedWithinMinutes: number; accessSnapshots: AccessSnapshotPoints };
 }
+
+/** When the period's export lists who had access: each quarter's or month's last day, or given days (UTC). */
+export type AccessSnapshotPoints = "quarter-ends" | "month-ends" | string[];
 
 /** One parsed policy file, before layering. Keys absent from the file are absent here. */
 export interface PolicyLayer {
@@ -101,5 +104,5 @@ export interface PolicyLayer {
   people?: LayerPerson[];
   findings?: Partial<Policy["findings"]>;
   audit?: Partial<Policy["audit"]>;
-  ledger?: { judgedWithinMinutes?: number };
+  ledger?: { judgedWithinMinutes?: number; accessSnapshots?: AccessSnapshotPoints };
 }
