@@ -40,6 +40,22 @@ export interface GitLabPipelineEvent {
   jobNames: string[];
 }
 
+/**
+ * A group member added, removed, or given another role or expiry (GitLab's "Group member events" of
+ * a group webhook, X-Gitlab-Event: Member Hook). GitLab's payload names the member, never who made
+ * the change.
+ */
+export interface GitLabMemberEvent {
+  /** user_add_to_group, user_update_for_group, user_remove_from_group. */
+  eventName: string;
+  groupId: number;
+  /** The group's own path (a subgroup's is not its full path). */
+  groupPath: string;
+  member: string | null;
+  /** The member's role as GitLab names it ("Guest" … "Owner"); null when removed or not given. */
+  access: string | null;
+}
+
 export interface GitLabWebhookLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -50,6 +66,8 @@ export interface GitLabWebhookOptions {
   secret: string;
   onMergeRequest(event: GitLabMergeRequestEvent): Promise<void> | void;
   onPipeline(event: GitLabPipelineEvent): Promise<void> | void;
+  /** Group member events; without this callback they are answered 204 like other kinds. */
+  onMember?(event: GitLabMemberEvent): Promise<void> | void;
   log: GitLabWebhookLogger;
   /** Largest body accepted, in bytes (1 MiB by default). */
   maxBodyBytes?: number;
@@ -92,6 +110,21 @@ export const PipelineHook = z.object({
     .optional(),
 });
 
+/** The member events GitLab documents for group webhooks (and, with the same names, system hooks). */
+export const MEMBER_EVENTS = [
+  "user_add_to_group",
+  "user_update_for_group",
+  "user_remove_from_group",
+] as const;
+
+export const MemberHook = z.object({
+  event_name: z.enum(MEMBER_EVENTS),
+  group_id: z.number().int(),
+  group_path: z.string().min(1),
+  user_username: z.string().optional(),
+  group_access: z.string().nullable().optional(),
+});
+
 /** The request handler, returning a promise that settles when the callback has run (for tests). */
 export function createGitLabWebhookHandler(
   options: GitLabWebhookOptions,
@@ -122,6 +155,22 @@ export function createGitLabWebhookHandler(
       return answer(res, tooLarge ? 413 : 400, tooLarge ? "payload too large" : "malformed JSON");
     }
     const kind = objectKind(payload);
+    if (kind === undefined && options.onMember && isMemberEvent(payload)) {
+      const parsed = MemberHook.safeParse(payload);
+      if (!parsed.success) return invalid(res, parsed.error);
+      const member = parsed.data;
+      answer(res, 202, "accepted");
+      const onMember = options.onMember;
+      return run("member", () =>
+        onMember({
+          eventName: member.event_name,
+          groupId: member.group_id,
+          groupPath: member.group_path,
+          member: member.user_username ?? null,
+          access: member.event_name === "user_remove_from_group" ? null : (member.group_access ?? null),
+        }),
+      );
+    }
     if (kind !== "merge_request" && kind !== "pipeline") return answer(res, 204);
 
     if (kind === "merge_request") {
@@ -179,6 +228,12 @@ export function createGitLabWebhookHandler(
       options.log.error({ err: error, kind }, "GitLab webhook handler failed");
     }
   }
+}
+
+/** Member events carry no object_kind: their event_name says what they are. */
+function isMemberEvent(payload: unknown): boolean {
+  if (typeof payload !== "object" || payload === null || !("event_name" in payload)) return false;
+  return (MEMBER_EVENTS as readonly unknown[]).includes(payload.event_name);
 }
 
 function objectKind(payload: unknown): string | undefined {

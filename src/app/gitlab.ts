@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ProviderError } from "../errors.js";
-import { recordJudgementSafely, type Ledger } from "../ledger/index.js";
+import { organizationFacts, recordJudgementSafely, recordObservation, type Ledger } from "../ledger/index.js";
 import { runChangeCheck } from "../pipeline/change-check.js";
 import { GITLAB_STATUS_NAME } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
@@ -9,6 +9,7 @@ import { syncFindings } from "../reporters/findings/lifecycle.js";
 import { createCoalescer } from "./coalesce.js";
 import {
   createGitLabWebhookHandler,
+  type GitLabMemberEvent,
   type GitLabMergeRequestEvent,
   type GitLabPipelineEvent,
   type GitLabWebhookLogger,
@@ -212,7 +213,36 @@ export function createGitLabEndpoint(
     );
   }
 
-  return createGitLabWebhookHandler({ secret: options.secret, onMergeRequest, onPipeline, log });
+  /**
+   * A group member added, removed or given another role: the top-level group's members are read
+   * again and recorded as an observation in the ledger, as GitHub's member events are. GitLab sends
+   * these only to group webhooks, names the group by id and its own path (a subgroup's path is not
+   * its full path), and never says who made the change. GitLab has no webhook for protected
+   * branches or a project's visibility: those are observed by each audit.
+   */
+  async function onMember(event: GitLabMemberEvent): Promise<void> {
+    const { ledger } = options;
+    if (!ledger) return;
+    const context = { event: `member.${event.eventName}`, groupId: event.groupId, ledger: ledger.location };
+    try {
+      const host = hostOf();
+      let organization = await host.collectOrganization(String(event.groupId));
+      // findings, policy and audits belong to the top-level group, as topGroupOf says for projects
+      const top = topGroupOf(organization.login);
+      if (top !== organization.login) organization = await host.collectOrganization(top);
+      await recordObservation(ledger, {
+        host: "gitlab",
+        facts: organizationFacts(organization),
+        observedAt: now(),
+        source: { trigger: "webhook", event: context.event, actor: null },
+      });
+      log.info({ ...context, group: top }, "configuration observed");
+    } catch (error) {
+      log.error({ ...context, err: redactText(String(error)) }, "configuration change not observed");
+    }
+  }
+
+  return createGitLabWebhookHandler({ secret: options.secret, onMergeRequest, onPipeline, onMember, log });
 }
 
 /** The top-level group holds the policy project and the findings project, as in `audit`. */

@@ -11,19 +11,23 @@ const mergeRequestHook = readFileSync(
   "utf8",
 );
 const pipelineHook = readFileSync(new URL("../fixtures/gitlab/pipeline-hook.json", import.meta.url), "utf8");
+// GitLab's documented "Group member events" example (user/project/integrations/webhook_events).
+const memberHook = readFileSync(new URL("../fixtures/gitlab/member-hook.json", import.meta.url), "utf8");
 
 let server: Server;
 let url: string;
 let settled: Promise<void>[];
 const onMergeRequest = vi.fn();
 const onPipeline = vi.fn();
+const onMember = vi.fn();
 const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
 
 beforeEach(async () => {
   settled = [];
   onMergeRequest.mockReset();
   onPipeline.mockReset();
-  const handle = createGitLabWebhookHandler({ secret: SECRET, onMergeRequest, onPipeline, log });
+  onMember.mockReset();
+  const handle = createGitLabWebhookHandler({ secret: SECRET, onMergeRequest, onPipeline, onMember, log });
   server = createServer((req, res) => void settled.push(handle(req, res)));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/gitlab/webhook`;
@@ -126,5 +130,56 @@ describe("GitLab webhook", () => {
       expect.objectContaining({ kind: "pipeline" }),
       "GitLab webhook handler failed",
     );
+  });
+
+  it("hands a group member event to its callback: the member and role, never an actor GitLab does not send", async () => {
+    const headers = { "x-gitlab-token": SECRET, "x-gitlab-event": "Member Hook" };
+    expect(await deliver(memberHook, headers)).toBe(202);
+    const removed = { ...JSON.parse(memberHook), event_name: "user_remove_from_group" };
+    expect(await deliver(JSON.stringify(removed), headers)).toBe(202);
+    expect(onMember.mock.calls).toEqual([
+      [
+        {
+          eventName: "user_add_to_group",
+          groupId: 100,
+          groupPath: "webhook-test",
+          member: "test_user",
+          access: "Guest",
+        },
+      ],
+      [
+        {
+          eventName: "user_remove_from_group",
+          groupId: 100,
+          groupPath: "webhook-test",
+          member: "test_user",
+          access: null,
+        },
+      ],
+    ]);
+    expect(onMergeRequest).not.toHaveBeenCalled();
+  });
+
+  it("answers 400 on a member event missing its group, and 204 when no member callback is set", async () => {
+    const headers = { "x-gitlab-token": SECRET, "x-gitlab-event": "Member Hook" };
+    const broken = JSON.parse(memberHook) as Record<string, unknown>;
+    delete broken.group_id;
+    expect(await deliver(JSON.stringify(broken), headers)).toBe(400);
+    expect(onMember).not.toHaveBeenCalled();
+
+    const withoutMembers = createGitLabWebhookHandler({ secret: SECRET, onMergeRequest, onPipeline, log });
+    const other = createServer((req, res) => void settled.push(withoutMembers(req, res)));
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(other.address() as AddressInfo).port}/`, {
+        method: "POST",
+        body: memberHook,
+        headers: { "content-type": "application/json", ...headers },
+      });
+      await response.text();
+      expect(response.status).toBe(204);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 });
