@@ -2,13 +2,7 @@ import type { ApplicationFunction, Context, Probot } from "probot";
 import { z } from "zod";
 import { CONTROLS } from "../controls/index.js";
 import { ProviderError } from "../errors.js";
-import {
-  changeAsOfMerge,
-  evaluateAsOfMergeSafely,
-  recordJudgementSafely,
-  recordSnapshotObservationsSafely,
-  type Ledger,
-} from "../ledger/index.js";
+import { changeAsOfMerge, judgeAndObserve, recordJudgementSafely, type Ledger } from "../ledger/index.js";
 import { collectAudit } from "../pipeline/audit.js";
 import {
   judgeAsOfMerge,
@@ -467,9 +461,12 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
         now,
       });
       const policies = policySetFor(snapshot);
-      // Merges judged by their base branch's rule as of the merge, when the ledger observed it.
-      const report = await evaluateAsOfMergeSafely(options.ledger, log, snapshot, policies, at);
-      await recordSnapshotObservationsSafely(options.ledger, log, snapshot, { trigger: "schedule" });
+      // Merges judged by their base branch's rule and the policy as of the merge (read from the ledger
+      // into the snapshot recorded below), then today's configuration recorded as an observation.
+      const judged = await judgeAndObserve(options.ledger, log, snapshot, policies, at, {
+        trigger: "schedule",
+      });
+      const { report } = judged;
       // A merge of the last minutes is judged as the app judges it: waiting for its merge commit's checks.
       const results = judgeMergesAsOf(snapshot, policies, report.results, at, waitMs);
       const { findings } = policies.organization;
@@ -481,7 +478,7 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
         lockKey: `github:${findingsRepository}`,
       });
       await options.ledger
-        ?.recordAuditRun({ trigger: "schedule", organization, snapshot, report, results })
+        ?.recordAuditRun({ trigger: "schedule", organization, snapshot: judged.snapshot, report, results })
         .catch((error: unknown) =>
           log.error(
             {

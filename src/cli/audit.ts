@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { evaluate } from "../engine/index.js";
 import {
   coverageFromLedger,
   DEFAULT_JUDGED_WITHIN_MINUTES,
+  judgeAndObserve,
   type AuditTrigger,
   type Ledger,
 } from "../ledger/index.js";
@@ -93,7 +93,7 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
 
 /** collect -> evaluate -> report, for the CLI and the demo alike. */
 export async function runAudit(run: AuditRun, io: Io): Promise<number> {
-  const snapshot = await collectAudit({
+  const collected = await collectAudit({
     host: run.host,
     organization: run.organization,
     since: run.since,
@@ -103,8 +103,18 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
     now: run.now,
     onProgress: progressReporter(io),
   });
-  const policies = policySetFor(snapshot);
-  const report = evaluate(snapshot, policies, run.until);
+  const policies = policySetFor(collected);
+  // With a ledger, merges are judged by the rule and policy in force when they merged, as the ledger
+  // observed them (kept in the snapshot written below, so it evaluates to results.json again); then
+  // the configuration read now is recorded as today's observation, as the app's scheduled audit does.
+  const { report, snapshot } = await judgeAndObserve(
+    run.ledger,
+    { error: (object, message) => io.stderr(`soc2-bot: ${message}: ${JSON.stringify(object)}\n`) },
+    collected,
+    policies,
+    run.until,
+    { trigger: run.trigger ?? "cli" },
+  );
   // The ledger's coverage of the period, this audit counted as if recorded (it is, right after).
   const coverage = run.ledger
     ? await coverageFromLedger(run.ledger, {

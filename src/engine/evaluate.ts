@@ -4,6 +4,7 @@ import type {
   AppliesTo,
   ControlContext,
   Evaluation,
+  Evidence,
   Outcome,
   PeopleDirectory,
   Result,
@@ -12,6 +13,7 @@ import type {
 import type { ChangeRequest, DirectPush, Repository, Snapshot } from "../model/index.js";
 import { findException, isProductionBranch, peopleDirectory } from "../policy/index.js";
 import type { Policy } from "../policy/types.js";
+import { changeId, policyAsOf, ruleEvidence, withRuleAsOf } from "./as-of-merge.js";
 import type { EvaluationReport } from "./types.js";
 
 /** The policy in force for the organization and, where a repository has its own layer, for it. */
@@ -48,6 +50,10 @@ export function evaluate(
       repository === undefined ? true : isProductionBranch(policy(name), repository.defaultBranch, branch);
   const isProduction = productionCheck((name) => set.forRepository(name));
 
+  // Merged changes judged as of their merge: the rule and policy the snapshot's asOfMerge holds for
+  // them (read from the ledger before evaluating), each result saying which.
+  const asOf = judgedAsOfMerge(snapshot, repositories, (name) => set.forRepository(name));
+
   // One directory per policy in force (repositories without their own layer share the organization's),
   // for the host the snapshot was collected from: its logins, and e-mails on either host.
   const directories = new Map<Policy, PeopleDirectory>();
@@ -61,7 +67,12 @@ export function evaluate(
   };
 
   for (const control of controls) {
-    const run = (policy: Policy, subject: SubjectFacts[AppliesTo], event?: SubjectEvent): void => {
+    const run = (
+      policy: Policy,
+      subject: SubjectFacts[AppliesTo],
+      event?: SubjectEvent,
+      judged?: JudgedAsOf,
+    ): void => {
       const setting = policy.controls[control.id];
       if (setting && !setting.enabled) return;
       const params: unknown = setting ? setting.params : control.params.parse({});
@@ -70,12 +81,13 @@ export function evaluate(
         people: peopleOf(policy),
         at,
         snapshot,
-        isProductionBranch: isProduction,
+        isProductionBranch: judged?.isProduction ?? isProduction,
       };
       for (const evaluation of control.evaluate(subject, context)) {
         // An exception is judged on the day of the event a result is about (see findException).
         const occurredAt = event && evaluation.subject.kind === event.kind ? event.at : undefined;
-        results.push(toResult(control, evaluation, policy, at, occurredAt));
+        const result = toResult(control, evaluation, policy, at, occurredAt);
+        results.push(judged ? { ...result, evidence: [...result.evidence, ...judged.evidence] } : result);
       }
     };
 
@@ -89,10 +101,15 @@ export function evaluate(
         break;
       case "change-request":
         for (const changeRequest of snapshot.changeRequests) {
+          const judged = changeRequest.mergedAt === null ? undefined : asOf.get(changeId(changeRequest));
           run(
-            set.forRepository(changeRequest.repository),
-            { changeRequest, repository: repositories.get(changeRequest.repository) },
+            judged?.policy ?? set.forRepository(changeRequest.repository),
+            {
+              changeRequest,
+              repository: judged ? judged.repository : repositories.get(changeRequest.repository),
+            },
             eventOf(changeRequest),
+            judged,
           );
         }
         break;
@@ -124,6 +141,41 @@ export function evaluate(
     results,
     totals: totalsOf(results, controls),
   };
+}
+
+/** How one merged change is judged as of its merge: with which facts, policy and evidence. */
+interface JudgedAsOf {
+  repository: Repository | undefined;
+  /** undefined: today's policy for the repository. */
+  policy: Policy | undefined;
+  isProduction: ControlContext<unknown>["isProductionBranch"];
+  evidence: Evidence[];
+}
+
+function judgedAsOfMerge(
+  snapshot: Snapshot,
+  repositories: ReadonlyMap<string, Repository>,
+  todays: (repository: string) => Policy,
+): Map<string, JudgedAsOf> {
+  const judged = new Map<string, JudgedAsOf>();
+  const resolved = new Map<string, Policy | Error>();
+  for (const entry of snapshot.asOfMerge ?? []) {
+    const repository = repositories.get(entry.repository);
+    const policy = policyAsOf(entry, resolved);
+    const inForce = policy?.policy ?? todays(entry.repository);
+    judged.set(entry.change, {
+      repository:
+        repository && entry.observation
+          ? withRuleAsOf(repository, entry.branch, entry.observation.rule)
+          : repository,
+      policy: policy?.policy ?? undefined,
+      // The production branches of the policy in force then decide whether the change was one.
+      isProduction: (facts, _name, branch) =>
+        facts === undefined ? true : isProductionBranch(inForce, facts.defaultBranch, branch),
+      evidence: [ruleEvidence(entry), ...(policy ? [policy.evidence] : [])],
+    });
+  }
+  return judged;
 }
 
 /** The event a subject is: a change request's merge, a commit's push. */

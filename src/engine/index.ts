@@ -1,2 +1,3 @@
 export * from "./evaluate.js";
 export * from "./types.js";
+export * from "./as-of-merge.js";

@@ -59,3 +59,11 @@ export {
   RULE_AS_OF_MERGE,
   type MergeRuleUsed,
 } from "./timeline.js";
+export {
+  judgeAndObserve,
+  mergesAsOf,
+  POLICY_AS_OF_MERGE,
+  type AsOfMergeOptions,
+  type JudgedAsOfMerge,
+} from "./timeline.js";
+export { policyIn, type ObservedPolicyFile, type PolicyAsOf } from "./observations.js";

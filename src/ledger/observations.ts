@@ -9,7 +9,9 @@
  * stays small. A fact the collector could not read is recorded as unreadable with the permission it
  * lacked, never as empty.
  */
-import type { BranchRule, Known, Organization, Repository } from "../model/index.js";
+import { createHash } from "node:crypto";
+import { describeAge } from "../engine/as-of-merge.js";
+import type { BranchRule, Known, Organization, PolicyFile, Repository } from "../model/index.js";
 import { canonicalJson, type ChainedRecord, type Json } from "./chain.js";
 import type { RecordedEntry } from "./ledger.js";
 
@@ -39,6 +41,20 @@ export interface RepositoryFacts {
   admins: Known<string[]>;
   deployKeys: Known<Record<string, { title: string; readOnly: boolean; addedBy: string | null }>>;
   collectionError: string | null;
+  /**
+   * The policy files that governed the repository when observed: the organization's layers in the
+   * order they apply, then the repository's own; [] when only the shipped default applied. Absent in
+   * records written before policies were observed, and when the observer did not read them.
+   */
+  policyFiles?: ObservedPolicyFile[];
+}
+
+/** A policy file as observed: where it was read, its layer, and its text (with its SHA-256). */
+export interface ObservedPolicyFile {
+  path: string;
+  layer: PolicyFile["layer"];
+  sha256: string;
+  content: string;
 }
 
 export interface OrganizationFacts {
@@ -79,7 +95,14 @@ export interface ObservationContent {
   unchangedSince?: number;
 }
 
-export function repositoryFacts(repository: Repository): RepositoryFacts {
+/**
+ * The facts of a repository; with `policyFiles` (a snapshot's, or the files the observer read), the
+ * ones that govern this repository are recorded with them.
+ */
+export function repositoryFacts(
+  repository: Repository,
+  policyFiles?: readonly PolicyFile[],
+): RepositoryFacts {
   const map = <T, V>(fact: Known<T[]>, key: (item: T) => string, value: (item: T) => V) =>
     fact.known
       ? {
@@ -127,7 +150,32 @@ export function repositoryFacts(repository: Repository): RepositoryFacts {
       (k) => ({ title: k.title, readOnly: k.readOnly, addedBy: k.addedBy }),
     ),
     collectionError: repository.collectionError,
+    ...(policyFiles ? { policyFiles: governing(policyFiles, repository.fullName) } : {}),
   };
+}
+
+/** The files that govern `repository`, in the order policySetFor applies them. */
+function governing(files: readonly PolicyFile[], repository: string): ObservedPolicyFile[] {
+  const observed = (file: PolicyFile): ObservedPolicyFile => ({
+    path: file.path,
+    layer: file.layer,
+    sha256: createHash("sha256").update(file.content).digest("hex"),
+    content: file.content,
+  });
+  return [
+    ...files.filter((file) => file.layer === "organization").map(observed),
+    ...files.filter((file) => file.layer === "repository" && file.repository === repository).map(observed),
+  ];
+}
+
+/** Observed policy files back as the snapshot's PolicyFiles of `repository`. */
+export function policyFilesOf(repository: string, files: readonly ObservedPolicyFile[]): PolicyFile[] {
+  return files.map((file) => ({
+    layer: file.layer,
+    repository: file.layer === "repository" ? repository : null,
+    path: file.path,
+    content: file.content,
+  }));
 }
 
 export function organizationFacts(organization: Organization): OrganizationFacts {
@@ -245,6 +293,8 @@ export async function* replayObservations(
 export interface ObservationLedger {
   append(stream: string, kind: string, content: unknown): Promise<RecordedEntry>;
   records(stream: string): AsyncGenerator<ChainedRecord>;
+  /** The stream's last record (null: none); with it, recordObservation need not replay the stream. */
+  streamHead?(stream: string): Promise<RecordedEntry | null>;
 }
 
 /**
@@ -259,8 +309,7 @@ export async function recordObservation(
 ): Promise<RecordedEntry & { change: "whole" | "changed" | "unchanged" }> {
   const subject = input.facts.kind === "repository" ? input.facts.fullName : input.facts.login;
   const stream = observationStream(input.host, subject);
-  let last: ReplayedObservation | null = null;
-  for await (const observed of replayObservations(ledger.records(stream))) last = observed;
+  const last = await lastObservation(ledger, stream);
   const base = {
     subject,
     host: input.host,
@@ -271,15 +320,66 @@ export async function recordObservation(
   const facts = JSON.parse(canonicalJson(input.facts)) as Json;
   if (!last || last.facts.kind !== input.facts.kind) {
     const content: ObservationContent = { ...base, whole: facts as unknown as ObservedFacts };
-    return { ...(await ledger.append(stream, OBSERVATION, content)), change: "whole" };
+    const entry = await ledger.append(stream, OBSERVATION, content);
+    rememberHead(ledger, entry, { facts, changedAt: entry.sequence });
+    return { ...entry, change: "whole" };
   }
   const changes = diffFacts(last.facts as unknown as Json, facts);
   const content: ObservationContent =
     changes.length === 0 ? { ...base, unchangedSince: last.changedAt } : { ...base, changes };
-  return {
-    ...(await ledger.append(stream, OBSERVATION, content)),
-    change: changes.length === 0 ? "unchanged" : "changed",
-  };
+  const entry = await ledger.append(stream, OBSERVATION, content);
+  rememberHead(ledger, entry, {
+    facts: changes.length === 0 ? (last.facts as unknown as Json) : facts,
+    changedAt: changes.length === 0 ? last.changedAt : entry.sequence,
+  });
+  return { ...entry, change: changes.length === 0 ? "unchanged" : "changed" };
+}
+
+/** The facts after a stream's last record, as this process last wrote them, and that record. */
+interface KnownHead {
+  sequence: number;
+  hash: string;
+  facts: Json;
+  changedAt: number;
+}
+
+/** Streams whose head facts are kept per ledger: a daily audit of a few thousand subjects fits. */
+const KNOWN_HEADS_PER_LEDGER = 20_000;
+const knownHeads = new WeakMap<object, Map<string, KnownHead>>();
+
+function rememberHead(
+  ledger: ObservationLedger,
+  entry: RecordedEntry,
+  state: { facts: Json; changedAt: number },
+): void {
+  if (!ledger.streamHead) return;
+  let heads = knownHeads.get(ledger);
+  if (!heads) knownHeads.set(ledger, (heads = new Map()));
+  heads.delete(entry.stream);
+  heads.set(entry.stream, { sequence: entry.sequence, hash: entry.hash, ...state });
+  // the least recently written stream goes first
+  if (heads.size > KNOWN_HEADS_PER_LEDGER) heads.delete(heads.keys().next().value!);
+}
+
+/**
+ * The stream's last observation: the facts this process wrote after it when the stream's head is
+ * still that record (one indexed read, not a replay of a year of records), else replayed from its
+ * first record. Another writer's append moves the head, so its record is never skipped.
+ */
+async function lastObservation(
+  ledger: ObservationLedger,
+  stream: string,
+): Promise<Pick<ReplayedObservation, "facts" | "changedAt"> | null> {
+  const known = knownHeads.get(ledger)?.get(stream);
+  if (known && ledger.streamHead) {
+    const head = await ledger.streamHead(stream);
+    if (head && head.sequence === known.sequence && head.hash === known.hash) {
+      return { facts: known.facts as unknown as ObservedFacts, changedAt: known.changedAt };
+    }
+  }
+  let last: ReplayedObservation | null = null;
+  for await (const observed of replayObservations(ledger.records(stream))) last = observed;
+  return last;
 }
 
 /** Records the organization and every repository of an audit's snapshot; returns how many records. */
@@ -290,6 +390,8 @@ export async function recordSnapshotObservations(
     collectedAt: string;
     organization: Organization | null;
     repositories: readonly Repository[];
+    /** The policy files read with the snapshot: each repository's governing ones are recorded. */
+    policyFiles?: readonly PolicyFile[];
   },
   source: ObservationSource,
 ): Promise<number> {
@@ -306,7 +408,12 @@ export async function recordSnapshotObservations(
     count += 1;
   }
   for (const repository of snapshot.repositories) {
-    await recordObservation(ledger, { host, facts: repositoryFacts(repository), observedAt, source });
+    await recordObservation(ledger, {
+      host,
+      facts: repositoryFacts(repository, snapshot.policyFiles),
+      observedAt,
+      source,
+    });
     count += 1;
   }
   return count;
@@ -332,6 +439,8 @@ export interface RuleTimeline {
     observedAt: string;
     source: ObservationSource;
     rules: RepositoryFacts["branchRules"];
+    /** Absent: this observation did not record the policy files. */
+    policyFiles?: ObservedPolicyFile[];
   }[];
 }
 
@@ -351,6 +460,7 @@ export async function ruleTimeline(
       observedAt: observed.observedAt,
       source: observed.source,
       rules: observed.facts.branchRules,
+      ...(observed.facts.policyFiles ? { policyFiles: observed.facts.policyFiles } : {}),
     });
   }
   return { stream, steps };
@@ -397,17 +507,36 @@ export async function ruleAsOf(
   return ruleIn(await ruleTimeline(ledger, host, repository), branch, at);
 }
 
-/** "3 days 4 hours", "12 minutes": an observation's age as a person reads it. */
-export function describeAge(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  const days = Math.floor(minutes / 1440);
-  const hours = Math.floor((minutes % 1440) / 60);
-  const rest = minutes % 60;
-  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
-  if (days > 0) return hours > 0 ? `${plural(days, "day")} ${plural(hours, "hour")}` : plural(days, "day");
-  if (hours > 0)
-    return rest > 0 ? `${plural(hours, "hour")} ${plural(rest, "minute")}` : plural(hours, "hour");
-  return plural(rest, "minute");
+/** "3 days 4 hours", "12 minutes" (kept here for the modules that import it from the ledger). */
+export { describeAge };
+
+/** The policy files in force at `at`: the nearest observation at or before it that recorded them. */
+export interface PolicyAsOf {
+  files: ObservedPolicyFile[];
+  stream: string;
+  sequence: number;
+  observedAt: string;
+  ageMs: number;
+}
+
+/**
+ * The policy files in force at `at`, from the nearest observation at or before it that recorded
+ * them (one that did not, such as an older record, is passed over); null when none that old did.
+ */
+export function policyIn(timeline: RuleTimeline, at: Date): PolicyAsOf | null {
+  let nearest: RuleTimeline["steps"][number] | undefined;
+  for (const step of timeline.steps) {
+    if (Date.parse(step.observedAt) > at.getTime()) break;
+    if (step.policyFiles) nearest = step;
+  }
+  if (!nearest?.policyFiles) return null;
+  return {
+    files: nearest.policyFiles,
+    stream: timeline.stream,
+    sequence: nearest.sequence,
+    observedAt: nearest.observedAt,
+    ageMs: at.getTime() - Date.parse(nearest.observedAt),
+  };
 }
 
 /**

@@ -1,105 +1,80 @@
 /**
- * Judged as of the merge: a merged change is judged against its base branch's rule as the ledger
- * observed it when the change merged, not as the branch is protected today. Evaluation stays pure:
- * this substitutes the repository facts handed to it, one change at a time, and says in each
- * result's evidence which observation it used (its time and age), or that the ledger holds none that
- * old and today's rule was used.
+ * Judged as of the merge: a merged change is judged against its base branch's rule and the policy
+ * in force when it merged, as the ledger observed them, not as they are today. This reads the ledger
+ * and fills the snapshot's `asOfMerge` (which observation, how old, or that the ledger holds none that
+ * old); the pure evaluation (src/engine) applies it and says so in each result's evidence, so the
+ * snapshot written into the evidence package evaluates to the package's results again.
  */
 import { CONTROLS } from "../controls/index.js";
-import type { AnyControl, Evidence, Outcome, Result } from "../controls/types.js";
-import { evaluate, type EvaluationReport, type PolicySet } from "../engine/index.js";
-import type { ChangeRequest, Repository, Snapshot } from "../model/index.js";
+import type { AnyControl, Outcome, Result } from "../controls/types.js";
+import {
+  changeId,
+  evaluate,
+  RULE_AS_OF_MERGE,
+  withRuleAsOf,
+  type EvaluationReport,
+  type PolicySet,
+} from "../engine/index.js";
+import type { ChangeRequest, MergeAsOf, Repository, Snapshot } from "../model/index.js";
 import type { Policy } from "../policy/types.js";
 import { changeSnapshot } from "../pipeline/change-check.js";
 import {
-  describeAge,
+  policyFilesOf,
+  policyIn,
+  recordSnapshotObservationsSafely,
   ruleIn,
   ruleTimeline,
   type ObservationLedger,
-  type RuleAsOf,
+  type ObservationSource,
   type RuleTimeline,
 } from "./observations.js";
 
-export const RULE_AS_OF_MERGE = "branch rule as of the merge";
+export { POLICY_AS_OF_MERGE, RULE_AS_OF_MERGE, ruleEvidence, withRuleAsOf } from "../engine/index.js";
 
-/** Which rule each merged change was judged with. */
-export interface MergeRuleUsed {
-  change: string;
-  repository: string;
-  branch: string;
-  mergedAt: string;
-  /** null: the ledger held no observation that old, and today's rule was used. */
-  observation: Pick<RuleAsOf, "stream" | "sequence" | "observedAt" | "ageMs" | "rule"> | null;
-}
+/** Which rule (and policy) each merged change was judged with: the snapshot's asOfMerge entries. */
+export type MergeRuleUsed = MergeAsOf;
 
 export interface JudgedAsOfMerge {
   report: EvaluationReport;
   rules: MergeRuleUsed[];
+  /** The snapshot evaluated: the one given, its asOfMerge filled from the ledger. */
+  snapshot: Snapshot;
 }
 
-/** The repository's facts with `branch`'s rule replaced by the one observed (or unreadable then). */
-export function withRuleAsOf(repository: Repository, branch: string, observed: RuleAsOf["rule"]): Repository {
-  if (!observed.known) return { ...repository, branchRules: observed };
-  const today = repository.branchRules.known ? repository.branchRules.value : [];
-  const others = today.filter((rule) => rule.branch !== branch);
-  return {
-    ...repository,
-    productionBranches: repository.productionBranches.includes(branch)
-      ? repository.productionBranches
-      : [...repository.productionBranches, branch],
-    branchRules: { known: true, value: [...others, observed.value] },
-  };
-}
-
-export function ruleEvidence(used: MergeRuleUsed): Evidence {
-  if (!used.observation) {
-    return {
-      label: RULE_AS_OF_MERGE,
-      value: `the ledger holds no observation of ${used.branch} before ${used.mergedAt}; today's rule used`,
-    };
-  }
-  const { observation } = used;
-  return {
-    label: RULE_AS_OF_MERGE,
-    value:
-      `observed ${observation.observedAt} (${describeAge(observation.ageMs)} before the merge), ` +
-      `${observation.stream} record ${observation.sequence}` +
-      (observation.rule.known ? "" : `: unreadable then (${observation.rule.permission})`),
-    at: observation.observedAt,
-  };
+export interface AsOfMergeOptions {
+  /**
+   * Look up the policy in force at each merge too (default). The app's judgement of a merge made
+   * minutes ago does not: the policy it has just read is nearer the merge than any observation.
+   */
+  policy?: boolean;
 }
 
 /**
- * Evaluates the snapshot, then judges each merged change again with its base branch's rule as of
- * its merge, from the ledger's observations. Results of everything else are the plain evaluation's.
+ * The rule (and policy) in force at each merged change of the snapshot, from the ledger: the nearest
+ * observation at or before the merge. An observation made by this audit (observed at the snapshot's
+ * collection, after every merge of its period) is never before one of its merges.
  */
-export async function evaluateAsOfMerge(
+export async function mergesAsOf(
   ledger: Pick<ObservationLedger, "records">,
   snapshot: Snapshot,
-  policies: PolicySet | Policy,
-  at: Date,
-  controls: readonly AnyControl[] = CONTROLS,
-): Promise<JudgedAsOfMerge> {
-  const plain = evaluate(snapshot, policies, at, controls);
+  options: AsOfMergeOptions = {},
+): Promise<MergeAsOf[]> {
   const host = snapshot.collector.host;
-  const repositories = new Map(snapshot.repositories.map((r) => [r.fullName, r]));
-  const rules: MergeRuleUsed[] = [];
-  const replaced = new Map<string, Result[]>();
+  const repositories = new Set(snapshot.repositories.map((r) => r.fullName));
+  const entries: MergeAsOf[] = [];
   const timelines = new Map<string, RuleTimeline>();
   for (const changeRequest of snapshot.changeRequests) {
-    if (changeRequest.mergedAt === null) continue;
-    const repository = repositories.get(changeRequest.repository);
-    if (!repository) continue;
-    const id = changeId(changeRequest);
+    if (changeRequest.mergedAt === null || !repositories.has(changeRequest.repository)) continue;
     // each repository's stream is replayed once, however many of its changes merged in the period
     let timeline = timelines.get(changeRequest.repository);
     if (!timeline) {
       timeline = await ruleTimeline(ledger, host, changeRequest.repository);
       timelines.set(changeRequest.repository, timeline);
     }
-    const found = ruleIn(timeline, changeRequest.baseBranch, new Date(changeRequest.mergedAt));
-    const used: MergeRuleUsed = {
-      change: id,
+    const mergedAt = new Date(changeRequest.mergedAt);
+    const found = ruleIn(timeline, changeRequest.baseBranch, mergedAt);
+    const entry: MergeAsOf = {
+      change: changeId(changeRequest),
       repository: changeRequest.repository,
       branch: changeRequest.baseBranch,
       mergedAt: changeRequest.mergedAt,
@@ -111,57 +86,36 @@ export async function evaluateAsOfMerge(
         rule: found.rule,
       },
     };
-    rules.push(used);
-    const evidence = ruleEvidence(used);
-    let results: Result[];
-    if (!found) {
-      results = plain.results.filter((r) => r.subject.kind === "change-request" && r.subject.id === id);
-    } else {
-      const one: Snapshot = {
-        ...snapshot,
-        repositories: [withRuleAsOf(repository, changeRequest.baseBranch, found.rule)],
-        changeRequests: [changeRequest],
-        directPushes: [],
+    if (options.policy !== false) {
+      const policy = policyIn(timeline, mergedAt);
+      entry.policy = policy && {
+        stream: policy.stream,
+        sequence: policy.sequence,
+        observedAt: policy.observedAt,
+        ageMs: policy.ageMs,
+        files: policyFilesOf(changeRequest.repository, policy.files),
       };
-      results = evaluate(one, policies, at, controls).results.filter(
-        (r) => r.subject.kind === "change-request" && r.subject.id === id,
-      );
     }
-    replaced.set(
-      id,
-      results.map((r) => ({ ...r, evidence: [...r.evidence, evidence] })),
-    );
+    entries.push(entry);
   }
-  const kept = plain.results.filter(
-    (r) => !(r.subject.kind === "change-request" && replaced.has(r.subject.id)),
-  );
-  const order = new Map(controls.map((c, i) => [c.id, i]));
-  const results = [...kept, ...[...replaced.values()].flat()].sort(
-    (a, b) =>
-      (order.get(a.control) ?? 0) - (order.get(b.control) ?? 0) ||
-      compareText(a.subject.id, b.subject.id) ||
-      compareText(a.reason, b.reason),
-  );
-  const totals: EvaluationReport["totals"] = {};
-  for (const control of controls) {
-    totals[control.id] = { pass: 0, fail: 0, unknown: 0, excepted: 0, "not-applicable": 0 } satisfies Record<
-      Outcome,
-      number
-    >;
-  }
-  for (const result of results) {
-    const row = totals[result.control];
-    if (row) row[result.outcome] += 1;
-  }
-  return { report: { ...plain, results, totals }, rules };
+  return entries;
 }
 
-function changeId(changeRequest: ChangeRequest): string {
-  return `${changeRequest.repository}#${changeRequest.number}`;
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/**
+ * Reads the rules (and policies) as of each merge from the ledger into the snapshot, then evaluates
+ * it: pure from there on, and reproducible from the returned snapshot.
+ */
+export async function evaluateAsOfMerge(
+  ledger: Pick<ObservationLedger, "records">,
+  snapshot: Snapshot,
+  policies: PolicySet | Policy,
+  at: Date,
+  controls: readonly AnyControl[] = CONTROLS,
+  options: AsOfMergeOptions = {},
+): Promise<JudgedAsOfMerge> {
+  const rules = await mergesAsOf(ledger, snapshot, options);
+  const judged: Snapshot = { ...snapshot, asOfMerge: rules };
+  return { report: evaluate(judged, policies, at, controls), rules, snapshot: judged };
 }
 
 export interface TimelineLog {
@@ -171,7 +125,7 @@ export interface TimelineLog {
 /**
  * evaluateAsOfMerge when a ledger is at hand. Without one, the plain evaluation (today's rules).
  * A ledger that cannot be read must not stop the audit: today's rules are used, the failure is
- * logged, and each merged change's evidence says so.
+ * logged, and each merged change's evidence says so (from the snapshot, so that too reproduces).
  */
 export async function evaluateAsOfMergeSafely(
   ledger: (Pick<ObservationLedger, "records"> & { location?: string }) | undefined,
@@ -179,13 +133,32 @@ export async function evaluateAsOfMergeSafely(
   snapshot: Snapshot,
   policies: PolicySet | Policy,
   at: Date,
-): Promise<EvaluationReport> {
-  if (!ledger) return evaluate(snapshot, policies, at);
+  options: AsOfMergeOptions = {},
+): Promise<JudgedAsOfMerge> {
+  if (!ledger) return { report: evaluate(snapshot, policies, at), rules: [], snapshot };
   try {
-    return (await evaluateAsOfMerge(ledger, snapshot, policies, at)).report;
+    return await evaluateAsOfMerge(ledger, snapshot, policies, at, CONTROLS, options);
   } catch (error) {
-    return todaysRules(ledger, log, snapshot, policies, at, error);
+    return todaysRules(ledger, log, snapshot, policies, at, error, options);
   }
+}
+
+/**
+ * The audit's judgement with a ledger, for the app's schedule, `soc2-bot audit` and the demo alike:
+ * merges judged as of the merge, then the snapshot's configuration recorded as today's observation.
+ * In that order: the observation made now must never be read as one from before a merge.
+ */
+export async function judgeAndObserve(
+  ledger: (ObservationLedger & { location?: string }) | undefined,
+  log: TimelineLog,
+  snapshot: Snapshot,
+  policies: PolicySet | Policy,
+  at: Date,
+  source: ObservationSource,
+): Promise<JudgedAsOfMerge> {
+  const judged = await evaluateAsOfMergeSafely(ledger, log, snapshot, policies, at);
+  await recordSnapshotObservationsSafely(ledger, log, snapshot, source);
+  return judged;
 }
 
 function todaysRules(
@@ -195,31 +168,30 @@ function todaysRules(
   policies: PolicySet | Policy,
   at: Date,
   error: unknown,
-): EvaluationReport {
+  options: AsOfMergeOptions,
+): JudgedAsOfMerge {
   const reason = error instanceof Error ? error.message : String(error);
   log.error(
     { ledger: ledger.location, err: reason },
     "branch rules as of the merge not read from the ledger",
   );
-  const report = evaluate(snapshot, policies, at);
-  const merged = new Set(snapshot.changeRequests.filter((c) => c.mergedAt !== null).map((c) => changeId(c)));
-  return {
-    ...report,
-    results: report.results.map((r) =>
-      r.subject.kind === "change-request" && merged.has(r.subject.id)
-        ? {
-            ...r,
-            evidence: [
-              ...r.evidence,
-              {
-                label: RULE_AS_OF_MERGE,
-                value: `the ledger could not be read (${reason}); today's rule used`,
-              },
-            ],
-          }
-        : r,
-    ),
-  };
+  const rules: MergeAsOf[] = snapshot.changeRequests.flatMap((c) =>
+    c.mergedAt === null
+      ? []
+      : [
+          {
+            change: changeId(c),
+            repository: c.repository,
+            branch: c.baseBranch,
+            mergedAt: c.mergedAt,
+            observation: null,
+            ...(options.policy === false ? {} : { policy: null }),
+            ledgerError: reason,
+          },
+        ],
+  );
+  const judged: Snapshot = { ...snapshot, asOfMerge: rules };
+  return { report: evaluate(judged, policies, at), rules, snapshot: judged };
 }
 
 /**
@@ -244,12 +216,8 @@ export async function changeAsOfMerge<
   const { changeRequest, repository, policy } = outcome;
   if (!ledger || !policy || changeRequest.mergedAt === null) return outcome;
   const snapshot = changeSnapshot(host, at, repository, changeRequest);
-  let judged: JudgedAsOfMerge;
-  try {
-    judged = await evaluateAsOfMerge(ledger, snapshot, policy, at);
-  } catch (error) {
-    judged = { report: todaysRules(ledger, log, snapshot, policy, at, error), rules: [] };
-  }
+  // The policy is the one just read (outcome.policy): nearer the merge than any observation of it.
+  const judged = await evaluateAsOfMergeSafely(ledger, log, snapshot, policy, at, { policy: false });
   const used = judged.rules[0];
   const report = judged.report;
   const asOf = report.results.filter((r) => r.subject.kind === "change-request");

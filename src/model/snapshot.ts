@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ChangeRequest, DirectPush } from "./change-request.js";
 import { Organization } from "./organization.js";
-import { Repository } from "./repository.js";
+import { knownSchema } from "./known.js";
+import { BranchRule, Repository } from "./repository.js";
 
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 
@@ -24,6 +25,49 @@ export const PolicyFile = z.object({
   content: z.string(),
 });
 export type PolicyFile = z.infer<typeof PolicyFile>;
+
+/** Where a fact as of a merge was read: one record of the ledger's observation stream. */
+const ObservedAt = {
+  /** The ledger stream and record, e.g. "observation:github/acme/api" record 7. */
+  stream: z.string(),
+  sequence: z.number().int(),
+  observedAt: z.iso.datetime({ offset: true }),
+  /** How long before the merge the observation was made, in milliseconds. */
+  ageMs: z.number(),
+};
+
+/**
+ * What a merged change is judged against: its base branch's rule and the policy in force when it
+ * merged, as the evidence ledger observed them (the nearest observation at or before the merge).
+ * Read from the ledger before evaluating and kept in the snapshot, so evaluation stays pure and
+ * `soc2-bot evaluate --snapshot snapshot.json` gives the package's results again, byte for byte.
+ */
+export const MergeAsOf = z.object({
+  /** The change, as its results name it: "acme/api#12". */
+  change: z.string(),
+  repository: z.string(),
+  /** The base branch the change merged into. */
+  branch: z.string(),
+  mergedAt: z.iso.datetime({ offset: true }),
+  /**
+   * The branch rule as observed (or unreadable then, with the permission); null: the ledger holds no
+   * observation of the branch that old (or none of the ledger could be read), and today's rule is used.
+   */
+  observation: z.object({ ...ObservedAt, rule: knownSchema(BranchRule) }).nullable(),
+  /**
+   * The policy files that governed the repository then (organization layers, then its own), from the
+   * nearest earlier observation that recorded them; null: no observation that old records them, and
+   * today's policy is used. Absent: the policy was not looked up (the app's merge judgement, which
+   * reads the policy minutes after the merge), today's policy used and nothing said about it.
+   */
+  policy: z
+    .object({ ...ObservedAt, files: z.array(PolicyFile) })
+    .nullable()
+    .optional(),
+  /** The ledger could not be read (why): today's rule and policy are used, and the evidence says so. */
+  ledgerError: z.string().optional(),
+});
+export type MergeAsOf = z.infer<typeof MergeAsOf>;
 
 export const Snapshot = z.object({
   schemaVersion: z.literal(SNAPSHOT_SCHEMA_VERSION),
@@ -49,5 +93,12 @@ export const Snapshot = z.object({
   changeRequests: z.array(ChangeRequest),
   directPushes: z.array(DirectPush),
   policyFiles: z.array(PolicyFile).default([]),
+  /**
+   * Merged changes to judge by the rule and policy as of their merge (see MergeAsOf); a merged
+   * change without an entry is judged by today's facts. Absent (snapshots written before the ledger,
+   * or audited without one) is the same as empty. Optional rather than defaulted, so a snapshot
+   * without it is written back without it.
+   */
+  asOfMerge: z.array(MergeAsOf).optional(),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
