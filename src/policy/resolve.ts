@@ -148,7 +148,7 @@ export function resolvePolicy(layers: PolicyLayer[], controls: readonly AnyContr
       FALLBACK.audit,
       layers.map((layer) => layer.audit),
     ),
-    ledger: merge(
+    ledger: merge<NonNullable<Policy["ledger"]>>(
       { judgedWithinMinutes: 15, accessSnapshots: "quarter-ends" },
       layers.map((layer) => layer.ledger),
     ),
