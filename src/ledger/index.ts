@@ -67,3 +67,12 @@ export {
   type JudgedAsOfMerge,
 } from "./timeline.js";
 export { policyIn, type ObservedPolicyFile, type PolicyAsOf } from "./observations.js";
+export {
+  weakeningsBetween,
+  weakeningWindows,
+  weakeningWindowsOf,
+  type ConfigurationWeakening,
+  type ObservationPoint,
+  type WeakeningKind,
+  type WeakeningWindow,
+} from "./weakening.js";
