@@ -6,7 +6,6 @@
  * and today's rule or policy was used. The ledger is read elsewhere (src/ledger/timeline.ts); here
  * only the snapshot is read, so a package's snapshot.json evaluates to its results.json again.
  */
-import { createHash } from "node:crypto";
 import type { Evidence } from "../controls/types.js";
 import type { ChangeRequest, MergeAsOf, Repository } from "../model/index.js";
 import { policySetFor } from "../pipeline/policies.js";
@@ -74,10 +73,12 @@ export interface PolicyAsOf {
 /**
  * The policy of an entry: the recorded files resolved as policySetFor resolves a snapshot's (the
  * shipped default, the organization's layers, the repository's own). Files that no longer parse (a
- * control since renamed) leave today's policy in force, and the evidence says why.
+ * control since renamed), or whose text the snapshot lacks, leave today's policy in force, and the
+ * evidence says why.
  */
 export function policyAsOf(
   entry: MergeAsOf,
+  texts: Readonly<Record<string, string>>,
   resolved: Map<string, Policy | Error> = new Map(),
 ): PolicyAsOf | null {
   if (entry.policy === undefined) return null;
@@ -105,7 +106,13 @@ export function policyAsOf(
   let policy = resolved.get(key);
   if (!policy) {
     try {
-      policy = policySetFor({ policyFiles: files }).forRepository(entry.repository);
+      const policyFiles = files.map(({ sha256, ...file }) => {
+        const content = texts[sha256];
+        if (content === undefined)
+          throw new Error(`the snapshot holds no text of ${file.path} (sha256 ${sha256})`);
+        return { ...file, content };
+      });
+      policy = policySetFor({ policyFiles }).forRepository(entry.repository);
     } catch (error) {
       policy = error instanceof Error ? error : new Error(String(error));
     }
@@ -117,13 +124,13 @@ export function policyAsOf(
   const which =
     files.length === 0
       ? "no policy file (the shipped default)"
-      : files.map((f) => `${f.path} (sha256 ${sha256(f.content).slice(0, 12)})`).join(", ");
+      : files.map((f) => `${f.path} (sha256 ${f.sha256.slice(0, 12)})`).join(", ");
   if (policy instanceof Error) {
     return {
       policy: null,
       evidence: {
         label: POLICY_AS_OF_MERGE,
-        value: `${where}: ${which}, which no longer parses (${policy.message}); today's policy used`,
+        value: `${where}: ${which}, which cannot be used (${policy.message}); today's policy used`,
         at: entry.policy.observedAt,
       },
     };
@@ -132,10 +139,6 @@ export function policyAsOf(
     policy,
     evidence: { label: POLICY_AS_OF_MERGE, value: `${where}: ${which}`, at: entry.policy.observedAt },
   };
-}
-
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
 }
 
 /** "3 days 4 hours", "12 minutes": an observation's age as a person reads it. */

@@ -159,9 +159,9 @@ function judgedAsOfMerge(
 ): Map<string, JudgedAsOf> {
   const judged = new Map<string, JudgedAsOf>();
   const resolved = new Map<string, Policy | Error>();
-  for (const entry of snapshot.asOfMerge ?? []) {
+  for (const entry of snapshot.asOfMerge?.merges ?? []) {
     const repository = repositories.get(entry.repository);
-    const policy = policyAsOf(entry, resolved);
+    const policy = policyAsOf(entry, snapshot.asOfMerge?.policyTexts ?? {}, resolved);
     const inForce = policy?.policy ?? todays(entry.repository);
     judged.set(entry.change, {
       repository:

@@ -11,7 +11,14 @@
  */
 import { createHash } from "node:crypto";
 import { describeAge } from "../engine/as-of-merge.js";
-import type { BranchRule, Known, Organization, PolicyFile, Repository } from "../model/index.js";
+import type {
+  BranchRule,
+  Known,
+  Organization,
+  PolicyFile,
+  PolicyFileRef,
+  Repository,
+} from "../model/index.js";
 import { canonicalJson, type ChainedRecord, type Json } from "./chain.js";
 import type { RecordedEntry } from "./ledger.js";
 
@@ -159,7 +166,7 @@ function governing(files: readonly PolicyFile[], repository: string): ObservedPo
   const observed = (file: PolicyFile): ObservedPolicyFile => ({
     path: file.path,
     layer: file.layer,
-    sha256: createHash("sha256").update(file.content).digest("hex"),
+    sha256: sha256Of(file.content),
     content: file.content,
   });
   return [
@@ -168,14 +175,29 @@ function governing(files: readonly PolicyFile[], repository: string): ObservedPo
   ];
 }
 
-/** Observed policy files back as the snapshot's PolicyFiles of `repository`. */
-export function policyFilesOf(repository: string, files: readonly ObservedPolicyFile[]): PolicyFile[] {
-  return files.map((file) => ({
-    layer: file.layer,
-    repository: file.layer === "repository" ? repository : null,
-    path: file.path,
-    content: file.content,
-  }));
+/**
+ * Observed policy files as a snapshot's references to them, their texts added to `texts` by SHA-256
+ * (computed again from the text, so a reference always names the text it gets).
+ */
+export function policyFileRefs(
+  repository: string,
+  files: readonly ObservedPolicyFile[],
+  texts: Record<string, string>,
+): PolicyFileRef[] {
+  return files.map((file) => {
+    const sha256 = sha256Of(file.content);
+    texts[sha256] = file.content;
+    return {
+      layer: file.layer,
+      repository: file.layer === "repository" ? repository : null,
+      path: file.path,
+      sha256,
+    };
+  });
+}
+
+function sha256Of(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 export function organizationFacts(organization: Organization): OrganizationFacts {

@@ -15,11 +15,11 @@ import {
   type EvaluationReport,
   type PolicySet,
 } from "../engine/index.js";
-import type { ChangeRequest, MergeAsOf, Repository, Snapshot } from "../model/index.js";
+import type { AsOfMerge, ChangeRequest, MergeAsOf, Repository, Snapshot } from "../model/index.js";
 import type { Policy } from "../policy/types.js";
 import { changeSnapshot } from "../pipeline/change-check.js";
 import {
-  policyFilesOf,
+  policyFileRefs,
   policyIn,
   recordSnapshotObservationsSafely,
   ruleIn,
@@ -58,10 +58,11 @@ export async function mergesAsOf(
   ledger: Pick<ObservationLedger, "records">,
   snapshot: Snapshot,
   options: AsOfMergeOptions = {},
-): Promise<MergeAsOf[]> {
+): Promise<AsOfMerge> {
   const host = snapshot.collector.host;
   const repositories = new Set(snapshot.repositories.map((r) => r.fullName));
   const entries: MergeAsOf[] = [];
+  const policyTexts: Record<string, string> = {};
   const timelines = new Map<string, RuleTimeline>();
   for (const changeRequest of snapshot.changeRequests) {
     if (changeRequest.mergedAt === null || !repositories.has(changeRequest.repository)) continue;
@@ -93,12 +94,12 @@ export async function mergesAsOf(
         sequence: policy.sequence,
         observedAt: policy.observedAt,
         ageMs: policy.ageMs,
-        files: policyFilesOf(changeRequest.repository, policy.files),
+        files: policyFileRefs(changeRequest.repository, policy.files, policyTexts),
       };
     }
     entries.push(entry);
   }
-  return entries;
+  return { merges: entries, policyTexts };
 }
 
 /**
@@ -113,9 +114,9 @@ export async function evaluateAsOfMerge(
   controls: readonly AnyControl[] = CONTROLS,
   options: AsOfMergeOptions = {},
 ): Promise<JudgedAsOfMerge> {
-  const rules = await mergesAsOf(ledger, snapshot, options);
-  const judged: Snapshot = { ...snapshot, asOfMerge: rules };
-  return { report: evaluate(judged, policies, at, controls), rules, snapshot: judged };
+  const asOfMerge = await mergesAsOf(ledger, snapshot, options);
+  const judged: Snapshot = { ...snapshot, asOfMerge };
+  return { report: evaluate(judged, policies, at, controls), rules: asOfMerge.merges, snapshot: judged };
 }
 
 export interface TimelineLog {
@@ -190,7 +191,7 @@ function todaysRules(
           },
         ],
   );
-  const judged: Snapshot = { ...snapshot, asOfMerge: rules };
+  const judged: Snapshot = { ...snapshot, asOfMerge: { merges: rules, policyTexts: {} } };
   return { report: evaluate(judged, policies, at), rules, snapshot: judged };
 }
 

@@ -26,6 +26,13 @@ export const PolicyFile = z.object({
 });
 export type PolicyFile = z.infer<typeof PolicyFile>;
 
+/** A policy file as of a merge: its text is the snapshot's AsOfMerge.policyTexts[sha256]. */
+export const PolicyFileRef = PolicyFile.omit({ content: true }).extend({
+  /** SHA-256 of the file's text, hex. */
+  sha256: z.string(),
+});
+export type PolicyFileRef = z.infer<typeof PolicyFileRef>;
+
 /** Where a fact as of a merge was read: one record of the ledger's observation stream. */
 const ObservedAt = {
   /** The ledger stream and record, e.g. "observation:github/acme/api" record 7. */
@@ -56,18 +63,27 @@ export const MergeAsOf = z.object({
   observation: z.object({ ...ObservedAt, rule: knownSchema(BranchRule) }).nullable(),
   /**
    * The policy files that governed the repository then (organization layers, then its own), from the
-   * nearest earlier observation that recorded them; null: no observation that old records them, and
-   * today's policy is used. Absent: the policy was not looked up (the app's merge judgement, which
-   * reads the policy minutes after the merge), today's policy used and nothing said about it.
+   * nearest earlier observation that recorded them; their texts are in AsOfMerge.policyTexts, once
+   * however many merges share them. null: no observation that old records them, and today's policy
+   * is used. Absent: the policy was not looked up (the app's merge judgement, which reads the policy
+   * minutes after the merge): today's policy, and nothing said about it.
    */
   policy: z
-    .object({ ...ObservedAt, files: z.array(PolicyFile) })
+    .object({ ...ObservedAt, files: z.array(PolicyFileRef) })
     .nullable()
     .optional(),
   /** The ledger could not be read (why): today's rule and policy are used, and the evidence says so. */
   ledgerError: z.string().optional(),
 });
 export type MergeAsOf = z.infer<typeof MergeAsOf>;
+
+/** The rules and policies as of each merge (see MergeAsOf), as the evidence ledger observed them. */
+export const AsOfMerge = z.object({
+  merges: z.array(MergeAsOf),
+  /** The texts of the policy files the merges name, by SHA-256 (hex): each text once. */
+  policyTexts: z.record(z.string(), z.string()).default({}),
+});
+export type AsOfMerge = z.infer<typeof AsOfMerge>;
 
 export const Snapshot = z.object({
   schemaVersion: z.literal(SNAPSHOT_SCHEMA_VERSION),
@@ -95,10 +111,10 @@ export const Snapshot = z.object({
   policyFiles: z.array(PolicyFile).default([]),
   /**
    * Merged changes to judge by the rule and policy as of their merge (see MergeAsOf); a merged
-   * change without an entry is judged by today's facts. Absent (snapshots written before the ledger,
+   * change without an entry in `merges` is judged by today's facts. Absent (snapshots written before the ledger,
    * or audited without one) is the same as empty. Optional rather than defaulted, so a snapshot
    * without it is written back without it.
    */
-  asOfMerge: z.array(MergeAsOf).optional(),
+  asOfMerge: AsOfMerge.optional(),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
