@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { CONTROLS } from "../controls/index.js";
 import { UsageError } from "../errors.js";
 import {
   describeBreak,
@@ -8,7 +9,8 @@ import {
   openLedger,
   type Ledger,
 } from "../ledger/index.js";
-import { EXIT, parseDate, type Io } from "./main.js";
+import { loadPolicy } from "../policy/index.js";
+import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
 
 /** The ledger a command reads: --ledger DIR (embedded), else DATABASE_URL, else SOC2_LEDGER_DIR or .soc2-bot/ledger. */
 export function ledgerFor(dir: string | undefined, create = true): Ledger {
@@ -53,8 +55,10 @@ export async function ledgerCommand(args: string[], io: Io): Promise<number> {
 }
 
 /**
- * soc2-bot export --since DATE --until DATE [--out DIR] [--force] [--ledger DIR]: the evidence
- * packages of the audit runs recorded for the period, rebuilt from the ledger byte for byte.
+ * soc2-bot export --since DATE --until DATE [--out DIR] [--force] [--ledger DIR] [--policy FILE]...:
+ * the evidence packages of the audit runs recorded for the period, rebuilt from the ledger byte for
+ * byte, with the period's configuration timeline, access snapshots (at the policy's
+ * ledger.access_snapshots) and coverage (ledger.judged_within_minutes).
  */
 export async function exportCommand(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
@@ -65,12 +69,15 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
       out: { type: "string" },
       force: { type: "boolean", default: false },
       ledger: { type: "string" },
+      policy: { type: "string", multiple: true },
     },
     strict: true,
   });
   const since = parseDate(values.since, "--since");
   const until = parseDate(values.until, "--until");
   if (!since || !until) throw new UsageError("export needs --since DATE and --until DATE (the audit period)");
+  // the access points and coverage's minutes come from the policy: the shipped default, then any --policy files
+  const policy = loadPolicy(await readPolicyFiles(values.policy ?? []), CONTROLS);
   if (since >= until) throw new UsageError("--since must be before --until");
   const outDir = resolve(
     values.out ?? `out/export-${since.toISOString().slice(0, 10)}_${until.toISOString().slice(0, 10)}`,
@@ -79,7 +86,16 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
   const ledger = ledgerFor(values.ledger, false);
   try {
     const started = Date.now();
-    const summary = await exportPeriod(ledger, { since, until, outDir, force: values.force });
+    const summary = await exportPeriod(ledger, {
+      since,
+      until,
+      outDir,
+      force: values.force,
+      ...(policy.ledger && {
+        accessSnapshots: policy.ledger.accessSnapshots,
+        judgedWithinMinutes: policy.ledger.judgedWithinMinutes,
+      }),
+    });
     if (summary.breaks.length > 0) {
       io.stderr(
         `exported with --force from broken chains (listed in export-manifest.json):\n${summary.breaks.map(describeBreak).join("\n")}\n`,
@@ -93,12 +109,26 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
           `${run.files.length} files in ${run.directory}\n`,
       );
     }
+    const { timeline, points, pointsOutside } = summary.period;
+    io.stdout(
+      `configuration timeline: ${count(timeline.subjects, "subject")} observed, ${count(timeline.changes, "change")}, ` +
+        `${count(timeline.windows, "weakening window")} (${timeline.stillWeakened} still weakened at the end), ` +
+        `${count(timeline.mergesInWindows, "merge")} inside them: configuration-timeline.md\n` +
+        `access snapshots: ${points.map((p) => `${p.label} (${p.reasons.join(", ")})`).join("; ")}\n` +
+        `coverage: coverage.md\n`,
+    );
+    for (const day of pointsOutside)
+      io.stderr(`access snapshot ${day} (named in the policy) is outside the period\n`);
+    for (const problem of timeline.problems) io.stderr(`not in the timeline: ${problem}\n`);
     if (summary.runs.length === 0) {
-      io.stderr(`no audit run in the ledger covers ${since.toISOString()} to ${until.toISOString()}\n`);
+      io.stderr(
+        `no audit run in the ledger covers ${since.toISOString()} to ${until.toISOString()}: ` +
+          `the export holds no population or results (timeline, access and coverage written to ${outDir})\n`,
+      );
       return EXIT.findings;
     }
     io.stdout(
-      `exported ${count(summary.runs.length, "audit run")} (${(summary.bytes / 1e6).toFixed(1)} MB) in ` +
+      `exported ${count(summary.runs.length, "audit run")} and ${count(summary.files.length, "period file")} (${(summary.bytes / 1e6).toFixed(1)} MB) in ` +
         `${((Date.now() - started) / 1000).toFixed(1)} s: ${outDir}\nmanifest: ${resolve(outDir, "export-manifest.json")}\n`,
     );
     return summary.breaks.length > 0 || summary.mismatches.length > 0 ? EXIT.findings : EXIT.ok;

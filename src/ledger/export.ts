@@ -1,7 +1,9 @@
 /**
- * `soc2-bot export`: the evidence packages of the audit runs recorded for a period, rebuilt from the
- * ledger without asking the code host anything: each run's files byte for byte as they were written,
- * and export-manifest.json naming every run (its stream, sequence and record hash) and every file
+ * `soc2-bot export`: the auditor's package for a period, built from the ledger without asking the
+ * code host anything: each recorded audit run's evidence package byte for byte as it was written
+ * (the population and results as judged then), the period's configuration timeline, access
+ * snapshots at the points the policy names and coverage (src/ledger/period.ts), and
+ * export-manifest.json naming every run (its stream, sequence and record hash) and every file
  * written with its SHA-256. A ledger whose chains are broken is refused unless forced; a forced
  * export says in its manifest where the chains break.
  */
@@ -16,6 +18,9 @@ import { TOOL_VERSION } from "../version.js";
 import type { ChainBreak } from "./chain.js";
 import { readStoredFile } from "./files.js";
 import type { Ledger } from "./ledger.js";
+import { writePeriodFiles, type PeriodFilesSummary } from "./period.js";
+import type { AccessSnapshotPoints } from "../policy/types.js";
+import { DEFAULT_JUDGED_WITHIN_MINUTES } from "./coverage.js";
 
 export const EXPORT_MANIFEST = "export-manifest.json";
 
@@ -41,6 +46,18 @@ export interface ExportOptions {
   /** Export even from broken chains (the manifest lists the breaks). */
   force?: boolean;
   now?: () => Date;
+  /** The policy's ledger.access_snapshots (default: each quarter's end). */
+  accessSnapshots?: AccessSnapshotPoints;
+  /** The policy's ledger.judged_within_minutes, for coverage (default 15). */
+  judgedWithinMinutes?: number;
+}
+
+/** A file of the period itself (timeline, access snapshot, coverage), at the export's top level. */
+export interface ExportedFile {
+  name: string;
+  path: string;
+  sha256: string;
+  bytes: number;
 }
 
 export interface ExportedRun {
@@ -62,6 +79,9 @@ export interface ExportSummary {
   /** Files whose bytes came out of the ledger other than recorded (only with force). */
   mismatches: string[];
   bytes: number;
+  /** The period's own files, with the access points and the timeline's counts. */
+  files: ExportedFile[];
+  period: Omit<PeriodFilesSummary, "files">;
 }
 
 export async function exportPeriod(ledger: Ledger, options: ExportOptions): Promise<ExportSummary> {
@@ -131,6 +151,19 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
       files,
     });
   }
+  const { files: periodFiles, ...period } = await writePeriodFiles(ledger, {
+    since: options.since,
+    until: options.until,
+    outDir: options.outDir,
+    accessSnapshots: options.accessSnapshots ?? "quarter-ends",
+    judgedWithinMinutes: options.judgedWithinMinutes ?? DEFAULT_JUDGED_WITHIN_MINUTES,
+  });
+  const files: ExportedFile[] = periodFiles.map((file) => ({
+    name: file.name,
+    path: relative(options.outDir, file.path),
+    sha256: file.sha256,
+    bytes: file.bytes,
+  }));
   await writeFile(
     join(options.outDir, EXPORT_MANIFEST),
     stableJson({
@@ -148,10 +181,21 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
       mismatches,
       hashAlgorithm: "sha256",
       runs: exported,
+      files,
+      accessSnapshots: { points: period.points, outsideThePeriod: period.pointsOutside },
+      timeline: period.timeline,
     }),
     "utf8",
   );
-  return { outDir: options.outDir, runs: exported, breaks: verification.breaks, mismatches, bytes: total };
+  return {
+    outDir: options.outDir,
+    runs: exported,
+    breaks: verification.breaks,
+    mismatches,
+    bytes: total + files.reduce((sum, file) => sum + file.bytes, 0),
+    files,
+    period,
+  };
 }
 
 export class ExportTargetError extends Error {

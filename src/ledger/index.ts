@@ -76,3 +76,14 @@ export {
   type WeakeningKind,
   type WeakeningWindow,
 } from "./weakening.js";
+export {
+  accessPoints,
+  accessFileName,
+  accessRowsOf,
+  writePeriodFiles,
+  TIMELINE_FILES,
+  type PeriodFile,
+  type PeriodFilesOptions,
+  type PeriodFilesSummary,
+} from "./period.js";
+export type { ExportedFile } from "./export.js";

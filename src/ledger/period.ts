@@ -1,0 +1,975 @@
+/**
+ * The period's own files in `soc2-bot export`, built from the ledger alone: the configuration
+ * timeline (every change observed in the period, every weakening window with who weakened and who
+ * restored, and the merges that landed inside each window with their verdicts as judged then), the
+ * access snapshots at the points the policy names, and coverage.
+ *
+ * Bounded for a year of daily observations of 1,000 repositories: observation streams are replayed
+ * one at a time, once each (the weakening windows, the changes and the facts at each point come from
+ * the same replay), and only the facts of the current stream at each point are held. Each subject's
+ * timeline goes to a temporary file as it is built; the merges of the windows (few) are looked up
+ * afterwards, from the judgements in SQL and from the audit runs' stored snapshot.json and
+ * results.json read a line at a time, and the timeline is then written out subject by subject.
+ */
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { StringDecoder } from "node:string_decoder";
+import type { Outcome } from "../controls/types.js";
+import type { AccessSnapshotPoints } from "../policy/types.js";
+import {
+  ACCESS_SNAPSHOT_CSV_HEADER,
+  accessSnapshotCsvRows,
+  describeAgeAt,
+  noObservationsCsvRow,
+  type AccessPointInfo,
+  type AccessRow,
+  type AccessSubjectSnapshot,
+} from "../reporters/files/access-snapshots.js";
+import { renderCoverageCsv, renderCoverageMarkdown } from "../reporters/files/coverage.js";
+import { sha256File } from "../reporters/files/manifest.js";
+import { sortKeys, stableJson } from "../reporters/files/results-json.js";
+import {
+  TIMELINE_CSV_HEADER,
+  timelineCsvRows,
+  timelineMarkdownHeader,
+  timelineMarkdownSubject,
+  timelineMarkdownUnchanged,
+  type MergeVerdict,
+  type TimelineChange,
+  type TimelineMerge,
+  type TimelinePoint,
+  type TimelineSource,
+  type TimelineSubject,
+  type TimelineSummary,
+  type TimelineWindow,
+} from "../reporters/files/timeline.js";
+import { csvRow } from "../reporters/escape.js";
+import type { Json } from "./chain.js";
+import { coverageFromLedger } from "./coverage.js";
+import type { Queryable } from "./database.js";
+import { readStoredFile } from "./files.js";
+import type { Ledger } from "./ledger.js";
+import {
+  diffFacts,
+  replayObservations,
+  type ObservationSource,
+  type ObservedFacts,
+  type ReplayedObservation,
+} from "./observations.js";
+import { JUDGEMENT, judgementStream } from "./records.js";
+import { weakeningWindows, type ObservationPoint, type WeakeningWindow } from "./weakening.js";
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export const TIMELINE_FILES = [
+  "configuration-timeline.md",
+  "configuration-timeline.csv",
+  "configuration-timeline.json",
+] as const;
+
+export interface PeriodFilesOptions {
+  since: Date;
+  until: Date;
+  outDir: string;
+  accessSnapshots: AccessSnapshotPoints;
+  judgedWithinMinutes: number;
+}
+
+export interface PeriodFile {
+  name: string;
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface PeriodFilesSummary {
+  files: PeriodFile[];
+  points: AccessPointInfo[];
+  /** Days the policy names that fall outside the period (no file is written for them). */
+  pointsOutside: string[];
+  timeline: TimelineSummary;
+}
+
+/**
+ * The points of the period at which access is listed: each quarter's or month's last day, or the
+ * days the policy lists, that end inside the period, and the period's end. A point is the end of its
+ * day (UTC): observations made before midnight count.
+ */
+export function accessPoints(
+  since: Date,
+  until: Date,
+  spec: AccessSnapshotPoints,
+): { points: AccessPointInfo[]; outside: string[] } {
+  const from = since.getTime();
+  const to = until.getTime();
+  const points = new Map<number, AccessPointInfo>();
+  const outside: string[] = [];
+  const add = (at: number, label: string, reason: string): boolean => {
+    if (at <= from || at > to) return false;
+    const found = points.get(at);
+    if (found) {
+      if (!found.reasons.includes(reason)) found.reasons.push(reason);
+    } else points.set(at, { label, at: new Date(at).toISOString(), reasons: [reason] });
+    return true;
+  };
+  const dayLabel = (end: number) => new Date(end - DAY).toISOString().slice(0, 10);
+  if (typeof spec === "string") {
+    const first = new Date(from);
+    for (
+      let year = first.getUTCFullYear(), month = first.getUTCMonth();
+      Date.UTC(year, month, 1) <= to;
+      month === 11 ? ((year += 1), (month = 0)) : (month += 1)
+    ) {
+      if (spec === "quarter-ends" && month % 3 !== 2) continue;
+      const end = Date.UTC(year, month + 1, 1);
+      add(end, dayLabel(end), spec === "quarter-ends" ? "quarter end" : "month end");
+    }
+  } else {
+    for (const day of spec) {
+      const end = Date.parse(`${day}T00:00:00Z`) + DAY;
+      if (!add(end, day, "named in the policy")) outside.push(day);
+    }
+  }
+  const midnight = to % DAY === 0;
+  add(to, midnight ? dayLabel(to) : until.toISOString(), "end of the period");
+  return { points: [...points.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)), outside };
+}
+
+/** The file names of a point's snapshot ("access-2026-03-31.csv"). */
+export function accessFileName(point: AccessPointInfo, extension: "csv" | "json"): string {
+  return `access-${point.label.replace(/[^\w.-]+/g, "-")}.${extension}`;
+}
+
+/** Writes the timeline, the access snapshots and coverage into outDir; returns them hashed. */
+export async function writePeriodFiles(
+  ledger: Ledger,
+  options: PeriodFilesOptions,
+): Promise<PeriodFilesSummary> {
+  const { points, outside } = accessPoints(options.since, options.until, options.accessSnapshots);
+  const db = await ledger.database();
+  const scratch = await mkdtemp(join(tmpdir(), "soc2-export-timeline-"));
+  const written: string[] = [];
+  try {
+    const streams = await observationStreams(db);
+    const subjectsFile = join(scratch, "subjects.jsonl");
+    const subjectsOut = textFile(subjectsFile);
+    const access = points.map((point) => ({
+      point,
+      csv: textFile(join(options.outDir, accessFileName(point, "csv"))),
+      json: textFile(join(options.outDir, accessFileName(point, "json"))),
+      subjects: 0,
+    }));
+    for (const file of access) {
+      written.push(join(options.outDir, accessFileName(file.point, "csv")));
+      written.push(join(options.outDir, accessFileName(file.point, "json")));
+      await file.csv.write(csvRow(ACCESS_SNAPSHOT_CSV_HEADER));
+      await file.json.write(
+        `{\n  "ledger": ${JSON.stringify(ledger.location)},\n  "point": ${indent(stableJson(file.point).trimEnd(), "  ")},\n  "subjects": [`,
+      );
+    }
+    const windows: PendingWindow[] = [];
+    const problems: string[] = [];
+    const unchanged: string[] = [];
+    let changes = 0;
+    let subjectsChanged = 0;
+    for (const name of streams) {
+      const replayed = await replayStream(ledger, name, points, options);
+      if (replayed.problem) problems.push(replayed.problem);
+      for (const [index, file] of access.entries()) {
+        const snapshot = accessAt(name, replayed, index, file.point);
+        for (const row of accessSnapshotCsvRows(file.point, snapshot)) await file.csv.write(row);
+        await file.json.write(
+          `${file.subjects === 0 ? "" : ","}\n    ${indent(JSON.stringify(sortKeys(snapshot), null, 2), "    ")}`,
+        );
+        file.subjects += 1;
+      }
+      const inPeriod = replayed.windows.filter((w) => overlaps(w, options.since, options.until));
+      if (replayed.changes.length === 0 && inPeriod.length === 0) {
+        unchanged.push(`${replayed.host}:${replayed.subject}`);
+        continue;
+      }
+      if (replayed.changes.length > 0) subjectsChanged += 1;
+      changes += replayed.changes.reduce((sum, c) => sum + Math.max(1, c.changes.length), 0);
+      const ids: number[] = [];
+      for (const window of inPeriod) {
+        ids.push(windows.length);
+        windows.push(pendingWindow(window, replayed, options));
+      }
+      const line: StoredSubject = {
+        host: replayed.host,
+        subject: replayed.subject,
+        kind: replayed.kind,
+        stream: name,
+        changes: replayed.changes,
+        windows: ids,
+      };
+      await subjectsOut.write(`${JSON.stringify(line)}\n`);
+    }
+    await subjectsOut.close();
+    for (const file of access) {
+      if (file.subjects === 0) await file.csv.write(noObservationsCsvRow(file.point));
+      await file.json.write(
+        file.subjects === 0
+          ? `],\n  "note": "the ledger holds no configuration observation: access at this point is not known"\n}\n`
+          : `\n  ]\n}\n`,
+      );
+      await file.csv.close();
+      await file.json.close();
+    }
+
+    await mergesFromJudgements(db, windows);
+    problems.push(...(await mergesFromAudits(ledger, db, windows)));
+
+    const stillWeakened = windows.filter((w) => w.window.restored === null).length;
+    const summary: TimelineSummary = {
+      since: options.since.toISOString(),
+      until: options.until.toISOString(),
+      ledger: ledger.location,
+      subjects: streams.length,
+      subjectsChanged,
+      changes,
+      windows: windows.length,
+      stillWeakened,
+      mergesInWindows: new Set(
+        windows.flatMap((w) => [...w.merges.values()].map((m) => `${m.host}:${m.repository}#${m.number}`)),
+      ).size,
+      problems,
+    };
+    written.push(...(await writeTimeline(options.outDir, subjectsFile, windows, summary, unchanged)));
+
+    const coverage = await coverageFromLedger(ledger, {
+      since: options.since,
+      until: options.until,
+      judgedWithinMinutes: options.judgedWithinMinutes,
+    });
+    for (const [name, text] of [
+      ["coverage.md", renderCoverageMarkdown(coverage)],
+      ["coverage.csv", renderCoverageCsv(coverage)],
+      ["coverage.json", stableJson(coverage)],
+    ] as const) {
+      const out = textFile(join(options.outDir, name));
+      await out.write(text);
+      await out.close();
+      written.push(join(options.outDir, name));
+    }
+    const files: PeriodFile[] = [];
+    for (const path of written) {
+      const hashed = await sha256File(path);
+      files.push({ name: hashed.name, path, sha256: hashed.sha256, bytes: hashed.bytes });
+    }
+    return { files, points, pointsOutside: outside, timeline: summary };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Every observation stream, by name (an organization's before its repositories). */
+async function observationStreams(db: Queryable): Promise<string[]> {
+  const rows = await db.query<{ stream: string }>(
+    `SELECT stream FROM streams WHERE stream LIKE 'observation:%' ORDER BY stream`,
+  );
+  return rows.map((row) => row.stream);
+}
+
+interface ReplayedStream {
+  host: string;
+  subject: string;
+  kind: "repository" | "organization";
+  changes: TimelineChange[];
+  windows: WeakeningWindow[];
+  /** The last observation before each access point (null: none). */
+  atPoints: (ReplayedObservation | null)[];
+  /** For each record that changed something: the production branches then, and the observation before it. */
+  changed: Map<number, { productionBranches: string[]; previous: ObservationPoint | null }>;
+  /** The stream could not be replayed to its end. */
+  problem: string | null;
+}
+
+/**
+ * One replay of a stream: the weakening windows (src/ledger/weakening.ts reads the replay as it
+ * goes), the changes observed in the period, and the facts at each point.
+ */
+async function replayStream(
+  ledger: Ledger,
+  stream: string,
+  points: AccessPointInfo[],
+  period: { since: Date; until: Date },
+): Promise<ReplayedStream> {
+  const name = stream.slice("observation:".length);
+  const slash = name.indexOf("/");
+  const out: ReplayedStream = {
+    host: name.slice(0, slash),
+    subject: name.slice(slash + 1),
+    kind: name.slice(slash + 1).includes("/") ? "repository" : "organization",
+    changes: [],
+    windows: [],
+    atPoints: points.map(() => null),
+    changed: new Map(),
+    problem: null,
+  };
+  const since = period.since.getTime();
+  const until = period.until.getTime();
+  const pointTimes = points.map((point) => Date.parse(point.at));
+  let previous: ReplayedObservation | null = null;
+  const note = (observed: ReplayedObservation) => {
+    const at = Date.parse(observed.observedAt);
+    out.kind = observed.facts.kind;
+    pointTimes.forEach((time, index) => {
+      if (at < time) out.atPoints[index] = observed;
+    });
+    if (observed.changedAt === observed.sequence) {
+      out.changed.set(observed.sequence, {
+        productionBranches: observed.facts.kind === "repository" ? observed.facts.productionBranches : [],
+        previous: previous && pointOf(previous),
+      });
+      if (at >= since && at < until) out.changes.push(changeOf(stream, previous, observed));
+    }
+    previous = observed;
+  };
+  const source = replayObservations(ledger.records(stream))[Symbol.asyncIterator]();
+  async function* passing(): AsyncGenerator<ReplayedObservation> {
+    for (;;) {
+      const next = await source.next();
+      if (next.done) return;
+      note(next.value);
+      yield next.value;
+    }
+  }
+  try {
+    out.windows = await weakeningWindows(stream, passing());
+    // whatever the classifier left unread is still replayed for the changes and the points
+    for (let next = await source.next(); !next.done; next = await source.next()) note(next.value);
+  } catch (error) {
+    out.problem = `${stream}: its observations could not be replayed (${(error as Error).message}); its facts and changes are not in this export`;
+    out.changes = [];
+    out.windows = [];
+    out.atPoints = points.map(() => null);
+  }
+  return out;
+}
+
+function sourceOf(source: ObservationSource): TimelineSource {
+  return {
+    trigger: source.trigger,
+    event: source.event ?? null,
+    deliveryId: source.deliveryId ?? null,
+    actor: source.actor ?? null,
+  };
+}
+
+function pointOf(observed: { sequence: number; observedAt: string; source: ObservationSource }) {
+  return { sequence: observed.sequence, observedAt: observed.observedAt, source: observed.source };
+}
+
+function changeOf(
+  stream: string,
+  previous: ReplayedObservation | null,
+  observed: ReplayedObservation,
+): TimelineChange {
+  const base = {
+    stream,
+    sequence: observed.sequence,
+    observedAt: observed.observedAt,
+    source: sourceOf(observed.source),
+  };
+  if (!previous || previous.facts.kind !== observed.facts.kind) return { ...base, first: true, changes: [] };
+  const before = previous.facts as unknown as Json;
+  return {
+    ...base,
+    first: false,
+    changes: diffFacts(before, observed.facts as unknown as Json).map((change) => ({
+      path: change.path,
+      ...(valueAt(before, change.path) !== undefined && { before: valueAt(before, change.path) }),
+      ...(!("removed" in change) && { after: change.value }),
+    })),
+  };
+}
+
+function valueAt(facts: Json, path: readonly string[]): Json | undefined {
+  let node: Json | undefined = facts;
+  for (const key of path) {
+    if (node === null || typeof node !== "object" || Array.isArray(node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+function overlaps(window: WeakeningWindow, since: Date, until: Date): boolean {
+  return (
+    Date.parse(window.weakened.observedAt) < until.getTime() &&
+    (window.restored === null || Date.parse(window.restored.observedAt) > since.getTime())
+  );
+}
+
+/** What a subject's access was at one point, from the last observation before it. */
+function accessAt(
+  stream: string,
+  replayed: ReplayedStream,
+  index: number,
+  point: AccessPointInfo,
+): AccessSubjectSnapshot {
+  const observed = replayed.atPoints[index] ?? null;
+  const base = { host: replayed.host, subject: replayed.subject, stream };
+  if (!observed) {
+    return {
+      ...base,
+      kind: "not observed",
+      observation: null,
+      rows: [
+        {
+          access: "not observed",
+          name: "",
+          role: "",
+          detail: replayed.problem
+            ? `the ledger's observations of this subject could not be read: ${replayed.problem}`
+            : `the ledger holds no observation of this subject before ${point.at}: its access then is not known`,
+        },
+      ],
+    };
+  }
+  const ageMs = Date.parse(point.at) - Date.parse(observed.observedAt);
+  return {
+    ...base,
+    kind: observed.facts.kind,
+    observation: {
+      sequence: observed.sequence,
+      observedAt: observed.observedAt,
+      ageMs,
+      age: describeAgeAt(ageMs),
+      source: sourceOf(observed.source),
+    },
+    rows: accessRowsOf(observed.facts),
+  };
+}
+
+type KnownFact<T> = { known: true; value: T } | { known: false; permission: string; reason: string };
+
+/** The rows of a list: one per entry, "none" for an empty one, or why it could not be read. */
+function listRows<T>(
+  access: string,
+  fact: KnownFact<T>,
+  entries: (value: T) => AccessRow[],
+  nothing: string,
+): AccessRow[] {
+  if (!fact.known) {
+    return [
+      {
+        access,
+        name: "",
+        role: "",
+        detail: `unreadable when observed: ${fact.reason} (needs ${fact.permission})`,
+      },
+    ];
+  }
+  const rows = entries(fact.value);
+  return rows.length > 0 ? rows : [{ access, name: "", role: "", detail: nothing }];
+}
+
+export function accessRowsOf(facts: ObservedFacts): AccessRow[] {
+  if (facts.kind === "organization") {
+    return [
+      ...listRows(
+        "setting",
+        facts.twoFactorRequired,
+        (required) => [
+          {
+            access: "setting",
+            name: "two-factor requirement",
+            role: required ? "required" : "not required",
+            detail: "",
+          },
+        ],
+        "",
+      ),
+      ...listRows(
+        "setting",
+        facts.basePermission,
+        (permission) => [{ access: "setting", name: "base permission", role: permission, detail: "" }],
+        "",
+      ),
+      ...listRows(
+        "member",
+        facts.members,
+        (members) =>
+          Object.entries(members)
+            .sort(([a], [b]) => compare(a, b))
+            .map(([login, member]) => ({
+              access: "member",
+              name: login,
+              role: member.role,
+              twoFactor: member.twoFactor,
+              detail:
+                member.twoFactor === null ? "2FA state not readable (GitHub shows it to owners only)" : "",
+            })),
+        "none: the organization had no members",
+      ),
+      ...listRows(
+        "outside-collaborator",
+        facts.outsideCollaborators,
+        (logins) =>
+          logins.map((login) => ({ access: "outside-collaborator", name: login, role: "", detail: "" })),
+        "none",
+      ),
+    ];
+  }
+  return [
+    {
+      access: "setting",
+      name: "visibility",
+      role: facts.visibility,
+      detail: facts.archived ? "archived" : "",
+    },
+    ...(facts.collectionError === null
+      ? []
+      : [{ access: "collection-error", name: "", role: "", detail: facts.collectionError }]),
+    ...listRows(
+      "collaborator",
+      facts.collaborators,
+      (collaborators) =>
+        Object.entries(collaborators)
+          .sort(([a], [b]) => compare(a, b))
+          .map(([login, c]) => ({
+            access: "collaborator",
+            name: login,
+            role: c.permission,
+            detail: c.outside ? "outside collaborator" : "",
+          })),
+      "none",
+    ),
+    ...listRows(
+      "team",
+      facts.teams,
+      (teams) =>
+        Object.entries(teams)
+          .sort(([a], [b]) => compare(a, b))
+          .map(([slug, permission]) => ({ access: "team", name: slug, role: permission, detail: "" })),
+      "none",
+    ),
+    ...listRows(
+      "admin",
+      facts.admins,
+      (admins) => admins.map((login) => ({ access: "admin", name: login, role: "admin", detail: "" })),
+      "none",
+    ),
+    ...listRows(
+      "deploy-key",
+      facts.deployKeys,
+      (keys) =>
+        Object.entries(keys)
+          .sort(([a], [b]) => compare(a, b))
+          .map(([id, key]) => ({
+            access: "deploy-key",
+            name: key.title,
+            role: key.readOnly ? "read" : "write",
+            detail: `key ${id}${key.addedBy ? `, added by ${key.addedBy}` : ""}`,
+          })),
+      "none",
+    ),
+  ];
+}
+
+/** A subject's timeline as kept in the temporary file: its windows by index into the window list. */
+interface StoredSubject extends Omit<TimelineSubject, "windows"> {
+  windows: number[];
+}
+
+interface PendingWindow {
+  host: string;
+  repository: string | null;
+  window: WeakeningWindow;
+  branches: string[] | null;
+  note: string | null;
+  /** Merges into the branches in [from, to): the window clipped to the period. */
+  from: number;
+  to: number;
+  merges: Map<string, TimelineMerge>;
+}
+
+function pendingWindow(
+  window: WeakeningWindow,
+  replayed: ReplayedStream,
+  period: { since: Date; until: Date },
+): PendingWindow {
+  const changed = replayed.changed.get(window.weakened.sequence);
+  const notes: string[] = [];
+  let from = Date.parse(window.weakened.observedAt);
+  // A weakening found by a daily observation was made at some time after the observation before it:
+  // merges from then on are listed, never only those after it happened to be seen.
+  if (window.weakened.source.trigger !== "webhook" && changed?.previous) {
+    from = Date.parse(changed.previous.observedAt);
+    notes.push(
+      `The weakening was found by a daily observation, so it was made after the observation before it (${changed.previous.observedAt}): merges from then on are listed.`,
+    );
+  }
+  const to = window.restored ? Date.parse(window.restored.observedAt) : period.until.getTime();
+  if (from < period.since.getTime()) notes.push("Merges before the period are not listed.");
+  if (!window.restored)
+    notes.push("Still weakened at the end of the period: merges up to its end are listed.");
+  let branches: string[] | null;
+  if (replayed.kind === "organization") {
+    branches = null;
+    notes.push(
+      "Organization-wide: the merges of every repository in this window are in the audit runs' populations and the app's judgements.",
+    );
+  } else {
+    const prefix = `${window.subject}:branch:`;
+    branches = window.aspect.startsWith(prefix)
+      ? [window.aspect.slice(prefix.length)]
+      : [...(changed?.productionBranches ?? [])];
+    if (!window.aspect.startsWith(prefix))
+      notes.push("Repository-wide: merges into every production branch are listed.");
+  }
+  return {
+    host: replayed.host,
+    repository: replayed.kind === "repository" ? replayed.subject : null,
+    window,
+    branches,
+    note: notes.length > 0 ? notes.join(" ") : null,
+    from: Math.max(from, period.since.getTime()),
+    to: Math.min(to, period.until.getTime()),
+    merges: new Map(),
+  };
+}
+
+/** The windows of `repository` on `host` that a merge into `branch` at `at` landed in. */
+function windowsOf(windows: PendingWindow[], host: string, repository: string, branch: string, at: number) {
+  return windows.filter(
+    (w) =>
+      w.host === host &&
+      w.repository === repository &&
+      w.branches?.includes(branch) === true &&
+      at >= w.from &&
+      at < w.to,
+  );
+}
+
+function noteMerge(
+  window: PendingWindow,
+  merge: Omit<TimelineMerge, "verdicts">,
+  verdict: MergeVerdict | null,
+): void {
+  const id = `${merge.repository}#${merge.number}`;
+  let found = window.merges.get(id);
+  if (!found) {
+    found = { ...merge, verdicts: [] };
+    window.merges.set(id, found);
+  }
+  if (verdict && !found.verdicts.some((v) => v.by === verdict.by)) found.verdicts.push(verdict);
+}
+
+/** Worst first. */
+const SEVERITY: readonly Outcome[] = ["fail", "unknown", "excepted", "pass", "not-applicable"];
+
+function worst(results: { outcome: Outcome }[]): Outcome {
+  let index = SEVERITY.length - 1;
+  for (const result of results) index = Math.min(index, Math.max(0, SEVERITY.indexOf(result.outcome)));
+  return SEVERITY[index]!;
+}
+
+/** The app's judgements of merges inside the windows: the last judgement made after each merge. */
+async function mergesFromJudgements(db: Queryable, windows: PendingWindow[]): Promise<void> {
+  const byRepository = new Map<string, PendingWindow[]>();
+  for (const window of windows) {
+    if (window.repository === null || window.from >= window.to) continue;
+    const key = judgementStream(window.host, window.repository);
+    byRepository.set(key, [...(byRepository.get(key) ?? []), window]);
+  }
+  for (const [stream, list] of byRepository) {
+    const from = Math.min(...list.map((w) => w.from));
+    const to = Math.max(...list.map((w) => w.to));
+    // only the fields needed, taken apart in SQL: a repository's year of judgements never reaches memory
+    const rows = await db.query<{
+      sequence: number;
+      number: string;
+      branch: string;
+      mergedAt: string;
+      judgedAt: string;
+      results: string;
+    }>(
+      `SELECT sequence, c->>'number' AS number, c->>'baseBranch' AS branch, c->>'mergedAt' AS "mergedAt",
+              c->>'judgedAt' AS "judgedAt",
+              (SELECT coalesce(jsonb_agg(jsonb_build_object('control', r->>'control', 'outcome', r->>'outcome',
+                                                            'reason', r->>'reason')), '[]'::jsonb)
+                 FROM jsonb_array_elements(c->'results') AS r
+                WHERE r->'subject'->>'kind' = 'change-request')::text AS results
+         FROM (SELECT sequence, content::jsonb AS c FROM records WHERE stream = $1 AND kind = $2) AS judgement
+        WHERE c->>'mergedAt' IS NOT NULL
+          AND (c->>'mergedAt')::timestamptz >= $3 AND (c->>'mergedAt')::timestamptz < $4
+        ORDER BY sequence`,
+      [stream, JUDGEMENT, new Date(from), new Date(to)],
+    );
+    // the last judgement of each merge stands: a merge waiting for its merge commit's checks is judged again
+    const last = new Map<string, (typeof rows)[number]>();
+    for (const row of rows) {
+      if (Date.parse(row.judgedAt) >= Date.parse(row.mergedAt)) last.set(row.number, row);
+    }
+    const host = list[0]!.host;
+    const repository = list[0]!.repository!;
+    for (const row of rows) {
+      const at = Date.parse(row.mergedAt);
+      const judged = last.get(row.number);
+      const results = judged
+        ? (JSON.parse(judged.results) as { control: string; outcome: Outcome; reason: string }[])
+        : [];
+      const verdict: MergeVerdict | null = judged
+        ? {
+            by: `app judgement (${stream} record ${judged.sequence})`,
+            judgedAt: judged.judgedAt,
+            outcome: worst(results),
+            results,
+          }
+        : null;
+      for (const window of windowsOf(list, host, repository, row.branch, at)) {
+        noteMerge(
+          window,
+          { host, repository, number: Number(row.number), branch: row.branch, mergedAt: row.mergedAt },
+          verdict,
+        );
+      }
+    }
+  }
+}
+
+interface ChangeRequestPart {
+  repository: string;
+  number: number;
+  state: string;
+  baseBranch: string;
+  mergedAt: string | null;
+}
+
+/**
+ * The merges inside the windows from the audit runs' populations, with the verdicts of those runs:
+ * snapshot.json and results.json of each run that overlaps a window, read a line at a time, and only
+ * the elements of the windows' repositories and changes parsed.
+ */
+async function mergesFromAudits(ledger: Ledger, db: Queryable, windows: PendingWindow[]): Promise<string[]> {
+  const open = windows.filter((w) => w.repository !== null && w.from < w.to);
+  if (open.length === 0) return [];
+  const problems: string[] = [];
+  const from = Math.min(...open.map((w) => w.from));
+  const to = Math.max(...open.map((w) => w.to));
+  const repositories = new Set(open.map((w) => w.repository!));
+  for (const { record, content } of await ledger.auditRuns({ since: new Date(from), until: new Date(to) })) {
+    const label = `${record.stream} record ${record.sequence}`;
+    const period = content.period;
+    const mine = open.filter(
+      (w) =>
+        w.host === content.host &&
+        period !== null &&
+        Date.parse(period.since) < w.to &&
+        Date.parse(period.until) > w.from,
+    );
+    if (mine.length === 0) continue;
+    const snapshot = content.package.files.find((f) => f.name === "snapshot.json");
+    const results = content.package.files.find((f) => f.name === "results.json");
+    if (!snapshot || !results) {
+      problems.push(
+        `${label}: its package holds no snapshot.json or results.json, so its merges are not listed`,
+      );
+      continue;
+    }
+    try {
+      const wanted = new Map<string, { part: ChangeRequestPart; windows: PendingWindow[] }>();
+      for await (const text of arrayElements(readStoredFile(db, snapshot.sha256), "changeRequests")) {
+        const repository = firstString(text, /\n {6}"repository": ("(?:[^"\\]|\\.)*")/);
+        if (repository !== null && !repositories.has(repository)) continue;
+        const part = JSON.parse(text) as ChangeRequestPart;
+        if (part.state !== "merged" || !part.mergedAt) continue;
+        const inside = windowsOf(
+          mine,
+          content.host,
+          part.repository,
+          part.baseBranch,
+          Date.parse(part.mergedAt),
+        );
+        if (inside.length > 0) wanted.set(`${part.repository}#${part.number}`, { part, windows: inside });
+      }
+      if (wanted.size === 0) continue;
+      const verdicts = new Map<string, { control: string; outcome: Outcome; reason: string }[]>();
+      for await (const text of arrayElements(readStoredFile(db, results.sha256), "results")) {
+        const id = firstString(text, /\n {6}"subject": \{\n {8}"id": ("(?:[^"\\]|\\.)*")/);
+        if (id !== null && !wanted.has(id)) continue;
+        const result = JSON.parse(text) as {
+          control: string;
+          outcome: Outcome;
+          reason: string;
+          subject: { kind: string; id: string };
+        };
+        if (result.subject.kind !== "change-request" || !wanted.has(result.subject.id)) continue;
+        const list = verdicts.get(result.subject.id) ?? [];
+        list.push({ control: result.control, outcome: result.outcome, reason: result.reason });
+        verdicts.set(result.subject.id, list);
+      }
+      for (const [id, { part, windows: inside }] of wanted) {
+        const list = verdicts.get(id) ?? [];
+        for (const window of inside) {
+          noteMerge(
+            window,
+            {
+              host: content.host,
+              repository: part.repository,
+              number: part.number,
+              branch: part.baseBranch,
+              mergedAt: part.mergedAt!,
+            },
+            { by: label, judgedAt: content.evaluatedAt, outcome: worst(list), results: list },
+          );
+        }
+      }
+    } catch (error) {
+      problems.push(
+        `${label}: its snapshot.json or results.json could not be read (${(error as Error).message}), so its merges are not listed`,
+      );
+    }
+  }
+  return problems;
+}
+
+function firstString(text: string, pattern: RegExp): string | null {
+  const match = pattern.exec(text);
+  return match ? (JSON.parse(match[1]!) as string) : null;
+}
+
+/**
+ * The elements of one top-level array of a stored pretty-printed JSON file (2-space indent, as the
+ * package writes snapshot.json and results.json), one at a time as text: the file is never held whole.
+ */
+async function* arrayElements(pieces: AsyncIterable<Buffer>, key: string): AsyncGenerator<string> {
+  const opener = `  ${JSON.stringify(key)}: [`;
+  let inArray = false;
+  let element: string[] = [];
+  for await (const line of lines(pieces)) {
+    if (!inArray) {
+      inArray = line === opener;
+      continue;
+    }
+    if (/^ {2}\],?$/.test(line)) return;
+    element.push(line);
+    const opened = element.length === 1 && /[[{]$/.test(line);
+    if (element.length === 1 ? !opened : /^ {4}[\]}],?$/.test(line)) {
+      yield element.join("\n").replace(/,$/, "");
+      element = [];
+    }
+  }
+}
+
+async function* lines(pieces: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  const decoder = new StringDecoder("utf8");
+  let rest = "";
+  for await (const piece of pieces) {
+    const text = rest + decoder.write(piece);
+    let from = 0;
+    for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", from)) {
+      yield text.slice(from, at);
+      from = at + 1;
+    }
+    rest = text.slice(from);
+  }
+  rest += decoder.end();
+  if (rest !== "") yield rest;
+}
+
+function timelineWindow(pending: PendingWindow): TimelineWindow {
+  const point = (p: ObservationPoint): TimelinePoint => ({
+    stream: pending.window.stream,
+    sequence: p.sequence,
+    observedAt: p.observedAt,
+    source: sourceOf(p.source),
+  });
+  return {
+    aspect: pending.window.aspect,
+    kind: pending.window.kind,
+    details: pending.window.details,
+    weakened: point(pending.window.weakened),
+    restored: pending.window.restored && point(pending.window.restored),
+    branches: pending.branches,
+    note: pending.note,
+    merges: [...pending.merges.values()].sort(
+      (a, b) => Date.parse(a.mergedAt) - Date.parse(b.mergedAt) || a.number - b.number,
+    ),
+  };
+}
+
+/** configuration-timeline.{md,csv,json}, subject by subject from the temporary file. */
+async function writeTimeline(
+  outDir: string,
+  subjectsFile: string,
+  windows: PendingWindow[],
+  summary: TimelineSummary,
+  unchanged: string[],
+): Promise<string[]> {
+  const [mdPath, csvPath, jsonPath] = TIMELINE_FILES.map((name) => join(outDir, name)) as [
+    string,
+    string,
+    string,
+  ];
+  const md = textFile(mdPath);
+  const csv = textFile(csvPath);
+  const json = textFile(jsonPath);
+  await md.write(timelineMarkdownHeader(summary));
+  await csv.write(csvRow(TIMELINE_CSV_HEADER));
+  await json.write(
+    `{\n  "ledger": ${JSON.stringify(summary.ledger)},\n  "period": ${indent(stableJson({ since: summary.since, until: summary.until }).trimEnd(), "  ")},\n  "subjects": [`,
+  );
+  let count = 0;
+  const input = createInterface({
+    input: createReadStream(subjectsFile, { encoding: "utf8" }),
+    crlfDelay: Infinity,
+  });
+  for await (const line of input) {
+    if (line === "") continue;
+    const stored = JSON.parse(line) as StoredSubject;
+    const subject: TimelineSubject = {
+      ...stored,
+      windows: stored.windows.map((i) => timelineWindow(windows[i]!)),
+    };
+    await md.write(timelineMarkdownSubject(subject));
+    for (const row of timelineCsvRows(subject)) await csv.write(row);
+    await json.write(
+      `${count === 0 ? "" : ","}\n    ${indent(JSON.stringify(sortKeys(subject), null, 2), "    ")}`,
+    );
+    count += 1;
+  }
+  if (unchanged.length > 0) await md.write(timelineMarkdownUnchanged(unchanged));
+  await json.write(
+    `${count === 0 ? "]" : "\n  ]"},\n  "summary": ${indent(stableJson(summary).trimEnd(), "  ")},\n  "unchanged": ${indent(JSON.stringify(unchanged, null, 2), "  ")}\n}\n`,
+  );
+  await md.close();
+  await csv.close();
+  await json.close();
+  return [mdPath, csvPath, jsonPath];
+}
+
+function indent(text: string, by: string): string {
+  return text.replace(/\n/g, `\n${by}`);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A text file written piece by piece, waiting for the disk when its buffer is full. */
+function textFile(path: string): { write(text: string): Promise<void>; close(): Promise<void> } {
+  const stream = createWriteStream(path, { encoding: "utf8" });
+  let failed: Error | null = null;
+  stream.on("error", (error) => {
+    failed = error;
+  });
+  return {
+    async write(text) {
+      if (failed) throw failed;
+      if (!stream.write(text)) await once(stream, "drain");
+    },
+    async close() {
+      await new Promise<void>((resolve, reject) =>
+        stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+      );
+      if (failed) throw failed;
+    },
+  };
+}
