@@ -3,6 +3,12 @@
  * all against the simulated GitHub on 127.0.0.1 through the real GitHub provider.
  *
  *   npm run bench -- --sizes 10x100,100x100,1000x100 --latency 50 [--quick] [--out bench/results.md]
+ *
+ * With --ledger-year, instead: a year of the ledger written as the app writes it, then export,
+ * coverage and verify measured in child processes (bench/ledger-year.ts); its section of
+ * bench/results.md is replaced, the rest kept.
+ *
+ *   npm run bench -- --ledger-year [--repositories 1000] [--days 365] [--merges 100000] [--ledger DIR] [--keep] [--measure-only]
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -20,6 +26,7 @@ import {
   withOpenPullRequests,
   type ChangeCheckFigures,
 } from "./pr-check.js";
+import { runLedgerYear } from "./ledger-year.js";
 import { renderResults } from "./results.js";
 
 export interface BenchOptions {
@@ -151,9 +158,31 @@ async function main(argv: string[]): Promise<number> {
       quick: { type: "boolean", default: false },
       out: { type: "string", default: "bench/results.md" },
       "naive-repositories": { type: "string", default: "10" },
+      "ledger-year": { type: "boolean", default: false },
+      repositories: { type: "string", default: "1000" },
+      days: { type: "string", default: "365" },
+      merges: { type: "string", default: "100000" },
+      ledger: { type: "string" },
+      keep: { type: "boolean", default: false },
+      "measure-only": { type: "boolean", default: false },
     },
     strict: true,
   });
+  if (values["ledger-year"]) {
+    if (values["measure-only"] && !values.ledger && !process.env.DATABASE_URL)
+      throw new Error("--measure-only needs --ledger DIR (a ledger generated before with --keep)");
+    const report = await runLedgerYear({
+      repositories: Number(values.repositories),
+      days: Number(values.days),
+      merges: Number(values.merges),
+      ...(values.ledger ? { dir: values.ledger } : {}),
+      keep: values.keep ?? false,
+      measureOnly: values["measure-only"] ?? false,
+      ...(values.out ? { out: values.out } : {}),
+      command: `npm run bench -- ${argv.join(" ")}`.trim(),
+    });
+    return [report.export, report.coverage, report.verify].every((c) => c.exitCode <= 1) ? 0 : 1;
+  }
   const quick = values.quick ?? false;
   const sizes = parseSizes(values.sizes ?? (quick ? "3x5,10x20" : "10x100,100x100,1000x100"));
   const options: BenchOptions = {

@@ -91,7 +91,7 @@ function fromRow(row: RecordRow): ChainedRecord {
 
 /**
  * Appends one record to its stream inside the caller's transaction. The stream's head row is
- * locked first (FOR UPDATE): a concurrent writer of the same stream waits until this transaction
+ * locked first: a concurrent writer of the same stream waits until this transaction
  * ends and then reads the new head, so the chain never forks; the primary key (stream, sequence)
  * would refuse a fork even if it did not.
  */
@@ -99,13 +99,13 @@ export async function appendRecord(
   tx: Queryable,
   entry: { stream: string; kind: string; content: unknown; recordedAt: Date },
 ): Promise<ChainedRecord> {
-  await tx.query(
-    `INSERT INTO streams (stream, head_sequence, head_hash) VALUES ($1, 0, $2) ON CONFLICT (stream) DO NOTHING`,
-    [entry.stream, GENESIS],
-  );
+  // One statement creates the head row or locks it (ON CONFLICT DO UPDATE takes the row lock, as
+  // FOR UPDATE would) and reads it: a concurrent writer of the stream waits here until this commits.
   const [head] = await tx.query<{ head_sequence: number; head_hash: string }>(
-    `SELECT head_sequence, head_hash FROM streams WHERE stream = $1 FOR UPDATE`,
-    [entry.stream],
+    `INSERT INTO streams (stream, head_sequence, head_hash) VALUES ($1, 0, $2)
+     ON CONFLICT (stream) DO UPDATE SET head_sequence = streams.head_sequence
+     RETURNING head_sequence, head_hash`,
+    [entry.stream, GENESIS],
   );
   if (!head) throw new Error(`stream ${entry.stream} vanished while appending`);
   const unhashed = {
@@ -117,21 +117,32 @@ export async function appendRecord(
     prevHash: head.head_hash,
   };
   const record: ChainedRecord = { ...unhashed, hash: recordHash(unhashed) };
-  await tx.query(`INSERT INTO records (${RECORD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-    record.stream,
-    record.sequence,
-    record.kind,
-    new Date(record.recordedAt),
-    record.content,
-    record.prevHash,
-    record.hash,
-  ]);
-  await tx.query(`UPDATE streams SET head_sequence = $2, head_hash = $3 WHERE stream = $1`, [
-    record.stream,
-    record.sequence,
-    record.hash,
-  ]);
+  // the record and the new head in one statement (a round trip less per append)
+  await tx.query(
+    `WITH appended AS (
+       INSERT INTO records (${RECORD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING stream
+     )
+     UPDATE streams SET head_sequence = $2, head_hash = $7 WHERE stream = (SELECT stream FROM appended)`,
+    [
+      record.stream,
+      record.sequence,
+      record.kind,
+      new Date(record.recordedAt),
+      record.content,
+      record.prevHash,
+      record.hash,
+    ],
+  );
   return record;
+}
+
+/** A stream's head as its head row says (null: no record yet). */
+export async function readHead(db: Queryable, stream: string): Promise<StreamHead | null> {
+  const [row] = await db.query<{ head_sequence: number; head_hash: string }>(
+    `SELECT head_sequence, head_hash FROM streams WHERE stream = $1`,
+    [stream],
+  );
+  return row && row.head_sequence > 0 ? { stream, sequence: row.head_sequence, hash: row.head_hash } : null;
 }
 
 const PAGE = 500;

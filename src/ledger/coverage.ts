@@ -44,13 +44,62 @@ interface RepositoryFacts {
   permissions: string[];
 }
 
-interface AuditFacts {
+/** What one audit collected, as parsed from its snapshot (held only while that audit is read). */
+interface ParsedAudit {
   label: string;
   host: string;
   since: number;
   until: number;
   repositories: Map<string, RepositoryFacts>;
-  merges: { repository: string; number: number; baseBranch: string; mergedAt: string }[];
+  merges: AuditMerge[];
+}
+
+interface AuditMerge {
+  repository: string;
+  number: number;
+  baseBranch: string;
+  mergedAt: string;
+}
+
+const ABSENT = 0;
+const COLLECTED = 1;
+const FAILED = 2;
+
+/**
+ * What coverage keeps of one audit for the whole period: a byte per repository (by its index in
+ * Repositories) and the repositories it failed to collect. A year of daily audits of 1,000
+ * repositories is 365 KB, not every audit's snapshot facts.
+ */
+interface AuditFacts {
+  label: string;
+  host: string;
+  since: number;
+  until: number;
+  status: Uint8Array;
+  failed: Map<number, { error: string; permissions: string[] }>;
+}
+
+/** Each host's repository named once, by index, across every audit of the period. */
+class Repositories {
+  private readonly ids = new Map<string, number>();
+  readonly names: { host: string; repository: string }[] = [];
+  id(host: string, repository: string): number {
+    const name = `${host}\u0000${repository}`;
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.ids.set(name, id);
+      this.names.push({ host, repository });
+    }
+    return id;
+  }
+  find(host: string, repository: string): number | undefined {
+    return this.ids.get(`${host}\u0000${repository}`);
+  }
+}
+
+function statusOf(audit: AuditFacts, id: number | undefined): number {
+  return id === undefined || id >= audit.status.length ? ABSENT : audit.status[id]!;
 }
 
 interface SnapshotPart {
@@ -67,6 +116,34 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
   const db = await ledger.database();
   const problems: string[] = [];
   const audits: AuditFacts[] = [];
+  const repositories = new Repositories();
+  // The branches to cover: each audit's production branches, and those a judgement judged as production.
+  const branches = new Map<string, { host: string; repository: string; branch: string }>();
+  const addBranch = (host: string, repository: string, branch: string) =>
+    branches.set(key(host, repository, branch), { host, repository, branch });
+  const auditMerges = new Map<string, PendingMerge>();
+  // Each audit is read, folded into these and dropped before the next is read.
+  const fold = (parsed: ParsedAudit) => {
+    const failed: AuditFacts["failed"] = new Map();
+    const ids: [number, number][] = [];
+    for (const [repository, facts] of parsed.repositories) {
+      const id = repositories.id(parsed.host, repository);
+      ids.push([id, facts.error === null ? COLLECTED : FAILED]);
+      if (facts.error !== null) failed.set(id, { error: facts.error, permissions: facts.permissions });
+      for (const branch of facts.branches) addBranch(parsed.host, repository, branch);
+    }
+    const status = new Uint8Array(repositories.names.length);
+    for (const [id, state] of ids) status[id] = state;
+    for (const m of parsed.merges) noteAuditMerge(auditMerges, parsed.host, m, parsed.label);
+    audits.push({
+      label: parsed.label,
+      host: parsed.host,
+      since: parsed.since,
+      until: parsed.until,
+      status,
+      failed,
+    });
+  };
   for (const { record, content } of await ledger.auditRuns(options)) {
     const label = `${record.stream} record ${record.sequence}`;
     const file = content.package.files.find((f) => f.name === "snapshot.json");
@@ -75,14 +152,14 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
       continue;
     }
     try {
-      audits.push(await auditFacts(label, storedParts(db, file.sha256)));
+      fold(await auditFacts(label, storedParts(db, file.sha256)));
     } catch (error) {
       problems.push(`${label}: snapshot.json could not be read: ${(error as Error).message}`);
     }
   }
   for (const pending of options.pending ?? []) {
     if (!pending.snapshot.period) continue;
-    audits.push(await auditFacts(pending.label, snapshotParts(pending.snapshot)));
+    fold(await auditFacts(pending.label, snapshotParts(pending.snapshot)));
   }
   const judgements = (await judgementsOf(db, since, until)).filter((j) => {
     const at = Date.parse(j.judgedAt);
@@ -90,25 +167,13 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     return (at >= since && at < until) || (merged >= since && merged < until);
   });
 
-  // The branches to cover: each audit's production branches, and those a judgement judged as production.
-  const branches = new Map<string, { host: string; repository: string; branch: string }>();
-  const addBranch = (host: string, repository: string, branch: string) =>
-    branches.set(key(host, repository, branch), { host, repository, branch });
-  const reposSeen = new Set<string>();
-  for (const audit of audits) {
-    for (const [repository, facts] of audit.repositories) {
-      reposSeen.add(`${audit.host}\u0000${repository}`);
-      for (const branch of facts.branches) addBranch(audit.host, repository, branch);
-    }
-  }
   for (const j of judgements) {
     if (j.production) addBranch(j.host, j.repository, j.baseBranch);
   }
   // A repository no audit could collect and no judgement named: its branches are not known, still a row.
   const withBranches = new Set([...branches.values()].map((b) => `${b.host}\u0000${b.repository}`));
-  for (const name of reposSeen) {
-    const [host, repository] = name.split("\u0000") as [string, string];
-    if (!withBranches.has(name)) {
+  for (const { host, repository } of repositories.names) {
+    if (!withBranches.has(`${host}\u0000${repository}`)) {
       addBranch(host, repository, "(production branches not known: never collected)");
     }
   }
@@ -133,14 +198,12 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
   for (const target of [...branches.values()].sort(compareBranch)) {
     const days: Day[] = [];
     const judgedOn = judgedPerDay.get(key(target.host, target.repository, target.branch));
+    const id = repositories.find(target.host, target.repository);
     dayStarts.forEach((day, index) => {
       const start = Math.max(day, since);
       const end = Math.min(day + DAY, until);
       const overlapping = auditsByDay[index]!.filter((a) => a.host === target.host);
-      const collected = overlapping.filter((a) => {
-        const facts = a.repositories.get(target.repository);
-        return facts !== undefined && facts.error === null;
-      });
+      const collected = overlapping.filter((a) => statusOf(a, id) === COLLECTED);
       const judged = judgedOn?.get(day) ?? 0;
       const uncovered = uncoveredParts(
         start,
@@ -149,13 +212,12 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
       );
       const seen = { day, audits: collected.map((a) => a.label), judgements: judged };
       if (uncovered.length === 0 || judged > 0) days.push({ ...seen, observed: true, cause: null });
-      else
-        days.push({ ...seen, observed: false, cause: gapCause(target, overlapping, uncovered, start, end) });
+      else days.push({ ...seen, observed: false, cause: gapCause(id, overlapping, uncovered, start, end) });
     });
     rows.push({ ...target, ...segmentsOf(days) });
   }
 
-  const merges = mergesOf(audits, judgements, branches, since, until, options.judgedWithinMinutes);
+  const merges = mergesOf(auditMerges, judgements, branches, since, until, options.judgedWithinMinutes);
   return {
     since: options.since.toISOString(),
     until: options.until.toISOString(),
@@ -173,7 +235,7 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
 }
 
 function gapCause(
-  target: { repository: string },
+  id: number | undefined,
   overlapping: AuditFacts[],
   uncovered: [number, number][],
   start: number,
@@ -183,11 +245,11 @@ function gapCause(
     uncovered.length === 1 && uncovered[0]![0] === start && uncovered[0]![1] === end
       ? ""
       : ` (not covered: ${uncovered.map(([a, b]) => `${time(a)}-${time(b)}`).join(", ")})`;
-  const failed = overlapping.filter((a) => a.repositories.get(target.repository)?.error != null);
+  const failed = overlapping.filter((a) => statusOf(a, id) === FAILED);
   if (failed.length > 0) {
     return failed
       .map((a) => {
-        const facts = a.repositories.get(target.repository)!;
+        const facts = a.failed.get(id!)!;
         const permission = facts.permissions.length
           ? `; missing permission: ${facts.permissions.join(", ")}`
           : "";
@@ -196,7 +258,7 @@ function gapCause(
       .join(" | ")
       .concat(part);
   }
-  const without = overlapping.filter((a) => !a.repositories.has(target.repository));
+  const without = overlapping.filter((a) => statusOf(a, id) === ABSENT);
   if (without.length > 0) {
     return (
       `repository not in ${without.map((a) => a.label).join(", ")} (not installed on it, excluded, or not yet created)` +
@@ -259,8 +321,27 @@ function segmentsOf(days: Day[]): { observedDays: number; gapDays: number; segme
   };
 }
 
+/** A merge as audits saw it, before the branches to cover are all known. */
+interface PendingMerge {
+  host: string;
+  merge: AuditMerge;
+  seenIn: string[];
+}
+
+function noteAuditMerge(
+  pending: Map<string, PendingMerge>,
+  host: string,
+  m: AuditMerge,
+  label: string,
+): void {
+  const id = `${host}\u0000${m.repository}#${m.number}\u0000${m.baseBranch}\u0000${m.mergedAt}`;
+  const found = pending.get(id);
+  if (!found) pending.set(id, { host, merge: m, seenIn: [label] });
+  else if (!found.seenIn.includes(label)) found.seenIn.push(label);
+}
+
 function mergesOf(
-  audits: AuditFacts[],
+  auditMerges: Map<string, PendingMerge>,
   judgements: JudgementFacts[],
   branches: Map<string, unknown>,
   since: number,
@@ -290,7 +371,9 @@ function mergesOf(
       });
     }
   };
-  for (const audit of audits) for (const m of audit.merges) note(audit.host, m, audit.label);
+  for (const { host, merge, seenIn } of auditMerges.values()) {
+    for (const label of seenIn) note(host, merge, label);
+  }
   const judgedAt = new Map<string, number>();
   for (const j of judgements) {
     if (j.mergedAt === null) continue;
@@ -341,8 +424,8 @@ async function judgementsOf(db: Queryable, since: number, until: number): Promis
   return rows.map((row) => ({ ...row, number: Number(row.number) }));
 }
 
-async function auditFacts(label: string, parts: AsyncIterable<SnapshotPart>): Promise<AuditFacts> {
-  const facts: AuditFacts = { label, host: "", since: NaN, until: NaN, repositories: new Map(), merges: [] };
+async function auditFacts(label: string, parts: AsyncIterable<SnapshotPart>): Promise<ParsedAudit> {
+  const facts: ParsedAudit = { label, host: "", since: NaN, until: NaN, repositories: new Map(), merges: [] };
   const unreadable = new Map<string, string[]>();
   for await (const part of parts) {
     if (part.collector?.host) facts.host = part.collector.host;

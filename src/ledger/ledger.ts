@@ -10,6 +10,7 @@ import { TOOL_VERSION } from "../version.js";
 import {
   appendRecord,
   listStreams,
+  readHead,
   readStream,
   recordsOfKind,
   verifyStream,
@@ -112,6 +113,8 @@ export interface Ledger {
   open(): Promise<void>;
   /** Appends a record to a stream: the foundation later kinds of record (observations) build on. */
   append(stream: string, kind: string, content: unknown): Promise<RecordedEntry>;
+  /** The stream's last record (its head), null when the stream has none: one indexed read. */
+  streamHead(stream: string): Promise<RecordedEntry | null>;
   recordAuditRun(input: AuditRunInput): Promise<RecordedEntry>;
   recordJudgement(input: JudgementInput): Promise<RecordedEntry>;
   /** Audit runs whose period overlaps [since, until), oldest period first. */
@@ -218,6 +221,11 @@ export function openLedger(options: LedgerOptions): Ledger {
     },
     append,
     database,
+
+    async streamHead(stream) {
+      const head = await readHead(await database(), stream);
+      return head && { stream, sequence: head.sequence, hash: head.hash };
+    },
 
     async recordAuditRun(given) {
       const db = await database();
