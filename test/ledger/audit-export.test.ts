@@ -170,7 +170,12 @@ describe.each(BACKENDS)("audit runs recorded and exported on %s", (name) => {
       const verified = memoryIo();
       expect(await main(["ledger", "verify", ...ledgerArgs], verified)).toBe(0);
       expect(verified.out).toMatch(/ok {5}audit:github\/acme-demo: 1 record,/);
-      expect(verified.out).toMatch(/chains intact: 1 stream, 1 record, 10 package files checked/);
+      // the audit's record, and its observation of the organization and of each repository
+      const streams = 2 + served.served.repositories.length;
+      expect(verified.out).toMatch(/ok {5}observation:github\/acme-demo: 1 record,/);
+      expect(verified.out).toContain(
+        `chains intact: ${streams} streams, ${streams} records, 10 package files checked`,
+      );
 
       // results.json's first piece in the file store is replaced by other (valid gzip) bytes
       const tamper = openLedger(options);
@@ -240,7 +245,9 @@ describe.each(BACKENDS)("audit runs recorded and exported on %s", (name) => {
     const again = openLedger(options);
     try {
       const db = await again.database();
-      await db.exec(`UPDATE records SET content = replace(content, '"trigger":"cli"', '"trigger":"demo"')`);
+      await db.exec(
+        `UPDATE records SET content = replace(content, '"trigger":"cli"', '"trigger":"demo"') WHERE stream = 'audit:github/acme-demo'`,
+      );
       const out = join(await mkdtemp(join(tmpdir(), "soc2-ledger-export-")), "export");
       const error = await exportPeriod(again, { since, until, outDir: out }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LedgerBrokenError);
