@@ -70,14 +70,17 @@ describe.each(BACKENDS)("soc2-bot audit, ledger verify and export on %s", (name)
 
     const verified = memoryIo();
     expect(await main(["ledger", "verify", ...ledgerArgs], verified)).toBe(0);
-    expect(verified.out).toContain("chains intact: 1 stream, 1 record, 10 package files checked");
+    // the audit's run, and its observations of the organization and each repository
+    expect(verified.out).toMatch(/ok {5}audit:github\/acme-demo: 1 record,/);
+    expect(verified.out).toMatch(/chains intact: \d+ streams, \d+ records, 10 package files checked/);
 
     const exportDir = join(out, "export");
     const exported = memoryIo();
     expect(await main(["export", ...ledgerArgs, ...dates, "--out", exportDir], exported)).toBe(0);
-    expect(exported.out).toMatch(/exported 1 audit run \(/);
-    const [organization] = await readdir(exportDir).then((names) =>
-      names.filter((n) => !n.endsWith(".json")),
+    expect(exported.out).toMatch(/exported 1 audit run and \d+ period files \(/);
+    expect(exported.out).toContain("configuration-timeline.md");
+    const [organization] = await readdir(exportDir, { withFileTypes: true }).then((entries) =>
+      entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name),
     );
     const [run] = await readdir(join(exportDir, organization!));
     expect(await readFile(join(exportDir, organization!, run!, "results.json"))).toEqual(
