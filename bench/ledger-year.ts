@@ -70,6 +70,8 @@ export interface GeneratedYear {
   judgements: number;
   auditRuns: number;
   configurationChanges: number;
+  /** Production branches of the organization's repositories at the end of the year. */
+  productionBranches: number;
   mergesInAudits: number;
   seconds: number;
   secondsByStep: { observations: number; judgements: number; audits: number };
@@ -306,6 +308,7 @@ export async function generateLedgerYear(options: LedgerYearOptions): Promise<Ge
     judgements: counts.judgements,
     auditRuns: counts.auditRuns,
     configurationChanges,
+    productionBranches: base.repositories.reduce((sum, r) => sum + r.productionBranches.length, 0),
     mergesInAudits,
     seconds: (performance.now() - started) / 1000,
     secondsByStep: times,
