@@ -65,6 +65,20 @@ export function recordHash(record: Omit<ChainedRecord, "hash">): string {
   );
 }
 
+/**
+ * recordHash of a record whose content is canonical JSON text already (as every stored record's is):
+ * the hashed text put together around it, without parsing it again. canonicalJson sorts the keys
+ * content, kind, prevHash, recordedAt, sequence, stream in this order; a content that is not
+ * canonical gives another text, so another hash than the one recorded.
+ */
+function hashOfCanonical(record: Omit<ChainedRecord, "hash">): string {
+  return sha256Hex(
+    `{"content":${record.content},"kind":${JSON.stringify(record.kind)},` +
+      `"prevHash":${JSON.stringify(record.prevHash)},"recordedAt":${JSON.stringify(record.recordedAt)},` +
+      `"sequence":${canonicalJson(record.sequence)},"stream":${JSON.stringify(record.stream)}}`,
+  );
+}
+
 interface RecordRow {
   stream: string;
   sequence: number;
@@ -116,7 +130,7 @@ export async function appendRecord(
     content: canonicalJson(entry.content),
     prevHash: head.head_hash,
   };
-  const record: ChainedRecord = { ...unhashed, hash: recordHash(unhashed) };
+  const record: ChainedRecord = { ...unhashed, hash: hashOfCanonical(unhashed) };
   // the record and the new head in one statement (a round trip less per append)
   await tx.query(
     `WITH appended AS (
@@ -251,28 +265,32 @@ export async function verifyStream(
         record.prevHash,
       );
     }
-    let canonical: string;
-    try {
-      canonical = canonicalJson(JSON.parse(record.content));
-    } catch {
-      canonical = "(not JSON)";
-    }
-    if (canonical !== record.content) {
-      return broken(
-        record.sequence,
-        `record ${record.sequence}'s content was edited (not as recorded)`,
-        canonical,
-        record.content,
-      );
-    }
-    const computed = recordHash(record);
-    if (computed !== record.hash) {
-      return broken(
-        record.sequence,
-        `record ${record.sequence}'s content does not match its hash (the record was changed)`,
-        computed,
-        record.hash,
-      );
+    // An intact record (the hash over its stored text matches) needs no parsing; any other is
+    // examined to say what is wrong with it.
+    if (record.hash !== hashOfCanonical(record)) {
+      let canonical: string;
+      try {
+        canonical = canonicalJson(JSON.parse(record.content));
+      } catch {
+        canonical = "(not JSON)";
+      }
+      if (canonical !== record.content) {
+        return broken(
+          record.sequence,
+          `record ${record.sequence}'s content was edited (not as recorded)`,
+          canonical,
+          record.content,
+        );
+      }
+      const computed = recordHash(record);
+      if (computed !== record.hash) {
+        return broken(
+          record.sequence,
+          `record ${record.sequence}'s content does not match its hash (the record was changed)`,
+          computed,
+          record.hash,
+        );
+      }
     }
     const own = check ? await check(record) : null;
     if (own) return broken(record.sequence, own.problem, own.expected, own.found);
