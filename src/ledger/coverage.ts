@@ -494,44 +494,46 @@ async function* storedParts(db: Queryable, sha256: string): AsyncGenerator<Snaps
   let topLines: string[] = [];
   let element: string[] = [];
   let inArray = false;
-  for await (const line of lines(readStoredFile(db, sha256))) {
-    if (inArray) {
-      if (/^ {2}\],?$/.test(line)) {
-        inArray = false;
-        topKey = null;
+  // lines come a decompressed piece at a time: a year of snapshots is tens of millions of lines
+  for await (const batch of lines(readStoredFile(db, sha256)))
+    for (const line of batch) {
+      if (inArray) {
+        if (/^ {2}\],?$/.test(line)) {
+          inArray = false;
+          topKey = null;
+          continue;
+        }
+        element.push(line);
+        const opened = element.length === 1 && /[[{]$/.test(line);
+        if (element.length === 1 ? !opened : /^ {4}[\]}],?$/.test(line)) {
+          const text = element.join("\n").replace(/,$/, "");
+          element = [];
+          yield { [ELEMENTS[topKey!]!]: JSON.parse(text) as unknown } as SnapshotPart;
+        }
         continue;
       }
-      element.push(line);
-      const opened = element.length === 1 && /[[{]$/.test(line);
-      if (element.length === 1 ? !opened : /^ {4}[\]}],?$/.test(line)) {
-        const text = element.join("\n").replace(/,$/, "");
-        element = [];
-        yield { [ELEMENTS[topKey!]!]: JSON.parse(text) as unknown } as SnapshotPart;
+      if (topKey !== null) {
+        topLines.push(line);
+        if (/^ {2}[\]}],?$/.test(line)) {
+          yield topPart(topKey, topLines);
+          topKey = null;
+        }
+        continue;
       }
-      continue;
-    }
-    if (topKey !== null) {
-      topLines.push(line);
-      if (/^ {2}[\]}],?$/.test(line)) {
-        yield topPart(topKey, topLines);
-        topKey = null;
+      if (line === "{" || line === "}" || line === "") continue;
+      const match = /^ {2}"([^"]+)": (.*)$/.exec(line);
+      if (!match) throw new Error(`unexpected line in snapshot.json: ${line.slice(0, 80)}`);
+      const [, name, rest] = match as unknown as [string, string, string];
+      if (rest === "[" && ELEMENTS[name]) {
+        topKey = name;
+        inArray = true;
+      } else if (rest === "[" || rest === "{") {
+        topKey = name;
+        topLines = [rest];
+      } else {
+        yield topPart(name, [rest]);
       }
-      continue;
     }
-    if (line === "{" || line === "}" || line === "") continue;
-    const match = /^ {2}"([^"]+)": (.*)$/.exec(line);
-    if (!match) throw new Error(`unexpected line in snapshot.json: ${line.slice(0, 80)}`);
-    const [, name, rest] = match as unknown as [string, string, string];
-    if (rest === "[" && ELEMENTS[name]) {
-      topKey = name;
-      inArray = true;
-    } else if (rest === "[" || rest === "{") {
-      topKey = name;
-      topLines = [rest];
-    } else {
-      yield topPart(name, [rest]);
-    }
-  }
 }
 
 function topPart(name: string, text: string[]): SnapshotPart {
@@ -539,20 +541,17 @@ function topPart(name: string, text: string[]): SnapshotPart {
   return { [name]: JSON.parse(text.join("\n").replace(/,$/, "")) as unknown } as SnapshotPart;
 }
 
-async function* lines(pieces: AsyncIterable<Buffer>): AsyncGenerator<string> {
+/** The text's lines, a piece's worth at a time (the last line of a piece waits for the next piece). */
+async function* lines(pieces: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
   const decoder = new StringDecoder("utf8");
   let rest = "";
   for await (const piece of pieces) {
-    const text = rest + decoder.write(piece);
-    let from = 0;
-    for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", from)) {
-      yield text.slice(from, at);
-      from = at + 1;
-    }
-    rest = text.slice(from);
+    const parts = (rest + decoder.write(piece)).split("\n");
+    rest = parts.pop() ?? "";
+    yield parts;
   }
   rest += decoder.end();
-  if (rest !== "") yield rest;
+  if (rest !== "") yield [rest];
 }
 
 function key(host: string, repository: string, branch: string): string {
