@@ -31,7 +31,11 @@ describe("soc2-bot demo --gitlab and the ledger", () => {
 
     const verified = memoryIo();
     expect(await main(["ledger", "verify", "--ledger", ledgerDir], verified)).toBe(0);
-    expect(verified.out).toMatch(/chains intact: 1 stream, 1 record, \d+ package files checked/);
+    expect(verified.out).toMatch(/ok {5}audit:gitlab\/acme-demo: 1 record,/);
+    // and the configuration the audit read, recorded once: the group and each of its projects
+    expect(verified.out).toMatch(/ok {5}observation:gitlab\/acme-demo: 1 record,/);
+    expect(verified.out).toMatch(/ok {5}observation:gitlab\/acme-demo\/[^:]+: 1 record,/);
+    expect(verified.out).toMatch(/chains intact: (\d+) streams, \1 records, \d+ package files checked/);
 
     const ledger = openLedger({ dir: ledgerDir, create: false });
     const runs = await ledger.auditRuns({ since: new Date(0), until: new Date("2100-01-01T00:00:00Z") });
