@@ -17,6 +17,7 @@ import { main, type Io } from "../../src/cli/main.js";
 import type { Result } from "../../src/controls/types.js";
 import { evaluate, type EvaluationReport } from "../../src/engine/index.js";
 import {
+  evaluateAsOfMergeSafely,
   openLedger,
   OBSERVATION,
   POLICY_AS_OF_MERGE,
@@ -28,6 +29,7 @@ import {
 } from "../../src/ledger/index.js";
 import { Snapshot, type PolicyFile, type Repository } from "../../src/model/index.js";
 import { policySetFor } from "../../src/pipeline/policies.js";
+import { generateSampleOrganization } from "../../src/sample/generate.js";
 import { createGitHubClient, createGitHubHost } from "../../src/providers/github/index.js";
 import { BACKENDS, testBackend } from "./backends.js";
 
@@ -262,5 +264,44 @@ describe.each(BACKENDS)("soc2-bot audit judged as of the merge on %s", (name) =>
       expect(evidence(result, RULE_AS_OF_MERGE)).toMatch(/^the ledger holds no observation of main before /);
     }
     expect(again.results).toEqual(report.results);
+  });
+});
+
+describe("judged as of the merge when the audit's ledger cannot be read", () => {
+  it("uses today's rule and policy, says so, and the snapshot still reproduces the results", async () => {
+    const sample = generateSampleOrganization(SIZE);
+    const unreachable = openLedger({ databaseUrl: "postgres://soc2@127.0.0.1:1/ledger" });
+    const logged: string[] = [];
+    const policies = policySetFor(sample.snapshot);
+    try {
+      const judged = await evaluateAsOfMergeSafely(
+        unreachable,
+        { error: (_object, message) => logged.push(message) },
+        sample.snapshot,
+        policies,
+        sample.at,
+      );
+      expect(logged).toEqual(["branch rules as of the merge not read from the ledger"]);
+      const merged = sample.snapshot.changeRequests.filter((c) => c.mergedAt !== null);
+      expect(judged.snapshot.asOfMerge?.merges).toHaveLength(merged.length);
+      const change = judged.report.results.find(
+        (r) => r.subject.id === `${merged[0]!.repository}#${merged[0]!.number}`,
+      )!;
+      expect(change.evidence.find((e) => e.label === RULE_AS_OF_MERGE)?.value).toMatch(
+        /^the ledger could not be read \(.+\); today's rule used$/,
+      );
+      expect(change.evidence.find((e) => e.label === POLICY_AS_OF_MERGE)?.value).toMatch(
+        /^the ledger could not be read \(.+\); today's policy used$/,
+      );
+      // the same verdicts as today's evaluation, and reproducible from the snapshot alone
+      const today = evaluate(sample.snapshot, policies, sample.at);
+      expect(judged.report.results.map((r) => [r.control, r.subject.id, r.outcome])).toEqual(
+        today.results.map((r) => [r.control, r.subject.id, r.outcome]),
+      );
+      const reparsed = Snapshot.parse(JSON.parse(JSON.stringify(judged.snapshot)));
+      expect(evaluate(reparsed, policySetFor(reparsed), sample.at)).toEqual(judged.report);
+    } finally {
+      await unreachable.close();
+    }
   });
 });
