@@ -48,12 +48,13 @@ import {
   type TimelineWindow,
 } from "../reporters/files/timeline.js";
 import { csvRow } from "../reporters/escape.js";
-import type { Json } from "./chain.js";
+import type { ChainedRecord, Json } from "./chain.js";
 import { coverageFromLedger } from "./coverage.js";
 import type { Queryable } from "./database.js";
 import { readStoredFile } from "./files.js";
 import type { Ledger } from "./ledger.js";
 import {
+  OBSERVATION,
   diffFacts,
   replayObservations,
   type ObservationSource,
@@ -154,7 +155,7 @@ export async function writePeriodFiles(
   const scratch = await mkdtemp(join(tmpdir(), "soc2-export-timeline-"));
   const written: string[] = [];
   try {
-    const streams = await observationStreams(db);
+    let streams = 0;
     const subjectsFile = join(scratch, "subjects.jsonl");
     const subjectsOut = textFile(subjectsFile);
     const access = points.map((point) => ({
@@ -176,8 +177,9 @@ export async function writePeriodFiles(
     const unchanged: string[] = [];
     let changes = 0;
     let subjectsChanged = 0;
-    for (const name of streams) {
-      const replayed = await replayStream(ledger, name, points, options);
+    for await (const { stream: name, records } of observationStreams(db)) {
+      streams += 1;
+      const replayed = await replayStream(name, records, points, options);
       if (replayed.problem) problems.push(replayed.problem);
       for (const [index, file] of access.entries()) {
         const snapshot = accessAt(name, replayed, index, file.point);
@@ -192,8 +194,9 @@ export async function writePeriodFiles(
         unchanged.push(`${replayed.host}:${replayed.subject}`);
         continue;
       }
-      if (replayed.changes.length > 0) subjectsChanged += 1;
-      changes += replayed.changes.reduce((sum, c) => sum + Math.max(1, c.changes.length), 0);
+      const changed = replayed.changes.reduce((sum, c) => sum + c.changes.length, 0);
+      if (changed > 0) subjectsChanged += 1;
+      changes += changed;
       const ids: number[] = [];
       for (const window of inPeriod) {
         ids.push(windows.length);
@@ -229,7 +232,7 @@ export async function writePeriodFiles(
       since: options.since.toISOString(),
       until: options.until.toISOString(),
       ledger: ledger.location,
-      subjects: streams.length,
+      subjects: streams,
       subjectsChanged,
       changes,
       windows: windows.length,
@@ -267,12 +270,60 @@ export async function writePeriodFiles(
   }
 }
 
-/** Every observation stream, by name (an organization's before its repositories). */
-async function observationStreams(db: Queryable): Promise<string[]> {
-  const rows = await db.query<{ stream: string }>(
-    `SELECT stream FROM streams WHERE stream LIKE 'observation:%' ORDER BY stream`,
-  );
-  return rows.map((row) => row.stream);
+const PAGE = 2_000;
+
+/**
+ * Every observation record in stream and sequence order, a page at a time across streams: one query
+ * per page rather than one per stream (a year of 1,000 repositories is 1,000 streams), and only the
+ * columns the replay reads (the chains were verified before the export began).
+ */
+async function* observationRecords(db: Queryable): AsyncGenerator<ChainedRecord> {
+  let after = { stream: "", sequence: 0 };
+  for (;;) {
+    const rows = await db.query<{ stream: string; sequence: number; content: string }>(
+      `SELECT stream, sequence, content FROM records
+        WHERE stream >= 'observation:' AND stream < 'observation;' AND kind = $1 AND (stream, sequence) > ($2, $3)
+        ORDER BY stream, sequence LIMIT ${PAGE}`,
+      [OBSERVATION, after.stream, after.sequence],
+    );
+    for (const row of rows) {
+      // recordedAt and the hashes are not read by the replay
+      yield { ...row, kind: OBSERVATION, recordedAt: "", prevHash: "", hash: "" };
+    }
+    if (rows.length < PAGE) return;
+    after = rows[rows.length - 1]!;
+  }
+}
+
+/**
+ * The observation streams one after another (an organization's before its repositories), each with
+ * its records: a stream's records are read to its end before the next stream begins.
+ */
+async function* observationStreams(
+  db: Queryable,
+): AsyncGenerator<{ stream: string; records: AsyncIterable<ChainedRecord> }> {
+  const source = observationRecords(db)[Symbol.asyncIterator]();
+  let next = await source.next();
+  while (!next.done) {
+    const stream = next.value.stream;
+    let first: ChainedRecord | null = next.value;
+    const records = async function* (): AsyncGenerator<ChainedRecord> {
+      if (first) {
+        const record = first;
+        first = null;
+        yield record;
+      }
+      for (;;) {
+        next = await source.next();
+        if (next.done || next.value.stream !== stream) return;
+        yield next.value;
+      }
+    };
+    yield { stream, records: records() };
+    // whatever the consumer left unread of this stream is skipped
+    if (first) next = await source.next();
+    while (!next.done && next.value.stream === stream) next = await source.next();
+  }
 }
 
 interface ReplayedStream {
@@ -294,8 +345,8 @@ interface ReplayedStream {
  * goes), the changes observed in the period, and the facts at each point.
  */
 async function replayStream(
-  ledger: Ledger,
   stream: string,
+  records: AsyncIterable<ChainedRecord>,
   points: AccessPointInfo[],
   period: { since: Date; until: Date },
 ): Promise<ReplayedStream> {
@@ -330,7 +381,7 @@ async function replayStream(
     }
     previous = observed;
   };
-  const source = replayObservations(ledger.records(stream))[Symbol.asyncIterator]();
+  const source = replayObservations(records)[Symbol.asyncIterator]();
   async function* passing(): AsyncGenerator<ReplayedObservation> {
     for (;;) {
       const next = await source.next();
@@ -649,16 +700,23 @@ function windowsOf(windows: PendingWindow[], host: string, repository: string, b
 
 function noteMerge(
   window: PendingWindow,
-  merge: Omit<TimelineMerge, "verdicts">,
+  merge: Omit<TimelineMerge, "verdicts" | "recordedIn">,
+  recordedIn: string,
   verdict: MergeVerdict | null,
 ): void {
   const id = `${merge.repository}#${merge.number}`;
   let found = window.merges.get(id);
   if (!found) {
-    found = { ...merge, verdicts: [] };
+    found = { ...merge, verdicts: [], recordedIn: [] };
     window.merges.set(id, found);
   }
+  if (!found.recordedIn.includes(recordedIn)) found.recordedIn.push(recordedIn);
   if (verdict && !found.verdicts.some((v) => v.by === verdict.by)) found.verdicts.push(verdict);
+}
+
+/** Whether the merge already has a verdict in every window it landed in (the app's, or an earlier audit's). */
+function judged(windows: PendingWindow[], id: string): boolean {
+  return windows.every((window) => (window.merges.get(id)?.verdicts.length ?? 0) > 0);
 }
 
 /** Worst first. */
@@ -727,6 +785,7 @@ async function mergesFromJudgements(db: Queryable, windows: PendingWindow[]): Pr
         noteMerge(
           window,
           { host, repository, number: Number(row.number), branch: row.branch, mergedAt: row.mergedAt },
+          `app judgements (${stream})`,
           verdict,
         );
       }
@@ -743,9 +802,11 @@ interface ChangeRequestPart {
 }
 
 /**
- * The merges inside the windows from the audit runs' populations, with the verdicts of those runs:
- * snapshot.json and results.json of each run that overlaps a window, read a line at a time, and only
- * the elements of the windows' repositories and changes parsed.
+ * The merges inside the windows from the audit runs' populations: snapshot.json of each run that
+ * overlaps a window, read a line at a time, only the elements of the windows' repositories parsed. A
+ * merge the app did not judge (nor an earlier audit) takes the run's verdict from its results.json,
+ * read the same way; a merge judged already is only noted as recorded in the run, so each merge is
+ * listed once with the verdict it was given first.
  */
 async function mergesFromAudits(ledger: Ledger, db: Queryable, windows: PendingWindow[]): Promise<string[]> {
   const open = windows.filter((w) => w.repository !== null && w.from < w.to);
@@ -790,35 +851,40 @@ async function mergesFromAudits(ledger: Ledger, db: Queryable, windows: PendingW
         if (inside.length > 0) wanted.set(`${part.repository}#${part.number}`, { part, windows: inside });
       }
       if (wanted.size === 0) continue;
+      const unjudged = new Set([...wanted].filter(([id, w]) => !judged(w.windows, id)).map(([id]) => id));
       const verdicts = new Map<string, { control: string; outcome: Outcome; reason: string }[]>();
-      for await (const text of arrayElements(readStoredFile(db, results.sha256), "results")) {
+      const resultTexts =
+        unjudged.size === 0 ? [] : arrayElements(readStoredFile(db, results.sha256), "results");
+      for await (const text of resultTexts) {
         const id = firstString(text, /\n {6}"subject": \{\n {8}"id": ("(?:[^"\\]|\\.)*")/);
-        if (id !== null && !wanted.has(id)) continue;
+        if (id !== null && !unjudged.has(id)) continue;
         const result = JSON.parse(text) as {
           control: string;
           outcome: Outcome;
           reason: string;
           subject: { kind: string; id: string };
         };
-        if (result.subject.kind !== "change-request" || !wanted.has(result.subject.id)) continue;
+        if (result.subject.kind !== "change-request" || !unjudged.has(result.subject.id)) continue;
         const list = verdicts.get(result.subject.id) ?? [];
         list.push({ control: result.control, outcome: result.outcome, reason: result.reason });
         verdicts.set(result.subject.id, list);
       }
       for (const [id, { part, windows: inside }] of wanted) {
         const list = verdicts.get(id) ?? [];
+        const verdict: MergeVerdict | null = unjudged.has(id)
+          ? { by: label, judgedAt: content.evaluatedAt, outcome: worst(list), results: list }
+          : null;
         for (const window of inside) {
-          noteMerge(
-            window,
-            {
-              host: content.host,
-              repository: part.repository,
-              number: part.number,
-              branch: part.baseBranch,
-              mergedAt: part.mergedAt!,
-            },
-            { by: label, judgedAt: content.evaluatedAt, outcome: worst(list), results: list },
-          );
+          const merge = {
+            host: content.host,
+            repository: part.repository,
+            number: part.number,
+            branch: part.baseBranch,
+            mergedAt: part.mergedAt!,
+          };
+          // a verdict only where the merge has none yet (another window may hold the app's)
+          const none = (window.merges.get(id)?.verdicts.length ?? 0) === 0;
+          noteMerge(window, merge, label, none ? verdict : null);
         }
       }
     } catch (error) {
@@ -836,42 +902,44 @@ function firstString(text: string, pattern: RegExp): string | null {
 }
 
 /**
- * The elements of one top-level array of a stored pretty-printed JSON file (2-space indent, as the
- * package writes snapshot.json and results.json), one at a time as text: the file is never held whole.
+ * The elements of one top-level array of objects in a stored pretty-printed JSON file (2-space indent,
+ * as the package writes snapshot.json and results.json), one at a time as text. The text before the
+ * array (a year's snapshot holds every repository first) is searched, not split into lines, and an
+ * element ends at the first line that is exactly its closing brace (nested lines are indented
+ * deeper, and strings hold no raw newline). Anything else is an error, never a guess.
  */
 async function* arrayElements(pieces: AsyncIterable<Buffer>, key: string): AsyncGenerator<string> {
-  const opener = `  ${JSON.stringify(key)}: [`;
-  let inArray = false;
-  let element: string[] = [];
-  for await (const line of lines(pieces)) {
-    if (!inArray) {
-      inArray = line === opener;
-      continue;
-    }
-    if (/^ {2}\],?$/.test(line)) return;
-    element.push(line);
-    const opened = element.length === 1 && /[[{]$/.test(line);
-    if (element.length === 1 ? !opened : /^ {4}[\]}],?$/.test(line)) {
-      yield element.join("\n").replace(/,$/, "");
-      element = [];
-    }
-  }
-}
-
-async function* lines(pieces: AsyncIterable<Buffer>): AsyncGenerator<string> {
   const decoder = new StringDecoder("utf8");
-  let rest = "";
+  const opener = `\n  ${JSON.stringify(key)}: [\n`;
+  let text = "";
+  let inside = false;
   for await (const piece of pieces) {
-    const text = rest + decoder.write(piece);
-    let from = 0;
-    for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", from)) {
-      yield text.slice(from, at);
-      from = at + 1;
+    text += decoder.write(piece);
+    if (!inside) {
+      const at = text.indexOf(opener);
+      if (at < 0) {
+        text = text.slice(Math.max(0, text.length - opener.length));
+        continue;
+      }
+      // keep the newline that begins the first element's line
+      text = text.slice(at + opener.length - 1);
+      inside = true;
     }
-    rest = text.slice(from);
+    let position = 0;
+    for (;;) {
+      if (text.length - position < 7) break;
+      if (text.startsWith("\n  ]", position)) return;
+      if (!text.startsWith("\n    {", position)) {
+        throw new Error(`unexpected text in ${key}: ${text.slice(position, position + 60)}`);
+      }
+      const end = text.indexOf("\n    }", position + 1);
+      if (end < 0 || text.length < end + 7) break;
+      yield text.slice(position + 1, end + 6);
+      position = end + 6 + (text[end + 6] === "," ? 1 : 0);
+    }
+    text = text.slice(position);
   }
-  rest += decoder.end();
-  if (rest !== "") yield rest;
+  if (inside && !text.startsWith("\n  ]")) throw new Error(`the file ends inside ${key}`);
 }
 
 function timelineWindow(pending: PendingWindow): TimelineWindow {

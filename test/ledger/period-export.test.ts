@@ -280,16 +280,31 @@ describe.each(BACKENDS)("period export on %s", (name) => {
     // exactly the merges into main inside the window: not #1 (before), #3 (after) or #5 (another branch)
     expect(window.merges.map((m) => m.number)).toEqual([2, 4]);
     const [inside, auditOnly] = window.merges;
-    // #2 once, with the app's verdict at merge time and the audit's; it had no approval, so it failed
-    expect(inside?.verdicts.map((v) => v.by)).toEqual([
-      expect.stringMatching(/^app judgement \(judgement:github\/acme\/api record \d+\)$/),
+    // #2 once, with the app's verdict at merge time (it had no approval: failed), recorded in the audit too
+    expect(inside?.verdicts.map((v) => [v.by, v.outcome])).toEqual([
+      [expect.stringMatching(/^app judgement \(judgement:github\/acme\/api record \d+\)$/), "fail"],
+    ]);
+    expect(inside?.recordedIn).toEqual([
+      "app judgements (judgement:github/acme/api)",
       "audit:github/acme record 1",
     ]);
-    expect(inside?.verdicts.every((v) => v.outcome === "fail")).toBe(true);
     expect(inside?.verdicts[0]?.results).toContainEqual(
       expect.objectContaining({ control: "cc8.independent-approval", outcome: "fail" }),
     );
-    expect(auditOnly?.verdicts.map((v) => v.by)).toEqual(["audit:github/acme record 1"]);
+    // #4 the app never judged: the audit's verdict, read from its results.json
+    const run = summary.runs[0]!;
+    const audited = JSON.parse(await read(join(run.directory, "results.json"))) as { results: Result[] };
+    const four = audited.results.filter((r) => r.subject.id === "acme/api#4");
+    expect(four.length).toBeGreaterThan(0);
+    const worst = ["fail", "unknown", "excepted", "pass", "not-applicable"].find((o) =>
+      four.some((r) => r.outcome === o),
+    );
+    expect(auditOnly?.verdicts.map((v) => [v.by, v.outcome])).toEqual([
+      ["audit:github/acme record 1", worst],
+    ]);
+    expect(auditOnly?.verdicts[0]?.results).toEqual(
+      four.map((r) => ({ control: r.control, outcome: r.outcome, reason: r.reason })),
+    );
 
     // the change itself, with the value before and after and its source
     const change = subject!.changes.find((c) => c.observedAt === WEAKENED_AT);

@@ -55,7 +55,10 @@ export interface TimelineMerge {
   number: number;
   branch: string;
   mergedAt: string;
+  /** The verdict it was first given: the app's at merge time, else the first audit run's that held it. */
   verdicts: MergeVerdict[];
+  /** Every record the merge appears in: the app's judgements, audit runs. */
+  recordedIn: string[];
 }
 
 export interface TimelineWindow {
@@ -206,10 +209,13 @@ export function timelineMarkdownSubject(subject: TimelineSubject): string {
           "",
         );
       } else {
-        lines.push("| Change | Branch | Merged | Verdict as judged then |", "| --- | --- | --- | --- |");
+        lines.push(
+          "| Change | Branch | Merged | Verdict as judged then | Recorded in |",
+          "| --- | --- | --- | --- | --- |",
+        );
         for (const merge of window.merges) {
           lines.push(
-            `| ${cell(`${merge.repository}#${merge.number}`)} | ${cell(merge.branch)} | ${merge.mergedAt} | ${markdownText(verdictText(merge))} |`,
+            `| ${cell(`${merge.repository}#${merge.number}`)} | ${cell(merge.branch)} | ${merge.mergedAt} | ${markdownText(verdictText(merge))} | ${markdownText(merge.recordedIn.join("; "))} |`,
           );
         }
         lines.push("");
@@ -317,7 +323,7 @@ export function* timelineCsvRows(subject: TimelineSubject): Generator<string> {
         `#${merge.number}`,
         window.aspect,
         merge.branch,
-        "",
+        merge.recordedIn.join("; "),
         verdictText(merge),
       ]);
     }
