@@ -51,10 +51,10 @@ export function observeConfigurationChanges(
     try {
       if (payload.repository && !(context.name === "repository" && payload.action === "deleted")) {
         const repository = payload.repository.full_name;
-        const policy = policyOf(
-          await policyFiles(host, organization, repository, payload.repository.default_branch),
-        );
-        const facts = repositoryFacts(await host.collectRepository(repository, policy));
+        const files = await policyFiles(host, organization, repository, payload.repository.default_branch);
+        const policy = policyOf(files);
+        // recorded with the facts: the policy in force at a later merge is read from the observations
+        const facts = repositoryFacts(await host.collectRepository(repository, policy), files);
         await recordObservation(ledger, { host: host.host, facts, observedAt: options.now(), source });
         context.log.info({ ...log, repository }, "configuration observed");
       } else if (!payload.repository) {

@@ -84,8 +84,15 @@ describe.each(BACKENDS)("the app's configuration observations on %s", (name) => 
         actor: "Codertocat",
       },
     });
-    // the facts as GitHub serves them, production branches selected by the organization's policy
-    const expected = repositoryFacts(served.served.repositories.find((r) => r.fullName === repository)!);
+    // the facts as GitHub serves them, production branches selected by the organization's policy,
+    // which is recorded with them (the policy in force at a later merge is read from it)
+    const expected = repositoryFacts(
+      served.served.repositories.find((r) => r.fullName === repository)!,
+      served.served.policyFiles,
+    );
+    expect(expected.policyFiles).toEqual([
+      expect.objectContaining({ layer: "organization", path: "acme-demo/.github:.github/soc2.yml" }),
+    ]);
     expect(rules?.whole).toEqual(JSON.parse(JSON.stringify(expected)));
     expect(rules?.whole).toMatchObject({ branchRules: { known: true } });
 
