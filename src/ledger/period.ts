@@ -715,12 +715,30 @@ function noteMerge(
 }
 
 /** Whether the merge already has a verdict in every window it landed in (the app's, or an earlier audit's). */
-function judged(windows: PendingWindow[], id: string): boolean {
+function hasVerdict(windows: PendingWindow[], id: string): boolean {
   return windows.every((window) => (window.merges.get(id)?.verdicts.length ?? 0) > 0);
 }
 
 /** Worst first. */
 const SEVERITY: readonly Outcome[] = ["fail", "unknown", "excepted", "pass", "not-applicable"];
+
+/** A change's verdict from its results: the worst outcome, the counts, and only what did not pass in full. */
+function verdictOf(
+  by: string,
+  judgedAt: string,
+  results: { control: string; outcome: Outcome; reason: string }[],
+): MergeVerdict {
+  const counts: Partial<Record<Outcome, number>> = {};
+  for (const result of results) counts[result.outcome] = (counts[result.outcome] ?? 0) + 1;
+  return {
+    by,
+    judgedAt,
+    outcome: worst(results),
+    counts,
+    // only these are kept whole: a year's windows may hold many merges, each with its passing results
+    notPassing: results.filter((r) => r.outcome !== "pass" && r.outcome !== "not-applicable"),
+  };
+}
 
 function worst(results: { outcome: Outcome }[]): Outcome {
   let index = SEVERITY.length - 1;
@@ -774,12 +792,7 @@ async function mergesFromJudgements(db: Queryable, windows: PendingWindow[]): Pr
         ? (JSON.parse(judged.results) as { control: string; outcome: Outcome; reason: string }[])
         : [];
       const verdict: MergeVerdict | null = judged
-        ? {
-            by: `app judgement (${stream} record ${judged.sequence})`,
-            judgedAt: judged.judgedAt,
-            outcome: worst(results),
-            results,
-          }
+        ? verdictOf(`app judgement (${stream} record ${judged.sequence})`, judged.judgedAt, results)
         : null;
       for (const window of windowsOf(list, host, repository, row.branch, at)) {
         noteMerge(
@@ -851,7 +864,7 @@ async function mergesFromAudits(ledger: Ledger, db: Queryable, windows: PendingW
         if (inside.length > 0) wanted.set(`${part.repository}#${part.number}`, { part, windows: inside });
       }
       if (wanted.size === 0) continue;
-      const unjudged = new Set([...wanted].filter(([id, w]) => !judged(w.windows, id)).map(([id]) => id));
+      const unjudged = new Set([...wanted].filter(([id, w]) => !hasVerdict(w.windows, id)).map(([id]) => id));
       const verdicts = new Map<string, { control: string; outcome: Outcome; reason: string }[]>();
       const resultTexts =
         unjudged.size === 0 ? [] : arrayElements(readStoredFile(db, results.sha256), "results");
@@ -872,7 +885,7 @@ async function mergesFromAudits(ledger: Ledger, db: Queryable, windows: PendingW
       for (const [id, { part, windows: inside }] of wanted) {
         const list = verdicts.get(id) ?? [];
         const verdict: MergeVerdict | null = unjudged.has(id)
-          ? { by: label, judgedAt: content.evaluatedAt, outcome: worst(list), results: list }
+          ? verdictOf(label, content.evaluatedAt, list)
           : null;
         for (const window of inside) {
           const merge = {

@@ -46,7 +46,10 @@ export interface MergeVerdict {
   judgedAt: string;
   /** The worst outcome of the change's results. */
   outcome: Outcome;
-  results: { control: string; outcome: Outcome; reason: string }[];
+  /** How many of its results had each outcome. */
+  counts: Partial<Record<Outcome, number>>;
+  /** The results that did not pass (fail, unknown, excepted), with their reasons; the rest are counted only. */
+  notPassing: { control: string; outcome: Outcome; reason: string }[];
 }
 
 export interface TimelineMerge {
@@ -149,7 +152,7 @@ function verdictText(merge: TimelineMerge): string {
   if (merge.verdicts.length === 0) return "no verdict recorded";
   return merge.verdicts
     .map((verdict) => {
-      const notPassing = verdict.results.filter((r) => r.outcome === "fail" || r.outcome === "unknown");
+      const notPassing = verdict.notPassing;
       return (
         `${verdict.outcome} by ${verdict.by}, ${verdict.judgedAt}` +
         (notPassing.length > 0 ? ` (${notPassing.map((r) => `${r.control}: ${r.outcome}`).join(", ")})` : "")
