@@ -3,7 +3,9 @@
  * visibility, deploy keys or organization settings make the app read the affected facts again
  * through the provider and record them in the ledger as an observation, naming the event, its
  * delivery and who made the change. GitHub keeps no history of these facts: what the ledger does not
- * record when they change is lost.
+ * record when they change is lost. A change that weakens a control becomes a finding issue at once,
+ * and the change that restores it closes the issue (src/app/alerts.ts). Without a ledger there is
+ * neither observation nor alert.
  */
 import type { Context, Probot } from "probot";
 import {
@@ -16,6 +18,7 @@ import {
 import type { PolicyFile } from "../model/index.js";
 import { policyOf } from "../pipeline/policies.js";
 import type { CodeHost } from "../providers/types.js";
+import { alertOnWeakening } from "./alerts.js";
 import { ConfigurationEvent, parsePayload } from "./payloads.js";
 
 /** The events, and what each one changes. */
@@ -48,6 +51,7 @@ export function observeConfigurationChanges(
     if (!organization) return;
     const host = options.hostOf(context);
     const log = { event: source.event, delivery: context.id, ledger: ledger.location };
+    let observed: { subject: string; recorded: Awaited<ReturnType<typeof recordObservation>> } | null = null;
     try {
       if (payload.repository && !(context.name === "repository" && payload.action === "deleted")) {
         const repository = payload.repository.full_name;
@@ -55,13 +59,25 @@ export function observeConfigurationChanges(
         const policy = policyOf(files);
         // recorded with the facts: the policy in force at a later merge is read from the observations
         const facts = repositoryFacts(await host.collectRepository(repository, policy), files);
-        await recordObservation(ledger, { host: host.host, facts, observedAt: options.now(), source });
+        const recorded = await recordObservation(ledger, {
+          host: host.host,
+          facts,
+          observedAt: options.now(),
+          source,
+        });
+        observed = { subject: repository, recorded };
         context.log.info({ ...log, repository }, "configuration observed");
       } else if (!payload.repository) {
         // Organization-level: its settings and members. An organization ruleset or a team applies to
         // repositories too: those are observed again at the next audit (named in the log).
         const facts = organizationFacts(await host.collectOrganization(organization));
-        await recordObservation(ledger, { host: host.host, facts, observedAt: options.now(), source });
+        const recorded = await recordObservation(ledger, {
+          host: host.host,
+          facts,
+          observedAt: options.now(),
+          source,
+        });
+        observed = { subject: organization, recorded };
         context.log.info({ ...log, organization }, "configuration observed");
       }
     } catch (error) {
@@ -70,6 +86,49 @@ export function observeConfigurationChanges(
       context.log.error(
         { ...log, err: error instanceof Error ? error.message : String(error) },
         "configuration change not observed",
+      );
+    }
+    if (!observed) return;
+    const { subject, recorded } = observed;
+    try {
+      const alerts = await alertOnWeakening({
+        ledger,
+        host,
+        organization,
+        subject,
+        recorded,
+        organizationPolicy: async () =>
+          policyOf(
+            await policyFiles(
+              host,
+              organization,
+              host.policyLocation.organizationRepository(organization),
+              undefined,
+            ),
+          ),
+        now: options.now(),
+      });
+      if (alerts.findings) {
+        context.log.info(
+          {
+            ...log,
+            subject,
+            weakened: alerts.opened.map((w) => w.aspect),
+            restored: alerts.restored.map((w) => w.aspect),
+            created: alerts.findings.created,
+            updated: alerts.findings.updated,
+            reopened: alerts.findings.reopened,
+            closed: alerts.findings.closed,
+          },
+          "weakening findings synced",
+        );
+      }
+    } catch (error) {
+      // The ledger unreadable, the policy broken or the findings repository missing: the observation
+      // is recorded, so the weakening is in the ledger (and the period export's timeline) anyway.
+      context.log.error(
+        { ...log, subject, err: error instanceof Error ? error.message : String(error) },
+        "weakening findings not synced",
       );
     }
   });
