@@ -142,10 +142,9 @@ export function describeSource(source: TimelineSource): string {
   return `${what}, no actor known`;
 }
 
-function restoredText(window: TimelineWindow): string {
-  return window.restored
-    ? `${window.restored.observedAt}, ${describeSource(window.restored.source)} (${window.restored.stream} record ${window.restored.sequence})`
-    : "still weakened at the end of the period";
+/** When and by whom, in Markdown: the time as written, the source escaped. */
+function pointMarkdown(point: TimelinePoint): string {
+  return `${point.observedAt}, ${markdownText(describeSource(point.source))} (${cell(`${point.stream} record ${point.sequence}`)})`;
 }
 
 function verdictText(merge: TimelineMerge): string {
@@ -187,7 +186,7 @@ export function timelineMarkdownHeader(summary: TimelineSummary): string {
       "",
     );
   }
-  return lines.join("\n");
+  return `${lines.join("\n")}\n`;
 }
 
 /** One subject's section of configuration-timeline.md (subjects with neither changes nor windows are left out). */
@@ -199,8 +198,8 @@ export function timelineMarkdownSubject(subject: TimelineSubject): string {
     lines.push(
       `#### ${markdownText(window.kind)}: ${cell(window.aspect)}`,
       "",
-      `- Weakened: ${window.weakened.observedAt}, ${markdownText(describeSource(window.weakened.source))} (${cell(`${window.weakened.stream} record ${window.weakened.sequence}`)})`,
-      `- Restored: ${markdownText(restoredText(window))}`,
+      `- Weakened: ${pointMarkdown(window.weakened)}`,
+      `- Restored: ${window.restored ? pointMarkdown(window.restored) : "still weakened at the end of the period"}`,
       ...window.details.map((detail) => `- ${markdownText(detail)}`),
       "",
     );
@@ -243,7 +242,7 @@ export function timelineMarkdownSubject(subject: TimelineSubject): string {
     }
     lines.push("");
   }
-  return lines.join("\n");
+  return `${lines.join("\n")}\n`;
 }
 
 /** The subjects observed with neither a change nor a weakening in the period, named so none is silently absent. */
