@@ -10,6 +10,9 @@ import type { Evidence } from "../controls/types.js";
 import type { ChangeRequest, MergeAsOf, Repository } from "../model/index.js";
 import { policySetFor } from "../pipeline/policies.js";
 import type { Policy } from "../policy/types.js";
+import { describeAge } from "./age.js";
+
+export { describeAge };
 
 export const RULE_AS_OF_MERGE = "branch rule as of the merge";
 export const POLICY_AS_OF_MERGE = "policy as of the merge";
@@ -139,17 +142,4 @@ export function policyAsOf(
     policy,
     evidence: { label: POLICY_AS_OF_MERGE, value: `${where}: ${which}`, at: entry.policy.observedAt },
   };
-}
-
-/** "3 days 4 hours", "12 minutes": an observation's age as a person reads it. */
-export function describeAge(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  const days = Math.floor(minutes / 1440);
-  const hours = Math.floor((minutes % 1440) / 60);
-  const rest = minutes % 60;
-  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
-  if (days > 0) return hours > 0 ? `${plural(days, "day")} ${plural(hours, "hour")}` : plural(days, "day");
-  if (hours > 0)
-    return rest > 0 ? `${plural(hours, "hour")} ${plural(rest, "minute")}` : plural(hours, "hour");
-  return plural(rest, "minute");
 }

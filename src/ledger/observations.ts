@@ -10,7 +10,7 @@
  * lacked, never as empty.
  */
 import { createHash } from "node:crypto";
-import { describeAge } from "../engine/as-of-merge.js";
+import { describeAge } from "../engine/age.js";
 import type {
   BranchRule,
   Known,
