@@ -18,6 +18,8 @@ import type { Result } from "../../src/controls/types.js";
 import { evaluate } from "../../src/engine/index.js";
 import {
   EXPORT_MANIFEST,
+  accessFileName,
+  accessPoints,
   exportPeriod,
   openLedger,
   recordObservation,
@@ -28,7 +30,13 @@ import {
   type LedgerOptions,
   type ObservationSource,
 } from "../../src/ledger/index.js";
-import type { ChangeRequest, Organization, Repository } from "../../src/model/index.js";
+import {
+  unprotectedBranchRule,
+  type BranchRule,
+  type ChangeRequest,
+  type Organization,
+  type Repository,
+} from "../../src/model/index.js";
 import { policySetFor } from "../../src/pipeline/policies.js";
 import type { TimelineSubject } from "../../src/reporters/files/timeline.js";
 import type { AccessSubjectSnapshot } from "../../src/reporters/files/access-snapshots.js";
@@ -129,12 +137,41 @@ function merged(number: number, mergedAt: string, overrides: Partial<ChangeReque
   });
 }
 
-function resultsOf(changeRequest: ChangeRequest, at: string): Result[] {
-  const snapshot = makeSnapshot({ changeRequests: [changeRequest] });
+function resultsOf(changeRequest: ChangeRequest, at: string, repository = api()): Result[] {
+  const snapshot = makeSnapshot({ repositories: [repository], changeRequests: [changeRequest] });
   return evaluate(snapshot, policySetFor(snapshot), new Date(at)).results.filter(
-    (r) => r.subject.id === `acme/api#${changeRequest.number}`,
+    (r) => r.subject.id === `${changeRequest.repository}#${changeRequest.number}`,
   );
 }
+
+/**
+ * acme/ops: its protection removed as a daily observation found it (2026-10-03 06:00, nobody named)
+ * and back at 2026-10-06 06:00; its deploy keys never readable.
+ */
+const UNPROTECTED_FROM = "2026-10-03T00:00:00Z";
+const UNPROTECTED_UNTIL = "2026-10-06T00:00:00Z";
+const ops = (rule: BranchRule): Repository =>
+  makeRepository({
+    fullName: "acme/ops",
+    url: "https://github.com/acme/ops",
+    branchRules: { known: true, value: [rule] },
+    deployKeys: {
+      known: false,
+      permission: "administration:read",
+      reason: "403 Resource not accessible by integration",
+    },
+  });
+const opsMerged = (number: number, mergedAt: string) =>
+  merged(number, mergedAt, { repository: "acme/ops", url: `https://github.com/acme/ops/pull/${number}` });
+const OPS_MERGES = {
+  /** before the last observation that still showed the protection: not in the window */
+  beforePrevious: opsMerged(7, "2026-10-02T05:00:00Z"),
+  /** after that observation, before the one that found the protection gone: in the window */
+  unseen: opsMerged(8, "2026-10-02T20:00:00Z"),
+  inside: opsMerged(9, "2026-10-04T12:00:00Z"),
+  /** after the observation that found it back: not in the window */
+  after: opsMerged(10, "2026-10-06T07:00:00Z"),
+};
 
 /** The merges of the test: #2 lands in the weakened week (judged by the app, and in the audit), #4 too (only in the audit). */
 const MERGES = {
@@ -158,6 +195,13 @@ async function populate(ledger: Ledger): Promise<void> {
     await observe(ledger, organizationFacts(org(members)), at, schedule);
     const weak = at > WEAKENED_AT && at < RESTORED_AT;
     await observe(ledger, repositoryFacts(api(weak ? weakRule : strongRule)), at, schedule);
+    const unprotected = at > UNPROTECTED_FROM && at < UNPROTECTED_UNTIL;
+    await observe(
+      ledger,
+      repositoryFacts(ops(unprotected ? unprotectedBranchRule("main") : strongRule)),
+      at,
+      schedule,
+    );
     // acme/web is first observed after the quarter's end
     if (at > "2026-10-05T00:00:00Z") {
       await observe(
@@ -201,13 +245,17 @@ async function populate(ledger: Ledger): Promise<void> {
     }
   }
   // the app's judgements of merges, as it records them minutes after each merge
-  for (const changeRequest of [MERGES.before, MERGES.inside, MERGES.after, MERGES.otherBranch]) {
+  const judgements = [
+    ...[MERGES.before, MERGES.inside, MERGES.after, MERGES.otherBranch].map((cr) => [cr, api()] as const),
+    ...Object.values(OPS_MERGES).map((cr) => [cr, ops(strongRule)] as const),
+  ].sort(([a], [b]) => Date.parse(a.mergedAt!) - Date.parse(b.mergedAt!));
+  for (const [changeRequest, repository] of judgements) {
     const judgedAt = new Date(Date.parse(changeRequest.mergedAt!) + 2 * 60_000).toISOString();
     clock = new Date(judgedAt);
     await ledger.recordJudgement({
       trigger: "merge",
       host: "github",
-      outcome: { changeRequest, policy: null, results: resultsOf(changeRequest, judgedAt) },
+      outcome: { changeRequest, policy: null, results: resultsOf(changeRequest, judgedAt, repository) },
       judgedAt: new Date(judgedAt),
     });
   }
@@ -346,6 +394,39 @@ describe.each(BACKENDS)("period export on %s", (name) => {
     );
   });
 
+  it("lists the merges since the observation before a weakening a daily observation found, naming nobody", async () => {
+    const timeline = JSON.parse(await read("configuration-timeline.json")) as { subjects: TimelineSubject[] };
+    const window = timeline.subjects.find((s) => s.subject === "acme/ops")?.windows[0];
+    expect(window).toMatchObject({
+      aspect: "acme/ops:branch:main",
+      kind: "protection-removed",
+      weakened: { observedAt: "2026-10-03T06:00:00.000Z", source: { trigger: "schedule", actor: null } },
+      restored: { observedAt: "2026-10-06T06:00:00.000Z", source: { trigger: "schedule", actor: null } },
+    });
+    expect(window?.note).toContain("made after the observation before it (2026-10-02T06:00:00.000Z)");
+    // #8 merged after the last observation that showed the protection, before the one that found it gone
+    expect(window?.merges.map((m) => m.number)).toEqual([8, 9]);
+    expect(await read("configuration-timeline.md")).toContain(
+      "daily observation \\(scheduled audit\\), no actor known",
+    );
+  });
+
+  it("lists a list the collector could not read as unreadable with the permission, not as empty", async () => {
+    const end = JSON.parse(await read("access-2026-10-31.json")) as { subjects: AccessSubjectSnapshot[] };
+    const keys = end.subjects
+      .find((s) => s.subject === "acme/ops")
+      ?.rows.filter((r) => r.access === "deploy-key");
+    expect(keys).toEqual([
+      {
+        access: "deploy-key",
+        name: "",
+        role: "",
+        detail:
+          "unreadable when observed: 403 Resource not accessible by integration (needs administration:read)",
+      },
+    ]);
+  });
+
   it("lists access at the quarter's end with the member added before it and not the one added after, and at the period's end", async () => {
     expect(summary.period.points.map((p) => [p.label, p.reasons])).toEqual([
       ["2026-09-30", ["quarter end"]],
@@ -479,7 +560,7 @@ describe.each(BACKENDS)("period export on %s", (name) => {
       );
       expect(io.err).toBe("");
       expect(code).toBe(0);
-      expect(io.out).toContain("2 weakening windows");
+      expect(io.out).toContain("3 weakening windows");
       expect((await readdir(target)).filter((f) => f.startsWith("access-")).sort()).toEqual([
         "access-2026-08-31.csv",
         "access-2026-08-31.json",
@@ -494,5 +575,35 @@ describe.each(BACKENDS)("period export on %s", (name) => {
       if (env.schema === undefined) delete process.env.SOC2_LEDGER_SCHEMA;
       else process.env.SOC2_LEDGER_SCHEMA = env.schema;
     }
+  });
+});
+
+describe("access snapshot points", () => {
+  const since = new Date("2026-01-01T00:00:00Z");
+  const until = new Date("2027-01-01T00:00:00Z");
+
+  it("takes each quarter's last day, and the period's end once when it is one", () => {
+    const { points } = accessPoints(since, until, "quarter-ends");
+    expect(points.map((p) => [p.label, p.at, p.reasons])).toEqual([
+      ["2026-03-31", "2026-04-01T00:00:00.000Z", ["quarter end"]],
+      ["2026-06-30", "2026-07-01T00:00:00.000Z", ["quarter end"]],
+      ["2026-09-30", "2026-10-01T00:00:00.000Z", ["quarter end"]],
+      ["2026-12-31", "2027-01-01T00:00:00.000Z", ["quarter end", "end of the period"]],
+    ]);
+    expect(accessPoints(since, until, "month-ends").points).toHaveLength(12);
+  });
+
+  it("takes the policy's days inside the period, says which fall outside, and ends a period that ends mid-day at its end", () => {
+    const { points, outside } = accessPoints(since, new Date("2026-08-15T12:00:00Z"), [
+      "2026-02-14",
+      "2025-12-31",
+      "2026-09-30",
+    ]);
+    expect(points.map((p) => [p.label, p.reasons])).toEqual([
+      ["2026-02-14", ["named in the policy"]],
+      ["2026-08-15T12:00:00.000Z", ["end of the period"]],
+    ]);
+    expect(outside).toEqual(["2025-12-31", "2026-09-30"]);
+    expect(accessFileName(points[1]!, "csv")).toBe("access-2026-08-15T12-00-00.000Z.csv");
   });
 });
