@@ -381,8 +381,12 @@ function weakerFields(before: ObservedBranchRule, after: ObservedBranchRule): We
 }
 
 /** Whether part of the rule cannot be compared (bypass actors hidden on either side). */
-function bypassHidden(before: ObservedBranchRule, after: ObservedBranchRule): boolean {
-  return (before.bypassActorsVisible ?? true) !== true || (after.bypassActorsVisible ?? true) !== true;
+/**
+ * Whether bypass actors seen before are hidden now: who may bypass cannot be shown no wider than
+ * before. Hidden both times, they were no part of the weakening and cannot be compared either way.
+ */
+function bypassHiddenSince(before: ObservedBranchRule, after: ObservedBranchRule): boolean {
+  return (before.bypassActorsVisible ?? true) && !(after.bypassActorsVisible ?? true);
 }
 
 function missing(from: readonly string[], to: readonly string[]): string[] {
@@ -403,7 +407,7 @@ function restores(baseline: ObservedFacts, current: ObservedFacts, key: AspectKe
   if (key.group === "branch" && baseline.kind === "repository" && current.kind === "repository") {
     const was = baseline.branchRules.known ? baseline.branchRules.value[key.branch] : undefined;
     const is = current.branchRules.known ? current.branchRules.value[key.branch] : undefined;
-    if (was && is && bypassHidden(was, is)) return false;
+    if (was && is && bypassHiddenSince(was, is)) return false;
   }
   return true;
 }

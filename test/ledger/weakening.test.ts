@@ -510,6 +510,16 @@ describe("weakeningWindows", () => {
     ]);
   });
 
+  it("bypass actors hidden all along (a ruleset the app may not edit) do not keep a window open", async () => {
+    const hidden = (overrides: Partial<BranchRule>) =>
+      rule({ bypassActors: [], bypassActorsVisible: false, ...overrides });
+    const windows = await weakeningWindows(
+      "s",
+      stream(hidden({}), hidden({ requiredApprovals: 1 }), hidden({})),
+    );
+    expect(summary(windows)).toEqual([["acme/api:branch:main", "protection-weakened", 2, 3]]);
+  });
+
   it("a rule removed entirely is restored when the branch is observed with its rule again", async () => {
     const gone = repoWith([], { productionBranches: [] });
     const windows = await weakeningWindows(
