@@ -227,7 +227,7 @@ export async function writePeriodFiles(
     await mergesFromJudgements(db, windows);
     problems.push(...(await mergesFromAudits(ledger, db, windows)));
 
-    const stillWeakened = windows.filter((w) => w.window.restored === null).length;
+    const stillWeakened = windows.filter((w) => w.stillWeakened).length;
     const summary: TimelineSummary = {
       since: options.since.toISOString(),
       until: options.until.toISOString(),
@@ -638,6 +638,8 @@ interface PendingWindow {
   from: number;
   to: number;
   merges: Map<string, TimelineMerge>;
+  /** Not restored before the period's end. */
+  stillWeakened: boolean;
 }
 
 function pendingWindow(
@@ -658,8 +660,14 @@ function pendingWindow(
   }
   const to = window.restored ? Date.parse(window.restored.observedAt) : period.until.getTime();
   if (from < period.since.getTime()) notes.push("Merges before the period are not listed.");
-  if (!window.restored)
-    notes.push("Still weakened at the end of the period: merges up to its end are listed.");
+  const stillWeakened = to >= period.until.getTime();
+  if (stillWeakened) {
+    // the last observation before the end is what shows it: the ledger may have seen nothing since
+    const last = replayed.atPoints[replayed.atPoints.length - 1];
+    notes.push(
+      `Still weakened at the end of the period${last ? ` (the last observation before its end: ${last.observedAt})` : ""}: merges up to its end are listed.`,
+    );
+  }
   let branches: string[] | null;
   if (replayed.kind === "organization") {
     branches = null;
@@ -680,6 +688,7 @@ function pendingWindow(
     window,
     branches,
     note: notes.length > 0 ? notes.join(" ") : null,
+    stillWeakened,
     from: Math.max(from, period.since.getTime()),
     to: Math.min(to, period.until.getTime()),
     merges: new Map(),
@@ -968,6 +977,7 @@ function timelineWindow(pending: PendingWindow): TimelineWindow {
     details: pending.window.details,
     weakened: point(pending.window.weakened),
     restored: pending.window.restored && point(pending.window.restored),
+    stillWeakenedAtEnd: pending.stillWeakened,
     branches: pending.branches,
     note: pending.note,
     merges: [...pending.merges.values()].sort(

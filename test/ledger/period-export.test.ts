@@ -387,6 +387,11 @@ describe.each(BACKENDS)("period export on %s", (name) => {
       weakened: { source: { event: "repository.publicized", actor: "Codertocat" } },
       merges: [],
     });
+    // what shows it: the last observation before the period's end, named
+    expect(window?.stillWeakenedAtEnd).toBe(true);
+    expect(window?.note).toContain(
+      "Still weakened at the end of the period (the last observation before its end: 2026-10-31T06:00:00.000Z)",
+    );
     expect(await read("configuration-timeline.md")).toContain("still weakened at the end of the period");
     const rows = parseCsv(await read("configuration-timeline.csv"));
     expect(rows).toContainEqual(

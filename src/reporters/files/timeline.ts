@@ -69,8 +69,10 @@ export interface TimelineWindow {
   kind: string;
   details: string[];
   weakened: TimelinePoint;
-  /** null: still weakened at the end of the period (and at the last observation). */
+  /** null: not restored by any observation the ledger holds. */
   restored: TimelinePoint | null;
+  /** Not restored before the period's end (restored after it, or not at all). */
+  stillWeakenedAtEnd: boolean;
   /** The branches whose merges are listed; null when the window is organization-wide. */
   branches: string[] | null;
   /** Why no merges are listed, or how they were found. */
@@ -199,7 +201,8 @@ export function timelineMarkdownSubject(subject: TimelineSubject): string {
       `#### ${markdownText(window.kind)}: ${cell(window.aspect)}`,
       "",
       `- Weakened: ${pointMarkdown(window.weakened)}`,
-      `- Restored: ${window.restored ? pointMarkdown(window.restored) : "still weakened at the end of the period"}`,
+      `- Restored: ${window.restored ? pointMarkdown(window.restored) : "still weakened at the end of the period"}` +
+        (window.restored && window.stillWeakenedAtEnd ? ", after the end of the period" : ""),
       ...window.details.map((detail) => `- ${markdownText(detail)}`),
       "",
     );
@@ -291,7 +294,9 @@ export function* timelineCsvRows(subject: TimelineSubject): Generator<string> {
       subject.host,
       subject.subject,
       window.weakened.observedAt,
-      window.restored?.observedAt ?? "still weakened at the end of the period",
+      window.restored && !window.stillWeakenedAtEnd
+        ? window.restored.observedAt
+        : "still weakened at the end of the period",
       describeSource(window.weakened.source),
       `${window.weakened.stream} record ${window.weakened.sequence}`,
       window.aspect,
