@@ -20,6 +20,7 @@ import { policyOf } from "../pipeline/policies.js";
 import type { CodeHost } from "../providers/types.js";
 import { alertOnWeakening } from "./alerts.js";
 import { ConfigurationEvent, parsePayload } from "./payloads.js";
+import { redactText } from "./redact.js";
 
 /** The events, and what each one changes. */
 export const CONFIGURATION_EVENTS = [
@@ -37,6 +38,10 @@ export function observeConfigurationChanges(
   app: Probot,
   options: { ledger: Ledger | undefined; now: () => Date; hostOf: (context: Context) => CodeHost },
 ): void {
+  if (!options.ledger) {
+    // Said once: without the ledger nothing remembers the configuration, so nothing can be weaker.
+    app.log.info("no ledger: configuration changes are not observed, and weakening changes raise no alerts");
+  }
   app.on([...CONFIGURATION_EVENTS], async (context) => {
     const payload = parsePayload(ConfigurationEvent, context.payload, context.log, context.name);
     const { ledger } = options;
@@ -127,7 +132,7 @@ export function observeConfigurationChanges(
       // The ledger unreadable, the policy broken or the findings repository missing: the observation
       // is recorded, so the weakening is in the ledger (and the period export's timeline) anyway.
       context.log.error(
-        { ...log, subject, err: error instanceof Error ? error.message : String(error) },
+        { ...log, subject, err: redactText(error instanceof Error ? error.message : String(error)) },
         "weakening findings not synced",
       );
     }

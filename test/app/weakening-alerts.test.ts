@@ -444,3 +444,28 @@ describe.each(BACKENDS)("weakening alerts from webhooks on %s", (name) => {
     expect(findings()).toEqual([]);
   });
 });
+
+describe("weakening alerts without a ledger", () => {
+  it("say once at start that nothing is observed, and open no finding", async () => {
+    const sample = await serveSample(SIZE);
+    try {
+      const app = await loadApp({
+        now: () => sample.sample.at,
+        hostFor: () => githubHostFor(sample.sim).host,
+      });
+      const organization = sample.served.organization!.login;
+      const repository = `${organization}/web`;
+      const repo = sample.world.repositories.get(repository)!;
+      const target = { repository, organization };
+      const edited = () => payload(examplePayload("branch_protection_rule", "edited"), target, "mallory");
+      await app.receive("branch_protection_rule", edited());
+      repo.facts = { ...repo.facts, branchRules: { known: true, value: [] }, productionBranches: [] };
+      await app.receive("branch_protection_rule", edited());
+      const compliance = sample.world.repositories.get(`${organization}/${FINDINGS_REPOSITORY}`)!;
+      expect([...compliance.issues.values()].filter((i) => i.labels.includes(WEAKENING_CONTROL))).toEqual([]);
+      expect(app.logs().filter((l) => String(l.msg).startsWith("no ledger:"))).toHaveLength(1);
+    } finally {
+      await sample.sim.close();
+    }
+  });
+});
