@@ -19,7 +19,8 @@ const REMEDIATION =
   "Review the change with whoever made it. If it was not approved, restore the setting: the next " +
   "observation that shows it at least as strong as before (on every field that was weakened) closes " +
   "this issue. If it was approved, link the approval (change ticket) here and close the issue by hand; " +
-  "soc2-bot reopens it if the setting is weakened again.";
+  "soc2-bot reopens it if the setting is weakened again. A policy exception does not apply to these " +
+  "alerts (the policy would refuse one for this control, which no audit evaluates).";
 
 /** Where finding issues go for an organization's policy: the tracker, its label and the lock syncs share. */
 export function findingsTracker(
