@@ -15,6 +15,11 @@
  * - "<org>:owner:<login>": an owner of the organization added (a new member or a promotion).
  * - "<org>:two-factor-requirement": the requirement turned off.
  *
+ * Windows of one aspect: a further weakening while one is open opens its own window (with its own
+ * who and when); each closes when the aspect is back to at least what it was before that window. A
+ * field brought back to where it stood before an open window (approvals 2 -> 0 -> 3 -> 2, a check's
+ * pin moved back to its app) is part of the restoration, not a new weakening.
+ *
  * Pure, apart from weakeningWindowsOf which reads the ledger. Unreadable facts are neither a
  * weakening nor a restoration: a window stays open through them, and a weakening hidden behind an
  * unreadable observation is found against the last readable one.
