@@ -77,6 +77,14 @@ describe("renderFindingIssue", () => {
     });
   });
 
+  it("offers no exception snippet for a result of no policy control (a weakening alert): pasted, it would break the policy", () => {
+    const alert = approvalResult({ control: "cc7.configuration-weakened", criterion: "CC7.1" });
+    const { body } = renderFindingIssue(alert, { evaluatedAt: AT });
+    expect(body).toContain("### How to fix");
+    expect(body).not.toContain("### Or accept the risk");
+    expect(body).not.toContain("```yaml");
+  });
+
   it("links a subject without a URL of its own through the host URL", () => {
     const result = approvalResult({
       control: "cc6.deploy-key-write",

@@ -3,6 +3,7 @@
  * that change with the time alone are marked volatile so the lifecycle can tell a real change
  * (new evidence, new reason) from a re-run and not notify anyone for nothing.
  */
+import { findControl } from "../../controls/index.js";
 import type { Evidence, Result } from "../../controls/types.js";
 import { markdownText } from "../escape.js";
 import { fingerprint, marker, scopeMarker } from "./fingerprint.js";
@@ -80,15 +81,21 @@ function findingBody(result: Result, context: FindingContext): string {
       clip(result.remediation ?? "Change the setting or process this control checks, then re-run.", 2000),
     ),
     "",
-    "### Or accept the risk",
-    "",
-    "If the organization accepts this risk, add a time-bound exception to the policy on the default branch " +
-      "(it is reviewed like any other change, which is the audit trail):",
-    "",
-    "```yaml",
-    ...exceptionSnippet(result, context.evaluatedAt),
-    "```",
-    "",
+    // Only a control of the policy can be excepted: a snippet naming any other (a weakening alert)
+    // would make the policy fail to load when pasted.
+    ...(findControl(result.control)
+      ? [
+          "### Or accept the risk",
+          "",
+          "If the organization accepts this risk, add a time-bound exception to the policy on the default branch " +
+            "(it is reviewed like any other change, which is the audit trail):",
+          "",
+          "```yaml",
+          ...exceptionSnippet(result, context.evaluatedAt),
+          "```",
+          "",
+        ]
+      : []),
   ];
   const tail = [
     marker(fingerprint(result)),
