@@ -95,6 +95,8 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
   const stats: SimulatedGitLabStats = { requests: 0, byRoute: {}, writes: 0 };
 
   const server = createServer((req, res) => void handle(req, res));
+  // As for the simulated GitHub: idle connections are kept a minute, not Node's 5 seconds.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const built = buildWorld(options.snapshot, {

@@ -267,6 +267,10 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
       });
     });
   });
+  // Idle connections are kept a minute, as a real host keeps them, not Node's 5 seconds: a client
+  // whose event loop was busy for seconds (PGlite starting) would otherwise reuse a socket the
+  // server had just closed, and a test would fail on a reset no real host causes.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

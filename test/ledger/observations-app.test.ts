@@ -59,6 +59,9 @@ describe.each(BACKENDS)("the app's configuration observations on %s", (name) => 
     const at = served.sample.at;
     const ledger = openLedger(await backend.fresh());
     opened.push(ledger);
+    // PGlite's first start blocks the event loop for seconds: done before the first webhook, so the
+    // simulated GitHub's idle keep-alive sockets are not dropped under a request (ECONNRESET)
+    await ledger.open();
     const simulated = githubHostFor(served.sim).host;
     const app = await loadApp({ now: () => at, hostFor: () => simulated, ledger });
     const repository = served.sample.snapshot.repositories[0]!.fullName;
@@ -115,6 +118,9 @@ describe.each(BACKENDS)("the app's configuration observations on %s", (name) => 
     const at = served.sample.at;
     const ledger = openLedger(await backend.fresh());
     opened.push(ledger);
+    // PGlite's first start blocks the event loop for seconds: done before the first webhook, so the
+    // simulated GitHub's idle keep-alive sockets are not dropped under a request (ECONNRESET)
+    await ledger.open();
     const app = await loadApp();
     const simulated = githubHostFor(served.sim).host;
     const audit = createScheduledAudit(app.probot, { now: () => at, hostFor: () => simulated, ledger });
