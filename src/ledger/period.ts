@@ -172,15 +172,8 @@ export async function writePeriodFiles(
         `{\n  "ledger": ${JSON.stringify(ledger.location)},\n  "point": ${indent(stableJson(file.point).trimEnd(), "  ")},\n  "subjects": [`,
       );
     }
-    const windows: PendingWindow[] = [];
-    const problems: string[] = [];
-    const unchanged: string[] = [];
-    let changes = 0;
-    let subjectsChanged = 0;
-    for await (const { stream: name, records } of observationStreams(db)) {
-      streams += 1;
-      const replayed = await replayStream(name, records, points, options);
-      if (replayed.problem) problems.push(replayed.problem);
+    /** One subject's rows at every point, in each point's CSV and JSON. */
+    const writeAccess = async (name: string, replayed: ReplayedStream) => {
       for (const [index, file] of access.entries()) {
         const snapshot = accessAt(name, replayed, index, file.point);
         for (const row of accessSnapshotCsvRows(file.point, snapshot)) await file.csv.write(row);
@@ -189,6 +182,25 @@ export async function writePeriodFiles(
         );
         file.subjects += 1;
       }
+    };
+    const windows: PendingWindow[] = [];
+    const problems: string[] = [];
+    const unchanged: string[] = [];
+    let changes = 0;
+    let subjectsChanged = 0;
+    const beforePoints = await observationsBeforePoints(db, points);
+    const replayedStreams = new Set<string>();
+    for await (const { stream: name, records } of observationStreams(db)) {
+      streams += 1;
+      replayedStreams.add(name);
+      const replayed = await replayStream(
+        name,
+        records,
+        beforePoints.get(name) ?? points.map(() => null),
+        options,
+      );
+      if (replayed.problem) problems.push(replayed.problem);
+      await writeAccess(name, replayed);
       const inPeriod = replayed.windows.filter((w) => overlaps(w, options.since, options.until));
       if (replayed.changes.length === 0 && inPeriod.length === 0) {
         unchanged.push(`${replayed.host}:${replayed.subject}`);
@@ -213,6 +225,24 @@ export async function writePeriodFiles(
       await subjectsOut.write(`${JSON.stringify(line)}\n`);
     }
     await subjectsOut.close();
+    // a stream of "unchanged" records only never recorded its subject whole: said, never left out
+    for (const name of beforePoints.keys()) {
+      if (replayedStreams.has(name)) continue;
+      streams += 1;
+      const problem = `${name}: it holds no observation recorded whole, so its facts are not known`;
+      problems.push(problem);
+      const replayed: ReplayedStream = {
+        host: name.slice("observation:".length).split("/")[0]!,
+        subject: name.slice("observation:".length).split("/").slice(1).join("/"),
+        kind: "repository",
+        changes: [],
+        windows: [],
+        atPoints: points.map(() => null),
+        changed: new Map(),
+        problem,
+      };
+      await writeAccess(name, replayed);
+    }
     for (const file of access) {
       if (file.subjects === 0) await file.csv.write(noObservationsCsvRow(file.point));
       await file.json.write(
@@ -272,23 +302,56 @@ export async function writePeriodFiles(
 
 const PAGE = 2_000;
 
+/** An observation's place in its stream, without its facts. */
+interface ObservationRef {
+  sequence: number;
+  observedAt: string;
+  source: ObservationSource;
+}
+
+/** A record that changed its stream's facts (or recorded them whole), and when the observation before it was made. */
+interface ChangedRecord {
+  record: ChainedRecord;
+  previousObservedAt: string | null;
+}
+
 /**
- * Every observation record in stream and sequence order, a page at a time across streams: one query
- * per page rather than one per stream (a year of 1,000 repositories is 1,000 streams), and only the
- * columns the replay reads (the chains were verified before the export began).
+ * Every observation record that changed something (or recorded its subject whole), in stream and
+ * sequence order, a page at a time across streams. The "unchanged since" records, nearly all of a
+ * year of daily observations, repeat their stream's facts: the replay, the changes and the weakening
+ * windows need only these (the chains were verified before the export began).
  */
-async function* observationRecords(db: Queryable): AsyncGenerator<ChainedRecord> {
-  let after = { stream: "", sequence: 0 };
+async function* changedObservationRecords(db: Queryable): AsyncGenerator<ChangedRecord> {
+  let after = { stream: "observation:", sequence: 0 };
   for (;;) {
-    const rows = await db.query<{ stream: string; sequence: number; content: string }>(
-      `SELECT stream, sequence, content FROM records
-        WHERE stream >= 'observation:' AND stream < 'observation;' AND kind = $1 AND (stream, sequence) > ($2, $3)
-        ORDER BY stream, sequence LIMIT ${PAGE}`,
-      [OBSERVATION, after.stream, after.sequence],
+    const rows = await db.query<{
+      stream: string;
+      sequence: number;
+      kind: string;
+      content: string;
+      previous: string | null;
+    }>(
+      `SELECT r.stream, r.sequence, r.kind, r.content, p.content::jsonb->>'observedAt' AS previous
+         FROM records r LEFT JOIN records p ON p.stream = r.stream AND p.sequence = r.sequence - 1
+        WHERE r.stream < 'observation;' AND (r.stream, r.sequence) > ($1, $2)
+          AND NOT (r.content::jsonb ? 'unchangedSince')
+        ORDER BY r.stream, r.sequence LIMIT ${PAGE}`,
+      [after.stream, after.sequence],
     );
     for (const row of rows) {
-      // recordedAt and the hashes are not read by the replay
-      yield { ...row, kind: OBSERVATION, recordedAt: "", prevHash: "", hash: "" };
+      // the replay reads the stream, sequence, kind and content only
+      yield {
+        record: {
+          stream: row.stream,
+          sequence: row.sequence,
+          kind: row.kind,
+          content: row.content,
+          recordedAt: "",
+          prevHash: "",
+          hash: "",
+        },
+        previousObservedAt: row.previous,
+      };
     }
     if (rows.length < PAGE) return;
     after = rows[rows.length - 1]!;
@@ -296,18 +359,69 @@ async function* observationRecords(db: Queryable): AsyncGenerator<ChainedRecord>
 }
 
 /**
+ * For every observation stream, the last observation before each point: one pass over every
+ * observation's time in SQL (each record counted into the interval between points it falls in,
+ * and the latest of each interval kept), so no record's facts leave the database for this.
+ */
+async function observationsBeforePoints(
+  db: Queryable,
+  points: AccessPointInfo[],
+): Promise<Map<string, (ObservationRef | null)[]>> {
+  const rows = await db.query<{
+    stream: string;
+    bucket: number;
+    sequence: number;
+    observedAt: string;
+    source: string;
+  }>(
+    `SELECT g.stream, g.bucket, g.sequence, r.content::jsonb->>'observedAt' AS "observedAt",
+            (r.content::jsonb->'source')::text AS source
+       FROM (SELECT stream, width_bucket((content::jsonb->>'observedAt')::timestamptz, $1::timestamptz[]) AS bucket,
+                    max(sequence) AS sequence
+               FROM records WHERE stream >= 'observation:' AND stream < 'observation;' AND kind = $2
+              GROUP BY 1, 2) AS g
+       JOIN records r ON r.stream = g.stream AND r.sequence = g.sequence`,
+    [`{${points.map((p) => p.at).join(",")}}`, OBSERVATION],
+  );
+  const byStream = new Map<string, (ObservationRef | null)[]>();
+  for (const row of rows) {
+    let buckets = byStream.get(row.stream);
+    if (!buckets) {
+      buckets = points.map(() => null).concat([null]);
+      byStream.set(row.stream, buckets);
+    }
+    buckets[Number(row.bucket)] = {
+      sequence: Number(row.sequence),
+      observedAt: row.observedAt,
+      source: JSON.parse(row.source) as ObservationSource,
+    };
+  }
+  // bucket b holds the observations between point b-1 and point b: before point i are buckets 0..i
+  for (const [stream, buckets] of byStream) {
+    const before: (ObservationRef | null)[] = [];
+    let last: ObservationRef | null = null;
+    for (let index = 0; index < points.length; index += 1) {
+      last = buckets[index] ?? last;
+      before.push(last);
+    }
+    byStream.set(stream, before);
+  }
+  return byStream;
+}
+
+/**
  * The observation streams one after another (an organization's before its repositories), each with
- * its records: a stream's records are read to its end before the next stream begins.
+ * its changed records: a stream's records are read to its end before the next stream begins.
  */
 async function* observationStreams(
   db: Queryable,
-): AsyncGenerator<{ stream: string; records: AsyncIterable<ChainedRecord> }> {
-  const source = observationRecords(db)[Symbol.asyncIterator]();
+): AsyncGenerator<{ stream: string; records: AsyncIterable<ChangedRecord> }> {
+  const source = changedObservationRecords(db)[Symbol.asyncIterator]();
   let next = await source.next();
   while (!next.done) {
-    const stream = next.value.stream;
-    let first: ChainedRecord | null = next.value;
-    const records = async function* (): AsyncGenerator<ChainedRecord> {
+    const stream = next.value.record.stream;
+    let first: ChangedRecord | null = next.value;
+    const records = async function* (): AsyncGenerator<ChangedRecord> {
       if (first) {
         const record = first;
         first = null;
@@ -315,14 +429,14 @@ async function* observationStreams(
       }
       for (;;) {
         next = await source.next();
-        if (next.done || next.value.stream !== stream) return;
+        if (next.done || next.value.record.stream !== stream) return;
         yield next.value;
       }
     };
     yield { stream, records: records() };
     // whatever the consumer left unread of this stream is skipped
     if (first) next = await source.next();
-    while (!next.done && next.value.stream === stream) next = await source.next();
+    while (!next.done && next.value.record.stream === stream) next = await source.next();
   }
 }
 
@@ -332,56 +446,64 @@ interface ReplayedStream {
   kind: "repository" | "organization";
   changes: TimelineChange[];
   windows: WeakeningWindow[];
-  /** The last observation before each access point (null: none). */
-  atPoints: (ReplayedObservation | null)[];
-  /** For each record that changed something: the production branches then, and the observation before it. */
-  changed: Map<number, { productionBranches: string[]; previous: ObservationPoint | null }>;
+  /** The last observation before each access point (null: none), and the facts it showed. */
+  atPoints: ({ observation: ObservationRef; facts: ObservedFacts | null } | null)[];
+  /** For each record that changed something: the production branches then, and when the observation before it was made. */
+  changed: Map<number, { productionBranches: string[]; previousObservedAt: string | null }>;
   /** The stream could not be replayed to its end. */
   problem: string | null;
 }
 
 /**
- * One replay of a stream: the weakening windows (src/ledger/weakening.ts reads the replay as it
- * goes), the changes observed in the period, and the facts at each point.
+ * One replay of a stream's changed records: the weakening windows (src/ledger/weakening.ts reads the
+ * replay as it goes), the changes observed in the period, and the facts at each point (those of the
+ * last change at or before the point's observation).
  */
 async function replayStream(
   stream: string,
-  records: AsyncIterable<ChainedRecord>,
-  points: AccessPointInfo[],
+  records: AsyncIterable<ChangedRecord>,
+  before: (ObservationRef | null)[],
   period: { since: Date; until: Date },
 ): Promise<ReplayedStream> {
   const name = stream.slice("observation:".length);
   const slash = name.indexOf("/");
+  const facts: (ObservedFacts | null)[] = before.map(() => null);
   const out: ReplayedStream = {
     host: name.slice(0, slash),
     subject: name.slice(slash + 1),
     kind: name.slice(slash + 1).includes("/") ? "repository" : "organization",
     changes: [],
     windows: [],
-    atPoints: points.map(() => null),
+    atPoints: [],
     changed: new Map(),
     problem: null,
   };
   const since = period.since.getTime();
   const until = period.until.getTime();
-  const pointTimes = points.map((point) => Date.parse(point.at));
+  const previousAt = new Map<number, string | null>();
   let previous: ReplayedObservation | null = null;
   const note = (observed: ReplayedObservation) => {
     const at = Date.parse(observed.observedAt);
     out.kind = observed.facts.kind;
-    pointTimes.forEach((time, index) => {
-      if (at < time) out.atPoints[index] = observed;
+    before.forEach((target, index) => {
+      if (target && observed.sequence <= target.sequence) facts[index] = observed.facts;
     });
     if (observed.changedAt === observed.sequence) {
       out.changed.set(observed.sequence, {
         productionBranches: observed.facts.kind === "repository" ? observed.facts.productionBranches : [],
-        previous: previous && pointOf(previous),
+        previousObservedAt: previousAt.get(observed.sequence) ?? null,
       });
       if (at >= since && at < until) out.changes.push(changeOf(stream, previous, observed));
     }
     previous = observed;
   };
-  const source = replayObservations(records)[Symbol.asyncIterator]();
+  const chained = (async function* () {
+    for await (const { record, previousObservedAt } of records) {
+      previousAt.set(record.sequence, previousObservedAt);
+      yield record;
+    }
+  })();
+  const source = replayObservations(chained)[Symbol.asyncIterator]();
   async function* passing(): AsyncGenerator<ReplayedObservation> {
     for (;;) {
       const next = await source.next();
@@ -394,11 +516,14 @@ async function replayStream(
     out.windows = await weakeningWindows(stream, passing());
     // whatever the classifier left unread is still replayed for the changes and the points
     for (let next = await source.next(); !next.done; next = await source.next()) note(next.value);
+    out.atPoints = before.map((observation, index) =>
+      observation ? { observation, facts: facts[index] ?? null } : null,
+    );
   } catch (error) {
     out.problem = `${stream}: its observations could not be replayed (${(error as Error).message}); its facts and changes are not in this export`;
     out.changes = [];
     out.windows = [];
-    out.atPoints = points.map(() => null);
+    out.atPoints = before.map(() => null);
   }
   return out;
 }
@@ -410,10 +535,6 @@ function sourceOf(source: ObservationSource): TimelineSource {
     deliveryId: source.deliveryId ?? null,
     actor: source.actor ?? null,
   };
-}
-
-function pointOf(observed: { sequence: number; observedAt: string; source: ObservationSource }) {
-  return { sequence: observed.sequence, observedAt: observed.observedAt, source: observed.source };
 }
 
 function changeOf(
@@ -463,9 +584,9 @@ function accessAt(
   index: number,
   point: AccessPointInfo,
 ): AccessSubjectSnapshot {
-  const observed = replayed.atPoints[index] ?? null;
+  const at = replayed.atPoints[index] ?? null;
   const base = { host: replayed.host, subject: replayed.subject, stream };
-  if (!observed) {
+  if (!at?.facts) {
     return {
       ...base,
       kind: "not observed",
@@ -477,23 +598,26 @@ function accessAt(
           role: "",
           detail: replayed.problem
             ? `the ledger's observations of this subject could not be read: ${replayed.problem}`
-            : `the ledger holds no observation of this subject before ${point.at}: its access then is not known`,
+            : at
+              ? `the observation before ${point.at} (record ${at.observation.sequence}) follows no observation recorded whole: its access then is not known`
+              : `the ledger holds no observation of this subject before ${point.at}: its access then is not known`,
         },
       ],
     };
   }
-  const ageMs = Date.parse(point.at) - Date.parse(observed.observedAt);
+  const { observation, facts } = at;
+  const ageMs = Date.parse(point.at) - Date.parse(observation.observedAt);
   return {
     ...base,
-    kind: observed.facts.kind,
+    kind: facts.kind,
     observation: {
-      sequence: observed.sequence,
-      observedAt: observed.observedAt,
+      sequence: observation.sequence,
+      observedAt: observation.observedAt,
       ageMs,
       age: describeAgeAt(ageMs),
-      source: sourceOf(observed.source),
+      source: sourceOf(observation.source),
     },
-    rows: accessRowsOf(observed.facts),
+    rows: accessRowsOf(facts),
   };
 }
 
@@ -652,10 +776,11 @@ function pendingWindow(
   let from = Date.parse(window.weakened.observedAt);
   // A weakening found by a daily observation was made at some time after the observation before it:
   // merges from then on are listed, never only those after it happened to be seen.
-  if (window.weakened.source.trigger !== "webhook" && changed?.previous) {
-    from = Date.parse(changed.previous.observedAt);
+  const previousAt = changed?.previousObservedAt ?? null;
+  if (window.weakened.source.trigger !== "webhook" && previousAt !== null) {
+    from = Date.parse(previousAt);
     notes.push(
-      `The weakening was found by a daily observation, so it was made after the observation before it (${changed.previous.observedAt}): merges from then on are listed.`,
+      `The weakening was found by a daily observation, so it was made after the observation before it (${previousAt}): merges from then on are listed.`,
     );
   }
   const to = window.restored ? Date.parse(window.restored.observedAt) : period.until.getTime();
@@ -665,7 +790,7 @@ function pendingWindow(
     // the last observation before the end is what shows it: the ledger may have seen nothing since
     const last = replayed.atPoints[replayed.atPoints.length - 1];
     notes.push(
-      `Still weakened at the end of the period${last ? ` (the last observation before its end: ${last.observedAt})` : ""}: merges up to its end are listed.`,
+      `Still weakened at the end of the period${last ? ` (the last observation before its end: ${last.observation.observedAt})` : ""}: merges up to its end are listed.`,
     );
   }
   let branches: string[] | null;

@@ -583,6 +583,48 @@ describe.each(BACKENDS)("period export on %s", (name) => {
   });
 });
 
+describe.each(BACKENDS)("period export of a stream never recorded whole on %s", (name) => {
+  const backend = testBackend(name);
+  let ledger: Ledger;
+  afterAll(async () => {
+    await ledger?.close();
+    await backend.stop();
+  });
+
+  it("says its subject's facts are not known, in the access snapshot and among the problems", async () => {
+    ledger = openLedger({ ...(await backend.fresh()), now });
+    clock = new Date("2026-08-02T06:00:00Z");
+    // a writer that appended "unchanged" to a stream it never observed whole: the chain itself is intact
+    await ledger.append("observation:github/acme/lost", "observation", {
+      host: "github",
+      observedAt: "2026-08-02T06:00:00.000Z",
+      source: { trigger: "schedule" },
+      subject: "acme/lost",
+      unchangedSince: 1,
+    });
+    const out = join(await mkdtemp(join(tmpdir(), "soc2-period-export-")), "export");
+    const exported = await exportPeriod(ledger, { since: SINCE, until: UNTIL, outDir: out });
+    expect(exported.period.timeline.problems).toEqual([
+      "observation:github/acme/lost: it holds no observation recorded whole, so its facts are not known",
+    ]);
+    const end = JSON.parse(await readFile(join(out, "access-2026-10-31.json"), "utf8")) as {
+      subjects: AccessSubjectSnapshot[];
+    };
+    expect(end.subjects).toEqual([
+      expect.objectContaining({
+        subject: "acme/lost",
+        kind: "not observed",
+        rows: [
+          expect.objectContaining({
+            access: "not observed",
+            detail: expect.stringContaining("no observation recorded whole") as string,
+          }),
+        ],
+      }),
+    ]);
+  });
+});
+
 describe("access snapshot points", () => {
   const since = new Date("2026-01-01T00:00:00Z");
   const until = new Date("2027-01-01T00:00:00Z");
