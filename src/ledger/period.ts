@@ -29,7 +29,12 @@ import {
   type AccessRow,
   type AccessSubjectSnapshot,
 } from "../reporters/files/access-snapshots.js";
-import { renderCoverageCsv, renderCoverageMarkdown } from "../reporters/files/coverage.js";
+import {
+  renderCoverageCsv,
+  renderCoverageMarkdown,
+  type CoverageMerge,
+  type CoverageReport,
+} from "../reporters/files/coverage.js";
 import { sha256File } from "../reporters/files/manifest.js";
 import { sortKeys, stableJson } from "../reporters/files/results-json.js";
 import {
@@ -254,8 +259,17 @@ export async function writePeriodFiles(
       await file.json.close();
     }
 
+    // coverage reads every audit run's population once: the merges the app never judged come from it
+    const coverage = await coverageFromLedger(ledger, {
+      since: options.since,
+      until: options.until,
+      judgedWithinMinutes: options.judgedWithinMinutes,
+    });
     await mergesFromJudgements(db, windows);
-    problems.push(...(await mergesFromAudits(ledger, db, windows)));
+    problems.push(...(await unjudgedMerges(ledger, db, windows, coverage)));
+    problems.push(
+      ...coverage.problems.map((problem) => `${problem} (its merges are not in the timeline either)`),
+    );
 
     const stillWeakened = windows.filter((w) => w.stillWeakened).length;
     const summary: TimelineSummary = {
@@ -274,11 +288,6 @@ export async function writePeriodFiles(
     };
     written.push(...(await writeTimeline(options.outDir, subjectsFile, windows, summary, unchanged)));
 
-    const coverage = await coverageFromLedger(ledger, {
-      since: options.since,
-      until: options.until,
-      judgedWithinMinutes: options.judgedWithinMinutes,
-    });
     for (const [name, text] of [
       ["coverage.md", renderCoverageMarkdown(coverage)],
       ["coverage.csv", renderCoverageCsv(coverage)],
@@ -848,11 +857,6 @@ function noteMerge(
   if (verdict && !found.verdicts.some((v) => v.by === verdict.by)) found.verdicts.push(verdict);
 }
 
-/** Whether the merge already has a verdict in every window it landed in (the app's, or an earlier audit's). */
-function hasVerdict(windows: PendingWindow[], id: string): boolean {
-  return windows.every((window) => (window.merges.get(id)?.verdicts.length ?? 0) > 0);
-}
-
 /** Worst first. */
 const SEVERITY: readonly Outcome[] = ["fail", "unknown", "excepted", "pass", "not-applicable"];
 
@@ -940,103 +944,81 @@ async function mergesFromJudgements(db: Queryable, windows: PendingWindow[]): Pr
   }
 }
 
-interface ChangeRequestPart {
-  repository: string;
-  number: number;
-  state: string;
-  baseBranch: string;
-  mergedAt: string | null;
-}
-
 /**
- * The merges inside the windows from the audit runs' populations: snapshot.json of each run that
- * overlaps a window, read a line at a time, only the elements of the windows' repositories parsed. A
- * merge the app did not judge (nor an earlier audit) takes the run's verdict from its results.json,
- * read the same way; a merge judged already is only noted as recorded in the run, so each merge is
- * listed once with the verdict it was given first.
+ * The merges inside the windows that the app never judged, from coverage's list of the period's
+ * merges (coverage reads every audit run's population once; it is not read again here), each with
+ * the verdict of the first audit run that holds it, read from that run's results.json (only the
+ * results of those merges are parsed). A merge the app judged has the app's verdict already.
  */
-async function mergesFromAudits(ledger: Ledger, db: Queryable, windows: PendingWindow[]): Promise<string[]> {
+async function unjudgedMerges(
+  ledger: Ledger,
+  db: Queryable,
+  windows: PendingWindow[],
+  coverage: CoverageReport,
+): Promise<string[]> {
   const open = windows.filter((w) => w.repository !== null && w.from < w.to);
-  if (open.length === 0) return [];
   const problems: string[] = [];
-  const from = Math.min(...open.map((w) => w.from));
-  const to = Math.max(...open.map((w) => w.to));
-  const repositories = new Set(open.map((w) => w.repository!));
-  for (const { record, content } of await ledger.auditRuns({ since: new Date(from), until: new Date(to) })) {
+  /** By audit run label: the merges whose verdict it gives. */
+  const wanted = new Map<string, Map<string, { merge: CoverageMerge; windows: PendingWindow[] }>>();
+  for (const merge of coverage.merges.late) {
+    if (merge.judgedAt !== null) continue;
+    const inside = windowsOf(open, merge.host, merge.repository, merge.branch, Date.parse(merge.mergedAt));
+    if (inside.length === 0) continue;
+    const part = {
+      host: merge.host,
+      repository: merge.repository,
+      number: merge.number,
+      branch: merge.branch,
+      mergedAt: merge.mergedAt,
+    };
+    for (const window of inside) for (const label of merge.seenIn) noteMerge(window, part, label, null);
+    const audit = merge.seenIn.find((label) => label !== "judgement");
+    if (audit === undefined) continue;
+    const list = wanted.get(audit) ?? new Map<string, { merge: CoverageMerge; windows: PendingWindow[] }>();
+    list.set(`${merge.repository}#${merge.number}`, { merge, windows: inside });
+    wanted.set(audit, list);
+  }
+  if (wanted.size === 0) return problems;
+  for (const { record, content } of await ledger.auditRuns({
+    since: new Date(coverage.since),
+    until: new Date(coverage.until),
+  })) {
     const label = `${record.stream} record ${record.sequence}`;
-    const period = content.period;
-    const mine = open.filter(
-      (w) =>
-        w.host === content.host &&
-        period !== null &&
-        Date.parse(period.since) < w.to &&
-        Date.parse(period.until) > w.from,
-    );
-    if (mine.length === 0) continue;
-    const snapshot = content.package.files.find((f) => f.name === "snapshot.json");
+    const merges = wanted.get(label);
+    if (!merges) continue;
     const results = content.package.files.find((f) => f.name === "results.json");
-    if (!snapshot || !results) {
+    if (!results) {
       problems.push(
-        `${label}: its package holds no snapshot.json or results.json, so its merges are not listed`,
+        `${label}: its package holds no results.json, so the verdicts of merges the app did not judge are not known`,
       );
       continue;
     }
     try {
-      const wanted = new Map<string, { part: ChangeRequestPart; windows: PendingWindow[] }>();
-      for await (const text of arrayElements(readStoredFile(db, snapshot.sha256), "changeRequests")) {
-        const repository = firstString(text, /\n {6}"repository": ("(?:[^"\\]|\\.)*")/);
-        if (repository !== null && !repositories.has(repository)) continue;
-        const part = JSON.parse(text) as ChangeRequestPart;
-        if (part.state !== "merged" || !part.mergedAt) continue;
-        const inside = windowsOf(
-          mine,
-          content.host,
-          part.repository,
-          part.baseBranch,
-          Date.parse(part.mergedAt),
-        );
-        if (inside.length > 0) wanted.set(`${part.repository}#${part.number}`, { part, windows: inside });
-      }
-      if (wanted.size === 0) continue;
-      const unjudged = new Set([...wanted].filter(([id, w]) => !hasVerdict(w.windows, id)).map(([id]) => id));
       const verdicts = new Map<string, { control: string; outcome: Outcome; reason: string }[]>();
-      const resultTexts =
-        unjudged.size === 0 ? [] : arrayElements(readStoredFile(db, results.sha256), "results");
-      for await (const text of resultTexts) {
+      for await (const text of arrayElements(readStoredFile(db, results.sha256), "results")) {
         const id = firstString(text, /\n {6}"subject": \{\n {8}"id": ("(?:[^"\\]|\\.)*")/);
-        if (id !== null && !unjudged.has(id)) continue;
+        if (id !== null && !merges.has(id)) continue;
         const result = JSON.parse(text) as {
           control: string;
           outcome: Outcome;
           reason: string;
           subject: { kind: string; id: string };
         };
-        if (result.subject.kind !== "change-request" || !unjudged.has(result.subject.id)) continue;
+        if (result.subject.kind !== "change-request" || !merges.has(result.subject.id)) continue;
         const list = verdicts.get(result.subject.id) ?? [];
         list.push({ control: result.control, outcome: result.outcome, reason: result.reason });
         verdicts.set(result.subject.id, list);
       }
-      for (const [id, { part, windows: inside }] of wanted) {
-        const list = verdicts.get(id) ?? [];
-        const verdict: MergeVerdict | null = unjudged.has(id)
-          ? verdictOf(label, content.evaluatedAt, list)
-          : null;
+      for (const [id, { windows: inside }] of merges) {
+        const verdict = verdictOf(label, content.evaluatedAt, verdicts.get(id) ?? []);
         for (const window of inside) {
-          const merge = {
-            host: content.host,
-            repository: part.repository,
-            number: part.number,
-            branch: part.baseBranch,
-            mergedAt: part.mergedAt!,
-          };
-          // a verdict only where the merge has none yet (another window may hold the app's)
-          const none = (window.merges.get(id)?.verdicts.length ?? 0) === 0;
-          noteMerge(window, merge, label, none ? verdict : null);
+          const found = window.merges.get(id);
+          if (found && found.verdicts.length === 0) found.verdicts.push(verdict);
         }
       }
     } catch (error) {
       problems.push(
-        `${label}: its snapshot.json or results.json could not be read (${(error as Error).message}), so its merges are not listed`,
+        `${label}: its results.json could not be read (${(error as Error).message}), so the verdicts of merges the app did not judge are not known`,
       );
     }
   }

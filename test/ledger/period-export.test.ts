@@ -328,14 +328,11 @@ describe.each(BACKENDS)("period export on %s", (name) => {
     // exactly the merges into main inside the window: not #1 (before), #3 (after) or #5 (another branch)
     expect(window.merges.map((m) => m.number)).toEqual([2, 4]);
     const [inside, auditOnly] = window.merges;
-    // #2 once, with the app's verdict at merge time (it had no approval: failed), recorded in the audit too
+    // #2 once, with the app's verdict at merge time (it had no approval: failed)
     expect(inside?.verdicts.map((v) => [v.by, v.outcome])).toEqual([
       [expect.stringMatching(/^app judgement \(judgement:github\/acme\/api record \d+\)$/), "fail"],
     ]);
-    expect(inside?.recordedIn).toEqual([
-      "app judgements (judgement:github/acme/api)",
-      "audit:github/acme record 1",
-    ]);
+    expect(inside?.recordedIn).toEqual(["app judgements (judgement:github/acme/api)"]);
     expect(inside?.verdicts[0]?.notPassing).toContainEqual(
       expect.objectContaining({ control: "cc8.independent-approval", outcome: "fail" }),
     );

@@ -60,7 +60,7 @@ export interface TimelineMerge {
   mergedAt: string;
   /** The verdict it was first given: the app's at merge time, else the first audit run's that held it. */
   verdicts: MergeVerdict[];
-  /** Every record the merge appears in: the app's judgements, audit runs. */
+  /** Where the merge is recorded: the app's judgements, or for a merge the app never judged, the audit runs that hold it. */
   recordedIn: string[];
 }
 
