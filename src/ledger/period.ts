@@ -5,11 +5,14 @@
  * access snapshots at the points the policy names, and coverage.
  *
  * Bounded for a year of daily observations of 1,000 repositories: observation streams are replayed
- * one at a time, once each (the weakening windows, the changes and the facts at each point come from
- * the same replay), and only the facts of the current stream at each point are held. Each subject's
- * timeline goes to a temporary file as it is built; the merges of the windows (few) are looked up
- * afterwards, from the judgements in SQL and from the audit runs' stored snapshot.json and
- * results.json read a line at a time, and the timeline is then written out subject by subject.
+ * one at a time, once each, from the records that changed something (nearly every daily record says
+ * "unchanged since", and repeats its stream's facts); the weakening windows, the changes and the
+ * facts at each point come from that one replay, and only the current stream's facts at each point
+ * are held. Which observation was the last before each point is found in one SQL pass. Each
+ * subject's timeline goes to a temporary file as it is built; the merges inside the windows are
+ * looked up afterwards (the app's judgements in SQL; merges it never judged from coverage, which
+ * reads the audit runs' populations once, with their verdicts from that run's results.json), and the
+ * timeline is then written out subject by subject.
  */
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
