@@ -7,7 +7,7 @@
  * aspect was before the weakening, however many webhooks ago.
  */
 import type { Criterion, Evidence, Result } from "../controls/types.js";
-import { weakeningWindowsOf, type Ledger, type WeakeningWindow } from "../ledger/index.js";
+import { changedBy, weakeningWindowsOf, type Ledger, type WeakeningWindow } from "../ledger/index.js";
 import type { Policy } from "../policy/types.js";
 import type { CodeHost, IssueTracker } from "../providers/types.js";
 import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.js";
@@ -120,8 +120,22 @@ function headline(window: WeakeningWindow): string {
   }
 }
 
-function who(point: WeakeningWindow["weakened"]): string {
-  return point.source.actor ?? "an actor the webhook did not name";
+/** " by alice" when the record says who made the change, "" otherwise (the evidence says why). */
+function by(point: WeakeningWindow["weakened"], window: WeakeningWindow): string {
+  const actor = changedBy(point, window);
+  return actor ? ` by ${actor}` : "";
+}
+
+function who(point: WeakeningWindow["weakened"], window: WeakeningWindow): string {
+  const actor = changedBy(point, window);
+  if (actor) return actor;
+  const { source } = point;
+  if (source.trigger !== "webhook") {
+    return `not known: found by an audit's observation (${source.trigger}); the host's audit log names who`;
+  }
+  return source.actor
+    ? `not known: found when ${source.event ?? "a webhook"} (sent by ${source.actor}) made soc2-bot read the configuration again; that event does not make this change, the host's audit log names who`
+    : "not known: the webhook named nobody";
 }
 
 function how(point: WeakeningWindow["weakened"]): string {
@@ -136,7 +150,7 @@ function how(point: WeakeningWindow["weakened"]): string {
 function windowEvidence(window: WeakeningWindow): Evidence[] {
   const at = window.weakened.observedAt;
   return [
-    { label: "Changed by", value: who(window.weakened), at },
+    { label: "Changed by", value: who(window.weakened, window), at },
     {
       label: "Webhook",
       value:
@@ -161,7 +175,7 @@ function weakenedResult(open: WeakeningWindow[]): Result {
     outcome: "fail",
     subject: subjectOf(newest),
     reason:
-      `${headline(newest)} by ${who(newest.weakened)} (${how(newest.weakened)}): ` +
+      `${headline(newest)}${by(newest.weakened, newest)} (${how(newest.weakened)}): ` +
       `${newest.details.join("; ")}${earlier}`,
     evidence: [...open].reverse().flatMap(windowEvidence),
     remediation: REMEDIATION,
@@ -179,10 +193,10 @@ function restoredResult(ended: WeakeningWindow[]): Result {
     outcome: "pass",
     subject: subjectOf(last),
     reason:
-      `restored by ${who(restored)} (${how(restored)}): ${last.aspect} is again at least as strong ` +
+      `restored${by(restored, last)} (${how(restored)}): ${last.aspect} is again at least as strong ` +
       `as before it was weakened`,
     evidence: [
-      { label: "Restored by", value: who(restored), at: restored.observedAt },
+      { label: "Restored by", value: who(restored, last), at: restored.observedAt },
       { label: "Ledger record", value: `${last.stream} #${restored.sequence}`, at: restored.observedAt },
       ...ended.flatMap(windowEvidence),
     ],

@@ -25,6 +25,7 @@ import {
 import type { CodeHost } from "../providers/types.js";
 import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.js";
+import { alertOnWeakening, findingsTracker } from "./alerts.js";
 import { createCoalescer } from "./coalesce.js";
 import { pullRequestsOfCommit, pullRequestsOfStatus } from "./commit-pulls.js";
 import { observeConfigurationChanges } from "./observe.js";
@@ -344,13 +345,13 @@ async function syncMergedChange(
 ): Promise<MergedChangeVerdict | null> {
   if (!outcome.policy) return null;
   const judgement = judgeAsOfMerge(outcome, options.now, options.waitMs);
-  const findingsRepository = `${options.organization}/${outcome.policy.findings.repository}`;
-  const findings = await syncFindings(host.issues(findingsRepository), judgement.results, {
-    label: outcome.policy.findings.labels[0] ?? "soc2",
+  const target = findingsTracker(host, options.organization, outcome.policy);
+  const findings = await syncFindings(target.tracker, judgement.results, {
+    label: target.label,
     evaluatedAt: options.now,
     scope: "change-request",
     // Each event builds its own tracker: the key serialises merges landing at the same moment.
-    lockKey: `${host.host}:${findingsRepository}`,
+    lockKey: target.lockKey,
   });
   return { ...judgement, findings };
 }
@@ -469,14 +470,32 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
       const { report } = judged;
       // A merge of the last minutes is judged as the app judges it: waiting for its merge commit's checks.
       const results = judgeMergesAsOf(snapshot, policies, report.results, at, waitMs);
-      const { findings } = policies.organization;
-      const findingsRepository = `${organization}/${findings.repository}`;
-      const summary = await syncFindings(host.issues(findingsRepository), results, {
-        label: findings.labels[0] ?? "soc2",
+      const target = findingsTracker(host, organization, policies.organization);
+      const summary = await syncFindings(target.tracker, results, {
+        label: target.label,
         evaluatedAt: at,
         scope: "audit",
-        lockKey: `github:${findingsRepository}`,
+        lockKey: target.lockKey,
       });
+      // A weakening no webhook announced (GitHub sends none for the 2FA requirement; a delivery may
+      // be lost) is alerted on when the audit's observation finds it, as a webhook's would be.
+      for (const observed of judged.observed) {
+        if (!options.ledger || observed.change !== "changed") continue;
+        await alertOnWeakening({
+          ledger: options.ledger,
+          host,
+          organization,
+          subject: observed.subject,
+          recorded: observed,
+          organizationPolicy: () => Promise.resolve(policies.organization),
+          now: at,
+        }).catch((error: unknown) =>
+          log.error(
+            { organization, subject: observed.subject, err: redactText(String(error)) },
+            "weakening findings not synced",
+          ),
+        );
+      }
       await options.ledger
         ?.recordAuditRun({ trigger: "schedule", organization, snapshot: judged.snapshot, report, results })
         .catch((error: unknown) =>

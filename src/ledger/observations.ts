@@ -404,7 +404,14 @@ async function lastObservation(
   return last;
 }
 
-/** Records the organization and every repository of an audit's snapshot; returns how many records. */
+/** One subject's observation as recorded: the record, and whether it changed anything. */
+export interface RecordedObservation {
+  subject: string;
+  sequence: number;
+  change: "whole" | "changed" | "unchanged";
+}
+
+/** Records the organization and every repository of an audit's snapshot, in that order. */
 export async function recordSnapshotObservations(
   ledger: ObservationLedger,
   snapshot: {
@@ -416,29 +423,29 @@ export async function recordSnapshotObservations(
     policyFiles?: readonly PolicyFile[];
   },
   source: ObservationSource,
-): Promise<number> {
+): Promise<RecordedObservation[]> {
   const observedAt = new Date(snapshot.collectedAt);
   const host = snapshot.collector.host;
-  let count = 0;
+  const recorded: RecordedObservation[] = [];
   if (snapshot.organization) {
-    await recordObservation(ledger, {
+    const { sequence, change } = await recordObservation(ledger, {
       host,
       facts: organizationFacts(snapshot.organization),
       observedAt,
       source,
     });
-    count += 1;
+    recorded.push({ subject: snapshot.organization.login, sequence, change });
   }
   for (const repository of snapshot.repositories) {
-    await recordObservation(ledger, {
+    const { sequence, change } = await recordObservation(ledger, {
       host,
       facts: repositoryFacts(repository, snapshot.policyFiles),
       observedAt,
       source,
     });
-    count += 1;
+    recorded.push({ subject: repository.fullName, sequence, change });
   }
-  return count;
+  return recorded;
 }
 
 /** The branch rule the ledger last observed at or before a time. */
@@ -570,8 +577,8 @@ export async function recordSnapshotObservationsSafely(
   log: { error(object: object, message: string): void },
   snapshot: Parameters<typeof recordSnapshotObservations>[1],
   source: ObservationSource,
-): Promise<number> {
-  if (!ledger) return 0;
+): Promise<RecordedObservation[]> {
+  if (!ledger) return [];
   try {
     return await recordSnapshotObservations(ledger, snapshot, source);
   } catch (error) {
@@ -579,6 +586,6 @@ export async function recordSnapshotObservationsSafely(
       { ledger: ledger.location, err: error instanceof Error ? error.message : String(error) },
       "configuration observations not recorded in the ledger",
     );
-    return 0;
+    return [];
   }
 }

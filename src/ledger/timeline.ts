@@ -22,6 +22,7 @@ import {
   policyFileRefs,
   policyIn,
   recordSnapshotObservationsSafely,
+  type RecordedObservation,
   ruleIn,
   ruleTimeline,
   type ObservationLedger,
@@ -156,10 +157,10 @@ export async function judgeAndObserve(
   policies: PolicySet | Policy,
   at: Date,
   source: ObservationSource,
-): Promise<JudgedAsOfMerge> {
+): Promise<JudgedAsOfMerge & { observed: RecordedObservation[] }> {
   const judged = await evaluateAsOfMergeSafely(ledger, log, snapshot, policies, at);
-  await recordSnapshotObservationsSafely(ledger, log, snapshot, source);
-  return judged;
+  const observed = await recordSnapshotObservationsSafely(ledger, log, snapshot, source);
+  return { ...judged, observed };
 }
 
 function todaysRules(

@@ -533,3 +533,47 @@ export async function weakeningWindowsOf(
   const stream = observationStream(host, subject);
   return weakeningWindows(stream, replayObservations(ledger.records(stream)));
 }
+
+/**
+ * Which aspect groups each configuration webhook can change: its sender changed those, and nothing
+ * else the same observation happens to find (a 2FA requirement turned off is found by whatever
+ * webhook reads the organization next; its sender did not turn it off).
+ */
+const EVENT_CHANGES: Readonly<Record<string, readonly AspectKey["group"][]>> = {
+  branch_protection_rule: ["branch"],
+  repository_ruleset: ["branch"],
+  repository: ["visibility"],
+  member: ["admin"],
+  membership: ["admin"],
+  team: ["admin"],
+  organization: ["owner"],
+};
+
+/** "acme/api:branch:main" → "branch"; the group names the scheme's second part. */
+function groupOf(aspect: string, subject: string): AspectKey["group"] | null {
+  const rest = aspect.startsWith(`${subject}:`) ? aspect.slice(subject.length + 1) : "";
+  const group = rest === "two-factor-requirement" ? "two-factor" : rest.split(":")[0];
+  return group === "branch" ||
+    group === "visibility" ||
+    group === "admin" ||
+    group === "owner" ||
+    group === "two-factor"
+    ? group
+    : null;
+}
+
+/**
+ * Who made the change at an observation point, when the record says so: the webhook's sender, and
+ * only for an aspect its event can change. null: not known (an audit's observation, a webhook that
+ * named nobody, or a change the event did not make). The host's audit log names who.
+ */
+export function changedBy(
+  point: ObservationPoint,
+  window: Pick<ConfigurationWeakening, "aspect" | "subject">,
+): string | null {
+  const { source } = point;
+  if (source.trigger !== "webhook" || !source.actor || !source.event) return null;
+  const event = source.event.split(".")[0] ?? "";
+  const group = groupOf(window.aspect, window.subject);
+  return group !== null && (EVENT_CHANGES[event] ?? []).includes(group) ? source.actor : null;
+}

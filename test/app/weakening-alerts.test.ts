@@ -10,6 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { FINDINGS_REPOSITORY, githubHostFor, serveSample, type ServedSample } from "../../bench/harness.js";
 import type { SimIssue, SimRepository } from "../../bench/sim/world.js";
 import { WEAKENING_CONTROL } from "../../src/app/alerts.js";
+import { createScheduledAudit } from "../../src/app/index.js";
 import { openLedger, type Ledger } from "../../src/ledger/index.js";
 import { markdownText } from "../../src/reporters/escape.js";
 import type { BranchRule } from "../../src/model/index.js";
@@ -319,7 +320,11 @@ describe.each(BACKENDS)("weakening alerts from webhooks on %s", (name) => {
     );
     const twoFactor = byAspect.get(`[soc2] ${WEAKENING_CONTROL}: ${organization}:two-factor-requirement`);
     expect(twoFactor?.state).toBe("open");
-    expect(twoFactor?.title).toContain("turned off by bob");
+    // bob removed a member; the webhook he caused found the requirement off, he did not turn it off
+    expect(twoFactor?.title).toContain(`Two-factor requirement of ${organization} turned off (webhook`);
+    expect(twoFactor?.title).not.toContain("by bob");
+    expect(twoFactor?.body).toContain(markdownText("organization.member_removed (sent by bob)"));
+    expect(twoFactor?.body).toContain("that event does not make this change");
   });
 
   it("a ruleset disabled (repository_ruleset, hand-built: GitHub publishes no example) loses its requirements and is found", async () => {
@@ -442,6 +447,63 @@ describe.each(BACKENDS)("weakening alerts from webhooks on %s", (name) => {
     );
     expect(app.logs().filter((l) => l.msg === "configuration change not observed")).toHaveLength(1);
     expect(findings()).toEqual([]);
+  });
+});
+
+describe.each(BACKENDS)("weakening alerts from the scheduled audit on %s", (name) => {
+  const backend = testBackend(name);
+  afterAll(async () => {
+    await backend.stop();
+  });
+
+  it("a weakening no webhook announced (the 2FA requirement) is found by the next audit's observation and alerted", async () => {
+    const sample = await serveSample(SIZE);
+    const ledger = openLedger(await backend.fresh());
+    try {
+      await ledger.open();
+      const at = sample.sample.at;
+      const app = await loadApp();
+      const audit = createScheduledAudit(app.probot, {
+        now: () => at,
+        hostFor: () => githubHostFor(sample.sim).host,
+        ledger,
+      });
+      const organization = sample.served.organization!.login;
+      const installation = { id: 2, account: organization };
+      const org = sample.world.snapshot.organization!;
+      const setTwoFactor = (value: boolean) => {
+        sample.world.snapshot = {
+          ...sample.world.snapshot,
+          organization: { ...org, twoFactorRequired: { known: true, value } },
+        };
+      };
+      const alerts = () =>
+        [...sample.world.repositories.get(`${organization}/${FINDINGS_REPOSITORY}`)!.issues.values()].filter(
+          (issue) => issue.labels.includes(WEAKENING_CONTROL),
+        );
+      const day = 86_400_000;
+
+      setTwoFactor(true);
+      await audit.runAudit(installation, "daily", at);
+      expect(alerts()).toEqual([]);
+
+      setTwoFactor(false);
+      await audit.runAudit(installation, "daily", new Date(at.getTime() + day));
+      expect(alerts()).toHaveLength(1);
+      expect(alerts()[0]!.state).toBe("open");
+      expect(alerts()[0]!.title).toContain(`Two-factor requirement of ${organization} turned off`);
+      expect(alerts()[0]!.body).toContain(markdownText("found by an audit's observation (schedule)"));
+
+      // the audit's own findings sync (audit scope) leaves the alert alone; restoring closes it
+      await audit.runAudit(installation, "daily", new Date(at.getTime() + 2 * day));
+      expect(alerts()[0]!.state).toBe("open");
+      setTwoFactor(true);
+      await audit.runAudit(installation, "daily", new Date(at.getTime() + 3 * day));
+      expect(alerts().map((issue) => issue.state)).toEqual(["closed"]);
+    } finally {
+      await ledger.close();
+      await sample.sim.close();
+    }
   });
 });
 

@@ -148,7 +148,10 @@ describe.each(BACKENDS)("configuration observations on %s", (name) => {
         }),
       ],
     });
-    expect(await recordSnapshotObservations(ledger, snapshot, { trigger: "cli" })).toBe(2);
+    expect(await recordSnapshotObservations(ledger, snapshot, { trigger: "cli" })).toEqual([
+      { subject: snapshot.organization!.login, sequence: 1, change: "whole" },
+      { subject: snapshot.repositories[0]!.fullName, sequence: 1, change: "whole" },
+    ]);
     const [org] = await contents(ledger, "observation:github/acme");
     expect(org?.whole).toEqual({
       kind: "organization",

@@ -16,9 +16,11 @@ import {
 } from "../../src/ledger/index.js";
 import type { ReplayedObservation, RepositoryFacts } from "../../src/ledger/observations.js";
 import {
+  changedBy,
   weakeningsBetween,
   weakeningWindows,
   weakeningWindowsOf,
+  type ObservationPoint,
   type WeakeningWindow,
 } from "../../src/ledger/weakening.js";
 import {
@@ -627,5 +629,57 @@ describe.each(BACKENDS)("weakeningWindowsOf on %s", (name) => {
       }),
     ]);
     expect(await weakeningWindowsOf(ledger, "github", "acme/other")).toEqual([]);
+  });
+});
+
+describe("changedBy: the webhook's sender, only for what its event changes", () => {
+  const at = "2026-10-01T00:00:00.000Z";
+  const point = (source: ObservationSource): ObservationPoint => ({ sequence: 2, observedAt: at, source });
+  const webhook = (event: string, actor: string | null = "alice"): ObservationSource => ({
+    trigger: "webhook",
+    event,
+    deliveryId: "d-1",
+    actor,
+  });
+
+  it("names the sender of the event that makes the change", () => {
+    const cases: [string, string, string][] = [
+      ["branch_protection_rule.edited", "acme/api", "acme/api:branch:main"],
+      ["repository_ruleset.edited", "acme/api", "acme/api:branch:release/1"],
+      ["repository.publicized", "acme/api", "acme/api:visibility"],
+      ["member.added", "acme/api", "acme/api:admin:bob"],
+      ["team.added_to_repository", "acme/api", "acme/api:admin:team:ops"],
+      ["organization.member_added", "acme", "acme:owner:bob"],
+    ];
+    for (const [event, subject, aspect] of cases) {
+      expect(changedBy(point(webhook(event)), { subject, aspect }), event).toBe("alice");
+    }
+  });
+
+  it("names nobody for a change the event does not make, an audit's observation, or a webhook naming nobody", () => {
+    expect(
+      changedBy(point(webhook("organization.member_removed")), {
+        subject: "acme",
+        aspect: "acme:two-factor-requirement",
+      }),
+    ).toBeNull();
+    expect(
+      changedBy(point(webhook("deploy_key.created")), {
+        subject: "acme/api",
+        aspect: "acme/api:branch:main",
+      }),
+    ).toBeNull();
+    expect(
+      changedBy(point(webhook("member.added")), { subject: "acme/api", aspect: "acme/api:visibility" }),
+    ).toBeNull();
+    expect(
+      changedBy(point({ trigger: "schedule" }), { subject: "acme/api", aspect: "acme/api:branch:main" }),
+    ).toBeNull();
+    expect(
+      changedBy(point(webhook("branch_protection_rule.edited", null)), {
+        subject: "acme/api",
+        aspect: "acme/api:branch:main",
+      }),
+    ).toBeNull();
   });
 });
