@@ -131,7 +131,10 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
       `exported ${count(summary.runs.length, "audit run")} and ${count(summary.files.length, "period file")} (${(summary.bytes / 1e6).toFixed(1)} MB) in ` +
         `${((Date.now() - started) / 1000).toFixed(1)} s: ${outDir}\nmanifest: ${resolve(outDir, "export-manifest.json")}\n`,
     );
-    return summary.breaks.length > 0 || summary.mismatches.length > 0 ? EXIT.findings : EXIT.ok;
+    // evidence that could not be read into the timeline is a finding, as a broken chain is
+    return summary.breaks.length > 0 || summary.mismatches.length > 0 || timeline.problems.length > 0
+      ? EXIT.findings
+      : EXIT.ok;
   } finally {
     await ledger.close();
   }
