@@ -521,7 +521,8 @@ export function renderLedgerYear(report: LedgerYearReport, run: { command: strin
     `## Ledger: a year of ${report.options.repositories.toLocaleString("en")} repositories`,
     ``,
     `- Date: ${run.date.toISOString()}`,
-    `- Command: \`${run.command}\``,
+    `- Command: \`${run.command}\` (\`npm run bench -- --ledger-year\` generates the year and measures it; ` +
+      `\`--keep --ledger DIR\` keeps the ledger, \`--measure-only --ledger DIR\` measures a kept one again).`,
     `- Backend: ${report.options.backend}; period ${report.options.start} for ${report.options.days} days.`,
     `- Generated through the ledger's public operations (recordSnapshotObservations, recordJudgement, recordAuditRun` +
       ` with its package and coverage as the scheduled audit writes them); the commands below ran each in a child` +
@@ -618,6 +619,13 @@ export async function runLedgerYear(cli: LedgerYearCli): Promise<LedgerYearRepor
         `ledger year: ${cli.repositories} repositories x ${cli.days} days, ${cli.merges} merges into ${databaseUrl ? `PostgreSQL schema ${schema}` : dir}...`,
       );
       generated = await generateLedgerYear(options);
+      if (cli.keep) await writeFile(`${dir}.generated.json`, JSON.stringify(generated, null, 2), "utf8");
+    } else {
+      // what the generating run counted, when it kept the ledger (--keep)
+      generated = await readFile(`${dir}.generated.json`, "utf8").then(
+        (text) => JSON.parse(text) as GeneratedYear,
+        () => null,
+      );
     }
     const report = await measureLedgerYear(options, generated);
     const section = renderLedgerYear(report, { command: cli.command, date });

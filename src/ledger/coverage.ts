@@ -161,14 +161,35 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     if (!pending.snapshot.period) continue;
     fold(await auditFacts(pending.label, snapshotParts(pending.snapshot)));
   }
-  const judgements = (await judgementsOf(db, since, until)).filter((j) => {
-    const at = Date.parse(j.judgedAt);
-    const merged = j.mergedAt === null ? NaN : Date.parse(j.mergedAt);
-    return (at >= since && at < until) || (merged >= since && merged < until);
-  });
-
-  for (const j of judgements) {
-    if (j.production) addBranch(j.host, j.repository, j.baseBranch);
+  // Judgements read a page at a time and folded in: 100,000 of them are never held at once.
+  const judgedPerDay = new Map<string, Map<number, number>>();
+  const judgementMerges = new Map<string, { host: string; merge: AuditMerge }>();
+  const judgedAt = new Map<string, number>();
+  for await (const page of judgementsOf(db, since, until)) {
+    for (const j of page) {
+      const at = Date.parse(j.judgedAt);
+      const merged = j.mergedAt === null ? NaN : Date.parse(j.mergedAt);
+      if (!((at >= since && at < until) || (merged >= since && merged < until))) continue;
+      if (j.production) addBranch(j.host, j.repository, j.baseBranch);
+      const day = Math.floor(at / DAY) * DAY;
+      const branchKey = key(j.host, j.repository, j.baseBranch);
+      const perDay = judgedPerDay.get(branchKey) ?? new Map<number, number>();
+      perDay.set(day, (perDay.get(day) ?? 0) + 1);
+      judgedPerDay.set(branchKey, perDay);
+      if (j.mergedAt === null) continue;
+      const merge = {
+        repository: j.repository,
+        number: j.number,
+        baseBranch: j.baseBranch,
+        mergedAt: j.mergedAt,
+      };
+      const variant = `${j.host}\u0000${j.repository}#${j.number}\u0000${j.baseBranch}\u0000${j.mergedAt}`;
+      if (j.state === "merged" && !judgementMerges.has(variant))
+        judgementMerges.set(variant, { host: j.host, merge });
+      const id = `${j.host}\u0000${j.repository}#${j.number}`;
+      // only a judgement made after the merge judged the merge (a check run before it judged a head)
+      if (at >= merged && at < (judgedAt.get(id) ?? Infinity)) judgedAt.set(id, at);
+    }
   }
   // A repository no audit could collect and no judgement named: its branches are not known, still a row.
   const withBranches = new Set([...branches.values()].map((b) => `${b.host}\u0000${b.repository}`));
@@ -187,13 +208,6 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     const end = Math.min(day + DAY, until);
     return audits.filter((a) => a.since < end && a.until > start);
   });
-  const judgedPerDay = new Map<string, Map<number, number>>();
-  for (const j of judgements) {
-    const day = Math.floor(Date.parse(j.judgedAt) / DAY) * DAY;
-    const perDay = judgedPerDay.get(key(j.host, j.repository, j.baseBranch)) ?? new Map<number, number>();
-    perDay.set(day, (perDay.get(day) ?? 0) + 1);
-    judgedPerDay.set(key(j.host, j.repository, j.baseBranch), perDay);
-  }
   const rows: CoverageBranch[] = [];
   for (const target of [...branches.values()].sort(compareBranch)) {
     const days: Day[] = [];
@@ -217,7 +231,15 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     rows.push({ ...target, ...segmentsOf(days) });
   }
 
-  const merges = mergesOf(auditMerges, judgements, branches, since, until, options.judgedWithinMinutes);
+  const merges = mergesOf(
+    auditMerges,
+    judgementMerges,
+    judgedAt,
+    branches,
+    since,
+    until,
+    options.judgedWithinMinutes,
+  );
   return {
     since: options.since.toISOString(),
     until: options.until.toISOString(),
@@ -225,11 +247,7 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     judgedWithinMinutes: options.judgedWithinMinutes,
     days: Math.round((Math.ceil(until / DAY) * DAY - firstDay) / DAY),
     branches: rows,
-    merges: {
-      total: merges.length,
-      inTime: merges.filter((m) => m.inTime).length,
-      late: merges.filter((m) => !m.inTime),
-    },
+    merges,
     problems,
   };
 }
@@ -340,20 +358,18 @@ function noteAuditMerge(
   else if (!found.seenIn.includes(label)) found.seenIn.push(label);
 }
 
+/** Every merge of the period into a covered branch: how many, how many judged in time, and the others. */
 function mergesOf(
   auditMerges: Map<string, PendingMerge>,
-  judgements: JudgementFacts[],
+  judgementMerges: Map<string, { host: string; merge: AuditMerge }>,
+  judgedAt: Map<string, number>,
   branches: Map<string, unknown>,
   since: number,
   until: number,
   minutes: number,
-): CoverageMerge[] {
+): { total: number; inTime: number; late: CoverageMerge[] } {
   const merges = new Map<string, Omit<CoverageMerge, "judgedAt" | "minutes" | "inTime">>();
-  const note = (
-    host: string,
-    m: { repository: string; number: number; baseBranch: string; mergedAt: string },
-    from: string,
-  ) => {
+  const note = (host: string, m: AuditMerge, from: string) => {
     const at = Date.parse(m.mergedAt);
     if (!(at >= since && at < until) || !branches.has(key(host, m.repository, m.baseBranch))) return;
     const id = `${host}\u0000${m.repository}#${m.number}`;
@@ -374,33 +390,31 @@ function mergesOf(
   for (const { host, merge, seenIn } of auditMerges.values()) {
     for (const label of seenIn) note(host, merge, label);
   }
-  const judgedAt = new Map<string, number>();
-  for (const j of judgements) {
-    if (j.mergedAt === null) continue;
-    if (j.state === "merged") note(j.host, { ...j, mergedAt: j.mergedAt }, "judgement");
-    const id = `${j.host}\u0000${j.repository}#${j.number}`;
-    const at = Date.parse(j.judgedAt);
-    // only a judgement made after the merge judged the merge (a check run before it judged a head)
-    if (at >= Date.parse(j.mergedAt) && at < (judgedAt.get(id) ?? Infinity)) judgedAt.set(id, at);
+  for (const { host, merge } of judgementMerges.values()) note(host, merge, "judgement");
+  let inTime = 0;
+  const late: CoverageMerge[] = [];
+  for (const [id, merge] of merges) {
+    const at = judgedAt.get(id);
+    const delay =
+      at === undefined ? null : Math.round(((at - Date.parse(merge.mergedAt)) / 60_000) * 10) / 10;
+    if (delay !== null && delay <= minutes) {
+      inTime += 1;
+      continue;
+    }
+    late.push({
+      ...merge,
+      judgedAt: at === undefined ? null : new Date(at).toISOString(),
+      minutes: delay,
+      inTime: false,
+    });
   }
-  return [...merges.entries()]
-    .map(([id, merge]) => {
-      const at = judgedAt.get(id);
-      const delay =
-        at === undefined ? null : Math.round(((at - Date.parse(merge.mergedAt)) / 60_000) * 10) / 10;
-      return {
-        ...merge,
-        judgedAt: at === undefined ? null : new Date(at).toISOString(),
-        minutes: delay,
-        inTime: delay !== null && delay <= minutes,
-      };
-    })
-    .sort(
-      (a, b) =>
-        Date.parse(a.mergedAt) - Date.parse(b.mergedAt) ||
-        (a.repository < b.repository ? -1 : 1) ||
-        a.number - b.number,
-    );
+  late.sort(
+    (a, b) =>
+      Date.parse(a.mergedAt) - Date.parse(b.mergedAt) ||
+      (a.repository < b.repository ? -1 : 1) ||
+      a.number - b.number,
+  );
+  return { total: merges.size, inTime, late };
 }
 
 /**
@@ -409,20 +423,43 @@ function mergesOf(
  * for each day's scheduled audit. A merge of the period judged only later than that is not in time
  * either way; it is listed as never judged.
  */
-async function judgementsOf(db: Queryable, since: number, until: number): Promise<JudgementFacts[]> {
-  // only the fields coverage reads, taken apart in SQL: 100,000 judgements' results never reach memory
-  const rows = await db.query<Omit<JudgementFacts, "number"> & { number: string }>(
-    `SELECT c->>'host' AS host, c->>'repository' AS repository, c->>'number' AS number,
-            c->>'state' AS state, c->>'baseBranch' AS "baseBranch", c->>'mergedAt' AS "mergedAt",
-            c->>'judgedAt' AS "judgedAt",
-            EXISTS (SELECT 1 FROM jsonb_array_elements(c->'results') AS r
-                    WHERE r->>'outcome' <> 'not-applicable') AS production
-       FROM (SELECT content::jsonb AS c FROM records
-              WHERE kind = $1 AND recorded_at >= $2 AND recorded_at < $3) AS judgement`,
-    [JUDGEMENT, new Date(since - 60 * 60 * 1000), new Date(until + DAY)],
-  );
-  return rows.map((row) => ({ ...row, number: Number(row.number) }));
+async function* judgementsOf(db: Queryable, since: number, until: number): AsyncGenerator<JudgementFacts[]> {
+  // a page of records at a time, parsed here and reduced to the fields coverage reads (parsing the
+  // JSON in SQL was slower than in JavaScript, and held every row at once)
+  let after: { at: Date; stream: string; sequence: number } | null = null;
+  for (;;) {
+    const rows: { content: string; recorded_at: Date; stream: string; sequence: number }[] = await db.query(
+      `SELECT content, recorded_at, stream, sequence FROM records
+        WHERE kind = $1 AND recorded_at >= $2 AND recorded_at < $3
+          ${after ? "AND (recorded_at, stream, sequence) > ($4, $5, $6)" : ""}
+        ORDER BY recorded_at, stream, sequence LIMIT ${JUDGEMENT_PAGE}`,
+      [
+        JUDGEMENT,
+        new Date(since - 60 * 60 * 1000),
+        new Date(until + DAY),
+        ...(after ? [after.at, after.stream, after.sequence] : []),
+      ],
+    );
+    yield rows.map((row) => {
+      const c = JSON.parse(row.content) as JudgementContent;
+      return {
+        host: c.host,
+        repository: c.repository,
+        number: c.number,
+        state: c.state,
+        baseBranch: c.baseBranch,
+        mergedAt: c.mergedAt,
+        judgedAt: c.judgedAt,
+        production: (c.results ?? []).some((r) => r.outcome !== "not-applicable"),
+      };
+    });
+    const last = rows[rows.length - 1];
+    if (!last || rows.length < JUDGEMENT_PAGE) return;
+    after = { at: last.recorded_at, stream: last.stream, sequence: last.sequence };
+  }
 }
+
+const JUDGEMENT_PAGE = 2_000;
 
 async function auditFacts(label: string, parts: AsyncIterable<SnapshotPart>): Promise<ParsedAudit> {
   const facts: ParsedAudit = { label, host: "", since: NaN, until: NaN, repositories: new Map(), merges: [] };
