@@ -6,6 +6,7 @@ import { GITLAB_STATUS_NAME } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings } from "../reporters/findings/lifecycle.js";
+import { alertOnWeakening } from "./alerts.js";
 import { createCoalescer } from "./coalesce.js";
 import {
   createGitLabWebhookHandler,
@@ -14,6 +15,7 @@ import {
   type GitLabPipelineEvent,
   type GitLabWebhookLogger,
 } from "./gitlab-webhook.js";
+import { organizationPolicy } from "./observe.js";
 import { redactText, redactValue } from "./redact.js";
 
 export interface GitLabEndpointOptions {
@@ -224,21 +226,49 @@ export function createGitLabEndpoint(
     const { ledger } = options;
     if (!ledger) return;
     const context = { event: `member.${event.eventName}`, groupId: event.groupId, ledger: ledger.location };
+    const host = hostOf();
+    let observed: { top: string; recorded: Awaited<ReturnType<typeof recordObservation>> };
     try {
-      const host = hostOf();
       let organization = await host.collectOrganization(String(event.groupId));
       // findings, policy and audits belong to the top-level group, as topGroupOf says for projects
       const top = topGroupOf(organization.login);
       if (top !== organization.login) organization = await host.collectOrganization(top);
-      await recordObservation(ledger, {
+      const recorded = await recordObservation(ledger, {
         host: "gitlab",
         facts: organizationFacts(organization),
         observedAt: now(),
         source: { trigger: "webhook", event: context.event, actor: null },
       });
+      observed = { top, recorded };
       log.info({ ...context, group: top }, "configuration observed");
     } catch (error) {
       log.error({ ...context, err: redactText(String(error)) }, "configuration change not observed");
+      return;
+    }
+    try {
+      // an owner added: a finding at once, as on GitHub (who added them, GitLab does not say)
+      const { top, recorded } = observed;
+      const alerts = await alertOnWeakening({
+        ledger,
+        host,
+        organization: top,
+        subject: top,
+        recorded,
+        organizationPolicy: () => organizationPolicy(host, top),
+        now: now(),
+      });
+      if (alerts.findings) {
+        log.info(
+          {
+            ...context,
+            weakened: alerts.opened.map((w) => w.aspect),
+            restored: alerts.restored.map((w) => w.aspect),
+          },
+          "weakening findings synced",
+        );
+      }
+    } catch (error) {
+      log.error({ ...context, err: redactText(String(error)) }, "weakening findings not synced");
     }
   }
 

@@ -17,6 +17,7 @@ import {
 } from "../ledger/index.js";
 import type { PolicyFile } from "../model/index.js";
 import { policyOf } from "../pipeline/policies.js";
+import type { Policy } from "../policy/types.js";
 import type { CodeHost } from "../providers/types.js";
 import { alertOnWeakening } from "./alerts.js";
 import { ConfigurationEvent, parsePayload } from "./payloads.js";
@@ -102,15 +103,7 @@ export function observeConfigurationChanges(
         organization,
         subject,
         recorded,
-        organizationPolicy: async () =>
-          policyOf(
-            await policyFiles(
-              host,
-              organization,
-              host.policyLocation.organizationRepository(organization),
-              undefined,
-            ),
-          ),
+        organizationPolicy: () => organizationPolicy(host, organization),
         now: options.now(),
       });
       if (alerts.findings) {
@@ -137,6 +130,21 @@ export function observeConfigurationChanges(
       );
     }
   });
+}
+
+/**
+ * The organization's policy alone (its findings repository): a repository's own policy file, which
+ * its writers may edit, must not divert alerts about that repository.
+ */
+export async function organizationPolicy(host: CodeHost, organization: string): Promise<Policy> {
+  return policyOf(
+    await policyFiles(
+      host,
+      organization,
+      host.policyLocation.organizationRepository(organization),
+      undefined,
+    ),
+  );
 }
 
 /** The policy that selects production branches: the organization's layer and the repository's own. */

@@ -48,14 +48,18 @@ afterEach(async () => {
 });
 
 /** GitLab's answers for reading one group's members, invitations and projects' members. */
-function mockGroup(id: string, group: Record<string, unknown>): void {
+function mockGroup(
+  id: string,
+  group: Record<string, unknown>,
+  members: unknown[] = fixture("group-members-admin"),
+): void {
   const path = `${API}/groups/${encodeURIComponent(id)}`;
   gitlab()
     .get(path)
     .reply(200, group)
     .get(`${path}/members/all`)
     .query(true)
-    .reply(200, fixture("group-members-admin"))
+    .reply(200, members)
     .get(`${path}/invitations`)
     .query(true)
     .reply(200, fixture("group-invitations"))
@@ -134,5 +138,63 @@ describe("GitLab group member events", () => {
       expect.objectContaining({ event: "member.user_add_to_group", groupId: 100 }),
       "configuration change not observed",
     );
+  });
+
+  it("an owner added is a finding at once in the group's findings project, naming what GitLab says and who it does not", async () => {
+    const group = fixture<Record<string, unknown>>("group");
+    const members = fixture<Record<string, unknown>[]>("group-members-admin");
+    mockGroup("9", group, members);
+    const added = JSON.stringify({ ...JSON.parse(memberHook), group_id: 9, group_path: "acme" });
+    expect(await deliver(added)).toBe(202);
+
+    // mallory@ is made an owner (access level 50): the next member event finds it
+    const promoted = [
+      ...members,
+      { ...members[1], id: 77, username: "mallory", name: "Mallory", access_level: 50 },
+    ];
+    mockGroup("9", group, promoted);
+    // no policy file in the group's policy project: the default policy's findings project
+    gitlab().get(`${API}/projects/acme%2Fgitlab-profile/repository/tree`).query(true).reply(404, {});
+    const issues = `${API}/projects/acme%2Fcompliance/issues`;
+    let opened: Record<string, string> | undefined;
+    gitlab()
+      .get(issues)
+      .query(true)
+      .reply(200, [])
+      .post(issues, (body: Record<string, string>) => {
+        opened = body;
+        return true;
+      })
+      .reply(201, fixture("issue"))
+      // after creating, the lifecycle lists again (another process may have opened the same finding)
+      .get(issues)
+      .query(true)
+      .reply(200, () => [
+        {
+          ...fixture<Record<string, unknown>>("issue"),
+          title: opened?.title,
+          description: opened?.description,
+        },
+      ]);
+    const update = {
+      ...JSON.parse(memberHook),
+      group_id: 9,
+      group_path: "acme",
+      event_name: "user_update_for_group",
+      user_username: "mallory",
+      group_access: "Owner",
+    };
+    expect(await deliver(JSON.stringify(update))).toBe(202);
+
+    expect(log.error).not.toHaveBeenCalled();
+    expect(opened?.title).toContain("acme:owner:mallory");
+    expect(opened?.title).toContain("Owner added to organization acme (webhook member.user_update_for_group");
+    expect(opened?.labels).toBe("soc2,CC7.1,cc7.configuration-weakened");
+    expect(opened?.description).toContain("not known: the webhook named nobody");
+    const recorded = await observations("observation:gitlab/acme");
+    expect(recorded.map((o) => o.source.event)).toEqual([
+      "member.user_add_to_group",
+      "member.user_update_for_group",
+    ]);
   });
 });
