@@ -70,7 +70,7 @@ import {
   type ReplayedObservation,
 } from "./observations.js";
 import { JUDGEMENT, judgementStream } from "./records.js";
-import { weakeningWindows, type ObservationPoint, type WeakeningWindow } from "./weakening.js";
+import { changedBy, weakeningWindows, type ObservationPoint, type WeakeningWindow } from "./weakening.js";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -1086,7 +1086,9 @@ function timelineWindow(pending: PendingWindow): TimelineWindow {
     kind: pending.window.kind,
     details: pending.window.details,
     weakened: point(pending.window.weakened),
+    weakenedBy: changedBy(pending.window.weakened, pending.window),
     restored: pending.window.restored && point(pending.window.restored),
+    restoredBy: pending.window.restored && changedBy(pending.window.restored, pending.window),
     stillWeakenedAtEnd: pending.stillWeakened,
     branches: pending.branches,
     note: pending.note,

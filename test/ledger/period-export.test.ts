@@ -227,6 +227,22 @@ async function populate(ledger: Ledger): Promise<void> {
         webhookSource("branch_protection_rule", "edited", "d-restore", HOSTILE_ACTOR),
       );
     }
+    // a member webhook's observation of acme/db finds main's rule weakened: the event did not make that change
+    const db = (rule: BranchRule) =>
+      makeRepository({
+        fullName: "acme/db",
+        url: "https://github.com/acme/db",
+        branchRules: { known: true, value: [rule] },
+      });
+    await observe(ledger, repositoryFacts(db(strongRule)), at, schedule);
+    if (at.startsWith("2026-10-12")) {
+      await observe(
+        ledger,
+        repositoryFacts(db(weakRule)),
+        "2026-10-12T15:00:00.000Z",
+        webhookSource("member", "added", "d-member"),
+      );
+    }
     if (at.startsWith("2026-09-20")) {
       await observe(
         ledger,
@@ -322,7 +338,9 @@ describe.each(BACKENDS)("period export on %s", (name) => {
           actor: "Codertocat",
         },
       },
+      weakenedBy: "Codertocat",
       restored: { observedAt: RESTORED_AT, source: { deliveryId: "d-restore", actor: HOSTILE_ACTOR } },
+      restoredBy: HOSTILE_ACTOR,
       branches: ["main"],
     });
     // exactly the merges into main inside the window: not #1 (before), #3 (after) or #5 (another branch)
@@ -367,7 +385,9 @@ describe.each(BACKENDS)("period export on %s", (name) => {
     ]);
 
     const md = await read("configuration-timeline.md");
-    expect(md).toContain("webhook branch\\_protection\\_rule\\.edited, delivery d\\-weaken, by Codertocat");
+    expect(md).toContain(
+      "- Weakened: 2026-09-01T10:00:00.000Z, by Codertocat; observed by webhook branch\\_protection\\_rule\\.edited, delivery d\\-weaken, sent by Codertocat",
+    );
     expect(md).toContain("required approvals lowered from 2 to 1");
     expect(md).toContain("`acme/api#2`");
     expect(md).toContain("`acme/api#4`");
@@ -403,13 +423,32 @@ describe.each(BACKENDS)("period export on %s", (name) => {
       aspect: "acme/ops:branch:main",
       kind: "protection-removed",
       weakened: { observedAt: "2026-10-03T06:00:00.000Z", source: { trigger: "schedule", actor: null } },
+      weakenedBy: null,
+      restoredBy: null,
       restored: { observedAt: "2026-10-06T06:00:00.000Z", source: { trigger: "schedule", actor: null } },
     });
     expect(window?.note).toContain("made after the observation before it (2026-10-02T06:00:00.000Z)");
     // #8 merged after the last observation that showed the protection, before the one that found it gone
     expect(window?.merges.map((m) => m.number)).toEqual([8, 9]);
     expect(await read("configuration-timeline.md")).toContain(
-      "daily observation \\(scheduled audit\\), no actor known",
+      "who is not known from the ledger \\(the host's audit log names who\\); observed by daily observation \\(scheduled audit\\), names nobody",
+    );
+  });
+
+  it("names the sender of a webhook whose event could not have made the weakening only as its sender", async () => {
+    const timeline = JSON.parse(await read("configuration-timeline.json")) as { subjects: TimelineSubject[] };
+    const window = timeline.subjects.find((s) => s.subject === "acme/db")?.windows[0];
+    expect(window).toMatchObject({
+      aspect: "acme/db:branch:main",
+      weakened: {
+        observedAt: "2026-10-12T15:00:00.000Z",
+        source: { event: "member.added", actor: "hacktocat" },
+      },
+      weakenedBy: null,
+      restored: { observedAt: "2026-10-13T06:00:00.000Z" },
+    });
+    expect(await read("configuration-timeline.md")).toContain(
+      "- Weakened: 2026-10-12T15:00:00.000Z, who is not known from the ledger \\(the host's audit log names who\\); observed by webhook member\\.added, delivery d\\-member, sent by hacktocat",
     );
   });
 
@@ -562,7 +601,7 @@ describe.each(BACKENDS)("period export on %s", (name) => {
       );
       expect(io.err).toBe("");
       expect(code).toBe(0);
-      expect(io.out).toContain("3 weakening windows");
+      expect(io.out).toContain("4 weakening windows");
       expect((await readdir(target)).filter((f) => f.startsWith("access-")).sort()).toEqual([
         "access-2026-08-31.csv",
         "access-2026-08-31.json",

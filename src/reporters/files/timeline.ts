@@ -69,8 +69,11 @@ export interface TimelineWindow {
   kind: string;
   details: string[];
   weakened: TimelinePoint;
+  /** Who weakened it, when the record says so (a webhook whose event can make that change); null: not known. */
+  weakenedBy: string | null;
   /** null: not restored by any observation the ledger holds. */
   restored: TimelinePoint | null;
+  restoredBy: string | null;
   /** Not restored before the period's end (restored after it, or not at all). */
   stillWeakenedAtEnd: boolean;
   /** The branches whose merges are listed; null when the window is organization-wide. */
@@ -129,24 +132,33 @@ export function describePath(path: readonly string[]): string {
   return shown.length === 0 ? "(the whole subject)" : shown.join(" › ");
 }
 
+/**
+ * Where an observation came from. A webhook's sender is who sent the event, not necessarily who made
+ * every change the observation found (the facts are read again whole): a weakening names who made it
+ * only when the event could have (see changedBy in src/ledger/weakening.ts).
+ */
 export function describeSource(source: TimelineSource): string {
   if (source.trigger === "webhook") {
     return (
       `webhook ${source.event ?? "(event not recorded)"}` +
       (source.deliveryId ? `, delivery ${source.deliveryId}` : "") +
-      `, by ${source.actor ?? "(actor not named by the webhook)"}`
+      `, sent by ${source.actor ?? "(nobody named)"}`
     );
   }
   const what =
     source.trigger === "schedule"
       ? "daily observation (scheduled audit)"
       : `daily observation (${source.trigger} audit)`;
-  return `${what}, no actor known`;
+  return `${what}, names nobody`;
 }
 
-/** When and by whom, in Markdown: the time as written, the source escaped. */
-function pointMarkdown(point: TimelinePoint): string {
-  return `${point.observedAt}, ${markdownText(describeSource(point.source))} (${cell(`${point.stream} record ${point.sequence}`)})`;
+function whoText(by: string | null): string {
+  return by === null ? "who is not known from the ledger (the host's audit log names who)" : `by ${by}`;
+}
+
+/** When, by whom, and the observation that shows it, in Markdown: the time as written, the rest escaped. */
+function pointMarkdown(point: TimelinePoint, by: string | null): string {
+  return `${point.observedAt}, ${markdownText(whoText(by))}; observed by ${markdownText(describeSource(point.source))} (${cell(`${point.stream} record ${point.sequence}`)})`;
 }
 
 function verdictText(merge: TimelineMerge): string {
@@ -200,8 +212,8 @@ export function timelineMarkdownSubject(subject: TimelineSubject): string {
     lines.push(
       `#### ${markdownText(window.kind)}: ${cell(window.aspect)}`,
       "",
-      `- Weakened: ${pointMarkdown(window.weakened)}`,
-      `- Restored: ${window.restored ? pointMarkdown(window.restored) : "still weakened at the end of the period"}` +
+      `- Weakened: ${pointMarkdown(window.weakened, window.weakenedBy)}`,
+      `- Restored: ${window.restored ? pointMarkdown(window.restored, window.restoredBy) : "still weakened at the end of the period"}` +
         (window.restored && window.stillWeakenedAtEnd ? ", after the end of the period" : ""),
       ...window.details.map((detail) => `- ${markdownText(detail)}`),
       "",
@@ -297,7 +309,7 @@ export function* timelineCsvRows(subject: TimelineSubject): Generator<string> {
       window.restored && !window.stillWeakenedAtEnd
         ? window.restored.observedAt
         : "still weakened at the end of the period",
-      describeSource(window.weakened.source),
+      `${whoText(window.weakenedBy)}; observed by ${describeSource(window.weakened.source)}`,
       `${window.weakened.stream} record ${window.weakened.sequence}`,
       window.aspect,
       window.kind,
@@ -311,7 +323,7 @@ export function* timelineCsvRows(subject: TimelineSubject): Generator<string> {
         subject.subject,
         window.restored.observedAt,
         "",
-        describeSource(window.restored.source),
+        `${whoText(window.restoredBy)}; observed by ${describeSource(window.restored.source)}`,
         `${window.restored.stream} record ${window.restored.sequence}`,
         window.aspect,
         "",
