@@ -431,7 +431,7 @@ async function* judgementsOf(db: Queryable, since: number, until: number): Async
     const rows: { content: string; recorded_at: Date; stream: string; sequence: number }[] = await db.query(
       `SELECT content, recorded_at, stream, sequence FROM records
         WHERE kind = $1 AND recorded_at >= $2 AND recorded_at < $3
-          ${after ? "AND (recorded_at, stream, sequence) > ($4, $5, $6)" : ""}
+          ${after ? "AND recorded_at >= $4 AND (recorded_at, stream, sequence) > ($4, $5, $6)" : ""}
         ORDER BY recorded_at, stream, sequence LIMIT ${JUDGEMENT_PAGE}`,
       [
         JUDGEMENT,
@@ -459,7 +459,7 @@ async function* judgementsOf(db: Queryable, since: number, until: number): Async
   }
 }
 
-const JUDGEMENT_PAGE = 2_000;
+const JUDGEMENT_PAGE = 250;
 
 async function auditFacts(label: string, parts: AsyncIterable<SnapshotPart>): Promise<ParsedAudit> {
   const facts: ParsedAudit = { label, host: "", since: NaN, until: NaN, repositories: new Map(), merges: [] };
@@ -515,6 +515,12 @@ async function* snapshotParts(snapshot: Snapshot): AsyncGenerator<SnapshotPart> 
   for (const changeRequest of snapshot.changeRequests) yield { changeRequest };
 }
 
+/** The fields of a repository and of a change request that coverage reads (auditFacts). */
+const FIELDS: Record<string, Set<string>> = {
+  repositories: new Set(["fullName", "productionBranches", "collectionError", "branchRules"]),
+  changeRequests: new Set(["repository", "number", "baseBranch", "state", "mergedAt"]),
+};
+
 const ELEMENTS: Record<string, "repository" | "changeRequest"> = {
   repositories: "repository",
   changeRequests: "changeRequest",
@@ -530,6 +536,7 @@ async function* storedParts(db: Queryable, sha256: string): AsyncGenerator<Snaps
   let topKey: string | null = null;
   let topLines: string[] = [];
   let element: string[] = [];
+  let keep = true;
   let inArray = false;
   // lines come a decompressed piece at a time: a year of snapshots is tens of millions of lines
   for await (const batch of lines(readStoredFile(db, sha256)))
@@ -540,11 +547,23 @@ async function* storedParts(db: Queryable, sha256: string): AsyncGenerator<Snaps
           topKey = null;
           continue;
         }
-        element.push(line);
-        const opened = element.length === 1 && /[[{]$/.test(line);
-        if (element.length === 1 ? !opened : /^ {4}[\]}],?$/.test(line)) {
+        const first = element.length === 0;
+        const closing = !first && /^ {4}[\]}],?$/.test(line);
+        if (first || closing) {
+          // the entry kept last must not end with the comma of a field left out after it
+          if (closing) element[element.length - 1] = element[element.length - 1]!.replace(/,$/, "");
+          element.push(line);
+        } else {
+          // an element's own fields start at six spaces: only those coverage reads are kept and parsed
+          const field = /^ {6}"([^"]+)": /.exec(line);
+          if (field) keep = FIELDS[topKey!]!.has(field[1]!);
+          if (keep) element.push(line);
+        }
+        const opened = first && /[[{]$/.test(line);
+        if (first ? !opened : closing) {
           const text = element.join("\n").replace(/,$/, "");
           element = [];
+          keep = true;
           yield { [ELEMENTS[topKey!]!]: JSON.parse(text) as unknown } as SnapshotPart;
         }
         continue;
