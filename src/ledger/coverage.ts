@@ -309,19 +309,20 @@ interface Day {
 }
 
 function segmentsOf(days: Day[]): { observedDays: number; gapDays: number; segments: CoverageSegment[] } {
-  const runs: { segment: CoverageSegment; audits: string[]; judgements: number }[] = [];
+  // a Set keeps the audits in the order first seen, without a search per day (a year-long run names 365)
+  const runs: { segment: CoverageSegment; audits: Set<string>; judgements: number }[] = [];
   for (const day of days) {
     const date = new Date(day.day).toISOString().slice(0, 10);
     const last = runs[runs.length - 1];
     if (last && last.segment.observed === day.observed && last.segment.cause === day.cause) {
       last.segment.to = date;
       last.segment.days += 1;
-      for (const audit of day.audits) if (!last.audits.includes(audit)) last.audits.push(audit);
+      for (const audit of day.audits) last.audits.add(audit);
       last.judgements += day.judgements;
     } else {
       runs.push({
         segment: { from: date, to: date, days: 1, observed: day.observed, cause: day.cause, by: [] },
-        audits: [...day.audits],
+        audits: new Set(day.audits),
         judgements: day.judgements,
       });
     }
