@@ -22,11 +22,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { StringDecoder } from "node:string_decoder";
 import type { Outcome } from "../controls/types.js";
+import { describeAge } from "../engine/age.js";
 import type { AccessSnapshotPoints } from "../policy/types.js";
 import {
   ACCESS_SNAPSHOT_CSV_HEADER,
   accessSnapshotCsvRows,
-  describeAgeAt,
   noObservationsCsvRow,
   type AccessPointInfo,
   type AccessRow,
@@ -626,7 +626,7 @@ function accessAt(
       sequence: observation.sequence,
       observedAt: observation.observedAt,
       ageMs,
-      age: describeAgeAt(ageMs),
+      age: describeAge(ageMs),
       source: sourceOf(observation.source),
     },
     rows: accessRowsOf(facts),

@@ -6,18 +6,9 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main, type Io } from "../../src/cli/main.js";
+import { main } from "../../src/cli/main.js";
 import { openLedger } from "../../src/ledger/index.js";
-
-function memoryIo(): Io & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (text: string) => void (io.out += text),
-    stderr: (text: string) => void (io.err += text),
-  };
-  return io;
-}
+import { memoryIo } from "../fixtures/memory-io.js";
 
 describe("soc2-bot demo --gitlab and the ledger", () => {
   it("records the GitLab audit in the embedded ledger, which verifies and exports the same package", async () => {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { period, serveSample, type ServedSample } from "../../bench/harness.js";
 import { runAudit } from "../../src/cli/audit.js";
-import { main, type Io } from "../../src/cli/main.js";
+import { main } from "../../src/cli/main.js";
 import type { Result } from "../../src/controls/types.js";
 import { evaluate, type EvaluationReport } from "../../src/engine/index.js";
 import {
@@ -32,6 +32,7 @@ import { policySetFor } from "../../src/pipeline/policies.js";
 import { generateSampleOrganization } from "../../src/sample/generate.js";
 import { createGitHubClient, createGitHubHost } from "../../src/providers/github/index.js";
 import { BACKENDS, testBackend } from "./backends.js";
+import { memoryIo } from "../fixtures/memory-io.js";
 
 const SIZE = { repositories: 3, pullRequestsPerRepository: 8 };
 const API = "acme-demo/api";
@@ -40,16 +41,6 @@ const STREAM = `observation:github/${API}`;
 const BEFORE = new Date("2026-04-30T00:00:00Z");
 const WEAKENED = new Date("2026-06-22T09:00:00Z");
 const RESTORED = new Date("2026-06-29T09:00:00Z");
-
-function memoryIo(): Io & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (text: string) => void (io.out += text),
-    stderr: (text: string) => void (io.err += text),
-  };
-  return io;
-}
 
 /** The protection of the weakened week: no required status check, and admins may bypass it. */
 function weakened(repository: Repository): Repository {

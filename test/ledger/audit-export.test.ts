@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { period, serveSample, type ServedSample } from "../../bench/harness.js";
 import { runAudit } from "../../src/cli/audit.js";
-import { main, type Io } from "../../src/cli/main.js";
+import { main } from "../../src/cli/main.js";
 import {
   exportPeriod,
   EXPORT_MANIFEST,
@@ -22,20 +22,11 @@ import {
 } from "../../src/ledger/index.js";
 import { createGitHubClient, createGitHubHost } from "../../src/providers/github/index.js";
 import { BACKENDS, testBackend } from "./backends.js";
+import { memoryIo } from "../fixtures/memory-io.js";
 
 const SIZE = { repositories: 4, pullRequestsPerRepository: 6 };
 /** A token shaped like an installation token: it must be found nowhere in the ledger. */
 const TOKEN = "ghs_LedgerMustNeverStoreThis0123456789abc";
-
-function memoryIo(): Io & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (text: string) => void (io.out += text),
-    stderr: (text: string) => void (io.err += text),
-  };
-  return io;
-}
 
 describe.each(BACKENDS)("audit runs recorded and exported on %s", (name) => {
   const backend = testBackend(name);

@@ -8,19 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { period, serveSample, type ServedSample } from "../../bench/harness.js";
-import { main, type Io } from "../../src/cli/main.js";
+import { main } from "../../src/cli/main.js";
 import type { LedgerOptions } from "../../src/ledger/index.js";
 import { BACKENDS, testBackend } from "./backends.js";
-
-function memoryIo(): Io & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (text: string) => void (io.out += text),
-    stderr: (text: string) => void (io.err += text),
-  };
-  return io;
-}
+import { memoryIo } from "../fixtures/memory-io.js";
 
 const SAVED = ["GITHUB_TOKEN", "GITHUB_API_URL", "DATABASE_URL", "SOC2_LEDGER_SCHEMA", "SOC2_LEDGER_DIR"];
 

@@ -13,7 +13,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main, type Io } from "../../src/cli/main.js";
+import { main } from "../../src/cli/main.js";
 import type { Result } from "../../src/controls/types.js";
 import { evaluate } from "../../src/engine/index.js";
 import {
@@ -49,6 +49,7 @@ import {
   makeSnapshot,
 } from "../fixtures/build.js";
 import { BACKENDS, testBackend } from "./backends.js";
+import { memoryIo } from "../fixtures/memory-io.js";
 
 const SINCE = new Date("2026-08-01T00:00:00Z");
 const UNTIL = new Date("2026-11-01T00:00:00Z");
@@ -107,16 +108,6 @@ const RESTORED_AT = "2026-09-08T10:00:00.000Z";
 
 let clock = new Date(SINCE);
 const now = () => clock;
-
-function memoryIo(): Io & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (text: string) => void (io.out += text),
-    stderr: (text: string) => void (io.err += text),
-  };
-  return io;
-}
 
 async function observe(
   ledger: Ledger,
