@@ -112,9 +112,23 @@ async function sync(
   };
   const when = formatTime(options.evaluatedAt);
   const state = new Map<number, FindingIssue>();
-  for (const issue of await tracker.listByLabel(options.label)) state.set(issue.number, issue);
+  // Issues by fingerprint, read once: looking each result's issues up by scanning every issue made a
+  // sync of many results over many issues quadratic. An issue's fingerprint never changes (updates
+  // keep its marker), so only created issues are added.
+  const numbersByFingerprint = new Map<string, number[]>();
+  const remember = (issue: FindingIssue): void => {
+    state.set(issue.number, issue);
+    const fp = readMarker(issue.body);
+    if (fp === undefined) return;
+    const numbers = numbersByFingerprint.get(fp);
+    if (!numbers) numbersByFingerprint.set(fp, [issue.number]);
+    else if (!numbers.includes(issue.number)) numbers.push(issue.number);
+  };
+  for (const issue of await tracker.listByLabel(options.label)) remember(issue);
   const issuesOf = (fp: string): FindingIssue[] =>
-    [...state.values()].filter((issue) => readMarker(issue.body) === fp).sort((a, b) => a.number - b.number);
+    (numbersByFingerprint.get(fp) ?? [])
+      .map((number) => state.get(number)!)
+      .sort((a, b) => a.number - b.number);
 
   const decisive = new Map<string, Result>();
   for (const result of results) {
@@ -158,7 +172,7 @@ async function sync(
           summary.reopened.push(closed.number);
         } else {
           const created = await tracker.create(rendered);
-          state.set(created.number, created);
+          remember(created);
           summary.created.push(created.number);
         }
         break;
@@ -244,7 +258,9 @@ async function closeDuplicates(
   for (const issue of state.values()) {
     const fp = readMarker(issue.body);
     if (!fp || issue.state !== "open") continue;
-    openByFingerprint.set(fp, [...(openByFingerprint.get(fp) ?? []), issue]);
+    const issues = openByFingerprint.get(fp);
+    if (issues) issues.push(issue);
+    else openByFingerprint.set(fp, [issue]);
   }
   for (const [fp, issues] of openByFingerprint) {
     const [keep, ...duplicates] = [...issues].sort((a, b) => a.number - b.number);
