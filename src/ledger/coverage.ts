@@ -14,6 +14,14 @@ import type {
   CoverageReport,
   CoverageSegment,
 } from "../reporters/files/coverage.js";
+import {
+  collectedFromSummary,
+  collectedOf,
+  snapshotParts,
+  type AuditMerge,
+  type CollectedAudit,
+  type SnapshotPart,
+} from "./collected.js";
 import type { Queryable } from "./database.js";
 import { readStoredFile } from "./files.js";
 import type { Ledger } from "./ledger.js";
@@ -35,30 +43,6 @@ export interface CoverageOptions {
   judgedWithinMinutes: number;
   /** An audit not recorded yet (the one whose package is being written), counted as if it were. */
   pending?: { label: string; snapshot: Snapshot }[];
-}
-
-interface RepositoryFacts {
-  branches: string[];
-  /** Why it was not collected (null: collected). */
-  error: string | null;
-  permissions: string[];
-}
-
-/** What one audit collected, as parsed from its snapshot (held only while that audit is read). */
-interface ParsedAudit {
-  label: string;
-  host: string;
-  since: number;
-  until: number;
-  repositories: Map<string, RepositoryFacts>;
-  merges: AuditMerge[];
-}
-
-interface AuditMerge {
-  repository: string;
-  number: number;
-  baseBranch: string;
-  mergedAt: string;
 }
 
 const ABSENT = 0;
@@ -102,14 +86,6 @@ function statusOf(audit: AuditFacts, id: number | undefined): number {
   return id === undefined || id >= audit.status.length ? ABSENT : audit.status[id]!;
 }
 
-interface SnapshotPart {
-  collector?: { host?: string };
-  period?: { since: string; until: string } | null;
-  unreadable?: { subject: string; permission: string; reason: string }[];
-  repository?: Snapshot["repositories"][number];
-  changeRequest?: Snapshot["changeRequests"][number];
-}
-
 export async function coverageFromLedger(ledger: Ledger, options: CoverageOptions): Promise<CoverageReport> {
   const since = options.since.getTime();
   const until = options.until.getTime();
@@ -123,7 +99,7 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     branches.set(key(host, repository, branch), { host, repository, branch });
   const auditMerges = new Map<string, PendingMerge>();
   // Each audit is read, folded into these and dropped before the next is read.
-  const fold = (parsed: ParsedAudit) => {
+  const fold = (parsed: CollectedAudit) => {
     const failed: AuditFacts["failed"] = new Map();
     const ids: [number, number][] = [];
     for (const [repository, facts] of parsed.repositories) {
@@ -152,14 +128,19 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
       continue;
     }
     try {
-      fold(await auditFacts(label, storedParts(db, file.sha256)));
+      // a run recorded with the summary of what it collected is not read back from its snapshot
+      fold(
+        content.collected
+          ? collectedFromSummary(label, content.host, content.period, content.collected)
+          : await collectedOf(label, storedParts(db, file.sha256)),
+      );
     } catch (error) {
       problems.push(`${label}: snapshot.json could not be read: ${(error as Error).message}`);
     }
   }
   for (const pending of options.pending ?? []) {
     if (!pending.snapshot.period) continue;
-    fold(await auditFacts(pending.label, snapshotParts(pending.snapshot)));
+    fold(await collectedOf(pending.label, snapshotParts(pending.snapshot)));
   }
   // Judgements read a page at a time and folded in: 100,000 of them are never held at once.
   const judgedPerDay = new Map<string, Map<number, number>>();
@@ -462,61 +443,7 @@ async function* judgementsOf(db: Queryable, since: number, until: number): Async
 
 const JUDGEMENT_PAGE = 250;
 
-async function auditFacts(label: string, parts: AsyncIterable<SnapshotPart>): Promise<ParsedAudit> {
-  const facts: ParsedAudit = { label, host: "", since: NaN, until: NaN, repositories: new Map(), merges: [] };
-  const unreadable = new Map<string, string[]>();
-  for await (const part of parts) {
-    if (part.collector?.host) facts.host = part.collector.host;
-    if (part.period) {
-      facts.since = Date.parse(part.period.since);
-      facts.until = Date.parse(part.period.until);
-    }
-    for (const fact of part.unreadable ?? []) {
-      const list = unreadable.get(fact.subject) ?? [];
-      if (!list.includes(fact.permission)) list.push(fact.permission);
-      unreadable.set(fact.subject, list);
-    }
-    const repository = part.repository;
-    if (repository) {
-      const permissions: string[] = [];
-      if (repository.collectionError !== null && !repository.branchRules.known) {
-        permissions.push(repository.branchRules.permission);
-      }
-      facts.repositories.set(repository.fullName, {
-        branches: repository.productionBranches,
-        error: repository.collectionError,
-        permissions,
-      });
-    }
-    const cr = part.changeRequest;
-    if (cr && cr.state === "merged" && cr.mergedAt) {
-      facts.merges.push({
-        repository: cr.repository,
-        number: cr.number,
-        baseBranch: cr.baseBranch,
-        mergedAt: cr.mergedAt,
-      });
-    }
-  }
-  for (const [name, repository] of facts.repositories) {
-    if (repository.error === null) continue;
-    for (const permission of unreadable.get(name) ?? []) {
-      if (!repository.permissions.includes(permission)) repository.permissions.push(permission);
-    }
-  }
-  if (!facts.host || Number.isNaN(facts.since) || Number.isNaN(facts.until)) {
-    throw new Error("it names no host or period");
-  }
-  return facts;
-}
-
-async function* snapshotParts(snapshot: Snapshot): AsyncGenerator<SnapshotPart> {
-  yield { collector: snapshot.collector, period: snapshot.period, unreadable: snapshot.unreadable };
-  for (const repository of snapshot.repositories) yield { repository };
-  for (const changeRequest of snapshot.changeRequests) yield { changeRequest };
-}
-
-/** The fields of a repository and of a change request that coverage reads (auditFacts). */
+/** The fields of a repository and of a change request that coverage reads (collected.ts). */
 const FIELDS: Record<string, Set<string>> = {
   repositories: new Set(["fullName", "productionBranches", "collectionError", "branchRules"]),
   changeRequests: new Set(["repository", "number", "baseBranch", "state", "mergedAt"]),

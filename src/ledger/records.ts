@@ -11,6 +11,7 @@ import type { EvaluationReport } from "../engine/types.js";
 import type { Snapshot } from "../model/index.js";
 import { MANIFEST_FILE, writeEvidencePackage, type CoverageReport } from "../reporters/files/index.js";
 import { TOOL_VERSION } from "../version.js";
+import { collectedSummary, type CollectedSummary } from "./collected.js";
 
 export const AUDIT_RUN = "audit-run";
 export const JUDGEMENT = "judgement";
@@ -40,6 +41,11 @@ export interface AuditRunContent {
   population: { repositories: number; changeRequests: number; directPushes: number };
   /** Every file of the evidence package, manifest.json included, as stored in the ledger's file store. */
   package: { files: PackageFile[] };
+  /**
+   * What the run collected, as coverage reads it (derived from the package's snapshot.json when
+   * recorded, so coverage need not read the snapshot back). Absent from records written before it.
+   */
+  collected?: CollectedSummary;
 }
 
 export type JudgementTrigger = "pull-request-check" | "merge";
@@ -170,5 +176,6 @@ export function auditRunContent(input: AuditRunInput, files: PackageFile[]): Aud
       directPushes: snapshot.directPushes.length,
     },
     package: { files },
+    collected: collectedSummary(snapshot),
   };
 }
