@@ -55,10 +55,12 @@ export async function ledgerCommand(args: string[], io: Io): Promise<number> {
 }
 
 /**
- * soc2-bot export --since DATE --until DATE [--out DIR] [--force] [--ledger DIR] [--policy FILE]...:
- * the evidence packages of the audit runs recorded for the period, rebuilt from the ledger byte for
- * byte, with the period's configuration timeline, access snapshots (at the policy's
- * ledger.access_snapshots) and coverage (ledger.judged_within_minutes).
+ * soc2-bot export --since DATE --until DATE [--out DIR] [--packages] [--force] [--ledger DIR] [--policy FILE]...:
+ * the period's population (every merge into a production branch, once, with the verdict it was first
+ * given), an index of the audit runs recorded for the period (runs.csv: every file of each package
+ * with its SHA-256), the configuration timeline, access snapshots (at the policy's
+ * ledger.access_snapshots) and coverage (ledger.judged_within_minutes); with --packages, each run's
+ * evidence package rebuilt from the ledger byte for byte.
  */
 export async function exportCommand(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
@@ -68,6 +70,7 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
       until: { type: "string" },
       out: { type: "string" },
       force: { type: "boolean", default: false },
+      packages: { type: "boolean", default: false },
       ledger: { type: "string" },
       policy: { type: "string", multiple: true },
     },
@@ -91,6 +94,7 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
       until,
       outDir,
       force: values.force,
+      packages: values.packages,
       ...(policy.ledger && {
         accessSnapshots: policy.ledger.accessSnapshots,
         judgedWithinMinutes: policy.ledger.judgedWithinMinutes,
@@ -106,7 +110,9 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
     for (const run of summary.runs) {
       io.stdout(
         `${run.stream} record ${run.sequence} (${run.period?.since ?? "?"} to ${run.period?.until ?? "?"}): ` +
-          `${run.files.length} files in ${run.directory}\n`,
+          (run.directory === null
+            ? `${run.files.length} files listed in runs.csv (--packages writes them)\n`
+            : `${run.files.length} files in ${run.directory}\n`),
       );
     }
     const { timeline, points, pointsOutside } = summary.period;
@@ -115,15 +121,17 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
         `${count(timeline.windows, "weakening window")} (${timeline.stillWeakened} still weakened at the end), ` +
         `${count(timeline.mergesInWindows, "merge")} inside them: configuration-timeline.md\n` +
         `access snapshots: ${points.map((p) => `${p.label} (${p.reasons.join(", ")})`).join("; ")}\n` +
-        `coverage: coverage.md\n`,
+        `coverage: coverage.md\n` +
+        `population: ${count(summary.period.population.merges, "merge")} into production branches: population.csv\n`,
     );
+    for (const problem of summary.period.population.problems) io.stderr(`population: ${problem}\n`);
     for (const day of pointsOutside)
       io.stderr(`access snapshot ${day} (named in the policy) is outside the period\n`);
     for (const problem of timeline.problems) io.stderr(`not in the timeline: ${problem}\n`);
     if (summary.runs.length === 0) {
       io.stderr(
         `no audit run in the ledger covers ${since.toISOString()} to ${until.toISOString()}: ` +
-          `the export holds no population or results (timeline, access and coverage written to ${outDir})\n`,
+          `the export holds no audit run's results (population, timeline, access and coverage written to ${outDir})\n`,
       );
       return EXIT.findings;
     }
@@ -132,7 +140,10 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
         `${((Date.now() - started) / 1000).toFixed(1)} s: ${outDir}\nmanifest: ${resolve(outDir, "export-manifest.json")}\n`,
     );
     // evidence that could not be read into the timeline is a finding, as a broken chain is
-    return summary.breaks.length > 0 || summary.mismatches.length > 0 || timeline.problems.length > 0
+    return summary.breaks.length > 0 ||
+      summary.mismatches.length > 0 ||
+      timeline.problems.length > 0 ||
+      summary.period.population.problems.length > 0
       ? EXIT.findings
       : EXIT.ok;
   } finally {

@@ -38,7 +38,7 @@ Usage:
   soc2-bot audit --gitlab-group PATH --since DATE --until DATE [--policy FILE]... [--out DIR] [--ledger DIR | --skip-ledger]
   soc2-bot demo [--out DIR] [--gitlab] [--ledger DIR]
   soc2-bot ledger verify [--ledger DIR] [--skip-files]
-  soc2-bot export --since DATE --until DATE [--out DIR] [--force] [--ledger DIR] [--policy FILE]...
+  soc2-bot export --since DATE --until DATE [--out DIR] [--packages] [--force] [--ledger DIR] [--policy FILE]...
   soc2-bot coverage --since DATE --until DATE [--ledger DIR] [--policy FILE]... [--format md|json|csv] [--out DIR]
 
 The ledger is PostgreSQL when DATABASE_URL is set, otherwise the embedded one in --ledger DIR,

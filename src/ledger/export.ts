@@ -1,11 +1,13 @@
 /**
  * `soc2-bot export`: the auditor's package for a period, built from the ledger without asking the
- * code host anything: each recorded audit run's evidence package byte for byte as it was written
- * (the population and results as judged then), the period's configuration timeline, access
- * snapshots at the points the policy names and coverage (src/ledger/period.ts), and
- * export-manifest.json naming every run (its stream, sequence and record hash) and every file
- * written with its SHA-256. A ledger whose chains are broken is refused unless forced; a forced
- * export says in its manifest where the chains break.
+ * code host anything: runs.csv and runs.json indexing every recorded audit run of the period (its
+ * stream, sequence, record hash and every file of its package with its SHA-256 and size), the
+ * period's population, configuration timeline, access snapshots at the points the policy names and
+ * coverage (src/ledger/period.ts), and export-manifest.json naming every run and every file written
+ * with its SHA-256. With `packages`, each run's evidence package is also written byte for byte as
+ * it was recorded (a year of daily runs of a large organization is gigabytes of repeated whole-
+ * organization snapshots, so it is asked for, not the default). A ledger whose chains are broken is
+ * refused unless forced; a forced export says in its manifest where the chains break.
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
@@ -13,7 +15,9 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { csvRow } from "../reporters/escape.js";
 import { stableJson } from "../reporters/files/index.js";
+import { sha256File } from "../reporters/files/manifest.js";
 import { TOOL_VERSION } from "../version.js";
 import type { ChainBreak } from "./chain.js";
 import { readStoredFile } from "./files.js";
@@ -50,6 +54,8 @@ export interface ExportOptions {
   accessSnapshots?: AccessSnapshotPoints;
   /** The policy's ledger.judged_within_minutes, for coverage (default 15). */
   judgedWithinMinutes?: number;
+  /** Also write every run's package byte for byte, each in its own folder (default: runs.csv lists them). */
+  packages?: boolean;
 }
 
 /** A file of the period itself (timeline, access snapshot, coverage), at the export's top level. */
@@ -67,9 +73,12 @@ export interface ExportedRun {
   organization: string;
   host: string;
   period: { since: string; until: string } | null;
+  trigger: string;
   evaluatedAt: string;
-  directory: string;
-  files: { name: string; path: string; sha256: string; bytes: number }[];
+  /** Where its package was written (null: not written, the export was made without packages). */
+  directory: string | null;
+  /** Every file of its package: as written (path) or as recorded in the ledger (path null). */
+  files: { name: string; path: string | null; sha256: string; bytes: number }[];
 }
 
 export interface ExportSummary {
@@ -97,6 +106,25 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
   const mismatches: string[] = [];
   let total = 0;
   for (const { record, content } of runs) {
+    const run = {
+      stream: record.stream,
+      sequence: record.sequence,
+      recordHash: record.hash,
+      organization: content.organization,
+      host: content.host,
+      period: content.period,
+      trigger: content.trigger,
+      evaluatedAt: content.evaluatedAt,
+    };
+    if (!options.packages) {
+      // the recorded hashes are in the chain verified above; `ledger verify` checks the stored bytes
+      exported.push({
+        ...run,
+        directory: null,
+        files: content.package.files.map((file) => ({ ...file, path: null })),
+      });
+      continue;
+    }
     const directory = join(
       options.outDir,
       safe(`${content.host}-${content.organization}`),
@@ -139,18 +167,9 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
       total += bytes;
       files.push({ name: file.name, path: relative(options.outDir, path), sha256, bytes });
     }
-    exported.push({
-      stream: record.stream,
-      sequence: record.sequence,
-      recordHash: record.hash,
-      organization: content.organization,
-      host: content.host,
-      period: content.period,
-      evaluatedAt: content.evaluatedAt,
-      directory: relative(options.outDir, directory),
-      files,
-    });
+    exported.push({ ...run, directory: relative(options.outDir, directory), files });
   }
+  const index = await writeRunIndex(options.outDir, exported);
   const { files: periodFiles, ...period } = await writePeriodFiles(ledger, {
     since: options.since,
     until: options.until,
@@ -158,7 +177,7 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
     accessSnapshots: options.accessSnapshots ?? "quarter-ends",
     judgedWithinMinutes: options.judgedWithinMinutes ?? DEFAULT_JUDGED_WITHIN_MINUTES,
   });
-  const files: ExportedFile[] = periodFiles.map((file) => ({
+  const files: ExportedFile[] = [...index, ...periodFiles].map((file) => ({
     name: file.name,
     path: relative(options.outDir, file.path),
     sha256: file.sha256,
@@ -184,6 +203,7 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
       files,
       accessSnapshots: { points: period.points, outsideThePeriod: period.pointsOutside },
       timeline: period.timeline,
+      population: period.population,
     }),
     "utf8",
   );
@@ -196,6 +216,65 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
     files,
     period,
   };
+}
+
+export const RUN_INDEX_FILES = ["runs.csv", "runs.json"] as const;
+
+const RUNS_CSV_HEADER = [
+  "stream",
+  "sequence",
+  "record_hash",
+  "trigger",
+  "host",
+  "organization",
+  "period_since",
+  "period_until",
+  "evaluated_at",
+  "file",
+  "sha256",
+  "bytes",
+  "exported_path",
+];
+
+/**
+ * runs.csv (a row per file of each run's package) and runs.json (each run with its files): what
+ * each run recorded, with the SHA-256 and size the ledger holds for every file, so a package can
+ * be asked for (`--packages`) and checked against this index.
+ */
+async function writeRunIndex(outDir: string, runs: ExportedRun[]): Promise<ExportedFile[]> {
+  const rows = [csvRow(RUNS_CSV_HEADER)];
+  for (const run of runs) {
+    for (const file of run.files) {
+      rows.push(
+        csvRow([
+          run.stream,
+          run.sequence,
+          run.recordHash,
+          run.trigger,
+          run.host,
+          run.organization,
+          run.period?.since ?? "",
+          run.period?.until ?? "",
+          run.evaluatedAt,
+          file.name,
+          file.sha256,
+          file.bytes,
+          file.path ?? "",
+        ]),
+      );
+    }
+  }
+  const written: ExportedFile[] = [];
+  for (const [name, text] of [
+    [RUN_INDEX_FILES[0], rows.join("")],
+    [RUN_INDEX_FILES[1], stableJson({ runs })],
+  ] as const) {
+    const path = join(outDir, name);
+    await writeFile(path, text, "utf8");
+    const hashed = await sha256File(path);
+    written.push({ name, path, sha256: hashed.sha256, bytes: hashed.bytes });
+  }
+  return written;
 }
 
 export class ExportTargetError extends Error {

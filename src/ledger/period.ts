@@ -2,7 +2,8 @@
  * The period's own files in `soc2-bot export`, built from the ledger alone: the configuration
  * timeline (every change observed in the period, every weakening window with who weakened and who
  * restored, and the merges that landed inside each window with their verdicts as judged then), the
- * access snapshots at the points the policy names, and coverage.
+ * access snapshots at the points the policy names, coverage, and the period's population
+ * (population.csv: every merge into a production branch once, with the verdict it was first given).
  *
  * Bounded for a year of daily observations of 1,000 repositories: observation streams are replayed
  * one at a time, once each, from the records that changed something (nearly every daily record says
@@ -14,6 +15,7 @@
  * reads the audit runs' populations once, with their verdicts from that run's results.json), and the
  * timeline is then written out subject by subject.
  */
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -55,6 +57,16 @@ import {
   type TimelineSummary,
   type TimelineWindow,
 } from "../reporters/files/timeline.js";
+import {
+  POPULATION_CONTROLS,
+  delayMinutes,
+  populationCsvHeader,
+  populationCsvRow,
+  populationJsonElement,
+  populationVerdict,
+  type PopulationJudge,
+  type PopulationRow,
+} from "../reporters/files/period-population.js";
 import { csvRow } from "../reporters/escape.js";
 import type { ChainedRecord, Json } from "./chain.js";
 import { coverageFromLedger } from "./coverage.js";
@@ -69,7 +81,7 @@ import {
   type ObservedFacts,
   type ReplayedObservation,
 } from "./observations.js";
-import { JUDGEMENT, judgementStream } from "./records.js";
+import { JUDGEMENT, judgementStream, type JudgementContent } from "./records.js";
 import { changedBy, weakeningWindows, type ObservationPoint, type WeakeningWindow } from "./weakening.js";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -79,6 +91,8 @@ export const TIMELINE_FILES = [
   "configuration-timeline.csv",
   "configuration-timeline.json",
 ] as const;
+
+export const POPULATION_FILES = ["population.csv", "population.json"] as const;
 
 export interface PeriodFilesOptions {
   since: Date;
@@ -101,6 +115,8 @@ export interface PeriodFilesSummary {
   /** Days the policy names that fall outside the period (no file is written for them). */
   pointsOutside: string[];
   timeline: TimelineSummary;
+  /** population.csv: how many merges it lists, and what kept a verdict from being known. */
+  population: { merges: number; problems: string[] };
 }
 
 /**
@@ -269,7 +285,9 @@ export async function writePeriodFiles(
       judgedWithinMinutes: options.judgedWithinMinutes,
     });
     await mergesFromJudgements(db, windows);
-    problems.push(...(await unjudgedMerges(ledger, db, windows, coverage)));
+    // the audit runs' verdicts of the merges the app never judged: read once, for the timeline and the population
+    const unjudged = await unjudgedMerges(ledger, db, windows, coverage);
+    problems.push(...unjudged.problems);
     problems.push(
       ...coverage.problems.map((problem) => `${problem} (its merges are not in the timeline either)`),
     );
@@ -301,12 +319,27 @@ export async function writePeriodFiles(
       await out.close();
       written.push(join(options.outDir, name));
     }
+    const population = await writePopulation(db, options, coverage, unjudged.verdicts);
+    written.push(...population.paths);
     const files: PeriodFile[] = [];
     for (const path of written) {
       const hashed = await sha256File(path);
       files.push({ name: hashed.name, path, sha256: hashed.sha256, bytes: hashed.bytes });
     }
-    return { files, points, pointsOutside: outside, timeline: summary };
+    return {
+      files,
+      points,
+      pointsOutside: outside,
+      timeline: summary,
+      population: {
+        merges: population.merges,
+        problems: [
+          ...population.problems,
+          ...unjudged.problems,
+          ...coverage.problems.map((problem) => `${problem} (its merges are not in the population either)`),
+        ],
+      },
+    };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
@@ -947,26 +980,36 @@ async function mergesFromJudgements(db: Queryable, windows: PendingWindow[]): Pr
   }
 }
 
+/** An audit run's verdict of a merge the app never judged, for population.csv. */
+interface AuditedVerdict {
+  judgedBy: PopulationJudge;
+  judgedAt: string;
+  /** Its results for that change (control and outcome only); null: they could not be read. */
+  results: { control: string; outcome: Outcome }[] | null;
+  note: string | null;
+}
+
 /**
- * The merges inside the windows that the app never judged, from coverage's list of the period's
- * merges (coverage reads every audit run's population once; it is not read again here), each with
- * the verdict of the first audit run that holds it, read from that run's results.json (only the
- * results of those merges are parsed). A merge the app judged has the app's verdict already.
+ * The merges of the period that the app never judged, from coverage's list of the period's merges
+ * (coverage reads every audit run's population once; it is not read again here), each with the
+ * verdict of the first audit run that holds it, read from that run's results.json (only the
+ * results of those merges are parsed): noted in the timeline's windows they landed in, and returned
+ * for population.csv. A merge the app judged has the app's verdict already.
  */
 async function unjudgedMerges(
   ledger: Ledger,
   db: Queryable,
   windows: PendingWindow[],
   coverage: CoverageReport,
-): Promise<string[]> {
+): Promise<{ problems: string[]; verdicts: Map<string, AuditedVerdict> }> {
   const open = windows.filter((w) => w.repository !== null && w.from < w.to);
   const problems: string[] = [];
+  const found = new Map<string, AuditedVerdict>();
   /** By audit run label: the merges whose verdict it gives. */
   const wanted = new Map<string, Map<string, { merge: CoverageMerge; windows: PendingWindow[] }>>();
   for (const merge of coverage.merges.late) {
     if (merge.judgedAt !== null) continue;
     const inside = windowsOf(open, merge.host, merge.repository, merge.branch, Date.parse(merge.mergedAt));
-    if (inside.length === 0) continue;
     const part = {
       host: merge.host,
       repository: merge.repository,
@@ -981,7 +1024,7 @@ async function unjudgedMerges(
     list.set(`${merge.repository}#${merge.number}`, { merge, windows: inside });
     wanted.set(audit, list);
   }
-  if (wanted.size === 0) return problems;
+  if (wanted.size === 0) return { problems, verdicts: found };
   for (const { record, content } of await ledger.auditRuns({
     since: new Date(coverage.since),
     until: new Date(coverage.until),
@@ -989,16 +1032,35 @@ async function unjudgedMerges(
     const label = `${record.stream} record ${record.sequence}`;
     const merges = wanted.get(label);
     if (!merges) continue;
+    const judgedBy: PopulationJudge = {
+      kind: "audit run",
+      stream: record.stream,
+      sequence: record.sequence,
+      recordHash: record.hash,
+    };
+    const unread = (note: string) => {
+      for (const { merge } of merges.values()) {
+        found.set(mergeKey(merge.host, merge.repository, merge.number), {
+          judgedBy,
+          judgedAt: content.evaluatedAt,
+          results: null,
+          note,
+        });
+      }
+    };
     const results = content.package.files.find((f) => f.name === "results.json");
     if (!results) {
       problems.push(
         `${label}: its package holds no results.json, so the verdicts of merges the app did not judge are not known`,
       );
+      unread("the audit run's package holds no results.json: its verdict is not known");
       continue;
     }
     try {
       const verdicts = new Map<string, { control: string; outcome: Outcome; reason: string }[]>();
-      for await (const text of arrayElements(readStoredFile(db, results.sha256), "results")) {
+      // its bytes are checked against the hash the run recorded: a changed file gives no verdict
+      const stored = checkedFile(db, results.sha256);
+      for await (const text of arrayElements(stored.pieces, "results")) {
         const id = firstString(text, /\n {6}"subject": \{\n {8}"id": ("(?:[^"\\]|\\.)*")/);
         if (id !== null && !merges.has(id)) continue;
         const result = JSON.parse(text) as {
@@ -1012,20 +1074,227 @@ async function unjudgedMerges(
         list.push({ control: result.control, outcome: result.outcome, reason: result.reason });
         verdicts.set(result.subject.id, list);
       }
-      for (const [id, { windows: inside }] of merges) {
-        const verdict = verdictOf(label, content.evaluatedAt, verdicts.get(id) ?? []);
+      await stored.check();
+      for (const [id, { merge, windows: inside }] of merges) {
+        const list = verdicts.get(id) ?? [];
+        const verdict = verdictOf(label, content.evaluatedAt, list);
         for (const window of inside) {
-          const found = window.merges.get(id);
-          if (found && found.verdicts.length === 0) found.verdicts.push(verdict);
+          const noted = window.merges.get(id);
+          if (noted && noted.verdicts.length === 0) noted.verdicts.push(verdict);
         }
+        found.set(mergeKey(merge.host, merge.repository, merge.number), {
+          judgedBy,
+          judgedAt: content.evaluatedAt,
+          results: list.map((r) => ({ control: r.control, outcome: r.outcome })),
+          note: list.length === 0 ? "the audit run's results.json holds no result for this change" : null,
+        });
       }
     } catch (error) {
       problems.push(
         `${label}: its results.json could not be read (${(error as Error).message}), so the verdicts of merges the app did not judge are not known`,
       );
+      unread(`the audit run's results.json could not be read: ${(error as Error).message}`);
     }
   }
-  return problems;
+  return { problems, verdicts: found };
+}
+
+function mergeKey(host: string, repository: string, number: number): string {
+  return `${host}\u0000${repository}#${number}`;
+}
+
+/** The app's first verdict of one merge, as population.csv lists it. */
+interface AppVerdict {
+  host: string;
+  repository: string;
+  number: number;
+  baseBranch: string;
+  mergedAt: string;
+  judgedAt: string;
+  merge: boolean;
+  judgedBy: PopulationJudge;
+  results: { control: string; outcome: Outcome }[];
+}
+
+/**
+ * population.csv and population.json: every merge of the period into a production branch, once,
+ * repository by repository (in judgement stream order) and by merge time within each. The app's
+ * judgements are read a page at a time in stream order, so only one repository's merges are held;
+ * the merges it never judged (coverage's list, already in memory, with the audit runs' verdicts)
+ * are written in among them. A merge the app judged is listed with the app's verdict only.
+ */
+async function writePopulation(
+  db: Queryable,
+  options: PeriodFilesOptions,
+  coverage: CoverageReport,
+  audited: Map<string, AuditedVerdict>,
+): Promise<{ paths: string[]; merges: number; problems: string[] }> {
+  const since = options.since.getTime();
+  const until = options.until.getTime();
+  const csvPath = join(options.outDir, POPULATION_FILES[0]);
+  const jsonPath = join(options.outDir, POPULATION_FILES[1]);
+  const csv = textFile(csvPath);
+  const json = textFile(jsonPath);
+  await csv.write(populationCsvHeader());
+  await json.write(
+    `{\n  "period": ${JSON.stringify({ since: options.since.toISOString(), until: options.until.toISOString() })},\n` +
+      `  "controls": ${JSON.stringify(POPULATION_CONTROLS)},\n  "merges": [`,
+  );
+  let count = 0;
+  const write = async (row: PopulationRow) => {
+    await csv.write(populationCsvRow(row));
+    await json.write(`${count === 0 ? "" : ","}\n    ${populationJsonElement(row)}`);
+    count += 1;
+  };
+  // the merges the app never judged, by the judgement stream their repository's judgements would be in
+  const unjudged = new Map<string, CoverageMerge[]>();
+  for (const merge of coverage.merges.late) {
+    if (merge.judgedAt !== null) continue;
+    const stream = judgementStream(merge.host, merge.repository);
+    unjudged.set(stream, [...(unjudged.get(stream) ?? []), merge]);
+  }
+  const unjudgedStreams = [...unjudged.keys()].sort(compare);
+  let next = 0;
+  const unjudgedRow = (merge: CoverageMerge): PopulationRow => {
+    const verdict = audited.get(mergeKey(merge.host, merge.repository, merge.number));
+    const judged = verdict ? populationVerdict(verdict.results ?? []) : populationVerdict([]);
+    return {
+      host: merge.host,
+      repository: merge.repository,
+      number: merge.number,
+      baseBranch: merge.branch,
+      mergedAt: merge.mergedAt,
+      judgedAt: verdict?.judgedAt ?? null,
+      judgedBy: verdict?.judgedBy ?? null,
+      delayMinutes: delayMinutes(merge.mergedAt, verdict?.judgedAt ?? null),
+      ...judged,
+      note: verdict
+        ? verdict.note
+        : "neither the app nor an audit run judged it after the merge: its verdict is not known",
+    };
+  };
+  const flush = async (stream: string | null, app: Map<number, AppVerdict>) => {
+    // repositories the app never judged a merge of come first when their stream sorts first
+    while (next < unjudgedStreams.length && (stream === null || unjudgedStreams[next]! < stream)) {
+      for (const merge of unjudged.get(unjudgedStreams[next]!)!) await write(unjudgedRow(merge));
+      next += 1;
+    }
+    if (stream === null) return;
+    const rows: PopulationRow[] = [...app.values()].map((v) => ({
+      host: v.host,
+      repository: v.repository,
+      number: v.number,
+      baseBranch: v.baseBranch,
+      mergedAt: v.mergedAt,
+      judgedAt: v.judgedAt,
+      judgedBy: v.judgedBy,
+      delayMinutes: delayMinutes(v.mergedAt, v.judgedAt),
+      ...populationVerdict(v.results),
+      note: v.merge ? null : "no judgement at merge time: the app's first judgement after the merge",
+    }));
+    if (unjudgedStreams[next] === stream) {
+      // a merge the app judged is listed once, with the app's verdict
+      for (const merge of unjudged.get(stream)!) if (!app.has(merge.number)) rows.push(unjudgedRow(merge));
+      next += 1;
+    }
+    rows.sort((a, b) => Date.parse(a.mergedAt) - Date.parse(b.mergedAt) || a.number - b.number);
+    for (const row of rows) await write(row);
+  };
+  let current: string | null = null;
+  let app = new Map<number, AppVerdict>();
+  let after = { stream: "judgement:", sequence: 0 };
+  for (;;) {
+    const rows = await db.query<{ stream: string; sequence: number; hash: string; content: string }>(
+      `SELECT stream, sequence, hash, content FROM records
+        WHERE stream >= 'judgement:' AND stream < 'judgement;' AND kind = $1 AND recorded_at >= $2
+          AND (stream, sequence) > ($3, $4)
+        ORDER BY stream, sequence LIMIT ${POPULATION_PAGE}`,
+      [JUDGEMENT, new Date(since - 60 * 60 * 1000), after.stream, after.sequence],
+    );
+    for (const row of rows) {
+      if (row.stream !== current) {
+        if (current !== null) await flush(current, app);
+        current = row.stream;
+        app = new Map();
+      }
+      const c = JSON.parse(row.content) as JudgementContent;
+      if (c.mergedAt === null) continue;
+      const merged = Date.parse(c.mergedAt);
+      const judged = Date.parse(c.judgedAt);
+      // only a judgement made after the merge judged the merge (a check run before it judged a head)
+      if (!(merged >= since && merged < until) || !(judged >= merged)) continue;
+      const results = (c.results ?? [])
+        .filter((r) => r.subject.kind === "change-request")
+        .map((r) => ({ control: r.control, outcome: r.outcome }));
+      // a merge into a branch that is not a production branch is judged not applicable throughout
+      if (!results.some((r) => r.outcome !== "not-applicable")) continue;
+      const candidate: AppVerdict = {
+        host: c.host,
+        repository: c.repository,
+        number: c.number,
+        baseBranch: c.baseBranch,
+        mergedAt: c.mergedAt,
+        judgedAt: c.judgedAt,
+        merge: c.trigger === "merge",
+        judgedBy: { kind: "app judgement", stream: row.stream, sequence: row.sequence, recordHash: row.hash },
+        results,
+      };
+      const before = app.get(c.number);
+      // the verdict it was first given: the judgement at merge time, the earliest if it was judged again
+      if (
+        !before ||
+        (candidate.merge && !before.merge) ||
+        (candidate.merge === before.merge && judged < Date.parse(before.judgedAt))
+      ) {
+        app.set(c.number, candidate);
+      }
+    }
+    if (rows.length < POPULATION_PAGE) break;
+    after = rows[rows.length - 1]!;
+  }
+  if (current !== null) await flush(current, app);
+  await flush(null, new Map());
+  await json.write(`${count === 0 ? "]" : "\n  ]"},\n  "count": ${count}\n}\n`);
+  await csv.close();
+  await json.close();
+  const problems: string[] = [];
+  if (count !== coverage.merges.total) {
+    problems.push(
+      `population.csv lists ${count} merges and coverage counted ${coverage.merges.total}: ` +
+        `the app's judgements and the audit runs' populations disagree on which branches are production branches`,
+    );
+  }
+  return { paths: [csvPath, jsonPath], merges: count, problems };
+}
+
+const POPULATION_PAGE = 250;
+
+/**
+ * A stored file's pieces, hashed as they are read; `check` reads what the reader left (the results
+ * array ends before the file does) and fails when the bytes do not hash to what was recorded.
+ */
+function checkedFile(
+  db: Queryable,
+  sha256: string,
+): { pieces: AsyncIterable<Buffer>; check(): Promise<void> } {
+  const source = readStoredFile(db, sha256)[Symbol.asyncIterator]();
+  const hash = createHash("sha256");
+  const next = async () => {
+    const result = await source.next();
+    if (!result.done) hash.update(result.value);
+    return result;
+  };
+  return {
+    // no return(): a reader that stops early leaves the rest to check()
+    pieces: { [Symbol.asyncIterator]: () => ({ next }) },
+    async check() {
+      while (!(await next()).done);
+      const found = hash.digest("hex");
+      if (found !== sha256) {
+        throw new Error(`it was changed in the file store (its SHA-256 is ${found}, recorded ${sha256})`);
+      }
+    },
+  };
 }
 
 function firstString(text: string, pattern: RegExp): string | null {

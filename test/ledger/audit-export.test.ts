@@ -100,17 +100,18 @@ describe.each(BACKENDS)("audit runs recorded and exported on %s", (name) => {
 
   it("exports the period's package byte for byte, with a manifest of what was exported", async () => {
     const out = join(await mkdtemp(join(tmpdir(), "soc2-ledger-export-")), "export");
-    const summary = await exportPeriod(ledger, { since, until, outDir: out });
+    const summary = await exportPeriod(ledger, { since, until, outDir: out, packages: true });
     expect(summary.runs).toHaveLength(1);
     const run = summary.runs[0]!;
-    const exported = await readdir(join(out, run.directory));
+    const directory = run.directory!;
+    const exported = await readdir(join(out, directory));
     expect(exported.sort()).toEqual((await readdir(packageDir)).sort());
     for (const file of exported) {
       const original = await readFile(join(packageDir, file));
-      expect(await readFile(join(out, run.directory, file)), file).toEqual(original);
+      expect(await readFile(join(out, directory, file)), file).toEqual(original);
     }
     // the auditor's file: results.json, byte for byte
-    expect(await readFile(join(out, run.directory, "results.json"), "utf8")).toBe(
+    expect(await readFile(join(out, directory, "results.json"), "utf8")).toBe(
       await readFile(join(packageDir, "results.json"), "utf8"),
     );
     const manifest = JSON.parse(await readFile(join(out, EXPORT_MANIFEST), "utf8")) as {
@@ -138,8 +139,11 @@ describe.each(BACKENDS)("audit runs recorded and exported on %s", (name) => {
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row.content).not.toContain(TOKEN);
     const out = join(await mkdtemp(join(tmpdir(), "soc2-ledger-export-")), "export");
-    const summary = await exportPeriod(ledger, { since, until, outDir: out });
+    const summary = await exportPeriod(ledger, { since, until, outDir: out, packages: true });
     for (const file of summary.runs.flatMap((r) => r.files)) {
+      expect(await readFile(join(out, file.path!), "utf8"), file.name).not.toContain(TOKEN);
+    }
+    for (const file of summary.files) {
       expect(await readFile(join(out, file.path), "utf8"), file.path).not.toContain(TOKEN);
     }
     // and the raw stored bytes hold it in no column either
@@ -193,7 +197,7 @@ describe.each(BACKENDS)("audit runs recorded and exported on %s", (name) => {
       const refused = memoryIo();
       expect(
         await main(
-          ["export", ...ledgerArgs, "--since", day(since), "--until", day(until), "--out", out],
+          ["export", ...ledgerArgs, "--since", day(since), "--until", day(until), "--out", out, "--packages"],
           refused,
         ),
       ).toBe(1);
@@ -212,6 +216,7 @@ describe.each(BACKENDS)("audit runs recorded and exported on %s", (name) => {
             day(until),
             "--out",
             forcedOut,
+            "--packages",
             "--force",
           ],
           forced,
@@ -251,7 +256,7 @@ describe.each(BACKENDS)("audit runs recorded and exported on %s", (name) => {
       ]);
       await expect(readdir(out)).rejects.toThrow(/ENOENT/);
 
-      const forced = await exportPeriod(again, { since, until, outDir: out, force: true });
+      const forced = await exportPeriod(again, { since, until, outDir: out, force: true, packages: true });
       expect(forced.runs).toHaveLength(1);
       const manifest = JSON.parse(await readFile(join(out, EXPORT_MANIFEST), "utf8")) as {
         chains: { intact: boolean; breaks: { stream: string; sequence: number }[] };

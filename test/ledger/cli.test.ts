@@ -67,7 +67,9 @@ describe.each(BACKENDS)("soc2-bot audit, ledger verify and export on %s", (name)
 
     const exportDir = join(out, "export");
     const exported = memoryIo();
-    expect(await main(["export", ...ledgerArgs, ...dates, "--out", exportDir], exported)).toBe(0);
+    expect(await main(["export", ...ledgerArgs, ...dates, "--out", exportDir, "--packages"], exported)).toBe(
+      0,
+    );
     expect(exported.out).toMatch(/exported 1 audit run and \d+ period files \(/);
     expect(exported.out).toContain("configuration-timeline.md");
     const [organization] = await readdir(exportDir, { withFileTypes: true }).then((entries) =>
@@ -145,13 +147,16 @@ describe("npm run demo", () => {
 
     const exportDir = join(out, "exported");
     const exported = memoryIo();
-    expect(await main([...exportLine![1]!.split(" ").slice(0), "--out", exportDir].slice(0), exported)).toBe(
-      0,
-    );
+    expect(
+      await main(
+        [...exportLine![1]!.split(" ").slice(0), "--out", exportDir, "--packages"].slice(0),
+        exported,
+      ),
+    ).toBe(0);
     const manifest = JSON.parse(await readFile(join(exportDir, "export-manifest.json"), "utf8")) as {
-      runs: { files: { name: string; path: string }[] }[];
+      runs: { files: { name: string; path: string | null }[] }[];
     };
     const results = manifest.runs[0]!.files.find((f) => f.name === "results.json")!;
-    expect(await readFile(join(exportDir, results.path))).toEqual(await readFile(join(out, "results.json")));
+    expect(await readFile(join(exportDir, results.path!))).toEqual(await readFile(join(out, "results.json")));
   });
 });

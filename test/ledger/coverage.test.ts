@@ -206,10 +206,12 @@ describe.each(BACKENDS)("coverage from the ledger on %s", (name) => {
     const exported = await mkdtemp(join(tmpdir(), "soc2-coverage-export-"));
     const reopened = openLedger(options);
     opened.push(reopened);
-    const [run] = (await exportPeriod(reopened, { since: SINCE, until: UNTIL, outDir: exported })).runs;
+    const [run] = (
+      await exportPeriod(reopened, { since: SINCE, until: UNTIL, outDir: exported, packages: true })
+    ).runs;
     await reopened.close();
     const packaged = await readFile(
-      join(exported, run!.files.find((f) => f.name === "coverage.md")!.path),
+      join(exported, run!.files.find((f) => f.name === "coverage.md")!.path!),
       "utf8",
     );
     expect(packaged).not.toContain("Coverage needs the ledger");

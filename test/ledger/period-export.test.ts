@@ -304,7 +304,7 @@ describe.each(BACKENDS)("period export on %s", (name) => {
     ledger = openLedger({ ...options, now });
     await populate(ledger);
     out = join(await mkdtemp(join(tmpdir(), "soc2-period-export-")), "export");
-    summary = await exportPeriod(ledger, { since: SINCE, until: UNTIL, outDir: out });
+    summary = await exportPeriod(ledger, { since: SINCE, until: UNTIL, outDir: out, packages: true });
   }, 120_000);
   afterAll(async () => {
     await ledger?.close();
@@ -347,7 +347,7 @@ describe.each(BACKENDS)("period export on %s", (name) => {
     );
     // #4 the app never judged: the audit's verdict, read from its results.json
     const run = summary.runs[0]!;
-    const audited = JSON.parse(await read(join(run.directory, "results.json"))) as { results: Result[] };
+    const audited = JSON.parse(await read(join(run.directory!, "results.json"))) as { results: Result[] };
     const four = audited.results.filter((r) => r.subject.id === "acme/api#4");
     expect(four.length).toBeGreaterThan(0);
     const worst = ["fail", "unknown", "excepted", "pass", "not-applicable"].find((o) =>
@@ -561,6 +561,10 @@ describe.each(BACKENDS)("period export on %s", (name) => {
       "coverage.csv",
       "coverage.json",
       "coverage.md",
+      "population.csv",
+      "population.json",
+      "runs.csv",
+      "runs.json",
     ]);
   });
 

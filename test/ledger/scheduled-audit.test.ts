@@ -46,7 +46,12 @@ describe.each(BACKENDS)("the scheduled audit recorded on %s", (name) => {
       ["audit:github/acme-demo", "schedule", at.toISOString()],
     ]);
     const out = join(await mkdtemp(join(tmpdir(), "soc2-ledger-scheduled-")), "export");
-    const summary = await exportPeriod(ledger, { since: new Date(at.getTime() - 1), until: at, outDir: out });
+    const summary = await exportPeriod(ledger, {
+      since: new Date(at.getTime() - 1),
+      until: at,
+      outDir: out,
+      packages: true,
+    });
     const files = summary.runs[0]!.files;
     expect(files.map((f) => f.name).sort()).toEqual(
       [
@@ -63,7 +68,7 @@ describe.each(BACKENDS)("the scheduled audit recorded on %s", (name) => {
       ].sort(),
     );
     const results = JSON.parse(
-      await readFile(join(out, files.find((f) => f.name === "results.json")!.path), "utf8"),
+      await readFile(join(out, files.find((f) => f.name === "results.json")!.path!), "utf8"),
     ) as EvaluationReport;
     expect(results.results).toHaveLength(runs[0]!.content.totals.results);
     const totals = Object.values(results.totals).reduce(
