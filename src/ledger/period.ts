@@ -1204,10 +1204,13 @@ async function writePopulation(
   let app = new Map<number, AppVerdict>();
   let after = { stream: "judgement:", sequence: 0 };
   for (;;) {
-    const rows = await db.query<{ stream: string; sequence: number; hash: string; content: string }>(
-      `SELECT stream, sequence, hash, content FROM records
-        WHERE stream >= 'judgement:' AND stream < 'judgement;' AND kind = $1 AND recorded_at >= $2
-          AND (stream, sequence) > ($3, $4)
+    // in the primary key's order (a filter on kind and time made each page scan every judgement's
+    // index entry: 28 s for a year of 100,000); a record from before the period is passed over
+    // without its content leaving the database
+    const rows = await db.query<{ stream: string; sequence: number; hash: string; content: string | null }>(
+      `SELECT stream, sequence, hash, CASE WHEN kind = $1 AND recorded_at >= $2 THEN content END AS content
+         FROM records
+        WHERE stream >= 'judgement:' AND stream < 'judgement;' AND (stream, sequence) > ($3, $4)
         ORDER BY stream, sequence LIMIT ${POPULATION_PAGE}`,
       [JUDGEMENT, new Date(since - 60 * 60 * 1000), after.stream, after.sequence],
     );
@@ -1217,6 +1220,7 @@ async function writePopulation(
         current = row.stream;
         app = new Map();
       }
+      if (row.content === null) continue;
       const c = JSON.parse(row.content) as JudgementContent;
       if (c.mergedAt === null) continue;
       const merged = Date.parse(c.mergedAt);
