@@ -77,7 +77,8 @@ export async function runGitLabDemo(
     io.stdout(
       `\nledger (embedded PGlite): ${ledgerDir} (${((await folderBytes(ledgerDir)) / 1e6).toFixed(1)} MB)\n` +
         `  verify its chains:   npx soc2-bot ledger verify --ledger ${shown}\n` +
-        `  rebuild the package: npx soc2-bot export --ledger ${shown} --since ${day(since)} --until ${dayAfter(until)} --out ${shorter(outDir)}-export\n`,
+        `  export the period:   npx soc2-bot export --ledger ${shown} --since ${day(since)} --until ${dayAfter(until)} --out ${shorter(outDir)}-export` +
+        `  (population, configuration timeline, access snapshots, coverage; --packages: the package byte for byte)\n`,
     );
     if (found !== expected.length) return EXIT.findings;
     // The audit's own code says whether controls fail; the demo succeeds when it found what was planted.

@@ -82,7 +82,8 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     io.stdout(
       `\nledger (embedded PGlite): ${ledgerDir} (${((await folderBytes(ledgerDir)) / 1e6).toFixed(1)} MB)\n` +
         `  verify its chains:   npx soc2-bot ledger verify --ledger ${shown}\n` +
-        `  rebuild the package: npx soc2-bot export --ledger ${shown} --since ${day(since)} --until ${dayAfter(until)} --out ${shorter(outDir)}-export\n` +
+        `  export the period:   npx soc2-bot export --ledger ${shown} --since ${day(since)} --until ${dayAfter(until)} --out ${shorter(outDir)}-export` +
+        `  (population, configuration timeline, access snapshots, coverage; --packages: the package byte for byte)\n` +
         `  coverage report:     ${resolve(outDir, "coverage.md")} (again: npx soc2-bot coverage --ledger ${shown} --since ${day(since)} --until ${dayAfter(until)})\n`,
     );
     const exact = comparison.missing.length === 0 && comparison.unexpected.length === 0;
