@@ -176,12 +176,17 @@ export async function* readStream(db: Queryable, stream: string): AsyncGenerator
 }
 
 /** Every record of one kind, oldest first by recording time. */
-export async function recordsOfKind(db: Queryable, kind: string): Promise<ChainedRecord[]> {
+/** One record by its place in its stream, or null. */
+export async function recordAt(
+  db: Queryable,
+  stream: string,
+  sequence: number,
+): Promise<ChainedRecord | null> {
   const rows = await db.query<RecordRow>(
-    `SELECT ${RECORD_COLUMNS} FROM records WHERE kind = $1 ORDER BY recorded_at, stream, sequence`,
-    [kind],
+    `SELECT ${RECORD_COLUMNS} FROM records WHERE stream = $1 AND sequence = $2`,
+    [stream, sequence],
   );
-  return rows.map(fromRow);
+  return rows[0] ? fromRow(rows[0]) : null;
 }
 
 export interface StreamHead {

@@ -120,7 +120,7 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
       failed,
     });
   };
-  for (const { record, content } of await ledger.auditRuns(options)) {
+  for await (const { record, content } of ledger.auditRunsIn(options)) {
     const label = `${record.stream} record ${record.sequence}`;
     const file = content.package.files.find((f) => f.name === "snapshot.json");
     if (!file || !content.period) {

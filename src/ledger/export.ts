@@ -96,7 +96,7 @@ export interface ExportSummary {
 export async function exportPeriod(ledger: Ledger, options: ExportOptions): Promise<ExportSummary> {
   const verification = await ledger.verify({ files: false });
   if (verification.breaks.length > 0 && !options.force) throw new LedgerBrokenError(verification.breaks);
-  const runs = await ledger.auditRuns({ since: options.since, until: options.until });
+  const runs = ledger.auditRunsIn({ since: options.since, until: options.until });
   if (await hasEntries(options.outDir)) {
     throw new ExportTargetError(`${options.outDir} is not empty: export into a new or empty folder`);
   }
@@ -105,7 +105,7 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
   const exported: ExportedRun[] = [];
   const mismatches: string[] = [];
   let total = 0;
-  for (const { record, content } of runs) {
+  for await (const { record, content } of runs) {
     const run = {
       stream: record.stream,
       sequence: record.sequence,

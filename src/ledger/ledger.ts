@@ -12,7 +12,7 @@ import {
   listStreams,
   readHead,
   readStream,
-  recordsOfKind,
+  recordAt,
   verifyStream,
   type ChainBreak,
   type ChainedRecord,
@@ -119,6 +119,8 @@ export interface Ledger {
   recordJudgement(input: JudgementInput): Promise<RecordedEntry>;
   /** Audit runs whose period overlaps [since, until), oldest period first. */
   auditRuns(period: { since: Date; until: Date }): Promise<AuditRunRecord[]>;
+  /** The same runs one at a time, so a year of them is never held at once. */
+  auditRunsIn(period: { since: Date; until: Date }): AsyncGenerator<AuditRunRecord>;
   records(stream: string): AsyncGenerator<ChainedRecord>;
   verify(options?: { files?: boolean; streams?: (stream: string) => boolean }): Promise<VerificationReport>;
   /** The open connection (export and tests read through it). */
@@ -289,21 +291,39 @@ export function openLedger(options: LedgerOptions): Ledger {
     },
 
     async auditRuns(period) {
+      const runs: AuditRunRecord[] = [];
+      for await (const run of ledger.auditRunsIn(period)) runs.push(run);
+      return runs;
+    },
+
+    async *auditRunsIn(period) {
       const db = await database();
       const since = period.since.getTime();
       const until = period.until.getTime();
-      return (await recordsOfKind(db, AUDIT_RUN))
-        .map((record) => ({ record, content: JSON.parse(record.content) as AuditRunContent }))
-        .filter(({ content }) => {
-          if (!content.period) return false;
-          return Date.parse(content.period.since) < until && Date.parse(content.period.until) > since;
-        })
+      // Which runs, in which order, from their periods alone; each run's content (a year of daily
+      // runs of 1,000 repositories carries tens of MB of summaries) is then read one at a time.
+      const keys = (
+        await db.query<{ stream: string; sequence: number; since: string | null; until: string | null }>(
+          `SELECT stream, sequence,
+                  content::jsonb->'period'->>'since' AS since,
+                  content::jsonb->'period'->>'until' AS until
+             FROM records WHERE kind = $1`,
+          [AUDIT_RUN],
+        )
+      )
+        .filter((row) => row.since !== null && row.until !== null)
+        .map((row) => ({ ...row, from: Date.parse(row.since!), to: Date.parse(row.until!) }))
+        .filter((row) => row.from < until && row.to > since)
         .sort(
           (a, b) =>
-            Date.parse(a.content.period?.since ?? "") - Date.parse(b.content.period?.since ?? "") ||
-            (a.record.stream < b.record.stream ? -1 : a.record.stream > b.record.stream ? 1 : 0) ||
-            a.record.sequence - b.record.sequence,
+            a.from - b.from ||
+            (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0) ||
+            a.sequence - b.sequence,
         );
+      for (const key of keys) {
+        const record = await recordAt(db, key.stream, key.sequence);
+        if (record) yield { record, content: JSON.parse(record.content) as AuditRunContent };
+      }
     },
 
     async *records(stream) {

@@ -1025,7 +1025,7 @@ async function unjudgedMerges(
     wanted.set(audit, list);
   }
   if (wanted.size === 0) return { problems, verdicts: found };
-  for (const { record, content } of await ledger.auditRuns({
+  for await (const { record, content } of ledger.auditRunsIn({
     since: new Date(coverage.since),
     until: new Date(coverage.until),
   })) {
