@@ -497,10 +497,13 @@ function mib(bytes: number | null): string {
 }
 
 function commandRow(name: string, c: CommandFigures, target?: { seconds: number; mib: number }): string {
+  // each target on its own: a run can meet the time and miss the memory (MB are 10^6 bytes, RSS is in MiB)
+  const mb = (c.peakRssMiB * MIB) / 1e6;
   const met = target
-    ? c.exitCode <= 1 && c.seconds < target.seconds && c.peakRssMiB < target.mib
-      ? `met (< ${target.seconds} s, < ${target.mib} MB)`
-      : `NOT met (< ${target.seconds} s, < ${target.mib} MB)`
+    ? c.exitCode > 1
+      ? "NOT met (the command failed)"
+      : `time ${c.seconds < target.seconds ? "met" : "NOT met"} (< ${target.seconds} s); ` +
+        `memory ${mb < target.mib ? "met" : "NOT met"} (${mb.toFixed(0)} MB, target < ${target.mib} MB)`
     : "";
   return `| ${name} | \`${c.command.replace(/\/tmp\/\S+/g, "DIR")}\` | ${c.exitCode} | ${c.seconds.toFixed(1)} | ${c.peakRssMiB.toFixed(0)} | ${met} |`;
 }
