@@ -6,7 +6,7 @@ import { GITLAB_STATUS_NAME } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings } from "../reporters/findings/lifecycle.js";
-import { alertOnWeakening } from "./alerts.js";
+import { alertOnWeakening } from "../pipeline/alerts.js";
 import { createCoalescer } from "./coalesce.js";
 import {
   createGitLabWebhookHandler,

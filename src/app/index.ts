@@ -25,7 +25,7 @@ import {
 import type { CodeHost } from "../providers/types.js";
 import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.js";
-import { alertOnWeakening, findingsTracker } from "./alerts.js";
+import { alertOnWeakening, findingsTracker } from "../pipeline/alerts.js";
 import { createCoalescer } from "./coalesce.js";
 import { pullRequestsOfCommit, pullRequestsOfStatus } from "./commit-pulls.js";
 import { observeConfigurationChanges } from "./observe.js";

@@ -19,7 +19,7 @@ import type { PolicyFile } from "../model/index.js";
 import { policyOf } from "../pipeline/policies.js";
 import type { Policy } from "../policy/types.js";
 import type { CodeHost } from "../providers/types.js";
-import { alertOnWeakening } from "./alerts.js";
+import { alertOnWeakening } from "../pipeline/alerts.js";
 import { ConfigurationEvent, parsePayload } from "./payloads.js";
 import { redactText } from "./redact.js";
 

@@ -13,6 +13,7 @@ import { policySetFor } from "../pipeline/policies.js";
 import { hostFromEnvironment } from "../providers/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { writeEvidencePackage } from "../reporters/files/index.js";
+import { alertOnWeakening, findingsTracker } from "../pipeline/alerts.js";
 import { syncFindings } from "../reporters/findings/lifecycle.js";
 import { TOOL_VERSION } from "../version.js";
 import { ledgerFor } from "./ledger.js";
@@ -107,7 +108,7 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
   // With a ledger, merges are judged by the rule and policy in force when they merged, as the ledger
   // observed them (kept in the snapshot written below, so it evaluates to results.json again); then
   // the configuration read now is recorded as today's observation, as the app's scheduled audit does.
-  const { report, snapshot } = await judgeAndObserve(
+  const { report, snapshot, observed } = await judgeAndObserve(
     run.ledger,
     { error: (object, message) => io.stderr(`soc2-bot: ${message}: ${JSON.stringify(object)}\n`) },
     collected,
@@ -141,17 +142,34 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
   }
   printTotals(report, io);
   if (run.findings) {
-    const repository = `${run.organization}/${policies.organization.findings.repository}`;
-    const summary = await syncFindings(run.host.issues(repository), report.results, {
-      label: policies.organization.findings.labels[0] ?? "soc2",
+    const target = findingsTracker(run.host, run.organization, policies.organization);
+    const summary = await syncFindings(target.tracker, report.results, {
+      label: target.label,
       evaluatedAt: run.until,
       scope: "audit",
-      lockKey: `${run.host.host}:${repository}`,
+      lockKey: target.lockKey,
     });
     io.stdout(
-      `findings in ${repository}: ${summary.created.length} opened, ${summary.updated.length} updated, ` +
+      `findings in ${target.repository}: ${summary.created.length} opened, ${summary.updated.length} updated, ` +
         `${summary.reopened.length} reopened, ${summary.closed.length} closed\n`,
     );
+    // A configuration weakened (or restored) since the ledger's last observation, as the app's
+    // scheduled audit alerts on it: the command line run from a schedule is how many teams audit.
+    let alerted = 0;
+    for (const change of observed) {
+      if (!run.ledger || change.change !== "changed") continue;
+      const alerts = await alertOnWeakening({
+        ledger: run.ledger,
+        host: run.host,
+        organization: run.organization,
+        subject: change.subject,
+        recorded: change,
+        organizationPolicy: () => Promise.resolve(policies.organization),
+        now: run.until,
+      });
+      alerted += alerts.opened.length + alerts.restored.length;
+    }
+    if (alerted > 0) io.stdout(`configuration weakened or restored since the last observation: ${alerted}\n`);
   }
   io.stdout(
     `\nevidence package (${files.length} files): ${run.outDir}\nopen ${resolve(run.outDir, "report.html")}\n`,

@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { FINDINGS_REPOSITORY, githubHostFor, serveSample, type ServedSample } from "../../bench/harness.js";
 import type { SimIssue, SimRepository } from "../../bench/sim/world.js";
-import { WEAKENING_CONTROL } from "../../src/app/alerts.js";
+import { WEAKENING_CONTROL } from "../../src/pipeline/alerts.js";
 import { createScheduledAudit } from "../../src/app/index.js";
 import { openLedger, type Ledger } from "../../src/ledger/index.js";
 import { markdownText } from "../../src/reporters/escape.js";
