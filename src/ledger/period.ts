@@ -893,9 +893,6 @@ function noteMerge(
   if (verdict && !found.verdicts.some((v) => v.by === verdict.by)) found.verdicts.push(verdict);
 }
 
-/** Worst first. */
-const SEVERITY: readonly Outcome[] = ["fail", "unknown", "excepted", "pass", "not-applicable"];
-
 /** A change's verdict from its results: the worst outcome, the counts, and only what did not pass in full. */
 function verdictOf(
   by: string,
@@ -907,17 +904,12 @@ function verdictOf(
   return {
     by,
     judgedAt,
-    outcome: worst(results),
+    // no results at all is unknown, never "not applicable" (the population says the same)
+    outcome: populationVerdict(results).overall,
     counts,
     // only these are kept whole: a year's windows may hold many merges, each with its passing results
     notPassing: results.filter((r) => r.outcome !== "pass" && r.outcome !== "not-applicable"),
   };
-}
-
-function worst(results: { outcome: Outcome }[]): Outcome {
-  let index = SEVERITY.length - 1;
-  for (const result of results) index = Math.min(index, Math.max(0, SEVERITY.indexOf(result.outcome)));
-  return SEVERITY[index]!;
 }
 
 /** The app's judgements of merges inside the windows: the last judgement made after each merge. */
