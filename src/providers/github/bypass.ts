@@ -102,6 +102,18 @@ function requiredCheckOn(change: BypassEvidence, name: string, app: number | und
   // latest result of each must satisfy it, a re-run replacing only its own source's earlier result.
   const bySource = new Map<string, Check[]>();
   for (const c of fromSource) bySource.set(sourceKey(c), [...(bySource.get(sourceKey(c)) ?? []), c]);
+  // Two runs of one source completed at the same moment, one satisfying and one not: which GitHub
+  // took as the latest is not known, so neither "met" nor "bypassed" can be said.
+  for (const runs of bySource.values()) {
+    const tied = lastCompleted(runs);
+    if (
+      tied.some((c) => SATISFIES_REQUIRED_CHECK.has(c.conclusion)) &&
+      tied.some((c) => !SATISFIES_REQUIRED_CHECK.has(c.conclusion))
+    )
+      return unsure(
+        `two results of ${name} from one source completed at the same time, one satisfying it and one not; which GitHub took as the latest is not known`,
+      );
+  }
   const latest = [...bySource.values()].map(latestCompleted);
   if (latest.length > 0 && latest.every((c) => c !== undefined && SATISFIES_REQUIRED_CHECK.has(c.conclusion)))
     // A later failed run, or another source's, may be among the results not read.
@@ -152,12 +164,18 @@ function restrictions(change: BypassEvidence, allowed: readonly string[]): Verdi
   return UNMET;
 }
 
-/** The latest completed result decides (a rerun replaces the run before it). */
+/** The completed results at the latest completion time (more than one only on a tie). */
+function lastCompleted(checks: Check[]): Check[] {
+  const completed = checks.filter((c) => c.conclusion !== "pending" && c.completedAt !== null);
+  if (completed.length === 0) return [];
+  const last = Math.max(...completed.map((c) => Date.parse(c.completedAt ?? "")));
+  return completed.filter((c) => Date.parse(c.completedAt ?? "") === last);
+}
+
+/** The latest completed result decides (a rerun replaces the run before it); on a tie, the worst. */
 function latestCompleted(checks: Check[]): Check | undefined {
-  return checks
-    .filter((c) => c.conclusion !== "pending" && c.completedAt !== null)
-    .sort((a, b) => Date.parse(a.completedAt ?? "") - Date.parse(b.completedAt ?? ""))
-    .at(-1);
+  const tied = lastCompleted(checks);
+  return tied.find((c) => !SATISFIES_REQUIRED_CHECK.has(c.conclusion)) ?? tied[0];
 }
 
 /**

@@ -86,6 +86,26 @@ describe("deriveBypassedProtection", () => {
     expect(deriveBypassedProtection(merged({ checks: greenThenFailed }), rule())).toEqual(YES);
   });
 
+  it("is unknown when two runs of one source completed at the same moment, one failed and one green (found by the property test)", () => {
+    const tied = [
+      check({ conclusion: "failure", completedAt: "2026-10-01T09:30:00Z" }),
+      check({ conclusion: "success", completedAt: "2026-10-01T09:30:00Z" }),
+    ];
+    for (const checks of [tied, [...tied].reverse()]) {
+      const verdict = deriveBypassedProtection(merged({ checks }), rule());
+      expect(verdict.known).toBe(false);
+      expect(verdict).toMatchObject({ reason: expect.stringContaining("completed at the same time") });
+    }
+    // the same on the merge commit when the merge queue merged it (the property test's counterexample)
+    const queued = tied.map((c) => ({ ...c, on: "merge" as const, sha: MERGE, appId: null, appSlug: null }));
+    expect(
+      deriveBypassedProtection(
+        merged({ checks: queued, mergedByQueue: true, mergeCommitSha: MERGE, reviews: [] }),
+        rule({ requiredStatusChecks: ["ci/test"], requiredApprovals: 0 }),
+      ).known,
+    ).toBe(false);
+  });
+
   it("requires every source of an unpinned check's name, as GitHub does: a later status does not cure a failed run", () => {
     const forged = check({
       kind: "status",
