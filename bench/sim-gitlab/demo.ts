@@ -1,5 +1,6 @@
-import { readdir, readFile, stat } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ledgerGuide } from "../../src/cli/ledger-guide.js";
 import { EXIT, type Io } from "../../src/cli/main.js";
 import { runAudit } from "../../src/cli/audit.js";
 import { openLedger } from "../../src/ledger/index.js";
@@ -71,15 +72,7 @@ export async function runGitLabDemo(
         `(${sample.expected.length - expected.length} cannot be shown by GitLab, see bench/sim-gitlab/README.md)\n` +
         `GitLab API requests: ${host.stats.requests}\n`,
     );
-    const shown = shorter(ledgerDir);
-    const day = (date: Date) => date.toISOString().slice(0, 10);
-    const dayAfter = (date: Date) => day(new Date(date.getTime() + 24 * 60 * 60 * 1000 - 1));
-    io.stdout(
-      `\nledger (embedded PGlite): ${ledgerDir} (${((await folderBytes(ledgerDir)) / 1e6).toFixed(1)} MB)\n` +
-        `  verify its chains:   npx soc2-bot ledger verify --ledger ${shown}\n` +
-        `  export the period:   npx soc2-bot export --ledger ${shown} --since ${day(since)} --until ${dayAfter(until)} --out ${shorter(outDir)}-export` +
-        `  (population, configuration timeline, access snapshots, coverage; --packages: the package byte for byte)\n`,
-    );
+    io.stdout(await ledgerGuide(ledgerDir, outDir, since, until));
     if (found !== expected.length) return EXIT.findings;
     // The audit's own code says whether controls fail; the demo succeeds when it found what was planted.
     return code === EXIT.usage ? code : EXIT.ok;
@@ -87,19 +80,4 @@ export async function runGitLabDemo(
     await sim.close();
     await ledger.close();
   }
-}
-
-/** A path relative to the working directory when it lies under it, absolute otherwise. */
-function shorter(path: string): string {
-  const under = relative(process.cwd(), path);
-  return under && !under.startsWith("..") ? under : path;
-}
-
-async function folderBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    total += entry.isDirectory() ? await folderBytes(path) : (await stat(path)).size;
-  }
-  return total;
 }

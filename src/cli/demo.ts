@@ -1,5 +1,5 @@
-import { readdir, readFile, stat } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   compareWithExpected,
@@ -11,6 +11,7 @@ import {
 import type { EvaluationReport } from "../engine/index.js";
 import { openLedger } from "../ledger/index.js";
 import { runAudit } from "./audit.js";
+import { ledgerGuide } from "./ledger-guide.js";
 import { EXIT, type Io } from "./main.js";
 
 /**
@@ -76,35 +77,11 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
         `report: ${resolve(outDir, "report.html")}\n` +
         `took ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
-    const shown = shorter(ledgerDir);
-    const day = (date: Date) => date.toISOString().slice(0, 10);
-    const dayAfter = (date: Date) => day(new Date(date.getTime() + 24 * 60 * 60 * 1000 - 1));
-    io.stdout(
-      `\nledger (embedded PGlite): ${ledgerDir} (${((await folderBytes(ledgerDir)) / 1e6).toFixed(1)} MB)\n` +
-        `  verify its chains:   npx soc2-bot ledger verify --ledger ${shown}\n` +
-        `  export the period:   npx soc2-bot export --ledger ${shown} --since ${day(since)} --until ${dayAfter(until)} --out ${shorter(outDir)}-export` +
-        `  (population, configuration timeline, access snapshots, coverage; --packages: the package byte for byte)\n` +
-        `  coverage report:     ${resolve(outDir, "coverage.md")} (again: npx soc2-bot coverage --ledger ${shown} --since ${day(since)} --until ${dayAfter(until)})\n`,
-    );
+    io.stdout(await ledgerGuide(ledgerDir, outDir, since, until));
     const exact = comparison.missing.length === 0 && comparison.unexpected.length === 0;
     return exact ? EXIT.ok : EXIT.findings;
   } finally {
     await sim.close();
     await ledger.close();
   }
-}
-
-/** A path relative to the working directory when it lies under it, absolute otherwise. */
-function shorter(path: string): string {
-  const under = relative(process.cwd(), path);
-  return under && !under.startsWith("..") ? under : path;
-}
-
-async function folderBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    total += entry.isDirectory() ? await folderBytes(path) : (await stat(path)).size;
-  }
-  return total;
 }
