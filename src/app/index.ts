@@ -25,7 +25,7 @@ import {
 import type { CodeHost } from "../providers/types.js";
 import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.js";
-import { alertOnWeakening, findingsTracker } from "../pipeline/alerts.js";
+import { alertOnObserved, findingsTracker } from "../pipeline/alerts.js";
 import { createCoalescer } from "./coalesce.js";
 import { pullRequestsOfCommit, pullRequestsOfStatus } from "./commit-pulls.js";
 import { observeConfigurationChanges } from "./observe.js";
@@ -479,22 +479,20 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
       });
       // A weakening no webhook announced (GitHub sends none for the 2FA requirement; a delivery may
       // be lost) is alerted on when the audit's observation finds it, as a webhook's would be.
-      for (const observed of judged.observed) {
-        if (!options.ledger || observed.change !== "changed") continue;
-        await alertOnWeakening({
+      if (options.ledger) {
+        await alertOnObserved({
           ledger: options.ledger,
           host,
           organization,
-          subject: observed.subject,
-          recorded: observed,
-          organizationPolicy: () => Promise.resolve(policies.organization),
+          observed: judged.observed,
+          organizationPolicy: policies.organization,
           now: at,
-        }).catch((error: unknown) =>
-          log.error(
-            { organization, subject: observed.subject, err: redactText(String(error)) },
-            "weakening findings not synced",
-          ),
-        );
+          onError: (subject, error) =>
+            log.error(
+              { organization, subject, err: redactText(String(error)) },
+              "weakening findings not synced",
+            ),
+        });
       }
       await options.ledger
         ?.recordAuditRun({ trigger: "schedule", organization, snapshot: judged.snapshot, report, results })

@@ -13,7 +13,7 @@ import { policySetFor } from "../pipeline/policies.js";
 import { hostFromEnvironment } from "../providers/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { writeEvidencePackage } from "../reporters/files/index.js";
-import { alertOnWeakening, findingsTracker } from "../pipeline/alerts.js";
+import { alertOnObserved, findingsTracker } from "../pipeline/alerts.js";
 import { syncFindings } from "../reporters/findings/lifecycle.js";
 import { TOOL_VERSION } from "../version.js";
 import { ledgerFor } from "./ledger.js";
@@ -155,20 +155,16 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
     );
     // A configuration weakened (or restored) since the ledger's last observation, as the app's
     // scheduled audit alerts on it: the command line run from a schedule is how many teams audit.
-    let alerted = 0;
-    for (const change of observed) {
-      if (!run.ledger || change.change !== "changed") continue;
-      const alerts = await alertOnWeakening({
-        ledger: run.ledger,
-        host: run.host,
-        organization: run.organization,
-        subject: change.subject,
-        recorded: change,
-        organizationPolicy: () => Promise.resolve(policies.organization),
-        now: run.until,
-      });
-      alerted += alerts.opened.length + alerts.restored.length;
-    }
+    const alerted = run.ledger
+      ? await alertOnObserved({
+          ledger: run.ledger,
+          host: run.host,
+          organization: run.organization,
+          observed,
+          organizationPolicy: policies.organization,
+          now: run.until,
+        })
+      : 0;
     if (alerted > 0) io.stdout(`configuration weakened or restored since the last observation: ${alerted}\n`);
   }
   io.stdout(

@@ -7,7 +7,13 @@
  * aspect was before the weakening, however many webhooks ago.
  */
 import type { Criterion, Evidence, Result } from "../controls/types.js";
-import { changedBy, weakeningWindowsOf, type Ledger, type WeakeningWindow } from "../ledger/index.js";
+import {
+  changedBy,
+  weakeningWindowsOf,
+  type Ledger,
+  type RecordedObservation,
+  type WeakeningWindow,
+} from "../ledger/index.js";
 import type { Policy } from "../policy/types.js";
 import type { CodeHost, IssueTracker } from "../providers/types.js";
 import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.js";
@@ -89,6 +95,38 @@ export async function alertOnWeakening(input: WeakeningAlertInput): Promise<Weak
     lockKey: target.lockKey,
   });
   return { opened, restored, findings };
+}
+
+/**
+ * An audit's observations, alerted on as a webhook's are: each subject the audit found changed is
+ * checked for weakenings and restorations. A subject whose alerts fail goes to `onError` (when
+ * given) and the others are still checked. Returns how many weakenings were opened or restored.
+ */
+export async function alertOnObserved(
+  input: Omit<WeakeningAlertInput, "subject" | "recorded" | "organizationPolicy"> & {
+    observed: readonly RecordedObservation[];
+    organizationPolicy: Pick<Policy, "findings">;
+    onError?: (subject: string, error: unknown) => void;
+  },
+): Promise<number> {
+  const { observed, organizationPolicy, onError, ...common } = input;
+  let count = 0;
+  for (const recorded of observed) {
+    if (recorded.change !== "changed") continue;
+    try {
+      const alerts = await alertOnWeakening({
+        ...common,
+        subject: recorded.subject,
+        recorded,
+        organizationPolicy: () => Promise.resolve(organizationPolicy),
+      });
+      count += alerts.opened.length + alerts.restored.length;
+    } catch (error) {
+      if (!onError) throw error;
+      onError(recorded.subject, error);
+    }
+  }
+  return count;
 }
 
 /** The subject of an aspect's finding: the repository or organization it belongs to. */
