@@ -14,6 +14,7 @@ import {
   repositoryFacts,
   type Ledger,
   type ObservationSource,
+  type ObservedFacts,
 } from "../ledger/index.js";
 import type { PolicyFile } from "../model/index.js";
 import { policyOf } from "../pipeline/policies.js";
@@ -57,35 +58,38 @@ export function observeConfigurationChanges(
     if (!organization) return;
     const host = options.hostOf(context);
     const log = { event: source.event, delivery: context.id, ledger: ledger.location };
-    let observed: { subject: string; recorded: Awaited<ReturnType<typeof recordObservation>> } | null = null;
+    let observed: {
+      subject: string;
+      recorded: Awaited<ReturnType<typeof recordObservation>>;
+      /** The organization's policy layer when this webhook already read it (alerts need no second read). */
+      organizationLayer: PolicyFile[] | null;
+    } | null = null;
     try {
+      let subject: string;
+      let facts: ObservedFacts;
+      let organizationLayer: PolicyFile[] | null = null;
       if (payload.repository && !(context.name === "repository" && payload.action === "deleted")) {
-        const repository = payload.repository.full_name;
-        const files = await policyFiles(host, organization, repository, payload.repository.default_branch);
-        const policy = policyOf(files);
+        subject = payload.repository.full_name;
+        const files = await policyFiles(host, organization, subject, payload.repository.default_branch);
         // recorded with the facts: the policy in force at a later merge is read from the observations
-        const facts = repositoryFacts(await host.collectRepository(repository, policy), files);
-        const recorded = await recordObservation(ledger, {
-          host: host.host,
-          facts,
-          observedAt: options.now(),
-          source,
-        });
-        observed = { subject: repository, recorded };
-        context.log.info({ ...log, repository }, "configuration observed");
+        facts = repositoryFacts(await host.collectRepository(subject, policyOf(files)), files);
+        organizationLayer = files.filter((file) => file.layer === "organization");
       } else if (!payload.repository) {
         // Organization-level: its settings and members. An organization ruleset or a team applies to
         // repositories too: those are observed again at the next audit (named in the log).
-        const facts = organizationFacts(await host.collectOrganization(organization));
-        const recorded = await recordObservation(ledger, {
-          host: host.host,
-          facts,
-          observedAt: options.now(),
-          source,
-        });
-        observed = { subject: organization, recorded };
-        context.log.info({ ...log, organization }, "configuration observed");
+        subject = organization;
+        facts = organizationFacts(await host.collectOrganization(organization));
+      } else {
+        return;
       }
+      const recorded = await recordObservation(ledger, {
+        host: host.host,
+        facts,
+        observedAt: options.now(),
+        source,
+      });
+      observed = { subject, recorded, organizationLayer };
+      context.log.info({ ...log, [facts.kind]: subject }, "configuration observed");
     } catch (error) {
       // A fact the host refused, a broken policy or the ledger down: logged, and the gap shows in
       // the observation stream (no record for this delivery); the next audit observes again.
@@ -95,7 +99,7 @@ export function observeConfigurationChanges(
       );
     }
     if (!observed) return;
-    const { subject, recorded } = observed;
+    const { subject, recorded, organizationLayer } = observed;
     try {
       const alerts = await alertOnWeakening({
         ledger,
@@ -103,7 +107,10 @@ export function observeConfigurationChanges(
         organization,
         subject,
         recorded,
-        organizationPolicy: () => organizationPolicy(host, organization),
+        organizationPolicy: () =>
+          organizationLayer
+            ? Promise.resolve(policyOf(organizationLayer))
+            : organizationPolicy(host, organization),
         now: options.now(),
       });
       if (alerts.findings) {
