@@ -8,15 +8,29 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from "node:net";
 import { RouteError, type Route, type RouteAnswer } from "./rest-common.js";
 import { ROUTES } from "./rest-routes.js";
-import { runGraphQL } from "./graphql.js";
+import { Kind, parse, type DocumentNode } from "graphql";
+import { queryCost, runGraphQL } from "./graphql.js";
+import { RateLimiter, resolveRateLimits, tokenOf, type RateLimitOptions, type Resource } from "./rate-limits.js";
 import type { World } from "./world.js";
 
 export interface SimulatedGitHubOptions {
   world: World;
   latencyMs?: number;
   faults?: { rate: number; secondaryRateLimitEvery?: number; timeoutMs?: number };
-  /** Requests (REST) and points (GraphQL) per hour; GitHub's installation default is 5,000. */
+  /**
+   * GitHub's documented rate limits per token (bench/sim/rate-limits.ts), on by default: 5,000 REST
+   * requests and 5,000 GraphQL points per hour, 2,000 GraphQL secondary points per minute, 100
+   * concurrent requests; `enterpriseCloud` for an Enterprise Cloud installation's budget. `false`:
+   * none (tests that exercise something else say so explicitly).
+   */
+  rateLimits?: RateLimitOptions | false;
+  /** Requests (REST) and points (GraphQL) per hour, overriding rateLimits' hourly budgets. */
   primaryLimit?: number;
+  /**
+   * Milliseconds since the epoch (default Date.now): the rate-limit windows reset on it, so a test
+   * can run an hour in an instant by advancing it.
+   */
+  clock?: () => number;
   seed?: number;
   /**
    * Serve as GitHub Enterprise Server of this version: every answer carries
@@ -34,6 +48,12 @@ export interface SimulatedGitHubStats {
   graphqlPoints: number;
   notModified: number;
   faults: Record<string, number>;
+  /** Answers refused by a rate limit, by kind: "primary", "secondary-points", "concurrency". */
+  rateLimited: Record<string, number>;
+  /** Seconds those answers told the client to wait (retry-after, or until x-ratelimit-reset). */
+  rateLimitWaitSeconds: number;
+  /** Charged REST requests and GraphQL points per token. */
+  charged: Record<string, { core: number; graphql: number }>;
 }
 
 export interface SimulatedGitHub {
@@ -84,35 +104,34 @@ export function assertLoopback(url: string): void {
 export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Promise<SimulatedGitHub> {
   const { world } = options;
   const random = seededRandom(options.seed ?? 1);
-  const limit = options.primaryLimit ?? 5000;
-  const resetAt = Math.floor(Date.now() / 1000) + 3600;
-  const used = { core: 0, graphql: 0 };
+  const clock = options.clock ?? Date.now;
+  const resolved = resolveRateLimits(options.rateLimits);
+  const limiter = new RateLimiter(
+    options.primaryLimit === undefined
+      ? resolved
+      : { ...resolved, restPerHour: options.primaryLimit, graphqlPointsPerHour: options.primaryLimit },
+    clock,
+  );
   const stats: SimulatedGitHubStats = {
     requests: 0,
     byRoute: {},
     graphqlPoints: 0,
     notModified: 0,
     faults: {},
+    rateLimited: {},
+    rateLimitWaitSeconds: 0,
+    charged: {},
   };
   const routes = ROUTES.map(compile);
   let base = "";
-
-  const rateHeaders = (resource: "core" | "graphql") => ({
-    "x-ratelimit-limit": String(limit),
-    "x-ratelimit-remaining": String(Math.max(0, limit - used[resource])),
-    "x-ratelimit-reset": String(resetAt),
-    "x-ratelimit-used": String(used[resource]),
-    "x-ratelimit-resource": resource,
-  });
-  const rateLimitBody = () => {
-    const entry = (r: "core" | "graphql") => ({
-      limit,
-      used: used[r],
-      remaining: Math.max(0, limit - used[r]),
-      reset: resetAt,
-    });
-    const search = { limit: 30, used: 0, remaining: 30, reset: resetAt };
-    return { resources: { core: entry("core"), graphql: entry("graphql"), search }, rate: entry("core") };
+  const charge = (token: string, resource: Resource, cost: number) => {
+    limiter.charge(token, resource, cost);
+    const entry = (stats.charged[token || "(none)"] ??= { core: 0, graphql: 0 });
+    entry[resource] += cost;
+  };
+  const limited = (kind: string, waitSeconds: number) => {
+    stats.rateLimited[kind] = (stats.rateLimited[kind] ?? 0) + 1;
+    stats.rateLimitWaitSeconds += waitSeconds;
   };
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string>) => {
@@ -135,11 +154,25 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
     stats.requests += 1;
-    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+    const token = tokenOf(req.headers.authorization);
     const url = new URL(req.url ?? "/", base);
     const method = req.method ?? "GET";
     const isGraphql = url.pathname === "/graphql";
-    const resource = isGraphql ? "graphql" : "core";
+    const resource: Resource = isGraphql ? "graphql" : "core";
+    const rateHeaders = (r: Resource) => limiter.headers(token, r);
+    // Counted from arrival to the answer, latency included: what GitHub sees in flight.
+    if (!limiter.enter(token)) {
+      limited("concurrency", 60);
+      return error(
+        res,
+        403,
+        SECONDARY_MESSAGE,
+        { ...rateHeaders(resource), "retry-after": "60" },
+        `${DOCS}/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits`,
+      );
+    }
+    res.on("close", () => limiter.leave(token));
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
     const every = options.faults?.secondaryRateLimitEvery;
     if (every && stats.requests % every === 0) {
       stats.faults["secondary-rate-limit"] = (stats.faults["secondary-rate-limit"] ?? 0) + 1;
@@ -166,7 +199,12 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
       setTimeout(() => res.destroy(), options.faults.timeoutMs ?? 10_000).unref();
       return;
     }
-    if (used[resource] >= limit) {
+    const exhausted = () => {
+      const reset = limiter.primary(token, resource).reset;
+      limited("primary", Math.max(0, reset - Math.floor(clock() / 1000)));
+    };
+    if (!isGraphql && !limiter.fits(token, "core", 1) && url.pathname !== "/rate_limit") {
+      exhausted();
       return error(
         res,
         403,
@@ -183,15 +221,48 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
       } catch {
         return error(res, 400, "Problems parsing JSON", rateHeaders(resource));
       }
+      const planned = plannedGraphQL(parsed);
+      // GraphQL's primary limit answers 200 with a RATE_LIMITED error and x-ratelimit-remaining 0
+      // ("Exceeding the rate limit", GraphQL API docs); a query costing more than what remains is
+      // refused whole.
+      if (!limiter.fits(token, "graphql", planned.cost)) {
+        exhausted();
+        return send(
+          res,
+          200,
+          {
+            errors: [
+              {
+                type: "RATE_LIMITED",
+                code: "graphql_rate_limit",
+                message: "API rate limit already exceeded for installation.",
+              },
+            ],
+          },
+          { ...rateHeaders(resource), "x-ratelimit-remaining": "0" },
+        );
+      }
+      const minute = limiter.secondaryPoints(token, planned.mutation ? 5 : 1);
+      if (!minute.ok) {
+        limited("secondary-points", minute.retryAfter);
+        return error(
+          res,
+          403,
+          SECONDARY_MESSAGE,
+          { ...rateHeaders(resource), "retry-after": String(minute.retryAfter) },
+          `${DOCS}/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits`,
+        );
+      }
+      const before = limiter.primary(token, "graphql");
       const answer = runGraphQL(world, parsed, (cost) => ({
         cost,
-        limit,
-        remaining: Math.max(0, limit - used.graphql - cost),
-        used: used.graphql + cost,
-        resetAt: new Date(resetAt * 1000).toISOString(),
+        limit: before.limit,
+        remaining: Math.max(0, before.remaining - cost),
+        used: before.used + cost,
+        resetAt: new Date(before.reset * 1000).toISOString(),
         nodeCount: 0,
       }));
-      used.graphql += answer.cost;
+      charge(token, "graphql", answer.cost);
       stats.graphqlPoints += answer.cost;
       return send(res, 200, answer.body, rateHeaders(resource));
     }
@@ -216,10 +287,10 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
         params,
         query: url.searchParams,
         body: parsedBody,
-        rateLimit: rateLimitBody,
+        rateLimit: () => limiter.body(token),
       });
     } catch (caught) {
-      used.core += 1;
+      charge(token, "core", 1);
       if (caught instanceof RouteError)
         return error(res, caught.status, caught.message, rateHeaders(resource), caught.documentationUrl);
       if (caught instanceof SyntaxError)
@@ -254,7 +325,8 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
         return;
       }
     }
-    used.core += 1;
+    // GET /rate_limit "does not count against your primary rate limit".
+    if (key !== "GET /rate_limit") charge(token, "core", 1);
     send(res, answer.status, payload, { ...headers, ...rateHeaders(resource) });
   }
 
@@ -284,6 +356,29 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
         server.close(() => resolve());
       }),
     deliverWebhook: (appUrl, event, payload, secret) => deliverWebhook(appUrl, event, payload, secret),
+  };
+}
+
+/**
+ * What a GraphQL request will cost before it runs: its primary point cost (GitHub's formula) and
+ * whether it is a mutation (5 secondary points instead of 1). Unparseable: 0, runGraphQL answers it.
+ */
+function plannedGraphQL(request: Record<string, unknown>): { cost: number; mutation: boolean } {
+  if (typeof request.query !== "string") return { cost: 0, mutation: false };
+  let document: DocumentNode;
+  try {
+    document = parse(request.query);
+  } catch {
+    return { cost: 0, mutation: false };
+  }
+  const name = typeof request.operationName === "string" ? request.operationName : undefined;
+  const operation = document.definitions.find(
+    (d) => d.kind === Kind.OPERATION_DEFINITION && (!name || d.name?.value === name),
+  );
+  const variables = (request.variables ?? {}) as Record<string, unknown>;
+  return {
+    cost: queryCost(document, variables as Parameters<typeof queryCost>[1], name),
+    mutation: operation?.kind === Kind.OPERATION_DEFINITION && operation.operation === "mutation",
   };
 }
 
