@@ -10,7 +10,13 @@ import { RouteError, type Route, type RouteAnswer } from "./rest-common.js";
 import { ROUTES } from "./rest-routes.js";
 import { Kind, parse, type DocumentNode } from "graphql";
 import { queryCost, runGraphQL } from "./graphql.js";
-import { RateLimiter, resolveRateLimits, tokenOf, type RateLimitOptions, type Resource } from "./rate-limits.js";
+import {
+  RateLimiter,
+  resolveRateLimits,
+  tokenOf,
+  type RateLimitOptions,
+  type Resource,
+} from "./rate-limits.js";
 import type { World } from "./world.js";
 
 export interface SimulatedGitHubOptions {
