@@ -36,6 +36,11 @@ export interface SampleOptions {
   repositories?: number;
   pullRequestsPerRepository?: number;
   members?: number;
+  /**
+   * Merged pull requests of each repository (by position), overriding pullRequestsPerRepository:
+   * an organization whose repositories differ in activity, e.g. longTailCounts().
+   */
+  pullRequestCounts?: readonly number[];
   /** Share of pull requests with a planted CC8 violation. */
   violationRate?: number;
   /** Host the sample pretends to come from (URLs in the facts). */
@@ -197,6 +202,7 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
   const span = Date.parse(PERIOD.until) - since;
 
   for (let r = 0; r < repoCount; r++) {
+    const repoPullRequests = options.pullRequestCounts?.[r] ?? prsPerRepo;
     const name = r < REPOSITORY_NAMES.length ? REPOSITORY_NAMES[r]! : `service-${r}`;
     const fullName = `${org}/${name}`;
     const repoUrl = `${webUrl}/${fullName}`;
@@ -286,8 +292,9 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
     });
 
     const mergedShas = new Set<string>();
-    for (let n = 1; n <= prsPerRepo; n++) {
-      const createdAt = since + Math.floor(((n - 0.5) / prsPerRepo) * span * 0.98) + random.int(0, 3_600_000);
+    for (let n = 1; n <= repoPullRequests; n++) {
+      const createdAt =
+        since + Math.floor(((n - 0.5) / repoPullRequests) * span * 0.98) + random.int(0, 3_600_000);
       const base = releaseBranch && n % 5 === 0 ? releaseBranch : "main";
       const drawn = random.chance(violationRate) ? random.pick(VIOLATIONS) : null;
       const violation = PLANTED[name]?.[n] ?? drawn;
@@ -404,6 +411,31 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
     ],
   };
   return { snapshot, expected, organizationPolicy, at: new Date(PERIOD.until) };
+}
+
+/**
+ * A long-tail organization's merged pull requests per repository: most repositories merge 0 to 5 in
+ * the period, a few (1 in 100, at least 3, spread over the list, the first repository among them)
+ * merge the rest, in Zipf proportions (the busiest about twice the second), so that the total is
+ * `totalPullRequests` (or the light repositories' sum, when that is already more).
+ */
+export function longTailCounts(repositories: number, totalPullRequests: number, seed = 42): number[] {
+  const random = seededRandom(seed);
+  const heavy = Math.min(repositories, Math.max(3, Math.round(repositories / 100)));
+  const stride = Math.max(1, Math.floor(repositories / heavy));
+  const heavyAt = new Set(Array.from({ length: heavy }, (_, k) => k * stride));
+  const counts = Array.from({ length: repositories }, (_, r) => (heavyAt.has(r) ? 0 : random.int(0, 5)));
+  let remaining = Math.max(0, totalPullRequests - counts.reduce((a, b) => a + b, 0));
+  const weights = [...heavyAt].map((_, k) => 1 / (k + 1));
+  const sum = weights.reduce((a, b) => a + b, 0);
+  // Shares of what the light repositories leave, the last heavy repository taking the rounding.
+  const total = remaining;
+  [...heavyAt].forEach((r, k) => {
+    const share = k === heavy - 1 ? remaining : Math.round((total * (weights[k] ?? 0)) / sum);
+    counts[r] = share;
+    remaining -= share;
+  });
+  return counts;
 }
 
 /**
