@@ -18,6 +18,7 @@ import {
   type ValueNode,
 } from "graphql";
 import type { ActorKind, ChangeRequest } from "../../src/model/index.js";
+import { organizationNode, refFacts, repositoryFacts } from "./graphql-repository.js";
 import {
   branchHead,
   type SimCheckRun,
@@ -77,6 +78,7 @@ export function runGraphQL(
       }
       return repositoryNode(world, repo);
     },
+    organization: (args: Args) => organizationNode(world, String(args.login)),
   };
   const result = execute({ schema, document, rootValue, variableValues: variables, operationName });
   if (result instanceof Promise) throw new Error("the simulated GitHub resolves synchronously");
@@ -193,7 +195,13 @@ function gitActor(login: string | null, name: string, date: string, email?: stri
 }
 
 function repositoryNode(world: World, repo: SimRepository): Obj {
+  const facts = repositoryFacts(world, repo);
   return {
+    ...facts,
+    refs: (args: Args) =>
+      (facts.refs as (a: Args, ref: (branch: string) => Obj) => Obj)(args, (branch) =>
+        refNode(world, repo, branch),
+      ),
     name: repo.name,
     nameWithOwner: repo.facts.fullName,
     url: repo.facts.url,
@@ -250,7 +258,14 @@ function byUpdatedDesc(a: SimPull, b: SimPull): number {
 function refNode(world: World, repo: SimRepository, branch: string): Obj {
   const sha = branchHead(repo, branch);
   const commit = repo.commits.get(sha) ?? syntheticCommit(sha, world.snapshot.collectedAt);
-  return { name: branch, prefix: "refs/heads/", target: commitNode(world, repo, commit, branch) };
+  const facts = refFacts(world, repo, branch);
+  return {
+    name: branch,
+    prefix: "refs/heads/",
+    branchProtectionRule: facts.branchProtectionRule,
+    rules: facts.rules,
+    target: { ...commitNode(world, repo, commit, branch), file: facts.file },
+  };
 }
 
 function syntheticCommit(sha: string, at: string): SimCommit {

@@ -19,6 +19,9 @@ import { TOOL_VERSION } from "../version.js";
 import { mapLimit } from "./concurrency.js";
 import { policyOf } from "./policies.js";
 
+/** Repositories whose facts a host may read ahead together (prefetchRepositories). */
+const REPOSITORY_CHUNK = 50;
+
 export interface AuditProgress {
   phase: "organization" | "repositories" | "repository" | "done";
   done: number;
@@ -67,13 +70,27 @@ export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
   options.onProgress?.(progress);
 
   const period = { since: options.since, until: options.until };
-  const collected = await mapLimit(names, options.concurrency ?? 4, async (fullName) => {
-    const result = await collectOneRepository(host, fullName, { policy, files: policyFiles }, period, login);
-    progress.done += 1;
-    progress.changeRequests += result.changeRequests.length;
-    options.onProgress?.({ ...progress, phase: "repository", repository: fullName });
-    return result;
-  });
+  const collected: CollectedRepository[] = [];
+  // In chunks: a host that reads many repositories' facts in one request does so for each chunk,
+  // and holds no more than one chunk's facts at a time.
+  for (let start = 0; start < names.length; start += REPOSITORY_CHUNK) {
+    const chunk = names.slice(start, start + REPOSITORY_CHUNK);
+    await host.prefetchRepositories?.(chunk, policy, period);
+    const results = await mapLimit(chunk, options.concurrency ?? 4, async (fullName) => {
+      const result = await collectOneRepository(
+        host,
+        fullName,
+        { policy, files: policyFiles },
+        period,
+        login,
+      );
+      progress.done += 1;
+      progress.changeRequests += result.changeRequests.length;
+      options.onProgress?.({ ...progress, phase: "repository", repository: fullName });
+      return result;
+    });
+    collected.push(...results);
+  }
 
   options.onProgress?.({ ...progress, phase: "done" });
   return {

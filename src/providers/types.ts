@@ -25,6 +25,16 @@ export interface CodeHost {
   listRepositories(login: string): AsyncIterable<string>;
   /** Repository facts; production branches are those of the policy that exist. */
   collectRepository(fullName: string, policy: Policy): Promise<Repository>;
+  /**
+   * Optional: read the facts of these repositories in as few requests as the host allows; the next
+   * collectRepository, readFile (the policy file at the default branch) calls for them are answered
+   * from what was read, once. Without it (or for anything it could not read) each call reads alone.
+   */
+  prefetchRepositories?(
+    fullNames: readonly string[],
+    policy: Policy,
+    period: { since: Date; until: Date },
+  ): Promise<void>;
   /** One change request with everything the CC8 controls need. */
   collectChangeRequest(repository: string, number: number): Promise<ChangeRequest>;
   /**

@@ -5,10 +5,12 @@ import {
   unreadable,
   type BranchRule,
   type Known,
+  type Permission,
   type Unreadable,
   type UnreadableFact,
 } from "../../model/index.js";
 import type { GitHubClient } from "./client.js";
+import type { PrefetchedRepository } from "./repository-batch.js";
 
 export interface GitHubLog {
   debug(message: string): void;
@@ -31,6 +33,13 @@ export interface GitHubContext {
   listedRepositories: Map<string, ListedRepository>;
   /** Outside collaborators of each organization whose list could be read, by lower-cased login. */
   outsideCollaborators: Map<string, ReadonlySet<string>>;
+  /**
+   * Repository facts read ahead in batches (prefetchRepositories), by lower-cased full name: each
+   * used once by collectRepository and readFile, the rest dropped by the next batch.
+   */
+  prefetched?: Map<string, PrefetchedRepository>;
+  /** Each organization's teams by repository, walked once; null when the walk could not finish. */
+  organizationTeams?: Map<string, Promise<Map<string, { slug: string; permission: Permission }[]> | null>>;
   /** GitHub's recorded bypasses (rule suites) read once per branch; null when unreadable. */
   bypassRecords?: Map<
     string,

@@ -13,6 +13,7 @@ import {
 } from "./pull-requests.js";
 import { listDirectPushes } from "./direct-pushes.js";
 import { collectRepository } from "./repository.js";
+import { prefetchRepositories, takePrefetchedFile } from "./repository-batch.js";
 import { parseAnswer } from "./schema.js";
 import { ContentAnswer } from "./rest-schema.js";
 import { ProviderError } from "../../errors.js";
@@ -57,15 +58,20 @@ export function createGitHubHost(options: GitHubHostOptions): CodeHost {
     listedRepositories: new Map(),
     outsideCollaborators: new Map(),
     bypassRecords: new Map(),
+    prefetched: new Map(),
+    organizationTeams: new Map(),
   };
+  const policyFile = ".github/soc2.yml";
   return {
     host: "github",
     baseUrl,
     // Probot's config convention: the organization's layer lives in its `.github` repository.
-    policyLocation: { organizationRepository: (login) => `${login}/.github`, file: ".github/soc2.yml" },
+    policyLocation: { organizationRepository: (login) => `${login}/.github`, file: policyFile },
     describeCredentials: () => describeCredentials(ctx),
     collectOrganization: (login) => collectOrganization(ctx, login),
     listRepositories: (login) => listRepositories(ctx, login),
+    prefetchRepositories: (fullNames, policy, period) =>
+      prefetchRepositories(ctx, fullNames, policy, period, policyFile),
     collectRepository: (fullName, policy) => collectRepository(ctx, fullName, policy),
     collectChangeRequest: (repository, number) => collectChangeRequest(ctx, repository, number),
     collectChangeContext: (repository, number) => collectChangeContext(ctx, repository, number),
@@ -123,6 +129,8 @@ async function readFile(
   path: string,
   ref?: string,
 ): Promise<string | null> {
+  const prefetched = takePrefetchedFile(ctx, repository, path, ref);
+  if (prefetched !== undefined) return prefetched;
   const { owner, repo } = splitFullName(repository);
   const where = `${repository}:${path}${ref ? `@${ref}` : ""}`;
   let answer;

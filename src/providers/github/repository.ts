@@ -17,6 +17,15 @@ import { mergeRuleSources, protectionSource, rulesetSources } from "./branch-rul
 import { globMatch } from "../../policy/branches.js";
 import { ProtectionAnswer, RuleAnswer, RulesetAnswer, TeamAnswer } from "./rest-schema.js";
 import {
+  batchBranches,
+  batchCollaborators,
+  batchDefaultBranchRule,
+  batchHasNoDeployKeys,
+  batchSettings,
+  batchTeams,
+  takePrefetchedRepository,
+} from "./repository-batch.js";
+import {
   describeFailure,
   failureReason,
   isForbidden,
@@ -70,10 +79,24 @@ export async function collectRepository(
 
 async function readRepository(ctx: GitHubContext, fullName: string, policy: Policy): Promise<Repository> {
   const { owner, repo } = splitFullName(fullName);
-  const settings = await readSettings(ctx, fullName);
-  const productionBranches = await selectProductionBranches(ctx, fullName, settings.default_branch, policy);
+  // What a batch read ahead answers here; each fact it could not give exactly is read through REST.
+  const batch = takePrefetchedRepository(ctx, fullName, policy);
+  const settings = (batch && batchSettings(ctx, batch)) ?? (await readSettings(ctx, fullName));
+  const productionBranches = await selectProductionBranches(
+    ctx,
+    fullName,
+    settings.default_branch,
+    policy,
+    batch ? batchBranches(batch) : null,
+  );
 
-  const rules = await Promise.all(productionBranches.map((branch) => readBranchRule(ctx, fullName, branch)));
+  const rules = await Promise.all(
+    productionBranches.map(
+      (branch) =>
+        (batch && batchDefaultBranchRule(ctx, fullName, batch, branch)) ||
+        readBranchRule(ctx, fullName, branch),
+    ),
+  );
   const unreadableRule = rules.find((r) => !r.known);
   const branchRules: Known<BranchRule[]> =
     unreadableRule && !unreadableRule.known
@@ -81,23 +104,29 @@ async function readRepository(ctx: GitHubContext, fullName: string, policy: Poli
       : known(rules.flatMap((r) => (r.known ? [r.value] : [])));
 
   const [collaborators, teams, deployKeys] = await Promise.all([
-    readCollaborators(ctx, fullName),
-    readKnown(ctx, fullName, "teams", METADATA_READ, () =>
-      list(ctx, "GET /repos/{owner}/{repo}/teams", { owner, repo }, TeamAnswer),
-    ).then((r) => teamAccess(ctx, fullName, r)),
-    readKnown(ctx, fullName, "deploy keys", ADMINISTRATION_READ, () =>
-      list(ctx, "GET /repos/{owner}/{repo}/keys", { owner, repo }, DeployKeyAnswer),
-    ).then((r) =>
-      mapKnown(r, (keys): DeployKey[] =>
-        keys.map((k) => ({
-          id: String(k.id),
-          title: k.title,
-          readOnly: k.read_only,
-          createdAt: k.created_at ?? null,
-          addedBy: k.added_by ?? null,
-        })),
-      ),
+    (batch && batchCollaborators(ctx, fullName, batch)) ?? readCollaborators(ctx, fullName),
+    batchTeams(ctx, fullName).then(
+      (fromWalk) =>
+        fromWalk ??
+        readKnown(ctx, fullName, "teams", METADATA_READ, () =>
+          list(ctx, "GET /repos/{owner}/{repo}/teams", { owner, repo }, TeamAnswer),
+        ).then((r) => teamAccess(ctx, fullName, r)),
     ),
+    batch && batchHasNoDeployKeys(batch)
+      ? known<DeployKey[]>([])
+      : readKnown(ctx, fullName, "deploy keys", ADMINISTRATION_READ, () =>
+          list(ctx, "GET /repos/{owner}/{repo}/keys", { owner, repo }, DeployKeyAnswer),
+        ).then((r) =>
+          mapKnown(r, (keys): DeployKey[] =>
+            keys.map((k) => ({
+              id: String(k.id),
+              title: k.title,
+              readOnly: k.read_only,
+              createdAt: k.created_at ?? null,
+              addedBy: k.added_by ?? null,
+            })),
+          ),
+        ),
   ]);
 
   return {
@@ -138,15 +167,18 @@ async function selectProductionBranches(
   fullName: string,
   defaultBranch: string,
   policy: Policy,
+  listed: readonly string[] | null,
 ): Promise<string[]> {
   const selected = policy.productionBranches.defaultBranch ? [defaultBranch] : [];
   const patterns = policy.productionBranches.patterns;
   // Listing branches costs a request per 100; only worth it when a pattern could select one.
   if (patterns.length === 0) return selected;
   const { owner, repo } = splitFullName(fullName);
-  const branches = await list(ctx, "GET /repos/{owner}/{repo}/branches", { owner, repo }, BranchAnswer).catch(
-    (error: unknown) => Promise.reject(providerError(error, `branches of ${fullName}`, METADATA_READ)),
-  );
+  const branches = listed
+    ? listed.map((name) => ({ name }))
+    : await list(ctx, "GET /repos/{owner}/{repo}/branches", { owner, repo }, BranchAnswer).catch(
+        (error: unknown) => Promise.reject(providerError(error, `branches of ${fullName}`, METADATA_READ)),
+      );
   for (const { name } of branches) {
     if (!selected.includes(name) && patterns.some((p) => globMatch(p, name))) selected.push(name);
   }

@@ -219,6 +219,122 @@ export const BranchHistoryAnswer = z.object({
     .nullable(),
 });
 
+// ---- repository batch (repository-queries.ts) ----
+
+/** An actor of a protection allowance: a user, a team or an app (null: GitHub names none). */
+const AllowanceActor = z
+  .object({ __typename: z.string(), login: z.string().optional(), slug: z.string().optional() })
+  .nullable();
+const AllowanceConnection = z.object({
+  totalCount: z.number(),
+  nodes: z.array(z.object({ actor: AllowanceActor })),
+});
+
+/** Ref.branchProtectionRule: the classic rule GitHub applies to the branch. */
+export const ProtectionRuleNode = z.object({
+  requiresApprovingReviews: z.boolean(),
+  requiredApprovingReviewCount: z.number().nullable(),
+  dismissesStaleReviews: z.boolean(),
+  requiresCodeOwnerReviews: z.boolean(),
+  requireLastPushApproval: z.boolean(),
+  requiresStatusChecks: z.boolean(),
+  requiresStrictStatusChecks: z.boolean(),
+  requiredStatusCheckContexts: z.array(z.string().nullable()).nullable(),
+  requiredStatusChecks: z
+    .array(z.object({ context: z.string(), app: z.object({ databaseId: z.number().nullable() }).nullable() }))
+    .nullable(),
+  isAdminEnforced: z.boolean(),
+  allowsForcePushes: z.boolean(),
+  allowsDeletions: z.boolean(),
+  requiresCommitSignatures: z.boolean(),
+  requiresLinearHistory: z.boolean(),
+  requiresConversationResolution: z.boolean(),
+  lockBranch: z.boolean(),
+  restrictsPushes: z.boolean(),
+  bypassPullRequestAllowances: AllowanceConnection,
+  pushAllowances: AllowanceConnection,
+});
+export type ProtectionRuleNode = z.infer<typeof ProtectionRuleNode>;
+
+const CollaboratorConnection = z.object({
+  totalCount: z.number(),
+  pageInfo: PageInfo,
+  edges: z.array(z.object({ permission: z.string(), node: Login })),
+});
+export type CollaboratorConnection = z.infer<typeof CollaboratorConnection>;
+
+const RefConnection = z.object({
+  totalCount: z.number(),
+  pageInfo: PageInfo,
+  nodes: z.array(z.object({ name: z.string() })),
+});
+export type RefConnection = z.infer<typeof RefConnection>;
+
+/** The policy file as a tree entry: its mode tells a file (100644/100755) from a link (120000). */
+const TreeEntry = z.object({
+  mode: z.number(),
+  type: z.string(),
+  object: z
+    .object({
+      __typename: z.string(),
+      text: z.string().nullable().optional(),
+      isBinary: z.boolean().nullable().optional(),
+      isTruncated: z.boolean().optional(),
+      byteSize: z.number().optional(),
+    })
+    .nullable(),
+});
+export type TreeEntry = z.infer<typeof TreeEntry>;
+
+/**
+ * One repository of the batch. Fields a token may not read come back null with an error naming
+ * their path: every one that can be is nullable here, and the errors say which it was.
+ */
+export const RepositoryFactsNode = z.object({
+  nameWithOwner: z.string(),
+  url: z.string(),
+  visibility: z.enum(["PUBLIC", "PRIVATE", "INTERNAL"]),
+  isArchived: z.boolean(),
+  isPrivate: z.boolean(),
+  defaultBranchRef: z
+    .object({
+      name: z.string(),
+      target: z.object({ __typename: z.string(), file: TreeEntry.nullable().optional() }).nullable(),
+      branchProtectionRule: ProtectionRuleNode.nullable(),
+      rules: z.object({ totalCount: z.number() }).nullable(),
+    })
+    .nullable(),
+  collaborators: CollaboratorConnection.nullable(),
+  deployKeys: z.object({ totalCount: z.number() }),
+  refs: RefConnection.nullable().optional(),
+});
+export type RepositoryFactsNode = z.infer<typeof RepositoryFactsNode>;
+
+export const MoreRepositoryFactsNode = z.object({
+  collaborators: CollaboratorConnection.nullable().optional(),
+  refs: RefConnection.nullable().optional(),
+});
+
+const TeamRepositoryConnection = z.object({
+  pageInfo: PageInfo,
+  edges: z.array(z.object({ permission: z.string(), node: z.object({ nameWithOwner: z.string() }) })),
+});
+export type TeamRepositoryConnection = z.infer<typeof TeamRepositoryConnection>;
+
+export const OrganizationTeamsAnswer = z.object({
+  rateLimit: z.object({ cost: z.number() }).nullable().optional(),
+  organization: z
+    .object({
+      teams: z.object({
+        pageInfo: PageInfo,
+        nodes: z.array(z.object({ slug: z.string(), repositories: TeamRepositoryConnection })),
+      }),
+    })
+    .nullable(),
+});
+
+export const TeamRepositoriesNode = z.object({ repositories: TeamRepositoryConnection }).nullable();
+
 // ---- REST ----
 
 export const RepositoryAnswer = z.object({

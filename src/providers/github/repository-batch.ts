@@ -1,0 +1,589 @@
+/**
+ * The facts of a page of repositories in one GraphQL query (repository-queries.ts), read ahead of
+ * collectRepository and readFile: settings, the default branch's classic protection, whether any
+ * ruleset rule applies to it, collaborators with their permission, whether there are deploy keys,
+ * the policy file and, when a policy pattern needs them, the branch names. Teams come from one walk
+ * of the organization's teams. Each fact the batch cannot give exactly as the REST reads do (a
+ * ruleset, deploy keys, a symlink at the policy path, an error GitHub gives for no missing
+ * permission) is left to the REST path: the answer is the same, only the requests differ.
+ */
+import { isDeepStrictEqual } from "node:util";
+import { ProviderError } from "../../errors.js";
+import {
+  known,
+  type BranchRule,
+  type Collaborator,
+  type Known,
+  type Permission,
+  type TeamAccess,
+} from "../../model/index.js";
+import type { Policy } from "../../policy/types.js";
+import { mergeRuleSources, protectionSource } from "./branch-rules.js";
+import {
+  countGraphqlCost,
+  describeFailure,
+  providerError,
+  recordUnreadable,
+  splitFullName,
+  type GitHubContext,
+  type ListedRepository,
+} from "./http.js";
+import {
+  moreQuery,
+  moreTeamRepositoriesQuery,
+  ORGANIZATION_TEAMS_QUERY,
+  REPOSITORIES_PER_QUERY,
+  repositoryFactsQuery,
+} from "./repository-queries.js";
+import { ProtectionAnswer } from "./rest-schema.js";
+import {
+  MoreRepositoryFactsNode,
+  OrganizationTeamsAnswer,
+  parseAnswer,
+  RepositoryFactsNode,
+  TeamRepositoriesNode,
+  type CollaboratorConnection,
+  type ProtectionRuleNode,
+  type RefConnection,
+  type TeamRepositoryConnection,
+} from "./schema.js";
+
+/** What the batch read of one repository, until collectRepository and readFile have used it. */
+export interface PrefetchedRepository {
+  /** The production branches of the policy it was read for: another policy is read afresh. */
+  productionBranches: Policy["productionBranches"];
+  node: RepositoryFactsNode;
+  /** GraphQL errors inside this repository's answer, paths relative to it. */
+  errors: FieldError[];
+  /** Every collaborator, completed page by page; null when they could not all be read. */
+  collaborators: CollaboratorConnection["edges"] | null;
+  /** Every branch name, when the policy needs them; null when not asked or not all read. */
+  branches: string[] | null;
+  filePath: string;
+  repositoryUsed: boolean;
+  fileUsed: boolean;
+}
+
+interface FieldError {
+  path: readonly (string | number)[];
+  type: string | undefined;
+  message: string;
+}
+
+type Period = { since: Date; until: Date };
+
+/** Organization teams by repository (lower-cased full name), or null when they cannot be walked. */
+type TeamMap = Map<string, TeamAccess[]>;
+
+export async function prefetchRepositories(
+  ctx: GitHubContext,
+  fullNames: readonly string[],
+  policy: Policy,
+  // The audit period: the direct-push history is not read ahead yet, it stays per branch.
+  _period: Period,
+  filePath: string,
+): Promise<void> {
+  // What a chunk did not use is dropped: memory stays bounded by one chunk.
+  ctx.prefetched ??= new Map();
+  ctx.prefetched.clear();
+  ctx.organizationTeams ??= new Map();
+  const owners = new Set(fullNames.map((n) => splitFullName(n).owner.toLowerCase()));
+  for (const owner of owners) {
+    if (!ctx.organizationTeams.has(owner)) ctx.organizationTeams.set(owner, walkTeams(ctx, owner));
+  }
+  const branches = policy.productionBranches.patterns.length > 0;
+  for (let start = 0; start < fullNames.length; start += REPOSITORIES_PER_QUERY) {
+    const page = fullNames.slice(start, start + REPOSITORIES_PER_QUERY);
+    try {
+      await prefetchPage(ctx, page, policy, filePath, branches);
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      // Nothing is lost: each repository is then read through REST, which reports its own failure.
+      ctx.log.warn(`repository facts could not be read in a batch (${error.message}): read one by one`);
+      for (const name of page) ctx.prefetched?.delete(name.toLowerCase());
+    }
+  }
+}
+
+async function prefetchPage(
+  ctx: GitHubContext,
+  names: readonly string[],
+  policy: Policy,
+  filePath: string,
+  branches: boolean,
+): Promise<void> {
+  const variables: Record<string, unknown> = { path: filePath, branches };
+  names.forEach((name, i) => {
+    const { owner, repo } = splitFullName(name);
+    variables[`o${i}`] = owner;
+    variables[`n${i}`] = repo;
+  });
+  const { data, errors } = await batchGraphql(
+    ctx,
+    repositoryFactsQuery(names.length),
+    variables,
+    `facts of ${names.length} repositories`,
+  );
+  names.forEach((name, i) => {
+    const alias = `r${i}`;
+    const own = errors.filter((e) => e.path[0] === alias).map((e) => ({ ...e, path: e.path.slice(1) }));
+    const raw = data[alias];
+    // Not found, or an error that took the whole repository: REST reads it and says why.
+    if (raw === null || raw === undefined) return;
+    const parsed = RepositoryFactsNode.safeParse(raw);
+    if (!parsed.success || !parsed.data.defaultBranchRef) return;
+    if (!own.every(understood)) return;
+    ctx.prefetched?.set(name.toLowerCase(), {
+      productionBranches: policy.productionBranches,
+      node: parsed.data,
+      errors: own,
+      collaborators: parsed.data.collaborators ? [...parsed.data.collaborators.edges] : null,
+      branches: branches && parsed.data.refs ? parsed.data.refs.nodes.map((r) => r.name) : null,
+      filePath,
+      repositoryUsed: false,
+      fileUsed: false,
+    });
+  });
+  await completeConnections(ctx, names);
+}
+
+/**
+ * The errors the batch maps to a fact: a permission GitHub refused on the protection, the rules or
+ * the collaborators. Any other error leaves the whole repository to REST.
+ */
+function understood(error: FieldError): boolean {
+  if (error.type !== "FORBIDDEN") return false;
+  const [first, second] = error.path;
+  return (
+    first === "collaborators" ||
+    (first === "defaultBranchRef" && (second === "branchProtectionRule" || second === "rules"))
+  );
+}
+
+/** Reads the collaborators and branch names of every repository on to their last page. */
+async function completeConnections(ctx: GitHubContext, names: readonly string[]): Promise<void> {
+  type Need = { name: string; entry: PrefetchedRepository; kind: "collaborators" | "refs"; after: string };
+  const pending: Need[] = [];
+  for (const name of names) {
+    const entry = ctx.prefetched?.get(name.toLowerCase());
+    if (!entry) continue;
+    const collaborators = entry.node.collaborators;
+    if (entry.collaborators && collaborators) {
+      const next = nextCursor(collaborators, entry.collaborators.length);
+      if (next === null) entry.collaborators = null;
+      else if (next !== undefined) pending.push({ name, entry, kind: "collaborators", after: next });
+    }
+    const refs = entry.node.refs;
+    if (entry.branches && refs) {
+      const next = nextCursor(refs, entry.branches.length);
+      if (next === null) entry.branches = null;
+      else if (next !== undefined) pending.push({ name, entry, kind: "refs", after: next });
+    }
+  }
+  while (pending.length > 0) {
+    const round = pending.splice(0, REPOSITORIES_PER_QUERY);
+    const variables: Record<string, unknown> = {};
+    round.forEach((need, i) => {
+      const { owner, repo } = splitFullName(need.name);
+      Object.assign(variables, { [`o${i}`]: owner, [`n${i}`]: repo, [`a${i}`]: need.after });
+    });
+    const { data, errors } = await batchGraphql(
+      ctx,
+      moreQuery(round.map((n) => n.kind)),
+      variables,
+      `more facts of ${round.length} repositories`,
+    );
+    round.forEach((need, i) => {
+      const parsed = MoreRepositoryFactsNode.safeParse(data[`r${i}`]);
+      const failed = errors.some((e) => e.path[0] === `r${i}`) || !parsed.success;
+      const page = parsed.success ? parsed.data[need.kind] : null;
+      if (need.kind === "collaborators") {
+        const connection = page as CollaboratorConnection | null | undefined;
+        if (failed || !connection || !need.entry.collaborators) {
+          need.entry.collaborators = null;
+          return;
+        }
+        need.entry.collaborators.push(...connection.edges);
+        const next = nextCursor(connection, need.entry.collaborators.length);
+        if (next === null) need.entry.collaborators = null;
+        else if (next !== undefined) pending.push({ ...need, after: next });
+      } else {
+        const connection = page as RefConnection | null | undefined;
+        if (failed || !connection || !need.entry.branches) {
+          need.entry.branches = null;
+          return;
+        }
+        need.entry.branches.push(...connection.nodes.map((r) => r.name));
+        const next = nextCursor(connection, need.entry.branches.length);
+        if (next === null) need.entry.branches = null;
+        else if (next !== undefined) pending.push({ ...need, after: next });
+      }
+    });
+  }
+}
+
+/**
+ * Where a connection goes on: undefined when it is complete (no next page and as many items as
+ * its totalCount), null when it cannot be completed (more, but no cursor; or fewer than it says).
+ */
+function nextCursor(
+  connection: { totalCount?: number; pageInfo: { hasNextPage: boolean; endCursor: string | null } },
+  read: number,
+): string | null | undefined {
+  if (connection.pageInfo.hasNextPage) return connection.pageInfo.endCursor ?? null;
+  if (connection.totalCount !== undefined && read !== connection.totalCount) return null;
+  return undefined;
+}
+
+/**
+ * A query whose answer may carry errors next to its data: GitHub answers a field the token may not
+ * read with null and an error naming its path. Errors without a path failed the whole query.
+ */
+async function batchGraphql(
+  ctx: GitHubContext,
+  query: string,
+  variables: Record<string, unknown>,
+  what: string,
+): Promise<{ data: Record<string, unknown>; errors: FieldError[] }> {
+  let data: unknown;
+  let errors: FieldError[] = [];
+  try {
+    data = await ctx.octokit.graphql<unknown>(query, variables);
+  } catch (error) {
+    const partial = error as { data?: unknown; errors?: unknown };
+    if (!Array.isArray(partial.errors) || typeof partial.data !== "object" || partial.data === null)
+      throw providerError(error, what);
+    errors = partial.errors.map((e: unknown) => {
+      const fault = (e ?? {}) as { path?: unknown; type?: unknown; message?: unknown };
+      return {
+        path: Array.isArray(fault.path) ? (fault.path as (string | number)[]) : [],
+        type: typeof fault.type === "string" ? fault.type : undefined,
+        message: typeof fault.message === "string" ? fault.message : "",
+      };
+    });
+    const whole = errors.find((e) => e.path.length === 0);
+    if (whole) throw providerError(error, what);
+    data = partial.data;
+  }
+  if (typeof data !== "object" || data === null)
+    throw new ProviderError(`GitHub answered ${what} without data`, { host: "github" });
+  const answer = data as Record<string, unknown>;
+  const rateLimit = answer.rateLimit as { cost?: unknown } | null | undefined;
+  if (rateLimit && typeof rateLimit.cost === "number") countGraphqlCost(ctx, { cost: rateLimit.cost });
+  return { data: answer, errors };
+}
+
+// ---- answering from what was read ----
+
+/**
+ * The entry read for this repository under the same production branches, once: a second
+ * collection (the repository's own policy layer) reads afresh.
+ */
+export function takePrefetchedRepository(
+  ctx: GitHubContext,
+  fullName: string,
+  policy: Policy,
+): PrefetchedRepository | undefined {
+  const key = fullName.toLowerCase();
+  const entry = ctx.prefetched?.get(key);
+  if (!entry || entry.repositoryUsed) return undefined;
+  if (!isDeepStrictEqual(entry.productionBranches, policy.productionBranches)) return undefined;
+  entry.repositoryUsed = true;
+  if (entry.fileUsed) ctx.prefetched?.delete(key);
+  return entry;
+}
+
+/**
+ * The policy file as the batch read it: its text, null for no file at the path, or undefined when
+ * only REST can answer as readFile always has (a directory, a symlink, a submodule, a binary or
+ * truncated blob, another branch or path). Used once.
+ */
+export function takePrefetchedFile(
+  ctx: GitHubContext,
+  repository: string,
+  path: string,
+  ref: string | undefined,
+): string | null | undefined {
+  const key = repository.toLowerCase();
+  const entry = ctx.prefetched?.get(key);
+  const head = entry?.node.defaultBranchRef;
+  if (!entry || !head || entry.fileUsed || path !== entry.filePath || ref !== head.name) return undefined;
+  entry.fileUsed = true;
+  if (entry.repositoryUsed) ctx.prefetched?.delete(key);
+  if (head.target?.__typename !== "Commit") return undefined;
+  const file = head.target.file;
+  if (file === null || file === undefined) return file === null ? null : undefined;
+  const blob = file.object;
+  const regularFile = file.type === "blob" && (file.mode === 0o100644 || file.mode === 0o100755);
+  if (!regularFile || blob?.__typename !== "Blob") return undefined;
+  if (blob.isBinary !== false || blob.isTruncated !== false || typeof blob.text !== "string")
+    return undefined;
+  return blob.text;
+}
+
+/** The settings as the organization's listing gave them, or as the batch read them. */
+export function batchSettings(ctx: GitHubContext, entry: PrefetchedRepository): ListedRepository | null {
+  const key = entry.node.nameWithOwner.toLowerCase();
+  const listed = ctx.listedRepositories.get(key);
+  const defaultBranch = entry.node.defaultBranchRef?.name;
+  if (defaultBranch === undefined) return null;
+  if (listed) {
+    // A default branch renamed between the listing and the batch: REST reads it afresh.
+    if (listed.default_branch !== defaultBranch) return null;
+    ctx.listedRepositories.delete(key);
+    return listed;
+  }
+  return {
+    full_name: entry.node.nameWithOwner,
+    html_url: entry.node.url,
+    visibility: entry.node.visibility.toLowerCase() as ListedRepository["visibility"],
+    private: entry.node.isPrivate,
+    archived: entry.node.isArchived,
+    default_branch: defaultBranch,
+  };
+}
+
+/** The error the batch carried at `path`, as the 403 the REST read gives for it. */
+function forbiddenAt(
+  entry: PrefetchedRepository,
+  ...path: string[]
+): { status: number; message: string } | null {
+  const error = entry.errors.find((e) => path.every((p, i) => e.path[i] === p));
+  // GitHub's GraphQL says FORBIDDEN where REST answers 403: the same refusal, recorded alike.
+  return error ? { status: 403, message: error.message } : null;
+}
+
+/**
+ * The effective rule of the default branch from the batch, or null when REST must read it (a
+ * ruleset applies: its rules and bypass actors are read as before; or an allowance list is longer
+ * than one page). Recorded as the branch's rule, so pull requests into it share it.
+ */
+export function batchDefaultBranchRule(
+  ctx: GitHubContext,
+  fullName: string,
+  entry: PrefetchedRepository,
+  branch: string,
+): Promise<Known<BranchRule>> | null {
+  const head = entry.node.defaultBranchRef;
+  if (!head || head.name !== branch) return null;
+  const key = `${fullName}\u0000${branch}`;
+  const cached = ctx.branchRules.get(key);
+  if (cached) return cached;
+  const rulesRefused = forbiddenAt(entry, "defaultBranchRef", "rules");
+  const protectionRefused = forbiddenAt(entry, "defaultBranchRef", "branchProtectionRule");
+  if (!rulesRefused && (head.rules === null || head.rules.totalCount > 0)) return null;
+  const protection = head.branchProtectionRule;
+  if (protection && !allowancesComplete(protection)) return null;
+  let rule: Known<BranchRule>;
+  if (rulesRefused) {
+    rule = recordUnreadable(ctx, fullName, `rules of branch ${branch}`, METADATA, rulesRefused);
+  } else if (protectionRefused) {
+    rule = recordUnreadable(
+      ctx,
+      fullName,
+      `protection of branch ${branch}`,
+      ADMINISTRATION,
+      protectionRefused,
+    );
+  } else {
+    const sources = protection
+      ? [
+          protectionSource(
+            parseAnswer(ProtectionAnswer, protectionAnswer(protection), `protection of ${branch}`),
+          ),
+        ]
+      : [];
+    rule = known(mergeRuleSources(branch, sources));
+  }
+  const promise = Promise.resolve(rule);
+  ctx.branchRules.set(key, promise);
+  return promise;
+}
+
+// The permission names of repository.ts, repeated here so the two modules do not import each other.
+const METADATA = "metadata:read";
+const ADMINISTRATION = "administration:read";
+
+/**
+ * Every allowance was read, and each bypass allowance names its actor (REST's bypass lists carry
+ * no unnamed entry, so an unnamed one is left to REST rather than dropped).
+ */
+function allowancesComplete(protection: ProtectionRuleNode): boolean {
+  const bypass = protection.bypassPullRequestAllowances;
+  return (
+    bypass.totalCount <= bypass.nodes.length &&
+    bypass.nodes.every((n) => (n.actor?.login ?? n.actor?.slug) !== undefined) &&
+    protection.pushAllowances.totalCount <= protection.pushAllowances.nodes.length
+  );
+}
+
+/** The classic rule in the REST shape of GET …/branches/{branch}/protection, which protectionSource reads. */
+function protectionAnswer(p: ProtectionRuleNode): unknown {
+  const actors = (allowances: ProtectionRuleNode["pushAllowances"]) => {
+    const list = allowances.nodes.map((n) => n.actor);
+    return {
+      users: list.flatMap((a) =>
+        a?.__typename === "User" ? [{ login: a.login }] : a === null ? [{ login: undefined }] : [],
+      ),
+      teams: list.flatMap((a) => (a?.__typename === "Team" ? [{ slug: a.slug }] : [])),
+      apps: list.flatMap((a) => (a?.__typename === "App" ? [{ slug: a.slug }] : [])),
+    };
+  };
+  const enabled = (value: boolean) => ({ enabled: value });
+  const bypass = actors(p.bypassPullRequestAllowances);
+  return {
+    ...(p.requiresApprovingReviews && {
+      required_pull_request_reviews: {
+        required_approving_review_count: p.requiredApprovingReviewCount ?? 0,
+        dismiss_stale_reviews: p.dismissesStaleReviews,
+        require_code_owner_reviews: p.requiresCodeOwnerReviews,
+        require_last_push_approval: p.requireLastPushApproval,
+        bypass_pull_request_allowances: bypass,
+      },
+    }),
+    ...(p.requiresStatusChecks && {
+      required_status_checks: {
+        strict: p.requiresStrictStatusChecks,
+        contexts: (p.requiredStatusCheckContexts ?? []).filter((c): c is string => c !== null),
+        checks: (p.requiredStatusChecks ?? []).map((c) => ({
+          context: c.context,
+          app_id: c.app?.databaseId ?? null,
+        })),
+      },
+    }),
+    enforce_admins: enabled(p.isAdminEnforced),
+    allow_force_pushes: enabled(p.allowsForcePushes),
+    allow_deletions: enabled(p.allowsDeletions),
+    required_signatures: enabled(p.requiresCommitSignatures),
+    required_linear_history: enabled(p.requiresLinearHistory),
+    required_conversation_resolution: enabled(p.requiresConversationResolution),
+    lock_branch: enabled(p.lockBranch),
+    restrictions: p.restrictsPushes ? actors(p.pushAllowances) : null,
+  };
+}
+
+const PERMISSIONS: Record<string, Permission> = {
+  ADMIN: "admin",
+  MAINTAIN: "maintain",
+  WRITE: "write",
+  TRIAGE: "triage",
+  READ: "read",
+};
+
+/**
+ * Collaborators with their base permission (GraphQL names a custom role by the base it extends),
+ * or null when REST must read them: not all were read, or the organization's outside
+ * collaborators are unknown (REST then asks the repository for them).
+ */
+export function batchCollaborators(
+  ctx: GitHubContext,
+  fullName: string,
+  entry: PrefetchedRepository,
+): Known<Collaborator[]> | null {
+  const refused = forbiddenAt(entry, "collaborators");
+  if (refused) return recordUnreadable(ctx, fullName, "collaborators", METADATA, refused);
+  const edges = entry.collaborators;
+  const outside = ctx.outsideCollaborators.get(splitFullName(fullName).owner.toLowerCase());
+  if (!edges || !outside) return null;
+  const collaborators: Collaborator[] = [];
+  for (const edge of edges) {
+    const permission = PERMISSIONS[edge.permission];
+    // A permission GitHub added after this code: REST's flags say its base access.
+    if (!permission) return null;
+    collaborators.push({ login: edge.node.login, permission, outside: outside.has(edge.node.login) });
+  }
+  return known(collaborators);
+}
+
+/** No deploy keys at all needs no REST read; any key is read through REST (its id and who added it). */
+export function batchHasNoDeployKeys(entry: PrefetchedRepository): boolean {
+  return entry.node.deployKeys.totalCount === 0;
+}
+
+/** Every branch name the batch read, or null when REST must list them. */
+export function batchBranches(entry: PrefetchedRepository): string[] | null {
+  return entry.branches;
+}
+
+/** The teams with access to the repository, from the organization's walk; null: REST asks. */
+export async function batchTeams(ctx: GitHubContext, fullName: string): Promise<Known<TeamAccess[]> | null> {
+  const walk = ctx.organizationTeams?.get(splitFullName(fullName).owner.toLowerCase());
+  const teams = walk ? await walk : null;
+  if (!teams) return null;
+  return known(teams.get(fullName.toLowerCase()) ?? []);
+}
+
+/**
+ * Each repository's teams from one walk of the organization's teams, every page of teams and of
+ * each team's repositories. null when any part cannot be read: the repositories then ask REST.
+ */
+async function walkTeams(ctx: GitHubContext, login: string): Promise<TeamMap | null> {
+  try {
+    const byRepository: TeamMap = new Map();
+    const add = (slug: string, connection: TeamRepositoryConnection) => {
+      for (const edge of connection.edges) {
+        const permission = PERMISSIONS[edge.permission];
+        if (!permission)
+          throw new ProviderError(`team ${slug}: unknown permission ${edge.permission}`, {
+            host: "github",
+          });
+        const key = edge.node.nameWithOwner.toLowerCase();
+        byRepository.set(key, [...(byRepository.get(key) ?? []), { slug, permission }]);
+      }
+    };
+    let more: Array<{ slug: string; after: string }> = [];
+    let after: string | null = null;
+    for (;;) {
+      const what = `teams of ${login}`;
+      const { data, errors } = await batchGraphql(ctx, ORGANIZATION_TEAMS_QUERY, { login, after }, what);
+      if (errors.length > 0) return null;
+      const answer = parseAnswer(OrganizationTeamsAnswer, data, what);
+      const teams = answer.organization?.teams;
+      if (!teams) return null;
+      for (const team of teams.nodes) {
+        add(team.slug, team.repositories);
+        const next = nextCursor(team.repositories, 0);
+        if (next === null) return null;
+        if (next !== undefined) more.push({ slug: team.slug, after: next });
+      }
+      if (!teams.pageInfo.hasNextPage) break;
+      if (!teams.pageInfo.endCursor) return null;
+      after = teams.pageInfo.endCursor;
+    }
+    while (more.length > 0) {
+      const round = more.splice(0, REPOSITORIES_PER_QUERY);
+      const variables: Record<string, unknown> = { login };
+      round.forEach((t, i) => Object.assign(variables, { [`s${i}`]: t.slug, [`a${i}`]: t.after }));
+      const what = `repositories of ${round.length} teams of ${login}`;
+      const { data, errors } = await batchGraphql(
+        ctx,
+        moreTeamRepositoriesQuery(round.length),
+        variables,
+        what,
+      );
+      const organization = data.organization as Record<string, unknown> | null | undefined;
+      if (errors.length > 0 || !organization) return null;
+      const next: typeof more = [];
+      round.forEach((t, i) => {
+        const node = parseAnswer(TeamRepositoriesNode, organization[`t${i}`], what);
+        if (!node) throw new ProviderError(`team ${t.slug} vanished during the walk`, { host: "github" });
+        add(t.slug, node.repositories);
+        const cursor = nextCursor(node.repositories, 0);
+        if (cursor === null)
+          throw new ProviderError(`team ${t.slug}: more repositories but no cursor`, { host: "github" });
+        if (cursor !== undefined) next.push({ slug: t.slug, after: cursor });
+      });
+      more = [...more, ...next];
+    }
+    // One order whatever the walk's: by team slug.
+    for (const teams of byRepository.values())
+      teams.sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
+    return byRepository;
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    ctx.log.debug(
+      `teams of ${login} could not be walked (${describeFailure(error).message}): each repository asks`,
+    );
+    return null;
+  }
+}
