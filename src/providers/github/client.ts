@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
-import { ProbotOctokit } from "probot";
+import type { ProbotOctokit } from "probot";
 import { useConditionalRequests, type ConditionalCache } from "./conditional.js";
+import {
+  emptyRateLimitStats,
+  RateLimitedOctokit,
+  type RateLimitOptions,
+  type RateLimitStats,
+} from "./read-limits.js";
 
 /** Requests sent through one client, for the benchmark's quota figures. */
 export interface ClientStats {
@@ -10,6 +16,8 @@ export interface ClientStats {
   graphqlPoints?: number;
   /** Conditional requests answered 304 Not Modified (free of rate-limit charge on GitHub). */
   notModified?: number;
+  /** What GitHub's rate limits made the client do: waits for resets, pacing, write spacing, retries. */
+  rateLimits?: RateLimitStats;
 }
 
 /** The octokit Probot hands out (or createGitHubClient builds), optionally counting its requests. */
@@ -22,10 +30,27 @@ export interface GitHubClientOptions {
   installationId?: number;
   /** REST base URL; GITHUB_API_URL for GHES, e.g. "https://ghe.example/api/v3". */
   baseUrl?: string;
-  /** Throttling and retries (on by default; tests turn it off). */
+  /** Throttling, GitHub's rate limits and retries (on by default; tests turn it off). */
   throttle?: boolean;
-  /** Longest wait for a primary rate-limit reset before giving up, in seconds. */
+  /**
+   * When the primary budget is used up: "wait" for the reset and resume (default: an audit), or
+   * "fail" at once naming the reset (a pull request check must not hold its webhook for an hour).
+   */
+  onPrimaryExhausted?: "wait" | "fail";
+  /**
+   * Longest wait for a primary reset (when waiting) or a secondary limit's retry-after, in seconds:
+   * an hour by default when waiting (GitHub's window), a minute when failing fast.
+   */
   maxRateLimitWaitSeconds?: number;
+  /** Requests in flight at once (default 10; GitHub allows 100), per-minute budgets, write spacing. */
+  rateLimits?: Omit<RateLimitOptions, "onPrimaryExhausted" | "maxWaitSeconds" | "stats">;
+  /** Where octokit logs (rate-limit waits are warnings); default: octokit's console logger. */
+  log?: {
+    debug(message: string): void;
+    info(message: string): void;
+    warn(message: string): void;
+    error(message: string): void;
+  };
   /** When given, REST GETs become conditional requests answered from this cache on 304. */
   conditionalCache?: ConditionalCache;
   /** Longest wait for one answer, in milliseconds (default 60 s); then the request fails and is retried. */
@@ -33,20 +58,15 @@ export interface GitHubClientOptions {
 }
 
 export const DEFAULT_BASE_URL = "https://api.github.com";
-const SECONDARY_RETRIES = 3;
-
-interface RetryOptions {
-  method?: string;
-  url?: string;
-}
-interface Logger {
-  warn(message: string): void;
-}
-
 export function createGitHubClient(options: GitHubClientOptions = {}): GitHubClient & { stats: ClientStats } {
-  const stats: ClientStats = { requests: 0, graphqlPoints: 0, notModified: 0 };
-  const maxWait = options.maxRateLimitWaitSeconds ?? 60;
   const throttle = options.throttle ?? true;
+  // Without throttling there are no rate limits to report on.
+  const stats: ClientStats = {
+    requests: 0,
+    graphqlPoints: 0,
+    notModified: 0,
+    ...(throttle ? { rateLimits: emptyRateLimitStats() } : {}),
+  };
   const auth = options.token
     ? { token: options.token }
     : options.appId !== undefined && options.privateKey
@@ -66,37 +86,22 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
     return response;
   };
 
-  const octokit = new ProbotOctokit({
+  // Each client has its own limiter state (read-limits.ts): reads are not spaced a second apart
+  // like writes, and one client never waits behind another's requests.
+  const octokit: InstanceType<typeof ProbotOctokit> = new RateLimitedOctokit({
     auth,
     baseUrl: options.baseUrl ?? DEFAULT_BASE_URL,
     request: { fetch: countingFetch },
     retry: { enabled: throttle },
-    throttle: {
-      enabled: throttle,
-      onSecondaryRateLimit: (
-        retryAfter: number,
-        request: RetryOptions,
-        client: { log: Logger },
-        retryCount: number,
-      ) => {
-        client.log.warn(
-          `GitHub secondary rate limit on ${request.method} ${request.url}: retry in ${retryAfter}s`,
-        );
-        return retryCount < SECONDARY_RETRIES;
-      },
-      onRateLimit: (
-        retryAfter: number,
-        request: RetryOptions,
-        client: { log: Logger },
-        retryCount: number,
-      ) => {
-        // Waiting a long time holds a worker; failing lets the audit report the quota problem instead.
-        const wait = retryAfter <= maxWait && retryCount < 1;
-        client.log.warn(
-          `GitHub rate limit exhausted on ${request.method} ${request.url}: ${wait ? `waiting ${retryAfter}s` : "giving up"}`,
-        );
-        return wait;
-      },
+    throttle: { enabled: throttle },
+    ...(options.log ? { log: options.log } : {}),
+    rateLimits: {
+      ...options.rateLimits,
+      onPrimaryExhausted: options.onPrimaryExhausted ?? "wait",
+      ...(options.maxRateLimitWaitSeconds === undefined
+        ? {}
+        : { maxWaitSeconds: options.maxRateLimitWaitSeconds }),
+      ...(stats.rateLimits ? { stats: stats.rateLimits } : {}),
     },
   });
   const client = Object.assign(octokit, { stats });
