@@ -319,7 +319,7 @@ function commitNode(world: World, repo: SimRepository, commit: SimCommit, branch
         args,
         (p) => pullNode(world, repo, p),
       ),
-    statusCheckRollup: () => rollupNode(repo, commit.sha),
+    statusCheckRollup: () => rollupNode(repo, commit.sha, () => commitNode(world, repo, commit, branch)),
     history: (args: Args) => {
       const all = branch ? (repo.branchCommits.get(branch) ?? []) : [];
       const from = all.findIndex((c) => c.sha === commit.sha);
@@ -333,7 +333,8 @@ function commitNode(world: World, repo: SimRepository, commit: SimCommit, branch
   };
 }
 
-function rollupNode(repo: SimRepository, sha: string): Obj | null {
+/** The checks and statuses of commit `sha`; `commit` is the commit they are attached to. */
+function rollupNode(repo: SimRepository, sha: string, commit: () => Obj): Obj | null {
   const runs = repo.checkRuns.filter((c) => c.headSha === sha);
   const statuses = repo.statuses.filter((s) => s.sha === sha);
   if (runs.length + statuses.length === 0) return null;
@@ -369,6 +370,7 @@ function rollupNode(repo: SimRepository, sha: string): Obj | null {
   );
   return {
     state: failing ? "FAILURE" : pending ? "PENDING" : "SUCCESS",
+    commit,
     contexts: (args: Args) => connection(contexts, args, (c) => c),
   };
 }
@@ -384,6 +386,16 @@ function pullNode(world: World, repo: SimRepository, pull: SimPull): Obj {
   const commitOf = (sha: string) => repo.commits.get(sha) ?? syntheticCommit(sha, c.createdAt);
   // Exactly the commits the snapshot holds: a long pull request is a world with many commits.
   const commits = c.commits.map((commit) => ({ commit: commitNode(world, repo, commitOf(commit.sha)) }));
+  const review = (r: ChangeRequest["reviews"][number]) => ({
+    __typename: "PullRequestReview",
+    author: actor(r.reviewer, r.reviewerKind),
+    // GitHub always says; a snapshot that does not know is served as "could not push".
+    authorCanPushToRepository: r.authorCanPush ?? false,
+    state: r.state.toUpperCase(),
+    submittedAt: r.state === "pending" ? null : r.submittedAt,
+    createdAt: r.submittedAt,
+    commit: r.commitSha ? { oid: r.commitSha } : null,
+  });
   const timeline = [
     ...c.commits.map((commit) => ({
       at: commit.committedAt,
@@ -401,6 +413,8 @@ function pullNode(world: World, repo: SimRepository, pull: SimPull): Obj {
           beforeCommit: null,
         },
       })),
+    // A submitted review is a timeline item; a pending one is a draft only its author sees.
+    ...c.reviews.filter((r) => r.state !== "pending").map((r) => ({ at: r.submittedAt, node: review(r) })),
     // A merge by the merge queue: the pull request went into the queue just before it merged.
     ...(c.mergedByQueue && c.mergedAt
       ? [
@@ -436,15 +450,9 @@ function pullNode(world: World, repo: SimRepository, pull: SimPull): Obj {
     mergedBy: actor(c.mergedBy),
     mergeCommit: c.mergeCommitSha ? commitNode(world, repo, commitOf(c.mergeCommitSha)) : null,
     commits: (args: Args) => connection(commits, args, (n) => n),
-    reviews: (args: Args) =>
-      connection(c.reviews, args, (r) => ({
-        author: actor(r.reviewer, r.reviewerKind),
-        // GitHub always says; a snapshot that does not know is served as "could not push".
-        authorCanPushToRepository: r.authorCanPush ?? false,
-        state: r.state.toUpperCase(),
-        submittedAt: r.state === "pending" ? null : r.submittedAt,
-        commit: r.commitSha ? { oid: r.commitSha } : null,
-      })),
+    // The head commit's checks (GitHub: "Check and Status rollup information for the PR's head ref").
+    statusCheckRollup: () => rollupNode(repo, c.headSha, () => commitNode(world, repo, commitOf(c.headSha))),
+    reviews: (args: Args) => connection(c.reviews, args, review),
     timelineItems: (args: Args) => {
       const types = Array.isArray(args.itemTypes) ? (args.itemTypes as string[]) : null;
       const wanted = (name: string) =>

@@ -40,7 +40,7 @@ export interface CompletedPullRequest {
 }
 
 /** GitHub answered with GraphQL errors (it refused the page), as opposed to a failed request. */
-function refusedPage(error: unknown): boolean {
+export function refusedPage(error: unknown): boolean {
   if (!(error instanceof ProviderError)) return false;
   const errors = (error.details.cause as { errors?: Array<{ type?: string }> } | undefined)?.errors;
   // A rate limit is not a refusal of the page: the request is failed, and retried or reported.
@@ -93,6 +93,8 @@ export async function completePullRequest(
   ctx: GitHubContext,
   repository: string,
   pulls: readonly PullRequestNode[],
+  /** Connections already refused for each of `pulls`, by index (a lean page's follow-ups). */
+  refusedBefore: ReadonlyArray<ReadonlySet<PartialConnection>> = [],
 ): Promise<CompletedPullRequest[]> {
   const { owner, repo } = splitFullName(repository);
   const ask = async <S extends z.ZodType<{ rateLimit?: { cost: number } | null | undefined }>>(
@@ -107,9 +109,9 @@ export async function completePullRequest(
     return answer;
   };
   const results: { pr: PullRequestNode; refused: Set<PartialConnection> }[] = [];
-  for (const original of pulls) {
+  for (const [index, original] of pulls.entries()) {
     const pr = copyIfLong(original);
-    const refused = new Set<PartialConnection>();
+    const refused = new Set<PartialConnection>(refusedBefore[index]);
     const { number } = pr;
     const of = (what: string) => `${what} of pull request ${repository}#${number}`;
     const commits = await readToEnd(pr.commits, async (after) => {

@@ -11,6 +11,11 @@ import {
 import { mapPullRequest } from "./change-request.js";
 import { completePullRequest } from "./completion.js";
 import {
+  completeMergedPullRequests,
+  MergedPullRequestsAnswer,
+  type MergedPullRequestNode,
+} from "./merged-pages.js";
+import {
   countGraphqlCost,
   describeFailure,
   providerError,
@@ -20,13 +25,7 @@ import {
 import { MERGED_PULL_REQUESTS_QUERY, PULL_REQUEST_QUERY } from "./queries.js";
 import { list, mapKnown, readBranchRule } from "./repository.js";
 import { observeBypass } from "./rule-suites.js";
-import {
-  CommitPullAnswer,
-  MergedPullRequestsAnswer,
-  parseAnswer,
-  PullRequestAnswer,
-  type PullRequestNode,
-} from "./schema.js";
+import { CommitPullAnswer, parseAnswer, PullRequestAnswer, type PullRequestNode } from "./schema.js";
 
 export async function graphql(
   ctx: GitHubContext,
@@ -213,7 +212,7 @@ async function* mergedPullRequests(
     if (!connection)
       throw new ProviderError(`GitHub has no repository ${repository}`, { host: "github", status: 404 });
     let reachedOlder = false;
-    const selected: PullRequestNode[] = [];
+    const selected: MergedPullRequestNode[] = [];
     for (const pr of connection.nodes) {
       // Ordered by last update, newest first: once one predates the pass, all that follow do.
       if (Date.parse(pr.updatedAt) < updatedSince.getTime()) {
@@ -225,7 +224,7 @@ async function* mergedPullRequests(
       if (isSelectedBase(pr.baseRefName)) selected.push(pr);
     }
     // Only the selected pull requests are read further: a page costs nothing more when none is long.
-    for (const { pr, completion } of await completePullRequest(ctx, repository, selected)) {
+    for (const { pr, completion } of await completeMergedPullRequests(ctx, repository, selected)) {
       yield {
         page,
         change: await observeBypass(

@@ -86,6 +86,54 @@ export const PULL_REQUEST_QUERY = `query PullRequest($owner: String!, $name: Str
 ${PULL_REQUEST_FIELDS}`;
 
 /**
+ * A page of merged pull requests is charged by its nested connections (each asks up to 100 pull
+ * requests' worth), so it carries four: commits, the head's checks (the pull request's own
+ * statusCheckRollup, with the commit it belongs to), the merge commit's checks, and one timeline
+ * holding the pushes, the merge queue's events and the reviews (a review is a timeline item too, so
+ * the reviews need no connection of their own). 1 + 4 x 100 requests: 4 points a page of 100.
+ */
+const MERGED_TIMELINE = `${PAGE_INFO}
+nodes {
+  __typename
+  ... on HeadRefForcePushedEvent { actor { login } createdAt afterCommit { oid } }
+  ... on PullRequestCommit {
+    commit { oid committedDate author { user { login } } committer { user { login } } }
+  }
+  ... on AddedToMergeQueueEvent { createdAt }
+  ... on RemovedFromMergeQueueEvent { createdAt }
+  ... on PullRequestReview {
+    author { __typename login }
+    authorCanPushToRepository
+    state
+    submittedAt
+    reviewCommit: commit { oid }
+  }
+}`;
+
+const MERGED_TIMELINE_TYPES =
+  "itemTypes: [HEAD_REF_FORCE_PUSHED_EVENT, PULL_REQUEST_COMMIT, ADDED_TO_MERGE_QUEUE_EVENT, REMOVED_FROM_MERGE_QUEUE_EVENT, PULL_REQUEST_REVIEW]";
+
+export const MERGED_PULL_REQUEST_FIELDS = `fragment MergedPullRequestFields on PullRequest {
+  number
+  title
+  url
+  author { __typename login }
+  state
+  isDraft
+  baseRefName
+  headRefName
+  headRefOid
+  createdAt
+  updatedAt
+  mergedAt
+  mergedBy { login }
+  mergeCommit { oid ${ROLLUP} }
+  statusCheckRollup { commit { oid } contexts(first: 100) { ${CONTEXTS} } }
+  commits(first: 100) { ${COMMITS} }
+  timelineItems(${MERGED_TIMELINE_TYPES}, first: 100) { ${MERGED_TIMELINE} }
+}`;
+
+/**
  * Merged pull requests into any branch, most recently updated first: the audit selects them by their
  * base branch's name, so a production branch deleted after its merges keeps its changes.
  */
@@ -93,12 +141,54 @@ export const MERGED_PULL_REQUESTS_QUERY = `query MergedPullRequests($owner: Stri
   rateLimit { cost }
   repository(owner: $owner, name: $name) {
     pullRequests(states: MERGED, orderBy: { field: UPDATED_AT, direction: DESC }, first: 100, after: $after) {
-      nodes { ...ChangeRequestFields }
+      nodes { ...MergedPullRequestFields }
       pageInfo { hasNextPage endCursor }
     }
   }
 }
-${PULL_REQUEST_FIELDS}`;
+${MERGED_PULL_REQUEST_FIELDS}`;
+
+/**
+ * The next page of the timelines (as MERGED_PULL_REQUESTS_QUERY asks them) of `count` pull requests
+ * at once, each from its own cursor. Variables: $owner, $name, $n0..$nN (numbers), $a0..$aN.
+ */
+export function mergedTimelinesQuery(count: number): string {
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  const variables = indexes.map((i) => `, $n${i}: Int!, $a${i}: String`).join("");
+  const aliases = indexes
+    .map(
+      (i) =>
+        `    p${i}: pullRequest(number: $n${i}) { timelineItems(${MERGED_TIMELINE_TYPES}, first: 100, after: $a${i}) { ${MERGED_TIMELINE} } }`,
+    )
+    .join("\n");
+  return `query MergedTimelines($owner: String!, $name: String!${variables}) {
+  rateLimit { cost }
+  repository(owner: $owner, name: $name) {
+${aliases}
+  }
+}`;
+}
+
+/**
+ * A page of the checks and statuses of `count` commits at once, each from its own cursor (null for
+ * the first page). Variables: $owner, $name, $o0..$oN (oids), $a0..$aN (cursors).
+ */
+export function commitsContextsQuery(count: number): string {
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  const variables = indexes.map((i) => `, $o${i}: GitObjectID!, $a${i}: String`).join("");
+  const aliases = indexes
+    .map(
+      (i) =>
+        `    c${i}: object(oid: $o${i}) { ... on Commit { statusCheckRollup { contexts(first: 100, after: $a${i}) { ${CONTEXTS} } } } }`,
+    )
+    .join("\n");
+  return `query CommitsContexts($owner: String!, $name: String!${variables}) {
+  rateLimit { cost }
+  repository(owner: $owner, name: $name) {
+${aliases}
+  }
+}`;
+}
 
 /** The next page of one pull request's commits, for a pull request with more than the first page. */
 export const PULL_REQUEST_COMMITS_QUERY = `query PullRequestCommits($owner: String!, $name: String!, $number: Int!, $after: String) {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { MergedPullRequestNode } from "../../../src/providers/github/merged-pages.js";
+import { asMergedPageNode } from "./pull-worlds.js";
 import type { PullRequestNode } from "../../../src/providers/github/schema.js";
 import { fixture, github, graphqlReply, testHost, useHttpMock } from "./mock.js";
 
@@ -9,22 +11,22 @@ function pullRequest(
   updatedAt: string,
   mergedAt: string,
   baseRefName = "main",
-): PullRequestNode {
+): MergedPullRequestNode {
   const pr = fixture<{ repository: { pullRequest: PullRequestNode } }>("pull-request.json").repository
     .pullRequest;
-  return {
+  return asMergedPageNode({
     ...pr,
     number,
     url: `https://github.com/acme/api/pull/${number}`,
     updatedAt,
     mergedAt,
     baseRefName,
-  };
+  });
 }
 
 const onlyMain = (branch: string) => branch === "main";
 
-function page(nodes: PullRequestNode[], endCursor: string | null) {
+function page(nodes: MergedPullRequestNode[], endCursor: string | null) {
   return {
     repository: { pullRequests: { nodes, pageInfo: { hasNextPage: endCursor !== null, endCursor } } },
   };
