@@ -13,6 +13,7 @@ import {
   known,
   type BranchRule,
   type Collaborator,
+  type DeployKey,
   type Known,
   type Permission,
   type TeamAccess,
@@ -37,6 +38,7 @@ import {
 } from "./repository-queries.js";
 import { ProtectionAnswer } from "./rest-schema.js";
 import {
+  DeployKeyCountNode,
   MoreRepositoryFactsNode,
   OrganizationTeamsAnswer,
   parseAnswer,
@@ -55,6 +57,11 @@ export interface PrefetchedRepository {
   node: RepositoryFactsNode;
   /** GraphQL errors inside this repository's answer, paths relative to it. */
   errors: FieldError[];
+  /**
+   * How many deploy keys it has; a refusal names the permission; null when only REST can say
+   * (any other error).
+   */
+  deployKeys: number | { refused: { status: number; message: string } } | null;
   /** Every collaborator, completed page by page; null when they could not all be read. */
   collaborators: CollaboratorConnection["edges"] | null;
   /** Every branch name, when the policy needs them; null when not asked or not all read. */
@@ -137,6 +144,10 @@ async function prefetchPage(
       productionBranches: policy.productionBranches,
       node: parsed.data,
       errors: own,
+      deployKeys: deployKeyCount(
+        data[`k${i}`],
+        errors.filter((e) => e.path[0] === `k${i}`),
+      ),
       collaborators: parsed.data.collaborators ? [...parsed.data.collaborators.edges] : null,
       branches: branches && parsed.data.refs ? parsed.data.refs.nodes.map((r) => r.name) : null,
       filePath,
@@ -145,6 +156,13 @@ async function prefetchPage(
     });
   });
   await completeConnections(ctx, names);
+}
+
+function deployKeyCount(raw: unknown, errors: FieldError[]): PrefetchedRepository["deployKeys"] {
+  const refusal = errors.find((e) => e.type === "FORBIDDEN" && e.path[1] === "deployKeys");
+  if (refusal && errors.length === 1) return { refused: { status: 403, message: refusal.message } };
+  const parsed = DeployKeyCountNode.safeParse(raw);
+  return errors.length === 0 && parsed.success ? parsed.data.deployKeys.totalCount : null;
 }
 
 /**
@@ -495,9 +513,20 @@ export function batchCollaborators(
   return known(collaborators);
 }
 
-/** No deploy keys at all needs no REST read; any key is read through REST (its id and who added it). */
-export function batchHasNoDeployKeys(entry: PrefetchedRepository): boolean {
-  return entry.node.deployKeys.totalCount === 0;
+/**
+ * No deploy keys at all, or GitHub refused them (as REST's 403 would): no REST read. Any key is read
+ * through REST, which gives its id and who added it (GraphQL gives neither); null: REST reads them.
+ */
+export function batchDeployKeys(
+  ctx: GitHubContext,
+  fullName: string,
+  entry: PrefetchedRepository,
+): Known<DeployKey[]> | null {
+  const keys = entry.deployKeys;
+  if (keys === 0) return known([]);
+  if (keys !== null && typeof keys === "object")
+    return recordUnreadable(ctx, fullName, "deploy keys", ADMINISTRATION, keys.refused);
+  return null;
 }
 
 /** Every branch name the batch read, or null when REST must list them. */

@@ -35,9 +35,12 @@ const REFS = `totalCount pageInfo { hasNextPage endCursor } nodes { name }`;
  */
 export function repositoryFactsQuery(count: number): string {
   const variables = Array.from({ length: count }, (_, i) => `$o${i}: String!, $n${i}: String!`).join(", ");
+  // Deploy keys under an alias of their own: a non-null field, so GitHub's refusal (they need
+  // administration:read) would null the whole repository with it.
   const aliases = Array.from(
     { length: count },
-    (_, i) => `r${i}: repository(owner: $o${i}, name: $n${i}) { ...RepositoryFacts }`,
+    (_, i) =>
+      `r${i}: repository(owner: $o${i}, name: $n${i}) { ...RepositoryFacts }\n  k${i}: repository(owner: $o${i}, name: $n${i}) { deployKeys(first: 1) { totalCount } }`,
   ).join("\n  ");
   return `query RepositoryFacts($path: String!, $branches: Boolean!, ${variables}) {
   rateLimit { cost }
@@ -52,7 +55,6 @@ fragment RepositoryFacts on Repository {
     rules(first: 1) { totalCount }
   }
   collaborators(first: 100, affiliation: ALL) { ${COLLABORATORS} }
-  deployKeys(first: 1) { totalCount }
   refs(refPrefix: "refs/heads/", first: 100, orderBy: { field: ALPHABETICAL, direction: ASC }) @include(if: $branches) { ${REFS} }
 }`;
 }

@@ -20,7 +20,7 @@ import {
   batchBranches,
   batchCollaborators,
   batchDefaultBranchRule,
-  batchHasNoDeployKeys,
+  batchDeployKeys,
   batchSettings,
   batchTeams,
   takePrefetchedRepository,
@@ -112,21 +112,20 @@ async function readRepository(ctx: GitHubContext, fullName: string, policy: Poli
           list(ctx, "GET /repos/{owner}/{repo}/teams", { owner, repo }, TeamAnswer),
         ).then((r) => teamAccess(ctx, fullName, r)),
     ),
-    batch && batchHasNoDeployKeys(batch)
-      ? known<DeployKey[]>([])
-      : readKnown(ctx, fullName, "deploy keys", ADMINISTRATION_READ, () =>
-          list(ctx, "GET /repos/{owner}/{repo}/keys", { owner, repo }, DeployKeyAnswer),
-        ).then((r) =>
-          mapKnown(r, (keys): DeployKey[] =>
-            keys.map((k) => ({
-              id: String(k.id),
-              title: k.title,
-              readOnly: k.read_only,
-              createdAt: k.created_at ?? null,
-              addedBy: k.added_by ?? null,
-            })),
-          ),
+    (batch && batchDeployKeys(ctx, fullName, batch)) ??
+      readKnown(ctx, fullName, "deploy keys", ADMINISTRATION_READ, () =>
+        list(ctx, "GET /repos/{owner}/{repo}/keys", { owner, repo }, DeployKeyAnswer),
+      ).then((r) =>
+        mapKnown(r, (keys): DeployKey[] =>
+          keys.map((k) => ({
+            id: String(k.id),
+            title: k.title,
+            readOnly: k.read_only,
+            createdAt: k.created_at ?? null,
+            addedBy: k.added_by ?? null,
+          })),
         ),
+      ),
   ]);
 
   return {

@@ -305,10 +305,12 @@ export const RepositoryFactsNode = z.object({
     })
     .nullable(),
   collaborators: CollaboratorConnection.nullable(),
-  deployKeys: z.object({ totalCount: z.number() }),
   refs: RefConnection.nullable().optional(),
 });
 export type RepositoryFactsNode = z.infer<typeof RepositoryFactsNode>;
+
+/** The deploy keys of one repository of the batch, under their own alias. */
+export const DeployKeyCountNode = z.object({ deployKeys: z.object({ totalCount: z.number() }) });
 
 export const MoreRepositoryFactsNode = z.object({
   collaborators: CollaboratorConnection.nullable().optional(),
