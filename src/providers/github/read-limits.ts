@@ -288,6 +288,8 @@ export class RateLimiter {
   private inflightRestPoints = 0;
   /** Points a GraphQL query has been spending, on average (what an unanswered one is expected to cost). */
   private graphqlCostEstimate = 1;
+  private lastGraphqlAnswer: { used: number; reset: number; at: number } | undefined;
+  private readonly windowMs: number;
   private readonly writes: Gate;
   private listeners: Array<() => void> = [];
 
@@ -303,6 +305,7 @@ export class RateLimiter {
     );
     this.secondaryRetries = options.secondaryRetries ?? 3;
     const windowMs = options.windowMs ?? MINUTE_MS;
+    this.windowMs = windowMs;
     this.windows = {
       graphql: new PointsWindow(options.graphqlPointsPerMinute ?? GRAPHQL_POINTS_PER_MINUTE, windowMs),
       rest: new PointsWindow(options.restPointsPerMinute ?? REST_POINTS_PER_MINUTE, windowMs),
@@ -326,48 +329,71 @@ export class RateLimiter {
   }
 
   /**
-   * Reads the rate-limit headers of every answer (retries included): the budget, and the points
-   * the request spent, from x-ratelimit-used (GitHub counts every client of the token there).
+   * Reads the rate-limit headers of every answer (retries included): the budget of its resource, and
+   * for REST the points the request counts against the per-minute budget.
    */
-  observe(url: string, method: string, body: unknown, response: Response): void {
+  observe(url: string, method: string, response: Response): void {
     if (response.status === 304) return;
     const headers = response.headers;
     const pathname = new URL(url, "http://github.test").pathname;
-    const graphql = pathname.endsWith("/graphql");
     const resource =
       headers.get("x-ratelimit-resource") ?? classify({ method, url: pathname, query: "" }).resource;
     const limit = numberHeader(headers, "x-ratelimit-limit");
     const reset = numberHeader(headers, "x-ratelimit-reset");
     const remaining = numberHeader(headers, "x-ratelimit-remaining");
     const used = numberHeader(headers, "x-ratelimit-used");
-    let spent: number | undefined;
     if (limit !== undefined && reset !== undefined && remaining !== undefined) {
       const previous = this.budgets.get(resource);
       const sameWindow = previous !== undefined && previous.reset === reset;
       const usedNow = used ?? limit - remaining;
-      if (sameWindow && usedNow >= previous.used) spent = usedNow - previous.used;
-      else if (sameWindow) spent = 0;
-      const highest = sameWindow ? Math.max(previous.used, usedNow) : usedNow;
       this.budgets.set(resource, {
         limit,
         reset,
-        used: highest,
+        // Answers may arrive out of order: the most used and the least remaining are the latest.
+        used: sameWindow ? Math.max(previous.used, usedNow) : usedNow,
         remaining: sameWindow ? Math.min(previous.remaining, remaining) : remaining,
       });
     }
-    const now = Date.now();
-    if (graphql) {
-      const mutation = typeof body === "string" && isMutationBody(body);
-      // The first answer of a window says nothing of this request alone: count it as the estimate.
-      const cost = spent ?? this.graphqlCostEstimate;
-      if (spent !== undefined && spent > 0) {
-        this.graphqlCostEstimate = this.graphqlCostEstimate * 0.8 + spent * 0.2;
-      }
-      this.windows.graphql.add(now, Math.max(cost, mutation ? MUTATION_POINTS : 1));
-    } else if (resource === "core") {
+    if (resource === "core") {
       const write = method !== "GET" && method !== "HEAD";
-      this.windows.rest.add(now, write ? REST_WRITE_POINTS : 1);
+      this.windows.rest.add(Date.now(), write ? REST_WRITE_POINTS : 1);
     }
+  }
+
+  /**
+   * Counts an answered GraphQL request against the per-minute budget, by the points it spent: its
+   * `rateLimit { cost }` when the query asked for it (every query of this provider does), otherwise
+   * the rise of x-ratelimit-used since this client's previous answer, when that was within the
+   * window (else the rise includes what others spent long ago, and 1 point is counted). A mutation
+   * counts at least GitHub's 5 secondary points, a query at least 1.
+   */
+  charge(request: Classified, response: unknown): void {
+    if (!request.graphql) return;
+    const answer = response as { headers?: Record<string, unknown>; data?: unknown } | undefined;
+    const reported = (answer?.data as { data?: { rateLimit?: { cost?: unknown } } } | undefined)?.data
+      ?.rateLimit?.cost;
+    const now = Date.now();
+    const used = Number(answer?.headers?.["x-ratelimit-used"]);
+    const reset = Number(answer?.headers?.["x-ratelimit-reset"]);
+    let spent: number | undefined = typeof reported === "number" && reported >= 0 ? reported : undefined;
+    if (Number.isFinite(used) && Number.isFinite(reset)) {
+      const last = this.lastGraphqlAnswer;
+      if (
+        spent === undefined &&
+        last &&
+        last.reset === reset &&
+        now - last.at < this.windowMs &&
+        used >= last.used
+      ) {
+        spent = used - last.used;
+      }
+      if (!last || last.reset !== reset || used >= last.used)
+        this.lastGraphqlAnswer = { used, reset, at: now };
+    }
+    if (spent !== undefined && spent > 0) {
+      this.graphqlCostEstimate = this.graphqlCostEstimate * 0.8 + spent * 0.2;
+    }
+    this.windows.graphql.add(now, Math.max(spent ?? 1, request.write ? MUTATION_POINTS : 1));
   }
 
   /**
@@ -552,15 +578,6 @@ function isQueryBody(body: string): boolean {
   }
 }
 
-function isMutationBody(body: string): boolean {
-  try {
-    const parsed = JSON.parse(body) as { query?: unknown };
-    return typeof parsed.query === "string" && graphqlOperationType(parsed.query) === "mutation";
-  } catch {
-    return false;
-  }
-}
-
 function isRateLimitedGraphql(data: unknown): boolean {
   const errors = (data as { errors?: unknown } | undefined)?.errors;
   return (
@@ -606,7 +623,7 @@ function withRateLimits(options: LimitedOctokitOptions): LimitedOctokitOptions {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     await limiter.beforeSend(url, init?.method ?? "GET", init?.body);
     const response = await base(input, init);
-    limiter.observe(url, init?.method ?? "GET", init?.body, response);
+    limiter.observe(url, init?.method ?? "GET", response);
     return response;
   };
   observing[BASE_FETCH] = base;
@@ -659,7 +676,9 @@ function rateLimits(
     const classified = classify(requestOptions);
     const release = await limiter.admit(classified);
     try {
-      return await request(requestOptions);
+      const response = await request(requestOptions);
+      limiter.charge(classified, response);
+      return response;
     } catch (error) {
       throw limiter.explain(error, classified);
     } finally {

@@ -269,6 +269,39 @@ describe("the production client's rate limits", () => {
     expect(client.stats.rateLimits?.pacedSeconds).toBeGreaterThan(1);
   });
 
+  it("paces by the cost a query's answer reports, not by what other clients of the token spent", async () => {
+    const client = createGitHubClient({
+      token: TOKEN,
+      rateLimits: { graphqlPointsPerMinute: 10, windowMs: 1500 },
+    });
+    const arrivals: number[] = [];
+    let used = 0;
+    github()
+      .post("/graphql")
+      .times(3)
+      .reply(() => {
+        arrivals.push(performance.now());
+        // Another client of the token (an audit) spends 1,000 points between these answers.
+        used += 1000;
+        return [
+          200,
+          { data: { repository: { name: "api" }, rateLimit: { cost: 6 } } },
+          graphqlHeaders(used, { limit: 100_000 }),
+        ];
+      });
+    const query = `query Repository($owner: String!, $name: String!) {
+      repository(owner: $owner, name: $name) { name }
+      rateLimit { cost }
+    }`;
+
+    for (let i = 0; i < 3; i += 1) await client.graphql(query, { owner: "acme", name: "api" });
+
+    const [first = 0, second = 0, third = 0] = arrivals;
+    // 6 points, then 6 more fit in 10 only once the first 6 have left the window.
+    expect(second - first).toBeLessThan(300);
+    expect(third - first).toBeGreaterThanOrEqual(1400);
+  });
+
   it("retries a GraphQL secondary rate limit after the retry-after GitHub names", async () => {
     const client = createGitHubClient({ token: TOKEN });
     github()
