@@ -4,8 +4,11 @@
  * for the GraphQL API"): reads are not spaced like writes, budgets are read from the headers, and
  * no client waits behind another's requests.
  */
+import { readFileSync } from "node:fs";
 import { inspect } from "node:util";
+import { Probot } from "probot";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "../../../src/app/logger.js";
 import { createGitHubClient } from "../../../src/providers/github/index.js";
 import {
   graphqlOperationType,
@@ -360,6 +363,45 @@ describe("the production client's rate limits", () => {
     expect(auditDone).toBe(false);
     expect(checkMs).toBeLessThan(500);
     expect(await auditReads).toHaveLength(50);
+  });
+});
+
+describe("installation clients Probot makes with RateLimitedOctokit", () => {
+  useHttpMock();
+
+  it("each have their own limits: a pull request check is not queued behind the audit of its installation", async () => {
+    const probot = new Probot({
+      appId: 1,
+      privateKey: readFileSync(new URL("../../fixtures/app/private-key.pem", import.meta.url), "utf8"),
+      log: createLogger({ level: "silent" }),
+      Octokit: RateLimitedOctokit.defaults({ rateLimits: { onPrimaryExhausted: "fail" } }),
+    });
+    github()
+      .post("/app/installations/99/access_tokens")
+      .reply(201, { token: "ghs_installation", expires_at: "2099-01-01T00:00:00Z" })
+      .post("/graphql", (body: GraphqlBody) => body.variables.name === "audited")
+      .times(20)
+      .delay(1500)
+      .reply(200, repositoryAnswer, graphqlHeaders(1))
+      .post("/graphql", (body: GraphqlBody) => body.variables.name === "checked")
+      .reply(200, repositoryAnswer, graphqlHeaders(2));
+    // The scheduled audit and a webhook's check, as src/app/index.ts gets them: app.auth(installation).
+    const audit = await probot.auth(99);
+    const check = await probot.auth(99);
+    rateLimiterOf(audit)?.configure({ onPrimaryExhausted: "wait" });
+
+    const auditReads = Promise.all(
+      Array.from({ length: 20 }, () => audit.graphql(REPOSITORY_QUERY, { owner: "acme", name: "audited" })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    await check.graphql(REPOSITORY_QUERY, { owner: "acme", name: "checked" });
+
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(rateLimiterOf(check)?.mode).toBe("fail");
+    expect(rateLimiterOf(audit)?.mode).toBe("wait");
+    expect(rateLimiterOf(audit)).not.toBe(rateLimiterOf(check));
+    expect(await auditReads).toHaveLength(20);
   });
 });
 
