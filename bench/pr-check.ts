@@ -1,8 +1,8 @@
 /**
  * The change check (the pull-request check) against the simulated GitHub: open pull requests made
  * from the sample's merged ones, then runChangeCheck called directly, as the Probot app's handler
- * calls it (a new host per event, one conditional cache for all), timing each event from the call
- * to the check run being written.
+ * calls it (a new host per event, one conditional cache for all, the production client with its
+ * retries and throttling), timing each event from the call to the check run being written.
  */
 import type { ChangeRequest, Snapshot } from "../src/model/index.js";
 import { runChangeCheck } from "../src/pipeline/change-check.js";
@@ -11,8 +11,9 @@ import {
   createConditionalCache,
   createGitHubClient,
   createGitHubHost,
+  type ClientStats,
+  type GitHubClient,
 } from "../src/providers/github/index.js";
-import type { SimulatedGitHub } from "./sim/server.js";
 
 export interface OpenPullRequest {
   repository: string;
@@ -90,37 +91,42 @@ export function withOpenPullRequests(
 }
 
 export interface ChangeCheckFigures {
+  /** Events measured (the cold one included, when there was one). */
   events: number;
-  /** Charged requests of the first event (empty conditional cache). */
-  coldRequests: number;
+  /** Charged requests of the first event (empty conditional cache); null when the cache was warm. */
+  coldRequests: number | null;
   /** Charged requests per later event (each on a new host instance, as the app makes one per event). */
   warmRequests: number[];
   /** 304 answers per later event: GitHub does not charge them against the rate limit. */
   warmNotModified: number[];
-  /** 304 answers seen in all (sim count). */
-  notModified: number;
   /** Milliseconds from handling the event to the check run written, per warm event. */
   timesMs: number[];
   conclusions: Record<string, string>;
 }
 
-/** `events` deliveries alternating between the clean and the violating pull request. */
+/**
+ * The app's client for an installation: createGitHubClient with production defaults (retries and
+ * throttling on) and one conditional cache for the process.
+ */
+export function changeCheckClient(url: string, token: string): GitHubClient & { stats: ClientStats } {
+  return createGitHubClient({ token, baseUrl: url, conditionalCache: createConditionalCache() });
+}
+
+/**
+ * Deliveries alternating between the violating and the clean pull request: a cold one first when
+ * `cold`, then up to `events` warm ones, stopping early when `stop()` says so (an audit finished).
+ */
 export async function measureChangeChecks(
-  sim: SimulatedGitHub,
+  octokit: GitHubClient & { stats: ClientStats },
+  url: string,
   open: OpenPullRequests,
-  options: { organization: string; now: Date; events: number },
+  options: { organization: string; now: Date; events: number; cold?: boolean; stop?: () => boolean },
 ): Promise<ChangeCheckFigures> {
   // As the app: one conditional cache for the process, a new host for every event (so nothing is
   // remembered between events but the cached ETags, which GitHub answers with an uncharged 304).
-  const octokit = createGitHubClient({
-    token: "demo",
-    baseUrl: sim.url,
-    throttle: false,
-    conditionalCache: createConditionalCache(),
-  });
   const { stats } = octokit;
   const run = async (target: OpenPullRequest) => {
-    const host = createGitHubHost({ octokit, baseUrl: sim.url });
+    const host = createGitHubHost({ octokit, baseUrl: url });
     const before = { requests: stats.requests, notModified: stats.notModified ?? 0 };
     const started = performance.now();
     const outcome = await runChangeCheck(host, target, {
@@ -134,15 +140,17 @@ export async function measureChangeChecks(
       outcome,
     };
   };
-  const notModifiedBefore = sim.stats.notModified;
-  const cold = await run(open.clean);
-  const conclusions: Record<string, string> = {
-    [`${open.clean.repository}#${open.clean.number}`]: cold.outcome.check.conclusion,
-  };
+  const conclusions: Record<string, string> = {};
+  let coldRequests: number | null = null;
+  if (options.cold ?? true) {
+    const cold = await run(open.clean);
+    coldRequests = cold.requests;
+    conclusions[`${open.clean.repository}#${open.clean.number}`] = cold.outcome.check.conclusion;
+  }
   const warmRequests: number[] = [];
   const warmNotModified: number[] = [];
   const timesMs: number[] = [];
-  for (let i = 0; i < options.events; i++) {
+  for (let i = 0; i < options.events && !(options.stop?.() ?? false); i++) {
     const target = i % 2 === 0 ? open.violating : open.clean;
     const event = await run(target);
     warmRequests.push(event.requests);
@@ -151,11 +159,10 @@ export async function measureChangeChecks(
     conclusions[`${target.repository}#${target.number}`] = event.outcome.check.conclusion;
   }
   return {
-    events: options.events + 1,
-    coldRequests: cold.requests,
+    events: timesMs.length + (coldRequests === null ? 0 : 1),
+    coldRequests,
     warmRequests,
     warmNotModified,
-    notModified: sim.stats.notModified - notModifiedBefore,
     timesMs,
     conclusions,
   };

@@ -1,36 +1,73 @@
 /** bench/results.md: the figures of one benchmark run, with the machine, the date and the command. */
 import { cpus, totalmem, type as osType, release } from "node:os";
+import type { FindingsSyncFigures } from "./findings-sync.js";
 import { SECONDARY_RATE_LIMIT_EVERY, type AuditFigures } from "./measure.js";
-import type { BenchReport } from "./run.js";
+import type { BenchReport, CheckFigures, Slopes } from "./run.js";
+import { isLongTail, shapeName } from "./shapes.js";
+import { resolveRateLimits } from "./sim/rate-limits.js";
 
-const TARGET_PER_THOUSAND = 25;
-const TARGET_NAIVE_RATIO = 150;
-const TARGET_CHECK_REQUESTS = 4;
+/** Issue 12's targets. */
+const TARGET_PER_THOUSAND = 15;
+const STRETCH_PER_THOUSAND = 12;
+const TARGET_NAIVE_RATIO = 250;
+const TARGET_POINTS = 5000;
+const TARGET_RSS_MB = 300;
+const TARGET_WALL_MINUTES = 10;
+const TARGET_CHECK_REQUESTS = 2;
 const TARGET_P99_MS = 1000;
+const TARGET_SCALE = 100_000;
 
 function perThousand(count: number, prs: number): string {
   return prs === 0 ? "-" : ((count / prs) * 1000).toFixed(1);
 }
 
-function sizeName(a: { repositories: number; pullRequestsPerRepository: number }): string {
-  return `${a.repositories}x${a.pullRequestsPerRepository}`;
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(0);
+}
+
+function waits(
+  a: AuditFigures | { rateLimited: Record<string, number>; rateLimitWaitSeconds?: number },
+): string {
+  const kinds = Object.entries(a.rateLimited);
+  if (kinds.length === 0) return "none";
+  const text = kinds.map(([kind, n]) => `${n} ${kind}`).join(", ");
+  return a.rateLimitWaitSeconds === undefined
+    ? text
+    : `${text} (${a.rateLimitWaitSeconds.toFixed(0)} s asked)`;
+}
+
+function found(a: AuditFigures): string {
+  const exact = a.comparison.missing.length === 0 && a.comparison.unexpected.length === 0;
+  return (
+    `${a.comparison.found}/${a.comparison.expected}` +
+    (exact ? "" : ` (${a.comparison.missing.length} missing, ${a.comparison.unexpected.length} unexpected)`) +
+    (a.error ? ` FAILED: ${a.error.split("\n")[0]}` : "")
+  );
+}
+
+function naiveRatio(a: AuditFigures): number | null {
+  return a.naive && a.requests > 0 ? a.naive.requestsForAll / a.requests : null;
 }
 
 function auditRow(a: AuditFigures): string {
   const naive = a.naive;
-  const naivePerThousand = naive ? perThousand(naive.requestsForAll, a.mergedPullRequests) : "-";
-  const ratio = naive && a.requests > 0 ? (naive.requestsForAll / a.requests).toFixed(1) : "-";
+  const ratio = naiveRatio(a);
   const naiveNote = naive?.extrapolated
-    ? ` (${naive.repositoriesMeasured} repos measured, extrapolated)`
+    ? ` (${naive.repositoriesMeasured} repos, ${naive.pullRequestsMeasured} PRs measured)`
     : "";
-  const exact = a.comparison.missing.length === 0 && a.comparison.unexpected.length === 0;
   return (
-    `| ${sizeName(a.size)} | ${a.mergedPullRequests} | ${(a.wallMs / 1000).toFixed(1)} | ${a.requests} | ` +
-    `${perThousand(a.requests, a.mergedPullRequests)} | ${perThousand(a.graphqlPoints, a.mergedPullRequests)} | ` +
-    `${(a.peakRssBytes / 2 ** 20).toFixed(0)} | ${naivePerThousand}${naiveNote} | ${ratio} | ` +
-    `${a.comparison.found}/${a.comparison.expected}${exact ? "" : ` (${a.comparison.missing.length} missing, ${a.comparison.unexpected.length} unexpected)`} |`
+    `| ${shapeName(a.shape)} | ${a.repositories} | ${a.mergedPullRequests} | ${(a.wallMs / 1000).toFixed(1)} | ` +
+    `${a.requests} | ${perThousand(a.requests, a.mergedPullRequests)} | ${a.graphqlPoints} | ` +
+    `${perThousand(a.graphqlPoints, a.mergedPullRequests)} | ${waits(a)} | ${mib(a.peakRssBytes)} | ` +
+    `${naive ? perThousand(naive.requestsForAll, a.mergedPullRequests) : "-"}${naiveNote} | ` +
+    `${ratio === null ? "-" : ratio.toFixed(1)} | ${found(a)} |`
   );
 }
+
+const AUDIT_HEADER = [
+  `| shape | repos | merged PRs | wall s | API requests | requests / 1,000 PRs | GraphQL points | points / 1,000 PRs | rate-limit answers | tool peak RSS MiB | naive requests / 1,000 PRs | naive / ours | planted found |`,
+  `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |`,
+];
 
 function routeTable(a: AuditFigures): string[] {
   const rows = Object.entries(a.byRoute).sort((x, y) => y[1] - x[1]);
@@ -43,87 +80,231 @@ function routeTable(a: AuditFigures): string[] {
   ];
 }
 
+function slopeLine(s: Slopes): string {
+  if (s.msPerThousand === null || s.rssMiBPerThousand === null) return "needs two sizes that completed";
+  return (
+    `wall time ${s.msPerThousand.toFixed(0)} ms and tool peak RSS ${s.rssMiBPerThousand.toFixed(2)} MiB ` +
+    `per 1,000 merged PRs (least squares across sizes)`
+  );
+}
+
+function largestOf(audits: readonly AuditFigures[]): AuditFigures | undefined {
+  return audits.reduce<AuditFigures | undefined>(
+    (best, a) => (!best || a.mergedPullRequests > best.mergedPullRequests ? a : best),
+    undefined,
+  );
+}
+
+function shapeSection(title: string, audits: readonly AuditFigures[], slopes: Slopes): string[] {
+  if (audits.length === 0) return [];
+  const largest = largestOf(audits);
+  return [
+    `### ${title}`,
+    ``,
+    ...AUDIT_HEADER,
+    ...audits.map(auditRow),
+    ``,
+    `Slopes: ${slopeLine(slopes)}.`,
+    ``,
+    ...(largest ? [`Requests by route at ${shapeName(largest.shape)}:`, ``, ...routeTable(largest), ``] : []),
+  ];
+}
+
+function checkLines(label: string, c: CheckFigures): string[] {
+  const warmMin = c.warmRequests.length > 0 ? Math.min(...c.warmRequests) : 0;
+  const warmMax = Math.max(0, ...c.warmRequests);
+  return [
+    `- ${label}: ${c.timesMs.length} warm events${c.coldRequests === null ? "" : ` after 1 cold (${c.coldRequests} charged requests)`}; ` +
+      `charged requests per warm event ${warmMin}-${warmMax} ` +
+      `(304 Not Modified, not charged: ${c.warmNotModified.length > 0 ? Math.min(...c.warmNotModified) : 0}-${Math.max(0, ...c.warmNotModified)}); ` +
+      `p50 ${c.p50Ms.toFixed(0)} ms, p99 ${c.p99Ms.toFixed(0)} ms.`,
+  ];
+}
+
+function findingsLines(figures: readonly FindingsSyncFigures[]): string[] {
+  if (figures.length === 0) return [`Not measured (--findings "").`, ``];
+  const first = figures[0];
+  const last = figures.at(-1);
+  const ratio = first && last && first !== last ? last.secondSeconds / first.secondSeconds : null;
+  return [
+    `| results | finding issues | first sync s (files them; setup client) | second sync s (production client) | second sync requests |`,
+    `| ---: | ---: | ---: | ---: | ---: |`,
+    ...figures.map(
+      (f) =>
+        `| ${f.results} | ${f.findings} | ${f.firstSeconds.toFixed(1)} | ${f.secondSeconds.toFixed(1)} | ${f.secondRequests} |`,
+    ),
+    ``,
+    ratio === null || !first || !last
+      ? `Ratio: needs two result counts.`
+      : `Ratio of the second syncs: ${ratio.toFixed(1)}x for ${(last.results / first.results).toFixed(0)}x the results (linear: about ${(last.results / first.results).toFixed(0)}x).`,
+    ``,
+  ];
+}
+
 function met(ok: boolean): string {
   return ok ? "met" : "NOT met";
 }
 
-export function renderResults(report: BenchReport, run: { command: string; date: Date }): string {
-  const largest = report.audits.reduce<AuditFigures | undefined>(
-    (best, a) => (!best || a.mergedPullRequests > best.mergedPullRequests ? a : best),
-    undefined,
-  );
+/** A figure at 100,000 PRs: measured when the largest size has that many, else scaled and said so. */
+function atScale(
+  a: AuditFigures | undefined,
+  value: (a: AuditFigures) => number,
+): { value: number; note: string } | null {
+  if (!a || a.mergedPullRequests === 0) return null;
+  if (a.mergedPullRequests >= TARGET_SCALE)
+    return { value: value(a), note: `measured at ${shapeName(a.shape)}` };
+  return {
+    value: (value(a) / a.mergedPullRequests) * TARGET_SCALE,
+    note: `scaled linearly from ${shapeName(a.shape)} (${a.mergedPullRequests} PRs): not measured at 100,000`,
+  };
+}
+
+function targetRows(report: BenchReport): string[] {
+  const rows: string[] = [];
+  const shapes = [
+    {
+      name: "uniform",
+      audits: report.audits.filter((a) => !isLongTail(a.shape)),
+      slopes: report.slopes.uniform,
+    },
+    {
+      name: "long-tail",
+      audits: report.audits.filter((a) => isLongTail(a.shape)),
+      slopes: report.slopes.longTail,
+    },
+  ];
+  for (const shape of shapes) {
+    const largest = largestOf(shape.audits);
+    if (!largest) continue;
+    const scaledNote =
+      largest.mergedPullRequests >= TARGET_SCALE ? "" : ` (at ${shapeName(largest.shape)}, not 100,000 PRs)`;
+    const per = (largest.requests / Math.max(1, largest.mergedPullRequests)) * 1000;
+    rows.push(
+      `| ${shape.name}: <= ${TARGET_PER_THOUSAND} requests / 1,000 merged PRs (stretch ${STRETCH_PER_THOUSAND}) | ${per.toFixed(1)}${scaledNote} | ${met(per <= TARGET_PER_THOUSAND)}${per <= STRETCH_PER_THOUSAND ? " (stretch met)" : ""} |`,
+    );
+    const ratio = naiveRatio(largest);
+    rows.push(
+      `| ${shape.name}: >= ${TARGET_NAIVE_RATIO}x fewer requests than the naive collector, same run | ${ratio === null ? "not measured" : `${ratio.toFixed(1)}x`} | ${ratio === null ? "NOT met (not measured)" : met(ratio >= TARGET_NAIVE_RATIO)} |`,
+    );
+    const points = atScale(largest, (a) => a.graphqlPoints);
+    if (points)
+      rows.push(
+        `| ${shape.name}: <= ${TARGET_POINTS} GraphQL points for the 100,000-PR audit | ${points.value.toFixed(0)} (${points.note}) | ${met(points.value <= TARGET_POINTS)} |`,
+      );
+    const peakMb = Math.max(...shape.audits.map((a) => a.peakRssBytes)) / 1e6;
+    const slope = shape.slopes.rssMiBPerThousand;
+    rows.push(
+      `| ${shape.name}: tool peak RSS < ${TARGET_RSS_MB} MB, flat in the population | ${peakMb.toFixed(0)} MB; slope ${slope === null ? "not measured" : `${slope.toFixed(2)} MiB per 1,000 PRs`} | ${met(peakMb < TARGET_RSS_MB)}${slope === null ? "" : slope > 0.5 ? " (not flat)" : ""} |`,
+    );
+    const wall = atScale(largest, (a) => a.wallMs);
+    if (wall) {
+      const minutes = wall.value / 60_000;
+      const measured = largest.mergedPullRequests >= TARGET_SCALE;
+      rows.push(
+        `| ${shape.name}: wall time <= ${TARGET_WALL_MINUTES} min for 100,000 PRs under the simulated limits, ${report.options.latencyMs} ms latency | ${minutes.toFixed(1)} min (${wall.note}) | ${measured ? met(minutes <= TARGET_WALL_MINUTES && largest.error === null) : "not measured at 100,000"} |`,
+      );
+    }
+  }
   const check = report.changeCheck;
-  const warmMax = Math.max(0, ...check.warmRequests);
-  const largestPerThousand = largest ? (largest.requests / largest.mergedPullRequests) * 1000 : Infinity;
-  const largestRatio = largest?.naive ? largest.naive.requestsForAll / largest.requests : 0;
+  const warmMax = Math.max(0, ...check.alone.warmRequests, ...check.duringAudit.warmRequests);
+  rows.push(
+    `| change check <= ${TARGET_CHECK_REQUESTS} charged requests per event, warm | ${warmMax} | ${met(warmMax <= TARGET_CHECK_REQUESTS)} |`,
+    `| change check p99 < ${TARGET_P99_MS} ms at ${report.options.latencyMs} ms latency, production throttling | ${check.alone.p99Ms.toFixed(0)} ms | ${met(check.alone.p99Ms < TARGET_P99_MS && check.alone.timesMs.length > 0)} |`,
+    `| change check p99 < ${TARGET_P99_MS} ms while an audit of the same installation runs | ${check.duringAudit.timesMs.length === 0 ? "no event ran during the audit" : `${check.duringAudit.p99Ms.toFixed(0)} ms over ${check.duringAudit.timesMs.length} events`} | ${check.duringAudit.timesMs.length === 0 ? "NOT met (not measured)" : met(check.duringAudit.p99Ms < TARGET_P99_MS)} |`,
+  );
+  const sync = report.findingsSync;
+  const first = sync[0];
+  const last = sync.at(-1);
+  if (first && last && first !== last) {
+    const ratio = last.secondSeconds / first.secondSeconds;
+    const linear = last.results / first.results;
+    rows.push(
+      `| findings sync linear; time at ${sync.map((s) => s.results).join(" and ")} results | ${sync.map((s) => `${s.secondSeconds.toFixed(1)} s`).join(" and ")} (${ratio.toFixed(1)}x for ${linear.toFixed(0)}x) | ${met(ratio <= linear * 1.5)} |`,
+    );
+  }
+  const allFound = report.audits.every(
+    (a) => a.error === null && a.comparison.missing.length === 0 && a.comparison.unexpected.length === 0,
+  );
+  const f = report.faults;
+  rows.push(
+    `| every planted violation found, both shapes | ${report.audits.map((a) => `${shapeName(a.shape)} ${a.comparison.found}/${a.comparison.expected}`).join(", ")} | ${met(allFound)} |`,
+    `| results identical with faults injected | ${f.resultsEqual && f.findingIssuesEqual ? "identical" : "different"} | ${met(f.resultsEqual && f.findingIssuesEqual)} |`,
+  );
+  return rows;
+}
+
+export function renderResults(report: BenchReport, run: { command: string; date: Date }): string {
   const cpu = cpus();
   const f = report.faults;
+  const limits = resolveRateLimits(report.options.rateLimits);
+  const check = report.changeCheck;
+  const uniform = report.audits.filter((a) => !isLongTail(a.shape));
+  const longTail = report.audits.filter((a) => isLongTail(a.shape));
   return [
     `# Benchmark results`,
     ``,
     `- Date: ${run.date.toISOString()}`,
     `- Command: \`${run.command}\``,
+    `- Full sizes: \`npm run bench -- --sizes 10x100,100x100,1000x100 --long-tail 1000x100000 --latency 50\` (add \`--enterprise-cloud\` for an Enterprise Cloud installation's budget).`,
     `- Machine: ${osType()} ${release()}, ${cpu.length} x ${cpu[0]?.model ?? "unknown CPU"}, ` +
       `${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}`,
-    `- Simulated GitHub on 127.0.0.1 (bench/sim) with ${report.options.latencyMs} ms latency per request; ` +
-      `the real GitHub provider (createGitHubClient + createGitHubHost) and collectAudit + evaluate, concurrency 4.`,
-    `- Audit runs use the client with throttling and retries off (octokit's throttling spaces every GraphQL ` +
-      `query 1 s apart, see the note below); the fault run keeps them on, as production does.`,
-    `- Peak RSS: process.memoryUsage().rss sampled every 100 ms; it includes the simulated GitHub, which runs in the same process.`,
+    `- Simulated GitHub (bench/sim) in its own process on 127.0.0.1, ${report.options.latencyMs} ms latency per request, ` +
+      `with GitHub's documented rate limits per token on a real-time clock: ${limits.restPerHour} REST requests and ` +
+      `${limits.graphqlPointsPerHour} GraphQL points per hour${report.options.rateLimits.enterpriseCloud ? " (Enterprise Cloud installation)" : ""}, ` +
+      `${limits.graphqlSecondaryPointsPerMinute} GraphQL secondary points per minute, ${limits.concurrentRequests} concurrent requests; ` +
+      `304 Not Modified not charged.`,
+    `- The tool in its own process, as \`soc2-bot audit\` runs (runAudit: collect, evaluate, write the evidence package; ` +
+      `finding issues apart, below) with the production client: createGitHubClient({ token, baseUrl }), retries and ` +
+      `throttling on, concurrency 4. Peak RSS is that process's alone (the OS's maximum resident set, and ` +
+      `process.memoryUsage().rss sampled every 100 ms).`,
+    `- Requests: what the tool sent (retries included; 304s apart). Rate-limit answers: the simulated GitHub's ` +
+      `refusals by kind, with the seconds they asked the tool to wait.`,
     ``,
     `## Audit`,
     ``,
-    `| size (repos x PRs) | merged PRs | wall s | API requests | requests / 1,000 PRs | GraphQL points / 1,000 PRs | peak RSS MiB | naive requests / 1,000 PRs | naive / ours | planted found |`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`,
-    ...report.audits.map(auditRow),
-    ``,
-    `Wall time vs population (least squares): ${report.slopeMsPerThousand === null ? "needs two sizes" : `${report.slopeMsPerThousand.toFixed(0)} ms per 1,000 merged PRs`}.`,
-    ``,
-    ...(largest
-      ? [`### Requests by route at ${sizeName(largest.size)}`, ``, ...routeTable(largest), ``]
-      : []),
+    ...shapeSection("Uniform: R repositories x P merged PRs", uniform, report.slopes.uniform),
+    ...shapeSection(
+      "Long tail: most repositories 0 to 5 merges, 1 in 100 thousands",
+      longTail,
+      report.slopes.longTail,
+    ),
     `## Change check (runChangeCheck called directly, as the app's handler calls it)`,
     ``,
-    `- Events: ${check.events} (1 cold with an empty conditional cache, then ${check.warmRequests.length} warm), alternating a clean and an unapproved open PR; each event on a new host instance sharing one client built with createGitHubClient({ conditionalCache: createConditionalCache() }), as the app does.`,
-    `- Charged requests: cold ${check.coldRequests}; warm ${Math.min(...check.warmRequests)}-${warmMax} per event. 304 Not Modified answers (not charged by GitHub): warm ${Math.min(...check.warmNotModified)}-${Math.max(0, ...check.warmNotModified)} per event, ${check.notModified} in all.`,
-    `- Time from handling the event to the check run written (warm): p50 ${check.p50Ms.toFixed(0)} ms, p99 ${check.p99Ms.toFixed(0)} ms.`,
-    `- Conclusions: ${Object.entries(check.conclusions)
+    `- Organization ${check.shape.repositories}x${check.shape.pullRequestsPerRepository}, alternating a clean and an unapproved open PR; each event on a new host instance sharing one production client built with createGitHubClient({ conditionalCache: createConditionalCache() }), as the app does.`,
+    ...checkLines("Alone", check.alone),
+    ...checkLines(
+      `During an audit of the same installation in the same process (same token budget, same octokit limiters; the audit took ${(check.duringAudit.auditWallMs / 1000).toFixed(1)} s${check.duringAudit.auditError ? `, FAILED: ${check.duringAudit.auditError}` : ""}; rate-limit answers ${waits(check.duringAudit)})`,
+      check.duringAudit,
+    ),
+    `- Conclusions: ${Object.entries({ ...check.alone.conclusions, ...check.duringAudit.conclusions })
       .map(([pr, c]) => `${pr} ${c}`)
       .join(", ")}.`,
     ``,
-    `## Faults (${sizeName(f.size)}, 5% injected faults: 500, 502, truncated body, timeout; secondary rate limit every ${SECONDARY_RATE_LIMIT_EVERY} requests)`,
+    `## Findings sync (one finding in 100 results; the second sync is the steady state: list, match, change nothing)`,
+    ``,
+    ...findingsLines(report.findingsSync),
+    `## Faults (${shapeName(f.size)}, 5% injected faults: 500, 502, truncated body, timeout; secondary rate limit every ${SECONDARY_RATE_LIMIT_EVERY} requests; findings filed)`,
     ``,
     `- Faults injected: ${JSON.stringify(f.faultsInjected)}.`,
     `- Fault-free run: ${f.clean.requests} requests, ${(f.clean.wallMs / 1000).toFixed(1)} s, ${f.clean.findingIssues ?? 0} finding issues.`,
-    `- Fault run: ${f.faulty.requests} requests (retries included), ${(f.faulty.wallMs / 1000).toFixed(1)} s, ${f.faulty.findingIssues ?? 0} finding issues.`,
-    `- Evaluation results identical: ${f.resultsEqual ? "yes" : "NO"}; finding issues identical in number: ${f.findingIssuesEqual ? "yes" : "NO"}.`,
+    `- Fault run: ${f.faulty.requests} requests (retries included), ${(f.faulty.wallMs / 1000).toFixed(1)} s, ${f.faulty.findingIssues ?? 0} finding issues${f.faulty.error ? `, FAILED: ${f.faulty.error}` : ""}.`,
+    `- results.json identical: ${f.resultsEqual ? "yes" : "NO"}; finding issues identical in number: ${f.findingIssuesEqual ? "yes" : "NO"}.`,
     ``,
     `## Notes`,
     ``,
-    `- octokit's throttling plugin (on in production clients) schedules every GraphQL request through its ` +
-      `"write" limiter, one request per second: with it, an audit spends at least 1 s per GraphQL query ` +
-      `(a page of 100 merged PRs, or a branch's history), about ${throttledMinutes(largest)} minutes per 100,000 ` +
-      `merged PRs at the largest size whatever the latency. The audit rows above ` +
-      `run without it; the fault run's wall time shows it.`,
-    `- The naive collector lists closed PRs (100 per page) and reads pull, reviews, commits and check-runs ` +
-      `for each merged one; for sizes with more repositories than it measured, its requests are extrapolated per PR.`,
+    `- The simulated clock is real time: an audit that spends its hour's budget waits for the reset as it would on GitHub ` +
+      `(the production client gives up on a wait longer than its maxRateLimitWaitSeconds, and the audit then reports it).`,
+    `- Not simulated: REST's 900 points per minute per endpoint, the CPU-time and content-creation secondary limits, and ` +
+      `the extra 50 per repository and per user a non-Enterprise installation with more than 20 of either gets (up to 12,500).`,
+    `- The naive collector lists closed PRs (100 per page) and reads pull, reviews, commits and check-runs for each merged ` +
+      `one, with its own token; it is measured on up to ${report.options.naiveRepositories} repositories (at most 1,000 of their PRs, so its ` +
+      `budget holds), and extrapolated: measured requests per PR times all PRs, plus the listing pages every repository needs.`,
     ``,
-    `## Targets`,
+    `## Targets (issue 12)`,
     ``,
     `| target | measured | |`,
     `| --- | --- | --- |`,
-    `| audit <= ${TARGET_PER_THOUSAND} requests / 1,000 merged PRs at the largest size | ${Number.isFinite(largestPerThousand) ? largestPerThousand.toFixed(1) : "-"} | ${met(largestPerThousand <= TARGET_PER_THOUSAND)} |`,
-    `| >= ${TARGET_NAIVE_RATIO}x fewer requests than the naive collector | ${largestRatio.toFixed(1)}x | ${met(largestRatio >= TARGET_NAIVE_RATIO)} |`,
-    `| change check <= ${TARGET_CHECK_REQUESTS} charged requests per event, warm | ${warmMax} | ${met(warmMax <= TARGET_CHECK_REQUESTS)} |`,
-    `| change check p99 < ${TARGET_P99_MS} ms at ${report.options.latencyMs} ms latency | ${check.p99Ms.toFixed(0)} ms | ${met(check.p99Ms < TARGET_P99_MS)} |`,
-    `| identical results with faults | ${f.resultsEqual && f.findingIssuesEqual ? "identical" : "different"} | ${met(f.resultsEqual && f.findingIssuesEqual)} |`,
+    ...targetRows(report),
     ``,
   ].join("\n");
-}
-
-/** Minutes octokit's one-GraphQL-query-per-second limiter alone adds per 100,000 merged PRs. */
-function throttledMinutes(largest: AuditFigures | undefined): string {
-  if (!largest || largest.mergedPullRequests === 0) return "?";
-  const queries = largest.byRoute["POST /graphql"] ?? 0;
-  return (((queries / largest.mergedPullRequests) * 100_000) / 60).toFixed(0);
 }

@@ -1,8 +1,12 @@
 /**
- * `npm run bench`: the audit at several sizes, the change check, and a run with injected faults,
- * all against the simulated GitHub on 127.0.0.1 through the real GitHub provider.
+ * `npm run bench`: the audit of both organization shapes at several sizes, the change check alone
+ * and during an audit, findings sync at 10,000 and 100,000 results, and a run with injected faults,
+ * all against the simulated GitHub on 127.0.0.1 in its own process, with GitHub's documented rate
+ * limits, through the real GitHub provider with production client settings.
  *
- *   npm run bench -- --sizes 10x100,100x100,1000x100 --latency 50 [--quick] [--out bench/results.md]
+ *   npm run bench -- --sizes 10x100,100x100,1000x100 --long-tail 1000x100000 --latency 50
+ *     [--shape uniform|long-tail|both] [--enterprise-cloud] [--check-audit 100x100]
+ *     [--findings 10000,100000] [--quick] [--out bench/results.md]
  *
  * With --ledger-year, instead: a year of the ledger written as the app writes it, then export,
  * coverage and verify measured in child processes (bench/ledger-year.ts); its section of
@@ -10,33 +14,45 @@
  *
  *   npm run bench -- --ledger-year [--repositories 1000] [--days 365] [--merges 100000] [--ledger DIR] [--keep] [--measure-only]
  */
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { period, serveSample } from "./harness.js";
+import { runAudit } from "../src/cli/audit.js";
+import { createGitHubClient, createGitHubHost } from "../src/providers/github/index.js";
+import { measureFindingsSync, type FindingsSyncFigures } from "./findings-sync.js";
+import { runLedgerYear } from "./ledger-year.js";
 import {
   measureAudit,
   SECONDARY_RATE_LIMIT_EVERY,
+  simStats,
   slopePerThousand,
+  startSimProcess,
+  TOOL_TOKEN,
   type AuditFigures,
-  type Size,
 } from "./measure.js";
-import {
-  measureChangeChecks,
-  percentile,
-  withOpenPullRequests,
-  type ChangeCheckFigures,
-} from "./pr-check.js";
-import { runLedgerYear } from "./ledger-year.js";
+import { changeCheckClient, measureChangeChecks, percentile, type ChangeCheckFigures } from "./pr-check.js";
 import { renderResults } from "./results.js";
+import { isLongTail, type LongTailSize, type OrgShape, type Size } from "./shapes.js";
+import type { RateLimitOptions } from "./sim/rate-limits.js";
 
 export interface BenchOptions {
+  /** Uniform organizations: R repositories x P merged PRs each. */
   sizes: Size[];
+  /** Long-tail organizations: R repositories sharing T merged PRs. */
+  longTail: LongTailSize[];
   latencyMs: number;
-  /** Change-check events after the first (cold) one. */
+  /** Change-check events alone (after the first, cold one); during the audit, as many as fit. */
   checkEvents: number;
+  /** The organization whose audit runs while the change check is measured. */
+  checkAuditShape: Size;
   /** Size of the fault run (and of its fault-free twin). */
   faultSize: Size;
   naiveRepositories: number;
+  /** Result counts the findings sync is timed at (none: not measured). */
+  findingsResults: number[];
+  /** GitHub's documented limits, or Enterprise Cloud's larger installation budget. */
+  rateLimits: RateLimitOptions;
   log?: (line: string) => void;
 }
 
@@ -49,38 +65,87 @@ export interface FaultFigures {
   findingIssuesEqual: boolean;
 }
 
+export interface Slopes {
+  /** Wall milliseconds per 1,000 merged PRs (least squares across sizes). */
+  msPerThousand: number | null;
+  /** Peak RSS of the tool, MiB per 1,000 merged PRs. */
+  rssMiBPerThousand: number | null;
+}
+
+export type CheckFigures = ChangeCheckFigures & { p50Ms: number; p99Ms: number };
+
+export interface ChangeCheckReport {
+  shape: Size;
+  alone: CheckFigures;
+  duringAudit: CheckFigures & {
+    auditWallMs: number;
+    auditError: string | null;
+    /** Rate-limit answers the shared token met during the audit and the checks. */
+    rateLimited: Record<string, number>;
+  };
+}
+
 export interface BenchReport {
   options: Omit<BenchOptions, "log">;
   audits: AuditFigures[];
-  slopeMsPerThousand: number | null;
-  changeCheck: ChangeCheckFigures & { p50Ms: number; p99Ms: number };
+  slopes: { uniform: Slopes; longTail: Slopes };
+  changeCheck: ChangeCheckReport;
   faults: FaultFigures;
+  findingsSync: FindingsSyncFigures[];
+}
+
+function parseDimensions(flag: string, text: string): [number, number][] {
+  return text.split(",").map((part) => {
+    const match = /^(\d+)x(\d+)$/.exec(part.trim());
+    if (!match) throw new Error(`${flag}: "${part}" is not NxM, e.g. 10x100`);
+    return [Number(match[1]), Number(match[2])];
+  });
 }
 
 export function parseSizes(text: string): Size[] {
-  return text.split(",").map((part) => {
-    const match = /^(\d+)x(\d+)$/.exec(part.trim());
-    if (!match) throw new Error(`--sizes: "${part}" is not REPOSITORIESxPULL_REQUESTS, e.g. 10x100`);
-    return { repositories: Number(match[1]), pullRequestsPerRepository: Number(match[2]) };
-  });
+  try {
+    return parseDimensions("--sizes", text).map(([repositories, pullRequestsPerRepository]) => ({
+      repositories,
+      pullRequestsPerRepository,
+    }));
+  } catch {
+    const bad = text.split(",").find((part) => !/^\d+x\d+$/.test(part.trim())) ?? text;
+    throw new Error(`--sizes: "${bad}" is not REPOSITORIESxPULL_REQUESTS, e.g. 10x100`);
+  }
+}
+
+/** `--long-tail 1000x100000`: repositories x merged pull requests in all. */
+export function parseLongTail(text: string): LongTailSize[] {
+  return parseDimensions("--long-tail", text).map(([repositories, totalPullRequests]) => ({
+    repositories,
+    totalPullRequests,
+  }));
+}
+
+function slopes(audits: readonly AuditFigures[]): Slopes {
+  const ok = audits.filter((a) => a.error === null);
+  return {
+    msPerThousand: slopePerThousand(ok.map((a) => ({ prs: a.mergedPullRequests, y: a.wallMs }))),
+    rssMiBPerThousand: slopePerThousand(
+      ok.map((a) => ({ prs: a.mergedPullRequests, y: a.peakRssBytes / 2 ** 20 })),
+    ),
+  };
 }
 
 export async function runBenchmark(options: BenchOptions): Promise<BenchReport> {
   const log = options.log ?? (() => {});
   const audits: AuditFigures[] = [];
-  // Not recorded: builds GitHub's GraphQL schema in the simulated GitHub and warms the JIT, which
-  // would otherwise be charged to the first size.
-  await measureAudit({
-    size: { repositories: 1, pullRequestsPerRepository: 1 },
-    latencyMs: 0,
-    naiveRepositories: 0,
-  });
-  for (const size of options.sizes) {
-    log(`audit ${size.repositories}x${size.pullRequestsPerRepository} at ${options.latencyMs} ms latency...`);
+  const shapes: OrgShape[] = [...options.sizes, ...options.longTail];
+  for (const shape of shapes) {
+    const name = isLongTail(shape)
+      ? `long-tail ${shape.repositories} repositories, ${shape.totalPullRequests} PRs`
+      : `${shape.repositories}x${shape.pullRequestsPerRepository}`;
+    log(`audit ${name} at ${options.latencyMs} ms latency...`);
     const figures = await measureAudit({
-      size,
+      shape,
       latencyMs: options.latencyMs,
       naiveRepositories: options.naiveRepositories,
+      rateLimits: options.rateLimits,
       log,
     });
     log(
@@ -89,52 +154,128 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     );
     audits.push(figures);
   }
-  const slopeMsPerThousand = slopePerThousand(
-    audits.map((a) => ({ prs: a.mergedPullRequests, ms: a.wallMs })),
-  );
 
-  log(`change check: ${options.checkEvents + 1} events at ${options.latencyMs} ms latency...`);
-  const changeCheck = await measureCheck(options);
+  log(
+    `change check: alone, then during an audit of ${options.checkAuditShape.repositories}x${options.checkAuditShape.pullRequestsPerRepository}...`,
+  );
+  const changeCheck = await measureCheck(options, log);
 
   log(`fault run ${options.faultSize.repositories}x${options.faultSize.pullRequestsPerRepository}...`);
   const faults = await measureFaults(options);
   log(`  results equal: ${faults.resultsEqual}, finding issues equal: ${faults.findingIssuesEqual}`);
 
+  let findingsSync: FindingsSyncFigures[] = [];
+  if (options.findingsResults.length > 0) {
+    log(`findings sync at ${options.findingsResults.join(", ")} results...`);
+    findingsSync = await measureFindingsSync(options.findingsResults, { latencyMs: options.latencyMs, log });
+  }
+
   const { log: _log, ...recorded } = options;
-  return { options: recorded, audits, slopeMsPerThousand, changeCheck, faults };
+  return {
+    options: recorded,
+    audits,
+    slopes: {
+      uniform: slopes(audits.filter((a) => !isLongTail(a.shape))),
+      longTail: slopes(audits.filter((a) => isLongTail(a.shape))),
+    },
+    changeCheck,
+    faults,
+    findingsSync,
+  };
 }
 
-async function measureCheck(options: BenchOptions): Promise<BenchReport["changeCheck"]> {
-  let open: ReturnType<typeof withOpenPullRequests>["open"] | undefined;
-  const served = await serveSample(
-    { repositories: 2, pullRequestsPerRepository: 20 },
-    { latencyMs: options.latencyMs },
-    (snapshot, sample) => {
-      const extended = withOpenPullRequests(snapshot, sample);
-      open = extended.open;
-      return extended.snapshot;
-    },
-  );
+function withPercentiles(figures: ChangeCheckFigures): CheckFigures {
+  return { ...figures, p50Ms: percentile(figures.timesMs, 50), p99Ms: percentile(figures.timesMs, 99) };
+}
+
+/**
+ * The change check as the app runs it, alone and then while an audit of the same installation runs
+ * in the same process (the app's scheduled audit shares the process, the token's budget and
+ * octokit's limiters with the webhook handlers), with the same process-wide conditional cache.
+ */
+async function measureCheck(options: BenchOptions, log: (line: string) => void): Promise<ChangeCheckReport> {
+  const sim = await startSimProcess({
+    shape: options.checkAuditShape,
+    latencyMs: options.latencyMs,
+    openPullRequests: true,
+    rateLimits: options.rateLimits,
+  });
+  const outDir = await mkdtemp(join(tmpdir(), "soc2-bench-check-"));
   try {
+    const { url, open, organization, at } = sim.ready;
     if (!open) throw new Error("no open pull requests to check");
-    const figures = await measureChangeChecks(served.sim, open, {
-      organization: served.served.organization?.login ?? "acme-demo",
-      now: period(served.sample).until,
+    const client = changeCheckClient(url, TOOL_TOKEN);
+    const now = new Date(at);
+    const alone = await measureChangeChecks(client, url, open, {
+      organization,
+      now,
       events: options.checkEvents,
     });
-    return { ...figures, p50Ms: percentile(figures.timesMs, 50), p99Ms: percentile(figures.timesMs, 99) };
+    log(
+      `  alone: p99 ${percentile(alone.timesMs, 99).toFixed(0)} ms over ${alone.timesMs.length} warm events`,
+    );
+
+    const octokit = createGitHubClient({ token: TOOL_TOKEN, baseUrl: url });
+    let auditDone = false;
+    let auditError: string | null = null;
+    const auditStarted = performance.now();
+    const audit = runAudit(
+      {
+        host: createGitHubHost({ octokit, baseUrl: url }),
+        organization,
+        since: new Date(sim.ready.since),
+        until: new Date(sim.ready.until),
+        policyFiles: [],
+        outDir,
+        findings: false,
+        concurrency: 4,
+        now: () => now,
+      },
+      { stdout: () => {}, stderr: () => {} },
+    )
+      .catch((error: unknown) => {
+        auditError = error instanceof Error ? error.message : String(error);
+      })
+      .finally(() => {
+        auditDone = true;
+      });
+    const during = await measureChangeChecks(client, url, open, {
+      organization,
+      now,
+      events: 10_000,
+      cold: false,
+      stop: () => auditDone,
+    });
+    await audit;
+    const auditWallMs = performance.now() - auditStarted;
+    const stats = await simStats(sim);
+    log(
+      `  during the audit (${(auditWallMs / 1000).toFixed(1)} s): p99 ${percentile(during.timesMs, 99).toFixed(0)} ms ` +
+        `over ${during.timesMs.length} events`,
+    );
+    return {
+      shape: options.checkAuditShape,
+      alone: withPercentiles(alone),
+      duringAudit: {
+        ...withPercentiles(during),
+        auditWallMs,
+        auditError,
+        rateLimited: stats.rateLimited,
+      },
+    };
   } finally {
-    await served.sim.close();
+    await sim.close();
+    await rm(outDir, { recursive: true, force: true });
   }
 }
 
 async function measureFaults(options: BenchOptions): Promise<FaultFigures> {
   const common = {
-    size: options.faultSize,
+    shape: options.faultSize,
     latencyMs: options.latencyMs,
-    throttle: true,
     findings: true,
     naiveRepositories: 0,
+    rateLimits: options.rateLimits,
   };
   const clean = await measureAudit(common);
   const faultRun = { rate: 0.05, secondaryRateLimitEvery: SECONDARY_RATE_LIMIT_EVERY, timeoutMs: 1000 };
@@ -144,9 +285,15 @@ async function measureFaults(options: BenchOptions): Promise<FaultFigures> {
     clean,
     faulty,
     faultsInjected: faulty.faultsInjected,
-    resultsEqual: clean.resultsText === faulty.resultsText,
+    resultsEqual: clean.error === null && clean.resultsHash === faulty.resultsHash,
     findingIssuesEqual: clean.findingIssues === faulty.findingIssues,
   };
+}
+
+/** The ledger's section of an existing results file, kept when the audit's figures are rewritten. */
+export function ledgerSection(text: string): string | null {
+  const start = text.indexOf("\n## Ledger: a year of ");
+  return start < 0 ? null : text.slice(start + 1).trimEnd();
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -165,6 +312,11 @@ async function main(argv: string[]): Promise<number> {
       ledger: { type: "string" },
       keep: { type: "boolean", default: false },
       "measure-only": { type: "boolean", default: false },
+      shape: { type: "string" },
+      "long-tail": { type: "string" },
+      "check-audit": { type: "string" },
+      findings: { type: "string" },
+      "enterprise-cloud": { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -184,15 +336,26 @@ async function main(argv: string[]): Promise<number> {
     return [report.export, report.coverage, report.verify].every((c) => c.exitCode <= 1) ? 0 : 1;
   }
   const quick = values.quick ?? false;
+  const shape = values.shape ?? "both";
+  if (!["uniform", "long-tail", "both"].includes(shape))
+    throw new Error(`--shape: "${shape}" is not uniform, long-tail or both`);
   const sizes = parseSizes(values.sizes ?? (quick ? "3x5,10x20" : "10x100,100x100,1000x100"));
+  const longTail = parseLongTail(values["long-tail"] ?? (quick ? "20x200" : "1000x100000"));
   const options: BenchOptions = {
-    sizes,
+    sizes: shape === "long-tail" ? [] : sizes,
+    longTail: shape === "uniform" ? [] : longTail,
     latencyMs: Number(values.latency),
     checkEvents: quick ? 10 : 100,
+    checkAuditShape: parseSizes(values["check-audit"] ?? (quick ? "3x5" : "100x100"))[0]!,
     faultSize: quick
       ? { repositories: 3, pullRequestsPerRepository: 5 }
       : { repositories: 10, pullRequestsPerRepository: 20 },
     naiveRepositories: Number(values["naive-repositories"]),
+    findingsResults: (values.findings ?? (quick ? "1000,10000" : "10000,100000"))
+      .split(",")
+      .filter((part) => part.trim() !== "")
+      .map(Number),
+    rateLimits: values["enterprise-cloud"] ? { enterpriseCloud: true } : {},
     log: (line) => process.stderr.write(`${line}\n`),
   };
   const started = new Date();
@@ -200,9 +363,16 @@ async function main(argv: string[]): Promise<number> {
   const command = `npm run bench -- ${argv.join(" ")}`.trim();
   const markdown = renderResults(report, { command, date: started });
   process.stdout.write(markdown);
-  if (values.out) await writeFile(values.out, markdown, "utf8");
+  if (values.out) {
+    // The ledger's year (--ledger-year) is measured apart: its section is kept as it is.
+    const previous = await readFile(values.out, "utf8").catch(() => "");
+    const ledger = ledgerSection(previous);
+    await writeFile(values.out, ledger ? `${markdown.trimEnd()}\n\n${ledger}\n` : markdown, "utf8");
+  }
   const ok =
-    report.audits.every((a) => a.comparison.missing.length === 0 && a.comparison.unexpected.length === 0) &&
+    report.audits.every(
+      (a) => a.error === null && a.comparison.missing.length === 0 && a.comparison.unexpected.length === 0,
+    ) &&
     report.faults.resultsEqual &&
     report.faults.findingIssuesEqual;
   return ok ? 0 : 1;
