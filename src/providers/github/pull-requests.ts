@@ -25,6 +25,7 @@ import {
 import { MERGED_PULL_REQUESTS_QUERY, PULL_REQUEST_QUERY } from "./queries.js";
 import { list, mapKnown, readBranchRule } from "./repository.js";
 import { observeBypass } from "./rule-suites.js";
+import { rememberHeadCheckRuns, type HeadCheckRun } from "./writing.js";
 import { CommitPullAnswer, parseAnswer, PullRequestAnswer, type PullRequestNode } from "./schema.js";
 
 export async function graphql(
@@ -113,6 +114,8 @@ export async function collectChangeContext(
       complete.completion,
     ),
   );
+  const runs = headCheckRuns(complete.pr, complete.completion.refused.has("checks"));
+  if (runs) rememberHeadCheckRuns(ctx, fullName, pr.headRefOid, runs);
   const skipped = unreadable("not collected for a change check", "only the base branch's rules are read");
   return {
     changeRequest,
@@ -130,6 +133,30 @@ export async function collectChangeContext(
       collectionError: null,
     },
   };
+}
+
+/**
+ * The check runs on the pull request's head, when its query read them all: the head's rollup read to
+ * its end (or no rollup: no check or status on the commit at all). Undefined when it cannot tell.
+ */
+function headCheckRuns(pr: PullRequestNode, refused: boolean): HeadCheckRun[] | undefined {
+  const head = pr.headCommit.nodes.find((node) => node.commit.oid === pr.headRefOid)?.commit;
+  if (!head || refused) return undefined;
+  const contexts = head.statusCheckRollup?.contexts;
+  if (!contexts) return [];
+  if (contexts.pageInfo.hasNextPage || contexts.nodes.length < contexts.totalCount) return undefined;
+  const runs: HeadCheckRun[] = [];
+  for (const context of contexts.nodes) {
+    if (context.__typename !== "CheckRun") continue;
+    // A run whose id the answer does not carry leaves GitHub's list to say.
+    if (typeof context.databaseId !== "number") return undefined;
+    runs.push({
+      id: context.databaseId,
+      name: context.name,
+      appId: context.checkSuite?.app?.databaseId ?? null,
+    });
+  }
+  return runs;
 }
 
 const VISIBILITY = { PUBLIC: "public", PRIVATE: "private", INTERNAL: "internal" } as const;

@@ -14,7 +14,7 @@ ${PAGE_INFO}
 nodes {
   __typename
   ... on CheckRun {
-    name conclusion status detailsUrl completedAt
+    databaseId name conclusion status detailsUrl completedAt
     checkSuite { app { databaseId slug } }
   }
   ... on StatusContext { context state targetUrl createdAt creator { login } }

@@ -21,6 +21,8 @@ export type PageInfo = z.infer<typeof PageInfo>;
 
 const CheckRunContext = z.object({
   __typename: z.literal("CheckRun"),
+  /** The id REST writes to the run with; absent from answers to queries that did not ask. */
+  databaseId: z.number().nullable().optional(),
   name: z.string(),
   conclusion: z.string().nullable(),
   status: z.string(),

@@ -7,6 +7,74 @@ import { CheckRunsAnswer, IssueAnswer, parseAnswer, type IssueAnswer as IssueAns
 /** GitHub refuses a check-run summary longer than 65535 characters. */
 const SUMMARY_LIMIT = 65_535;
 
+/** A check run on a head commit, as the pull request's query read it from the commit's rollup. */
+export interface HeadCheckRun {
+  id: number;
+  name: string;
+  appId: number | null;
+}
+
+/**
+ * The check runs of head commits as the change check's own query read them (every context of the
+ * head's rollup, to its end), by "owner/repo@sha", for one host: the write that follows then knows
+ * whether to update a run or create one without asking GitHub again. Taken once: a later write
+ * asks GitHub.
+ */
+const headCheckRuns = new WeakMap<GitHubContext, Map<string, readonly HeadCheckRun[]>>();
+
+export function rememberHeadCheckRuns(
+  ctx: GitHubContext,
+  repository: string,
+  headSha: string,
+  runs: readonly HeadCheckRun[],
+): void {
+  let runsOf = headCheckRuns.get(ctx);
+  if (!runsOf) headCheckRuns.set(ctx, (runsOf = new Map()));
+  runsOf.set(`${repository}@${headSha}`, runs);
+}
+
+function takeHeadCheckRuns(
+  ctx: GitHubContext,
+  repository: string,
+  headSha: string,
+): readonly HeadCheckRun[] | undefined {
+  const runsOf = headCheckRuns.get(ctx);
+  const key = `${repository}@${headSha}`;
+  const runs = runsOf?.get(key);
+  runsOf?.delete(key);
+  return runs;
+}
+
+/**
+ * This app's run named `name` on the head: from what the pull request's query read when it read the
+ * head's checks to their end, else from GitHub's list of the head's runs (one more request).
+ */
+async function existingCheckRun(
+  ctx: GitHubContext,
+  target: { repository: string; headSha: string },
+  name: string,
+  what: string,
+  appId: number | undefined,
+): Promise<{ id: number } | undefined> {
+  const read = takeHeadCheckRuns(ctx, target.repository, target.headSha);
+  if (read) {
+    const ours = read.filter((r) => r.name === name && (appId === undefined || r.appId === appId));
+    // Of several (a race of two events), the newest, as filter=latest would give.
+    return ours.reduce<HeadCheckRun | undefined>((a, b) => (a && a.id > b.id ? a : b), undefined);
+  }
+  const { owner, repo } = splitFullName(target.repository);
+  const existing = await ctx.octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
+    owner,
+    repo,
+    ref: target.headSha,
+    check_name: name,
+    filter: "latest",
+    per_page: 100,
+    ...(appId === undefined ? {} : { app_id: appId }),
+  });
+  return parseAnswer(CheckRunsAnswer, existing.data, what).check_runs.find((r) => r.name === name);
+}
+
 export async function publishChangeCheck(
   ctx: GitHubContext,
   target: { repository: string; number: number; headSha: string },
@@ -16,18 +84,7 @@ export async function publishChangeCheck(
   const { owner, repo } = splitFullName(target.repository);
   const what = `check run "${check.name}" on ${target.repository}@${target.headSha}`;
   try {
-    const existing = await ctx.octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
-      owner,
-      repo,
-      ref: target.headSha,
-      check_name: check.name,
-      filter: "latest",
-      per_page: 100,
-      ...(appId === undefined ? {} : { app_id: appId }),
-    });
-    const run = parseAnswer(CheckRunsAnswer, existing.data, what).check_runs.find(
-      (r) => r.name === check.name,
-    );
+    const run = await existingCheckRun(ctx, target, check.name, what, appId);
     const body = {
       status: "completed" as const,
       conclusion: check.conclusion,
