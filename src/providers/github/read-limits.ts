@@ -10,8 +10,8 @@
  *  - the primary budget: x-ratelimit-limit per hour (5,000 requests for REST and 5,000 points for
  *    GraphQL with a token or installation; more for GitHub Enterprise Cloud apps), reported with
  *    x-ratelimit-remaining / x-ratelimit-used / x-ratelimit-reset per x-ratelimit-resource;
- *  - secondary points per minute: 2,000 for GraphQL, 900 for REST (a query 1 point, a mutation or a
- *    REST write 5, a REST read 1);
+ *  - secondary points per minute to one endpoint: 2,000 for GraphQL, 900 for a REST endpoint (a
+ *    query 1 point, a mutation or a REST write 5, a REST read 1);
  *  - at most 100 concurrent requests;
  *  - secondary rate limit answers (403/429) name their wait: retry-after, or x-ratelimit-reset.
  *
@@ -54,7 +54,7 @@ export interface RateLimitOptions {
   maxConcurrentRequests?: number;
   /** GraphQL points per minute (GitHub: 2,000). */
   graphqlPointsPerMinute?: number;
-  /** REST points per minute (GitHub: 900; a read 1 point, a write 5). */
+  /** REST points per minute to one endpoint (GitHub: 900; a read 1 point, a write 5). */
   restPointsPerMinute?: number;
   /** Spacing between content-creating requests, in ms (GitHub: at least one second; default 1,050). */
   writeSpacingMs?: number;
@@ -144,7 +144,8 @@ export function graphqlOperationType(document: string): "query" | "mutation" | "
 function classify(options: Record<string, unknown>): Classified {
   const method = String(options.method ?? "GET").toUpperCase();
   const url = String(options.url ?? "/");
-  const pathname = new URL(url, "http://github.test").pathname;
+  // GitHub Enterprise Server serves the REST API under /api/v3 (absolute URLs: pagination, the fetch).
+  const pathname = new URL(url, "http://github.test").pathname.replace(/^\/api\/v3(?=\/)/, "");
   const label = `${method} ${url.split("?")[0] ?? url}`;
   if (pathname.endsWith("/graphql")) {
     const data = options.data as { query?: unknown } | undefined;
@@ -282,10 +283,12 @@ export class RateLimiter {
   readonly maxConcurrent: number;
   readonly secondaryRetries: number;
   private readonly budgets = new Map<string, Budget>();
-  private readonly windows: { graphql: PointsWindow; rest: PointsWindow };
+  private readonly graphqlWindow: PointsWindow;
+  /** REST's per-minute points count per endpoint ("to a single endpoint per minute"). */
+  private readonly restWindows = new Map<string, PointsWindow>();
+  private readonly restPointsPerMinute: number;
   private readonly inflight = new Map<string, number>();
   private inflightGraphqlPoints = 0;
-  private inflightRestPoints = 0;
   /** Points a GraphQL query has been spending, on average (what an unanswered one is expected to cost). */
   private graphqlCostEstimate = 1;
   private lastGraphqlAnswer: { used: number; reset: number; at: number } | undefined;
@@ -306,10 +309,11 @@ export class RateLimiter {
     this.secondaryRetries = options.secondaryRetries ?? 3;
     const windowMs = options.windowMs ?? MINUTE_MS;
     this.windowMs = windowMs;
-    this.windows = {
-      graphql: new PointsWindow(options.graphqlPointsPerMinute ?? GRAPHQL_POINTS_PER_MINUTE, windowMs),
-      rest: new PointsWindow(options.restPointsPerMinute ?? REST_POINTS_PER_MINUTE, windowMs),
-    };
+    this.graphqlWindow = new PointsWindow(
+      options.graphqlPointsPerMinute ?? GRAPHQL_POINTS_PER_MINUTE,
+      windowMs,
+    );
+    this.restPointsPerMinute = options.restPointsPerMinute ?? REST_POINTS_PER_MINUTE;
     this.writes = new Gate(1, options.writeSpacingMs ?? WRITE_SPACING_MS);
     this.stats = options.stats ?? emptyRateLimitStats();
   }
@@ -329,8 +333,7 @@ export class RateLimiter {
   }
 
   /**
-   * Reads the rate-limit headers of every answer (retries included): the budget of its resource, and
-   * for REST the points the request counts against the per-minute budget.
+   * Reads the rate-limit headers of every answer (retries included): the budget of its resource.
    */
   observe(url: string, method: string, response: Response): void {
     if (response.status === 304) return;
@@ -353,10 +356,6 @@ export class RateLimiter {
         used: sameWindow ? Math.max(previous.used, usedNow) : usedNow,
         remaining: sameWindow ? Math.min(previous.remaining, remaining) : remaining,
       });
-    }
-    if (resource === "core") {
-      const write = method !== "GET" && method !== "HEAD";
-      this.windows.rest.add(Date.now(), write ? REST_WRITE_POINTS : 1);
     }
   }
 
@@ -393,7 +392,7 @@ export class RateLimiter {
     if (spent !== undefined && spent > 0) {
       this.graphqlCostEstimate = this.graphqlCostEstimate * 0.8 + spent * 0.2;
     }
-    this.windows.graphql.add(now, Math.max(spent ?? 1, request.write ? MUTATION_POINTS : 1));
+    this.graphqlWindow.add(now, Math.max(spent ?? 1, request.write ? MUTATION_POINTS : 1));
   }
 
   /**
@@ -419,10 +418,11 @@ export class RateLimiter {
         ? REST_WRITE_POINTS
         : 1;
     const window = request.graphql
-      ? this.windows.graphql
+      ? this.graphqlWindow
       : request.resource === "core"
-        ? this.windows.rest
+        ? this.restWindow(request.label)
         : null;
+    let pacedSince: number | undefined;
     for (;;) {
       const now = Date.now();
       const budget = this.budgets.get(request.resource);
@@ -436,29 +436,41 @@ export class RateLimiter {
         await this.awaitReset(request, budget);
         continue;
       }
-      const pending = request.graphql ? this.inflightGraphqlPoints : this.inflightRestPoints;
+      // A GraphQL query's points are known from its answer (counted in flight until then); a REST
+      // request's are known before it leaves and count at once.
+      const pending = request.graphql ? this.inflightGraphqlPoints : 0;
       const wait = window ? window.waitFor(minutePoints, pending, now) : 0;
       if (wait > 0) {
-        const started = Date.now();
+        pacedSince ??= now;
         await this.changed(wait);
-        this.stats.pacedRequests += 1;
-        this.stats.pacedSeconds += (Date.now() - started) / 1000;
         continue;
       }
       break;
     }
+    if (pacedSince !== undefined) {
+      this.stats.pacedRequests += 1;
+      this.stats.pacedSeconds += (Date.now() - pacedSince) / 1000;
+    }
     this.inflight.set(request.resource, (this.inflight.get(request.resource) ?? 0) + cost);
     if (request.graphql) this.inflightGraphqlPoints += minutePoints;
-    else if (window) this.inflightRestPoints += minutePoints;
+    else window?.add(Date.now(), minutePoints);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.inflight.set(request.resource, (this.inflight.get(request.resource) ?? cost) - cost);
       if (request.graphql) this.inflightGraphqlPoints -= minutePoints;
-      else if (window) this.inflightRestPoints -= minutePoints;
       this.notify();
     };
+  }
+
+  private restWindow(endpoint: string): PointsWindow {
+    let window = this.restWindows.get(endpoint);
+    if (!window) {
+      window = new PointsWindow(this.restPointsPerMinute, this.windowMs);
+      this.restWindows.set(endpoint, window);
+    }
+    return window;
   }
 
   /** The throttling plugin's onRateLimit: GitHub answered a request with the budget used up. */

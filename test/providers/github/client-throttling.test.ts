@@ -305,6 +305,43 @@ describe("the production client's rate limits", () => {
     expect(third - first).toBeGreaterThanOrEqual(1400);
   });
 
+  it("paces REST reads per endpoint, as GitHub counts its per-minute points", async () => {
+    // Two points per 1.2 s stand for GitHub's 900 per minute to one endpoint.
+    const client = createGitHubClient({
+      token: TOKEN,
+      rateLimits: { restPointsPerMinute: 2, windowMs: 1200 },
+    });
+    const arrivals: Record<string, number[]> = { teams: [], keys: [] };
+    github()
+      .get("/repos/acme/api/teams")
+      .times(3)
+      .reply(() => {
+        arrivals.teams?.push(performance.now());
+        return [200, []];
+      })
+      .get("/repos/acme/api/keys")
+      .reply(() => {
+        arrivals.keys?.push(performance.now());
+        return [200, []];
+      });
+    const teams = () => client.request("GET /repos/{owner}/{repo}/teams", { owner: "acme", repo: "api" });
+
+    const started = performance.now();
+    await Promise.all([
+      teams(),
+      teams(),
+      teams(),
+      client.request("GET /repos/{owner}/{repo}/keys", { owner: "acme", repo: "api" }),
+    ]);
+
+    const [first = 0, second = 0, third = 0] = [...(arrivals.teams ?? [])].sort((a, b) => a - b);
+    expect(second - first).toBeLessThan(300);
+    expect(third - first).toBeGreaterThanOrEqual(1100);
+    // Another endpoint has its own count.
+    expect((arrivals.keys?.[0] ?? 0) - started).toBeLessThan(300);
+    expect(client.stats.rateLimits?.pacedRequests).toBe(1);
+  });
+
   it("retries a GraphQL secondary rate limit after the retry-after GitHub names", async () => {
     const client = createGitHubClient({ token: TOKEN });
     github()
