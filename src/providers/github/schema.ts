@@ -273,7 +273,7 @@ const RefConnection = z.object({
 export type RefConnection = z.infer<typeof RefConnection>;
 
 /** The policy file as a tree entry: its mode tells a file (100644/100755) from a link (120000). */
-const TreeEntry = z.object({
+const PolicyFileEntry = z.object({
   mode: z.number(),
   type: z.string(),
   object: z
@@ -286,7 +286,7 @@ const TreeEntry = z.object({
     })
     .nullable(),
 });
-export type TreeEntry = z.infer<typeof TreeEntry>;
+export type PolicyFileEntry = z.infer<typeof PolicyFileEntry>;
 
 /**
  * One repository of the batch. Fields a token may not read come back null with an error naming
@@ -301,7 +301,7 @@ export const RepositoryFactsNode = z.object({
   defaultBranchRef: z
     .object({
       name: z.string(),
-      target: z.object({ __typename: z.string(), file: TreeEntry.nullable().optional() }).nullable(),
+      target: z.object({ __typename: z.string(), file: PolicyFileEntry.nullable().optional() }).nullable(),
       branchProtectionRule: ProtectionRuleNode.nullable(),
       rules: z.object({ totalCount: z.number() }).nullable(),
     })
