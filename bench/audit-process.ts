@@ -36,6 +36,8 @@ export interface AuditProcessFigures {
   /** Requests the client sent (retries included), 304s apart, GraphQL points the answers reported. */
   clientRequests: number;
   clientNotModified: number;
+  /** What the rate limits made the client do (waits for resets, pacing, write spacing, retries). */
+  clientRateLimits: Record<string, number> | null;
   exitCode: number | null;
   /** The audit's error, when it failed (e.g. a rate limit it would not wait for). */
   error: string | null;
@@ -101,6 +103,7 @@ async function audit(config: AuditProcessConfig, outDir: string): Promise<AuditP
     peakRssBytes: peak,
     clientRequests: octokit.stats.requests,
     clientNotModified: octokit.stats.notModified ?? 0,
+    clientRateLimits: octokit.stats.rateLimits ? { ...octokit.stats.rateLimits } : null,
     exitCode,
     error,
     results: read?.results.length ?? 0,

@@ -43,6 +43,8 @@ export interface AuditFigures {
   /** Answers refused by a rate limit, by kind, and the seconds they told the tool to wait. */
   rateLimited: Record<string, number>;
   rateLimitWaitSeconds: number;
+  /** What the limits made the tool's client do: waits for resets, pacing, write spacing, retries. */
+  clientRateLimits: Record<string, number> | null;
   peakRssBytes: number;
   comparison: ExpectedComparison;
   /** The audit's error, when it did not complete. */
@@ -150,6 +152,7 @@ export async function measureAudit(options: MeasureOptions): Promise<AuditFigure
       byRoute: stats.byRoute,
       rateLimited: stats.rateLimited,
       rateLimitWaitSeconds: stats.rateLimitWaitSeconds,
+      clientRateLimits: audit.clientRateLimits,
       peakRssBytes: audit.peakRssBytes,
       comparison: audit.comparison,
       error: audit.error,

@@ -36,6 +36,17 @@ function waits(
     : `${text} (${a.rateLimitWaitSeconds.toFixed(0)} s asked)`;
 }
 
+/** The client's own account of its waits (ClientStats.rateLimits), in seconds and counts. */
+function toolWaits(a: AuditFigures): string {
+  const r = a.clientRateLimits;
+  if (!r) return "-";
+  const s = (key: string) => (r[key] ?? 0).toFixed(0);
+  return (
+    `reset ${r.primaryResetWaits ?? 0} (${s("primaryResetWaitSeconds")} s), paced ${r.pacedRequests ?? 0} ` +
+    `(${s("pacedSeconds")} s), secondary retries ${r.secondaryRetries ?? 0}`
+  );
+}
+
 function found(a: AuditFigures): string {
   const exact = a.comparison.missing.length === 0 && a.comparison.unexpected.length === 0;
   return (
@@ -58,15 +69,15 @@ function auditRow(a: AuditFigures): string {
   return (
     `| ${shapeName(a.shape)} | ${a.repositories} | ${a.mergedPullRequests} | ${(a.wallMs / 1000).toFixed(1)} | ` +
     `${a.requests} | ${perThousand(a.requests, a.mergedPullRequests)} | ${a.graphqlPoints} | ` +
-    `${perThousand(a.graphqlPoints, a.mergedPullRequests)} | ${waits(a)} | ${mib(a.peakRssBytes)} | ` +
+    `${perThousand(a.graphqlPoints, a.mergedPullRequests)} | ${waits(a)} | ${toolWaits(a)} | ${mib(a.peakRssBytes)} | ` +
     `${naive ? perThousand(naive.requestsForAll, a.mergedPullRequests) : "-"}${naiveNote} | ` +
     `${ratio === null ? "-" : ratio.toFixed(1)} | ${found(a)} |`
   );
 }
 
 const AUDIT_HEADER = [
-  `| shape | repos | merged PRs | wall s | API requests | requests / 1,000 PRs | GraphQL points | points / 1,000 PRs | rate-limit answers | tool peak RSS MiB | naive requests / 1,000 PRs | naive / ours | planted found |`,
-  `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |`,
+  `| shape | repos | merged PRs | wall s | API requests | requests / 1,000 PRs | GraphQL points | points / 1,000 PRs | rate-limit answers | tool's waits | tool peak RSS MiB | naive requests / 1,000 PRs | naive / ours | planted found |`,
+  `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- |`,
 ];
 
 function routeTable(a: AuditFigures): string[] {
@@ -258,7 +269,8 @@ export function renderResults(report: BenchReport, run: { command: string; date:
       `throttling on, concurrency 4. Peak RSS is that process's alone (the OS's maximum resident set, and ` +
       `process.memoryUsage().rss sampled every 100 ms).`,
     `- Requests: what the tool sent (retries included; 304s apart). Rate-limit answers: the simulated GitHub's ` +
-      `refusals by kind, with the seconds they asked the tool to wait.`,
+      `refusals by kind, with the seconds they asked the tool to wait. Tool's waits: the client's own account ` +
+      `(ClientStats.rateLimits): waits for a primary reset, requests paced under the per-minute budget, secondary retries.`,
     ``,
     `## Audit`,
     ``,
