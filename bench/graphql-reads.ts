@@ -5,7 +5,7 @@
  *   npx tsx bench/graphql-reads.ts [--queries 100] [--latency 50] [--concurrency 10]
  *
  * The reads are sent two ways: one after another (a single audit worker), and all at once (an audit
- * with several workers; the client's concurrency bounds them).
+ * with several workers; the client's concurrency, 10 by default, bounds them).
  */
 import { parseArgs } from "node:util";
 import { createGitHubClient } from "../src/providers/github/index.js";
@@ -33,8 +33,8 @@ async function main(): Promise<void> {
       const client = createGitHubClient({
         token: "bench",
         baseUrl: served.sim.url,
-        ...(values.concurrency ? { maxConcurrentRequests: Number(values.concurrency) } : {}),
-      } as Parameters<typeof createGitHubClient>[0]);
+        ...(values.concurrency ? { rateLimits: { maxConcurrentRequests: Number(values.concurrency) } } : {}),
+      });
       const read = () => client.graphql(REPOSITORY_QUERY, { owner, name });
       const started = performance.now();
       if (mode === "sequential") {
