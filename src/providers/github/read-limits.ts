@@ -199,7 +199,10 @@ class PointsWindow {
 
   /** How long until `points` more fit beside `pending` in the window (0: now). */
   waitFor(points: number, pending: number, now: number): number {
-    let over = this.spent(now) + pending + points - this.limit;
+    const spent = this.spent(now);
+    // A request bigger than the whole budget goes alone, once nothing else counts in the window.
+    if (spent === 0 && pending === 0) return 0;
+    let over = spent + pending + points - this.limit;
     if (over <= 0) return 0;
     for (const entry of this.entries) {
       over -= entry.points;

@@ -305,6 +305,28 @@ describe("the production client's rate limits", () => {
     expect(third - first).toBeGreaterThanOrEqual(1400);
   });
 
+  it("sends a query costing more than the whole per-minute budget alone, once the window is empty", async () => {
+    const client = createGitHubClient({
+      token: TOKEN,
+      rateLimits: { graphqlPointsPerMinute: 1, windowMs: 300 },
+    });
+    const arrivals: number[] = [];
+    github()
+      .post("/graphql")
+      .times(3)
+      .reply(() => {
+        arrivals.push(performance.now());
+        return [200, { data: { repository: { name: "api" }, rateLimit: { cost: 5 } } }, graphqlHeaders(1)];
+      });
+
+    for (let i = 0; i < 3; i += 1) await client.graphql(REPOSITORY_QUERY, { owner: "acme", name: "api" });
+
+    const [first = 0, second = 0, third = 0] = arrivals;
+    expect(second - first).toBeGreaterThanOrEqual(280);
+    expect(third - second).toBeGreaterThanOrEqual(280);
+    expect(third - first).toBeLessThan(1500);
+  });
+
   it("paces REST reads per endpoint, as GitHub counts its per-minute points", async () => {
     // Two points per 1.2 s stand for GitHub's 900 per minute to one endpoint.
     const client = createGitHubClient({
