@@ -8,6 +8,7 @@
  * permission) is left to the REST path: the answer is the same, only the requests differ.
  */
 import { isDeepStrictEqual } from "node:util";
+import { z } from "zod";
 import { ProviderError } from "../../errors.js";
 import {
   known,
@@ -19,7 +20,7 @@ import {
   type TeamAccess,
 } from "../../model/index.js";
 import type { Policy } from "../../policy/types.js";
-import { mergeRuleSources, protectionSource } from "./branch-rules.js";
+import { mergeRuleSources, protectionSource, rulesetSources } from "./branch-rules.js";
 import {
   countGraphqlCost,
   describeFailure,
@@ -36,7 +37,7 @@ import {
   REPOSITORIES_PER_QUERY,
   repositoryFactsQuery,
 } from "./repository-queries.js";
-import { ProtectionAnswer } from "./rest-schema.js";
+import { ProtectionAnswer, RulesetAnswer, type RuleAnswer } from "./rest-schema.js";
 import {
   DeployKeyCountNode,
   MoreRepositoryFactsNode,
@@ -372,16 +373,20 @@ function forbiddenAt(
 }
 
 /**
- * The effective rule of the default branch from the batch, or null when REST must read it (a
- * ruleset applies: its rules and bypass actors are read as before; or an allowance list is longer
- * than one page). Recorded as the branch's rule, so pull requests into it share it.
+ * The effective rule of the default branch from the batch, or null when REST must read it: an
+ * allowance list longer than one page, a ruleset rule GitHub's GraphQL cannot place (more rules
+ * than one page, a ruleset without id, one not active), or a ruleset whose REST answer does not
+ * give every rule's parameters and its bypass actors. The rulesets themselves are read through
+ * REST as before (GraphQL shows neither a pull request rule's required reviewers nor user-readable
+ * bypass actors alike): the batch saves the rules and protection reads. Recorded as the branch's
+ * rule, so pull requests into it share it.
  */
-export function batchDefaultBranchRule(
+export async function batchDefaultBranchRule(
   ctx: GitHubContext,
   fullName: string,
   entry: PrefetchedRepository,
   branch: string,
-): Promise<Known<BranchRule>> | null {
+): Promise<Known<BranchRule> | null> {
   const head = entry.node.defaultBranchRef;
   if (!head || head.name !== branch) return null;
   const key = `${fullName}\u0000${branch}`;
@@ -389,33 +394,101 @@ export function batchDefaultBranchRule(
   if (cached) return cached;
   const rulesRefused = forbiddenAt(entry, "defaultBranchRef", "rules");
   const protectionRefused = forbiddenAt(entry, "defaultBranchRef", "branchProtectionRule");
-  if (!rulesRefused && (head.rules === null || head.rules.totalCount > 0)) return null;
   const protection = head.branchProtectionRule;
   if (protection && !allowancesComplete(protection)) return null;
   let rule: Known<BranchRule>;
   if (rulesRefused) {
     rule = recordUnreadable(ctx, fullName, `rules of branch ${branch}`, METADATA, rulesRefused);
-  } else if (protectionRefused) {
-    rule = recordUnreadable(
-      ctx,
-      fullName,
-      `protection of branch ${branch}`,
-      ADMINISTRATION,
-      protectionRefused,
-    );
   } else {
-    const sources = protection
-      ? [
-          protectionSource(
-            parseAnswer(ProtectionAnswer, protectionAnswer(protection), `protection of ${branch}`),
-          ),
-        ]
-      : [];
-    rule = known(mergeRuleSources(branch, sources));
+    const rules = head.rules;
+    if (!rules || rules.totalCount > rules.nodes.length) return null;
+    // REST reads the rulesets before the protection: with both, its order of unknowns is kept.
+    if (protectionRefused && rules.nodes.length > 0) return null;
+    const rulesetSourceList = rules.nodes.length === 0 ? [] : await rulesetsOf(ctx, fullName, rules.nodes);
+    if (rulesetSourceList === null) return null;
+    if (protectionRefused) {
+      rule = recordUnreadable(
+        ctx,
+        fullName,
+        `protection of branch ${branch}`,
+        ADMINISTRATION,
+        protectionRefused,
+      );
+    } else {
+      const sources = protection
+        ? [
+            protectionSource(
+              parseAnswer(ProtectionAnswer, protectionAnswer(protection), `protection of ${branch}`),
+            ),
+            ...rulesetSourceList,
+          ]
+        : rulesetSourceList;
+      rule = known(mergeRuleSources(branch, sources));
+    }
   }
-  const promise = Promise.resolve(rule);
-  ctx.branchRules.set(key, promise);
-  return promise;
+  const already = ctx.branchRules.get(key);
+  if (already) return already;
+  ctx.branchRules.set(key, Promise.resolve(rule));
+  return rule;
+}
+
+/** A ruleset as GET /repos/{owner}/{repo}/rulesets/{ruleset_id} gives it, with its rules. */
+const RulesetWithRules = RulesetAnswer.extend({
+  enforcement: z.string(),
+  rules: z.array(z.object({ type: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })),
+});
+
+/**
+ * The sources of the rulesets GraphQL says apply to the branch, each read through REST as the REST
+ * path reads it (includes_parents: an organization's ruleset too). null when REST must read the
+ * branch's rules instead: a ruleset GitHub refused or whose bypass actors it hid (REST then keeps
+ * its rules from rules/branches and records who may bypass as unknown), one not active, or one
+ * whose rules are not those GraphQL listed.
+ */
+async function rulesetsOf(
+  ctx: GitHubContext,
+  fullName: string,
+  nodes: NonNullable<NonNullable<RepositoryFactsNode["defaultBranchRef"]>["rules"]>["nodes"],
+): Promise<ReturnType<typeof rulesetSources> | null> {
+  const typesById = new Map<number, string[]>();
+  for (const node of nodes) {
+    const ruleset = node.repositoryRuleset;
+    if (!ruleset || ruleset.databaseId === null || ruleset.enforcement !== "ACTIVE") return null;
+    typesById.set(ruleset.databaseId, [
+      ...(typesById.get(ruleset.databaseId) ?? []),
+      node.type.toLowerCase(),
+    ]);
+  }
+  const { owner, repo } = splitFullName(fullName);
+  const rules: RuleAnswer[] = [];
+  const rulesets = new Map<number, RulesetAnswer>();
+  for (const [id, types] of typesById) {
+    let answer;
+    try {
+      answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/rulesets/{ruleset_id}", {
+        owner,
+        repo,
+        ruleset_id: id,
+        includes_parents: true,
+      });
+    } catch {
+      return null;
+    }
+    const ruleset = RulesetWithRules.safeParse(answer.data);
+    if (!ruleset.success || ruleset.data.bypass_actors === undefined || ruleset.data.enforcement !== "active")
+      return null;
+    const listed = ruleset.data.rules.map((r) => r.type).sort();
+    if (!isDeepStrictEqual(listed, [...types].sort())) return null;
+    rulesets.set(id, ruleset.data);
+    rules.push(...ruleset.data.rules.map((r) => ({ ...r, ruleset_id: id })));
+  }
+  try {
+    return rulesetSources(rules, rulesets);
+  } catch (error) {
+    // A rule in a shape that cannot be read: REST reads it again and records it as unknown.
+    if (error instanceof ProviderError) return null;
+    throw error;
+  }
 }
 
 // The permission names of repository.ts, repeated here so the two modules do not import each other.

@@ -29,9 +29,10 @@ const REFS = `totalCount pageInfo { hasNextPage endCursor } nodes { name }`;
 /**
  * The facts of `count` repositories, aliased r0…r{count-1} with variables $o{i}/$n{i}. The policy
  * file is read as a tree entry of the default branch's commit, so its mode tells a symlink or a
- * submodule from a file. `rules` asks only how many ruleset rules apply: a branch with any is read
- * through REST as before (its rulesets' bypass actors and every rule parameter, which GraphQL does
- * not all show). Branch names only with `$branches` (a policy pattern may select them).
+ * submodule from a file. `rules` names each ruleset rule's type and ruleset, no parameters: each
+ * ruleset is then read through REST as before (GraphQL shows neither every rule parameter nor
+ * bypass actors as REST names them). Branch names only with `$branches` (a policy pattern may
+ * select them).
  */
 export function repositoryFactsQuery(count: number): string {
   const variables = Array.from({ length: count }, (_, i) => `$o${i}: String!, $n${i}: String!`).join(", ");
@@ -52,7 +53,7 @@ fragment RepositoryFacts on Repository {
     name
     target { __typename ... on Commit { file(path: $path) { mode type object { __typename ... on Blob { text isBinary isTruncated byteSize } } } } }
     branchProtectionRule { ${PROTECTION} }
-    rules(first: 1) { totalCount }
+    rules(first: 100) { totalCount nodes { type repositoryRuleset { databaseId enforcement } } }
   }
   collaborators(first: 100, affiliation: ALL) { ${COLLABORATORS} }
   refs(refPrefix: "refs/heads/", first: 100, orderBy: { field: ALPHABETICAL, direction: ASC }) @include(if: $branches) { ${REFS} }

@@ -92,8 +92,8 @@ async function readRepository(ctx: GitHubContext, fullName: string, policy: Poli
 
   const rules = await Promise.all(
     productionBranches.map(
-      (branch) =>
-        (batch && batchDefaultBranchRule(ctx, fullName, batch, branch)) ||
+      async (branch) =>
+        (batch && (await batchDefaultBranchRule(ctx, fullName, batch, branch))) ||
         readBranchRule(ctx, fullName, branch),
     ),
   );

@@ -303,7 +303,19 @@ export const RepositoryFactsNode = z.object({
       name: z.string(),
       target: z.object({ __typename: z.string(), file: PolicyFileEntry.nullable().optional() }).nullable(),
       branchProtectionRule: ProtectionRuleNode.nullable(),
-      rules: z.object({ totalCount: z.number() }).nullable(),
+      rules: z
+        .object({
+          totalCount: z.number(),
+          nodes: z.array(
+            z.object({
+              type: z.string(),
+              repositoryRuleset: z
+                .object({ databaseId: z.number().nullable(), enforcement: z.string() })
+                .nullable(),
+            }),
+          ),
+        })
+        .nullable(),
     })
     .nullable(),
   collaborators: CollaboratorConnection.nullable(),

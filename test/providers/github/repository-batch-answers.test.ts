@@ -48,7 +48,7 @@ function repositoryNode(file: unknown, overrides: Record<string, unknown> = {}) 
       name: "main",
       target: { __typename: "Commit", file },
       branchProtectionRule: protection(),
-      rules: { totalCount: 0 },
+      rules: { totalCount: 0, nodes: [] },
     },
     collaborators: {
       totalCount: 1,

@@ -238,11 +238,18 @@ describe("repository facts in GraphQL batches", () => {
     // The organization's policy file only (acme/.github is no audited repository).
     expect(count(batch.byRoute, "GET /repos/{owner}/{repo}/contents/{path}")).toBe(1);
     expect(count(batch.byRoute, "GET /repos/{owner}/{repo}/branches")).toBe(1);
-    // Rulesets (acme/web, acme/hidden), the release branches and acme/bare's hotfix branch.
-    expect(count(batch.byRoute, "GET /repos/{owner}/{repo}/rules/branches/{branch}")).toBe(5);
-    // acme/noadmin's refusal came with the batch: REST asked for no protection of a default branch
-    // without rulesets.
-    expect(count(batch.byRoute, "GET /repos/{owner}/{repo}/branches/{branch}/protection")).toBe(5);
+    // acme/hidden (its ruleset's bypass actors hidden), the release branches and acme/bare's
+    // hotfix branch; acme/web's ruleset came with the batch, its bypass actors through REST.
+    expect(count(batch.byRoute, "GET /repos/{owner}/{repo}/rules/branches/{branch}")).toBe(4);
+    expect(count(batch.byRoute, "GET /repos/{owner}/{repo}/branches/{branch}/protection")).toBe(4);
+    // acme/web's once; acme/hidden's twice: the batch's read hid the actors, REST reads it again.
+    expect(count(rest.byRoute, "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}")).toBe(2);
+    expect(count(batch.byRoute, "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}")).toBe(3);
+    const web = batch.snapshot.repositories.find((r) => r.fullName === "acme/web");
+    expect(web?.branchRules.known && web.branchRules.value[0]?.sources).toEqual([
+      "branch-protection",
+      "ruleset:42",
+    ]);
     expect(batch.requests).toBeLessThan(rest.requests);
   });
 
