@@ -4,12 +4,14 @@
  * the batch alike, for a few GraphQL points.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { parse } from "graphql";
+import { parse, validate } from "graphql";
 import { githubHostFor, period, serveSample, type ServedSample } from "../../bench/harness.js";
-import { queryCost } from "../../bench/sim/graphql.js";
+import { githubSchema, queryCost } from "../../bench/sim/graphql.js";
 import { collectAudit } from "../../src/pipeline/audit.js";
 import {
   moreQuery,
+  moreTeamRepositoriesQuery,
+  ORGANIZATION_TEAMS_QUERY,
   repositoryFactsQuery,
   REPOSITORIES_PER_QUERY,
 } from "../../src/providers/github/repository-queries.js";
@@ -57,5 +59,15 @@ describe("repository facts in batches at an organization's scale", () => {
     // deploy keys): 300 requests' worth, 3 points.
     expect(facts).toBe(3);
     expect(queryCost(parse(moreQuery(Array(REPOSITORIES_PER_QUERY).fill("collaborators"))), {})).toBe(1);
+  });
+
+  it("asks only what GitHub's published schema has", () => {
+    for (const query of [
+      repositoryFactsQuery(3),
+      moreQuery(["collaborators", "refs"]),
+      ORGANIZATION_TEAMS_QUERY,
+      moreTeamRepositoriesQuery(2),
+    ])
+      expect(validate(githubSchema(), parse(query)).map((e) => e.message)).toEqual([]);
   });
 });
