@@ -533,7 +533,7 @@ export class RateLimiter {
       `GitHub's ${resource} rate limit is used up until ${resetAt.toISOString()}: ${request.label} failed ` +
         (this.mode === "fail"
           ? "(this client does not wait for the reset)"
-          : `(longer than this client's longest wait, ${this.maxWaitSeconds}s)`),
+          : `(still used up after waiting, or the reset is further away than this client's longest wait, ${this.maxWaitSeconds}s)`),
       resource,
       resetAt,
       { status: typeof e.status === "number" ? e.status : 403, headers: kept, cause: error },
