@@ -120,12 +120,29 @@ export async function measureChangeChecks(
   octokit: GitHubClient & { stats: ClientStats },
   url: string,
   open: OpenPullRequests,
-  options: { organization: string; now: Date; events: number; cold?: boolean; stop?: () => boolean },
+  options: {
+    organization: string;
+    now: Date;
+    events: number;
+    cold?: boolean;
+    stop?: () => boolean;
+    /**
+     * Milliseconds from one event's arrival to the next (default 1,000): pull request events of one
+     * installation arriving once a second, so an event's time is its latency, not a queue of events
+     * fired back to back behind the one-second spacing GitHub asks between writes.
+     */
+    intervalMs?: number;
+  },
 ): Promise<ChangeCheckFigures> {
   // As the app: one conditional cache for the process, a new host for every event (so nothing is
   // remembered between events but the cached ETags, which GitHub answers with an uncharged 304).
   const { stats } = octokit;
+  const intervalMs = options.intervalMs ?? 1000;
+  let arrived = 0;
   const run = async (target: OpenPullRequest) => {
+    const wait = arrived + intervalMs - performance.now();
+    if (arrived > 0 && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    arrived = performance.now();
     const host = createGitHubHost({ octokit, baseUrl: url });
     const before = { requests: stats.requests, notModified: stats.notModified ?? 0 };
     const started = performance.now();

@@ -142,7 +142,7 @@ function findingsLines(figures: readonly FindingsSyncFigures[]): string[] {
     `| ---: | ---: | ---: | ---: | ---: |`,
     ...figures.map(
       (f) =>
-        `| ${f.results} | ${f.findings} | ${f.firstSeconds.toFixed(1)} | ${f.secondSeconds.toFixed(1)} | ${f.secondRequests} |`,
+        `| ${f.results} | ${f.findings} | ${f.firstSeconds.toFixed(2)} | ${f.secondSeconds.toFixed(2)} | ${f.secondRequests} |`,
     ),
     ``,
     ratio === null || !first || !last
@@ -207,14 +207,12 @@ function targetRows(report: BenchReport): string[] {
     rows.push(
       `| ${shape.name}: tool peak RSS < ${TARGET_RSS_MB} MB, flat in the population | ${peakMb.toFixed(0)} MB; slope ${slope === null ? "not measured" : `${slope.toFixed(2)} MiB per 1,000 PRs`} | ${met(peakMb < TARGET_RSS_MB)}${slope === null ? "" : slope > 0.5 ? " (not flat)" : ""} |`,
     );
-    const wall = atScale(largest, (a) => a.wallMs);
-    if (wall) {
-      const minutes = wall.value / 60_000;
-      const measured = largest.mergedPullRequests >= TARGET_SCALE;
-      rows.push(
-        `| ${shape.name}: wall time <= ${TARGET_WALL_MINUTES} min for 100,000 PRs under the simulated limits, ${report.options.latencyMs} ms latency | ${minutes.toFixed(1)} min (${wall.note}) | ${measured ? met(minutes <= TARGET_WALL_MINUTES && largest.error === null) : "not measured at 100,000"} |`,
-      );
-    }
+    // Wall time is not scaled: under an hourly budget it is not linear in the population.
+    const minutes = largest.wallMs / 60_000;
+    const measured = largest.mergedPullRequests >= TARGET_SCALE;
+    rows.push(
+      `| ${shape.name}: wall time <= ${TARGET_WALL_MINUTES} min for 100,000 PRs under the simulated limits, ${report.options.latencyMs} ms latency | ${minutes.toFixed(1)} min at ${shapeName(largest.shape)} (${largest.mergedPullRequests} PRs) | ${measured ? met(minutes <= TARGET_WALL_MINUTES && largest.error === null) : "not measured at 100,000 PRs"} |`,
+    );
   }
   const check = report.changeCheck;
   const warmMax = Math.max(0, ...check.alone.warmRequests, ...check.duringAudit.warmRequests);
@@ -230,7 +228,7 @@ function targetRows(report: BenchReport): string[] {
     const ratio = last.secondSeconds / first.secondSeconds;
     const linear = last.results / first.results;
     rows.push(
-      `| findings sync linear; time at ${sync.map((s) => s.results).join(" and ")} results | ${sync.map((s) => `${s.secondSeconds.toFixed(1)} s`).join(" and ")} (${ratio.toFixed(1)}x for ${linear.toFixed(0)}x) | ${met(ratio <= linear * 1.5)} |`,
+      `| findings sync linear; time at ${sync.map((s) => s.results).join(" and ")} results | ${sync.map((s) => `${s.secondSeconds.toFixed(2)} s`).join(" and ")} (${ratio.toFixed(1)}x for ${linear.toFixed(0)}x) | ${met(ratio <= linear * 1.5)} |`,
     );
   }
   const allFound = report.audits.every(
@@ -282,10 +280,10 @@ export function renderResults(report: BenchReport, run: { command: string; date:
     ),
     `## Change check (runChangeCheck called directly, as the app's handler calls it)`,
     ``,
-    `- Organization ${check.shape.repositories}x${check.shape.pullRequestsPerRepository}, alternating a clean and an unapproved open PR; each event on a new host instance sharing one production client built with createGitHubClient({ conditionalCache: createConditionalCache() }), as the app does.`,
+    `- Organization ${check.shape.repositories}x${check.shape.pullRequestsPerRepository}, alternating a clean and an unapproved open PR, one event a second; each event on a new host instance sharing one production client built with createGitHubClient({ conditionalCache: createConditionalCache() }), as the app does.`,
     ...checkLines("Alone", check.alone),
     ...checkLines(
-      `During an audit of the same installation in the same process (same token budget, same octokit limiters; the audit took ${(check.duringAudit.auditWallMs / 1000).toFixed(1)} s${check.duringAudit.auditError ? `, FAILED: ${check.duringAudit.auditError}` : ""}; rate-limit answers ${waits(check.duringAudit)})`,
+      `During an audit of the same installation in the same process (same token, so the same budget at the simulated GitHub; the audit took ${(check.duringAudit.auditWallMs / 1000).toFixed(1)} s${check.duringAudit.auditError ? `, FAILED: ${check.duringAudit.auditError}` : ""}; rate-limit answers ${waits(check.duringAudit)})`,
       check.duringAudit,
     ),
     `- Conclusions: ${Object.entries({ ...check.alone.conclusions, ...check.duringAudit.conclusions })

@@ -190,8 +190,8 @@ function withPercentiles(figures: ChangeCheckFigures): CheckFigures {
 
 /**
  * The change check as the app runs it, alone and then while an audit of the same installation runs
- * in the same process (the app's scheduled audit shares the process, the token's budget and
- * octokit's limiters with the webhook handlers), with the same process-wide conditional cache.
+ * in the same process (the app's scheduled audit shares the process and the installation's budget
+ * with the webhook handlers), with the same process-wide conditional cache.
  */
 async function measureCheck(options: BenchOptions, log: (line: string) => void): Promise<ChangeCheckReport> {
   const sim = await startSimProcess({
