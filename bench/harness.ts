@@ -60,7 +60,9 @@ export async function serveSample(
   const sample = generateSampleOrganization(options);
   const served = extend(withFindingsRepository(sample.snapshot), sample);
   const world = createWorld(served);
-  // The benchmark measures requests, not the hourly quota: a 100,000-PR audit needs more than 5,000.
+  // For the demo and the end-to-end tests, which run many audits in one process: GitHub's secondary
+  // limits apply, the hourly budget does not. The benchmark (bench/measure.ts) runs the simulated
+  // GitHub in its own process with every documented limit.
   const started = await startSimulatedGitHub({ primaryLimit: 1e9, ...sim, world });
   return { sample, served, world, sim: started };
 }
