@@ -38,7 +38,11 @@ function repositoryPermission(permission: Permission): string {
 
 /** Repository fields beyond those graphql.ts serves for pull requests. */
 export function repositoryFacts(world: World, repo: SimRepository): Obj {
+  const facts = repo.facts;
+  // The viewer administers what it may read all of: the protection, the deploy keys, the people.
+  const admin = facts.branchRules.known && facts.deployKeys.known && facts.collaborators.known;
   return {
+    viewerPermission: admin ? "ADMIN" : "READ",
     collaborators: (args: Args) => {
       if (!repo.facts.collaborators.known) throw forbidden();
       const affiliation = typeof args.affiliation === "string" ? args.affiliation : "ALL";

@@ -97,7 +97,11 @@ export async function prefetchRepositories(
   ctx.organizationTeams ??= new Map();
   const owners = new Set(fullNames.map((n) => splitFullName(n).owner.toLowerCase()));
   for (const owner of owners) {
-    if (!ctx.organizationTeams.has(owner)) ctx.organizationTeams.set(owner, walkTeams(ctx, owner));
+    if (ctx.organizationTeams.has(owner)) continue;
+    const walk = walkTeams(ctx, owner);
+    // Awaited by each repository's collection; a failure there is that repository's, not unhandled.
+    walk.catch(() => undefined);
+    ctx.organizationTeams.set(owner, walk);
   }
   const branches = policy.productionBranches.patterns.length > 0;
   for (let start = 0; start < fullNames.length; start += REPOSITORIES_PER_QUERY) {
@@ -396,6 +400,9 @@ export async function batchDefaultBranchRule(
   const protectionRefused = forbiddenAt(entry, "defaultBranchRef", "branchProtectionRule");
   const protection = head.branchProtectionRule;
   if (protection && !allowancesComplete(protection)) return null;
+  // GitHub's GraphQL shows no protection rule, without an error, to who may not administer the
+  // repository: "none" is only a fact for an admin; anyone else asks REST (a 403 there says so).
+  if (!protection && !protectionRefused && !viewerAdministers(entry)) return null;
   let rule: Known<BranchRule>;
   if (rulesRefused) {
     rule = recordUnreadable(ctx, fullName, `rules of branch ${branch}`, METADATA, rulesRefused);
@@ -491,6 +498,10 @@ async function rulesetsOf(
   }
 }
 
+function viewerAdministers(entry: PrefetchedRepository): boolean {
+  return entry.node.viewerPermission === "ADMIN";
+}
+
 // The permission names of repository.ts, repeated here so the two modules do not import each other.
 const METADATA = "metadata:read";
 const ADMINISTRATION = "administration:read";
@@ -575,7 +586,9 @@ export function batchCollaborators(
   if (refused) return recordUnreadable(ctx, fullName, "collaborators", METADATA, refused);
   const edges = entry.collaborators;
   const outside = ctx.outsideCollaborators.get(splitFullName(fullName).owner.toLowerCase());
-  if (!edges || !outside) return null;
+  // An organization's repository always has its owners as collaborators: none at all is a list
+  // GitHub did not show, which REST answers (or refuses) for itself.
+  if (!edges || !outside || edges.length === 0) return null;
   const collaborators: Collaborator[] = [];
   for (const edge of edges) {
     const permission = PERMISSIONS[edge.permission];
@@ -596,7 +609,8 @@ export function batchDeployKeys(
   entry: PrefetchedRepository,
 ): Known<DeployKey[]> | null {
   const keys = entry.deployKeys;
-  if (keys === 0) return known([]);
+  // As with protection rules: no key is only a fact for who may administer the repository.
+  if (keys === 0 && viewerAdministers(entry)) return known([]);
   if (keys !== null && typeof keys === "object")
     return recordUnreadable(ctx, fullName, "deploy keys", ADMINISTRATION, keys.refused);
   return null;

@@ -48,7 +48,7 @@ export function repositoryFactsQuery(count: number): string {
   ${aliases}
 }
 fragment RepositoryFacts on Repository {
-  nameWithOwner url visibility isArchived isPrivate
+  nameWithOwner url visibility isArchived isPrivate viewerPermission
   defaultBranchRef {
     name
     target { __typename ... on Commit { file(path: $path) { mode type object { __typename ... on Blob { text isBinary isTruncated byteSize } } } } }

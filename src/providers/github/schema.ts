@@ -298,6 +298,8 @@ export const RepositoryFactsNode = z.object({
   visibility: z.enum(["PUBLIC", "PRIVATE", "INTERNAL"]),
   isArchived: z.boolean(),
   isPrivate: z.boolean(),
+  /** ADMIN: an absent protection rule or deploy key is truly absent, not hidden from the viewer. */
+  viewerPermission: z.string().nullable(),
   defaultBranchRef: z
     .object({
       name: z.string(),

@@ -44,6 +44,7 @@ function repositoryNode(file: unknown, overrides: Record<string, unknown> = {}) 
     visibility: "PRIVATE",
     isArchived: false,
     isPrivate: true,
+    viewerPermission: "ADMIN",
     defaultBranchRef: {
       name: "main",
       target: { __typename: "Commit", file },
@@ -276,5 +277,42 @@ describe("the repository batch with GitHub's answers", () => {
     // REST answers the policy file (and would answer every other fact): nothing was taken from
     // a repository whose answer was partly broken.
     await expect(host.readFile("acme/api", POLICY, "main")).resolves.toBeNull();
+  });
+
+  it("asks REST whether there is protection or a deploy key when the viewer may not administer the repository", async () => {
+    // GitHub's GraphQL answers such a viewer with no protection rule and no keys, without an error.
+    answerGraphql({
+      data: {
+        rateLimit: { cost: 1 },
+        r0: repositoryNode(null, {
+          viewerPermission: "WRITE",
+          defaultBranchRef: {
+            name: "main",
+            target: { __typename: "Commit", file: null },
+            branchProtectionRule: null,
+            rules: { totalCount: 0, nodes: [] },
+          },
+        }),
+        k0: keys,
+      },
+    });
+    const refused = { message: "Resource not accessible by integration" };
+    github().get("/repos/acme/api/rules/branches/main").query({ per_page: 100 }).reply(200, []);
+    github().get("/repos/acme/api/branches/main/protection").reply(403, refused);
+    github().get("/repos/acme/api/keys").query({ per_page: 100 }).reply(403, refused);
+    github()
+      .get("/repos/acme/api/collaborators")
+      .query({ affiliation: "all", per_page: 100 })
+      .reply(200, [{ login: "alice", role_name: "admin" }]);
+    github()
+      .get("/repos/acme/api/collaborators")
+      .query({ affiliation: "outside", per_page: 100 })
+      .reply(200, []);
+    const host = testHost();
+    await host.prefetchRepositories?.(["acme/api"], makePolicy(), PERIOD);
+    const repository = await host.collectRepository("acme/api", makePolicy());
+    const reason = "403 Resource not accessible by integration";
+    expect(repository.branchRules).toEqual({ known: false, permission: "administration:read", reason });
+    expect(repository.deployKeys).toEqual({ known: false, permission: "administration:read", reason });
   });
 });
