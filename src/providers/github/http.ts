@@ -10,7 +10,8 @@ import {
   type UnreadableFact,
 } from "../../model/index.js";
 import type { GitHubClient } from "./client.js";
-import type { PrefetchedRepository } from "./repository-batch.js";
+import type { z } from "zod";
+import type { PrefetchedRepository, RulesetWithRules } from "./repository-batch.js";
 
 export interface GitHubLog {
   debug(message: string): void;
@@ -40,6 +41,11 @@ export interface GitHubContext {
   prefetched?: Map<string, PrefetchedRepository>;
   /** Each organization's teams by repository, walked once; null when the walk could not finish. */
   organizationTeams?: Map<string, Promise<Map<string, { slug: string; permission: Permission }[]> | null>>;
+  /**
+   * Organization rulesets read by the repository batch, by "owner:id" (lower-cased owner): the
+   * same object for every repository it applies to.
+   */
+  organizationRulesets?: Map<string, z.infer<typeof RulesetWithRules>>;
   /** GitHub's recorded bypasses (rule suites) read once per branch; null when unreadable. */
   bypassRecords?: Map<
     string,

@@ -345,8 +345,13 @@ export function takePrefetchedFile(
 }
 
 /** The settings as the organization's listing gave them, or as the batch read them. */
-export function batchSettings(ctx: GitHubContext, entry: PrefetchedRepository): ListedRepository | null {
-  const key = entry.node.nameWithOwner.toLowerCase();
+export function batchSettings(
+  ctx: GitHubContext,
+  fullName: string,
+  entry: PrefetchedRepository,
+): ListedRepository | null {
+  // The listing is kept by the name the audit asked for, as readSettings finds it.
+  const key = fullName.toLowerCase();
   const listed = ctx.listedRepositories.get(key);
   const defaultBranch = entry.node.defaultBranchRef?.name;
   if (defaultBranch === undefined) return null;
@@ -440,8 +445,9 @@ export async function batchDefaultBranchRule(
 }
 
 /** A ruleset as GET /repos/{owner}/{repo}/rulesets/{ruleset_id} gives it, with its rules. */
-const RulesetWithRules = RulesetAnswer.extend({
+export const RulesetWithRules = RulesetAnswer.extend({
   enforcement: z.string(),
+  source_type: z.string().optional(),
   rules: z.array(z.object({ type: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })),
 });
 
@@ -470,24 +476,32 @@ async function rulesetsOf(
   const rules: RuleAnswer[] = [];
   const rulesets = new Map<number, RulesetAnswer>();
   for (const [id, types] of typesById) {
-    let answer;
-    try {
-      answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/rulesets/{ruleset_id}", {
-        owner,
-        repo,
-        ruleset_id: id,
-        includes_parents: true,
-      });
-    } catch {
-      return null;
+    // An organization's ruleset is one object whichever repository shows it: read once per audit.
+    const shared = `${owner.toLowerCase()}:${id}`;
+    let ruleset = ctx.organizationRulesets?.get(shared);
+    if (!ruleset) {
+      let answer;
+      try {
+        answer = await ctx.octokit.request("GET /repos/{owner}/{repo}/rulesets/{ruleset_id}", {
+          owner,
+          repo,
+          ruleset_id: id,
+          includes_parents: true,
+        });
+      } catch {
+        return null;
+      }
+      const parsed = RulesetWithRules.safeParse(answer.data);
+      if (!parsed.success || parsed.data.bypass_actors === undefined || parsed.data.enforcement !== "active")
+        return null;
+      ruleset = parsed.data;
+      if (ruleset.source_type === "Organization")
+        (ctx.organizationRulesets ??= new Map()).set(shared, ruleset);
     }
-    const ruleset = RulesetWithRules.safeParse(answer.data);
-    if (!ruleset.success || ruleset.data.bypass_actors === undefined || ruleset.data.enforcement !== "active")
-      return null;
-    const listed = ruleset.data.rules.map((r) => r.type).sort();
+    const listed = ruleset.rules.map((r) => r.type).sort();
     if (!isDeepStrictEqual(listed, [...types].sort())) return null;
-    rulesets.set(id, ruleset.data);
-    rules.push(...ruleset.data.rules.map((r) => ({ ...r, ruleset_id: id })));
+    rulesets.set(id, ruleset);
+    rules.push(...ruleset.rules.map((r) => ({ ...r, ruleset_id: id })));
   }
   try {
     return rulesetSources(rules, rulesets);

@@ -81,7 +81,7 @@ async function readRepository(ctx: GitHubContext, fullName: string, policy: Poli
   const { owner, repo } = splitFullName(fullName);
   // What a batch read ahead answers here; each fact it could not give exactly is read through REST.
   const batch = takePrefetchedRepository(ctx, fullName, policy);
-  const settings = (batch && batchSettings(ctx, batch)) ?? (await readSettings(ctx, fullName));
+  const settings = (batch && batchSettings(ctx, fullName, batch)) ?? (await readSettings(ctx, fullName));
   const productionBranches = await selectProductionBranches(
     ctx,
     fullName,

@@ -315,4 +315,87 @@ describe("the repository batch with GitHub's answers", () => {
     expect(repository.branchRules).toEqual({ known: false, permission: "administration:read", reason });
     expect(repository.deployKeys).toEqual({ known: false, permission: "administration:read", reason });
   });
+
+  it("reads an organization's ruleset once for every repository it applies to", async () => {
+    const orgRules = {
+      totalCount: 2,
+      nodes: [
+        { type: "PULL_REQUEST", repositoryRuleset: { databaseId: 900, enforcement: "ACTIVE" } },
+        { type: "NON_FAST_FORWARD", repositoryRuleset: { databaseId: 900, enforcement: "ACTIVE" } },
+      ],
+    };
+    const node = (name: string) => {
+      const base = repositoryNode(null, {
+        nameWithOwner: `acme/${name}`,
+        url: `https://github.com/acme/${name}`,
+      });
+      return {
+        ...base,
+        defaultBranchRef: { ...base.defaultBranchRef, branchProtectionRule: null, rules: orgRules },
+      };
+    };
+    github()
+      .post("/graphql")
+      .times(2)
+      .reply((_uri, body) => {
+        const request = body as { query: string };
+        if (request.query.includes("query OrganizationTeams(")) return [200, { data: TEAMS }];
+        return [
+          200,
+          { data: { rateLimit: { cost: 1 }, r0: node("api"), k0: keys, r1: node("web"), k1: keys } },
+        ];
+      });
+    // GitHub's answer to a repository's reader: the organization's ruleset, includes_parents.
+    github()
+      .get("/repos/acme/api/rulesets/900")
+      .query({ includes_parents: true })
+      .reply(200, {
+        id: 900,
+        name: "organization default",
+        target: "branch",
+        source_type: "Organization",
+        source: "acme",
+        enforcement: "active",
+        bypass_actors: [{ actor_id: 1, actor_type: "OrganizationAdmin", bypass_mode: "always" }],
+        rules: [
+          {
+            type: "pull_request",
+            parameters: {
+              required_approving_review_count: 1,
+              dismiss_stale_reviews_on_push: false,
+              require_code_owner_review: false,
+              require_last_push_approval: false,
+              required_review_thread_resolution: false,
+            },
+          },
+          { type: "non_fast_forward" },
+        ],
+      });
+    const host = testHost();
+    await host.prefetchRepositories?.(["acme/api", "acme/web"], makePolicy(), PERIOD);
+    for (const name of ["api", "web"]) {
+      github()
+        .get(`/repos/acme/${name}/collaborators`)
+        .query({ affiliation: "all", per_page: 100 })
+        .reply(200, [{ login: "alice", role_name: "admin" }]);
+      github()
+        .get(`/repos/acme/${name}/collaborators`)
+        .query({ affiliation: "outside", per_page: 100 })
+        .reply(200, []);
+      const repository = await host.collectRepository(`acme/${name}`, makePolicy());
+      expect(repository.branchRules.known && repository.branchRules.value).toEqual([
+        expect.objectContaining({
+          branch: "main",
+          sources: ["ruleset:900"],
+          requirePullRequest: true,
+          requiredApprovals: 1,
+          allowForcePushes: false,
+          allowDeletions: true,
+          enforceAdmins: false,
+          bypassActors: ["OrganizationAdmin:1"],
+          bypassActorsVisible: true,
+        }),
+      ]);
+    }
+  });
 });
