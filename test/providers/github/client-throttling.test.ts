@@ -365,7 +365,8 @@ describe("the production client's rate limits", () => {
   });
 
   it("retries a GraphQL secondary rate limit after the retry-after GitHub names", async () => {
-    const client = createGitHubClient({ token: TOKEN });
+    const { lines, log } = capturingLog();
+    const client = createGitHubClient({ token: TOKEN, log });
     github()
       .post("/graphql")
       .reply(
@@ -387,6 +388,10 @@ describe("the production client's rate limits", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(client.stats.requests).toBe(2);
     expect(client.stats.rateLimits?.secondaryRetries).toBe(1);
+    expect(
+      lines.some((line) => line.includes("GitHub secondary rate limit on POST /graphql: retry in 1s")),
+    ).toBe(true);
+    for (const line of lines) expect(line).not.toContain(TOKEN);
   });
 
   it("does not queue a pull request check behind another client's 50 reads in flight", async () => {
