@@ -58,6 +58,7 @@ export interface GitHubClientOptions {
 }
 
 export const DEFAULT_BASE_URL = "https://api.github.com";
+
 export function createGitHubClient(options: GitHubClientOptions = {}): GitHubClient & { stats: ClientStats } {
   const throttle = options.throttle ?? true;
   // Without throttling there are no rate limits to report on.
