@@ -70,27 +70,30 @@ export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
   options.onProgress?.(progress);
 
   const period = { since: options.since, until: options.until };
-  const collected: CollectedRepository[] = [];
-  // In chunks: a host that reads many repositories' facts in one request does so for each chunk,
-  // and holds no more than one chunk's facts at a time.
-  for (let start = 0; start < names.length; start += REPOSITORY_CHUNK) {
-    const chunk = names.slice(start, start + REPOSITORY_CHUNK);
-    await host.prefetchRepositories?.(chunk, policy, period);
-    const results = await mapLimit(chunk, options.concurrency ?? 4, async (fullName) => {
-      const result = await collectOneRepository(
-        host,
-        fullName,
-        { policy, files: policyFiles },
-        period,
-        login,
-      );
-      progress.done += 1;
-      progress.changeRequests += result.changeRequests.length;
-      options.onProgress?.({ ...progress, phase: "repository", repository: fullName });
-      return result;
-    });
-    collected.push(...results);
-  }
+  // A host that reads many repositories' facts in one request (prefetchRepositories) does so a
+  // chunk at a time, when the first repository of the chunk is reached: no barrier between chunks
+  // (one long repository does not hold the others back), and the host holds at most two chunks.
+  const chunks = new Map<number, Promise<void>>();
+  const readAhead = (index: number): Promise<void> => {
+    const chunk = Math.floor(index / REPOSITORY_CHUNK);
+    let read = chunks.get(chunk);
+    if (!read) {
+      const start = chunk * REPOSITORY_CHUNK;
+      read =
+        host.prefetchRepositories?.(names.slice(start, start + REPOSITORY_CHUNK), policy, period) ??
+        Promise.resolve();
+      chunks.set(chunk, read);
+    }
+    return read;
+  };
+  const collected = await mapLimit(names, options.concurrency ?? 4, async (fullName, index) => {
+    await readAhead(index);
+    const result = await collectOneRepository(host, fullName, { policy, files: policyFiles }, period, login);
+    progress.done += 1;
+    progress.changeRequests += result.changeRequests.length;
+    options.onProgress?.({ ...progress, phase: "repository", repository: fullName });
+    return result;
+  });
 
   options.onProgress?.({ ...progress, phase: "done" });
   return {

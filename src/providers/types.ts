@@ -29,6 +29,8 @@ export interface CodeHost {
    * Optional: read the facts of these repositories in as few requests as the host allows; the next
    * collectRepository, readFile (the policy file at the default branch) calls for them are answered
    * from what was read, once. Without it (or for anything it could not read) each call reads alone.
+   * What calls before the previous one read and was not used is dropped: a caller may read the next
+   * chunk ahead while it collects the current one.
    */
   prefetchRepositories?(
     fullNames: readonly string[],

@@ -39,6 +39,8 @@ export interface GitHubContext {
    * used once by collectRepository and readFile, the rest dropped by the next batch.
    */
   prefetched?: Map<string, PrefetchedRepository>;
+  /** How many prefetch calls this host has answered (each entry says which read it). */
+  prefetchGeneration?: number;
   /** Each organization's teams by repository, walked once; null when the walk could not finish. */
   organizationTeams?: Map<string, Promise<Map<string, { slug: string; permission: Permission }[]> | null>>;
   /**

@@ -53,6 +53,8 @@ import {
 
 /** What the batch read of one repository, until collectRepository and readFile have used it. */
 export interface PrefetchedRepository {
+  /** Which prefetch call read it (entries two calls old are dropped). */
+  generation: number;
   /** The production branches of the policy it was read for: another policy is read afresh. */
   productionBranches: Policy["productionBranches"];
   node: RepositoryFactsNode;
@@ -91,9 +93,12 @@ export async function prefetchRepositories(
   _period: Period,
   filePath: string,
 ): Promise<void> {
-  // What a chunk did not use is dropped: memory stays bounded by one chunk.
+  // What the call before the previous one read and nobody used is dropped: memory stays bounded
+  // by two chunks, and a chunk still being collected keeps its facts while the next one is read.
   ctx.prefetched ??= new Map();
-  ctx.prefetched.clear();
+  const generation = (ctx.prefetchGeneration = (ctx.prefetchGeneration ?? 0) + 1);
+  for (const [key, entry] of ctx.prefetched)
+    if (entry.generation < generation - 1) ctx.prefetched.delete(key);
   ctx.organizationTeams ??= new Map();
   const owners = new Set(fullNames.map((n) => splitFullName(n).owner.toLowerCase()));
   for (const owner of owners) {
@@ -107,7 +112,7 @@ export async function prefetchRepositories(
   for (let start = 0; start < fullNames.length; start += REPOSITORIES_PER_QUERY) {
     const page = fullNames.slice(start, start + REPOSITORIES_PER_QUERY);
     try {
-      await prefetchPage(ctx, page, policy, filePath, branches);
+      await prefetchPage(ctx, page, policy, filePath, branches, generation);
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       // Nothing is lost: each repository is then read through REST, which reports its own failure.
@@ -123,6 +128,7 @@ async function prefetchPage(
   policy: Policy,
   filePath: string,
   branches: boolean,
+  generation: number,
 ): Promise<void> {
   const variables: Record<string, unknown> = { path: filePath, branches };
   names.forEach((name, i) => {
@@ -146,6 +152,7 @@ async function prefetchPage(
     if (!parsed.success || !parsed.data.defaultBranchRef) return;
     if (!own.every(understood)) return;
     ctx.prefetched?.set(name.toLowerCase(), {
+      generation,
       productionBranches: policy.productionBranches,
       node: parsed.data,
       errors: own,

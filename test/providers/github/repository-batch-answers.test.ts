@@ -398,4 +398,40 @@ describe("the repository batch with GitHub's answers", () => {
       ]);
     }
   });
+
+  it("keeps the facts of the previous chunk while the next is read, and drops older ones", async () => {
+    const blob = (text: string) => ({
+      mode: 0o100644,
+      type: "blob",
+      object: { __typename: "Blob", text, isBinary: false, isTruncated: false, byteSize: text.length },
+    });
+    github()
+      .post("/graphql")
+      .times(4)
+      .reply((_uri, body) => {
+        const request = body as { query: string; variables: Record<string, unknown> };
+        if (request.query.includes("query OrganizationTeams(")) return [200, { data: TEAMS }];
+        const name = String(request.variables.n0);
+        const node = repositoryNode(blob(`# ${name}\n`), {
+          nameWithOwner: `acme/${name}`,
+          url: `https://github.com/acme/${name}`,
+        });
+        return [200, { data: { rateLimit: { cost: 1 }, r0: node, k0: keys } }];
+      });
+    // acme/a was read two chunks ago and never used: REST reads its file again.
+    github()
+      .get("/repos/acme/a/contents/.github%2Fsoc2.yml")
+      .query({ ref: "main" })
+      .reply(200, {
+        type: "file",
+        encoding: "base64",
+        content: Buffer.from("# a from REST\n").toString("base64"),
+      });
+    const host = testHost();
+    for (const name of ["a", "b", "c"])
+      await host.prefetchRepositories?.([`acme/${name}`], makePolicy(), PERIOD);
+    await expect(host.readFile("acme/a", POLICY, "main")).resolves.toBe("# a from REST\n");
+    await expect(host.readFile("acme/b", POLICY, "main")).resolves.toBe("# b\n");
+    await expect(host.readFile("acme/c", POLICY, "main")).resolves.toBe("# c\n");
+  });
 });
