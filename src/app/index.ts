@@ -22,6 +22,7 @@ import {
   type GitHubClient,
   type GitHubHostOptions,
 } from "../providers/github/index.js";
+import { rateLimiterOf } from "../providers/github/read-limits.js";
 import type { CodeHost } from "../providers/types.js";
 import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.js";
@@ -418,6 +419,8 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
   const log = app.log.child({ name: "scheduled-audit" });
   const hostOf = async (installation: Installation): Promise<CodeHost> => {
     const octokit = (await app.auth(installation.id)) as unknown as GitHubClient;
+    // An audit may wait for GitHub's hourly reset and resume; the app's clients fail fast by default.
+    rateLimiterOf(octokit)?.configure({ onPrimaryExhausted: "wait" });
     return options.hostFor
       ? options.hostFor(octokit, baseUrl, log)
       : createGitHubHost({

@@ -14,6 +14,7 @@ import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import { run, type ApplicationFunction, type ApplicationFunctionOptions, type Probot } from "probot";
 import { ledgerOptionsFromEnvironment, openLedger, type Ledger } from "../ledger/index.js";
+import { RateLimitedOctokit } from "../providers/github/read-limits.js";
 import { createGitLabHost } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { createGitLabEndpoint } from "./gitlab.js";
@@ -114,7 +115,13 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  await run(createServerApp(env, log), { log });
+  // Each installation client gets its own read limits (a pull request check never queues behind a
+  // scheduled audit's reads); a check fails at once on an exhausted budget instead of holding its
+  // webhook for the hour, while the scheduled audit switches its own client to waiting.
+  await run(createServerApp(env, log), {
+    log,
+    Octokit: RateLimitedOctokit.defaults({ rateLimits: { onPrimaryExhausted: "fail" } }),
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
