@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -5,12 +7,9 @@ import { CONTROLS } from "../controls/index.js";
 import { UsageError } from "../errors.js";
 import { coverageFromLedger } from "../ledger/index.js";
 import { loadPolicy } from "../policy/index.js";
-import {
-  coverageComplete,
-  renderCoverageCsv,
-  renderCoverageMarkdown,
-  stableJson,
-} from "../reporters/files/index.js";
+import { coverageComplete, coverageCsvRows, renderCoverageMarkdown } from "../reporters/files/index.js";
+import { coverageJsonChunks } from "../reporters/files/coverage.js";
+import { collectGarbageEarly } from "./heap.js";
 import { ledgerFor } from "./ledger.js";
 import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
 
@@ -46,25 +45,27 @@ export async function coverageCommand(args: string[], io: Io): Promise<number> {
   const judgedWithinMinutes = policy.ledger?.judgedWithinMinutes ?? 15;
   // Reading only: a mistyped folder or schema is said to hold no ledger, never answered with a new empty one.
   const ledger = ledgerFor(values.ledger, false);
+  collectGarbageEarly();
   try {
     const started = Date.now();
     const report = await coverageFromLedger(ledger, { since, until, judgedWithinMinutes });
-    const text =
+    // a year's JSON and CSV are tens of MB of text: written a piece at a time, never joined
+    const pieces = (): Iterable<string> =>
       format === "json"
-        ? stableJson(report)
+        ? coverageJsonChunks(report)
         : format === "csv"
-          ? renderCoverageCsv(report)
-          : renderCoverageMarkdown(report);
+          ? coverageCsvRows(report)
+          : [renderCoverageMarkdown(report)];
     if (values.out) {
       const outDir = resolve(values.out);
       await mkdir(outDir, { recursive: true });
       const md = join(outDir, "coverage.md");
       await writeFile(md, renderCoverageMarkdown(report), "utf8");
-      await writeFile(join(outDir, "coverage.csv"), renderCoverageCsv(report), "utf8");
-      await writeFile(join(outDir, "coverage.json"), stableJson(report), "utf8");
+      await writePieces(join(outDir, "coverage.csv"), coverageCsvRows(report));
+      await writePieces(join(outDir, "coverage.json"), coverageJsonChunks(report));
       io.stderr(`wrote coverage.md, coverage.csv and coverage.json to ${outDir}\n`);
     }
-    io.stdout(text);
+    for (const piece of pieces()) io.stdout(piece);
     const gaps = report.branches.reduce((sum, branch) => sum + branch.gapDays, 0);
     io.stderr(
       `coverage from ${ledger.location}: ${report.branches.length} production branches, ${gaps} branch-days not observed, ` +
@@ -75,4 +76,15 @@ export async function coverageCommand(args: string[], io: Io): Promise<number> {
   } finally {
     await ledger.close();
   }
+}
+
+async function writePieces(path: string, pieces: Iterable<string>): Promise<void> {
+  const out = createWriteStream(path, { encoding: "utf8" });
+  const failed = once(out, "error").then(([error]) => Promise.reject(error as Error));
+  failed.catch(() => {});
+  for (const piece of pieces) {
+    if (!out.write(piece)) await Promise.race([once(out, "drain"), failed]);
+  }
+  out.end();
+  await Promise.race([once(out, "finish"), failed]);
 }

@@ -10,6 +10,7 @@ import {
   type Ledger,
 } from "../ledger/index.js";
 import { loadPolicy } from "../policy/index.js";
+import { collectGarbageEarly } from "./heap.js";
 import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
 
 /** The ledger a command reads: --ledger DIR (embedded), else DATABASE_URL, else SOC2_LEDGER_DIR or .soc2-bot/ledger. */
@@ -87,6 +88,7 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
   );
   // Reading only: a mistyped folder or schema is said to hold no ledger, never answered with a new empty one.
   const ledger = ledgerFor(values.ledger, false);
+  collectGarbageEarly();
   try {
     const started = Date.now();
     const summary = await exportPeriod(ledger, {

@@ -18,7 +18,6 @@ import {
   collectedFromSummary,
   collectedOf,
   snapshotParts,
-  type AuditMerge,
   type CollectedAudit,
   type SnapshotPart,
 } from "./collected.js";
@@ -63,22 +62,56 @@ interface AuditFacts {
   failed: Map<number, { error: string; permissions: string[] }>;
 }
 
-/** Each host's repository named once, by index, across every audit of the period. */
-class Repositories {
-  private readonly ids = new Map<string, number>();
-  readonly names: { host: string; repository: string }[] = [];
-  id(host: string, repository: string): number {
-    const name = `${host}\u0000${repository}`;
-    let id = this.ids.get(name);
+/**
+ * Each host's repository and each of its branches named once, by index, across every audit and
+ * judgement of the period: the per-day, per-branch and per-merge facts below are kept by these
+ * numbers, never by a string built from the names (a year of 100,000 merges held as concatenated
+ * keys was tens of MB of strings alone).
+ */
+class Names {
+  private readonly hosts = new Map<string, Map<string, number>>();
+  readonly repositories: {
+    host: string;
+    repository: string;
+    /** Named by an audit (a repository only judgements named is not a "never collected" row). */
+    audited: boolean;
+    branches: Map<string, number>;
+    /** Its merges by number. */
+    merges: Map<number, MergeFacts>;
+  }[] = [];
+  readonly branches: {
+    repository: number;
+    branch: string;
+    /** A production branch of an audit, or of a judgement judged as a production change. */
+    covered: boolean;
+    /** Judgements made on each day of the period (by day index), allocated at the branch's first. */
+    judged: Uint32Array | null;
+  }[] = [];
+
+  repository(host: string, repository: string): number {
+    let byName = this.hosts.get(host);
+    if (!byName) {
+      byName = new Map();
+      this.hosts.set(host, byName);
+    }
+    let id = byName.get(repository);
     if (id === undefined) {
-      id = this.names.length;
-      this.ids.set(name, id);
-      this.names.push({ host, repository });
+      id = this.repositories.length;
+      byName.set(repository, id);
+      this.repositories.push({ host, repository, audited: false, branches: new Map(), merges: new Map() });
     }
     return id;
   }
-  find(host: string, repository: string): number | undefined {
-    return this.ids.get(`${host}\u0000${repository}`);
+
+  branch(repository: number, branch: string): number {
+    const byName = this.repositories[repository]!.branches;
+    let id = byName.get(branch);
+    if (id === undefined) {
+      id = this.branches.length;
+      byName.set(branch, id);
+      this.branches.push({ repository, branch, covered: false, judged: null });
+    }
+    return id;
   }
 }
 
@@ -92,25 +125,38 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
   const db = await ledger.database();
   const problems: string[] = [];
   const audits: AuditFacts[] = [];
-  const repositories = new Repositories();
+  const names = new Names();
+  const firstDay = Math.floor(since / DAY) * DAY;
+  const dayCount = Math.max(0, Math.ceil((until - firstDay) / DAY));
   // The branches to cover: each audit's production branches, and those a judgement judged as production.
-  const branches = new Map<string, { host: string; repository: string; branch: string }>();
-  const addBranch = (host: string, repository: string, branch: string) =>
-    branches.set(key(host, repository, branch), { host, repository, branch });
-  const auditMerges = new Map<string, PendingMerge>();
+  const cover = (host: string, repository: string, branch: string) => {
+    names.branches[names.branch(names.repository(host, repository), branch)]!.covered = true;
+  };
+  const labels: string[] = [];
+  let auditOrder = 0;
   // Each audit is read, folded into these and dropped before the next is read.
   const fold = (parsed: CollectedAudit) => {
     const failed: AuditFacts["failed"] = new Map();
     const ids: [number, number][] = [];
     for (const [repository, facts] of parsed.repositories) {
-      const id = repositories.id(parsed.host, repository);
+      const id = names.repository(parsed.host, repository);
+      names.repositories[id]!.audited = true;
       ids.push([id, facts.error === null ? COLLECTED : FAILED]);
       if (facts.error !== null) failed.set(id, { error: facts.error, permissions: facts.permissions });
-      for (const branch of facts.branches) addBranch(parsed.host, repository, branch);
+      for (const branch of facts.branches) cover(parsed.host, repository, branch);
     }
-    const status = new Uint8Array(repositories.names.length);
+    const status = new Uint8Array(names.repositories.length);
     for (const [id, state] of ids) status[id] = state;
-    for (const m of parsed.merges) noteAuditMerge(auditMerges, parsed.host, m, parsed.label);
+    const label = labels.length;
+    labels.push(parsed.label);
+    for (const m of parsed.merges) {
+      const facts = mergeFacts(names, parsed.host, m.repository, m.number);
+      const variant = variantOf(facts, names.branch(facts.repository, m.baseBranch), m.mergedAt);
+      if (variant.auditOrder < 0) {
+        variant.auditOrder = auditOrder++;
+        variant.labels = [label];
+      } else if (variant.labels![variant.labels!.length - 1] !== label) variant.labels!.push(label);
+    }
     audits.push({
       label: parsed.label,
       host: parsed.host,
@@ -143,44 +189,46 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     fold(await collectedOf(pending.label, snapshotParts(pending.snapshot)));
   }
   // Judgements read a page at a time and folded in: 100,000 of them are never held at once.
-  const judgedPerDay = new Map<string, Map<number, number>>();
-  const judgementMerges = new Map<string, { host: string; merge: AuditMerge }>();
-  const judgedAt = new Map<string, number>();
+  let judgementOrder = 0;
   for await (const page of judgementsOf(db, since, until)) {
     for (const j of page) {
       const at = Date.parse(j.judgedAt);
       const merged = j.mergedAt === null ? NaN : Date.parse(j.mergedAt);
       if (!((at >= since && at < until) || (merged >= since && merged < until))) continue;
-      if (j.production) addBranch(j.host, j.repository, j.baseBranch);
-      const day = Math.floor(at / DAY) * DAY;
-      const branchKey = key(j.host, j.repository, j.baseBranch);
-      const perDay = judgedPerDay.get(branchKey) ?? new Map<number, number>();
-      perDay.set(day, (perDay.get(day) ?? 0) + 1);
-      judgedPerDay.set(branchKey, perDay);
+      const repository = names.repository(j.host, j.repository);
+      const branch = names.branches[names.branch(repository, j.baseBranch)]!;
+      if (j.production) branch.covered = true;
+      const day = Math.floor((at - firstDay) / DAY);
+      if (day >= 0 && day < dayCount) {
+        const judged = (branch.judged ??= new Uint32Array(dayCount));
+        judged[day] = judged[day]! + 1;
+      }
       if (j.mergedAt === null) continue;
-      const merge = {
-        repository: j.repository,
-        number: j.number,
-        baseBranch: j.baseBranch,
-        mergedAt: j.mergedAt,
-      };
-      const variant = `${j.host}\u0000${j.repository}#${j.number}\u0000${j.baseBranch}\u0000${j.mergedAt}`;
-      if (j.state === "merged" && !judgementMerges.has(variant))
-        judgementMerges.set(variant, { host: j.host, merge });
-      const id = `${j.host}\u0000${j.repository}#${j.number}`;
+      const facts = mergeFacts(names, j.host, j.repository, j.number);
+      if (j.state === "merged") {
+        const variant = variantOf(facts, names.branch(repository, j.baseBranch), j.mergedAt);
+        if (variant.judgementOrder < 0) variant.judgementOrder = judgementOrder++;
+      }
       // only a judgement made after the merge judged the merge (a check run before it judged a head)
-      if (at >= merged && at < (judgedAt.get(id) ?? Infinity)) judgedAt.set(id, at);
+      if (at >= merged && at < facts.judgedAt) facts.judgedAt = at;
     }
   }
   // A repository no audit could collect and no judgement named: its branches are not known, still a row.
-  const withBranches = new Set([...branches.values()].map((b) => `${b.host}\u0000${b.repository}`));
-  for (const { host, repository } of repositories.names) {
-    if (!withBranches.has(`${host}\u0000${repository}`)) {
-      addBranch(host, repository, "(production branches not known: never collected)");
+  const withBranches = new Set(names.branches.filter((b) => b.covered).map((b) => b.repository));
+  names.repositories.forEach(({ audited }, id) => {
+    if (audited && !withBranches.has(id)) {
+      names.branches[names.branch(id, "(production branches not known: never collected)")]!.covered = true;
     }
-  }
-
-  const firstDay = Math.floor(since / DAY) * DAY;
+  });
+  const targets = names.branches
+    .filter((b) => b.covered)
+    .map((b) => ({
+      ...names.repositories[b.repository]!,
+      branch: b.branch,
+      repositoryId: b.repository,
+      judged: b.judged,
+    }))
+    .sort(compareBranch);
   const dayStarts: number[] = [];
   for (let day = firstDay; day < until; day += DAY) dayStarts.push(day);
   // Indexed once, not per branch and day: a year of 1,000 repositories and 100,000 judgements.
@@ -190,16 +238,15 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     return audits.filter((a) => a.since < end && a.until > start);
   });
   const rows: CoverageBranch[] = [];
-  for (const target of [...branches.values()].sort(compareBranch)) {
+  for (const target of targets) {
     const days: Day[] = [];
-    const judgedOn = judgedPerDay.get(key(target.host, target.repository, target.branch));
-    const id = repositories.find(target.host, target.repository);
+    const id = target.repositoryId;
     dayStarts.forEach((day, index) => {
       const start = Math.max(day, since);
       const end = Math.min(day + DAY, until);
       const overlapping = auditsByDay[index]!.filter((a) => a.host === target.host);
       const collected = overlapping.filter((a) => statusOf(a, id) === COLLECTED);
-      const judged = judgedOn?.get(day) ?? 0;
+      const judged = target.judged?.[index] ?? 0;
       const uncovered = uncoveredParts(
         start,
         end,
@@ -209,18 +256,15 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
       if (uncovered.length === 0 || judged > 0) days.push({ ...seen, observed: true, cause: null });
       else days.push({ ...seen, observed: false, cause: gapCause(id, overlapping, uncovered, start, end) });
     });
-    rows.push({ ...target, ...segmentsOf(days) });
+    rows.push({
+      host: target.host,
+      repository: target.repository,
+      branch: target.branch,
+      ...segmentsOf(days),
+    });
   }
 
-  const merges = mergesOf(
-    auditMerges,
-    judgementMerges,
-    judgedAt,
-    branches,
-    since,
-    until,
-    options.judgedWithinMinutes,
-  );
+  const merges = mergesOf(names, labels, since, until, options.judgedWithinMinutes);
   return {
     since: options.since.toISOString(),
     until: options.until.toISOString(),
@@ -321,82 +365,136 @@ function segmentsOf(days: Day[]): { observedDays: number; gapDays: number; segme
   };
 }
 
-/** A merge as audits saw it, before the branches to cover are all known. */
-interface PendingMerge {
-  host: string;
-  merge: AuditMerge;
-  seenIn: string[];
+/**
+ * One merge (a change request of a repository merged into a branch at a time) as audits and
+ * judgements recorded it. A change is nearly always recorded one way; another branch or merge time
+ * (a retargeted or re-merged change) is a further variant, kept in `other`. The first variant of a
+ * change also carries when the app first judged it after its merge.
+ */
+class MergeFacts {
+  /** Its place among the audits' merges, in the order first seen (-1: no audit holds it). */
+  auditOrder = -1;
+  /** The audits that hold it, by index into the audit labels, in the order read. */
+  labels: number[] | null = null;
+  /** Its place among the judgements' merges, in the order first judged (-1: no judgement of the merge). */
+  judgementOrder = -1;
+  /** The app's first judgement at or after the merge (first variant only). */
+  judgedAt = Infinity;
+  other: MergeFacts | null = null;
+  constructor(
+    readonly repository: number,
+    readonly number: number,
+    /** Its branch by index (-1: a change only judged, not yet seen merged). */
+    public branch: number,
+    public mergedAt: string,
+  ) {}
 }
 
-function noteAuditMerge(
-  pending: Map<string, PendingMerge>,
-  host: string,
-  m: AuditMerge,
-  label: string,
-): void {
-  const id = `${host}\u0000${m.repository}#${m.number}\u0000${m.baseBranch}\u0000${m.mergedAt}`;
-  const found = pending.get(id);
-  if (!found) pending.set(id, { host, merge: m, seenIn: [label] });
-  else if (!found.seenIn.includes(label)) found.seenIn.push(label);
+/** A change's first variant (a placeholder when nothing recorded it merged yet). */
+function mergeFacts(names: Names, host: string, repository: string, number: number): MergeFacts {
+  const id = names.repository(host, repository);
+  const merges = names.repositories[id]!.merges;
+  let facts = merges.get(number);
+  if (!facts) {
+    facts = new MergeFacts(id, number, -1, "");
+    merges.set(number, facts);
+  }
+  return facts;
 }
 
-/** Every merge of the period into a covered branch: how many, how many judged in time, and the others. */
+/** The variant of a change merged into `branch` at `mergedAt`, added when new. */
+function variantOf(first: MergeFacts, branch: number, mergedAt: string): MergeFacts {
+  if (first.branch === -1) {
+    first.branch = branch;
+    first.mergedAt = mergedAt;
+    return first;
+  }
+  let variant: MergeFacts = first;
+  for (;;) {
+    if (variant.branch === branch && variant.mergedAt === mergedAt) return variant;
+    if (!variant.other) break;
+    variant = variant.other;
+  }
+  variant.other = new MergeFacts(first.repository, first.number, branch, mergedAt);
+  return variant.other;
+}
+
+/**
+ * Every merge of the period into a covered branch: how many, how many judged in time, and the others.
+ * A change counts once, with the branch and time of the first variant in the period and a covered
+ * branch (the audits' in the order they were read, then the judgements'), recorded in every audit
+ * and judgement that holds such a variant.
+ */
 function mergesOf(
-  auditMerges: Map<string, PendingMerge>,
-  judgementMerges: Map<string, { host: string; merge: AuditMerge }>,
-  judgedAt: Map<string, number>,
-  branches: Map<string, unknown>,
+  names: Names,
+  labels: string[],
   since: number,
   until: number,
   minutes: number,
 ): { total: number; inTime: number; late: CoverageMerge[] } {
-  const merges = new Map<string, Omit<CoverageMerge, "judgedAt" | "minutes" | "inTime">>();
-  const note = (host: string, m: AuditMerge, from: string) => {
-    const at = Date.parse(m.mergedAt);
-    if (!(at >= since && at < until) || !branches.has(key(host, m.repository, m.baseBranch))) return;
-    const id = `${host}\u0000${m.repository}#${m.number}`;
-    const found = merges.get(id);
-    if (found) {
-      if (!found.seenIn.includes(from)) found.seenIn.push(from);
-    } else {
-      merges.set(id, {
-        host,
-        repository: m.repository,
-        branch: m.baseBranch,
-        number: m.number,
-        mergedAt: m.mergedAt,
-        seenIn: [from],
+  let total = 0;
+  let inTime = 0;
+  const late: { order: number; merge: CoverageMerge }[] = [];
+  const counts = (variant: MergeFacts) => {
+    if (variant.branch < 0 || !names.branches[variant.branch]!.covered) return false;
+    const at = Date.parse(variant.mergedAt);
+    return at >= since && at < until;
+  };
+  for (const { host, repository, merges } of names.repositories) {
+    for (const first of merges.values()) {
+      let audited: MergeFacts | null = null;
+      let judged: MergeFacts | null = null;
+      for (let v: MergeFacts | null = first; v; v = v.other) {
+        if ((v.auditOrder < 0 && v.judgementOrder < 0) || !counts(v)) continue;
+        if (v.auditOrder >= 0 && (!audited || v.auditOrder < audited.auditOrder)) audited = v;
+        if (v.judgementOrder >= 0 && (!judged || v.judgementOrder < judged.judgementOrder)) judged = v;
+      }
+      const shown = audited ?? judged;
+      if (!shown) continue;
+      total += 1;
+      const at = first.judgedAt === Infinity ? undefined : first.judgedAt;
+      const delay =
+        at === undefined ? null : Math.round(((at - Date.parse(shown.mergedAt)) / 60_000) * 10) / 10;
+      if (delay !== null && delay <= minutes) {
+        inTime += 1;
+        continue;
+      }
+      // where it is recorded: each audit holding a counted variant, in the order the audits saw them
+      const seenIn: string[] = [];
+      const variants: MergeFacts[] = [];
+      for (let v: MergeFacts | null = first; v; v = v.other)
+        if (v.auditOrder >= 0 && counts(v)) variants.push(v);
+      variants.sort((x, y) => x.auditOrder - y.auditOrder);
+      for (const v of variants) {
+        for (const label of v.labels!) if (!seenIn.includes(labels[label]!)) seenIn.push(labels[label]!);
+      }
+      if (judged) seenIn.push("judgement");
+      late.push({
+        // the audits' merges are listed before the judgements'
+        order: audited ? audited.auditOrder : Number.MAX_SAFE_INTEGER / 2 + judged!.judgementOrder,
+        merge: {
+          host,
+          repository,
+          branch: names.branches[shown.branch]!.branch,
+          number: shown.number,
+          mergedAt: shown.mergedAt,
+          seenIn,
+          judgedAt: at === undefined ? null : new Date(at).toISOString(),
+          minutes: delay,
+          inTime: false,
+        },
       });
     }
-  };
-  for (const { host, merge, seenIn } of auditMerges.values()) {
-    for (const label of seenIn) note(host, merge, label);
   }
-  for (const { host, merge } of judgementMerges.values()) note(host, merge, "judgement");
-  let inTime = 0;
-  const late: CoverageMerge[] = [];
-  for (const [id, merge] of merges) {
-    const at = judgedAt.get(id);
-    const delay =
-      at === undefined ? null : Math.round(((at - Date.parse(merge.mergedAt)) / 60_000) * 10) / 10;
-    if (delay !== null && delay <= minutes) {
-      inTime += 1;
-      continue;
-    }
-    late.push({
-      ...merge,
-      judgedAt: at === undefined ? null : new Date(at).toISOString(),
-      minutes: delay,
-      inTime: false,
-    });
-  }
-  late.sort(
+  // in the order first recorded, then by merge time and repository
+  const sorted = late.sort((a, b) => a.order - b.order).map((entry) => entry.merge);
+  sorted.sort(
     (a, b) =>
       Date.parse(a.mergedAt) - Date.parse(b.mergedAt) ||
       (a.repository < b.repository ? -1 : 1) ||
       a.number - b.number,
   );
-  return { total: merges.size, inTime, late };
+  return { total, inTime, late: sorted };
 }
 
 /**
@@ -536,10 +634,6 @@ async function* lines(pieces: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
   }
   rest += decoder.end();
   if (rest !== "") yield [rest];
-}
-
-function key(host: string, repository: string, branch: string): string {
-  return `${host}\u0000${repository}\u0000${branch}`;
 }
 
 function compareBranch(

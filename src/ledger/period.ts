@@ -35,7 +35,8 @@ import {
   type AccessSubjectSnapshot,
 } from "../reporters/files/access-snapshots.js";
 import {
-  renderCoverageCsv,
+  coverageCsvRows,
+  coverageJsonChunks,
   renderCoverageMarkdown,
   type CoverageMerge,
   type CoverageReport,
@@ -309,13 +310,14 @@ export async function writePeriodFiles(
     };
     written.push(...(await writeTimeline(options.outDir, subjectsFile, windows, summary, unchanged)));
 
-    for (const [name, text] of [
-      ["coverage.md", renderCoverageMarkdown(coverage)],
-      ["coverage.csv", renderCoverageCsv(coverage)],
-      ["coverage.json", stableJson(coverage)],
+    // a year's coverage.json and coverage.csv are tens of MB of text: written a piece at a time
+    for (const [name, pieces] of [
+      ["coverage.md", () => [renderCoverageMarkdown(coverage)]],
+      ["coverage.csv", () => coverageCsvRows(coverage)],
+      ["coverage.json", () => coverageJsonChunks(coverage)],
     ] as const) {
       const out = textFile(join(options.outDir, name));
-      await out.write(text);
+      for (const piece of pieces()) await out.write(piece);
       await out.close();
       written.push(join(options.outDir, name));
     }

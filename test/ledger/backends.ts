@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -18,7 +18,7 @@ export interface TestBackend {
   name: "pglite" | "postgres";
   /** Options for a new, empty ledger of this backend. */
   fresh(): Promise<LedgerOptions>;
-  /** Called once after the file's tests (stops a cluster the tests started). */
+  /** Called once after the file's tests, their ledgers closed (stops a cluster the tests started, removes the folders). */
   stop(): Promise<void>;
 }
 
@@ -52,10 +52,18 @@ async function startServer(): Promise<{ url: string; stop: () => Promise<void> }
 
 export function testBackend(name: "pglite" | "postgres"): TestBackend {
   if (name === "pglite") {
+    // each ledger is a folder of tens of MB: thousands of test runs left behind filled the disk
+    const dirs: string[] = [];
     return {
       name,
-      fresh: async () => ({ dir: await mkdtemp(join(tmpdir(), "soc2-ledger-")) }),
-      stop: async () => {},
+      async fresh() {
+        const dir = await mkdtemp(join(tmpdir(), "soc2-ledger-"));
+        dirs.push(dir);
+        return { dir };
+      },
+      async stop() {
+        await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+      },
     };
   }
   return {

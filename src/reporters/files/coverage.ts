@@ -7,6 +7,7 @@
  * cell goes through ../escape.js.
  */
 import { csvRow, htmlText, markdownCode, markdownText } from "../escape.js";
+import { jsonChunks } from "./results-json.js";
 
 /** Consecutive days of one branch with the same state and cause. Days are UTC dates, `to` inclusive. */
 export interface CoverageSegment {
@@ -200,6 +201,14 @@ export function* coverageCsvRows(report: CoverageReport): Generator<string> {
   }
   for (const problem of report.problems)
     yield csvRow(["unreadable-record", "", "", "", "", "", "", "", problem, ""]);
+}
+
+/**
+ * coverage.json a piece at a time, each branch on its own: the bytes of stableJson(report), without
+ * holding a year's text (tens of MB: every branch names each audit that observed it) at once.
+ */
+export function coverageJsonChunks(report: CoverageReport): Generator<string> {
+  return jsonChunks(report, { sorted: true, streamed: ["branches"] });
 }
 
 export function renderCoverageCsv(report: CoverageReport): string {
