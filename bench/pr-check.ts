@@ -127,9 +127,9 @@ export async function measureChangeChecks(
     cold?: boolean;
     stop?: () => boolean;
     /**
-     * Milliseconds from one event's arrival to the next (default 1,000): pull request events of one
-     * installation arriving once a second, so an event's time is its latency, not a queue of events
-     * fired back to back behind the one-second spacing GitHub asks between writes.
+     * Milliseconds from one event's arrival to the next (default 2,000; 0: back to back). Each event
+     * writes its check run, and GitHub asks a second between writes, so one installation checks about
+     * one pull request a second at most: events arriving that fast queue, and their time is the queue's.
      */
     intervalMs?: number;
   },
@@ -137,7 +137,7 @@ export async function measureChangeChecks(
   // As the app: one conditional cache for the process, a new host for every event (so nothing is
   // remembered between events but the cached ETags, which GitHub answers with an uncharged 304).
   const { stats } = octokit;
-  const intervalMs = options.intervalMs ?? 1000;
+  const intervalMs = options.intervalMs ?? 2000;
   let arrived = 0;
   const run = async (target: OpenPullRequest) => {
     const wait = arrived + intervalMs - performance.now();

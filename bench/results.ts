@@ -218,7 +218,7 @@ function targetRows(report: BenchReport): string[] {
   const warmMax = Math.max(0, ...check.alone.warmRequests, ...check.duringAudit.warmRequests);
   rows.push(
     `| change check <= ${TARGET_CHECK_REQUESTS} charged requests per event, warm | ${warmMax} | ${met(warmMax <= TARGET_CHECK_REQUESTS)} |`,
-    `| change check p99 < ${TARGET_P99_MS} ms at ${report.options.latencyMs} ms latency, production throttling | ${check.alone.p99Ms.toFixed(0)} ms | ${met(check.alone.p99Ms < TARGET_P99_MS && check.alone.timesMs.length > 0)} |`,
+    `| change check p99 < ${TARGET_P99_MS} ms at ${report.options.latencyMs} ms latency, production throttling (one event every ${report.options.checkIntervalMs} ms) | ${check.alone.p99Ms.toFixed(0)} ms | ${met(check.alone.p99Ms < TARGET_P99_MS && check.alone.timesMs.length > 0)} |`,
     `| change check p99 < ${TARGET_P99_MS} ms while an audit of the same installation runs | ${check.duringAudit.timesMs.length === 0 ? "no event ran during the audit" : `${check.duringAudit.p99Ms.toFixed(0)} ms over ${check.duringAudit.timesMs.length} events`} | ${check.duringAudit.timesMs.length === 0 ? "NOT met (not measured)" : met(check.duringAudit.p99Ms < TARGET_P99_MS)} |`,
   );
   const sync = report.findingsSync;
@@ -280,8 +280,12 @@ export function renderResults(report: BenchReport, run: { command: string; date:
     ),
     `## Change check (runChangeCheck called directly, as the app's handler calls it)`,
     ``,
-    `- Organization ${check.shape.repositories}x${check.shape.pullRequestsPerRepository}, alternating a clean and an unapproved open PR, one event a second; each event on a new host instance sharing one production client built with createGitHubClient({ conditionalCache: createConditionalCache() }), as the app does.`,
+    `- Organization ${check.shape.repositories}x${check.shape.pullRequestsPerRepository}, alternating a clean and an unapproved open PR, one event every ${report.options.checkIntervalMs} ms; each event on a new host instance sharing one production client built with createGitHubClient({ conditionalCache: createConditionalCache() }), as the app does.`,
     ...checkLines("Alone", check.alone),
+    ...checkLines(
+      "Back to back (each event writes its check run and GitHub asks a second between writes: this is the queue at one installation's throughput, about one check a second, not an event's latency)",
+      check.backToBack,
+    ),
     ...checkLines(
       `During an audit of the same installation in the same process (same token, so the same budget at the simulated GitHub; the audit took ${(check.duringAudit.auditWallMs / 1000).toFixed(1)} s${check.duringAudit.auditError ? `, FAILED: ${check.duringAudit.auditError}` : ""}; rate-limit answers ${waits(check.duringAudit)})`,
       check.duringAudit,

@@ -5,7 +5,7 @@
  * limits, through the real GitHub provider with production client settings.
  *
  *   npm run bench -- --sizes 10x100,100x100,1000x100 --long-tail 1000x100000 --latency 50
- *     [--shape uniform|long-tail|both] [--enterprise-cloud] [--check-audit 100x100]
+ *     [--shape uniform|long-tail|both] [--enterprise-cloud] [--check-audit 100x100] [--check-interval 2000]
  *     [--findings 10000,100000] [--quick] [--out bench/results.md]
  *
  * With --ledger-year, instead: a year of the ledger written as the app writes it, then export,
@@ -44,6 +44,8 @@ export interface BenchOptions {
   latencyMs: number;
   /** Change-check events alone (after the first, cold one); during the audit, as many as fit. */
   checkEvents: number;
+  /** Milliseconds between change-check events' arrivals (back-to-back events are measured apart). */
+  checkIntervalMs: number;
   /** The organization whose audit runs while the change check is measured. */
   checkAuditShape: Size;
   /** Size of the fault run (and of its fault-free twin). */
@@ -77,6 +79,8 @@ export type CheckFigures = ChangeCheckFigures & { p50Ms: number; p99Ms: number }
 export interface ChangeCheckReport {
   shape: Size;
   alone: CheckFigures;
+  /** Events fired back to back: the write spacing's queue, i.e. the check's throughput. */
+  backToBack: CheckFigures;
   duringAudit: CheckFigures & {
     auditWallMs: number;
     auditError: string | null;
@@ -210,10 +214,19 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
       organization,
       now,
       events: options.checkEvents,
+      intervalMs: options.checkIntervalMs,
     });
     log(
       `  alone: p99 ${percentile(alone.timesMs, 99).toFixed(0)} ms over ${alone.timesMs.length} warm events`,
     );
+    const backToBack = await measureChangeChecks(client, url, open, {
+      organization,
+      now,
+      events: Math.max(2, Math.round(options.checkEvents / 5)),
+      cold: false,
+      intervalMs: 0,
+    });
+    log(`  back to back: p50 ${percentile(backToBack.timesMs, 50).toFixed(0)} ms`);
 
     const octokit = createGitHubClient({ token: TOOL_TOKEN, baseUrl: url });
     let auditDone = false;
@@ -245,6 +258,7 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
       events: 10_000,
       cold: false,
       stop: () => auditDone,
+      intervalMs: options.checkIntervalMs,
     });
     await audit;
     const auditWallMs = performance.now() - auditStarted;
@@ -256,6 +270,7 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
     return {
       shape: options.checkAuditShape,
       alone: withPercentiles(alone),
+      backToBack: withPercentiles(backToBack),
       duringAudit: {
         ...withPercentiles(during),
         auditWallMs,
@@ -315,6 +330,7 @@ async function main(argv: string[]): Promise<number> {
       shape: { type: "string" },
       "long-tail": { type: "string" },
       "check-audit": { type: "string" },
+      "check-interval": { type: "string", default: "2000" },
       findings: { type: "string" },
       "enterprise-cloud": { type: "boolean", default: false },
     },
@@ -346,6 +362,7 @@ async function main(argv: string[]): Promise<number> {
     longTail: shape === "uniform" ? [] : longTail,
     latencyMs: Number(values.latency),
     checkEvents: quick ? 10 : 100,
+    checkIntervalMs: Number(values["check-interval"]),
     checkAuditShape: parseSizes(values["check-audit"] ?? (quick ? "3x5" : "100x100"))[0]!,
     faultSize: quick
       ? { repositories: 3, pullRequestsPerRepository: 5 }

@@ -16,6 +16,7 @@ describe("benchmark smoke run", () => {
       longTail: [{ repositories: 12, totalPullRequests: 60 }],
       latencyMs: 0,
       checkEvents: 2,
+      checkIntervalMs: 0,
       checkAuditShape: size,
       faultSize: size,
       naiveRepositories: 3,
@@ -55,6 +56,7 @@ describe("benchmark smoke run", () => {
     expect(check.alone.events).toEqual(3);
     expect(check.alone.coldRequests).toBeGreaterThan(0);
     expect(check.alone.warmRequests).toHaveLength(2);
+    expect(check.backToBack.warmRequests).toHaveLength(2);
     expect(Object.values(check.alone.conclusions).sort()).toEqual(["failure", "success"]);
     expect(check.duringAudit.auditError).toBeNull();
     expect(check.duringAudit.coldRequests).toBeNull();
