@@ -194,7 +194,12 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
       const fault = FAULTS[Math.floor(random() * FAULTS.length)] ?? "500";
       stats.faults[fault] = (stats.faults[fault] ?? 0) + 1;
       if (fault === "500" || fault === "502")
-        return error(res, Number(fault), fault === "500" ? "Server Error" : "Bad Gateway", {});
+        return error(
+          res,
+          Number(fault),
+          fault === "500" ? "Server Error" : "Bad Gateway",
+          rateHeaders(resource),
+        );
       if (fault === "truncated-body") {
         res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": "4096" });
         res.write('{"truncated":');
