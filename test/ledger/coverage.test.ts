@@ -139,6 +139,38 @@ describe.each(BACKENDS)("coverage from the ledger on %s", (name) => {
     expect(md).toContain("never judged by the app");
   });
 
+  it("counts a merge once wherever it is recorded, listing every audit and judgement that holds it", async () => {
+    const { ledger } = await fresh();
+    // the second audit reaches back into the first one's last hours: #1 is in both
+    await recordAudit(ledger, "2026-10-01T00:00:00Z", "2026-10-04T00:00:00Z", {
+      changeRequests: [
+        merged(1, "2026-10-03T23:00:00Z"),
+        merged(4, "2026-10-02T09:00:00Z", { baseBranch: "develop" }),
+        merged(5, "2026-10-02T10:00:00Z"),
+      ],
+    });
+    await recordAudit(ledger, "2026-10-03T18:00:00Z", "2026-10-08T00:00:00Z", {
+      changeRequests: [merged(1, "2026-10-03T23:00:00Z"), merged(6, "2026-10-06T12:00:00Z")],
+    });
+    await recordMergeJudgement(ledger, merged(1, "2026-10-03T23:00:00Z"), "2026-10-03T23:40:00Z");
+    await recordMergeJudgement(ledger, merged(6, "2026-10-06T12:00:00Z"), "2026-10-06T12:05:00Z");
+    // a merge only the app recorded (no audit since it)
+    await recordMergeJudgement(ledger, merged(8, "2026-10-07T22:00:00Z"), "2026-10-07T23:00:00Z");
+
+    const report = await coverageFromLedger(ledger, { since: SINCE, until: UNTIL, judgedWithinMinutes: 15 });
+    // #4 went into a branch that is not a production branch: not a merge the controls cover
+    expect(report.merges.total).toBe(4);
+    expect(report.merges.inTime).toBe(1);
+    expect(report.merges.late.map((m) => [m.number, m.branch, m.minutes, m.seenIn])).toEqual([
+      [5, "main", null, ["audit:github/acme record 1"]],
+      [1, "main", 40, ["audit:github/acme record 1", "audit:github/acme record 2", "judgement"]],
+      [8, "main", 60, ["judgement"]],
+    ]);
+    // each branch-day is counted from the judgements made that day
+    const by = report.branches[0]!.segments.flatMap((s) => s.by);
+    expect(by.filter((b) => b.endsWith("judgements") || b.endsWith("judgement"))).toEqual(["3 judgements"]);
+  });
+
   it("names the collection error and the missing permission of a repository the audit could not collect", async () => {
     const { ledger } = await fresh();
     const web = makeRepository({ fullName: "acme/web", url: "https://github.com/acme/web" });
