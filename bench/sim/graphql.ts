@@ -443,6 +443,8 @@ function pullNode(world: World, repo: SimRepository, pull: SimPull): Obj {
     baseRefName: c.baseBranch,
     headRefName: c.headBranch,
     headRefOid: c.headSha,
+    // The base branch as it is now (null once deleted, as GitHub answers).
+    baseRef: () => (repo.deletedBranches?.has(c.baseBranch) ? null : refNode(world, repo, c.baseBranch)),
     createdAt: c.createdAt,
     updatedAt: pull.updatedAt,
     mergedAt: c.mergedAt,

@@ -1,6 +1,6 @@
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { PULL_REQUEST_QUERY } from "../../src/providers/github/queries.js";
+import { CHANGE_CHECK_QUERY } from "../../src/providers/github/queries.js";
 import type { PullRequestNode } from "../../src/providers/github/schema.js";
 import { CHECK_NAME } from "../../src/reporters/check.js";
 import {
@@ -114,8 +114,14 @@ describe("the app on pull request events", () => {
       "POST /repos/acme/api/check-runs",
     ]);
     expect(app.requests[1]!.body).toEqual({
-      query: PULL_REQUEST_QUERY,
-      variables: { owner: "acme", name: "api", number: 42 },
+      query: CHANGE_CHECK_QUERY,
+      variables: {
+        owner: "acme",
+        name: "api",
+        number: 42,
+        policyPath: ".github/soc2.yml",
+        policyRepository: ".github",
+      },
     });
     const body = checkRunWrite(app.requests);
     expect(body).toEqual({

@@ -26,6 +26,7 @@ import * as queries from "../../src/providers/github/queries.js";
 /** Reads of one item by design: "Type.alias" → why one is enough. */
 const SINGLE_ITEM_READS: Record<string, string> = {
   "PullRequest.headCommit": "the pull request's last commit is its head: one item is the whole answer",
+  "PullRequest.headRuns": "the head's check runs, for the change check's write: one item is the whole answer",
 };
 
 let github: GraphQLSchema | undefined;

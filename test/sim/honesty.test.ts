@@ -228,6 +228,7 @@ describe("GraphQL queries match GitHub's schema", () => {
   it("finds the provider's queries", () => {
     expect(texts.map(([name]) => name).sort()).toEqual([
       "BRANCH_HISTORY_QUERY",
+      "CHANGE_CHECK_QUERY",
       "COMMIT_CONTEXTS_QUERY",
       "MERGED_PULL_REQUESTS_QUERY",
       "PULL_REQUEST_COMMITS_QUERY",
@@ -261,6 +262,9 @@ describe("GraphQL queries match GitHub's schema", () => {
         a0: null,
         o1: H,
         o2: "f".repeat(40),
+        policyPath: ".github/soc2.yml",
+        // A policy repository the world has: the answer then has no NOT_FOUND error.
+        policyRepository: "api",
       };
       const answer = (await (
         await fetch(sim.graphqlUrl, { method: "POST", body: JSON.stringify({ query: text, variables }) })

@@ -95,6 +95,8 @@ export async function completePullRequest(
   pulls: readonly PullRequestNode[],
   /** Connections already refused for each of `pulls`, by index (a lean page's follow-ups). */
   refusedBefore: ReadonlyArray<ReadonlySet<PartialConnection>> = [],
+  /** The first page of `authors` of commits, by oid, where the first query asked them already. */
+  authorsRead: ReadonlyMap<string, AuthorConnection> = new Map(),
 ): Promise<CompletedPullRequest[]> {
   const { owner, repo } = splitFullName(repository);
   const ask = async <S extends z.ZodType<{ rateLimit?: { cost: number } | null | undefined }>>(
@@ -161,6 +163,7 @@ export async function completePullRequest(
   }
   const authors = await readAuthors(
     results.map((r) => r.pr),
+    authorsRead,
     async (batch) => {
       const variables: Record<string, unknown> = {};
       batch.forEach((entry, i) => {
@@ -190,17 +193,29 @@ interface AuthorsEntry {
  */
 async function readAuthors(
   pulls: readonly PullRequestNode[],
+  read: ReadonlyMap<string, AuthorConnection>,
   query: (batch: readonly AuthorsEntry[]) => Promise<Array<AuthorConnection | null>>,
 ): Promise<{ lists: Map<string, GitActor[]>; partial: Set<string> }> {
   const lists = new Map<string, GitActor[]>();
   const partial = new Set<string>();
   let pending: AuthorsEntry[] = [];
+  // A page already read counts as a page answered here: the same checks, the same cursor on.
+  const append = (entry: AuthorsEntry, page: AuthorConnection) => {
+    entry.list.push(...page.nodes);
+    if (page.pageInfo.hasNextPage && page.pageInfo.endCursor) {
+      pending.push({ ...entry, after: page.pageInfo.endCursor });
+    } else if (page.pageInfo.hasNextPage || entry.list.length < page.totalCount) {
+      partial.add(entry.oid);
+    }
+  };
   for (const pr of pulls) {
     for (const { commit } of pr.commits.nodes) {
       if (lists.has(commit.oid) || !mentionsCoAuthor(commit.message)) continue;
       const entry = { oid: commit.oid, after: null, list: [] };
       lists.set(commit.oid, entry.list);
-      pending.push(entry);
+      const first = read.get(commit.oid);
+      if (first) append(entry, first);
+      else pending.push(entry);
     }
   }
   while (pending.length > 0) {
@@ -220,12 +235,7 @@ async function readAuthors(
         partial.add(entry.oid);
         return;
       }
-      entry.list.push(...page.nodes);
-      if (page.pageInfo.hasNextPage && page.pageInfo.endCursor) {
-        pending.push({ ...entry, after: page.pageInfo.endCursor });
-      } else if (page.pageInfo.hasNextPage || entry.list.length < page.totalCount) {
-        partial.add(entry.oid);
-      }
+      append(entry, page);
     });
   }
   return { lists, partial };

@@ -10,6 +10,7 @@ import {
   collectChangeContext,
   collectChangeRequest,
   listMergedChangeRequests,
+  takeChangeCheckFile,
 } from "./pull-requests.js";
 import { listDirectPushes } from "./direct-pushes.js";
 import { collectRepository } from "./repository.js";
@@ -131,6 +132,9 @@ async function readFile(
 ): Promise<string | null> {
   const prefetched = takePrefetchedFile(ctx, repository, path, ref);
   if (prefetched !== undefined) return prefetched;
+  // A change check's own query read the base branch's policy file moments ago.
+  const checked = takeChangeCheckFile(ctx, repository, path, ref);
+  if (checked !== undefined) return checked;
   const { owner, repo } = splitFullName(repository);
   const where = `${repository}:${path}${ref ? `@${ref}` : ""}`;
   let answer;

@@ -22,23 +22,41 @@ import {
   splitFullName,
   type GitHubContext,
 } from "./http.js";
-import { MERGED_PULL_REQUESTS_QUERY, PULL_REQUEST_QUERY } from "./queries.js";
+import { CHANGE_CHECK_QUERY, MERGED_PULL_REQUESTS_QUERY, PULL_REQUEST_QUERY } from "./queries.js";
 import { list, mapKnown, readBranchRule } from "./repository.js";
 import { observeBypass } from "./rule-suites.js";
 import { rememberHeadCheckRuns, type HeadCheckRun } from "./writing.js";
-import { CommitPullAnswer, parseAnswer, PullRequestAnswer, type PullRequestNode } from "./schema.js";
+import {
+  ChangeCheckAnswer,
+  CommitPullAnswer,
+  parseAnswer,
+  PullRequestAnswer,
+  type PullRequestNode,
+  type HeadRun,
+  type TreeEntry,
+} from "./schema.js";
+
+/** A GraphQL error as GitHub answers it: its type and the path of the field it nulled. */
+export interface GraphqlFieldError {
+  type?: string;
+  message?: string;
+  path?: ReadonlyArray<string | number>;
+}
 
 export async function graphql(
   ctx: GitHubContext,
   query: string,
   variables: Record<string, unknown>,
   what: string,
+  /** Errors the caller reads from the answer itself (the fields they nulled): the data is returned. */
+  expected: (errors: readonly GraphqlFieldError[]) => boolean = () => false,
 ) {
   try {
     return await ctx.octokit.graphql<unknown>(query, variables);
   } catch (error) {
     const failure = describeFailure(error);
-    const errors = (error as { errors?: Array<{ type?: string; message?: string }> }).errors;
+    const { errors, data } = error as { errors?: GraphqlFieldError[]; data?: unknown };
+    if (errors && errors.length > 0 && data && expected(errors)) return data;
     if (errors && errors.length > 0) {
       const first = errors[0];
       throw new ProviderError(
@@ -100,9 +118,36 @@ export async function collectChangeContext(
   fullName: string,
   number: number,
 ): Promise<{ changeRequest: ChangeRequest; repository: Repository }> {
-  const { repository, pr } = await queryPullRequest(ctx, fullName, number);
-  const [complete] = await completePullRequest(ctx, fullName, [pr]);
+  const { owner, repo } = splitFullName(fullName);
+  const what = `pull request ${fullName}#${number}`;
+  const data = await graphql(
+    ctx,
+    CHANGE_CHECK_QUERY,
+    { owner, name: repo, number, policyPath: POLICY_PATH, policyRepository: POLICY_REPOSITORY },
+    what,
+    // No policy repository (or none the app can see): as REST's 404, no organization layer.
+    (errors) => errors.every((e) => e.type === "NOT_FOUND" && e.path?.[0] === "policyRepository"),
+  );
+  const answer = parseAnswer(ChangeCheckAnswer, data, what);
+  if (answer.policyRepository !== undefined) {
+    const policyRepository = `${owner}/${POLICY_REPOSITORY}`;
+    const target = answer.policyRepository?.defaultBranchRef?.target;
+    const text = answer.policyRepository === null ? null : target ? policyText(target.policyFile) : undefined;
+    if (text !== undefined) rememberChangeCheckFile(ctx, policyRepository, POLICY_PATH, undefined, text);
+  }
+  countGraphqlCost(ctx, answer.rateLimit);
+  const repository = answer.repository;
+  const asked = repository?.pullRequest;
+  if (!repository || !asked)
+    throw new ProviderError(`GitHub has no ${what}`, { host: "github", status: 404 });
+  const { commitAuthors, headRuns, baseRef, ...pr } = asked;
+  const authors = new Map(commitAuthors?.nodes.map(({ commit }) => [commit.oid, commit.authors]));
+  const [complete] = await completePullRequest(ctx, fullName, [pr], [], authors);
   if (!complete) throw new Error("completePullRequest returned nothing");
+  if (baseRef !== undefined) {
+    const text = baseRef === null ? undefined : policyText(baseRef.target?.policyFile);
+    if (text !== undefined) rememberChangeCheckFile(ctx, fullName, POLICY_PATH, pr.baseRefName, text);
+  }
   const branchRule = await readBranchRule(ctx, fullName, pr.baseRefName);
   const changeRequest = await observeBypass(
     ctx,
@@ -114,7 +159,7 @@ export async function collectChangeContext(
       complete.completion,
     ),
   );
-  const runs = headCheckRuns(complete.pr, complete.completion.refused.has("checks"));
+  const runs = headCheckRuns(pr.headRefOid, headRuns);
   if (runs) rememberHeadCheckRuns(ctx, fullName, pr.headRefOid, runs);
   const skipped = unreadable("not collected for a change check", "only the base branch's rules are read");
   return {
@@ -135,21 +180,88 @@ export async function collectChangeContext(
   };
 }
 
+/** Where the GitHub host reads policy files (see createGitHubHost's policyLocation). */
+const POLICY_PATH = ".github/soc2.yml";
+const POLICY_REPOSITORY = ".github";
+
 /**
- * The check runs on the pull request's head, when its query read them all: the head's rollup read to
- * its end (or no rollup: no check or status on the commit at all). Undefined when it cannot tell.
+ * The policy file at the head of a base branch as the change check's query read it: its text, null
+ * for no entry at the path, undefined when only the REST read can answer exactly as it always has
+ * (a directory, a symlink, a submodule, a binary or truncated blob, or not asked).
  */
-function headCheckRuns(pr: PullRequestNode, refused: boolean): HeadCheckRun[] | undefined {
-  const head = pr.headCommit.nodes.find((node) => node.commit.oid === pr.headRefOid)?.commit;
-  if (!head || refused) return undefined;
+function policyText(entry: TreeEntry | null | undefined): string | null | undefined {
+  if (entry === null) return null;
+  if (entry === undefined) return undefined;
+  const regularFile = entry.type === "blob" && (entry.mode === 0o100644 || entry.mode === 0o100755);
+  const blob = entry.object;
+  if (!regularFile || !blob || blob.isBinary !== false || blob.isTruncated !== false) return undefined;
+  return typeof blob.text === "string" ? blob.text : undefined;
+}
+
+/** Policy files the change check's query read, by host, until readFile takes them (once). */
+const changeCheckFiles = new WeakMap<GitHubContext, Map<string, string | null>>();
+
+/** A file at a branch, or at the default branch (no ref). */
+const fileKey = (repository: string, path: string, ref: string | undefined) =>
+  `${repository.toLowerCase()}:${path}@${ref ?? ""}`;
+
+function rememberChangeCheckFile(
+  ctx: GitHubContext,
+  repository: string,
+  path: string,
+  ref: string | undefined,
+  text: string | null,
+): void {
+  let files = changeCheckFiles.get(ctx);
+  if (!files) changeCheckFiles.set(ctx, (files = new Map()));
+  files.set(fileKey(repository, path, ref), text);
+}
+
+/**
+ * The policy file at `ref` as the change check's query read it moments ago (null: no file there),
+ * or undefined when it did not (readFile then asks GitHub). Taken once.
+ */
+export function takeChangeCheckFile(
+  ctx: GitHubContext,
+  repository: string,
+  path: string,
+  ref: string | undefined,
+): string | null | undefined {
+  const files = changeCheckFiles.get(ctx);
+  const key = fileKey(repository, path, ref);
+  const text = files?.get(key);
+  files?.delete(key);
+  return text;
+}
+
+/**
+ * The check runs on the pull request's head, when its query read them all: the head's rollup whole
+ * (or none: no check or status on the commit at all). Undefined when it cannot tell.
+ */
+function headCheckRuns(
+  headSha: string,
+  read:
+    | {
+        nodes: Array<{
+          commit: {
+            oid: string;
+            statusCheckRollup: {
+              contexts: { totalCount: number; pageInfo: { hasNextPage: boolean }; nodes: HeadRun[] };
+            } | null;
+          };
+        }>;
+      }
+    | undefined,
+): HeadCheckRun[] | undefined {
+  const head = read?.nodes.find((node) => node.commit.oid === headSha)?.commit;
+  if (!head) return undefined;
   const contexts = head.statusCheckRollup?.contexts;
   if (!contexts) return [];
   if (contexts.pageInfo.hasNextPage || contexts.nodes.length < contexts.totalCount) return undefined;
   const runs: HeadCheckRun[] = [];
   for (const context of contexts.nodes) {
     if (context.__typename !== "CheckRun") continue;
-    // A run whose id the answer does not carry leaves GitHub's list to say.
-    if (typeof context.databaseId !== "number") return undefined;
+    if (typeof context.databaseId !== "number" || context.name === undefined) return undefined;
     runs.push({
       id: context.databaseId,
       name: context.name,

@@ -9,12 +9,16 @@
 
 const PAGE_INFO = "pageInfo { hasNextPage endCursor }";
 
+const AUTHORS_CONNECTION = `totalCount
+${PAGE_INFO}
+nodes { name email user { login } }`;
+
 const CONTEXTS = `totalCount
 ${PAGE_INFO}
 nodes {
   __typename
   ... on CheckRun {
-    databaseId name conclusion status detailsUrl completedAt
+    name conclusion status detailsUrl completedAt
     checkSuite { app { databaseId slug } }
   }
   ... on StatusContext { context state targetUrl createdAt creator { login } }
@@ -81,6 +85,65 @@ export const PULL_REQUEST_QUERY = `query PullRequest($owner: String!, $name: Str
     isArchived
     defaultBranchRef { name }
     pullRequest(number: $number) { ...ChangeRequestFields }
+  }
+}
+${PULL_REQUEST_FIELDS}`;
+
+/**
+ * One pull request for its change check, in one query: PULL_REQUEST_QUERY's facts, the id and app
+ * of each check run on its head (the run to update is found there), the authors of its first 100
+ * commits (a commit's co-authors; for one pull request they cost no more than the commits)
+ * and the policy file ($policyPath) at the head of its base branch and of the organization's policy
+ * repository ($policyRepository, the owner's), each entry with its type and mode so that only a
+ * plain text file is taken from here (anything else is read as before). GitHub answers a policy
+ * repository that does not exist (or that the app cannot see) with null and a NOT_FOUND error.
+ */
+export const CHANGE_CHECK_QUERY = `query ChangeCheck($owner: String!, $name: String!, $number: Int!, $policyPath: String!, $policyRepository: String!) {
+  rateLimit { cost }
+  policyRepository: repository(owner: $owner, name: $policyRepository) {
+    defaultBranchRef {
+      target {
+        ... on Commit {
+          policyFile: file(path: $policyPath) { type mode object { ... on Blob { text isBinary isTruncated } } }
+        }
+      }
+    }
+  }
+  repository(owner: $owner, name: $name) {
+    nameWithOwner
+    url
+    visibility
+    isArchived
+    defaultBranchRef { name }
+    pullRequest(number: $number) {
+      ...ChangeRequestFields
+      commitAuthors: commits(first: 100) {
+        totalCount
+        ${PAGE_INFO}
+        nodes { commit { oid authors(first: 100) { ${AUTHORS_CONNECTION} } } }
+      }
+      headRuns: commits(last: 1) {
+        nodes {
+          commit {
+            oid
+            statusCheckRollup {
+              contexts(first: 100) {
+                totalCount
+                ${PAGE_INFO}
+                nodes { __typename ... on CheckRun { databaseId name checkSuite { app { databaseId } } } }
+              }
+            }
+          }
+        }
+      }
+      baseRef {
+        target {
+          ... on Commit {
+            policyFile: file(path: $policyPath) { type mode object { ... on Blob { text isBinary isTruncated } } }
+          }
+        }
+      }
+    }
   }
 }
 ${PULL_REQUEST_FIELDS}`;
@@ -222,10 +285,6 @@ export const COMMIT_CONTEXTS_QUERY = `query CommitContexts($owner: String!, $nam
   }
 }`;
 
-const AUTHORS = `totalCount
-${PAGE_INFO}
-nodes { name email user { login } }`;
-
 /**
  * The authors (git author first, then the Co-authored-by trailers GitHub recognised) of `count`
  * commits at once, each from its own cursor: asked only for the commits whose message names a
@@ -238,7 +297,7 @@ export function commitAuthorsQuery(count: number): string {
   const aliases = indexes
     .map(
       (i) =>
-        `    c${i}: object(oid: $o${i}) { ... on Commit { authors(first: 100, after: $a${i}) { ${AUTHORS} } } }`,
+        `    c${i}: object(oid: $o${i}) { ... on Commit { authors(first: 100, after: $a${i}) { ${AUTHORS_CONNECTION} } } }`,
     )
     .join("\n");
   return `query CommitAuthors($owner: String!, $name: String!${variables}) {

@@ -21,8 +21,6 @@ export type PageInfo = z.infer<typeof PageInfo>;
 
 const CheckRunContext = z.object({
   __typename: z.literal("CheckRun"),
-  /** The id REST writes to the run with; absent from answers to queries that did not ask. */
-  databaseId: z.number().nullable().optional(),
   name: z.string(),
   conclusion: z.string().nullable(),
   status: z.string(),
@@ -175,6 +173,86 @@ export const AuthorConnection = z.object({
   nodes: z.array(GitActor),
 });
 export type AuthorConnection = z.infer<typeof AuthorConnection>;
+
+/** A path at a commit: a blob (a file, or a symlink by its mode), a tree, or a submodule's commit. */
+const TreeEntry = z.object({
+  type: z.string(),
+  mode: z.number(),
+  object: z
+    .object({
+      text: z.string().nullable().optional(),
+      isBinary: z.boolean().nullable().optional(),
+      isTruncated: z.boolean().optional(),
+    })
+    .nullable(),
+});
+export type TreeEntry = z.infer<typeof TreeEntry>;
+
+/** A context of the head's rollup as CHANGE_CHECK_QUERY asks it: a check run's id, name and app. */
+const HeadRun = z.object({
+  __typename: z.string(),
+  databaseId: z.number().nullable().optional(),
+  name: z.string().optional(),
+  checkSuite: z
+    .object({ app: z.object({ databaseId: z.number().nullable() }).nullable() })
+    .nullable()
+    .optional(),
+});
+export type HeadRun = z.infer<typeof HeadRun>;
+
+/**
+ * The answer to CHANGE_CHECK_QUERY: PULL_REQUEST_QUERY's, with the first commits' authors and the
+ * policy file at the base branch's head (both absent from answers to queries that did not ask).
+ */
+export const ChangeCheckAnswer = z.object({
+  rateLimit: RateLimit,
+  policyRepository: z
+    .object({
+      defaultBranchRef: z
+        .object({ target: z.object({ policyFile: TreeEntry.nullable().optional() }).nullable() })
+        .nullable(),
+    })
+    .nullable()
+    .optional(),
+  repository: PullRequestAnswer.shape.repository
+    .unwrap()
+    .extend({
+      pullRequest: PullRequestNode.extend({
+        commitAuthors: z
+          .object({
+            totalCount: z.number(),
+            pageInfo: PageInfo,
+            nodes: z.array(z.object({ commit: z.object({ oid: z.string(), authors: AuthorConnection }) })),
+          })
+          .optional(),
+        headRuns: z
+          .object({
+            nodes: z.array(
+              z.object({
+                commit: z.object({
+                  oid: z.string(),
+                  statusCheckRollup: z
+                    .object({
+                      contexts: z.object({
+                        totalCount: z.number(),
+                        pageInfo: PageInfo,
+                        nodes: z.array(HeadRun),
+                      }),
+                    })
+                    .nullable(),
+                }),
+              }),
+            ),
+          })
+          .optional(),
+        baseRef: z
+          .object({ target: z.object({ policyFile: TreeEntry.nullable().optional() }).nullable() })
+          .nullable()
+          .optional(),
+      }).nullable(),
+    })
+    .nullable(),
+});
 
 /** Aliases c0..cN, each a commit's authors (null when GitHub has no such object). */
 export const CommitAuthorsAnswer = z.object({

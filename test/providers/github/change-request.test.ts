@@ -380,7 +380,7 @@ describe("collectChangeContext", () => {
     const answer = pullRequestAnswer();
     const pr = answer.repository.pullRequest;
     Object.assign(pr, { state: "OPEN", mergedAt: null, mergedBy: null, mergeCommit: null });
-    github().post("/graphql").reply(graphqlReply("PullRequest", answer));
+    github().post("/graphql").reply(graphqlReply("ChangeCheck", answer));
     mockMainRules(github());
 
     const { changeRequest, repository } = await createGitHubHost({ octokit: client }).collectChangeContext(
