@@ -17,6 +17,7 @@ import {
 } from "../../../src/providers/github/index.js";
 import { generateSampleOrganization } from "../../../src/sample/generate.js";
 import { makeChangeRequest, makeRepository, makeSnapshot } from "../../fixtures/build.js";
+import { fixture, github, graphqlReply, testHost, useHttpMock } from "./mock.js";
 
 const started: SimulatedGitHub[] = [];
 afterEach(async () => {
@@ -129,5 +130,111 @@ describe("a warm pull request check", () => {
     expect(warm.coAuthors).toEqual(["bob"]);
     expect(warm.charged).toBe(2);
     expect(warm.routes.filter((r) => r === "POST /graphql")).toHaveLength(1);
+  });
+});
+
+describe("the policy files the change check's query read", () => {
+  useHttpMock();
+
+  const PATH = ".github/soc2.yml";
+  const entry = (mode: number, text: string | null, type = "blob") => ({
+    type,
+    mode,
+    object: text === null ? null : { text, isBinary: false, isTruncated: false },
+  });
+
+  /** The recorded pull request (open) as CHANGE_CHECK_QUERY's answer, with the two policy entries. */
+  function answer(base: unknown, organization: unknown) {
+    const recorded = fixture<{ repository: { pullRequest: Record<string, unknown> } }>("pull-request.json");
+    Object.assign(recorded.repository.pullRequest, {
+      state: "OPEN",
+      mergedAt: null,
+      mergedBy: null,
+      mergeCommit: null,
+      baseRef: { target: { policyFile: base } },
+    });
+    return {
+      ...recorded,
+      policyRepository:
+        organization === undefined ? null : { defaultBranchRef: { target: { policyFile: organization } } },
+    };
+  }
+
+  function rules() {
+    return github()
+      .get("/repos/acme/api/rules/branches/main")
+      .query({ per_page: 100 })
+      .reply(200, [])
+      .get("/repos/acme/api/branches/main/protection")
+      .reply(200, fixture("branch-protection.json"));
+  }
+
+  it("serves a plain file and no file from the query, without asking REST", async () => {
+    github()
+      .post("/graphql")
+      .reply(
+        graphqlReply("ChangeCheck", answer(entry(0o100644, "controls: {}\n"), null), (variables) =>
+          expect(variables).toMatchObject({ policyPath: PATH, policyRepository: ".github" }),
+        ),
+      );
+    rules();
+    const host = testHost();
+
+    await host.collectChangeContext("acme/api", 42);
+
+    expect(await host.readFile("acme/api", PATH, "main")).toBe("controls: {}\n");
+    expect(await host.readFile("acme/.github", PATH)).toBeNull();
+  });
+
+  it("reads a symlink, a directory or a repository GitHub would not name through REST, as before", async () => {
+    github()
+      .post("/graphql")
+      .reply(graphqlReply("ChangeCheck", answer(entry(0o120000, "../x.yml"), entry(0o40000, null, "tree"))));
+    rules()
+      .get(`/repos/acme/api/contents/${encodeURIComponent(PATH)}`)
+      .query({ ref: "main" })
+      .reply(200, { type: "symlink", target: "../x.yml", size: 8, name: "soc2.yml", path: PATH, sha: "a" })
+      .get(`/repos/acme/.github/contents/${encodeURIComponent(PATH)}`)
+      .reply(200, [{ type: "file", name: "a.yml", path: `${PATH}/a.yml`, sha: "b", size: 1 }]);
+    const host = testHost();
+
+    await host.collectChangeContext("acme/api", 42);
+
+    await expect(host.readFile("acme/api", PATH, "main")).rejects.toThrow(/symlink/);
+    await expect(host.readFile("acme/.github", PATH)).rejects.toThrow(/directory/);
+  });
+
+  it("reads GitHub's NOT_FOUND for the policy repository as no organization layer, and fails on any other error", async () => {
+    const missing = { ...answer(null, undefined) };
+    github()
+      .post("/graphql")
+      .reply(200, {
+        data: missing,
+        errors: [
+          {
+            type: "NOT_FOUND",
+            path: ["policyRepository"],
+            message: "Could not resolve to a Repository with the name 'acme/.github'.",
+          },
+        ],
+      })
+      .post("/graphql")
+      .reply(200, {
+        data: missing,
+        errors: [
+          {
+            type: "FORBIDDEN",
+            path: ["policyRepository"],
+            message: "Resource not accessible by integration",
+          },
+        ],
+      });
+    rules();
+    const host = testHost();
+
+    await host.collectChangeContext("acme/api", 42);
+    expect(await host.readFile("acme/.github", PATH)).toBeNull();
+    expect(await host.readFile("acme/api", PATH, "main")).toBeNull();
+    await expect(testHost().collectChangeContext("acme/api", 42)).rejects.toThrow(/FORBIDDEN/);
   });
 });
