@@ -22,9 +22,11 @@
  *     [--keep] [--measure-only] [--out bench/results.md]
  */
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { changeRequestSubject } from "../src/controls/subjects.js";
 import type { Result } from "../src/controls/types.js";
@@ -322,6 +324,8 @@ export interface CommandFigures {
   peakRssMiB: number;
   /** The last lines the command wrote to stderr (its own summary). */
   summary: string;
+  /** SHA-256 of what it wrote to stdout: equal before and after a change that must not alter the output. */
+  stdoutSha256: string;
 }
 
 /** Runs the CLI in a child process under /usr/bin/time -v: wall time and peak RSS of that process. */
@@ -329,6 +333,7 @@ async function measureCommand(args: string[], env: Record<string, string>): Prom
   const cli = resolve("bin/soc2-bot.js");
   const started = performance.now();
   let stderr = "";
+  let stdout = "";
   let exitCode = 0;
   try {
     const done = await run("/usr/bin/time", ["-v", process.execPath, cli, ...args], {
@@ -336,10 +341,12 @@ async function measureCommand(args: string[], env: Record<string, string>): Prom
       maxBuffer: 1024 * 1024 * 1024,
     });
     stderr = done.stderr;
+    stdout = done.stdout;
   } catch (error) {
-    const failed = error as { code?: number; stderr?: string };
+    const failed = error as { code?: number; stderr?: string; stdout?: string };
     exitCode = typeof failed.code === "number" ? failed.code : -1;
     stderr = failed.stderr ?? String(error);
+    stdout = failed.stdout ?? "";
   }
   const seconds = (performance.now() - started) / 1000;
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
@@ -351,6 +358,7 @@ async function measureCommand(args: string[], env: Record<string, string>): Prom
     seconds,
     peakRssMiB: rss ? Number(rss[1]) / 1024 : NaN,
     summary: own.trim().split("\n").slice(-3).join(" / "),
+    stdoutSha256: createHash("sha256").update(stdout).digest("hex"),
   };
 }
 
@@ -416,7 +424,7 @@ export interface LedgerYearReport {
   options: { repositories: number; days: number; merges: number; start: string; backend: string };
   generated: GeneratedYear | null;
   size: LedgerSize;
-  export: CommandFigures & { files: number; bytes: number };
+  export: CommandFigures & { files: number; bytes: number; sha256: string };
   coverage: CommandFigures;
   verify: CommandFigures;
   verifySkipFiles: CommandFigures;
@@ -477,15 +485,31 @@ export async function measureLedgerYear(
   }
 }
 
-async function countFiles(dir: string): Promise<{ files: number; bytes: number }> {
+/**
+ * The files export wrote, their bytes, and one SHA-256 over every file's path and SHA-256 but
+ * export-manifest.json's (it holds exportedAt, and lists the others' hashes): equal before and after
+ * a change that must not alter the export.
+ */
+async function countFiles(dir: string): Promise<{ files: number; bytes: number; sha256: string }> {
   let files = 0;
   let bytes = 0;
+  const lines: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
     files += 1;
-    bytes += (await stat(join(entry.parentPath, entry.name))).size;
+    bytes += (await stat(path)).size;
+    const name = relative(dir, path);
+    if (name !== "export-manifest.json") lines.push(`${name} ${await fileSha256(path)}\n`);
   }
-  return { files, bytes };
+  const sha256 = createHash("sha256").update(lines.sort().join("")).digest("hex");
+  return { files, bytes, sha256 };
+}
+
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const piece of createReadStream(path)) hash.update(piece as Buffer);
+  return hash.digest("hex");
 }
 
 const MIB = 2 ** 20;
@@ -567,6 +591,9 @@ export function renderLedgerYear(report: LedgerYearReport, run: { command: strin
     ``,
     `- export wrote ${report.export.files.toLocaleString("en")} files, ${mib(report.export.bytes)} MiB.`,
     `- Commands' own summaries: export: ${report.export.summary || "-"}; coverage: ${report.coverage.summary || "-"}.`,
+    `- Output digests (the same before and after a change that must not alter the output): export folder ` +
+      `\`${report.export.sha256}\` (SHA-256 over each file's path and SHA-256, all but export-manifest.json, ` +
+      `whose exportedAt differs per run); coverage --format json \`${report.coverage.stdoutSha256}\`.`,
     ``,
   ].join("\n");
 }
