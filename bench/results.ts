@@ -308,6 +308,9 @@ export function renderResults(report: BenchReport, run: { command: string; date:
     ``,
     `- The simulated clock is real time: an audit that spends its hour's budget waits for the reset as it would on GitHub ` +
       `(the production client gives up on a wait longer than its maxRateLimitWaitSeconds, and the audit then reports it).`,
+    `- The simulated GitHub is one Node process, one event loop, on a machine it shares with the tool: while it executes ` +
+      `an audit's GraphQL pages (graphql-js over the published schema), a change check's requests wait their turn, which ` +
+      `GitHub's servers, answering in parallel, would not make them do. The change check during an audit is an upper bound.`,
     `- Not simulated: REST's 900 points per minute per endpoint, the CPU-time and content-creation secondary limits, and ` +
       `the extra 50 per repository and per user a non-Enterprise installation with more than 20 of either gets (up to 12,500).`,
     `- The naive collector lists closed PRs (100 per page) and reads pull, reviews, commits and check-runs for each merged ` +
