@@ -12,8 +12,9 @@ import type { PartialConnection } from "./change-request.js";
 import { completePullRequest, refusedPage, type CompletedPullRequest } from "./completion.js";
 import { countGraphqlCost, splitFullName, type GitHubContext } from "./http.js";
 import { graphql } from "./pull-requests.js";
-import { commitsContextsQuery, mergedTimelinesQuery } from "./queries.js";
+import { commitsContextsQuery, mergedCommitsQuery, mergedTimelinesQuery } from "./queries.js";
 import {
+  CommitConnection,
   ContextConnection,
   parseAnswer,
   PullRequestNode,
@@ -68,6 +69,11 @@ const MergedTimelinesAnswer = z.object({
   repository: z.record(z.string(), z.object({ timelineItems: MergedTimeline }).nullable()).nullable(),
 });
 
+const MergedCommitsAnswer = z.object({
+  rateLimit: RateLimit,
+  repository: z.record(z.string(), z.object({ commits: CommitConnection }).nullable()).nullable(),
+});
+
 const CommitsContextsAnswer = z.object({
   rateLimit: RateLimit,
   repository: z
@@ -116,9 +122,42 @@ async function inBatches<E, A>(
   }
 }
 
+interface Connection<T> {
+  pageInfo: PageInfo;
+  nodes: T[];
+}
+
+/**
+ * Reads every connection of `entries` to its end, a page further per round, each round's pages asked
+ * in batches. A page GitHub refuses leaves its connection going on without a cursor (so it is
+ * reported partial, and never asked again) and is `refuse`d.
+ */
+async function readToEnd<E, T>(
+  entries: readonly E[],
+  connectionOf: (entry: E) => Connection<T>,
+  query: (batch: readonly E[]) => Promise<Array<Connection<T> | null>>,
+  refuse: (entry: E) => void,
+): Promise<void> {
+  let open = entries.filter((entry) => goesOn(connectionOf(entry).pageInfo));
+  while (open.length > 0) {
+    await inBatches(open, query, (entry, page) => {
+      const connection = connectionOf(entry);
+      if (!page) {
+        connection.pageInfo = { ...connection.pageInfo, endCursor: null };
+        refuse(entry);
+        return;
+      }
+      connection.nodes.push(...page.nodes);
+      connection.pageInfo = page.pageInfo;
+    });
+    open = open.filter((entry) => goesOn(connectionOf(entry).pageInfo));
+  }
+}
+
 /**
  * The merged pull requests of one page, complete: each connection read to its end, or named partial
- * in its completion where GitHub refused a page.
+ * in its completion where GitHub refused a page. Every follow-up is one query for up to 50 pull
+ * requests (or commits).
  */
 export async function completeMergedPullRequests(
   ctx: GitHubContext,
@@ -138,46 +177,57 @@ export async function completeMergedPullRequests(
     countGraphqlCost(ctx, answer.rateLimit);
     return answer;
   };
-  const long = (pr: MergedPullRequestNode) => goesOn(pr.timelineItems.pageInfo);
+  const long = (pr: MergedPullRequestNode) =>
+    [
+      pr.timelineItems,
+      pr.commits,
+      pr.statusCheckRollup?.contexts,
+      pr.mergeCommit?.statusCheckRollup?.contexts,
+    ].some((connection) => connection !== undefined && goesOn(connection.pageInfo));
   // Appending pages never changes the answer the caller holds.
   const nodes = pulls.map((pr) => (long(pr) ? structuredClone(pr) : pr));
   const refused = nodes.map(() => new Set<PartialConnection>());
+  const indexed = nodes.map((pr, index) => ({ pr, index }));
+  const byNumber = (
+    batch: ReadonlyArray<{ pr: MergedPullRequestNode }>,
+    after: (pr: MergedPullRequestNode) => string | null,
+  ) => {
+    const variables: Record<string, unknown> = {};
+    batch.forEach(({ pr }, i) => {
+      variables[`n${i}`] = pr.number;
+      variables[`a${i}`] = after(pr);
+    });
+    return variables;
+  };
 
-  // The timelines that go on, every one a page further per round, until none does.
-  let open = nodes.map((pr, index) => ({ pr, index })).filter(({ pr }) => long(pr));
-  while (open.length > 0) {
-    const next: typeof open = [];
-    await inBatches(
-      open,
-      async (batch) => {
-        const variables: Record<string, unknown> = {};
-        batch.forEach(({ pr }, i) => {
-          variables[`n${i}`] = pr.number;
-          variables[`a${i}`] = pr.timelineItems.pageInfo.endCursor;
-        });
-        const what = `timelines of ${batch.length} pull requests of ${repository}`;
-        const answer = await ask(mergedTimelinesQuery(batch.length), variables, what, MergedTimelinesAnswer);
-        return batch.map((_, i) => answer.repository?.[`p${i}`]?.timelineItems ?? null);
-      },
-      (entry, page) => {
-        if (!page) {
-          // Reviews are timeline items here: a timeline cut short leaves both partial.
-          refused[entry.index]?.add("pushes").add("reviews");
-          return;
-        }
-        entry.pr.timelineItems.nodes.push(...page.nodes);
-        entry.pr.timelineItems.pageInfo = page.pageInfo;
-        if (long(entry.pr)) next.push(entry);
-      },
-    );
-    open = next;
-  }
+  await readToEnd(
+    indexed,
+    ({ pr }) => pr.timelineItems,
+    async (batch) => {
+      const variables = byNumber(batch, (pr) => pr.timelineItems.pageInfo.endCursor);
+      const what = `timelines of ${batch.length} pull requests of ${repository}`;
+      const answer = await ask(mergedTimelinesQuery(batch.length), variables, what, MergedTimelinesAnswer);
+      return batch.map((_, i) => answer.repository?.[`p${i}`]?.timelineItems ?? null);
+    },
+    // Reviews are timeline items here: a timeline cut short leaves both partial.
+    ({ index }) => refused[index]?.add("pushes").add("reviews"),
+  );
+
+  await readToEnd(
+    indexed,
+    ({ pr }) => pr.commits,
+    async (batch) => {
+      const variables = byNumber(batch, (pr) => pr.commits.pageInfo.endCursor);
+      const what = `commits of ${batch.length} pull requests of ${repository}`;
+      const answer = await ask(mergedCommitsQuery(batch.length), variables, what, MergedCommitsAnswer);
+      return batch.map((_, i) => answer.repository?.[`p${i}`]?.commits ?? null);
+    },
+    ({ index }) => refused[index]?.add("commits"),
+  );
 
   // The head's checks where the pull request's rollup does not show the head commit's.
   const heads = new Map<number, Rollup>();
-  const askHeads = nodes
-    .map((pr, index) => ({ pr, index }))
-    .filter(({ pr }) => pr.statusCheckRollup?.commit?.oid !== pr.headRefOid);
+  const askHeads = indexed.filter(({ pr }) => pr.statusCheckRollup?.commit?.oid !== pr.headRefOid);
   await inBatches(
     askHeads,
     async (batch) => {
@@ -195,10 +245,37 @@ export async function completeMergedPullRequests(
       heads.set(entry.index, result?.rollup ?? null);
     },
   );
+  const headOf = (index: number, pr: MergedPullRequestNode): Rollup =>
+    heads.has(index) ? (heads.get(index) ?? null) : pr.statusCheckRollup;
 
-  const shaped = nodes.map((pr, index) =>
-    asPullRequestNode(pr, heads.has(index) ? (heads.get(index) ?? null) : pr.statusCheckRollup),
+  // The checks that go on, of head and merge commits alike, by commit.
+  const rollups = indexed.flatMap(({ pr, index }) => {
+    const head = headOf(index, pr);
+    const merge = pr.mergeCommit;
+    return [
+      ...(head ? [{ index, oid: pr.headRefOid, contexts: head.contexts }] : []),
+      ...(merge?.statusCheckRollup
+        ? [{ index, oid: merge.oid, contexts: merge.statusCheckRollup.contexts }]
+        : []),
+    ];
+  });
+  await readToEnd(
+    rollups,
+    (entry) => entry.contexts,
+    async (batch) => {
+      const variables: Record<string, unknown> = {};
+      batch.forEach((entry, i) => {
+        variables[`o${i}`] = entry.oid;
+        variables[`a${i}`] = entry.contexts.pageInfo.endCursor;
+      });
+      const what = `checks of ${batch.length} commits of ${repository}`;
+      const answer = await ask(commitsContextsQuery(batch.length), variables, what, CommitsContextsAnswer);
+      return batch.map((_, i) => answer.repository?.[`c${i}`]?.statusCheckRollup?.contexts ?? null);
+    },
+    ({ index }) => refused[index]?.add("checks"),
   );
+
+  const shaped = indexed.map(({ pr, index }) => asPullRequestNode(pr, headOf(index, pr)));
   return completePullRequest(ctx, repository, shaped, refused);
 }
 

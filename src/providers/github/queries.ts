@@ -212,24 +212,39 @@ export const MERGED_PULL_REQUESTS_QUERY = `query MergedPullRequests($owner: Stri
 ${MERGED_PULL_REQUEST_FIELDS}`;
 
 /**
- * The next page of the timelines (as MERGED_PULL_REQUESTS_QUERY asks them) of `count` pull requests
+ * The next page of one connection (as MERGED_PULL_REQUESTS_QUERY asks it) of `count` pull requests
  * at once, each from its own cursor. Variables: $owner, $name, $n0..$nN (numbers), $a0..$aN.
  */
-export function mergedTimelinesQuery(count: number): string {
+function pullRequestsPageQuery(operation: string, field: (after: string) => string, count: number): string {
   const indexes = Array.from({ length: count }, (_, i) => i);
   const variables = indexes.map((i) => `, $n${i}: Int!, $a${i}: String`).join("");
   const aliases = indexes
-    .map(
-      (i) =>
-        `    p${i}: pullRequest(number: $n${i}) { timelineItems(${MERGED_TIMELINE_TYPES}, first: 100, after: $a${i}) { ${MERGED_TIMELINE} } }`,
-    )
+    .map((i) => `    p${i}: pullRequest(number: $n${i}) { ${field(`$a${i}`)} }`)
     .join("\n");
-  return `query MergedTimelines($owner: String!, $name: String!${variables}) {
+  return `query ${operation}($owner: String!, $name: String!${variables}) {
   rateLimit { cost }
   repository(owner: $owner, name: $name) {
 ${aliases}
   }
 }`;
+}
+
+/** The next page of the timelines of `count` merged pull requests (see pullRequestsPageQuery). */
+export function mergedTimelinesQuery(count: number): string {
+  return pullRequestsPageQuery(
+    "MergedTimelines",
+    (after) => `timelineItems(${MERGED_TIMELINE_TYPES}, first: 100, after: ${after}) { ${MERGED_TIMELINE} }`,
+    count,
+  );
+}
+
+/** The next page of the commits of `count` merged pull requests (see pullRequestsPageQuery). */
+export function mergedCommitsQuery(count: number): string {
+  return pullRequestsPageQuery(
+    "MergedCommits",
+    (after) => `commits(first: 100, after: ${after}) { ${COMMITS} }`,
+    count,
+  );
 }
 
 /**

@@ -277,3 +277,13 @@ export function asMergedPageNode(pr: PullRequestNode): MergedPullRequestNode {
     },
   };
 }
+
+/** `count` merged pull requests of 120 commits and 120 check runs on the head each. */
+export function manyLongCommitsAndChecks(count: number): Snapshot {
+  return makeSnapshot({
+    repositories: [makeRepository()],
+    changeRequests: Array.from({ length: count }, (_, i) =>
+      pull(700 + i, { commits: 120, reviews: 1, headChecks: 120, mergeChecks: 0 }),
+    ),
+  });
+}
