@@ -140,13 +140,6 @@ export const PullRequestAnswer = z.object({
     .nullable(),
 });
 
-export const MergedPullRequestsAnswer = z.object({
-  rateLimit: RateLimit,
-  repository: z
-    .object({ pullRequests: z.object({ nodes: z.array(PullRequestNode), pageInfo: PageInfo }) })
-    .nullable(),
-});
-
 /** The answers to the follow-up queries on one connection of a pull request. */
 function pullRequestPage<T extends z.ZodRawShape>(shape: T) {
   return z.object({
