@@ -65,7 +65,10 @@ export async function coverageCommand(args: string[], io: Io): Promise<number> {
       await writePieces(join(outDir, "coverage.json"), coverageJsonChunks(report));
       io.stderr(`wrote coverage.md, coverage.csv and coverage.json to ${outDir}\n`);
     }
-    for (const piece of pieces()) io.stdout(piece);
+    for (const piece of pieces()) {
+      io.stdout(piece);
+      await stdoutDrained();
+    }
     const gaps = report.branches.reduce((sum, branch) => sum + branch.gapDays, 0);
     io.stderr(
       `coverage from ${ledger.location}: ${report.branches.length} production branches, ${gaps} branch-days not observed, ` +
@@ -87,4 +90,21 @@ async function writePieces(path: string, pieces: Iterable<string>): Promise<void
   }
   out.end();
   await Promise.race([once(out, "finish"), failed]);
+}
+
+/**
+ * A pipe read more slowly than the report is written (a parent process, a pager) takes 64 KB; the
+ * rest would queue in memory (tens of MB for a year's JSON): the next piece waits until it is
+ * drained, or the reader is gone.
+ */
+async function stdoutDrained(): Promise<void> {
+  const out = process.stdout;
+  if (!out.writableNeedDrain) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      out.off("drain", done).off("close", done).off("error", done);
+      resolve();
+    };
+    out.on("drain", done).on("close", done).on("error", done);
+  });
 }
