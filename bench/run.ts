@@ -5,7 +5,7 @@
  * limits, through the real GitHub provider with production client settings.
  *
  *   npm run bench -- --sizes 10x100,100x100,1000x100 --long-tail 1000x100000 --latency 50
- *     [--shape uniform|long-tail|both] [--enterprise-cloud] [--check-audit 100x100] [--check-interval 2000]
+ *     [--shape uniform|long-tail|both] [--enterprise-cloud] [--check-audit 300x100] [--check-interval 2000]
  *     [--findings 10000,100000] [--quick] [--out bench/results.md]
  *
  * With --ledger-year, instead: a year of the ledger written as the app writes it, then export,
@@ -363,7 +363,7 @@ async function main(argv: string[]): Promise<number> {
     latencyMs: Number(values.latency),
     checkEvents: quick ? 10 : 100,
     checkIntervalMs: Number(values["check-interval"]),
-    checkAuditShape: parseSizes(values["check-audit"] ?? (quick ? "3x5" : "100x100"))[0]!,
+    checkAuditShape: parseSizes(values["check-audit"] ?? (quick ? "3x5" : "300x100"))[0]!,
     faultSize: quick
       ? { repositories: 3, pullRequestsPerRepository: 5 }
       : { repositories: 10, pullRequestsPerRepository: 20 },
