@@ -56,8 +56,9 @@ describe("repository facts in batches at an organization's scale", () => {
   it("costs a few GraphQL points per page of repositories, as GitHub counts them", () => {
     const facts = queryCost(parse(repositoryFactsQuery(REPOSITORIES_PER_QUERY)), {});
     // Six connections per repository (two allowance lists, rules, collaborators, branch names,
-    // deploy keys): 300 requests' worth, 3 points.
-    expect(facts).toBe(3);
+    // deploy keys): 300 requests' worth, 3 points; and the first six merged pull requests with
+    // their four nested connections each (merged-first-page.test.ts): 1,250 more, 16 in all.
+    expect(facts).toBe(16);
     expect(queryCost(parse(moreQuery(Array(REPOSITORIES_PER_QUERY).fill("collaborators"))), {})).toBe(1);
   });
 

@@ -11,7 +11,7 @@ import {
 } from "../../model/index.js";
 import type { GitHubClient } from "./client.js";
 import type { z } from "zod";
-import type { PrefetchedRepository, RulesetWithRules } from "./repository-batch.js";
+import type { PrefetchedMergedPage, PrefetchedRepository, RulesetWithRules } from "./repository-batch.js";
 
 export interface GitHubLog {
   debug(message: string): void;
@@ -39,6 +39,11 @@ export interface GitHubContext {
    * used once by collectRepository and readFile, the rest dropped by the next batch.
    */
   prefetched?: Map<string, PrefetchedRepository>;
+  /**
+   * The first page of each repository's merged pull requests, read with its batch (by lower-cased
+   * full name): taken once by listMergedChangeRequests, or dropped with its batch's facts.
+   */
+  prefetchedMergedPages?: Map<string, PrefetchedMergedPage>;
   /** How many prefetch calls this host has answered (each entry says which read it). */
   prefetchGeneration?: number;
   /** Each organization's teams by repository, walked once; null when the walk could not finish. */

@@ -55,13 +55,16 @@ export type MergedPullRequestNode = z.infer<typeof MergedPullRequestNode>;
 
 const RateLimit = z.object({ cost: z.number() }).nullable().optional();
 
+/** A page of merged pull requests: the listing's own, or the first one a repository batch read. */
+export const MergedPullRequestConnection = z.object({
+  nodes: z.array(MergedPullRequestNode),
+  pageInfo: PageInfoShape,
+});
+export type MergedPullRequestConnection = z.infer<typeof MergedPullRequestConnection>;
+
 export const MergedPullRequestsAnswer = z.object({
   rateLimit: RateLimit,
-  repository: z
-    .object({
-      pullRequests: z.object({ nodes: z.array(MergedPullRequestNode), pageInfo: PageInfoShape }),
-    })
-    .nullable(),
+  repository: z.object({ pullRequests: MergedPullRequestConnection }).nullable(),
 });
 
 const MergedTimelinesAnswer = z.object({

@@ -12,9 +12,11 @@ import { mapPullRequest } from "./change-request.js";
 import { completePullRequest } from "./completion.js";
 import {
   completeMergedPullRequests,
+  MergedPullRequestConnection,
   MergedPullRequestsAnswer,
   type MergedPullRequestNode,
 } from "./merged-pages.js";
+import { takePrefetchedMergedPage } from "./repository-batch.js";
 import {
   countGraphqlCost,
   describeFailure,
@@ -302,6 +304,13 @@ const CLOCK_MARGIN_MS = 5 * 60_000;
  * The order moves under the cursor: a pull request updated while the later pages are read (a
  * comment, a label) jumps to the front, past the cursor, and no later page holds it. So a listing
  * of more than one page is read again from the front for the pull requests updated since it began.
+ *
+ * A repository batch may have read the first few merged pull requests already
+ * (MERGED_FIRST_PAGE): when they hold the whole listing (no more, or one updated before the
+ * period), they are its one page, parsed, completed and mapped as a page read here. When the
+ * listing goes on past them, it is read from the front as above: going on from their cursor would
+ * make a listing of two reads, which must be read again from the front (two requests more than
+ * one page of 100 for a repository with up to 100 changes).
  */
 export async function* listMergedChangeRequests(
   ctx: GitHubContext,
@@ -312,7 +321,8 @@ export async function* listMergedChangeRequests(
   const startedAt = Date.now() - CLOCK_MARGIN_MS;
   const yielded = new Set<number>();
   let pages = 0;
-  for await (const pr of mergedPullRequests(ctx, repository, isSelectedBase, period, period.since)) {
+  const first = wholeListing(takePrefetchedMergedPage(ctx, repository)?.pullRequests, period.since);
+  for await (const pr of mergedPullRequests(ctx, repository, isSelectedBase, period, period.since, first)) {
     pages = pr.page;
     if (pr.change && !yielded.has(pr.change.number)) {
       yielded.add(pr.change.number);
@@ -330,8 +340,24 @@ export async function* listMergedChangeRequests(
 }
 
 /**
+ * The first merged pull requests a repository batch read, when they are the whole listing from
+ * `updatedSince` on: no page after them, or one of them last updated before it. Undefined when the
+ * listing must read its own pages (nothing read ahead, a page that does not parse, or more to read).
+ */
+function wholeListing(raw: unknown, updatedSince: Date): MergedPullRequestConnection | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = MergedPullRequestConnection.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const { nodes, pageInfo } = parsed.data;
+  const whole =
+    !pageInfo.hasNextPage || nodes.some((pr) => Date.parse(pr.updatedAt) < updatedSince.getTime());
+  return whole ? parsed.data : undefined;
+}
+
+/**
  * One pass over the merged pull requests, newest update first, until one was last updated before
  * `updatedSince`: each selected change, and which page the pass is on (change null at a page's end).
+ * `firstPage`, when given, is taken as the first page instead of asking GitHub for it.
  */
 async function* mergedPullRequests(
   ctx: GitHubContext,
@@ -339,15 +365,19 @@ async function* mergedPullRequests(
   isSelectedBase: (branch: string) => boolean,
   period: { since: Date; until: Date },
   updatedSince: Date,
+  firstPage?: MergedPullRequestConnection,
 ): AsyncIterable<{ page: number; change: ChangeRequest | null }> {
   const { owner, repo } = splitFullName(repository);
   const what = `merged pull requests of ${repository}`;
   let after: string | null = null;
   for (let page = 1; ; page++) {
-    const data = await graphql(ctx, MERGED_PULL_REQUESTS_QUERY, { owner, name: repo, after }, what);
-    const answer = parseAnswer(MergedPullRequestsAnswer, data, what);
-    countGraphqlCost(ctx, answer.rateLimit);
-    const connection = answer.repository?.pullRequests;
+    let connection = page === 1 ? firstPage : undefined;
+    if (!connection) {
+      const data = await graphql(ctx, MERGED_PULL_REQUESTS_QUERY, { owner, name: repo, after }, what);
+      const answer = parseAnswer(MergedPullRequestsAnswer, data, what);
+      countGraphqlCost(ctx, answer.rateLimit);
+      connection = answer.repository?.pullRequests;
+    }
     if (!connection)
       throw new ProviderError(`GitHub has no repository ${repository}`, { host: "github", status: 404 });
     let reachedOlder = false;

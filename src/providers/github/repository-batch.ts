@@ -74,6 +74,15 @@ export interface PrefetchedRepository {
   fileUsed: boolean;
 }
 
+/** A repository's first page of merged pull requests as the batch read it, unparsed. */
+export interface PrefetchedMergedPage {
+  generation: number;
+  /** When the batch was sent (ms): a listing that goes on past this page began then. */
+  readAt: number;
+  /** The answer's `pullRequests` connection, parsed by the listing as it parses its own pages. */
+  pullRequests: unknown;
+}
+
 interface FieldError {
   path: readonly (string | number)[];
   type: string | undefined;
@@ -99,6 +108,9 @@ export async function prefetchRepositories(
   const generation = (ctx.prefetchGeneration = (ctx.prefetchGeneration ?? 0) + 1);
   for (const [key, entry] of ctx.prefetched)
     if (entry.generation < generation - 1) ctx.prefetched.delete(key);
+  ctx.prefetchedMergedPages ??= new Map();
+  for (const [key, page] of ctx.prefetchedMergedPages)
+    if (page.generation < generation - 1) ctx.prefetchedMergedPages.delete(key);
   ctx.organizationTeams ??= new Map();
   const owners = new Set(fullNames.map((n) => splitFullName(n).owner.toLowerCase()));
   for (const owner of owners) {
@@ -117,7 +129,10 @@ export async function prefetchRepositories(
       if (!(error instanceof ProviderError)) throw error;
       // Nothing is lost: each repository is then read through REST, which reports its own failure.
       ctx.log.warn(`repository facts could not be read in a batch (${error.message}): read one by one`);
-      for (const name of page) ctx.prefetched?.delete(name.toLowerCase());
+      for (const name of page) {
+        ctx.prefetched?.delete(name.toLowerCase());
+        ctx.prefetchedMergedPages?.delete(name.toLowerCase());
+      }
     }
   }
 }
@@ -136,12 +151,23 @@ async function prefetchPage(
     variables[`o${i}`] = owner;
     variables[`n${i}`] = repo;
   });
+  const readAt = Date.now();
   const { data, errors } = await batchGraphql(
     ctx,
     repositoryFactsQuery(names.length),
     variables,
     `facts of ${names.length} repositories`,
   );
+  names.forEach((name, i) => {
+    // Kept only when GitHub answered it whole; otherwise the listing reads (and fails on) its own.
+    const merged = data[`m${i}`] as { pullRequests?: unknown } | null | undefined;
+    if (merged?.pullRequests && !errors.some((e) => e.path[0] === `m${i}`))
+      ctx.prefetchedMergedPages?.set(name.toLowerCase(), {
+        generation,
+        readAt,
+        pullRequests: merged.pullRequests,
+      });
+  });
   names.forEach((name, i) => {
     const alias = `r${i}`;
     const own = errors.filter((e) => e.path[0] === alias).map((e) => ({ ...e, path: e.path.slice(1) }));
@@ -321,6 +347,17 @@ export function takePrefetchedRepository(
   entry.repositoryUsed = true;
   if (entry.fileUsed) ctx.prefetched?.delete(key);
   return entry;
+}
+
+/** The first page of the repository's merged pull requests as its batch read it, once. */
+export function takePrefetchedMergedPage(
+  ctx: GitHubContext,
+  fullName: string,
+): PrefetchedMergedPage | undefined {
+  const key = fullName.toLowerCase();
+  const page = ctx.prefetchedMergedPages?.get(key);
+  ctx.prefetchedMergedPages?.delete(key);
+  return page;
 }
 
 /**

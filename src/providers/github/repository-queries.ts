@@ -4,9 +4,19 @@
  * connection is sized so GitHub's point cost (each connection times the `first` of those above it)
  * stays a few points per page: the costly per-rule and per-commit connections are not asked here.
  */
+import { MERGED_PULL_REQUEST_FIELDS } from "./queries.js";
 
 /** Repositories per batch query: GitHub's cost grows with it, the number of requests shrinks. */
 export const REPOSITORIES_PER_QUERY = 50;
+
+/**
+ * Merged pull requests each repository of a batch brings along, most recently updated first, with
+ * the lean fields of the audit's own pages: 1 + 4 connections a pull request, so 50 repositories
+ * cost 50 x (1 + 4 x 6) / 100 points more a batch (3 to 16 in all). Six answers a repository with up to
+ * five changes in the period and older history (the sixth predates the period, so the listing ends
+ * there) without its own 4-point page of 100; a repository with more reads its listing as before.
+ */
+export const MERGED_FIRST_PAGE = 6;
 
 const ACTOR = `__typename ... on User { login } ... on Team { slug } ... on App { slug }`;
 
@@ -32,21 +42,30 @@ const REFS = `totalCount pageInfo { hasNextPage endCursor } nodes { name }`;
  * submodule from a file. `rules` names each ruleset rule's type and ruleset, no parameters: each
  * ruleset is then read through REST as before (GraphQL shows neither every rule parameter nor
  * bypass actors as REST names them). Branch names only with `$branches` (a policy pattern may
- * select them).
+ * select them). And the first MERGED_FIRST_PAGE merged pull requests, as the audit's listing asks
+ * its pages (listMergedChangeRequests starts from them).
  */
 export function repositoryFactsQuery(count: number): string {
   const variables = Array.from({ length: count }, (_, i) => `$o${i}: String!, $n${i}: String!`).join(", ");
   // Deploy keys under an alias of their own: a non-null field, so GitHub's refusal (they need
-  // administration:read) would null the whole repository with it.
+  // administration:read) would null the whole repository with it. The first merged pull requests
+  // too (m…): an error among them leaves the facts whole, and the listing reads its own page.
   const aliases = Array.from(
     { length: count },
     (_, i) =>
-      `r${i}: repository(owner: $o${i}, name: $n${i}) { ...RepositoryFacts }\n  k${i}: repository(owner: $o${i}, name: $n${i}) { deployKeys(first: 1) { totalCount } }`,
+      `r${i}: repository(owner: $o${i}, name: $n${i}) { ...RepositoryFacts }\n  k${i}: repository(owner: $o${i}, name: $n${i}) { deployKeys(first: 1) { totalCount } }\n  m${i}: repository(owner: $o${i}, name: $n${i}) { ...FirstMergedPullRequests }`,
   ).join("\n  ");
   return `query RepositoryFacts($path: String!, $branches: Boolean!, ${variables}) {
   rateLimit { cost }
   ${aliases}
 }
+fragment FirstMergedPullRequests on Repository {
+  pullRequests(states: MERGED, orderBy: { field: UPDATED_AT, direction: DESC }, first: ${MERGED_FIRST_PAGE}) {
+    nodes { ...MergedPullRequestFields }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+${MERGED_PULL_REQUEST_FIELDS}
 fragment RepositoryFacts on Repository {
   nameWithOwner url visibility isArchived isPrivate viewerPermission
   defaultBranchRef {

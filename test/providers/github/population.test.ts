@@ -103,7 +103,9 @@ describe("the population of merged changes", () => {
       known: false,
       permission: expect.stringContaining("GitHub keeps none") as unknown,
     });
-    // One listing of the repository's merged pull requests, whatever their base branches.
-    expect(operations.filter((name) => name === "MergedPullRequests")).toHaveLength(1);
+    // One listing of the repository's merged pull requests, whatever their base branches: its five
+    // came whole with the repository's batch (the first six merged), so it asked no page of its own.
+    expect(operations.filter((name) => name === "RepositoryFacts")).toHaveLength(1);
+    expect(operations.filter((name) => name === "MergedPullRequests")).toHaveLength(0);
   });
 });
