@@ -33,13 +33,20 @@ const DAY = 86_400_000;
 function recordingHost(url: string) {
   const octokit = createGitHubClient({ token: "sim", baseUrl: url, throttle: false });
   const ownPages: string[] = [];
+  /** For each batch query, how many repositories' first merged pull requests it asked. */
+  const batches: Array<{ repositories: number; firstPages: number }> = [];
   octokit.hook.before("request", (options) => {
     const { query, variables } = options as { query?: unknown; variables?: { name?: unknown } };
     const name = variables?.name;
     if (typeof query === "string" && /^query MergedPullRequests\b/.test(query) && typeof name === "string")
       ownPages.push(name);
+    if (typeof query === "string" && /^query RepositoryFacts\b/.test(query))
+      batches.push({
+        repositories: query.match(/\br\d+: repository\(/g)?.length ?? 0,
+        firstPages: query.match(/\bm\d+: repository\(/g)?.length ?? 0,
+      });
   });
-  return { host: createGitHubHost({ octokit, baseUrl: url }), ownPages };
+  return { host: createGitHubHost({ octokit, baseUrl: url }), ownPages, batches };
 }
 
 const served: ServedSample[] = [];
@@ -132,6 +139,49 @@ describe("the first merged pull requests from the repository batch, through the 
   }, 120_000);
 });
 
+describe("whether a batch asks every repository's first merged pull requests", () => {
+  async function auditOf(counts: number[]) {
+    const sample = await serveSample({ repositories: counts.length, pullRequestCounts: counts });
+    served.push(sample);
+    const { host, ownPages, batches } = recordingHost(sample.sim.url);
+    const { since, until } = period(sample.sample);
+    // One repository at a time, so the second batch is read once the first's listings are done.
+    await collectAudit({
+      host,
+      organization: sample.sample.snapshot.organization?.login ?? "acme-demo",
+      since,
+      until,
+      now: () => sample.sample.at,
+      concurrency: 1,
+    });
+    return { ownPages, batches };
+  }
+
+  it("asks them of every repository while they hold listings whole", async () => {
+    // 60 repositories of 0 to 5 merges and the findings repository: two batches.
+    const { ownPages, batches } = await auditOf(Array.from({ length: 60 }, (_, i) => i % 6));
+
+    expect(batches).toEqual([
+      { repositories: 50, firstPages: 50 },
+      { repositories: 11, firstPages: 11 },
+    ]);
+    expect(ownPages).toEqual([]);
+  }, 120_000);
+
+  it("asks only the first repository's (free in GitHub's rounding) once they do not pay", async () => {
+    // Every repository merges more than the first page holds: none of the first 50 is whole.
+    const { ownPages, batches } = await auditOf(Array.from({ length: 60 }, () => K + 2));
+
+    expect(batches).toEqual([
+      { repositories: 50, firstPages: 50 },
+      { repositories: 11, firstPages: 1 },
+    ]);
+    // Every listing but the findings repository's (no merges: its first page was whole) reads its own.
+    expect(new Set(ownPages).size).toBe(60);
+    expect(queryCost(parse(repositoryFactsQuery(REPOSITORIES_PER_QUERY, 1)), {})).toBe(3);
+  }, 120_000);
+});
+
 /** Every merged change of `snapshot`'s repositories, with or without their batch read first. */
 async function listMerged(snapshot: Snapshot, firstPages: boolean, times = 1) {
   const sim = await startSimulatedGitHub({ world: createWorld(snapshot), seed: 5, primaryLimit: 1e9 });
@@ -185,7 +235,10 @@ describe("a listing the batch's first page holds whole", () => {
 
 describe("the batch query with the first merged pull requests", () => {
   it("asks only what GitHub's published schema has", () => {
-    expect(validate(githubSchema(), parse(repositoryFactsQuery(3))).map((e) => e.message)).toEqual([]);
+    for (const firstPages of [3, 1, 0])
+      expect(
+        validate(githubSchema(), parse(repositoryFactsQuery(3, firstPages))).map((e) => e.message),
+      ).toEqual([]);
   });
 
   it("costs the facts' 3 points and 50 x (1 + 4 x K) requests' worth more, as GitHub counts", () => {

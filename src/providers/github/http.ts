@@ -44,6 +44,8 @@ export interface GitHubContext {
    * full name): taken once by listMergedChangeRequests, or dropped with its batch's facts.
    */
   prefetchedMergedPages?: Map<string, PrefetchedMergedPage>;
+  /** Of the first pages taken so far, how many held their listing whole (whether they pay). */
+  mergedPagesTaken?: { taken: number; whole: number };
   /** How many prefetch calls this host has answered (each entry says which read it). */
   prefetchGeneration?: number;
   /** Each organization's teams by repository, walked once; null when the walk could not finish. */

@@ -16,7 +16,7 @@ import {
   MergedPullRequestsAnswer,
   type MergedPullRequestNode,
 } from "./merged-pages.js";
-import { takePrefetchedMergedPage } from "./repository-batch.js";
+import { countTakenMergedPage, takePrefetchedMergedPage } from "./repository-batch.js";
 import {
   countGraphqlCost,
   describeFailure,
@@ -321,7 +321,9 @@ export async function* listMergedChangeRequests(
   const startedAt = Date.now() - CLOCK_MARGIN_MS;
   const yielded = new Set<number>();
   let pages = 0;
-  const first = wholeListing(takePrefetchedMergedPage(ctx, repository)?.pullRequests, period.since);
+  const prefetched = takePrefetchedMergedPage(ctx, repository);
+  const first = wholeListing(prefetched?.pullRequests, period.since);
+  if (prefetched) countTakenMergedPage(ctx, first !== undefined);
   for await (const pr of mergedPullRequests(ctx, repository, isSelectedBase, period, period.since, first)) {
     pages = pr.page;
     if (pr.change && !yielded.has(pr.change.number)) {

@@ -42,10 +42,10 @@ const REFS = `totalCount pageInfo { hasNextPage endCursor } nodes { name }`;
  * submodule from a file. `rules` names each ruleset rule's type and ruleset, no parameters: each
  * ruleset is then read through REST as before (GraphQL shows neither every rule parameter nor
  * bypass actors as REST names them). Branch names only with `$branches` (a policy pattern may
- * select them). And the first MERGED_FIRST_PAGE merged pull requests, as the audit's listing asks
- * its pages (listMergedChangeRequests starts from them).
+ * select them). And the first MERGED_FIRST_PAGE merged pull requests of the first `mergedPages`
+ * repositories, as the audit's listing asks its pages (listMergedChangeRequests starts from them).
  */
-export function repositoryFactsQuery(count: number): string {
+export function repositoryFactsQuery(count: number, mergedPages = count): string {
   const variables = Array.from({ length: count }, (_, i) => `$o${i}: String!, $n${i}: String!`).join(", ");
   // Deploy keys under an alias of their own: a non-null field, so GitHub's refusal (they need
   // administration:read) would null the whole repository with it. The first merged pull requests
@@ -53,20 +53,28 @@ export function repositoryFactsQuery(count: number): string {
   const aliases = Array.from(
     { length: count },
     (_, i) =>
-      `r${i}: repository(owner: $o${i}, name: $n${i}) { ...RepositoryFacts }\n  k${i}: repository(owner: $o${i}, name: $n${i}) { deployKeys(first: 1) { totalCount } }\n  m${i}: repository(owner: $o${i}, name: $n${i}) { ...FirstMergedPullRequests }`,
+      `r${i}: repository(owner: $o${i}, name: $n${i}) { ...RepositoryFacts }\n  k${i}: repository(owner: $o${i}, name: $n${i}) { deployKeys(first: 1) { totalCount } }` +
+      (i < mergedPages
+        ? `\n  m${i}: repository(owner: $o${i}, name: $n${i}) { ...FirstMergedPullRequests }`
+        : ""),
   ).join("\n  ");
-  return `query RepositoryFacts($path: String!, $branches: Boolean!, ${variables}) {
-  rateLimit { cost }
-  ${aliases}
-}
-fragment FirstMergedPullRequests on Repository {
+  // GitHub refuses a document with a fragment no operation spreads.
+  const merged =
+    mergedPages > 0
+      ? `fragment FirstMergedPullRequests on Repository {
   pullRequests(states: MERGED, orderBy: { field: UPDATED_AT, direction: DESC }, first: ${MERGED_FIRST_PAGE}) {
     nodes { ...MergedPullRequestFields }
     pageInfo { hasNextPage endCursor }
   }
 }
 ${MERGED_PULL_REQUEST_FIELDS}
-fragment RepositoryFacts on Repository {
+`
+      : "";
+  return `query RepositoryFacts($path: String!, $branches: Boolean!, ${variables}) {
+  rateLimit { cost }
+  ${aliases}
+}
+${merged}fragment RepositoryFacts on Repository {
   nameWithOwner url visibility isArchived isPrivate viewerPermission
   defaultBranchRef {
     name
