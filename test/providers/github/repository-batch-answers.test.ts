@@ -6,7 +6,9 @@
  * the field's path and its type.
  */
 import { describe, expect, it } from "vitest";
-import { github, makePolicy, testHost, useHttpMock } from "./mock.js";
+import type { PullRequestNode } from "../../../src/providers/github/schema.js";
+import { fixture, github, makePolicy, testHost, useHttpMock } from "./mock.js";
+import { asMergedPageNode } from "./pull-worlds.js";
 
 useHttpMock();
 
@@ -433,5 +435,106 @@ describe("the repository batch with GitHub's answers", () => {
     await expect(host.readFile("acme/a", POLICY, "main")).resolves.toBe("# a from REST\n");
     await expect(host.readFile("acme/b", POLICY, "main")).resolves.toBe("# b\n");
     await expect(host.readFile("acme/c", POLICY, "main")).resolves.toBe("# c\n");
+  });
+});
+
+describe("the first merged pull requests the batch could not give whole", () => {
+  /** The listing's own first page, asked from the front: no merged pull request at all. */
+  function answerOwnPage() {
+    github()
+      .post("/graphql")
+      .reply((_uri, body) => {
+        const request = body as { query: string; variables: Record<string, unknown> };
+        expect(request.query).toContain("query MergedPullRequests(");
+        expect(request.variables).toMatchObject({ owner: "acme", name: "api", after: null });
+        const pullRequests = { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+        return [200, { data: { rateLimit: { cost: 4 }, repository: { pullRequests } } }];
+      });
+  }
+
+  async function listAfterBatch(): Promise<unknown[]> {
+    const host = testHost();
+    await host.prefetchRepositories?.(["acme/api"], makePolicy(), PERIOD);
+    // The facts still come from the batch: no REST read of the policy file.
+    await expect(host.readFile("acme/api", POLICY, "main")).resolves.toBeNull();
+    const changes: unknown[] = [];
+    for await (const change of host.listMergedChangeRequests("acme/api", () => true, PERIOD))
+      changes.push(change);
+    return changes;
+  }
+
+  it("leaves the listing to its own page when GitHub refused them, the facts whole", async () => {
+    // pullRequests is non-null: GitHub's refusal nulls the alias, and only it.
+    answerGraphql({
+      data: { rateLimit: { cost: 16 }, r0: repositoryNode(null), k0: keys, m0: null },
+      errors: [
+        {
+          type: "FORBIDDEN",
+          path: ["m0", "pullRequests"],
+          message: "Resource not accessible by integration",
+        },
+      ],
+    });
+    answerOwnPage();
+    await expect(listAfterBatch()).resolves.toEqual([]);
+  });
+
+  it("leaves the listing to its own page when they are not in the shape the listing reads", async () => {
+    const pullRequests = {
+      nodes: [{ number: 7, updatedAt: "2026-10-02T00:00:00Z" }],
+      pageInfo: { hasNextPage: false, endCursor: "Y3Vyc29yOnYyOjA=" },
+    };
+    answerGraphql({
+      data: { rateLimit: { cost: 16 }, r0: repositoryNode(null), k0: keys, m0: { pullRequests } },
+    });
+    answerOwnPage();
+    await expect(listAfterBatch()).resolves.toEqual([]);
+  });
+
+  /** A page whose one pull request was last updated before the period: the whole listing. */
+  function olderPage() {
+    const pr = asMergedPageNode({
+      ...fixture<{ repository: { pullRequest: PullRequestNode } }>("pull-request.json").repository
+        .pullRequest,
+      updatedAt: "2026-09-02T10:00:00Z",
+      mergedAt: "2026-09-02T09:00:00Z",
+    });
+    return {
+      nodes: [{ ...pr, statusCheckRollup: null }],
+      pageInfo: { hasNextPage: true, endCursor: "Y3Vyc29yOnYyOjA=" },
+    };
+  }
+
+  it("answers the listing from them when GitHub gave them whole", async () => {
+    answerGraphql({
+      data: {
+        rateLimit: { cost: 16 },
+        r0: repositoryNode(null),
+        k0: keys,
+        m0: { pullRequests: olderPage() },
+      },
+    });
+    // No page of its own (the mock would say so): one pull request, updated before the period.
+    await expect(listAfterBatch()).resolves.toEqual([]);
+  });
+
+  it("leaves the listing to its own page when GitHub refused a field of one of them", async () => {
+    answerGraphql({
+      data: {
+        rateLimit: { cost: 16 },
+        r0: repositoryNode(null),
+        k0: keys,
+        m0: { pullRequests: olderPage() },
+      },
+      errors: [
+        {
+          type: "FORBIDDEN",
+          path: ["m0", "pullRequests", "nodes", 0, "statusCheckRollup"],
+          message: "Resource not accessible by integration",
+        },
+      ],
+    });
+    answerOwnPage();
+    await expect(listAfterBatch()).resolves.toEqual([]);
   });
 });
