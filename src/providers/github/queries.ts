@@ -55,8 +55,8 @@ nodes {
 const TIMELINE_TYPES =
   "itemTypes: [HEAD_REF_FORCE_PUSHED_EVENT, PULL_REQUEST_COMMIT, ADDED_TO_MERGE_QUEUE_EVENT, REMOVED_FROM_MERGE_QUEUE_EVENT]";
 
-export const PULL_REQUEST_FIELDS = `fragment ChangeRequestFields on PullRequest {
-  number
+/** What both pull request fragments ask first: the pull request's own fields and its merge commit's checks. */
+const PULL_REQUEST_SCALARS = `  number
   title
   url
   author { __typename login }
@@ -69,7 +69,10 @@ export const PULL_REQUEST_FIELDS = `fragment ChangeRequestFields on PullRequest 
   updatedAt
   mergedAt
   mergedBy { login }
-  mergeCommit { oid ${ROLLUP} }
+  mergeCommit { oid ${ROLLUP} }`;
+
+export const PULL_REQUEST_FIELDS = `fragment ChangeRequestFields on PullRequest {
+${PULL_REQUEST_SCALARS}
   commits(first: 100) { ${COMMITS} }
   headCommit: commits(last: 1) { nodes { commit { oid ${ROLLUP} } } }
   reviews(first: 100) { ${REVIEWS} }
@@ -177,20 +180,7 @@ const MERGED_TIMELINE_TYPES =
   "itemTypes: [HEAD_REF_FORCE_PUSHED_EVENT, PULL_REQUEST_COMMIT, ADDED_TO_MERGE_QUEUE_EVENT, REMOVED_FROM_MERGE_QUEUE_EVENT, PULL_REQUEST_REVIEW]";
 
 export const MERGED_PULL_REQUEST_FIELDS = `fragment MergedPullRequestFields on PullRequest {
-  number
-  title
-  url
-  author { __typename login }
-  state
-  isDraft
-  baseRefName
-  headRefName
-  headRefOid
-  createdAt
-  updatedAt
-  mergedAt
-  mergedBy { login }
-  mergeCommit { oid ${ROLLUP} }
+${PULL_REQUEST_SCALARS}
   statusCheckRollup { commit { oid } contexts(first: 100) { ${CONTEXTS} } }
   commits(first: 100) { ${COMMITS} }
   timelineItems(${MERGED_TIMELINE_TYPES}, first: 100) { ${MERGED_TIMELINE} }
