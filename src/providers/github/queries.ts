@@ -40,15 +40,18 @@ const REVIEWS = `totalCount
 ${PAGE_INFO}
 nodes { author { __typename login } authorCanPushToRepository state submittedAt commit { oid } }`;
 
-const TIMELINE = `${PAGE_INFO}
-nodes {
-  __typename
-  ... on HeadRefForcePushedEvent { actor { login } createdAt afterCommit { oid } }
+/** The pushes and merge queue events of a timeline, as inline fragments of its nodes. */
+const PUSH_ITEMS = `  ... on HeadRefForcePushedEvent { actor { login } createdAt afterCommit { oid } }
   ... on PullRequestCommit {
     commit { oid committedDate author { user { login } } committer { user { login } } }
   }
   ... on AddedToMergeQueueEvent { createdAt }
-  ... on RemovedFromMergeQueueEvent { createdAt }
+  ... on RemovedFromMergeQueueEvent { createdAt }`;
+
+const TIMELINE = `${PAGE_INFO}
+nodes {
+  __typename
+${PUSH_ITEMS}
 }`;
 
 /** Pushes (commits and force pushes) and the merge queue's events (was it merged by the queue?). */
@@ -161,12 +164,7 @@ ${PULL_REQUEST_FIELDS}`;
 const MERGED_TIMELINE = `${PAGE_INFO}
 nodes {
   __typename
-  ... on HeadRefForcePushedEvent { actor { login } createdAt afterCommit { oid } }
-  ... on PullRequestCommit {
-    commit { oid committedDate author { user { login } } committer { user { login } } }
-  }
-  ... on AddedToMergeQueueEvent { createdAt }
-  ... on RemovedFromMergeQueueEvent { createdAt }
+${PUSH_ITEMS}
   ... on PullRequestReview {
     author { __typename login }
     authorCanPushToRepository
