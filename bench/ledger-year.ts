@@ -26,7 +26,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { changeRequestSubject } from "../src/controls/subjects.js";
 import type { Result } from "../src/controls/types.js";
@@ -336,8 +336,9 @@ async function measureCommand(args: string[], env: Record<string, string>): Prom
   let stdout = "";
   let exitCode = 0;
   try {
-    const done = await run("/usr/bin/time", ["-v", process.execPath, cli, ...args], {
-      env: { ...process.env, ...env },
+    // The bin itself, as `npx soc2-bot` runs it: its shebang's Node flags apply (this Node first on PATH).
+    const done = await run("/usr/bin/time", ["-v", cli, ...args], {
+      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`, ...env },
       maxBuffer: 1024 * 1024 * 1024,
     });
     stderr = done.stderr;
