@@ -98,18 +98,7 @@ export async function completePullRequest(
   /** The first page of `authors` of commits, by oid, where the first query asked them already. */
   authorsRead: ReadonlyMap<string, AuthorConnection> = new Map(),
 ): Promise<CompletedPullRequest[]> {
-  const { owner, repo } = splitFullName(repository);
-  const ask = async <S extends z.ZodType<{ rateLimit?: { cost: number } | null | undefined }>>(
-    query: string,
-    variables: Record<string, unknown>,
-    what: string,
-    schema: S,
-  ): Promise<z.infer<S>> => {
-    const data = await graphql(ctx, query, { owner, name: repo, ...variables }, what);
-    const answer = parseAnswer(schema, data, what);
-    countGraphqlCost(ctx, answer.rateLimit);
-    return answer;
-  };
+  const ask = repositoryQuery(ctx, repository);
   const results: { pr: PullRequestNode; refused: Set<PartialConnection> }[] = [];
   for (const [index, original] of pulls.entries()) {
     const pr = copyIfLong(original);
@@ -239,4 +228,23 @@ async function readAuthors(
     });
   }
   return { lists, partial };
+}
+
+/**
+ * Asks a query about one repository (its owner and name are the variables $owner and $name), checks
+ * the answer's shape and counts its cost.
+ */
+export function repositoryQuery(ctx: GitHubContext, repository: string) {
+  const { owner, repo } = splitFullName(repository);
+  return async <S extends z.ZodType<{ rateLimit?: { cost: number } | null | undefined }>>(
+    query: string,
+    variables: Record<string, unknown>,
+    what: string,
+    schema: S,
+  ): Promise<z.infer<S>> => {
+    const data = await graphql(ctx, query, { owner, name: repo, ...variables }, what);
+    const answer = parseAnswer(schema, data, what);
+    countGraphqlCost(ctx, answer.rateLimit);
+    return answer;
+  };
 }

@@ -9,14 +9,17 @@
  */
 import { z } from "zod";
 import type { PartialConnection } from "./change-request.js";
-import { completePullRequest, refusedPage, type CompletedPullRequest } from "./completion.js";
-import { countGraphqlCost, splitFullName, type GitHubContext } from "./http.js";
-import { graphql } from "./pull-requests.js";
+import {
+  completePullRequest,
+  refusedPage,
+  repositoryQuery,
+  type CompletedPullRequest,
+} from "./completion.js";
+import type { GitHubContext } from "./http.js";
 import { commitsContextsQuery, mergedCommitsQuery, mergedTimelinesQuery } from "./queries.js";
 import {
   CommitConnection,
   ContextConnection,
-  parseAnswer,
   PullRequestNode,
   ReviewConnection,
   TimelineConnection,
@@ -168,18 +171,7 @@ export async function completeMergedPullRequests(
   pulls: readonly MergedPullRequestNode[],
 ): Promise<CompletedPullRequest[]> {
   if (pulls.length === 0) return [];
-  const { owner, repo } = splitFullName(repository);
-  const ask = async <S extends z.ZodType<{ rateLimit?: { cost: number } | null | undefined }>>(
-    query: string,
-    variables: Record<string, unknown>,
-    what: string,
-    schema: S,
-  ): Promise<z.infer<S>> => {
-    const data = await graphql(ctx, query, { owner, name: repo, ...variables }, what);
-    const answer = parseAnswer(schema, data, what);
-    countGraphqlCost(ctx, answer.rateLimit);
-    return answer;
-  };
+  const ask = repositoryQuery(ctx, repository);
   const long = (pr: MergedPullRequestNode) =>
     [
       pr.timelineItems,
