@@ -200,21 +200,38 @@ export const MERGED_PULL_REQUESTS_QUERY = `query MergedPullRequests($owner: Stri
 ${MERGED_PULL_REQUEST_FIELDS}`;
 
 /**
- * The next page of one connection (as MERGED_PULL_REQUESTS_QUERY asks it) of `count` pull requests
- * at once, each from its own cursor. Variables: $owner, $name, $n0..$nN (numbers), $a0..$aN.
+ * One query asking a page of a connection for `count` pull requests or commits at once, each aliased
+ * and from its own cursor. Variables: $owner, $name, ${key.variable}0..N (the keys), $a0..$aN
+ * (cursors, null for a first page).
  */
-function pullRequestsPageQuery(operation: string, field: (after: string) => string, count: number): string {
+function aliasedPagesQuery(
+  operation: string,
+  count: number,
+  key: { variable: "n" | "o"; type: "Int!" | "GitObjectID!" },
+  alias: (index: number, key: string, after: string) => string,
+): string {
   const indexes = Array.from({ length: count }, (_, i) => i);
-  const variables = indexes.map((i) => `, $n${i}: Int!, $a${i}: String`).join("");
-  const aliases = indexes
-    .map((i) => `    p${i}: pullRequest(number: $n${i}) { ${field(`$a${i}`)} }`)
-    .join("\n");
+  const variables = indexes.map((i) => `, $${key.variable}${i}: ${key.type}, $a${i}: String`).join("");
+  const aliases = indexes.map((i) => `    ${alias(i, `$${key.variable}${i}`, `$a${i}`)}`).join("\n");
   return `query ${operation}($owner: String!, $name: String!${variables}) {
   rateLimit { cost }
   repository(owner: $owner, name: $name) {
 ${aliases}
   }
 }`;
+}
+
+/**
+ * The next page of one connection (as MERGED_PULL_REQUESTS_QUERY asks it) of `count` pull requests
+ * at once. Variables: $owner, $name, $n0..$nN (numbers), $a0..$aN.
+ */
+function pullRequestsPageQuery(operation: string, field: (after: string) => string, count: number): string {
+  return aliasedPagesQuery(
+    operation,
+    count,
+    { variable: "n", type: "Int!" },
+    (i, number, after) => `p${i}: pullRequest(number: ${number}) { ${field(after)} }`,
+  );
 }
 
 /** The next page of the timelines of `count` merged pull requests (see pullRequestsPageQuery). */
@@ -240,20 +257,13 @@ export function mergedCommitsQuery(count: number): string {
  * the first page). Variables: $owner, $name, $o0..$oN (oids), $a0..$aN (cursors).
  */
 export function commitsContextsQuery(count: number): string {
-  const indexes = Array.from({ length: count }, (_, i) => i);
-  const variables = indexes.map((i) => `, $o${i}: GitObjectID!, $a${i}: String`).join("");
-  const aliases = indexes
-    .map(
-      (i) =>
-        `    c${i}: object(oid: $o${i}) { ... on Commit { statusCheckRollup { contexts(first: 100, after: $a${i}) { ${CONTEXTS} } } } }`,
-    )
-    .join("\n");
-  return `query CommitsContexts($owner: String!, $name: String!${variables}) {
-  rateLimit { cost }
-  repository(owner: $owner, name: $name) {
-${aliases}
-  }
-}`;
+  return aliasedPagesQuery(
+    "CommitsContexts",
+    count,
+    { variable: "o", type: "GitObjectID!" },
+    (i, oid, after) =>
+      `c${i}: object(oid: ${oid}) { ... on Commit { statusCheckRollup { contexts(first: 100, after: ${after}) { ${CONTEXTS} } } } }`,
+  );
 }
 
 /** The next page of one pull request's commits, for a pull request with more than the first page. */
@@ -295,20 +305,13 @@ export const COMMIT_CONTEXTS_QUERY = `query CommitContexts($owner: String!, $nam
  * Variables: $owner, $name, and $o0..$oN (oids), $a0..$aN (cursors, null for the first page).
  */
 export function commitAuthorsQuery(count: number): string {
-  const indexes = Array.from({ length: count }, (_, i) => i);
-  const variables = indexes.map((i) => `, $o${i}: GitObjectID!, $a${i}: String`).join("");
-  const aliases = indexes
-    .map(
-      (i) =>
-        `    c${i}: object(oid: $o${i}) { ... on Commit { authors(first: 100, after: $a${i}) { ${AUTHORS_CONNECTION} } } }`,
-    )
-    .join("\n");
-  return `query CommitAuthors($owner: String!, $name: String!${variables}) {
-  rateLimit { cost }
-  repository(owner: $owner, name: $name) {
-${aliases}
-  }
-}`;
+  return aliasedPagesQuery(
+    "CommitAuthors",
+    count,
+    { variable: "o", type: "GitObjectID!" },
+    (i, oid, after) =>
+      `c${i}: object(oid: ${oid}) { ... on Commit { authors(first: 100, after: ${after}) { ${AUTHORS_CONNECTION} } } }`,
+  );
 }
 
 export const BRANCH_HISTORY_QUERY = `query BranchHistory($owner: String!, $name: String!, $ref: String!, $since: GitTimestamp!, $until: GitTimestamp!, $after: String) {
