@@ -216,22 +216,46 @@ function understood(error: FieldError): boolean {
   );
 }
 
+type Need = { name: string; entry: PrefetchedRepository; kind: "collaborators" | "refs"; after: string };
+
+/**
+ * Adds a page of collaborators or branch names to what the entry holds, and says where the
+ * connection goes on: undefined when complete, a cursor, or null when it cannot be completed (the
+ * entry's list is then dropped, and the repository reads that fact through REST).
+ */
+function addPage(
+  entry: PrefetchedRepository,
+  kind: Need["kind"],
+  page: CollaboratorConnection | RefConnection | null | undefined,
+): string | null | undefined {
+  if (kind === "collaborators") {
+    if (!page || !entry.collaborators) return (entry.collaborators = null);
+    entry.collaborators.push(...(page as CollaboratorConnection).edges);
+    const next = nextCursor(page, entry.collaborators.length);
+    if (next === null) entry.collaborators = null;
+    return next;
+  }
+  if (!page || !entry.branches) return (entry.branches = null);
+  entry.branches.push(...(page as RefConnection).nodes.map((r) => r.name));
+  const next = nextCursor(page, entry.branches.length);
+  if (next === null) entry.branches = null;
+  return next;
+}
+
 /** Reads the collaborators and branch names of every repository on to their last page. */
 async function completeConnections(ctx: GitHubContext, names: readonly string[]): Promise<void> {
-  type Need = { name: string; entry: PrefetchedRepository; kind: "collaborators" | "refs"; after: string };
   const pending: Need[] = [];
   for (const name of names) {
     const entry = ctx.prefetched?.get(name.toLowerCase());
     if (!entry) continue;
-    const collaborators = entry.node.collaborators;
-    if (entry.collaborators && collaborators) {
-      const next = nextCursor(collaborators, entry.collaborators.length);
+    // The first page is already in the entry's lists: only where it goes on is asked.
+    if (entry.collaborators && entry.node.collaborators) {
+      const next = nextCursor(entry.node.collaborators, entry.collaborators.length);
       if (next === null) entry.collaborators = null;
       else if (next !== undefined) pending.push({ name, entry, kind: "collaborators", after: next });
     }
-    const refs = entry.node.refs;
-    if (entry.branches && refs) {
-      const next = nextCursor(refs, entry.branches.length);
+    if (entry.branches && entry.node.refs) {
+      const next = nextCursor(entry.node.refs, entry.branches.length);
       if (next === null) entry.branches = null;
       else if (next !== undefined) pending.push({ name, entry, kind: "refs", after: next });
     }
@@ -252,28 +276,8 @@ async function completeConnections(ctx: GitHubContext, names: readonly string[])
     round.forEach((need, i) => {
       const parsed = MoreRepositoryFactsNode.safeParse(data[`r${i}`]);
       const failed = errors.some((e) => e.path[0] === `r${i}`) || !parsed.success;
-      const page = parsed.success ? parsed.data[need.kind] : null;
-      if (need.kind === "collaborators") {
-        const connection = page as CollaboratorConnection | null | undefined;
-        if (failed || !connection || !need.entry.collaborators) {
-          need.entry.collaborators = null;
-          return;
-        }
-        need.entry.collaborators.push(...connection.edges);
-        const next = nextCursor(connection, need.entry.collaborators.length);
-        if (next === null) need.entry.collaborators = null;
-        else if (next !== undefined) pending.push({ ...need, after: next });
-      } else {
-        const connection = page as RefConnection | null | undefined;
-        if (failed || !connection || !need.entry.branches) {
-          need.entry.branches = null;
-          return;
-        }
-        need.entry.branches.push(...connection.nodes.map((r) => r.name));
-        const next = nextCursor(connection, need.entry.branches.length);
-        if (next === null) need.entry.branches = null;
-        else if (next !== undefined) pending.push({ ...need, after: next });
-      }
+      const next = addPage(need.entry, need.kind, failed ? null : parsed.data[need.kind]);
+      if (typeof next === "string") pending.push({ ...need, after: next });
     });
   }
 }
