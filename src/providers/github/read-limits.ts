@@ -21,6 +21,7 @@
  * the points GitHub reports they spent, and an exhausted primary budget is waited out (an audit) or
  * fails at once naming the reset (a pull request check).
  */
+import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
 
 /** What the limits did, for the benchmark's figures. */
@@ -213,64 +214,6 @@ class PointsWindow {
   }
 }
 
-/**
- * A concurrency gate with optional spacing between starts, shaped like the Bottleneck group the
- * throttling plugin expects (`key(id).schedule(options, fn, ...args)`), one per client.
- */
-export class Gate {
-  private active = 0;
-  private nextStart = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(
-    private readonly maxConcurrent: number,
-    private readonly minTimeMs = 0,
-  ) {}
-
-  key(): this {
-    return this;
-  }
-
-  async schedule<T>(
-    jobOptions: { weight?: number } | undefined,
-    job: (...args: unknown[]) => T | Promise<T>,
-    ...args: unknown[]
-  ): Promise<T> {
-    // The plugin schedules its retries with weight 0: they already hold their place.
-    if (jobOptions?.weight === 0) return job(...args);
-    await this.acquire();
-    try {
-      return await job(...args);
-    } finally {
-      this.release();
-    }
-  }
-
-  /** Waits for this gate's spacing without holding a slot (a start, not a whole request, is spaced). */
-  async space(): Promise<number> {
-    const now = Date.now();
-    const start = Math.max(now, this.nextStart);
-    this.nextStart = start + this.minTimeMs;
-    if (start > now) await sleep(start - now);
-    return start - now;
-  }
-
-  private async acquire(): Promise<void> {
-    if (this.active >= this.maxConcurrent) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else {
-      this.active += 1;
-    }
-    if (this.minTimeMs > 0) await this.space();
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    // The slot passes straight to the next waiter, so `active` stays counted.
-    if (next) next();
-    else this.active -= 1;
-  }
-}
-
 function numberHeader(headers: Headers, name: string): number | undefined {
   const value = headers.get(name);
   if (value === null || value.trim() === "") return undefined;
@@ -296,7 +239,7 @@ export class RateLimiter {
   private graphqlCostEstimate = 1;
   private lastGraphqlAnswer: { used: number; reset: number; at: number } | undefined;
   private readonly windowMs: number;
-  private readonly writes: Gate;
+  private readonly writes: Bottleneck;
   private listeners: Array<() => void> = [];
 
   constructor(options: RateLimitOptions = {}) {
@@ -317,7 +260,11 @@ export class RateLimiter {
       windowMs,
     );
     this.restPointsPerMinute = options.restPointsPerMinute ?? REST_POINTS_PER_MINUTE;
-    this.writes = new Gate(1, options.writeSpacingMs ?? WRITE_SPACING_MS);
+    // Starts spaced, no slot held: a write waits for its turn to leave, not for the one before to end.
+    this.writes = new Bottleneck({
+      maxConcurrent: null,
+      minTime: options.writeSpacingMs ?? WRITE_SPACING_MS,
+    });
     this.stats = options.stats ?? emptyRateLimitStats();
   }
 
@@ -408,7 +355,9 @@ export class RateLimiter {
       ? !(typeof body === "string" && isQueryBody(body))
       : classify({ method, url: pathname }).write;
     if (!write) return;
-    const waited = await this.writes.space();
+    const queued = Date.now();
+    await this.writes.schedule(() => Promise.resolve());
+    const waited = Date.now() - queued;
     this.stats.writeSpacingSeconds += waited / 1000;
   }
 
@@ -648,12 +597,12 @@ function withRateLimits(options: LimitedOctokitOptions): LimitedOctokitOptions {
     request: { ...options.request, fetch: observing },
     throttle: {
       ...options.throttle,
-      global: new Gate(limiter.maxConcurrent),
-      auth: new Gate(1),
-      write: new Gate(Number.POSITIVE_INFINITY),
+      global: new Bottleneck.Group({ maxConcurrent: limiter.maxConcurrent }),
+      auth: new Bottleneck.Group({ maxConcurrent: 1 }),
+      write: new Bottleneck.Group({ maxConcurrent: null }),
       // GitHub's search and notification-triggering limits, as the plugin spaces them, per client.
-      search: new Gate(1, 2000),
-      notifications: new Gate(1, 3000),
+      search: new Bottleneck.Group({ maxConcurrent: 1, minTime: 2000 }),
+      notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 3000 }),
       onRateLimit: (
         retryAfter: number,
         request: { method?: string; url?: string },
