@@ -20,6 +20,13 @@ export interface GitHubLog {
 }
 
 /** What every part of the provider shares for one host instance (no module-level state). */
+/**
+ * Probot's config convention, where this host keeps policy files: a repository's own layer at
+ * POLICY_FILE, the organization's in its POLICY_REPOSITORY repository at the same path.
+ */
+export const POLICY_FILE = ".github/soc2.yml";
+export const POLICY_REPOSITORY = ".github";
+
 export interface GitHubContext {
   octokit: GitHubClient;
   log: GitHubLog;

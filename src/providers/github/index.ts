@@ -3,7 +3,15 @@ import { z } from "zod";
 import type { UnreadableFact } from "../../model/index.js";
 import type { CodeHost } from "../types.js";
 import { DEFAULT_BASE_URL, type GitHubClient } from "./client.js";
-import { describeFailure, providerError, splitFullName, type GitHubContext, type GitHubLog } from "./http.js";
+import {
+  describeFailure,
+  POLICY_FILE,
+  POLICY_REPOSITORY,
+  providerError,
+  splitFullName,
+  type GitHubContext,
+  type GitHubLog,
+} from "./http.js";
 import { collectOrganization, listRepositories } from "./organization.js";
 import {
   changeRequestsForCommit,
@@ -62,17 +70,19 @@ export function createGitHubHost(options: GitHubHostOptions): CodeHost {
     prefetched: new Map(),
     organizationTeams: new Map(),
   };
-  const policyFile = ".github/soc2.yml";
   return {
     host: "github",
     baseUrl,
     // Probot's config convention: the organization's layer lives in its `.github` repository.
-    policyLocation: { organizationRepository: (login) => `${login}/.github`, file: policyFile },
+    policyLocation: {
+      organizationRepository: (login) => `${login}/${POLICY_REPOSITORY}`,
+      file: POLICY_FILE,
+    },
     describeCredentials: () => describeCredentials(ctx),
     collectOrganization: (login) => collectOrganization(ctx, login),
     listRepositories: (login) => listRepositories(ctx, login),
     prefetchRepositories: (fullNames, policy, period) =>
-      prefetchRepositories(ctx, fullNames, policy, period, policyFile),
+      prefetchRepositories(ctx, fullNames, policy, period, POLICY_FILE),
     collectRepository: (fullName, policy) => collectRepository(ctx, fullName, policy),
     collectChangeRequest: (repository, number) => collectChangeRequest(ctx, repository, number),
     collectChangeContext: (repository, number) => collectChangeContext(ctx, repository, number),

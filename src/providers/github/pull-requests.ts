@@ -23,6 +23,8 @@ import {
   providerError,
   splitFullName,
   type GitHubContext,
+  POLICY_FILE,
+  POLICY_REPOSITORY,
 } from "./http.js";
 import { CHANGE_CHECK_QUERY, MERGED_PULL_REQUESTS_QUERY, PULL_REQUEST_QUERY } from "./queries.js";
 import { list, mapKnown, readBranchRule } from "./repository.js";
@@ -35,7 +37,7 @@ import {
   PullRequestAnswer,
   type PullRequestNode,
   type HeadRun,
-  type TreeEntry,
+  treeEntryText,
 } from "./schema.js";
 
 /** A GraphQL error as GitHub answers it: its type and the path of the field it nulled. */
@@ -125,7 +127,7 @@ export async function collectChangeContext(
   const data = await graphql(
     ctx,
     CHANGE_CHECK_QUERY,
-    { owner, name: repo, number, policyPath: POLICY_PATH, policyRepository: POLICY_REPOSITORY },
+    { owner, name: repo, number, policyPath: POLICY_FILE, policyRepository: POLICY_REPOSITORY },
     what,
     // No policy repository (or none the app can see): as REST's 404, no organization layer.
     (errors) => errors.every((e) => e.type === "NOT_FOUND" && e.path?.[0] === "policyRepository"),
@@ -134,8 +136,9 @@ export async function collectChangeContext(
   if (answer.policyRepository !== undefined) {
     const policyRepository = `${owner}/${POLICY_REPOSITORY}`;
     const target = answer.policyRepository?.defaultBranchRef?.target;
-    const text = answer.policyRepository === null ? null : target ? policyText(target.policyFile) : undefined;
-    if (text !== undefined) rememberChangeCheckFile(ctx, policyRepository, POLICY_PATH, undefined, text);
+    const text =
+      answer.policyRepository === null ? null : target ? treeEntryText(target.policyFile) : undefined;
+    if (text !== undefined) rememberChangeCheckFile(ctx, policyRepository, POLICY_FILE, undefined, text);
   }
   countGraphqlCost(ctx, answer.rateLimit);
   const repository = answer.repository;
@@ -147,8 +150,8 @@ export async function collectChangeContext(
   const [complete] = await completePullRequest(ctx, fullName, [pr], [], authors);
   if (!complete) throw new Error("completePullRequest returned nothing");
   if (baseRef !== undefined) {
-    const text = baseRef === null ? undefined : policyText(baseRef.target?.policyFile);
-    if (text !== undefined) rememberChangeCheckFile(ctx, fullName, POLICY_PATH, pr.baseRefName, text);
+    const text = baseRef === null ? undefined : treeEntryText(baseRef.target?.policyFile);
+    if (text !== undefined) rememberChangeCheckFile(ctx, fullName, POLICY_FILE, pr.baseRefName, text);
   }
   const branchRule = await readBranchRule(ctx, fullName, pr.baseRefName);
   const changeRequest = await observeBypass(
@@ -180,24 +183,6 @@ export async function collectChangeContext(
       collectionError: null,
     },
   };
-}
-
-/** Where the GitHub host reads policy files (see createGitHubHost's policyLocation). */
-const POLICY_PATH = ".github/soc2.yml";
-const POLICY_REPOSITORY = ".github";
-
-/**
- * The policy file at the head of a base branch as the change check's query read it: its text, null
- * for no entry at the path, undefined when only the REST read can answer exactly as it always has
- * (a directory, a symlink, a submodule, a binary or truncated blob, or not asked).
- */
-function policyText(entry: TreeEntry | null | undefined): string | null | undefined {
-  if (entry === null) return null;
-  if (entry === undefined) return undefined;
-  const regularFile = entry.type === "blob" && (entry.mode === 0o100644 || entry.mode === 0o100755);
-  const blob = entry.object;
-  if (!regularFile || !blob || blob.isBinary !== false || blob.isTruncated !== false) return undefined;
-  return typeof blob.text === "string" ? blob.text : undefined;
 }
 
 /** Policy files the change check's query read, by host, until readFile takes them (once). */

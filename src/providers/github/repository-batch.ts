@@ -49,6 +49,7 @@ import {
   type ProtectionRuleNode,
   type RefConnection,
   type TeamRepositoryConnection,
+  treeEntryText,
 } from "./schema.js";
 
 /** What the batch read of one repository, until collectRepository and readFile have used it. */
@@ -402,14 +403,7 @@ export function takePrefetchedFile(
   entry.fileUsed = true;
   if (entry.repositoryUsed) ctx.prefetched?.delete(key);
   if (head.target?.__typename !== "Commit") return undefined;
-  const file = head.target.file;
-  if (file === null || file === undefined) return file === null ? null : undefined;
-  const blob = file.object;
-  const regularFile = file.type === "blob" && (file.mode === 0o100644 || file.mode === 0o100755);
-  if (!regularFile || blob?.__typename !== "Blob") return undefined;
-  if (blob.isBinary !== false || blob.isTruncated !== false || typeof blob.text !== "string")
-    return undefined;
-  return blob.text;
+  return treeEntryText(head.target.file);
 }
 
 /** The settings as the organization's listing gave them, or as the batch read them. */

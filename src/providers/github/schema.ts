@@ -181,6 +181,20 @@ const TreeEntry = z.object({
 });
 export type TreeEntry = z.infer<typeof TreeEntry>;
 
+/**
+ * A policy file's text from its tree entry, as the REST contents read would give it: null for no
+ * entry at the path, undefined when only that REST read can answer exactly (a directory, a symlink,
+ * a submodule, a binary or truncated blob, or not asked), so the caller asks it.
+ */
+export function treeEntryText(entry: TreeEntry | null | undefined): string | null | undefined {
+  if (entry === null) return null;
+  if (entry === undefined) return undefined;
+  const regularFile = entry.type === "blob" && (entry.mode === 0o100644 || entry.mode === 0o100755);
+  const blob = entry.object;
+  if (!regularFile || !blob || blob.isBinary !== false || blob.isTruncated !== false) return undefined;
+  return typeof blob.text === "string" ? blob.text : undefined;
+}
+
 /** A context of the head's rollup as CHANGE_CHECK_QUERY asks it: a check run's id, name and app. */
 const HeadRun = z.object({
   __typename: z.string(),
@@ -343,22 +357,6 @@ const RefConnection = z.object({
 });
 export type RefConnection = z.infer<typeof RefConnection>;
 
-/** The policy file as a tree entry: its mode tells a file (100644/100755) from a link (120000). */
-const PolicyFileEntry = z.object({
-  mode: z.number(),
-  type: z.string(),
-  object: z
-    .object({
-      __typename: z.string(),
-      text: z.string().nullable().optional(),
-      isBinary: z.boolean().nullable().optional(),
-      isTruncated: z.boolean().optional(),
-      byteSize: z.number().optional(),
-    })
-    .nullable(),
-});
-export type PolicyFileEntry = z.infer<typeof PolicyFileEntry>;
-
 /**
  * One repository of the batch. Fields a token may not read come back null with an error naming
  * their path: every one that can be is nullable here, and the errors say which it was.
@@ -374,7 +372,7 @@ export const RepositoryFactsNode = z.object({
   defaultBranchRef: z
     .object({
       name: z.string(),
-      target: z.object({ __typename: z.string(), file: PolicyFileEntry.nullable().optional() }).nullable(),
+      target: z.object({ __typename: z.string(), file: TreeEntry.nullable().optional() }).nullable(),
       branchProtectionRule: ProtectionRuleNode.nullable(),
       rules: z
         .object({
