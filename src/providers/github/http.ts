@@ -51,6 +51,8 @@ export interface GitHubContext {
    * full name): taken once by listMergedChangeRequests, or dropped with its batch's facts.
    */
   prefetchedMergedPages?: Map<string, PrefetchedMergedPage>;
+  /** Policy files the change check's query read, by repository, path and ref, until readFile takes them (once). */
+  changeCheckFiles?: Map<string, string | null>;
   /** Of the first pages taken so far, how many held their listing whole (whether they pay). */
   mergedPagesTaken?: { taken: number; whole: number };
   /** How many prefetch calls this host has answered (each entry says which read it). */

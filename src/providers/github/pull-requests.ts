@@ -185,9 +185,6 @@ export async function collectChangeContext(
   };
 }
 
-/** Policy files the change check's query read, by host, until readFile takes them (once). */
-const changeCheckFiles = new WeakMap<GitHubContext, Map<string, string | null>>();
-
 /** A file at a branch, or at the default branch (no ref). */
 const fileKey = (repository: string, path: string, ref: string | undefined) =>
   `${repository.toLowerCase()}:${path}@${ref ?? ""}`;
@@ -199,9 +196,7 @@ function rememberChangeCheckFile(
   ref: string | undefined,
   text: string | null,
 ): void {
-  let files = changeCheckFiles.get(ctx);
-  if (!files) changeCheckFiles.set(ctx, (files = new Map()));
-  files.set(fileKey(repository, path, ref), text);
+  (ctx.changeCheckFiles ??= new Map()).set(fileKey(repository, path, ref), text);
 }
 
 /**
@@ -214,7 +209,7 @@ export function takeChangeCheckFile(
   path: string,
   ref: string | undefined,
 ): string | null | undefined {
-  const files = changeCheckFiles.get(ctx);
+  const files = ctx.changeCheckFiles;
   const key = fileKey(repository, path, ref);
   const text = files?.get(key);
   files?.delete(key);
