@@ -124,6 +124,9 @@ function toLayer(
     layer.findings = {
       ...(data.findings.repository !== undefined && { repository: data.findings.repository }),
       ...(data.findings.labels && { labels: data.findings.labels }),
+      ...(data.findings.group_change_requests !== undefined && {
+        groupChangeRequests: data.findings.group_change_requests,
+      }),
     };
   }
   if (data.audit) {

@@ -122,6 +122,9 @@ export const PolicyFileSchema = z.strictObject({
     .strictObject({
       repository: Text.optional(),
       labels: z.array(Text).nullable().optional(),
+      // by_repository: one issue per control and repository listing its failing changes (bounded);
+      // per_change_request: one issue per failing change
+      group_change_requests: z.enum(["by_repository", "per_change_request"]).optional(),
     })
     .nullable()
     .optional(),

@@ -76,6 +76,11 @@ export interface Policy {
     /** Repository (GitHub: name in the org; GitLab: project path) where finding issues live. */
     repository: string;
     labels: string[];
+    /**
+     * How failing change requests become issues: one per control and repository listing them
+     * (default, bounded for a large organization), or one per change request.
+     */
+    groupChangeRequests?: "by_repository" | "per_change_request";
   };
   audit: {
     schedule: AuditSchedule;
