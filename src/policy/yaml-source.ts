@@ -1,5 +1,5 @@
-import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
-import type { Document, Node } from "yaml";
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
+import type { Document, Node, Pair, YAMLMap } from "yaml";
 import type { SourcePosition } from "../errors.js";
 
 export type Problem = SourcePosition & { message: string };
@@ -40,16 +40,23 @@ export function readYaml(text: string, file: string): { source?: YamlSource; pro
   }
   let document: Document.Parsed;
   try {
-    document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    // yaml's own duplicate-key check compares each key with every earlier one of its mapping
+    // (quadratic: 25,000 keys took minutes); duplicateKeys below does the same in one pass.
+    document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   } catch (error) {
     // Whatever the parser cannot cope with is a problem with the file, reported, never a crash.
     return { problems: [{ ...at(0), message: `cannot read this file as YAML: ${errorMessage(error)}` }] };
   }
   const problems: Problem[] = [...document.errors, ...document.warnings].map((error) => ({
     ...at(error.pos[0]),
-    message: yamlMessage(error.code, error.message, text.slice(error.pos[0])),
+    message: yamlMessage(error.code, error.message, textAt(text, error.pos[0])),
   }));
   if (problems.length > 0) return { problems: sortProblems(problems) };
+  const duplicates = duplicateKeys(document).map((offset) => ({
+    ...at(offset),
+    message: yamlMessage("DUPLICATE_KEY", "", textAt(text, offset)),
+  }));
+  if (duplicates.length > 0) return { problems: sortProblems(duplicates) };
 
   let value: unknown;
   try {
@@ -75,9 +82,7 @@ export function readYaml(text: string, file: string): { source?: YamlSource; pro
       let next: unknown;
       keyOffset = undefined;
       if (isMap(node)) {
-        const pair = node.items.find(
-          (item) => isScalar(item.key) && String(item.key.value) === String(segment),
-        );
+        const pair = pairsByKey(node).get(String(segment));
         next = pair ? pair.value : undefined;
         if (pair && isScalar(pair.key)) keyOffset = pair.key.range?.[0];
         // A key with no value (`enabled:`) has an empty or no value node: point at the key instead.
@@ -93,6 +98,22 @@ export function readYaml(text: string, file: string): { source?: YamlSource; pro
     return { ...deepest, found: true };
   }
 
+  // Each mapping's keys indexed once: a file with thousands of unknown keys asks for each one's
+  // position, and a search through the mapping per question would make that quadratic.
+  const indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+  function pairsByKey(map: YAMLMap): Map<string, Pair> {
+    let index = indexes.get(map);
+    if (index === undefined) {
+      index = new Map();
+      for (const item of map.items) {
+        // The first of equal keys, as a search in order would find.
+        if (isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
+      }
+      indexes.set(map, index);
+    }
+    return index;
+  }
+
   const start = (node: Node | undefined): number => node?.range?.[0] ?? 0;
   return {
     problems: [],
@@ -106,6 +127,31 @@ export function readYaml(text: string, file: string): { source?: YamlSource; pro
       },
     },
   };
+}
+
+/**
+ * Offsets of keys that repeat an earlier key of their mapping. Keys are compared as the plain-JS form
+ * sees them (`1` and `"1"` are one property there), so no value is silently overwritten.
+ */
+function duplicateKeys(document: Document.Parsed): number[] {
+  const offsets: number[] = [];
+  visit(document, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        const name = String(key.value);
+        if (seen.has(name)) offsets.push(key.range?.[0] ?? 0);
+        else seen.add(name);
+      }
+    },
+  });
+  return offsets;
+}
+
+/** The text from `offset`, enough of it for a message (a key or a tag, never the rest of the file). */
+function textAt(text: string, offset: number): string {
+  return text.slice(offset, offset + 1024);
 }
 
 /** In reading order, as a person fixes them. */
