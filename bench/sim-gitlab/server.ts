@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Snapshot } from "../../src/model/index.js";
+import { characterLength, GITLAB_LIMITS } from "../../src/reporters/limits.js";
 import {
   buildWorld,
   type GitLabWorld,
@@ -293,6 +294,7 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
       const note = mr.notes.find((n) => String(n.id) === s[5]);
       if (!note) throw notFound("Note");
       if ((note.author as { username: string }).username !== w.bot.username) throw forbidden();
+      refuseNoteOverLimit(body.body);
       note.body = String(body.body ?? note.body);
       return { body: note };
     }
@@ -317,6 +319,7 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     if (s.length === 3 && method === "POST") {
       if (typeof body.title !== "string" || body.title === "")
         throw new Answer(400, { message: { title: ["can't be blank"] } });
+      refuseIssueOverLimits(body);
       const issue: SimIssue = {
         iid: project.issues.length + 1,
         title: body.title,
@@ -331,6 +334,7 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     const issue = project.issues.find((i) => String(i.iid) === s[3]);
     if (!issue) throw notFound("Issue");
     if (s.length === 4 && method === "PUT") {
+      refuseIssueOverLimits(body);
       if (typeof body.title === "string") issue.title = body.title;
       if (typeof body.description === "string") issue.description = body.description;
       if (body.labels !== undefined) issue.labels = labelsOf(body.labels);
@@ -349,6 +353,7 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
   function botNote(w: GitLabWorld, text: unknown): Wire {
     if (typeof text !== "string" || text === "")
       throw new Answer(400, { message: { note: ["can't be blank"] } });
+    refuseNoteOverLimit(text);
     const now = new Date().toISOString();
     return {
       id: w.nextId(),
@@ -533,6 +538,33 @@ function issueWire(project: SimProject, issue: SimIssue): Wire {
   };
 }
 
+/**
+ * GitLab's issuable limits (title 255 characters, description 1,048,576), refused as its API
+ * refuses an invalid issue: 400 with the model's validation messages by attribute.
+ */
+function refuseIssueOverLimits(body: Record<string, unknown>): void {
+  const message: Record<string, string[]> = {};
+  if (typeof body.title === "string" && characterLength(body.title) > GITLAB_LIMITS.issueTitleCharacters)
+    message.title = [`is too long (maximum is ${GITLAB_LIMITS.issueTitleCharacters} characters)`];
+  if (
+    typeof body.description === "string" &&
+    characterLength(body.description) > GITLAB_LIMITS.issueDescriptionCharacters
+  )
+    message.description = [`is too long (maximum is ${GITLAB_LIMITS.issueDescriptionCharacters} characters)`];
+  if (Object.keys(message).length > 0) throw new Answer(400, { message });
+}
+
+/**
+ * A note over 1,000,000 characters: the Notes API answers 400 with the note's errors as one
+ * sentence ("400 Bad request - Note {:note=>[...]}").
+ */
+function refuseNoteOverLimit(text: unknown): void {
+  if (typeof text !== "string" || characterLength(text) <= GITLAB_LIMITS.noteBodyCharacters) return;
+  throw new Answer(400, {
+    message: `400 Bad request - Note {:note=>["is too long (maximum is ${GITLAB_LIMITS.noteBodyCharacters} characters)"]}`,
+  });
+}
+
 function labelsOf(value: unknown): string[] {
   if (Array.isArray(value)) return value.map(String);
   return typeof value === "string"
@@ -562,7 +594,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
   for await (const chunk of req) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > 1024 * 1024) throw new Answer(413, { message: "413 Request Entity Too Large" });
+    // A cap for the sim's own sake, above the largest body GitLab accepts (a 1,048,576-character
+    // description of 4-byte characters, JSON-encoded): the sim must not refuse what GitLab stores.
+    if (size > 16 * 1024 * 1024) throw new Answer(413, { message: "413 Request Entity Too Large" });
     chunks.push(buffer);
   }
   return Buffer.concat(chunks).toString("utf8");

@@ -1,5 +1,6 @@
 /** Issue routes: where the bot files, updates and comments on findings; tests read them back. */
 import { list, repoOf, RouteError, text, type Route, type RouteRequest } from "./rest-common.js";
+import { commentRefusal, issueRefusal } from "./rest-limits.js";
 import { issueJson, userJson } from "./rest-shapes.js";
 import type { SimIssue, SimRepository } from "./world.js";
 
@@ -38,6 +39,8 @@ export const ISSUE_ROUTES: Route[] = [
     path: "/repos/{owner}/{repo}/issues",
     handle: (r) => {
       const repo = repoOf(r);
+      const refused = issueRefusal(r.body, false);
+      if (refused) return refused;
       const now = r.world.now();
       const issue: SimIssue = {
         id: ++r.world.nextId,
@@ -61,6 +64,8 @@ export const ISSUE_ROUTES: Route[] = [
     path: "/repos/{owner}/{repo}/issues/{issue_number}",
     handle: (r) => {
       const { repo, issue } = issueOf(r);
+      const refused = issueRefusal(r.body, true);
+      if (refused) return refused;
       const now = r.world.now();
       if (typeof r.body.title === "string") issue.title = r.body.title;
       if (typeof r.body.body === "string") issue.body = r.body.body;
@@ -86,6 +91,8 @@ export const ISSUE_ROUTES: Route[] = [
     path: "/repos/{owner}/{repo}/issues/{issue_number}/comments",
     handle: (r) => {
       const { repo, issue } = issueOf(r);
+      const refused = commentRefusal(r.body.body);
+      if (refused) return refused;
       const comment = {
         id: ++r.world.nextId,
         body: text(r.body.body, "body"),

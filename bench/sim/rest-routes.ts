@@ -14,6 +14,7 @@ import {
   type Route,
   type RouteAnswer,
 } from "./rest-common.js";
+import { checkRunOutputRefusal } from "./rest-limits.js";
 import { ISSUE_ROUTES } from "./rest-issues.js";
 import { ACTIVITY_ROUTES } from "./rest-activity.js";
 import {
@@ -391,6 +392,8 @@ export const ROUTES: Route[] = [
     path: "/repos/{owner}/{repo}/check-runs",
     handle: (r) => {
       const repo = repoOf(r);
+      const refused = checkRunOutputRefusal(r.body.output, false);
+      if (refused) return refused;
       const output = (r.body.output ?? {}) as Record<string, unknown>;
       const run = {
         id: ++r.world.nextId,
@@ -416,6 +419,8 @@ export const ROUTES: Route[] = [
       const repo = repoOf(r);
       const run = repo.checkRuns.find((c) => c.id === Number(r.params.check_run_id));
       if (!run) throw new RouteError(404, "Not Found");
+      const refused = checkRunOutputRefusal(r.body.output, true);
+      if (refused) return refused;
       const output = (r.body.output ?? {}) as Record<string, unknown>;
       if (typeof r.body.name === "string") run.name = r.body.name;
       if (typeof r.body.conclusion === "string")

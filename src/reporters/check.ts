@@ -8,13 +8,22 @@ import type { PolicyError } from "../errors.js";
 import type { ChangeRequest } from "../model/index.js";
 import type { CheckConclusion, CheckReport } from "../providers/types.js";
 import { markdownCode, markdownText, markdownUser } from "./escape.js";
-import { clip, codeCell, codeText, formatTime, linkText, shortSha, userCell } from "./findings/format.js";
+import { codeCell, codeText, formatTime, linkText, shortSha, userCell } from "./findings/format.js";
+import { clipBytes, clipCharacters, GITHUB_LIMITS, utf8Length } from "./limits.js";
 
 export const CHECK_NAME = "SOC 2 change management";
-/** GitHub rejects a check run summary over 65535 characters. */
-export const SUMMARY_LIMIT = 65_535;
-/** Room kept for the truncation note and the footer, which are always written. */
-const SUMMARY_RESERVE = 3_000;
+/**
+ * GitHub rejects a check run summary over 65,535 bytes of UTF-8 (its reference says "characters",
+ * its 422 says "bytesize"): the summary is budgeted in bytes, so a report in any script fits.
+ */
+export const SUMMARY_LIMIT = GITHUB_LIMITS.checkRunSummaryBytes;
+/** Room kept for the truncation note, which is always written when lines are left out. */
+const SUMMARY_RESERVE = 1_000;
+
+/** Untrusted text shortened before escaping, never between the halves of a character. */
+function clip(text: string, max: number): string {
+  return clipCharacters(text, max, "…");
+}
 
 export interface ChangeCheckInput {
   changeRequest: ChangeRequest;
@@ -85,7 +94,15 @@ export function buildChangeCheck(input: ChangeCheckInput): CheckReport {
     ...howToPass(results, statuses),
   ];
   const summary = assemble(essential, evidence(input), footer(input));
-  return { name: CHECK_NAME, conclusion, title, summary };
+  return { name: CHECK_NAME, conclusion, title: checkTitle(title), summary };
+}
+
+/**
+ * One line within GitHub's byte budget. The title is built from control names and counts, but a
+ * policy can name many controls: it is clipped rather than refused.
+ */
+function checkTitle(title: string): string {
+  return clipBytes(title, GITHUB_LIMITS.checkRunTitleBytes);
 }
 
 function statusOf(result: Result): Status {
@@ -212,27 +229,34 @@ function footer(input: ChangeCheckInput): string[] {
   ];
 }
 
-/** Whole lines until the limit; whatever does not fit is counted and said, never cut mid-escape. */
+/**
+ * Whole lines until the limit, counted in UTF-8 bytes as GitHub counts them; whatever does not fit is
+ * counted and said, never cut mid-escape. The footer (which policy judged) is always written.
+ */
 function assemble(essential: string[], evidenceLines: string[], footerLines: string[]): string {
-  const budget = SUMMARY_LIMIT - SUMMARY_RESERVE - footerLines.join("\n").length;
+  const footerText = footerLines.join("\n");
+  const budget = SUMMARY_LIMIT - SUMMARY_RESERVE - utf8Length(footerText);
   const out: string[] = [];
   let used = 0;
   let dropped = 0;
   for (const line of [...essential, ...evidenceLines]) {
-    if (dropped > 0 || used + line.length + 1 > budget) {
+    const size = utf8Length(line) + 1;
+    if (dropped > 0 || used + size > budget) {
       dropped += 1;
       continue;
     }
     out.push(line);
-    used += line.length + 1;
+    used += size;
   }
   if (dropped > 0) {
     out.push(
       "",
-      `_Truncated: ${dropped} more lines did not fit in the check summary (GitHub allows ${SUMMARY_LIMIT} characters); the audit export has the full evidence._`,
+      `_Truncated: ${dropped} more lines did not fit in the check summary (GitHub allows ${SUMMARY_LIMIT} bytes); the audit export has the full evidence._`,
     );
   }
-  return [...out, ...footerLines].join("\n");
+  // The footer's parts are bounded but many policy layers with long paths are not: the whole stays
+  // within GitHub's limit whatever the footer holds.
+  return clipBytes([...out, ...footerLines].join("\n"), SUMMARY_LIMIT);
 }
 
 function policyErrorCheck(input: ChangeCheckInput, error: PolicyError): CheckReport {
@@ -255,7 +279,9 @@ function policyErrorCheck(input: ChangeCheckInput, error: PolicyError): CheckRep
   return {
     name: CHECK_NAME,
     conclusion: "failure",
-    title: `Policy error: ${count} ${count === 1 ? "problem" : "problems"} in the base branch's policy`,
+    title: checkTitle(
+      `Policy error: ${count} ${count === 1 ? "problem" : "problems"} in the base branch's policy`,
+    ),
     summary: assemble(lines, [], footer(input)),
   };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Result } from "../../src/controls/types.js";
 import { PolicyError } from "../../src/errors.js";
 import { buildChangeCheck, CHECK_NAME, SUMMARY_LIMIT } from "../../src/reporters/check.js";
+import { utf8Length } from "../../src/reporters/limits.js";
 import { makeChangeRequest } from "../fixtures/build.js";
 
 const HOSTILE = "@org/admins <img src=x onerror=alert(1)> [x](http://evil)";
@@ -226,10 +227,38 @@ describe("buildChangeCheck", () => {
       evidence,
     });
     const check = buildChangeCheck({ changeRequest, results, policySources: POLICY });
-    expect(check.summary.length).toBeLessThanOrEqual(SUMMARY_LIMIT);
+    expect(utf8Length(check.summary)).toBeLessThanOrEqual(SUMMARY_LIMIT);
     expect(check.summary).toMatch(/_Truncated: \d+ more lines did not fit/);
     // what decides the check and the policy footer always survive
     expect(check.summary).toContain("4000 commits were pushed after the approval");
     expect(check.summary).toContain("Policy: `policies/soc2.yml`");
+  });
+
+  it("budgets the summary in UTF-8 bytes, as GitHub counts them, for multi-byte evidence", () => {
+    // ~1,000 bytes a line but ~350 characters: a character budget let 91,891 bytes through
+    const evidence = Array.from({ length: 400 }, (_, i) => ({
+      label: `コミット ${i}`,
+      value: `${"変更".repeat(150)}😀`,
+    }));
+    const results = replace(greenResults(), "cc8.approval-covers-final-code", {
+      outcome: "fail",
+      reason: "400 commits were pushed after the approval.",
+      evidence,
+    });
+    const check = buildChangeCheck({
+      changeRequest: makeChangeRequest({ title: `${"変".repeat(500)} 😀` }),
+      results,
+      policySources: POLICY,
+    });
+    expect(SUMMARY_LIMIT).toBe(65_535);
+    expect(utf8Length(check.summary)).toBeLessThanOrEqual(SUMMARY_LIMIT);
+    expect(check.summary).toMatch(
+      /_Truncated: \d+ more lines did not fit in the check summary \(GitHub allows 65535 bytes\)/,
+    );
+    expect(check.summary).toContain("400 commits were pushed after the approval");
+    expect(check.summary).toContain("Policy: `policies/soc2.yml`");
+    // the title in the header is clipped between characters, never inside a surrogate pair
+    expect(check.summary).toContain(`${"変".repeat(299)}…`);
+    expect(check.summary).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
   });
 });

@@ -1,11 +1,9 @@
 /** The writes reporters ask for: the change-management check run and finding issues. */
+import { clipBytes, GITHUB_LIMITS } from "../../reporters/limits.js";
 import type { CheckReport, FindingIssue, IssueTracker } from "../types.js";
 import { providerError, splitFullName, type GitHubContext } from "./http.js";
 import { list } from "./repository.js";
 import { CheckRunsAnswer, IssueAnswer, parseAnswer, type IssueAnswer as IssueAnswerType } from "./schema.js";
-
-/** GitHub refuses a check-run summary longer than 65535 characters. */
-const SUMMARY_LIMIT = 65_535;
 
 /** A check run on a head commit, as the pull request's query read it from the commit's rollup. */
 export interface HeadCheckRun {
@@ -89,7 +87,7 @@ export async function publishChangeCheck(
       status: "completed" as const,
       conclusion: check.conclusion,
       completed_at: new Date().toISOString(),
-      output: { title: check.title, summary: truncate(check.summary, SUMMARY_LIMIT) },
+      output: checkRunOutput(check),
       ...(check.detailsUrl === undefined ? {} : { details_url: check.detailsUrl }),
     };
     // A re-delivered event must update the run it created before, never add a second one.
@@ -114,9 +112,23 @@ export async function publishChangeCheck(
   }
 }
 
-function truncate(text: string, limit: number): string {
-  const marker = "\n\n… (truncated)";
-  return text.length <= limit ? text : text.slice(0, limit - marker.length) + marker;
+/**
+ * GitHub refuses the whole check run (422 "summary exceeds a maximum bytesize of 65535") when its
+ * output is over the limit, and the pull request would then show no verdict at all: the report is
+ * built within the limit, and clipped here, in UTF-8 bytes and visibly, whatever produced it.
+ */
+export function checkRunOutput(check: Pick<CheckReport, "title" | "summary">): {
+  title: string;
+  summary: string;
+} {
+  return {
+    title: clipBytes(check.title, GITHUB_LIMITS.checkRunTitleBytes),
+    summary: clipBytes(
+      check.summary,
+      GITHUB_LIMITS.checkRunSummaryBytes,
+      (n) => `\n\n… (clipped: ${n} more characters)`,
+    ),
+  };
 }
 
 export function issueTracker(ctx: GitHubContext, repository: string): IssueTracker {

@@ -1,4 +1,5 @@
 import { markdownText } from "../../reporters/escape.js";
+import { clipCharacters } from "../../reporters/limits.js";
 import type { CheckReport, FindingIssue, IssueTracker } from "../types.js";
 import { encodePath } from "./client.js";
 import type { GitLabContext } from "./context.js";
@@ -26,7 +27,8 @@ export function statusStateOf(conclusion: CheckReport["conclusion"]): "success" 
 export function statusDescription(title: string): string {
   // eslint-disable-next-line no-control-regex
   const line = title.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
-  return line.length <= DESCRIPTION_LIMIT ? line : `${line.slice(0, DESCRIPTION_LIMIT - 1)}…`;
+  // counted in characters (code points) as GitLab counts them, never cutting a character in half
+  return clipCharacters(line, DESCRIPTION_LIMIT, "…");
 }
 
 export async function publishChangeCheck(
