@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ProviderError } from "../errors.js";
-import { organizationFacts, recordJudgementSafely, recordObservation, type Ledger } from "../ledger/index.js";
+import {
+  ledgerDeliveryClaims,
+  memoryDeliveryClaims,
+  organizationFacts,
+  recordJudgementSafely,
+  recordObservation,
+  type Ledger,
+} from "../ledger/index.js";
 import { runChangeCheck } from "../pipeline/change-check.js";
 import { GITLAB_STATUS_NAME } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
@@ -8,6 +15,7 @@ import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings } from "../reporters/findings/lifecycle.js";
 import { alertOnWeakening } from "../pipeline/alerts.js";
 import { createCoalescer } from "./coalesce.js";
+import { gitLabHandledOnce } from "./gitlab-deliveries.js";
 import {
   createGitLabWebhookHandler,
   type GitLabMemberEvent,
@@ -272,7 +280,12 @@ export function createGitLabEndpoint(
     }
   }
 
-  return createGitLabWebhookHandler({ secret: options.secret, onMergeRequest, onPipeline, onMember, log });
+  return gitLabHandledOnce(
+    createGitLabWebhookHandler({ secret: options.secret, onMergeRequest, onPipeline, onMember, log }),
+    options.secret,
+    options.ledger ? ledgerDeliveryClaims(options.ledger) : memoryDeliveryClaims(),
+    log,
+  );
 }
 
 /** The top-level group holds the policy project and the findings project, as in `audit`. */

@@ -2,7 +2,18 @@ import type { ApplicationFunction, Context, Probot } from "probot";
 import { z } from "zod";
 import { CONTROLS } from "../controls/index.js";
 import { ProviderError } from "../errors.js";
-import { changeAsOfMerge, judgeAndObserve, recordJudgementSafely, type Ledger } from "../ledger/index.js";
+import {
+  changeAsOfMerge,
+  judgeAndObserve,
+  ledgerChangeEvaluations,
+  ledgerDeliveryClaims,
+  memoryChangeEvaluations,
+  memoryDeliveryClaims,
+  recordJudgementSafely,
+  type ChangeEvaluations,
+  type DeliveryClaims,
+  type Ledger,
+} from "../ledger/index.js";
 import { collectAudit } from "../pipeline/audit.js";
 import {
   judgeAsOfMerge,
@@ -29,7 +40,10 @@ import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.
 import { alertOnObserved, findingsTracker } from "../pipeline/alerts.js";
 import { createCoalescer } from "./coalesce.js";
 import { pullRequestsOfCommit, pullRequestsOfStatus } from "./commit-pulls.js";
+import { inProcessCoordinator, type Coordinator } from "./coordinator.js";
+import { handledOnce } from "./deliveries.js";
 import { observeConfigurationChanges } from "./observe.js";
+import { pushRecordOption, recordPushes } from "./pushes.js";
 import { CheckEvent, parsePayload, PullRequestEvent, StatusEvent } from "./payloads.js";
 import { redactText } from "./redact.js";
 import { CADENCE_PERIOD_MS, type Cadence, type Installation } from "./scheduler.js";
@@ -55,6 +69,15 @@ export interface AppOptions {
   later?: (at: Date, work: () => Promise<void>) => () => void;
   /** Where every judgement and scheduled audit is recorded; when it is down the app judges on and logs it. */
   ledger?: Ledger;
+  /**
+   * The locks shared by the app's instances (createCoordinator: PostgreSQL advisory locks with
+   * DATABASE_URL). Default: this process's own, enough for one instance.
+   */
+  coordinator?: Coordinator;
+  /** Where deliveries are claimed once (default: the ledger's, else this process's memory). */
+  deliveries?: DeliveryClaims;
+  /** Where change evaluations are numbered (default: the ledger's, else this process's memory). */
+  evaluations?: ChangeEvaluations;
 }
 
 type GitHubLog = NonNullable<GitHubHostOptions["log"]>;
@@ -110,13 +133,22 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
         ...(options.appId === undefined ? {} : { appId: options.appId }),
       }));
   const coalesce = createCoalescer();
+  const coordinator = options.coordinator ?? inProcessCoordinator();
+  const claims =
+    options.deliveries ?? (options.ledger ? ledgerDeliveryClaims(options.ledger) : memoryDeliveryClaims());
+  const evaluations =
+    options.evaluations ??
+    (options.ledger ? ledgerChangeEvaluations(options.ledger, now) : memoryChangeEvaluations());
   // Rules and policy files rarely change: asked again with If-None-Match, GitHub answers 304 without
   // charging the rate limit. Scoped per installation so no answer crosses installations.
   const conditionalCache = createConditionalCache();
   // Held merges, by change: the re-judgement at the end of their wait, and how to cancel it.
   const heldMerges = new Map<string, () => void>();
 
-  return async (app: Probot, probotOptions) => {
+  return async (probot: Probot, probotOptions) => {
+    // Every handler registered through `app` (these, the configuration observer's, the extensions')
+    // skips a delivery already handled, here or by another instance.
+    const app = handledOnce(probot, claims);
     const hostOver = (octokit: GitHubClient, installation: number | undefined, log: GitHubLog) => {
       if (installation !== undefined) {
         useConditionalRequests(octokit, conditionalCache, `installation:${installation}`);
@@ -130,104 +162,150 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
 
     /**
      * Evaluates one change request as it is now: an open one gets its check run, a merged one is
-     * judged into findings. Runs for one change never overlap (they would race into duplicates).
+     * judged into findings. Runs for one change never overlap, in this process (coalesced) nor
+     * across instances (the coordinator's lock): they would race into duplicates or stale verdicts.
+     * `arrived` is the change's evaluation mark when the triggering delivery came (see
+     * ChangeEvaluations): an evaluation that started after it and published already showed its state.
      */
     const evaluateChange = (
       host: () => Promise<CodeHost>,
       log: Context["log"],
       installation: number | undefined,
       target: ChangeTarget,
+      arrived?: Promise<number | null>,
     ) => {
-      const key = `${target.owner}/${target.repository}#${target.number}`;
-      return coalesce(key, async () => {
-        const fullName = `${target.owner}/${target.repository}`;
-        const codeHost = await host();
-        let outcome: ChangeCheckOutcome;
-        try {
-          outcome = await runChangeCheck(
-            codeHost,
-            { repository: fullName, number: target.number },
-            { organization: target.owner, now: now(), publish: false },
-          );
-          if (outcome.changeRequest.state !== "merged") {
-            await codeHost.publishChangeCheck(
-              { repository: fullName, number: target.number, headSha: outcome.changeRequest.headSha },
-              outcome.check,
-            );
+      const key = changeKey(target);
+      return coalesce(key, () =>
+        coordinator.withLock(key, () => evaluateLocked(key, host, log, installation, target, arrived)),
+      );
+    };
+
+    const evaluateLocked = async (
+      key: string,
+      host: () => Promise<CodeHost>,
+      log: Context["log"],
+      installation: number | undefined,
+      target: ChangeTarget,
+      arrived: Promise<number | null> | undefined,
+    ) => {
+      const fullName = `${target.owner}/${target.repository}`;
+      const mark = arrived === undefined ? null : await arrived;
+      if (mark !== null && (await evaluationsSafely(log, () => evaluations.coveredSince(key, mark), false))) {
+        log.info(
+          { repository: fullName, number: target.number },
+          "change already evaluated since this event",
+        );
+        return;
+      }
+      const number = await evaluationsSafely(log, () => evaluations.begin(key), null);
+      // Written only while no evaluation that started later (it read newer facts) has been.
+      const newest = async () =>
+        number === null || (await evaluationsSafely(log, () => evaluations.mayPublish(key, number), true));
+      const published = async () => {
+        if (number !== null)
+          await evaluationsSafely(log, () => evaluations.published(key, number), undefined);
+      };
+      const codeHost = await host();
+      let outcome: ChangeCheckOutcome;
+      try {
+        outcome = await runChangeCheck(
+          codeHost,
+          { repository: fullName, number: target.number },
+          { organization: target.owner, now: now(), publish: false },
+        );
+        if (outcome.changeRequest.state !== "merged") {
+          if (!(await newest())) {
             log.info(
               { repository: fullName, number: target.number, conclusion: outcome.check.conclusion },
-              "change check published",
+              "change check not published: a later evaluation's verdict is already on the change",
             );
-            await recordJudgementSafely(options.ledger, log, {
-              trigger: "pull-request-check",
-              host: codeHost.host,
-              outcome,
-              judgedAt: now(),
-            });
             return;
           }
-        } catch (error) {
-          await reportCollectionFailure(log, codeHost, fullName, target, error);
-          return;
-        }
-        // A merge is judged, not checked: the check run on its head helps nobody, the finding does.
-        const at = now();
-        // Judged by its base branch's rule as the ledger observed it when the change merged.
-        outcome = await changeAsOfMerge(options.ledger, log, codeHost, outcome, at);
-        const verdict = await syncMergedChange(codeHost, outcome, {
-          organization: target.owner,
-          now: at,
-          waitMs,
-        });
-        if (!verdict) {
-          log.warn({ repository: fullName }, "merged change not judged: the policy is broken");
-          return;
-        }
-        const { findings, waiting } = verdict;
-        await recordJudgementSafely(options.ledger, log, {
-          trigger: "merge",
-          host: codeHost.host,
-          outcome,
-          results: verdict.results,
-          waiting,
-          judgedAt: at,
-        });
-        log.info(
-          {
-            repository: fullName,
-            number: target.number,
-            ...findings,
-            ...(waiting
-              ? { waitingFor: waiting.checks.map((c) => c.name), until: waiting.until.toISOString() }
-              : {}),
-          },
-          waiting
-            ? "merged change judged; its required checks wait for the merge commit"
-            : "merged change judged",
-        );
-        if (!waiting) {
-          heldMerges.get(key)?.();
-          heldMerges.delete(key);
-        } else if (!heldMerges.has(key) && installation !== undefined) {
-          // A second past the end of the wait, so the re-judgement finds the wait over.
-          const cancel = later(new Date(waiting.until.getTime() + 1_000), async () => {
-            heldMerges.delete(key);
-            const fresh = async () =>
-              hostOver((await app.auth(installation)) as unknown as GitHubClient, installation, app.log);
-            await evaluateChange(fresh, app.log, installation, target).catch((error: unknown) =>
-              app.log.error(
-                { repository: fullName, number: target.number, err: redactText(String(error)) },
-                "held merge could not be judged at the end of its wait",
-              ),
-            );
+          await codeHost.publishChangeCheck(
+            { repository: fullName, number: target.number, headSha: outcome.changeRequest.headSha },
+            outcome.check,
+          );
+          await published();
+          log.info(
+            { repository: fullName, number: target.number, conclusion: outcome.check.conclusion },
+            "change check published",
+          );
+          await recordJudgementSafely(options.ledger, log, {
+            trigger: "pull-request-check",
+            host: codeHost.host,
+            outcome,
+            judgedAt: now(),
           });
-          heldMerges.set(key, cancel);
+          return;
         }
+      } catch (error) {
+        if (await newest()) await reportCollectionFailure(log, codeHost, fullName, target, error);
+        return;
+      }
+      // A merge is judged, not checked: the check run on its head helps nobody, the finding does.
+      const at = now();
+      // Judged by its base branch's rule as the ledger observed it when the change merged.
+      outcome = await changeAsOfMerge(options.ledger, log, codeHost, outcome, at);
+      const verdict = await syncMergedChange(codeHost, outcome, {
+        organization: target.owner,
+        now: at,
+        waitMs,
       });
+      if (!verdict) {
+        log.warn({ repository: fullName }, "merged change not judged: the policy is broken");
+        return;
+      }
+      await published();
+      const { findings, waiting } = verdict;
+      await recordJudgementSafely(options.ledger, log, {
+        trigger: "merge",
+        host: codeHost.host,
+        outcome,
+        results: verdict.results,
+        waiting,
+        judgedAt: at,
+      });
+      log.info(
+        {
+          repository: fullName,
+          number: target.number,
+          ...findings,
+          ...(waiting
+            ? { waitingFor: waiting.checks.map((c) => c.name), until: waiting.until.toISOString() }
+            : {}),
+        },
+        waiting
+          ? "merged change judged; its required checks wait for the merge commit"
+          : "merged change judged",
+      );
+      if (!waiting) {
+        heldMerges.get(key)?.();
+        heldMerges.delete(key);
+      } else if (!heldMerges.has(key) && installation !== undefined) {
+        // A second past the end of the wait, so the re-judgement finds the wait over.
+        const cancel = later(new Date(waiting.until.getTime() + 1_000), async () => {
+          heldMerges.delete(key);
+          const fresh = async () =>
+            hostOver((await app.auth(installation)) as unknown as GitHubClient, installation, app.log);
+          await evaluateChange(fresh, app.log, installation, target).catch((error: unknown) =>
+            app.log.error(
+              { repository: fullName, number: target.number, err: redactText(String(error)) },
+              "held merge could not be judged at the end of its wait",
+            ),
+          );
+        });
+        heldMerges.set(key, cancel);
+      }
     };
 
     const evaluate = (context: Context, target: ChangeTarget) =>
-      evaluateChange(() => Promise.resolve(hostOf(context)), context.log, installationOf(context), target);
+      evaluateChange(
+        () => Promise.resolve(hostOf(context)),
+        context.log,
+        installationOf(context),
+        target,
+        evaluationsSafely(context.log, () => evaluations.mark(changeKey(target)), null),
+      );
 
     app.on([...CHANGE_EVENTS], async (context) => {
       const payload = parsePayload(PullRequestEvent, context.payload, context.log, context.name);
@@ -311,9 +389,28 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     });
 
     observeConfigurationChanges(app, { ledger: options.ledger, now, hostOf });
+    recordPushes(app, { ledger: options.ledger, now });
 
     await options.extend?.(app, probotOptions);
   };
+}
+
+/** The lock and evaluation key of a change request: host, repository and number. */
+function changeKey(target: { owner: string; repository: string; number: number }): string {
+  return `github:${target.owner}/${target.repository}#${target.number}`;
+}
+
+/**
+ * The evaluation numbers are a guard beside the lock: when their store is down the change is still
+ * evaluated and published (as without them), never left without a check.
+ */
+async function evaluationsSafely<T>(log: Context["log"], work: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    log.warn({ err: redactText(String(error)) }, "change evaluation order not kept: its store failed");
+    return fallback;
+  }
 }
 
 export interface MergedChangeVerdict extends MergedChangeJudgement {
@@ -427,6 +524,7 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
           octokit,
           baseUrl,
           log,
+          ...pushRecordOption(options.ledger),
           ...(options.appId === undefined ? {} : { appId: options.appId }),
         });
   };

@@ -36,6 +36,14 @@ export {
   type JudgementTrigger,
 } from "./records.js";
 export { recordJudgementSafely } from "./safe.js";
+export {
+  ledgerChangeEvaluations,
+  ledgerDeliveryClaims,
+  memoryChangeEvaluations,
+  memoryDeliveryClaims,
+  type ChangeEvaluations,
+  type DeliveryClaims,
+} from "./deliveries.js";
 export { coverageFromLedger, DEFAULT_JUDGED_WITHIN_MINUTES, type CoverageOptions } from "./coverage.js";
 export * from "./schedule.js";
 export {
@@ -89,3 +97,4 @@ export {
   type PeriodFilesSummary,
 } from "./period.js";
 export type { ExportedFile } from "./export.js";
+export { PUSH, PushContent, pushStream, recordPush, recordedPushes, pushRecordOf } from "./pushes.js";

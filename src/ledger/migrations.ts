@@ -57,6 +57,32 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "webhook deliveries and change evaluations shared by the app's instances",
+    sql: `
+      -- Each webhook delivery (GitHub's X-GitHub-Delivery, GitLab's X-Gitlab-Event-UUID) claimed by
+      -- the instance that handles it, so a redelivery or a replay is not handled again. A claim whose
+      -- instance stopped before finishing (lease over) can be taken again; a failed one is deleted.
+      CREATE TABLE deliveries (
+        host        text NOT NULL,
+        delivery_id text NOT NULL,
+        state       text NOT NULL CHECK (state IN ('claimed', 'done')),
+        received_at timestamptz NOT NULL,
+        lease_until timestamptz NOT NULL,
+        PRIMARY KEY (host, delivery_id)
+      );
+      CREATE INDEX deliveries_received_at ON deliveries (received_at);
+      -- Per change request: how many evaluations started and the newest one whose verdict was
+      -- published, so an evaluation that read the change earlier never overwrites a later one's check.
+      CREATE TABLE change_evaluations (
+        change     text PRIMARY KEY,
+        started    integer NOT NULL,
+        published  integer NOT NULL DEFAULT 0,
+        updated_at timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 /** A 64-bit advisory lock key per schema, so ledgers in two schemas of one database do not wait on each other. */
