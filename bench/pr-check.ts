@@ -5,6 +5,7 @@
  * retries and throttling), timing each event from the call to the check run being written.
  */
 import type { ChangeRequest, Snapshot } from "../src/model/index.js";
+import { overlapMs, wallNow, type Interval } from "./loop-monitor.js";
 import { runChangeCheck } from "../src/pipeline/change-check.js";
 import type { SampleOrganization } from "../src/sample/generate.js";
 import {
@@ -102,6 +103,30 @@ export interface ChangeCheckFigures {
   /** Milliseconds from handling the event to the check run written, per warm event. */
   timesMs: number[];
   conclusions: Record<string, string>;
+  /** Each warm event's requests, when traced (measureChangeChecks' `trace`). */
+  traces?: EventTrace[];
+}
+
+/** One HTTP exchange with the host, as it left the client (after every limiter), wall clock. */
+export interface FetchTrace extends Interval {
+  status: number;
+  /** The simulator's Server-Timing: its own time for this request, milliseconds. */
+  server: { recv: number; late: number; exec: number } | null;
+}
+
+/** One octokit request of an event: from the call to the answer, retries and limiters included. */
+export interface RequestTrace extends Interval {
+  label: string;
+  fetches: FetchTrace[];
+}
+
+export interface EventTrace extends Interval {
+  requests: RequestTrace[];
+  /** What the client's limiters counted during the event (its ClientStats.rateLimits), ms. */
+  pacedMs: number;
+  writeSpacingMs: number;
+  resetWaitMs: number;
+  secondaryRetries: number;
 }
 
 /**
@@ -132,6 +157,8 @@ export async function measureChangeChecks(
      * one pull request a second at most: events arriving that fast queue, and their time is the queue's.
      */
     intervalMs?: number;
+    /** Record each warm event's requests (EventTrace) for the breakdown. */
+    trace?: boolean;
   },
 ): Promise<ChangeCheckFigures> {
   // As the app: one conditional cache for the process, a new host for every event (so nothing is
@@ -139,18 +166,39 @@ export async function measureChangeChecks(
   const { stats } = octokit;
   const intervalMs = options.intervalMs ?? 2000;
   let arrived = 0;
+  const tracer = options.trace ? traceRequests(octokit) : undefined;
   const run = async (target: OpenPullRequest) => {
     const wait = arrived + intervalMs - performance.now();
     if (arrived > 0 && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     arrived = performance.now();
     const host = createGitHubHost({ octokit, baseUrl: url });
     const before = { requests: stats.requests, notModified: stats.notModified ?? 0 };
+    const limits = { ...emptyLimits, ...stats.rateLimits };
+    const trace: EventTrace = {
+      start: wallNow(),
+      end: 0,
+      requests: [],
+      pacedMs: 0,
+      writeSpacingMs: 0,
+      resetWaitMs: 0,
+      secondaryRetries: 0,
+    };
+    if (tracer) tracer.current = trace;
     const started = performance.now();
     const outcome = await runChangeCheck(host, target, {
       organization: options.organization,
       now: options.now,
+    }).finally(() => {
+      if (tracer) tracer.current = undefined;
     });
+    trace.end = wallNow();
+    const after = { ...emptyLimits, ...stats.rateLimits };
+    trace.pacedMs = (after.pacedSeconds - limits.pacedSeconds) * 1000;
+    trace.writeSpacingMs = (after.writeSpacingSeconds - limits.writeSpacingSeconds) * 1000;
+    trace.resetWaitMs = (after.primaryResetWaitSeconds - limits.primaryResetWaitSeconds) * 1000;
+    trace.secondaryRetries = after.secondaryRetries - limits.secondaryRetries;
     return {
+      trace,
       requests: stats.requests - before.requests,
       notModified: (stats.notModified ?? 0) - before.notModified,
       ms: performance.now() - started,
@@ -167,15 +215,22 @@ export async function measureChangeChecks(
   const warmRequests: number[] = [];
   const warmNotModified: number[] = [];
   const timesMs: number[] = [];
-  for (let i = 0; i < options.events && !(options.stop?.() ?? false); i++) {
-    const target = i % 2 === 0 ? open.violating : open.clean;
-    const event = await run(target);
-    warmRequests.push(event.requests);
-    warmNotModified.push(event.notModified);
-    timesMs.push(event.ms);
-    conclusions[`${target.repository}#${target.number}`] = event.outcome.check.conclusion;
+  const traces: EventTrace[] = [];
+  try {
+    for (let i = 0; i < options.events && !(options.stop?.() ?? false); i++) {
+      const target = i % 2 === 0 ? open.violating : open.clean;
+      const event = await run(target);
+      warmRequests.push(event.requests);
+      warmNotModified.push(event.notModified);
+      timesMs.push(event.ms);
+      traces.push(event.trace);
+      conclusions[`${target.repository}#${target.number}`] = event.outcome.check.conclusion;
+    }
+  } finally {
+    tracer?.detach();
   }
   return {
+    ...(tracer ? { traces } : {}),
     events: timesMs.length + (coldRequests === null ? 0 : 1),
     coldRequests,
     warmRequests,
@@ -190,4 +245,190 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[index] ?? 0;
+}
+
+const emptyLimits = {
+  pacedSeconds: 0,
+  writeSpacingSeconds: 0,
+  primaryResetWaitSeconds: 0,
+  secondaryRetries: 0,
+};
+
+/** The header that ties an HTTP exchange to the traced request it belongs to (the simulator ignores it). */
+const TRACE_HEADER = "x-soc2-bench-trace";
+
+/**
+ * Records the requests of one client while `current` is set: each octokit request (outermost hook,
+ * so the client's limiters and retries are inside it) and each HTTP exchange it made (the global
+ * fetch, which the client's own fetch calls once every limiter has let the request go).
+ */
+function traceRequests(octokit: GitHubClient): { current: EventTrace | undefined; detach(): void } {
+  const requests = new Map<string, RequestTrace>();
+  let nextId = 1;
+  let attached = true;
+  const tracer: { current: EventTrace | undefined; detach(): void } = {
+    current: undefined,
+    detach() {
+      attached = false;
+      globalThis.fetch = original;
+    },
+  };
+  octokit.hook.wrap("request", async (request, options) => {
+    const event = tracer.current;
+    if (!attached || !event) return request(options);
+    const id = String(nextId++);
+    const trace: RequestTrace = {
+      label: `${String(options.method)} ${String(options.url)}`,
+      start: wallNow(),
+      end: 0,
+      fetches: [],
+    };
+    event.requests.push(trace);
+    requests.set(id, trace);
+    try {
+      // Set on the options object itself, as conditional.ts does: the hooks inside read it, not a copy.
+      options.headers = { ...options.headers, [TRACE_HEADER]: id };
+      return await request(options);
+    } finally {
+      trace.end = wallNow();
+      requests.delete(id);
+    }
+  });
+  const original = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const headers = init?.headers as Record<string, string> | undefined;
+    const trace =
+      typeof headers?.[TRACE_HEADER] === "string" ? requests.get(headers[TRACE_HEADER]) : undefined;
+    if (!trace) return original(input, init);
+    const exchange: FetchTrace = { start: wallNow(), end: 0, status: 0, server: null };
+    trace.fetches.push(exchange);
+    try {
+      const response = await original(input, init);
+      exchange.status = response.status;
+      exchange.server = serverTiming(response.headers.get("server-timing"));
+      return response;
+    } finally {
+      exchange.end = wallNow();
+    }
+  };
+  return tracer;
+}
+
+function serverTiming(header: string | null): FetchTrace["server"] {
+  if (header === null) return null;
+  const value = (name: string) => Number(new RegExp(`${name};dur=([0-9.]+)`).exec(header)?.[1] ?? 0);
+  return { recv: value("recv"), late: value("late"), exec: value("exec") };
+}
+
+/** Where an event's milliseconds went, each counted once, in this order of precedence. */
+export interface EventBreakdown {
+  totalMs: number;
+  /** The tool's event loop blocked (by the audit running in the same process, or anything else). */
+  toolLoopMs: number;
+  /** A request inside our client but not at the host: limiters, concurrency slots, write spacing, retry waits. */
+  clientQueueMs: number;
+  /** At the host while the simulator's event loop was blocked (by other requests: the audit's pages). */
+  simulatorBusyMs: number;
+  /** At the host otherwise: its latency, its execution of this request, the network. */
+  hostMs: number;
+  /** Nothing in flight and the loop free: the check's own work (host setup, parsing, evaluation). */
+  checkWorkMs: number;
+}
+
+/**
+ * Splits each event's wall time, millisecond by millisecond, into the first of: tool loop blocked,
+ * queued in the client, at a busy simulator, at the host, the check's own work.
+ */
+export function breakdownEvent(
+  trace: EventTrace,
+  toolBlocked: readonly Interval[],
+  simulatorBlocked: readonly Interval[],
+): EventBreakdown {
+  const result: EventBreakdown = {
+    totalMs: trace.end - trace.start,
+    toolLoopMs: 0,
+    clientQueueMs: 0,
+    simulatorBusyMs: 0,
+    hostMs: 0,
+    checkWorkMs: 0,
+  };
+  const fetches = trace.requests.flatMap((request) => request.fetches);
+  const within = (intervals: readonly Interval[], at: number) =>
+    intervals.some((interval) => interval.start <= at && at < interval.end);
+  const tool = toolBlocked.filter((i) => i.end > trace.start && i.start < trace.end);
+  const simulator = simulatorBlocked.filter((i) => i.end > trace.start && i.start < trace.end);
+  const step = 0.25;
+  for (let at = trace.start; at < trace.end; at += step) {
+    if (within(tool, at)) result.toolLoopMs += step;
+    else if (within(fetches, at)) {
+      if (within(simulator, at)) result.simulatorBusyMs += step;
+      else result.hostMs += step;
+    } else if (within(trace.requests, at)) result.clientQueueMs += step;
+    else result.checkWorkMs += step;
+  }
+  return result;
+}
+
+export interface CheckBreakdown {
+  events: number;
+  /** Mean of each part over the events. */
+  mean: EventBreakdown;
+  /** The slowest events, slowest first. */
+  slowest: EventBreakdown[];
+  /**
+   * p50/p99 of each event's time minus what it spent at a busy simulator: what a host answering
+   * requests in parallel, as GitHub's servers do, would have given (the simulator's own limits and
+   * costs still applied).
+   */
+  p50WithoutSimulatorBusyMs: number;
+  p99WithoutSimulatorBusyMs: number;
+  /** Requests whose Server-Timing said the simulator resumed them late (its loop busy), and by how much in all. */
+  simulatorLateMs: number;
+  /** The simulator's own execution of the check's requests, in all (ms). */
+  simulatorExecMs: number;
+  /** Events during which the tool's event loop was blocked at least once. */
+  eventsWithToolLoopBlocked: number;
+  /** The longest single block of the tool's loop overlapping an event, ms. */
+  longestToolBlockMs: number;
+}
+
+export function summarizeBreakdown(
+  traces: readonly EventTrace[],
+  toolBlocked: readonly Interval[],
+  simulatorBlocked: readonly Interval[],
+): CheckBreakdown {
+  const events = traces.map((trace) => breakdownEvent(trace, toolBlocked, simulatorBlocked));
+  const keys = [
+    "totalMs",
+    "toolLoopMs",
+    "clientQueueMs",
+    "simulatorBusyMs",
+    "hostMs",
+    "checkWorkMs",
+  ] as const;
+  const mean = Object.fromEntries(
+    keys.map((key) => [key, events.reduce((sum, e) => sum + e[key], 0) / Math.max(1, events.length)]),
+  ) as unknown as EventBreakdown;
+  const fetches = traces.flatMap((trace) => trace.requests.flatMap((request) => request.fetches));
+  const touching = toolBlocked.filter((block) => traces.some((trace) => overlapMs([block], trace) > 0));
+  const withoutSimulator = events.map((e) => e.totalMs - e.simulatorBusyMs);
+  return {
+    events: events.length,
+    mean,
+    slowest: [...events].sort((a, b) => b.totalMs - a.totalMs).slice(0, 5),
+    p50WithoutSimulatorBusyMs: percentile(withoutSimulator, 50),
+    p99WithoutSimulatorBusyMs: percentile(withoutSimulator, 99),
+    simulatorLateMs: fetches.reduce((sum, f) => sum + (f.server?.late ?? 0), 0),
+    simulatorExecMs: fetches.reduce((sum, f) => sum + (f.server?.exec ?? 0), 0),
+    eventsWithToolLoopBlocked: events.filter((e) => e.toolLoopMs > 0).length,
+    longestToolBlockMs: Math.max(0, ...touching.map((block) => block.end - block.start)),
+  };
+}
+
+/** One line per part, e.g. "tool loop 12 ms, client queue 0 ms, ...". */
+export function describeBreakdown(e: EventBreakdown): string {
+  return (
+    `${e.totalMs.toFixed(0)} ms = tool loop blocked ${e.toolLoopMs.toFixed(0)}, queued in our client ${e.clientQueueMs.toFixed(0)}, ` +
+    `simulator busy ${e.simulatorBusyMs.toFixed(0)}, at the host ${e.hostMs.toFixed(0)}, the check's own work ${e.checkWorkMs.toFixed(0)}`
+  );
 }

@@ -31,7 +31,16 @@ import {
   TOOL_TOKEN,
   type AuditFigures,
 } from "./measure.js";
-import { changeCheckClient, measureChangeChecks, percentile, type ChangeCheckFigures } from "./pr-check.js";
+import { startLoopMonitor, wallNow, type LoopDelaySummary } from "./loop-monitor.js";
+import {
+  changeCheckClient,
+  describeBreakdown,
+  measureChangeChecks,
+  percentile,
+  summarizeBreakdown,
+  type ChangeCheckFigures,
+  type CheckBreakdown,
+} from "./pr-check.js";
 import { renderResults } from "./results.js";
 import { isLongTail, type LongTailSize, type OrgShape, type Size } from "./shapes.js";
 import type { RateLimitOptions } from "./sim/rate-limits.js";
@@ -86,6 +95,11 @@ export interface ChangeCheckReport {
     auditError: string | null;
     /** Rate-limit answers the shared token met during the audit and the checks. */
     rateLimited: Record<string, number>;
+    /** Where the events' time went (tool loop, our client's queues, the simulator, the host). */
+    breakdown: CheckBreakdown;
+    /** The event loops while the audit ran: the tool's (audit and checks) and the simulator's. */
+    toolLoop: Omit<LoopDelaySummary, "blocked">;
+    simulatorLoop: Omit<LoopDelaySummary, "blocked">;
   };
 }
 
@@ -203,6 +217,7 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
     latencyMs: options.latencyMs,
     openPullRequests: true,
     rateLimits: options.rateLimits,
+    timing: true,
   });
   const outDir = await mkdtemp(join(tmpdir(), "soc2-bench-check-"));
   try {
@@ -231,6 +246,8 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
     const octokit = createGitHubClient({ token: TOOL_TOKEN, baseUrl: url });
     let auditDone = false;
     let auditError: string | null = null;
+    const toolLoop = startLoopMonitor();
+    const auditStartedWall = wallNow();
     const auditStarted = performance.now();
     const audit = runAudit(
       {
@@ -259,14 +276,35 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
       cold: false,
       stop: () => auditDone,
       intervalMs: options.checkIntervalMs,
+      trace: true,
     });
     await audit;
     const auditWallMs = performance.now() - auditStarted;
+    const { blocked: toolBlocked, ...toolLoopFigures } = toolLoop.stop();
+    const { blocked: simulatorBlocked, ...simulatorLoopFigures } = await sim.request<LoopDelaySummary>({
+      type: "loop",
+      since: auditStartedWall,
+    });
     const stats = await simStats(sim);
+    const breakdown = summarizeBreakdown(during.traces ?? [], toolBlocked, simulatorBlocked);
     log(
-      `  during the audit (${(auditWallMs / 1000).toFixed(1)} s): p99 ${percentile(during.timesMs, 99).toFixed(0)} ms ` +
-        `over ${during.timesMs.length} events`,
+      `  during the audit (${(auditWallMs / 1000).toFixed(1)} s): p50 ${percentile(during.timesMs, 50).toFixed(0)} ms, ` +
+        `p99 ${percentile(during.timesMs, 99).toFixed(0)} ms over ${during.timesMs.length} events; ` +
+        `without the simulator's busy time p50 ${breakdown.p50WithoutSimulatorBusyMs.toFixed(0)} ms, p99 ${breakdown.p99WithoutSimulatorBusyMs.toFixed(0)} ms`,
     );
+    log(`    mean: ${describeBreakdown(breakdown.mean)}`);
+    for (const event of breakdown.slowest) log(`    slow: ${describeBreakdown(event)}`);
+    log(
+      `    tool loop: delay p99 ${toolLoopFigures.p99Ms.toFixed(0)} ms, max ${toolLoopFigures.maxMs.toFixed(0)} ms, ` +
+        `blocked ${(toolLoopFigures.blockedMs / 1000).toFixed(1)} s of the audit's ${(auditWallMs / 1000).toFixed(1)} s; ` +
+        `blocked during ${breakdown.eventsWithToolLoopBlocked} of ${breakdown.events} events, longest block over an event ${breakdown.longestToolBlockMs.toFixed(0)} ms`,
+    );
+    log(
+      `    simulator loop: delay p99 ${simulatorLoopFigures.p99Ms.toFixed(0)} ms, max ${simulatorLoopFigures.maxMs.toFixed(0)} ms, ` +
+        `blocked ${(simulatorLoopFigures.blockedMs / 1000).toFixed(1)} s; the check's requests resumed late by ${breakdown.simulatorLateMs.toFixed(0)} ms ` +
+        `and executed in ${breakdown.simulatorExecMs.toFixed(0)} ms in all`,
+    );
+    log(`    client limits during the audit: ${JSON.stringify(client.stats.rateLimits)}`);
     return {
       shape: options.checkAuditShape,
       alone: withPercentiles(alone),
@@ -276,6 +314,9 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
         auditWallMs,
         auditError,
         rateLimited: stats.rateLimited,
+        breakdown,
+        toolLoop: toolLoopFigures,
+        simulatorLoop: simulatorLoopFigures,
       },
     };
   } finally {
@@ -311,6 +352,26 @@ export function ledgerSection(text: string): string | null {
   return start < 0 ? null : text.slice(start + 1).trimEnd();
 }
 
+const USAGE = `npm run bench -- [options]
+
+  --sizes 10x100,100x100,1000x100   uniform organizations, REPOSITORIESxPULL_REQUESTS each
+  --long-tail 1000x100000           long-tail organizations, REPOSITORIESxPULL_REQUESTS in all
+  --shape uniform|long-tail|both    which shapes to audit (default both)
+  --latency 50                      simulated latency per request, ms
+  --enterprise-cloud                an Enterprise Cloud installation's larger budget
+  --check-audit 300x100             the organization audited while the change check is measured
+  --check-interval 2000             ms between change-check events' arrivals
+  --check-events 100                change-check events alone (during the audit: as many as fit)
+  --only check                      only the change check (alone, back to back, during an audit);
+                                    prints its figures and breakdown, leaves results.md as it is
+  --findings 10000,100000           result counts findings sync is timed at
+  --naive-repositories 10           repositories the naive collector is measured on
+  --quick                           tiny sizes
+  --out bench/results.md            where the results go
+  --ledger-year [--repositories 1000] [--days 365] [--merges 100000] [--ledger DIR] [--keep] [--measure-only]
+                                    the ledger's year instead (bench/ledger-year.ts)
+`;
+
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -331,11 +392,20 @@ async function main(argv: string[]): Promise<number> {
       "long-tail": { type: "string" },
       "check-audit": { type: "string" },
       "check-interval": { type: "string", default: "2000" },
+      "check-events": { type: "string" },
+      only: { type: "string" },
+      help: { type: "boolean", default: false },
       findings: { type: "string" },
       "enterprise-cloud": { type: "boolean", default: false },
     },
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.only !== undefined && values.only !== "check")
+    throw new Error(`--only: "${values.only}" is not check (the change check alone and during an audit)`);
   if (values["ledger-year"]) {
     if (values["measure-only"] && !values.ledger && !process.env.DATABASE_URL)
       throw new Error("--measure-only needs --ledger DIR (a ledger generated before with --keep)");
@@ -361,7 +431,7 @@ async function main(argv: string[]): Promise<number> {
     sizes: shape === "long-tail" ? [] : sizes,
     longTail: shape === "uniform" ? [] : longTail,
     latencyMs: Number(values.latency),
-    checkEvents: quick ? 10 : 100,
+    checkEvents: values["check-events"] ? Number(values["check-events"]) : quick ? 10 : 100,
     checkIntervalMs: Number(values["check-interval"]),
     checkAuditShape: parseSizes(values["check-audit"] ?? (quick ? "3x5" : "300x100"))[0]!,
     faultSize: quick
@@ -375,6 +445,15 @@ async function main(argv: string[]): Promise<number> {
     rateLimits: values["enterprise-cloud"] ? { enterpriseCloud: true } : {},
     log: (line) => process.stderr.write(`${line}\n`),
   };
+  if (values.only === "check") {
+    // The change check's part alone, for working on it: its figures on stderr, results.md untouched.
+    const check = await measureCheck(options, options.log ?? (() => {}));
+    const during = check.duringAudit;
+    process.stdout.write(
+      `${JSON.stringify({ alone: { p50Ms: check.alone.p50Ms, p99Ms: check.alone.p99Ms, events: check.alone.timesMs.length }, duringAudit: { p50Ms: during.p50Ms, p99Ms: during.p99Ms, events: during.timesMs.length, auditWallMs: during.auditWallMs, auditError: during.auditError, rateLimited: during.rateLimited, breakdown: during.breakdown, toolLoop: during.toolLoop, simulatorLoop: during.simulatorLoop } }, null, 2)}\n`,
+    );
+    return during.auditError === null ? 0 : 1;
+  }
   const started = new Date();
   const report = await runBenchmark(options);
   const command = `npm run bench -- ${argv.join(" ")}`.trim();

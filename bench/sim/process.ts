@@ -9,6 +9,7 @@ import { generateSampleOrganization } from "../../src/sample/generate.js";
 import { FINDINGS_REPOSITORY, withFindingsRepository } from "../harness.js";
 import { withOpenPullRequests, type OpenPullRequests } from "../pr-check.js";
 import { sampleOptionsFor, type OrgShape } from "../shapes.js";
+import { startLoopMonitor, type LoopDelaySummary, type LoopMonitor } from "../loop-monitor.js";
 import { serveWorker } from "../worker.js";
 import { githubSchema } from "./graphql.js";
 import type { RateLimitOptions } from "./rate-limits.js";
@@ -32,6 +33,11 @@ export interface SimProcessConfig {
   rateLimits?: RateLimitOptions | false;
   /** Adds a clean and an unapproved open pull request for the change check. */
   openPullRequests?: boolean;
+  /**
+   * Server-Timing on every answer and a record of this process's blocked event loop (the "loop"
+   * request), so the benchmark can say how long a request waited for the simulator itself.
+   */
+  timing?: boolean;
 }
 
 export interface SimProcessReady {
@@ -56,6 +62,7 @@ export interface SimProcessStats extends SimulatedGitHubStats {
 
 let sim: SimulatedGitHub | undefined;
 let world: World | undefined;
+let loop: LoopMonitor | undefined;
 
 serveWorker<SimProcessConfig, SimProcessReady>({
   async start(config) {
@@ -76,7 +83,9 @@ serveWorker<SimProcessConfig, SimProcessReady>({
       seed: config.faultSeed ?? 7,
       ...(config.faults ? { faults: config.faults } : {}),
       ...(config.rateLimits === undefined ? {} : { rateLimits: config.rateLimits }),
+      ...(config.timing ? { serverTiming: true } : {}),
     });
+    if (config.timing) loop = startLoopMonitor();
     const organization = snapshot.organization?.login ?? "acme-demo";
     const pullRequestCounts: Record<string, number> = {};
     for (const repository of sample.snapshot.repositories) pullRequestCounts[repository.fullName] = 0;
@@ -98,6 +107,11 @@ serveWorker<SimProcessConfig, SimProcessReady>({
     };
   },
   async handle(message) {
+    if (message.type === "loop") {
+      if (!loop) throw new Error("the simulated GitHub was started without timing");
+      const since = typeof message.since === "number" ? message.since : 0;
+      return loop.summary(since) satisfies LoopDelaySummary;
+    }
     if (message.type !== "stats") throw new Error(`unknown request ${message.type}`);
     if (!sim || !world) throw new Error("the simulated GitHub has not started");
     const issues: Record<string, number> = {};

@@ -43,6 +43,13 @@ export interface SimulatedGitHubOptions {
    * X-GitHub-Enterprise-Version, and the endpoints GHES lacks answer 404.
    */
   enterpriseVersion?: string;
+  /**
+   * Says in a Server-Timing header of every answer where the simulator's own time went: `recv` from
+   * the request's arrival to its body read, `late` how much later than the configured latency the
+   * answer was resumed (this process's event loop busy with other requests), `exec` the time spent
+   * executing it. The benchmark subtracts what a host answering in parallel would not have made it wait.
+   */
+  serverTiming?: boolean;
 }
 
 /** Routes api.github.com has and GitHub Enterprise Server does not (its OpenAPI description). */
@@ -79,6 +86,14 @@ const DOCS = "https://docs.github.com/rest";
 const SECONDARY_MESSAGE =
   "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.";
 const FAULTS = ["500", "502", "truncated-body", "timeout"] as const;
+
+/** Where one request's time went inside the simulator (performance.now() milliseconds). */
+interface RequestTiming {
+  arrived: number;
+  bodyRead: number;
+  late: number;
+  execStart?: number;
+}
 
 /** mulberry32: a tiny seeded PRNG, so a fault schedule can be replayed exactly. */
 function seededRandom(seed: number): () => number {
@@ -140,9 +155,20 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
     stats.rateLimitWaitSeconds += waitSeconds;
   };
 
+  const timings = new WeakMap<ServerResponse, RequestTiming>();
+  const timingHeader = (res: ServerResponse): Record<string, string> => {
+    const timing = timings.get(res);
+    if (!timing) return {};
+    const now = performance.now();
+    const exec = timing.execStart === undefined ? 0 : now - timing.execStart;
+    return {
+      "server-timing": `recv;dur=${(timing.bodyRead - timing.arrived).toFixed(1)}, late;dur=${timing.late.toFixed(1)}, exec;dur=${exec.toFixed(1)}`,
+    };
+  };
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string>) => {
     const text = body === undefined ? "" : JSON.stringify(body);
     res.writeHead(status, {
+      ...timingHeader(res),
       "content-type": "application/json; charset=utf-8",
       "x-github-request-id": randomUUID(),
       ...(options.enterpriseVersion ? { "x-github-enterprise-version": options.enterpriseVersion } : {}),
@@ -178,7 +204,18 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
       );
     }
     res.on("close", () => limiter.leave(token));
-    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+    if (options.latencyMs) {
+      const asleep = performance.now();
+      await new Promise((r) => setTimeout(r, options.latencyMs));
+      const timing = timings.get(res);
+      if (timing) {
+        timing.late = Math.max(0, performance.now() - asleep - options.latencyMs);
+        timing.execStart = performance.now();
+      }
+    } else {
+      const timing = timings.get(res);
+      if (timing) timing.execStart = performance.now();
+    }
     const every = options.faults?.secondaryRateLimitEvery;
     if (every && stats.requests % every === 0) {
       stats.faults["secondary-rate-limit"] = (stats.faults["secondary-rate-limit"] ?? 0) + 1;
@@ -331,7 +368,7 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
       if (req.headers["if-none-match"] === etag) {
         // GitHub does not count a 304 against the primary rate limit.
         stats.notModified += 1;
-        res.writeHead(304, { etag, ...rateHeaders(resource) });
+        res.writeHead(304, { etag, ...rateHeaders(resource), ...timingHeader(res) });
         res.end();
         return;
       }
@@ -342,9 +379,11 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
   }
 
   const server = createServer((req, res) => {
+    const arrived = performance.now();
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      if (options.serverTiming) timings.set(res, { arrived, bodyRead: performance.now(), late: 0 });
       handle(req, res, Buffer.concat(chunks).toString("utf8")).catch((caught: unknown) => {
         if (!res.headersSent) error(res, 500, `simulated GitHub failed: ${String(caught)}`, {});
       });
