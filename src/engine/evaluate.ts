@@ -38,7 +38,88 @@ export function evaluate(
   at: Date,
   controls: readonly AnyControl[] = CONTROLS,
 ): EvaluationReport {
-  const set = "forRepository" in policies ? policies : singlePolicy(policies);
+  const set = policySetOf(policies);
+  const results = judge(snapshot, set, at, controls, "all").sort(resultOrder(controls));
+  return {
+    ...reportHeader(snapshot, set, at),
+    results,
+    totals: totalsOf(results, controls),
+  };
+}
+
+/**
+ * The organization-level controls of a snapshot, once: with evaluateRepository over each of its
+ * repositories (a snapshot holding that repository's facts only), the same results as evaluate() of
+ * the whole snapshot, so an audit can evaluate one repository at a time and hold only that one.
+ * Sorted in report order.
+ */
+export function evaluateOrganization(
+  snapshot: Snapshot,
+  policies: PolicySet | Policy,
+  at: Date,
+  controls: readonly AnyControl[] = CONTROLS,
+): Result[] {
+  return judge(snapshot, policySetOf(policies), at, controls, "organization").sort(resultOrder(controls));
+}
+
+/**
+ * The repository, change-request and direct-push controls over every repository, change request and
+ * direct push of the snapshot (an audit gives it one repository's facts, the organization's and the
+ * policy files), sorted in report order. Organization controls are left to evaluateOrganization.
+ */
+export function evaluateRepository(
+  snapshot: Snapshot,
+  policies: PolicySet | Policy,
+  at: Date,
+  controls: readonly AnyControl[] = CONTROLS,
+): Result[] {
+  return judge(snapshot, policySetOf(policies), at, controls, "repositories").sort(resultOrder(controls));
+}
+
+/** What a report says it was evaluated against: the part of evaluate()'s report that is not results. */
+export function reportHeader(
+  snapshot: Pick<Snapshot, "collector" | "collectedAt" | "period">,
+  policies: PolicySet | Policy,
+  at: Date,
+): Omit<EvaluationReport, "results" | "totals"> {
+  const set = policySetOf(policies);
+  return {
+    evaluatedAt: at.toISOString(),
+    policy: { sources: set.organization.sources, hash: set.organization.hash },
+    snapshot: {
+      host: snapshot.collector.host,
+      baseUrl: snapshot.collector.baseUrl,
+      collectedAt: snapshot.collectedAt,
+      actor: snapshot.collector.actor,
+      period: snapshot.period,
+    },
+  };
+}
+
+/**
+ * The report's order of results: the controls' order, then subject id, then reason. Array sort is
+ * stable, so results equal in all three keep the order they were judged in (snapshot order).
+ */
+export function resultOrder(controls: readonly AnyControl[] = CONTROLS): (a: Result, b: Result) => number {
+  const order = new Map(controls.map((c, i) => [c.id, i]));
+  return (a, b) =>
+    (order.get(a.control) ?? 0) - (order.get(b.control) ?? 0) ||
+    compareText(a.subject.id, b.subject.id) ||
+    compareText(a.reason, b.reason);
+}
+
+function policySetOf(policies: PolicySet | Policy): PolicySet {
+  return "forRepository" in policies ? policies : singlePolicy(policies);
+}
+
+/** The results of the controls in scope, in the order they were judged (not sorted). */
+function judge(
+  snapshot: Snapshot,
+  set: PolicySet,
+  at: Date,
+  controls: readonly AnyControl[],
+  scope: "all" | "organization" | "repositories",
+): Result[] {
   const repositories = new Map(snapshot.repositories.map((r) => [r.fullName, r]));
   const results: Result[] = [];
 
@@ -67,6 +148,8 @@ export function evaluate(
   };
 
   for (const control of controls) {
+    const inScope = scope === "all" || (control.appliesTo === "organization") === (scope === "organization");
+    if (!inScope) continue;
     const run = (
       policy: Policy,
       subject: SubjectFacts[AppliesTo],
@@ -119,28 +202,7 @@ export function evaluate(
         break;
     }
   }
-
-  const order = new Map(controls.map((c, i) => [c.id, i]));
-  results.sort(
-    (a, b) =>
-      (order.get(a.control) ?? 0) - (order.get(b.control) ?? 0) ||
-      compareText(a.subject.id, b.subject.id) ||
-      compareText(a.reason, b.reason),
-  );
-
-  return {
-    evaluatedAt: at.toISOString(),
-    policy: { sources: set.organization.sources, hash: set.organization.hash },
-    snapshot: {
-      host: snapshot.collector.host,
-      baseUrl: snapshot.collector.baseUrl,
-      collectedAt: snapshot.collectedAt,
-      actor: snapshot.collector.actor,
-      period: snapshot.period,
-    },
-    results,
-    totals: totalsOf(results, controls),
-  };
+  return results;
 }
 
 /** How one merged change is judged as of its merge: with which facts, policy and evidence. */
@@ -238,7 +300,11 @@ function toResult(
   return base;
 }
 
-function totalsOf(results: readonly Result[], controls: readonly AnyControl[]): EvaluationReport["totals"] {
+/** Per control, how many results had each outcome (every control of the list, even with none). */
+export function totalsOf(
+  results: Iterable<Pick<Result, "control" | "outcome">>,
+  controls: readonly AnyControl[],
+): EvaluationReport["totals"] {
   const totals: EvaluationReport["totals"] = {};
   for (const control of controls) {
     totals[control.id] = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;

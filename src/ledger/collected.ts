@@ -166,3 +166,50 @@ export function collectedFromSummary(
   }));
   return { label, ...facts, repositories, merges };
 }
+
+/** What an audit collected of one repository: kept per repository by an audit streamed to disk. */
+export interface CollectedRepositoryFacts {
+  name: string;
+  facts: RepositoryFacts;
+  merges: AuditMerge[];
+}
+
+/** One repository's part of collectedSummary, folded as soon as it is collected. */
+export function collectedOfRepository(
+  repository: Snapshot["repositories"][number],
+  changeRequests: Iterable<Snapshot["changeRequests"][number]>,
+): CollectedRepositoryFacts {
+  const facts = emptyFold();
+  foldPart(facts, { repository });
+  for (const changeRequest of changeRequests) foldPart(facts, { changeRequest });
+  return {
+    name: repository.fullName,
+    facts: facts.repositories.get(repository.fullName)!,
+    merges: facts.merges,
+  };
+}
+
+/**
+ * collectedSummary of a snapshot streamed to disk: its unreadable facts, then each repository's
+ * part in the snapshot's order. The same summary as collectedSummary of the whole snapshot.
+ */
+export function collectedSummaryOf(
+  unreadable: NonNullable<SnapshotPart["unreadable"]>,
+  repositories: Iterable<CollectedRepositoryFacts>,
+): CollectedSummary {
+  const facts = emptyFold();
+  foldPart(facts, { unreadable });
+  for (const repository of repositories) {
+    facts.repositories.set(repository.name, {
+      branches: repository.facts.branches,
+      error: repository.facts.error,
+      permissions: [...repository.facts.permissions],
+    });
+    for (const merge of repository.merges) facts.merges.push(merge);
+  }
+  finishFold(facts);
+  return {
+    repositories: [...facts.repositories].map(([name, r]) => [name, r.branches, r.error, r.permissions]),
+    merges: facts.merges.map((m) => [m.repository, m.number, m.baseBranch, m.mergedAt]),
+  };
+}

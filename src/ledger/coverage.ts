@@ -19,6 +19,7 @@ import {
   collectedOf,
   snapshotParts,
   type CollectedAudit,
+  type CollectedSummary,
   type SnapshotPart,
 } from "./collected.js";
 import type { Queryable } from "./database.js";
@@ -41,7 +42,11 @@ export interface CoverageOptions {
   until: Date;
   judgedWithinMinutes: number;
   /** An audit not recorded yet (the one whose package is being written), counted as if it were. */
-  pending?: { label: string; snapshot: Snapshot }[];
+  pending?: (
+    | { label: string; snapshot: Snapshot }
+    /** An audit streamed to disk: what it collected, as its record will carry it. */
+    | { label: string; host: string; period: { since: string; until: string }; collected: CollectedSummary }
+  )[];
 }
 
 const ABSENT = 0;
@@ -185,6 +190,10 @@ export async function coverageFromLedger(ledger: Ledger, options: CoverageOption
     }
   }
   for (const pending of options.pending ?? []) {
+    if ("collected" in pending) {
+      fold(collectedFromSummary(pending.label, pending.host, pending.period, pending.collected));
+      continue;
+    }
     if (!pending.snapshot.period) continue;
     fold(await collectedOf(pending.label, snapshotParts(pending.snapshot)));
   }

@@ -10,6 +10,7 @@ import type { AnyControl, Outcome, Result } from "../controls/types.js";
 import {
   changeId,
   evaluate,
+  evaluateRepository,
   RULE_AS_OF_MERGE,
   withRuleAsOf,
   type EvaluationReport,
@@ -163,21 +164,41 @@ export async function judgeAndObserve(
   return { ...judged, observed };
 }
 
-function todaysRules(
-  ledger: { location?: string },
+/**
+ * evaluateAsOfMergeSafely for one repository of an audit streamed a repository at a time: `snapshot`
+ * holds that repository's facts, changes and direct pushes (and the organization and policy files).
+ * Only the repository-level controls are evaluated (evaluateOrganization does the organization's
+ * once); the results are those evaluateAsOfMergeSafely gives that repository in the whole snapshot,
+ * and the returned snapshot carries its asOfMerge entries. A ledger that cannot be read for this
+ * repository makes its merges say so, as todaysRules does for a whole snapshot.
+ */
+export async function evaluateRepositoryAsOfMerge(
+  ledger: (Pick<ObservationLedger, "records"> & { location?: string }) | undefined,
   log: TimelineLog,
   snapshot: Snapshot,
   policies: PolicySet | Policy,
   at: Date,
-  error: unknown,
-  options: AsOfMergeOptions,
-): JudgedAsOfMerge {
-  const reason = error instanceof Error ? error.message : String(error);
-  log.error(
-    { ledger: ledger.location, err: reason },
-    "branch rules as of the merge not read from the ledger",
-  );
-  const rules: MergeAsOf[] = snapshot.changeRequests.flatMap((c) =>
+  controls: readonly AnyControl[] = CONTROLS,
+): Promise<{ results: Result[]; snapshot: Snapshot }> {
+  if (!ledger) return { results: evaluateRepository(snapshot, policies, at, controls), snapshot };
+  let asOfMerge: AsOfMerge;
+  try {
+    asOfMerge = await mergesAsOf(ledger, snapshot);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    log.error(
+      { ledger: ledger.location, err: reason },
+      "branch rules as of the merge not read from the ledger",
+    );
+    asOfMerge = { merges: unjudgedMerges(snapshot, reason, {}), policyTexts: {} };
+  }
+  const judged: Snapshot = { ...snapshot, asOfMerge };
+  return { results: evaluateRepository(judged, policies, at, controls), snapshot: judged };
+}
+
+/** Each merged change of the snapshot, with no rule from the ledger because it could not be read. */
+function unjudgedMerges(snapshot: Snapshot, reason: string, options: AsOfMergeOptions): MergeAsOf[] {
+  return snapshot.changeRequests.flatMap((c) =>
     c.mergedAt === null
       ? []
       : [
@@ -192,6 +213,23 @@ function todaysRules(
           },
         ],
   );
+}
+
+function todaysRules(
+  ledger: { location?: string },
+  log: TimelineLog,
+  snapshot: Snapshot,
+  policies: PolicySet | Policy,
+  at: Date,
+  error: unknown,
+  options: AsOfMergeOptions,
+): JudgedAsOfMerge {
+  const reason = error instanceof Error ? error.message : String(error);
+  log.error(
+    { ledger: ledger.location, err: reason },
+    "branch rules as of the merge not read from the ledger",
+  );
+  const rules = unjudgedMerges(snapshot, reason, options);
   const judged: Snapshot = { ...snapshot, asOfMerge: { merges: rules, policyTexts: {} } };
   return { report: evaluate(judged, policies, at), rules, snapshot: judged };
 }

@@ -47,9 +47,58 @@ export interface AuditOptions {
 /**
  * Collects everything an audit of one organization needs, for one period, into a snapshot. A
  * repository that fails to collect is recorded with its error (its controls are unknown) and the
- * audit goes on; a broken policy stops the audit with the policy error.
+ * audit goes on; a broken policy stops the audit with the policy error. The whole organization is
+ * held at once: an audit that must stay small uses collectAuditStream.
  */
 export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
+  const collected: CollectedRepository[] = [];
+  const header = await collectAuditStream(options, {
+    repository(repository, index) {
+      collected[index] = repository;
+    },
+  });
+  return {
+    ...header.snapshot,
+    repositories: collected.map((c) => c.repository),
+    changeRequests: collected.flatMap((c) => c.changeRequests),
+    directPushes: collected.flatMap((c) => c.directPushes),
+    policyFiles: [...header.policyFiles, ...collected.flatMap((c) => c.policyFiles)],
+  };
+}
+
+/** What an audit knows before its first repository: the organization, its policy, the repositories. */
+export interface AuditStart {
+  organization: Organization;
+  /** The organization's policy files (the repositories' own come with each repository). */
+  policyFiles: PolicyFile[];
+  policy: Policy;
+  /** The repositories audited, in the snapshot's order (by name). */
+  repositories: string[];
+}
+
+/** The snapshot without its per-repository parts, known once every repository was collected. */
+export interface AuditHeader {
+  snapshot: Omit<Snapshot, "repositories" | "changeRequests" | "directPushes" | "policyFiles" | "asOfMerge">;
+  /** The organization's policy files: the snapshot's policyFiles start with these. */
+  policyFiles: PolicyFile[];
+}
+
+export interface AuditVisitor {
+  /** Called once, after the organization and the list of repositories were read. */
+  start?(start: AuditStart): Promise<void> | void;
+  /**
+   * Called for each repository as soon as it is collected, at most `concurrency` at once, in any
+   * order (index is its place in the snapshot); the next repository is collected when it returns, so
+   * the audit holds only the repositories being collected or visited.
+   */
+  repository(collected: CollectedRepository, index: number): Promise<void> | void;
+}
+
+/**
+ * collectAudit one repository at a time: each repository's facts, changes and direct pushes are
+ * handed to the visitor as soon as they are collected and are not kept; what is left is the header.
+ */
+export async function collectAuditStream(options: AuditOptions, visitor: AuditVisitor): Promise<AuditHeader> {
   const { host, organization: login } = options;
   const now = options.now ?? (() => new Date());
   const credentials = await host.describeCredentials();
@@ -68,6 +117,7 @@ export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
   names.sort();
   Object.assign(progress, { phase: "repositories", total: names.length });
   options.onProgress?.(progress);
+  await visitor.start?.({ organization, policyFiles, policy, repositories: names });
 
   const period = { since: options.since, until: options.until };
   // A host that reads many repositories' facts in one request (prefetchRepositories) does so a
@@ -86,34 +136,33 @@ export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
     }
     return read;
   };
-  const collected = await mapLimit(names, options.concurrency ?? 4, async (fullName, index) => {
+  await mapLimit(names, options.concurrency ?? 4, async (fullName, index) => {
     await readAhead(index);
     const result = await collectOneRepository(host, fullName, { policy, files: policyFiles }, period, login);
+    await visitor.repository(result, index);
     progress.done += 1;
     progress.changeRequests += result.changeRequests.length;
     options.onProgress?.({ ...progress, phase: "repository", repository: fullName });
-    return result;
   });
 
   options.onProgress?.({ ...progress, phase: "done" });
   return {
-    schemaVersion: SNAPSHOT_SCHEMA_VERSION,
-    collector: {
-      tool: "soc2-bot",
-      version: TOOL_VERSION,
-      host: host.host,
-      baseUrl: host.baseUrl,
-      actor: credentials.actor,
-      permissions: credentials.permissions,
+    snapshot: {
+      schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+      collector: {
+        tool: "soc2-bot",
+        version: TOOL_VERSION,
+        host: host.host,
+        baseUrl: host.baseUrl,
+        actor: credentials.actor,
+        permissions: credentials.permissions,
+      },
+      collectedAt: now().toISOString(),
+      period: { since: options.since.toISOString(), until: options.until.toISOString() },
+      unreadable: [...notes, ...host.drainUnreadable()],
+      organization,
     },
-    collectedAt: now().toISOString(),
-    period: { since: options.since.toISOString(), until: options.until.toISOString() },
-    unreadable: [...notes, ...host.drainUnreadable()],
-    organization,
-    repositories: collected.map((c) => c.repository),
-    changeRequests: collected.flatMap((c) => c.changeRequests),
-    directPushes: collected.flatMap((c) => c.directPushes),
-    policyFiles: [...policyFiles, ...collected.flatMap((c) => c.policyFiles)],
+    policyFiles,
   };
 }
 
@@ -184,7 +233,8 @@ async function collectOrganizationSafely(host: CodeHost, login: string): Promise
   }
 }
 
-interface CollectedRepository {
+/** One repository as collected: its facts, merged changes, direct pushes and own policy file. */
+export interface CollectedRepository {
   repository: Repository;
   changeRequests: ChangeRequest[];
   directPushes: DirectPush[];

@@ -4,7 +4,7 @@
  * A list the token could not read gives a row that says so, naming the permission: an access listing
  * that silently leaves people out would be a false assurance.
  */
-import type { Organization, Snapshot, Unreadable } from "../../model/index.js";
+import type { Organization, Repository, Snapshot, Unreadable } from "../../model/index.js";
 import { csvRow } from "../escape.js";
 
 export const ACCESS_CSV_HEADER = [
@@ -24,36 +24,54 @@ export function* accessRows(snapshot: Snapshot): Generator<string> {
   const organization = snapshot.organization;
   const seen = new Set<string>();
   yield csvRow(ACCESS_CSV_HEADER);
-  for (const repository of snapshot.repositories) {
-    const repo = repository.fullName;
-    if (repository.collaborators.known) {
-      for (const collaborator of repository.collaborators.value) {
-        seen.add(collaborator.login);
-        const role = orgRole(organization, collaborator.login, collaborator.outside);
-        yield row("person", collaborator.login, role, repo, collaborator.permission, {
-          twoFactor: twoFactor(organization, collaborator.login, role),
-          outside: role === "outside" ? "yes" : role === "unknown" ? "unknown" : "no",
-          note: twoFactorNote(organization),
-        });
-      }
-    } else yield unknownRow("person", repo, "repository collaborators", repository.collaborators);
-    if (repository.teams.known) {
-      for (const team of repository.teams.value) {
-        yield row("team", team.slug, "", repo, team.permission, { note: "members inherit this permission" });
-      }
-    } else yield unknownRow("team", repo, "repository teams", repository.teams);
-    if (repository.deployKeys.known) {
-      for (const key of repository.deployKeys.value) {
-        const added = [
-          key.addedBy ? `added by ${key.addedBy}` : "",
-          key.createdAt ? `at ${key.createdAt}` : "",
-        ];
-        yield row("deploy-key", key.title, "", repo, key.readOnly ? "read" : "write", {
-          note: added.filter((part) => part !== "").join(" "),
-        });
-      }
-    } else yield unknownRow("deploy-key", repo, "deploy keys", repository.deployKeys);
-  }
+  for (const repository of snapshot.repositories) yield* accessRepositoryRows(repository, organization, seen);
+  yield* accessOrganizationRows(organization, seen);
+}
+
+/**
+ * One repository's rows of access.csv: its collaborators (added to `seen`), teams and deploy keys.
+ * An audit written a repository at a time writes these as each repository is collected.
+ */
+export function* accessRepositoryRows(
+  repository: Repository,
+  organization: Organization | null,
+  seen: Set<string>,
+): Generator<string> {
+  const repo = repository.fullName;
+  if (repository.collaborators.known) {
+    for (const collaborator of repository.collaborators.value) {
+      seen.add(collaborator.login);
+      const role = orgRole(organization, collaborator.login, collaborator.outside);
+      yield row("person", collaborator.login, role, repo, collaborator.permission, {
+        twoFactor: twoFactor(organization, collaborator.login, role),
+        outside: role === "outside" ? "yes" : role === "unknown" ? "unknown" : "no",
+        note: twoFactorNote(organization),
+      });
+    }
+  } else yield unknownRow("person", repo, "repository collaborators", repository.collaborators);
+  if (repository.teams.known) {
+    for (const team of repository.teams.value) {
+      yield row("team", team.slug, "", repo, team.permission, { note: "members inherit this permission" });
+    }
+  } else yield unknownRow("team", repo, "repository teams", repository.teams);
+  if (repository.deployKeys.known) {
+    for (const key of repository.deployKeys.value) {
+      const added = [
+        key.addedBy ? `added by ${key.addedBy}` : "",
+        key.createdAt ? `at ${key.createdAt}` : "",
+      ];
+      yield row("deploy-key", key.title, "", repo, key.readOnly ? "read" : "write", {
+        note: added.filter((part) => part !== "").join(" "),
+      });
+    }
+  } else yield unknownRow("deploy-key", repo, "deploy keys", repository.deployKeys);
+}
+
+/** The last rows of access.csv: members and outside collaborators no repository row named (`seen`). */
+export function* accessOrganizationRows(
+  organization: Organization | null,
+  seen: Set<string>,
+): Generator<string> {
   if (!organization) return;
 
   const base = organization.basePermission.known ? organization.basePermission.value : "unknown";

@@ -140,8 +140,19 @@ export function bypassText(changeRequest: ChangeRequest): "yes" | "no" | "unknow
 
 /** The organization (or group) the evidence is about: from the facts, else the repositories' owner. */
 export function organizationName(snapshot: Snapshot): string {
-  if (snapshot.organization) return snapshot.organization.login;
-  const owners = new Set(snapshot.repositories.map((repository) => repository.fullName.split("/")[0] ?? ""));
+  return organizationNameOf(
+    snapshot.organization,
+    snapshot.repositories.map((repository) => repository.fullName),
+  );
+}
+
+/** organizationName from the organization's facts and the repositories' names. */
+export function organizationNameOf(
+  organization: Snapshot["organization"],
+  repositories: readonly string[],
+): string {
+  if (organization) return organization.login;
+  const owners = new Set(repositories.map((fullName) => fullName.split("/")[0] ?? ""));
   return [...owners].filter((owner) => owner !== "").join(", ") || "(no organization)";
 }
 
@@ -149,10 +160,16 @@ export function periodText(period: { since: string; until: string } | null): str
   return period ? `${period.since} to ${period.until}` : "single change (no period)";
 }
 
+/** A control's line in the summary and the report: its identity and how many results had each outcome. */
+export interface ControlRow {
+  id: string;
+  criterion: string;
+  title: string;
+  totals: Record<Outcome, number>;
+}
+
 /** Controls in report order (first appearance in totals, then in results) with their identity. */
-export function controlRows(
-  report: EvaluationReport,
-): { id: string; criterion: string; title: string; totals: Record<Outcome, number> }[] {
+export function controlRows(report: EvaluationReport): ControlRow[] {
   const ids: string[] = Object.keys(report.totals);
   for (const result of report.results) if (!ids.includes(result.control)) ids.push(result.control);
   return ids.map((id) => {

@@ -2,8 +2,9 @@
  * The inline SVG bar chart of report.html: production merges per month, failing and undecided ones
  * stacked on top of the clean ones. Inline SVG (no xmlns needed in HTML) keeps the page offline.
  */
+import type { Result } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
-import type { Snapshot } from "../../model/index.js";
+import type { ChangeRequest, Snapshot } from "../../model/index.js";
 import { htmlText } from "../escape.js";
 import { changeRequestResults, productionMerges } from "./common.js";
 
@@ -17,31 +18,49 @@ export interface MonthBar {
 
 export function mergesPerMonth(snapshot: Snapshot, report: EvaluationReport): MonthBar[] {
   const bars = new Map<string, MonthBar>();
-  const bar = (month: string): MonthBar => {
-    let found = bars.get(month);
-    if (!found) bars.set(month, (found = { month, ok: 0, unknown: 0, fail: 0 }));
-    return found;
-  };
-  const period = report.snapshot.period;
-  if (period) {
-    bar(monthOf(period.since));
-    // an audit "until 2026-11-01T00:00:00Z" ends with October: no empty November bar
-    const until = new Date(Date.parse(period.until) - 1).toISOString();
-    if (Date.parse(period.until) > Date.parse(period.since)) bar(monthOf(until));
-  }
-  for (const { changeRequest, results } of productionMerges(snapshot, changeRequestResults(report))) {
+  countMerges(bars, productionMerges(snapshot, changeRequestResults(report)));
+  return monthBars(bars, report.snapshot.period);
+}
+
+/** Adds production merges to the bars by month: an audit streamed to disk counts one repository at a time. */
+export function countMerges(
+  bars: Map<string, MonthBar>,
+  merges: Iterable<{ changeRequest: Pick<ChangeRequest, "mergedAt">; results: readonly Result[] }>,
+): void {
+  for (const { changeRequest, results } of merges) {
     if (!changeRequest.mergedAt) continue;
-    const target = bar(monthOf(changeRequest.mergedAt));
+    const target = barOf(bars, monthOf(changeRequest.mergedAt));
     if (results.some((result) => result.outcome === "fail")) target.fail += 1;
     else if (results.some((result) => result.outcome === "unknown")) target.unknown += 1;
     else target.ok += 1;
+  }
+}
+
+/** The bars counted, with the period's first and last months and every month between. */
+export function monthBars(
+  counted: ReadonlyMap<string, MonthBar>,
+  period: { since: string; until: string } | null,
+): MonthBar[] {
+  const bars = new Map<string, MonthBar>();
+  for (const [month, bar] of counted) bars.set(month, { ...bar });
+  if (period) {
+    barOf(bars, monthOf(period.since));
+    // an audit "until 2026-11-01T00:00:00Z" ends with October: no empty November bar
+    const until = new Date(Date.parse(period.until) - 1).toISOString();
+    if (Date.parse(period.until) > Date.parse(period.since)) barOf(bars, monthOf(until));
   }
   const months = [...bars.keys()].sort();
   const first = months[0];
   const last = months[months.length - 1];
   if (first === undefined || last === undefined) return [];
-  for (let month = first; month < last; month = nextMonth(month)) bar(month);
+  for (let month = first; month < last; month = nextMonth(month)) barOf(bars, month);
   return [...bars.values()].sort((a, b) => (a.month < b.month ? -1 : 1));
+}
+
+function barOf(bars: Map<string, MonthBar>, month: string): MonthBar {
+  let found = bars.get(month);
+  if (!found) bars.set(month, (found = { month, ok: 0, unknown: 0, fail: 0 }));
+  return found;
 }
 
 export function renderMonthlyChart(bars: MonthBar[]): string {

@@ -10,8 +10,15 @@ import type { EvaluationReport } from "../../engine/types.js";
 import type { Snapshot } from "../../model/index.js";
 import { htmlText } from "../escape.js";
 import { coverageHtmlSection, type CoverageReport } from "./coverage.js";
-import { changeRequestId, controlRows, OUTCOMES, organizationName, periodText } from "./common.js";
-import { mergesPerMonth, renderMonthlyChart } from "./report-html-chart.js";
+import {
+  changeRequestId,
+  controlRows,
+  OUTCOMES,
+  organizationName,
+  periodText,
+  type ControlRow,
+} from "./common.js";
+import { mergesPerMonth, renderMonthlyChart, type MonthBar } from "./report-html-chart.js";
 
 const STYLE = `
 :root { --fail: #c62828; --unknown: #ef8f00; --pass: #2e7d32; --excepted: #6a4fb3; --na: #78909c; }
@@ -116,16 +123,6 @@ export function* reportHtmlChunks(
   report: EvaluationReport,
   options: ReportHtmlOptions = {},
 ): Generator<string> {
-  const organization = organizationName(snapshot);
-  const csp = [
-    "default-src 'none'",
-    `style-src '${sha256Source(STYLE)}'`,
-    `script-src '${sha256Source(SCRIPT)}'`,
-    "img-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join("; ");
-  const rows = controlRows(report);
   const table = tableResults(report.results, options.passingRowCap ?? REPORT_HTML_PASSING_ROW_CAP);
   // titles only for the change requests the table shows, not the whole population
   const shownSubjects = new Set(table.results.map((result) => result.subject.id));
@@ -134,8 +131,56 @@ export function* reportHtmlChunks(
     const id = changeRequestId(cr);
     if (shownSubjects.has(id)) titles.set(id, cr.title);
   }
-  const months = mergesPerMonth(snapshot, report);
-  yield `<!doctype html>
+  const page: ReportHtmlPage = {
+    organization: organizationName(snapshot),
+    report,
+    rows: controlRows(report),
+    months: mergesPerMonth(snapshot, report),
+    shown: table.results.length,
+    total: report.results.length,
+    passing: table.passing,
+    passingShown: table.passingShown,
+    unreadable: snapshot.unreadable,
+    tool: snapshot.collector.tool,
+    coverage: options.coverage ?? null,
+  };
+  yield reportHtmlHead(page);
+  for (let i = 0; i < table.results.length; i += 1) {
+    const result = table.results[i]!;
+    const title = result.subject.kind === "change-request" ? titles.get(result.subject.id) : undefined;
+    yield `${reportHtmlRow(result, title)}${i < table.results.length - 1 ? "\n" : ""}`;
+  }
+  yield reportHtmlTail(page);
+}
+
+/** What report.html says besides its rows of results: an audit streamed to disk builds it from counts. */
+export interface ReportHtmlPage {
+  organization: string;
+  report: Pick<EvaluationReport, "evaluatedAt" | "policy" | "snapshot">;
+  rows: ControlRow[];
+  months: MonthBar[];
+  /** Rows in the results table, results in all, pass and n/a results, and how many of those are shown. */
+  shown: number;
+  total: number;
+  passing: number;
+  passingShown: number;
+  unreadable: Snapshot["unreadable"];
+  tool: string;
+  coverage: CoverageReport | null;
+}
+
+/** report.html up to its first row of results (rows follow, separated by a newline, then the tail). */
+export function reportHtmlHead(page: ReportHtmlPage): string {
+  const { organization, report, rows, months } = page;
+  const csp = [
+    "default-src 'none'",
+    `style-src '${sha256Source(STYLE)}'`,
+    `script-src '${sha256Source(SCRIPT)}'`,
+    "img-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join("; ");
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -182,27 +227,28 @@ ${renderMonthlyChart(months)}
 </section>
 <section>
 <h2>Results</h2>
-${omittedNote(table, report.results.length)}<div class="filters">
+${omittedNote(page)}<div class="filters">
 <input id="filter-text" type="search" placeholder="Filter by subject, reason, evidence…" aria-label="Filter results">
 <select id="filter-outcome" aria-label="Outcome"><option value="">All outcomes</option>${OUTCOMES.map((o) => `<option value="${o}">${OUTCOME_LABEL[o]}</option>`).join("")}</select>
 <select id="filter-control" aria-label="Control"><option value="">All controls</option>${rows.map((row) => `<option value="${htmlText(row.id)}">${htmlText(row.id)}</option>`).join("")}</select>
-<span id="filter-count">${table.results.length} results</span>
+<span id="filter-count">${page.shown} results</span>
 </div>
 <table id="results">
 <thead><tr><th>Outcome</th><th>Control</th><th>Subject</th><th>Reason</th><th>Evidence</th></tr></thead>
 <tbody>
 `;
-  for (let i = 0; i < table.results.length; i += 1) {
-    yield `${resultRow(table.results[i]!, titles)}${i < table.results.length - 1 ? "\n" : ""}`;
-  }
-  yield `
+}
+
+/** report.html after its last row of results. */
+export function reportHtmlTail(page: ReportHtmlPage): string {
+  return `
 </tbody>
 </table>
 </section>
-${unreadableSection(snapshot)}
-${coverageHtmlSection(options.coverage ?? null)}
+${unreadableSection(page.unreadable)}
+${coverageHtmlSection(page.coverage)}
 </main>
-<footer>Generated by ${htmlText(snapshot.collector.tool)} from the snapshot in this evidence package. Open offline; this page loads nothing from the network.</footer>
+<footer>Generated by ${htmlText(page.tool)} from the snapshot in this evidence package. Open offline; this page loads nothing from the network.</footer>
 <script>${SCRIPT}</script>
 </body>
 </html>
@@ -229,19 +275,7 @@ export function tableResults(results: readonly Result[], cap: number): TableResu
   }
   const counts = [...passingByControl.values()];
   const passing = counts.reduce((sum, n) => sum + n, 0);
-  // the largest per-control quota whose rows still fit under the cap
-  let quota = 0;
-  if (passing <= cap) quota = Infinity;
-  else {
-    let low = 0;
-    let high = cap;
-    while (low < high) {
-      const mid = Math.ceil((low + high) / 2);
-      if (counts.reduce((sum, n) => sum + Math.min(n, mid), 0) <= cap) low = mid;
-      else high = mid - 1;
-    }
-    quota = low;
-  }
+  const quota = passingQuota(counts, cap);
   const kept = new Map<string, number>();
   const shown: Result[] = [];
   for (const result of results) {
@@ -256,23 +290,37 @@ export function tableResults(results: readonly Result[], cap: number): TableResu
   return { results: shown, passing, passingShown };
 }
 
-function isPassing(result: Result): boolean {
+/** The largest per-control quota of pass and n/a rows whose rows still fit under the cap. */
+export function passingQuota(counts: readonly number[], cap: number): number {
+  const passing = counts.reduce((sum, n) => sum + n, 0);
+  if (passing <= cap) return Infinity;
+  let low = 0;
+  let high = cap;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (counts.reduce((sum, n) => sum + Math.min(n, mid), 0) <= cap) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+export function isPassing(result: Pick<Result, "outcome">): boolean {
   return result.outcome === "pass" || result.outcome === "not-applicable";
 }
 
-function omittedNote(table: TableResults, total: number): string {
-  const left = table.passing - table.passingShown;
+function omittedNote(page: Pick<ReportHtmlPage, "shown" | "total" | "passing" | "passingShown">): string {
+  const left = page.passing - page.passingShown;
   if (left === 0) return "";
   return (
-    `<p class="omitted" id="omitted-note"><strong>This table shows ${table.results.length} of ${total} results.</strong> ` +
-    `Every fail, unknown and excepted result is here; ${left} of the ${table.passing} pass and n/a results ` +
-    `are left out (${table.passingShown} are shown, spread across the controls) so that the page still opens in a browser. ` +
+    `<p class="omitted" id="omitted-note"><strong>This table shows ${page.shown} of ${page.total} results.</strong> ` +
+    `Every fail, unknown and excepted result is here; ${left} of the ${page.passing} pass and n/a results ` +
+    `are left out (${page.passingShown} are shown, spread across the controls) so that the page still opens in a browser. ` +
     `results.csv and population.csv in this evidence package hold the complete population; the totals and the chart above count every result.</p>\n`
   );
 }
 
-function resultRow(result: Result, titles: Map<string, string>): string {
-  const title = result.subject.kind === "change-request" ? titles.get(result.subject.id) : undefined;
+/** One row of the results table; `title` is the change request's, for a change-request result. */
+export function reportHtmlRow(result: Result, title: string | undefined): string {
   const subject =
     `${htmlText(result.subject.kind)} ${link(result.subject.url, `<code>${htmlText(result.subject.id)}</code>`)}` +
     (title !== undefined ? `<span class="subject-title">${htmlText(title)}</span>` : "");
@@ -301,8 +349,8 @@ function link(url: string | undefined, inner: string): string {
   return `<a href="${htmlText(url)}" rel="noopener noreferrer" target="_blank">${inner}</a>`;
 }
 
-function unreadableSection(snapshot: Snapshot): string {
-  const items = snapshot.unreadable.map(
+function unreadableSection(unreadable: Snapshot["unreadable"]): string {
+  const items = unreadable.map(
     (fact) =>
       `<tr><td><code>${htmlText(fact.subject)}</code></td><td>${htmlText(fact.what)}</td><td><code>${htmlText(fact.permission)}</code></td><td>${htmlText(fact.reason)}</td></tr>`,
   );

@@ -6,12 +6,37 @@ import type { Result } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
 import type { Snapshot } from "../../model/index.js";
 import { markdownCode, markdownText, markdownUser } from "../escape.js";
-import { controlRows, organizationName, periodText } from "./common.js";
+import { controlRows, organizationName, periodText, type ControlRow } from "./common.js";
 
 export function renderSummaryMarkdown(report: EvaluationReport, snapshot: Snapshot): string {
+  return renderSummary({
+    report,
+    rows: controlRows(report),
+    organization: organizationName(snapshot),
+    notable: report.results.filter(
+      (result) => result.outcome !== "pass" && result.outcome !== "not-applicable",
+    ),
+    unreadable: snapshot.unreadable,
+  });
+}
+
+/** A result as summary.md names it (fail, unknown and excepted ones are listed). */
+export type SummaryResult = Pick<Result, "control" | "subject" | "outcome" | "reason" | "exception">;
+
+/** What summary.md says: an audit streamed to disk keeps only these, not every result. */
+export interface SummaryInput {
+  report: Pick<EvaluationReport, "evaluatedAt" | "policy" | "snapshot">;
+  rows: ControlRow[];
+  organization: string;
+  /** The fail, unknown and excepted results in report order (others are left out). */
+  notable: readonly SummaryResult[];
+  unreadable: Snapshot["unreadable"];
+}
+
+export function renderSummary(input: SummaryInput): string {
+  const { report, rows } = input;
   const lines: string[] = [];
-  const rows = controlRows(report);
-  lines.push(`# SOC 2 evidence summary: ${markdownText(organizationName(snapshot))}`, "");
+  lines.push(`# SOC 2 evidence summary: ${markdownText(input.organization)}`, "");
   const period = report.snapshot.period;
   lines.push(
     `- Period: ${period ? `${markdownCode(period.since)} to ${markdownCode(period.until)}` : markdownText(periodText(period))}`,
@@ -35,10 +60,10 @@ export function renderSummaryMarkdown(report: EvaluationReport, snapshot: Snapsh
   }
   lines.push("");
 
-  section(lines, "Failing", report.results, "fail", rows);
-  section(lines, "Unknown (could not be decided)", report.results, "unknown", rows);
+  section(lines, "Failing", input.notable, "fail", rows);
+  section(lines, "Unknown (could not be decided)", input.notable, "unknown", rows);
 
-  const excepted = report.results.filter((result) => result.outcome === "excepted");
+  const excepted = input.notable.filter((result) => result.outcome === "excepted");
   lines.push("## Excepted (accepted risk)", "");
   if (excepted.length === 0) lines.push("None.", "");
   else {
@@ -54,8 +79,8 @@ export function renderSummaryMarkdown(report: EvaluationReport, snapshot: Snapsh
   }
 
   lines.push("## Facts that could not be read", "");
-  if (snapshot.unreadable.length === 0) lines.push("None: every fact the controls need was readable.");
-  for (const fact of snapshot.unreadable) {
+  if (input.unreadable.length === 0) lines.push("None: every fact the controls need was readable.");
+  for (const fact of input.unreadable) {
     lines.push(
       `- ${markdownCode(fact.subject)}: ${markdownText(fact.what)}, needs ${markdownCode(fact.permission)} ` +
         `(${markdownText(fact.reason)})`,
@@ -68,7 +93,7 @@ export function renderSummaryMarkdown(report: EvaluationReport, snapshot: Snapsh
 function section(
   lines: string[],
   heading: string,
-  results: Result[],
+  results: readonly SummaryResult[],
   outcome: "fail" | "unknown",
   rows: { id: string; title: string }[],
 ): void {
@@ -87,7 +112,7 @@ function section(
   }
 }
 
-function subjectText(result: Result): string {
+function subjectText(result: SummaryResult): string {
   return `${markdownText(result.subject.kind)} ${markdownCode(result.subject.id)}`;
 }
 
