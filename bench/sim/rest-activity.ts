@@ -12,7 +12,15 @@
 import type { DirectPush } from "../../src/model/index.js";
 import { list, repoOf, RouteError, type Route, type RouteRequest } from "./rest-common.js";
 import { commitJson, userJson, type Json } from "./rest-shapes.js";
-import { branchRule, syntheticSha, userId, type SimCommit, type SimRepository, type World } from "./world.js";
+import {
+  branchHead,
+  branchRule,
+  syntheticSha,
+  userId,
+  type SimCommit,
+  type SimRepository,
+  type World,
+} from "./world.js";
 
 const ZERO = "0".repeat(40);
 /** When a branch with a complete record was created: before every sample's period. */
@@ -90,7 +98,8 @@ export function activitiesOf(world: World, repo: SimRepository, branch: string):
     activities.push({
       id: id("creation"),
       before: ZERO,
-      after: root?.parents[0] ?? root?.sha ?? syntheticSha(`${repo.id}:${branch}:root`),
+      // A branch with no commit of the world points where the GraphQL ref says it does.
+      after: root?.parents[0] ?? root?.sha ?? branchHead(repo, branch),
       ref,
       timestamp: BRANCH_CREATED,
       type: "branch_creation",
@@ -246,3 +255,86 @@ export const ACTIVITY_ROUTES: Route[] = [
     },
   },
 ];
+
+/** A push webhook as GitHub delivers it, and when it arrived (the push's time). */
+export interface SimPushDelivery {
+  id: string;
+  receivedAt: string;
+  payload: Json;
+}
+
+/**
+ * The push webhooks of a branch, oldest first, as an app subscribed since before the branch was
+ * created received them: one per activity (the creation, each push and force push, each pull request
+ * or merge queue merge, whose push is made by whoever merged), each listing the commits of its
+ * comparison, in the documented `push` payload shape. Delivered at the activity's time.
+ */
+export function pushDeliveriesOf(world: World, repo: SimRepository, branch: string): SimPushDelivery[] {
+  const fullName = repo.facts.fullName;
+  const [owner = "", name = ""] = fullName.split("/");
+  const person = (login: string | null, fallback: string) => ({
+    name: login ?? fallback,
+    email: `${login ?? "unknown"}@users.noreply.github.com`,
+    ...(login ? { username: login } : {}),
+  });
+  return activitiesOf(world, repo, branch)
+    .reverse()
+    .map((activity) => {
+      const creation = activity.type === "branch_creation";
+      const commits = creation ? [] : pushedCommitsOf(repo, activity.before, activity.after);
+      const head = repo.commits.get(activity.after);
+      const commitJson = (commit: SimCommit) => ({
+        id: commit.sha,
+        tree_id: syntheticSha(`tree:${commit.sha}`),
+        distinct: true,
+        message: commit.message,
+        timestamp: commit.committedAt,
+        url: `${world.webUrl}/${fullName}/commit/${commit.sha}`,
+        author: person(commit.authorLogin, commit.authorName),
+        committer: person(commit.committerLogin, commit.authorName),
+        added: [],
+        removed: [],
+        modified: [],
+      });
+      const actor = activity.actor ?? "ghost";
+      const pushedAt = Math.floor(Date.parse(activity.timestamp) / 1000);
+      return {
+        id: `push-${activity.id}`,
+        receivedAt: activity.timestamp,
+        payload: {
+          ref: activity.ref,
+          before: activity.before,
+          after: activity.after,
+          repository: {
+            id: repo.id,
+            node_id: Buffer.from(`Repository:${repo.id}`).toString("base64"),
+            name,
+            full_name: fullName,
+            private: repo.facts.visibility !== "public",
+            owner: { name: owner, login: owner },
+            html_url: `${world.webUrl}/${fullName}`,
+            default_branch: repo.facts.defaultBranch,
+            pushed_at: pushedAt,
+          },
+          pusher: { name: actor, email: `${actor}@users.noreply.github.com` },
+          sender: { login: actor, id: userId(world, actor), type: "User" },
+          created: creation,
+          deleted: false,
+          forced: activity.type === "force_push",
+          base_ref: null,
+          compare: `${world.webUrl}/${fullName}/compare/${activity.before.slice(0, 12)}...${activity.after.slice(0, 12)}`,
+          commits: commits.map(commitJson),
+          head_commit: head ? commitJson(head) : null,
+        },
+      };
+    });
+}
+
+/** What a push webhook lists: the comparison of before and after, oldest first (none when unknown). */
+function pushedCommitsOf(repo: SimRepository, before: string, after: string): SimCommit[] {
+  try {
+    return compareCommits(repo, before, after);
+  } catch {
+    return [];
+  }
+}

@@ -82,3 +82,37 @@ export const ConfigurationEvent = z.object({
   organization: z.object({ login: z.string().min(1) }).optional(),
   sender: z.object({ login: z.string() }).nullable().optional(),
 });
+
+const PushGitActor = z.object({ username: z.string().optional() }).passthrough();
+
+/** The push webhook's fields the record relies on (GitHub's documented `push` payload). */
+export const PushEvent = z.object({
+  ref: z.string(),
+  before: z.string(),
+  after: z.string(),
+  created: z.boolean(),
+  deleted: z.boolean(),
+  forced: z.boolean(),
+  pusher: z.object({ name: z.string() }).passthrough(),
+  sender: z.object({ login: z.string() }).passthrough().nullable().optional(),
+  repository: z
+    .object({
+      full_name: z.string(),
+      pushed_at: z.union([z.number(), z.string()]).nullable().optional(),
+    })
+    .passthrough(),
+  commits: z.array(
+    z
+      .object({
+        id: z.string(),
+        message: z.string(),
+        timestamp: z.string(),
+        url: z.string(),
+        distinct: z.boolean(),
+        author: PushGitActor,
+        committer: PushGitActor,
+      })
+      .passthrough(),
+  ),
+});
+export type PushEvent = z.infer<typeof PushEvent>;

@@ -4,12 +4,14 @@ import {
   coverageFromLedger,
   DEFAULT_JUDGED_WITHIN_MINUTES,
   judgeAndObserve,
+  pushRecordOf,
   type AuditTrigger,
   type Ledger,
 } from "../ledger/index.js";
 import { UsageError } from "../errors.js";
 import { collectAudit, type AuditProgress } from "../pipeline/audit.js";
 import { policySetFor } from "../pipeline/policies.js";
+import { usePushRecord } from "../providers/github/index.js";
 import { hostFromEnvironment } from "../providers/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { writeEvidencePackage } from "../reporters/files/index.js";
@@ -71,6 +73,8 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     await ledger.close();
     throw error;
   });
+  // Pushes the app recorded spare the audit GitHub's activity record where they are complete.
+  if (ledger) usePushRecord(host, pushRecordOf(ledger));
   const code = await runAudit(
     {
       ...(ledger ? { ledger, trigger: "cli" as const } : {}),

@@ -76,7 +76,7 @@ describe("app.yml", () => {
         comment: (i === 0 ? events.commentBefore : isScalar(item) ? item.commentBefore : "") ?? "",
       })),
     ];
-    expect(justified).toHaveLength(22);
+    expect(justified).toHaveLength(23);
     for (const { what, comment } of justified) {
       expect(comment, `the comment above ${what}`).toMatch(/cc[68]\.[a-z0-9-]+|CC[68]\.\d/);
     }

@@ -49,7 +49,7 @@ const WITHOUT_EXAMPLES: Record<string, string> = {
     "no example published; its handler reads only sender, organization and repository, which every event carries",
 };
 
-const APP_SOURCE = ["index.ts", "observe.ts"]
+const APP_SOURCE = ["index.ts", "observe.ts", "pushes.ts"]
   .map((file) => readFileSync(new URL(`../../src/app/${file}`, import.meta.url), "utf8"))
   .join("\n");
 

@@ -5,6 +5,9 @@
  * client, so a commit dated before the period but pushed inside it is still found. Where the
  * activity record does not reach (GitHub keeps it about 90 days, older hosts lack it), the branch's
  * history by commit date is read instead, and those pushes say their push time is not recorded.
+ *
+ * With a push record (the app's ledger of `push` webhooks), a branch and period the record proves
+ * complete are answered from it without the activity record: see pushesFromRecord.
  */
 import { ProviderError } from "../../errors.js";
 import type { DirectPush } from "../../model/index.js";
@@ -46,7 +49,19 @@ export async function* listDirectPushes(
   branch: string,
   period: Period,
   mergedShas: ReadonlySet<string>,
+  pushRecord?: PushRecordUse,
 ): AsyncIterable<DirectPush> {
+  if (pushRecord) {
+    const fromRecord = await pushesFromRecord(ctx, repository, branch, period, mergedShas, pushRecord);
+    if (fromRecord.pushes) {
+      yield* fromRecord.pushes;
+      return;
+    }
+    // Nothing is lost: the activity record answers as it does without a push record.
+    ctx.log.debug(
+      `push record of ${repository}:${branch} not used (${fromRecord.why}): reading GitHub's activity`,
+    );
+  }
   const record = await readActivity(ctx, repository, branch, period);
   const found = new Map<string, DirectPush>();
   // The part of the period (from its start) that only the commit-date history can show.
@@ -421,4 +436,180 @@ async function* historyPushes(
  */
 export function isDirectPush(commit: HistoryCommit, branch: string): boolean {
   return !commit.associatedPullRequests.nodes.some((pr) => pr.merged && pr.baseRefName === branch);
+}
+
+// ---- the push record ----
+
+/** A commit a push brought, as its push webhook listed it. */
+export interface RecordedPushCommit {
+  sha: string;
+  /** The commit's whole message. */
+  message: string;
+  /** The GitHub accounts GitHub matched to the commit's author and committer e-mails. */
+  authorLogin: string | null;
+  committerLogin: string | null;
+  /** The commit's own date (set by the client, like the commit date of the history). */
+  timestamp: string;
+  url: string;
+}
+
+/** One push to a branch, as the app recorded its push webhook. */
+export interface RecordedPush {
+  /** refs/heads/<branch> */
+  ref: string;
+  before: string;
+  after: string;
+  forced: boolean;
+  created: boolean;
+  deleted: boolean;
+  /** Who pushed (the webhook's sender). */
+  pusher: string | null;
+  /** When the push happened: when its delivery arrived (see the ledger's push record). */
+  pushedAt: string;
+  /** The commits of the comparison before...after, oldest first. */
+  commits: RecordedPushCommit[];
+  /** false when the webhook may have left commits out (it lists at most 2,048). */
+  commitsComplete: boolean;
+}
+
+/** Where recorded pushes are read (the ledger's push record). */
+export interface PushRecordSource {
+  /** Every recorded push to refs/heads/<branch> of the repository, in any order. */
+  pushesOf(repository: string, branch: string): Promise<RecordedPush[]>;
+}
+
+/** A pull request merged in the period, by its merge commit. */
+export interface MergedChange {
+  baseBranch: string;
+  /** Its commits (heads included): a merge push may list them besides the merge commit. */
+  commits: ReadonlySet<string>;
+}
+
+/** The push record and what this audit read that it is checked against. */
+export interface PushRecordUse {
+  source: PushRecordSource;
+  /** The branch's head commit as this audit read it; null when it did not. */
+  head: string | null;
+  /** Pull requests merged in the period, by merge commit. */
+  merges: ReadonlyMap<string, MergedChange>;
+}
+
+const branchHeads = new WeakMap<GitHubContext, Map<string, string>>();
+
+/** The head commit of a branch as a query of this audit read it (the repository batch). */
+export function rememberBranchHead(
+  ctx: GitHubContext,
+  repository: string,
+  branch: string,
+  oid: string,
+): void {
+  let heads = branchHeads.get(ctx);
+  if (!heads) branchHeads.set(ctx, (heads = new Map()));
+  heads.set(`${repository.toLowerCase()}:${branch}`, oid);
+}
+
+/** The head read for the branch, once (the next audit reads it again). */
+export function takeBranchHead(ctx: GitHubContext, repository: string, branch: string): string | null {
+  const heads = branchHeads.get(ctx);
+  const key = `${repository.toLowerCase()}:${branch}`;
+  const head = heads?.get(key) ?? null;
+  heads?.delete(key);
+  return head;
+}
+
+/**
+ * The direct pushes of the period from the push record, or null (with why) unless the record proves
+ * itself complete for this branch and period: walking back from the branch's head as this audit read
+ * it, each recorded push's `before` is the `after` of an earlier recorded push, until a push recorded
+ * at or before the period's start. A missing delivery (the app down, a lost webhook, no record yet)
+ * breaks that walk, and the activity record answers instead. Within the period, only what the record
+ * says plainly is answered: a push whose `after` is the merge commit of a pull request merged into
+ * this branch is that merge (as the activity record's pr_merge), when it brought no commit but the
+ * pull request's own; a plain push brings the commits its webhook listed (all of them). Anything
+ * else (a force push, the branch created or deleted inside the period, a webhook that may have left
+ * commits out, a merge push that brought other commits) is left to the activity record, which reads
+ * those with comparisons.
+ */
+export async function pushesFromRecord(
+  ctx: GitHubContext,
+  repository: string,
+  branch: string,
+  period: Period,
+  mergedShas: ReadonlySet<string>,
+  use: PushRecordUse,
+): Promise<{ pushes: DirectPush[]; why?: undefined } | { pushes: null; why: string }> {
+  if (use.head === null) return { pushes: null, why: "the branch's head was not read" };
+  const chain = completeChain(await use.source.pushesOf(repository, branch), use.head, period.since);
+  if (typeof chain === "string") return { pushes: null, why: chain };
+  const found = new Map<string, DirectPush>();
+  for (const push of chain) {
+    const at = Date.parse(push.pushedAt);
+    if (at < period.since.getTime() || at > period.until.getTime()) continue;
+    const where = `the push at ${push.pushedAt} (${push.before.slice(0, 7)}...${push.after.slice(0, 7)})`;
+    if (push.forced) return { pushes: null, why: `${where} was forced` };
+    if (!push.commitsComplete) return { pushes: null, why: `${where} may list only some of its commits` };
+    const merge = use.merges.get(push.after);
+    if (merge && merge.baseBranch === branch) {
+      if (push.commits.every((c) => c.sha === push.after || merge.commits.has(c.sha))) continue;
+      return { pushes: null, why: `${where} merged a pull request and brought other commits` };
+    }
+    for (const commit of push.commits) {
+      if (found.has(commit.sha)) continue;
+      if (await broughtByPullRequest(ctx, repository, branch, commit.sha, mergedShas)) continue;
+      found.set(commit.sha, {
+        repository,
+        branch,
+        sha: commit.sha,
+        message: commit.message.split("\n", 1)[0] ?? "",
+        authorLogin: commit.authorLogin,
+        committerLogin: commit.committerLogin,
+        pushedBy: push.pusher,
+        at: commit.timestamp,
+        pushedAt: push.pushedAt,
+        forced: false,
+        url: commit.url,
+      });
+    }
+  }
+  return { pushes: [...found.values()] };
+}
+
+/**
+ * The recorded pushes from one at or before `since` to the one that made `head`, oldest first, or
+ * why they do not chain. Deliveries may arrive in any order, so the chain is walked back from the
+ * head: the push that made a commit the branch's is the latest recorded push to it not later than
+ * the push that followed.
+ */
+function completeChain(pushes: RecordedPush[], head: string, since: Date): RecordedPush[] | string {
+  const byAfter = new Map<string, RecordedPush[]>();
+  for (const push of pushes) {
+    if (push.deleted) continue;
+    const list = byAfter.get(push.after);
+    if (list) list.push(push);
+    else byAfter.set(push.after, [push]);
+  }
+  const chain: RecordedPush[] = [];
+  const used = new Set<RecordedPush>();
+  let sha = head;
+  let bound = Number.POSITIVE_INFINITY;
+  for (;;) {
+    let push: RecordedPush | null = null;
+    for (const candidate of byAfter.get(sha) ?? []) {
+      const at = Date.parse(candidate.pushedAt);
+      if (used.has(candidate) || at > bound) continue;
+      if (push === null || at > Date.parse(push.pushedAt)) push = candidate;
+    }
+    if (push === null)
+      return chain.length === 0
+        ? `no push of its head ${sha.slice(0, 7)} is recorded`
+        : `no push of ${sha.slice(0, 7)} is recorded before ${chain.at(-1)?.pushedAt ?? "?"}`;
+    used.add(push);
+    chain.push(push);
+    const at = Date.parse(push.pushedAt);
+    if (at <= since.getTime()) return chain.reverse();
+    if (push.created || ZERO_SHA.test(push.before))
+      return `the branch was created inside the period (${push.pushedAt})`;
+    sha = push.before;
+    bound = at;
+  }
 }

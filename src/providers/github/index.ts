@@ -20,7 +20,12 @@ import {
   listMergedChangeRequests,
   takeChangeCheckFile,
 } from "./pull-requests.js";
-import { listDirectPushes } from "./direct-pushes.js";
+import {
+  listDirectPushes,
+  takeBranchHead,
+  type MergedChange,
+  type PushRecordSource,
+} from "./direct-pushes.js";
 import { collectRepository } from "./repository.js";
 import { prefetchRepositories, takePrefetchedFile } from "./repository-batch.js";
 import { parseAnswer } from "./schema.js";
@@ -38,6 +43,7 @@ export {
 export { deriveBypassedProtection } from "./bypass.js";
 export { createConditionalCache, useConditionalRequests, type ConditionalCache } from "./conditional.js";
 export { mergeRuleSources } from "./branch-rules.js";
+export type { PushRecordSource, RecordedPush, RecordedPushCommit } from "./direct-pushes.js";
 
 export interface GitHubHostOptions {
   octokit: GitHubClient;
@@ -46,6 +52,20 @@ export interface GitHubHostOptions {
   log?: GitHubLog;
   /** This app's id: check runs of other apps with the same name are then left alone. */
   appId?: number;
+  /**
+   * The app's record of push webhooks (the ledger's): a branch it proves complete for the period
+   * needs no read of GitHub's activity record.
+   */
+  pushRecord?: PushRecordSource;
+}
+
+/** Repositories whose merges are kept for their direct pushes: a few more than an audit collects at once. */
+const MERGES_KEPT = 64;
+const pushRecords = new WeakMap<CodeHost, (source: PushRecordSource) => void>();
+
+/** Gives a host made by createGitHubHost (e.g. from the environment) the push record to use. */
+export function usePushRecord(host: CodeHost, source: PushRecordSource): void {
+  pushRecords.get(host)?.(source);
 }
 
 const SILENT: GitHubLog = { debug: () => {}, info: () => {}, warn: () => {} };
@@ -70,7 +90,33 @@ export function createGitHubHost(options: GitHubHostOptions): CodeHost {
     prefetched: new Map(),
     organizationTeams: new Map(),
   };
-  return {
+  let pushRecord = options.pushRecord;
+  // The period's merges of each repository by merge commit, as its listing streamed them: the push
+  // record tells a merge's push from a direct push by them. The oldest repositories' are dropped.
+  const merges = new Map<string, Map<string, MergedChange>>();
+  async function* listMerged(
+    repository: string,
+    isSelectedBase: (branch: string) => boolean,
+    period: { since: Date; until: Date },
+  ) {
+    const key = repository.toLowerCase();
+    const own = new Map<string, MergedChange>();
+    merges.delete(key);
+    merges.set(key, own);
+    for (const old of merges.keys()) {
+      if (merges.size <= MERGES_KEPT) break;
+      merges.delete(old);
+    }
+    for await (const change of listMergedChangeRequests(ctx, repository, isSelectedBase, period)) {
+      if (pushRecord && change.mergeCommitSha)
+        own.set(change.mergeCommitSha, {
+          baseBranch: change.baseBranch,
+          commits: new Set([change.headSha, ...change.commits.map((c) => c.sha)]),
+        });
+      yield change;
+    }
+  }
+  const host: CodeHost = {
     host: "github",
     baseUrl,
     // Probot's config convention: the organization's layer lives in its `.github` repository.
@@ -87,10 +133,22 @@ export function createGitHubHost(options: GitHubHostOptions): CodeHost {
     collectChangeRequest: (repository, number) => collectChangeRequest(ctx, repository, number),
     collectChangeContext: (repository, number) => collectChangeContext(ctx, repository, number),
     changeRequestsForCommit: (repository, sha) => changeRequestsForCommit(ctx, repository, sha),
-    listMergedChangeRequests: (repository, branches, period) =>
-      listMergedChangeRequests(ctx, repository, branches, period),
-    listDirectPushes: (repository, branch, period, mergedShas) =>
-      listDirectPushes(ctx, repository, branch, period, mergedShas),
+    listMergedChangeRequests: (repository, branches, period) => listMerged(repository, branches, period),
+    listDirectPushes: (repository, branch, period, mergedShas) => {
+      const head = takeBranchHead(ctx, repository, branch);
+      return listDirectPushes(
+        ctx,
+        repository,
+        branch,
+        period,
+        mergedShas,
+        pushRecord && {
+          source: pushRecord,
+          head,
+          merges: merges.get(repository.toLowerCase()) ?? new Map(),
+        },
+      );
+    },
     readFile: (repository, path, ref) => readFile(ctx, repository, path, ref),
     drainUnreadable(): UnreadableFact[] {
       return ctx.unreadable.splice(0, ctx.unreadable.length);
@@ -98,6 +156,10 @@ export function createGitHubHost(options: GitHubHostOptions): CodeHost {
     publishChangeCheck: (target, check) => publishChangeCheck(ctx, target, check, options.appId),
     issues: (repository) => issueTracker(ctx, repository),
   };
+  pushRecords.set(host, (source) => {
+    pushRecord = source;
+  });
+  return host;
 }
 
 async function describeCredentials(

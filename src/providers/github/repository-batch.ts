@@ -51,6 +51,7 @@ import {
   type TeamRepositoryConnection,
   treeEntryText,
 } from "./schema.js";
+import { rememberBranchHead } from "./direct-pushes.js";
 
 /** What the batch read of one repository, until collectRepository and readFile have used it. */
 export interface PrefetchedRepository {
@@ -178,6 +179,9 @@ async function prefetchPage(
     const parsed = RepositoryFactsNode.safeParse(raw);
     if (!parsed.success || !parsed.data.defaultBranchRef) return;
     if (!own.every(understood)) return;
+    // The push record is checked against the head read now (src/providers/github/direct-pushes.ts).
+    const head = parsed.data.defaultBranchRef;
+    if (head.target?.oid) rememberBranchHead(ctx, name, head.name, head.target.oid);
     ctx.prefetched?.set(name.toLowerCase(), {
       generation,
       productionBranches: policy.productionBranches,

@@ -78,7 +78,7 @@ ${merged}fragment RepositoryFacts on Repository {
   nameWithOwner url visibility isArchived isPrivate viewerPermission
   defaultBranchRef {
     name
-    target { __typename ... on Commit { file(path: $path) { mode type object { __typename ... on Blob { text isBinary isTruncated byteSize } } } } }
+    target { __typename ... on Commit { oid file(path: $path) { mode type object { __typename ... on Blob { text isBinary isTruncated byteSize } } } } }
     branchProtectionRule { ${PROTECTION} }
     rules(first: 100) { totalCount nodes { type repositoryRuleset { databaseId enforcement } } }
   }

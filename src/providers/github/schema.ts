@@ -372,7 +372,9 @@ export const RepositoryFactsNode = z.object({
   defaultBranchRef: z
     .object({
       name: z.string(),
-      target: z.object({ __typename: z.string(), file: TreeEntry.nullable().optional() }).nullable(),
+      target: z
+        .object({ __typename: z.string(), oid: z.string().optional(), file: TreeEntry.nullable().optional() })
+        .nullable(),
       branchProtectionRule: ProtectionRuleNode.nullable(),
       rules: z
         .object({

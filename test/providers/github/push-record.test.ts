@@ -1,0 +1,323 @@
+/**
+ * The push record: the app records `push` webhooks in the ledger, and an audit answers a production
+ * branch's direct pushes from it, without GitHub's activity record, only where the recorded pushes
+ * chain without a gap from before the period to the branch's head. The sample organization's
+ * history, delivered as the push webhooks GitHub would have sent (the documented payload from
+ * @octokit/webhooks-examples, filled with the simulated world's pushes and merges), must give the same
+ * direct pushes as the activity record; a gap, a force push or no record at all falls back to it.
+ */
+import { createRequire } from "node:module";
+import { afterEach, describe, expect, it } from "vitest";
+import { pushDeliveriesOf } from "../../../bench/sim/rest-activity.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../../bench/sim/server.js";
+import { createWorld, type World } from "../../../bench/sim/world.js";
+import { pushContentOf, recordPushEvent } from "../../../src/app/pushes.js";
+import { PushEvent } from "../../../src/app/payloads.js";
+import { openLedger, pushRecordOf, type Ledger } from "../../../src/ledger/index.js";
+import type { DirectPush, Snapshot } from "../../../src/model/index.js";
+import { collectAudit } from "../../../src/pipeline/audit.js";
+import {
+  createGitHubClient,
+  createGitHubHost,
+  type RecordedPush,
+} from "../../../src/providers/github/index.js";
+import { pushesFromRecord } from "../../../src/providers/github/direct-pushes.js";
+import type { GitHubContext } from "../../../src/providers/github/http.js";
+import { generateSampleOrganization } from "../../../src/sample/generate.js";
+import { makeChangeRequest, makeDirectPush, makeSnapshot } from "../../fixtures/build.js";
+
+const require = createRequire(import.meta.url);
+const ACTIVITY = "GET /repos/{owner}/{repo}/activity";
+const SILENT = { warn: () => {} };
+
+interface Example {
+  ref: string;
+  commits: Record<string, unknown>[];
+  [key: string]: unknown;
+}
+const examples = (
+  require("@octokit/webhooks-examples/api.github.com/index.json") as { name: string; examples: Example[] }[]
+).find((definition) => definition.name === "push")!.examples;
+/** GitHub's documented push to a branch (it created refs/heads/master with one commit). */
+const branchPush = examples.find((e) => e.ref.startsWith("refs/heads/") && e.commits.length > 0)!;
+
+/** The simulated push filled into GitHub's documented payload: every field the example has, ours where we have one. */
+function documentedPayload(simulated: Record<string, unknown>): unknown {
+  const commits = (simulated.commits as Record<string, unknown>[]).map((commit) => ({
+    ...branchPush.commits[0],
+    ...commit,
+  }));
+  return {
+    ...structuredClone(branchPush),
+    ...simulated,
+    repository: { ...(branchPush.repository as object), ...(simulated.repository as object) },
+    commits,
+  };
+}
+
+const opened: Ledger[] = [];
+const started: SimulatedGitHub[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((sim) => sim.close()));
+  await Promise.all(opened.splice(0).map((ledger) => ledger.close()));
+});
+
+/** A ledger holding the world's push webhooks, each delivered at its push's time (`skip`: deliveries lost). */
+async function ledgerWithPushes(world: World, skip: (id: string) => boolean = () => false): Promise<Ledger> {
+  const ledger = openLedger({ dir: null });
+  opened.push(ledger);
+  for (const repository of world.repositories.values()) {
+    for (const branch of repository.facts.productionBranches) {
+      for (const delivery of pushDeliveriesOf(world, repository, branch)) {
+        if (skip(delivery.id)) continue;
+        const entry = await recordPushEvent(
+          ledger,
+          documentedPayload(delivery.payload as Record<string, unknown>),
+          { id: delivery.id, receivedAt: new Date(delivery.receivedAt) },
+          SILENT,
+        );
+        expect(entry, `delivery ${delivery.id} recorded`).not.toBeNull();
+      }
+    }
+  }
+  return ledger;
+}
+
+async function audit(snapshot: Snapshot, ledger: Ledger | null) {
+  const sim = await startSimulatedGitHub({ world: createWorld(snapshot), seed: 3, rateLimits: false });
+  started.push(sim);
+  const octokit = createGitHubClient({ token: "test", baseUrl: sim.url, throttle: false });
+  const host = createGitHubHost({
+    octokit,
+    baseUrl: sim.url,
+    ...(ledger ? { pushRecord: pushRecordOf(ledger) } : {}),
+  });
+  const period = snapshot.period!;
+  const collected = await collectAudit({
+    host,
+    organization: snapshot.organization!.login,
+    since: new Date(period.since),
+    until: new Date(period.until),
+    now: () => new Date(period.until),
+  });
+  return { directPushes: sorted(collected.directPushes), activityReads: sim.stats.byRoute[ACTIVITY] ?? 0 };
+}
+
+function instants(push: DirectPush): DirectPush {
+  const instant = (time: string) => new Date(time).toISOString();
+  return { ...push, at: instant(push.at), pushedAt: push.pushedAt && instant(push.pushedAt) };
+}
+
+function sorted(pushes: DirectPush[]): DirectPush[] {
+  return [...pushes].sort((a, b) => (a.sha < b.sha ? -1 : a.sha > b.sha ? 1 : 0));
+}
+
+describe("direct pushes from the push record", () => {
+  const sample = generateSampleOrganization({ pullRequestsPerRepository: 6 });
+  const world = createWorld(sample.snapshot);
+  const branches = sample.snapshot.repositories.flatMap((r) =>
+    r.productionBranches.map((branch) => ({
+      repository: r.fullName,
+      branch,
+      isDefault: branch === r.defaultBranch,
+    })),
+  );
+  const otherBranches = branches.filter((b) => !b.isDefault).length;
+
+  it("gives the activity record's direct pushes (messages, push times, pushers) without reading it for a default branch", async () => {
+    const byActivity = await audit(sample.snapshot, null);
+    const byRecord = await audit(sample.snapshot, await ledgerWithPushes(world));
+
+    expect(byActivity.directPushes).toEqual(sorted(sample.snapshot.directPushes));
+    expect(byRecord.directPushes).toEqual(byActivity.directPushes);
+    expect(byRecord.directPushes.map((p) => [p.message, p.pushedAt, p.pushedBy])).toEqual(
+      byActivity.directPushes.map((p) => [p.message, p.pushedAt, p.pushedBy]),
+    );
+    // The activity record is read for every production branch without the record, and with it only
+    // for the branches whose head the audit did not read (not the default branch).
+    expect(byActivity.activityReads).toBeGreaterThanOrEqual(branches.length);
+    expect(otherBranches).toBeGreaterThan(0);
+    expect(byRecord.activityReads).toBe(otherBranches);
+  });
+
+  it("falls back to the activity record for a branch whose record has a gap (a lost delivery), finding the same", async () => {
+    // One merge's delivery of the repository with direct pushes is lost: its main no longer chains.
+    const api = world.repositories.get(`${sample.snapshot.organization!.login}/api`)!;
+    const lost = pushDeliveriesOf(world, api, "main")[3]!.id;
+    const byActivity = await audit(sample.snapshot, null);
+    const byRecord = await audit(sample.snapshot, await ledgerWithPushes(world, (id) => id === lost));
+
+    expect(byRecord.directPushes).toEqual(byActivity.directPushes);
+    expect(byRecord.activityReads).toBe(otherBranches + 1);
+  });
+
+  it("reads the activity record as before when nothing is recorded yet", async () => {
+    const empty = openLedger({ dir: null });
+    opened.push(empty);
+    const byActivity = await audit(sample.snapshot, null);
+    const byRecord = await audit(sample.snapshot, empty);
+
+    expect(byRecord).toEqual(byActivity);
+  });
+
+  it("leaves a force push in the period to the activity record, which compares it", async () => {
+    const forced = makeDirectPush({
+      repository: "acme/api",
+      sha: "2".repeat(40),
+      message: "rewrite history",
+      at: "2026-10-20T00:30:00Z",
+      pushedAt: "2026-10-20T01:00:00Z",
+      pushedBy: "bob",
+      forced: true,
+      url: `https://github.com/acme/api/commit/${"2".repeat(40)}`,
+    });
+    const snapshot = makeSnapshot({
+      period: { since: "2026-10-01T00:00:00Z", until: "2026-10-31T23:59:59Z" },
+      changeRequests: [makeChangeRequest({ mergedAt: "2026-10-02T15:00:00Z" })],
+      directPushes: [forced],
+    });
+    const forcedWorld = createWorld(snapshot);
+    const byRecord = await audit(snapshot, await ledgerWithPushes(forcedWorld));
+    const byActivity = await audit(snapshot, null);
+
+    expect(byRecord.directPushes).toEqual([forced]);
+    expect(byRecord).toEqual(byActivity);
+    // The same push, not forced, is answered from the record alone.
+    const plain = { ...forced, forced: false };
+    const plainSnapshot = { ...snapshot, directPushes: [plain] };
+    const plainByRecord = await audit(plainSnapshot, await ledgerWithPushes(createWorld(plainSnapshot)));
+    // The same instant: GitHub writes its times without milliseconds, the delivery's time has them.
+    expect(plainByRecord.activityReads).toBe(0);
+    expect(plainByRecord.directPushes.map(instants)).toEqual([plain].map(instants));
+  });
+});
+
+describe("the push record's webhook", () => {
+  it("records GitHub's documented push to a branch: before, after, created, who, when, its commits in full", () => {
+    const payload = PushEvent.parse(branchPush);
+    const receivedAt = new Date(Date.parse("2019-05-15T15:20:57Z") + 2_000);
+    expect(pushContentOf(payload, { id: "delivery-1", receivedAt })).toEqual({
+      host: "github",
+      repository: "Codertocat/Hello-World",
+      ref: "refs/heads/master",
+      before: "0000000000000000000000000000000000000000",
+      after: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+      forced: false,
+      created: true,
+      deleted: false,
+      pusher: "Codertocat",
+      sender: "Codertocat",
+      pushedAt: receivedAt.toISOString(),
+      receivedAt: receivedAt.toISOString(),
+      payloadPushedAt: "2019-05-15T15:20:57.000Z",
+      deliveryId: "delivery-1",
+      commits: [
+        {
+          sha: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+          message: "Initial commit",
+          authorLogin: "Codertocat",
+          committerLogin: "Codertocat",
+          timestamp: "2019-05-15T15:19:25Z",
+          url: "https://github.com/Codertocat/Hello-World/commit/6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+          distinct: true,
+        },
+      ],
+      commitsComplete: true,
+    });
+  });
+
+  it("keeps GitHub's push time for a delivery that arrives long after it (a redelivery), and no tag", () => {
+    const payload = PushEvent.parse(branchPush);
+    const late = new Date("2019-05-16T09:00:00Z");
+    expect(pushContentOf(payload, { id: "redelivered", receivedAt: late })?.pushedAt).toBe(
+      "2019-05-15T15:20:57.000Z",
+    );
+    const tag = examples.find((e) => e.ref.startsWith("refs/tags/"))!;
+    expect(pushContentOf(PushEvent.parse(tag), { id: "tag", receivedAt: late })).toBeNull();
+  });
+
+  it("says a push listing GitHub's cap of 2,048 commits may have left some out", () => {
+    const commit = branchPush.commits[0]!;
+    const payload = PushEvent.parse({
+      ...branchPush,
+      commits: Array.from({ length: 2048 }, (_, i) => ({ ...commit, id: i.toString(16).padStart(40, "0") })),
+    });
+    expect(pushContentOf(payload, { id: "big", receivedAt: new Date() })?.commitsComplete).toBe(false);
+  });
+});
+
+describe("when the push record proves itself complete", () => {
+  const period = { since: new Date("2026-10-01T00:00:00Z"), until: new Date("2026-10-31T00:00:00Z") };
+  const sha = (c: string) => c.repeat(40);
+  const push = (
+    before: string,
+    after: string,
+    at: string,
+    more: Partial<RecordedPush> = {},
+  ): RecordedPush => ({
+    ref: "refs/heads/main",
+    before: sha(before),
+    after: sha(after),
+    forced: false,
+    created: false,
+    deleted: false,
+    pusher: "bob",
+    pushedAt: at,
+    commits: [
+      {
+        sha: sha(after),
+        message: `commit ${after}\n\nbody`,
+        authorLogin: "bob",
+        committerLogin: "bob",
+        timestamp: at,
+        url: `https://github.com/acme/api/commit/${sha(after)}`,
+      },
+    ],
+    commitsComplete: true,
+    ...more,
+  });
+  const ctx = {} as GitHubContext;
+  const answer = (pushes: RecordedPush[], head: string, merges = new Map()) =>
+    pushesFromRecord(ctx, "acme/api", "main", period, new Set(), {
+      source: { pushesOf: async () => pushes },
+      head: sha(head),
+      merges,
+    });
+
+  it("chains deliveries that arrived out of order, from a push before the period to the head", async () => {
+    const pushes = [
+      push("b", "c", "2026-10-10T00:00:00Z"),
+      push("a", "b", "2026-09-01T00:00:00Z"),
+      push("c", "d", "2026-10-20T00:00:00Z"),
+    ];
+    const found = await answer(pushes, "d");
+    expect(found.pushes?.map((p) => [p.sha, p.message, p.pushedAt])).toEqual([
+      [sha("c"), "commit c", "2026-10-10T00:00:00Z"],
+      [sha("d"), "commit d", "2026-10-20T00:00:00Z"],
+    ]);
+  });
+
+  it("answers null, with why, for a gap, a head it never recorded, a branch created inside the period or a list cut short", async () => {
+    const start = push("a", "b", "2026-09-01T00:00:00Z");
+    expect((await answer([start, push("c", "d", "2026-10-20T00:00:00Z")], "d")).why).toMatch(/no push of c/);
+    expect((await answer([start], "e")).why).toMatch(/no push of its head/);
+    expect((await answer([push("0", "b", "2026-10-05T00:00:00Z", { created: true })], "b")).why).toMatch(
+      /created inside the period/,
+    );
+    expect(
+      (await answer([start, push("b", "c", "2026-10-05T00:00:00Z", { commitsComplete: false })], "c")).why,
+    ).toMatch(/only some of its commits/);
+  });
+
+  it("takes a merge's push for the merge only when it brought nothing but the pull request's commits", async () => {
+    const merge = push("b", "c", "2026-10-05T00:00:00Z");
+    const merges = new Map([[sha("c"), { baseBranch: "main", commits: new Set([sha("p")]) }]]);
+    const start = push("a", "b", "2026-09-01T00:00:00Z");
+    expect((await answer([start, merge], "c", merges)).pushes).toEqual([]);
+    const smuggled = { ...merge, commits: [{ ...merge.commits[0]!, sha: sha("x") }, ...merge.commits] };
+    expect((await answer([start, smuggled], "c", merges)).why).toMatch(/brought other commits/);
+    // A merge into another branch is no merge of this one: its commit is a direct push here.
+    const elsewhere = new Map([[sha("c"), { baseBranch: "release", commits: new Set<string>() }]]);
+    expect((await answer([start, merge], "c", elsewhere)).pushes?.map((p) => p.sha)).toEqual([sha("c")]);
+  });
+});
