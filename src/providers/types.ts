@@ -1,5 +1,6 @@
 import type { ChangeRequest, DirectPush, Organization, Repository, UnreadableFact } from "../model/index.js";
 import type { Policy } from "../policy/types.js";
+import { ProviderError } from "../errors.js";
 
 /**
  * What every code host must do. GitHub and GitLab implement it in their own folder; nothing outside
@@ -105,7 +106,55 @@ export interface FindingIssue {
   labels: string[];
 }
 
+/**
+ * What an issue tracker accepts, in the host's own unit (characters are Unicode code points), and
+ * how fast it lets content be created. A host refuses the whole write when one field is over.
+ */
+export interface IssueTrackerLimits {
+  titleCharacters: number;
+  bodyCharacters: number;
+  commentCharacters: number;
+  /**
+   * Content-creating writes (issues, comments, edits) the host allows per minute and per hour
+   * (GitHub's secondary rate limits: about 80 and 500); absent when the host documents none.
+   */
+  writesPerMinute?: number;
+  writesPerHour?: number;
+}
+
+/**
+ * A write the host refused or whose answer never came. `applied` says what is known: "no" (the host
+ * refused it: 4xx, e.g. 422 with the field it names) or "unknown" (a 5xx, a timeout, a dropped
+ * connection: the write may have been applied, so look before writing again).
+ */
+export class WriteError extends ProviderError {
+  constructor(
+    message: string,
+    readonly write: {
+      host: "github" | "gitlab";
+      status?: number;
+      applied: "no" | "unknown";
+      /** The host's own message, e.g. "Validation Failed" or "title is too long (maximum is 256 characters)". */
+      hostMessage: string;
+      /** The fields the host named as refused, e.g. ["title"]. */
+      fields: string[];
+      /** The permission that is missing, only when the host said the credentials may not write (403/404). */
+      permission?: string;
+      cause?: unknown;
+    },
+  ) {
+    super(message, {
+      host: write.host,
+      ...(write.status === undefined ? {} : { status: write.status }),
+      ...(write.permission === undefined ? {} : { permission: write.permission }),
+      cause: write.cause,
+    });
+  }
+}
+
 export interface IssueTracker {
+  /** The host's limits; absent: GitHub's, the strictest. */
+  readonly limits?: IssueTrackerLimits;
   /** Every issue, open or closed, carrying `label`. */
   listByLabel(label: string): Promise<FindingIssue[]>;
   create(issue: { title: string; body: string; labels: string[] }): Promise<FindingIssue>;

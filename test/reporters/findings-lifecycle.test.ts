@@ -7,8 +7,10 @@ import { approvalResult, createFakeTracker, newStore } from "./fake-tracker.js";
 
 const AT = new Date("2026-11-01T00:00:00Z");
 const LATER = new Date("2026-11-02T00:00:00Z");
-const AUDIT: SyncOptions = { evaluatedAt: AT, scope: "audit" };
-const CHANGE: SyncOptions = { evaluatedAt: AT, scope: "change-request" };
+// These cases are about one issue per finding: change requests get their own (grouping is tested apart).
+const PER_CHANGE = { groupChangeRequests: "per_change_request" } as const;
+const AUDIT: SyncOptions = { evaluatedAt: AT, scope: "audit", ...PER_CHANGE };
+const CHANGE: SyncOptions = { evaluatedAt: AT, scope: "change-request", ...PER_CHANGE };
 
 function collaboratorResult(login: string, overrides: Partial<Result> = {}): Result {
   return {
@@ -39,6 +41,8 @@ describe("syncFindings", () => {
       reopened: [],
       unchanged: [],
       duplicatesClosed: [],
+      folded: [],
+      failed: [],
     });
     const [issue] = tracker.store.issues;
     expect(issue?.labels).toEqual(["soc2", "CC8.1", "cc8.independent-approval"]);

@@ -1,7 +1,7 @@
 /** The writes reporters ask for: the change-management check run and finding issues. */
 import { clipBytes, GITHUB_LIMITS } from "../../reporters/limits.js";
-import type { CheckReport, FindingIssue, IssueTracker } from "../types.js";
-import { providerError, splitFullName, type GitHubContext } from "./http.js";
+import { WriteError, type CheckReport, type FindingIssue, type IssueTracker } from "../types.js";
+import { describeFailure, providerError, splitFullName, type GitHubContext } from "./http.js";
 import { list } from "./repository.js";
 import { CheckRunsAnswer, IssueAnswer, parseAnswer, type IssueAnswer as IssueAnswerType } from "./schema.js";
 
@@ -81,35 +81,100 @@ export async function publishChangeCheck(
 ): Promise<void> {
   const { owner, repo } = splitFullName(target.repository);
   const what = `check run "${check.name}" on ${target.repository}@${target.headSha}`;
-  try {
-    const run = await existingCheckRun(ctx, target, check.name, what, appId);
-    const body = {
-      status: "completed" as const,
-      conclusion: check.conclusion,
-      completed_at: new Date().toISOString(),
-      output: checkRunOutput(check),
-      ...(check.detailsUrl === undefined ? {} : { details_url: check.detailsUrl }),
-    };
-    // A re-delivered event must update the run it created before, never add a second one.
-    if (run) {
-      await ctx.octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
-        owner,
-        repo,
-        check_run_id: run.id,
-        ...body,
-      });
-    } else {
-      await ctx.octokit.request("POST /repos/{owner}/{repo}/check-runs", {
-        owner,
-        repo,
-        name: check.name,
-        head_sha: target.headSha,
-        ...body,
-      });
+  const lookUp = (): Promise<{ id: number } | undefined> =>
+    existingCheckRun(ctx, target, check.name, what, appId).catch((error: unknown) =>
+      Promise.reject(providerError(error, what, "checks:write")),
+    );
+  let run = await lookUp();
+  const body = {
+    status: "completed" as const,
+    conclusion: check.conclusion,
+    completed_at: new Date().toISOString(),
+    output: checkRunOutput(check),
+    ...(check.detailsUrl === undefined ? {} : { details_url: check.detailsUrl }),
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // A re-delivered event must update the run it created before, never add a second one.
+      if (run) {
+        await ctx.octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
+          owner,
+          repo,
+          check_run_id: run.id,
+          ...body,
+        });
+      } else {
+        await ctx.octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+          owner,
+          repo,
+          name: check.name,
+          head_sha: target.headSha,
+          ...body,
+          // Not re-sent blindly: a create whose answer was lost may have been applied (below).
+          request: { retries: 0 },
+        });
+      }
+      return;
+    } catch (error) {
+      const failure = writeError(error, run ? `${what} (update)` : what, "checks:write");
+      if (failure.write.applied === "no" || attempt >= WRITE_ATTEMPTS) throw failure;
+      // The answer was lost: GitHub's list of the head's runs says whether the create was applied,
+      // and an update of the run it lists replaces a second create.
+      run ??= await lookUp();
     }
-  } catch (error) {
-    throw providerError(error, what, "checks:write");
   }
+}
+
+/** How often a write whose answer was lost is tried, looking before each new try. */
+const WRITE_ATTEMPTS = 3;
+
+/**
+ * A failed write, as what it is: refused by GitHub (4xx: nothing was written; a 422 names the field
+ * and why, e.g. "title is too long (maximum is 256 characters)"), or of unknown outcome (5xx, a
+ * timeout, a dropped connection: it may have been applied). Only a 403 or 404 that is no rate limit
+ * says the app may not write, and names the permission.
+ */
+export function writeError(error: unknown, what: string, permission: string): WriteError {
+  if (error instanceof WriteError) return error;
+  const { status, message, headers } = describeFailure(error);
+  const fields = fieldErrors(error);
+  const rateLimited =
+    (status === 403 || status === 429) &&
+    (headers["x-ratelimit-remaining"] === "0" ||
+      headers["retry-after"] !== undefined ||
+      /rate limit/i.test(message));
+  const refused = status !== undefined && status >= 400 && status < 500 && status !== 408;
+  const forbidden = !rateLimited && (status === 403 || status === 404);
+  const said = [message, ...fields.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message))]
+    .filter(Boolean)
+    .join("; ");
+  const hostMessage = fields.length > 0 ? fields.map((f) => f.message).join("; ") : message;
+  const text = refused
+    ? `GitHub refused to write ${what}: ${status} ${said}`
+    : `GitHub's answer to writing ${what} was lost (${status ?? "no answer"} ${message}): it may have been applied`;
+  return new WriteError(text.replace(/ {2,}/g, " ").trim(), {
+    host: "github",
+    ...(status === undefined ? {} : { status }),
+    applied: refused ? "no" : "unknown",
+    hostMessage,
+    fields: fields.flatMap((f) => (f.field ? [f.field] : [])),
+    ...(forbidden ? { permission } : {}),
+    cause: error,
+  });
+}
+
+/** The `errors` of a 422 answer: `{ resource, code, field, message }` objects (or plain strings). */
+function fieldErrors(error: unknown): Array<{ field?: string; message: string }> {
+  const data = (error as { response?: { data?: unknown } } | null)?.response?.data;
+  const errors = (data as { errors?: unknown } | null | undefined)?.errors;
+  if (!Array.isArray(errors)) return [];
+  return errors.flatMap((entry: unknown) => {
+    if (typeof entry === "string") return [{ message: entry }];
+    if (typeof entry !== "object" || entry === null) return [];
+    const { field, message, code } = entry as { field?: unknown; message?: unknown; code?: unknown };
+    const text = typeof message === "string" ? message : typeof code === "string" ? code : "";
+    return [{ ...(typeof field === "string" ? { field } : {}), message: text }];
+  });
 }
 
 /**
@@ -136,6 +201,14 @@ export function issueTracker(ctx: GitHubContext, repository: string): IssueTrack
   const toIssue = (data: unknown, what: string): FindingIssue =>
     mapIssue(parseAnswer(IssueAnswer, data, what));
   return {
+    // GitHub's documented content-creation limits: about 80 a minute and 500 an hour.
+    limits: {
+      titleCharacters: GITHUB_LIMITS.issueTitleCharacters,
+      bodyCharacters: GITHUB_LIMITS.issueBodyCharacters,
+      commentCharacters: GITHUB_LIMITS.commentBodyCharacters,
+      writesPerMinute: 80,
+      writesPerHour: 500,
+    },
     async listByLabel(label) {
       const issues = await list(
         ctx,
@@ -150,9 +223,10 @@ export function issueTracker(ctx: GitHubContext, repository: string): IssueTrack
     },
     async create(issue) {
       const answer = await ctx.octokit
-        .request("POST /repos/{owner}/{repo}/issues", { owner, repo, ...issue })
+        // Not re-sent blindly: the findings lifecycle looks for the issue before creating it again.
+        .request("POST /repos/{owner}/{repo}/issues", { owner, repo, ...issue, request: { retries: 0 } })
         .catch((error: unknown) =>
-          Promise.reject(providerError(error, `a new issue in ${repository}`, "issues:write")),
+          Promise.reject(writeError(error, `a new issue in ${repository}`, "issues:write")),
         );
       return toIssue(answer.data, `POST /repos/${repository}/issues`);
     },
@@ -165,7 +239,7 @@ export function issueTracker(ctx: GitHubContext, repository: string): IssueTrack
           ...change,
         })
         .catch((error: unknown) =>
-          Promise.reject(providerError(error, `issue ${repository}#${number}`, "issues:write")),
+          Promise.reject(writeError(error, `issue ${repository}#${number}`, "issues:write")),
         );
       return toIssue(answer.data, `PATCH /repos/${repository}/issues/${number}`);
     },
@@ -176,9 +250,11 @@ export function issueTracker(ctx: GitHubContext, repository: string): IssueTrack
           repo,
           issue_number: number,
           body,
+          // A comment whose answer was lost is not sent twice (everyone would be notified twice).
+          request: { retries: 0 },
         })
         .catch((error: unknown) =>
-          Promise.reject(providerError(error, `comments of issue ${repository}#${number}`, "issues:write")),
+          Promise.reject(writeError(error, `a comment on issue ${repository}#${number}`, "issues:write")),
         );
     },
   };

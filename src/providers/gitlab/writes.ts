@@ -1,7 +1,7 @@
 import { markdownText } from "../../reporters/escape.js";
-import { clipCharacters } from "../../reporters/limits.js";
-import type { CheckReport, FindingIssue, IssueTracker } from "../types.js";
-import { encodePath } from "./client.js";
+import { clipCharacters, GITLAB_LIMITS } from "../../reporters/limits.js";
+import { WriteError, type CheckReport, type FindingIssue, type IssueTracker } from "../types.js";
+import { encodePath, GitLabHttpError } from "./client.js";
 import type { GitLabContext } from "./context.js";
 import { CommitStatusWire, IssueWire, NoteWire, type IssueWire as Issue } from "./schema.js";
 
@@ -78,11 +78,61 @@ function findingOf(issue: Issue): FindingIssue {
   };
 }
 
+/**
+ * A failed write, as what it is: refused by GitLab (4xx: nothing was written; a 400 names the field,
+ * e.g. `{"message":{"title":["is too long (maximum is 255 characters)"]}}`), or of unknown outcome
+ * (5xx, no answer: it may have been applied). Only a 403 or 404 says the token may not write.
+ */
+export function gitLabWriteError(error: unknown, what: string): WriteError {
+  if (error instanceof WriteError) return error;
+  const status = error instanceof GitLabHttpError ? error.status : undefined;
+  const fields = error instanceof GitLabHttpError ? gitLabFieldErrors(error.body) : [];
+  const message = error instanceof Error ? error.message : String(error);
+  const refused = status !== undefined && status >= 400 && status < 500 && status !== 408;
+  const hostMessage = fields.length > 0 ? fields.map((f) => `${f.field} ${f.message}`).join("; ") : message;
+  const text = refused
+    ? `GitLab refused to write ${what}: ${status} ${hostMessage}`
+    : `GitLab's answer to writing ${what} was lost (${message}): it may have been applied`;
+  return new WriteError(text, {
+    host: "gitlab",
+    ...(status === undefined ? {} : { status }),
+    applied: refused ? "no" : "unknown",
+    hostMessage,
+    fields: fields.map((f) => f.field),
+    ...(status === 403 || status === 404 ? { permission: "api (Reporter role or more on the project)" } : {}),
+    cause: error,
+  });
+}
+
+/** GitLab's validation answer: `message` maps each refused field to its messages. */
+function gitLabFieldErrors(body: string): Array<{ field: string; message: string }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return [];
+  }
+  const message = (parsed as { message?: unknown } | null)?.message;
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return [];
+  return Object.entries(message as Record<string, unknown>).flatMap(([field, messages]) =>
+    (Array.isArray(messages) ? messages : [messages])
+      .filter((m): m is string => typeof m === "string")
+      .map((m) => ({ field, message: m })),
+  );
+}
+
 /** Finding issues in a GitLab project: labels are comma-joined, closing is a state_event. */
 export function gitLabIssues(context: GitLabContext, projectPath: string): IssueTracker {
   const { client } = context;
   const base = `/projects/${encodePath(projectPath)}/issues`;
+  const write = <T>(what: string, send: () => Promise<T>): Promise<T> =>
+    send().catch((error: unknown) => Promise.reject(gitLabWriteError(error, what)));
   return {
+    limits: {
+      titleCharacters: GITLAB_LIMITS.issueTitleCharacters,
+      bodyCharacters: GITLAB_LIMITS.issueDescriptionCharacters,
+      commentCharacters: GITLAB_LIMITS.noteBodyCharacters,
+    },
     async listByLabel(label) {
       const issues: FindingIssue[] = [];
       for await (const issue of client.pages(base, IssueWire, { labels: label, state: "all" })) {
@@ -91,26 +141,32 @@ export function gitLabIssues(context: GitLabContext, projectPath: string): Issue
       return issues;
     },
     async create(issue) {
-      const created = await client.send("POST", base, IssueWire, {
-        title: issue.title,
-        description: issue.body,
-        labels: issue.labels.join(","),
-      });
+      const created = await write(`a new issue in ${projectPath}`, () =>
+        client.send("POST", base, IssueWire, {
+          title: issue.title,
+          description: issue.body,
+          labels: issue.labels.join(","),
+        }),
+      );
       return findingOf(created);
     },
     async update(number, change) {
-      const updated = await client.send("PUT", `${base}/${number}`, IssueWire, {
-        ...(change.title !== undefined ? { title: change.title } : {}),
-        ...(change.body !== undefined ? { description: change.body } : {}),
-        ...(change.labels !== undefined ? { labels: change.labels.join(",") } : {}),
-        ...(change.state !== undefined
-          ? { state_event: change.state === "closed" ? "close" : "reopen" }
-          : {}),
-      });
+      const updated = await write(`issue ${projectPath}#${number}`, () =>
+        client.send("PUT", `${base}/${number}`, IssueWire, {
+          ...(change.title !== undefined ? { title: change.title } : {}),
+          ...(change.body !== undefined ? { description: change.body } : {}),
+          ...(change.labels !== undefined ? { labels: change.labels.join(",") } : {}),
+          ...(change.state !== undefined
+            ? { state_event: change.state === "closed" ? "close" : "reopen" }
+            : {}),
+        }),
+      );
       return findingOf(updated);
     },
     async comment(number, body) {
-      await client.send("POST", `${base}/${number}/notes`, NoteWire, { body });
+      await write(`a comment on issue ${projectPath}#${number}`, () =>
+        client.send("POST", `${base}/${number}/notes`, NoteWire, { body }),
+      );
     },
   };
 }

@@ -4,6 +4,7 @@
  * link or a plain-text title needs on top.
  */
 import { markdownCode, markdownText, markdownUser } from "../escape.js";
+import { clipCharacters, GITHUB_LIMITS } from "../limits.js";
 
 const ZERO_WIDTH_SPACE = "\u200B";
 
@@ -15,23 +16,24 @@ export function clip(text: string, max: number): string {
 /**
  * Plain text for places GitHub and GitLab do not render as Markdown (issue and check titles): one
  * line, no control or bidirectional-override characters, and no "@name" that could still notify.
+ * At most `max` characters (code points, the hosts' unit) once made inert: the zero-width spaces
+ * lengthen the text, so it is clipped after them (a title with 40 "@owner" would otherwise pass 256).
  */
-export function plainText(text: string, max = 256): string {
+export function plainText(text: string, max: number = GITHUB_LIMITS.issueTitleCharacters): string {
   const oneLine = text
     // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ")
     .replace(/[\u202a-\u202e\u2066-\u2069]/g, "")
     .replace(/\s+/g, " ")
     .trim();
-  return (
-    clip(oneLine, max)
-      .replace(/@/g, `@${ZERO_WIDTH_SPACE}`)
-      // mail clients and chat integrations render titles as HTML or link them: keep them inert
-      .replace(/</g, "‹")
-      .replace(/>/g, "›")
-      .replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`)
-      .replace(/\]\(/g, `]${ZERO_WIDTH_SPACE}(`)
-  );
+  const inert = oneLine
+    .replace(/@/g, `@${ZERO_WIDTH_SPACE}`)
+    // mail clients and chat integrations render titles as HTML or link them: keep them inert
+    .replace(/</g, "‹")
+    .replace(/>/g, "›")
+    .replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`)
+    .replace(/\]\(/g, `]${ZERO_WIDTH_SPACE}(`);
+  return clipCharacters(inert, max, "…");
 }
 
 /**
