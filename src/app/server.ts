@@ -3,6 +3,9 @@
  * audits, and, when GITLAB_WEBHOOK_SECRET is set, the GitLab webhook endpoint beside it.
  *
  * Environment (Probot's own: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, PORT, LOG_LEVEL):
+ *   GITHUB_API_URL          GitHub Enterprise Server's API, e.g. https://ghe.example.com/api/v3: the app's
+ *                           JWT, installation tokens and every read go there (Probot's GHE_HOST is read as
+ *                           the same URL; the two naming different hosts stop the app at start)
  *   SOC2_SCHEDULER=off      no scheduled audits on this instance (with PostgreSQL several instances may
  *                           run them: each slot is claimed once in the ledger)
  *   DATABASE_URL            the ledger's PostgreSQL; otherwise the embedded ledger in SOC2_LEDGER_DIR
@@ -14,13 +17,16 @@ import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import { run, type ApplicationFunction, type ApplicationFunctionOptions, type Probot } from "probot";
 import { ledgerOptionsFromEnvironment, openLedger, type Ledger } from "../ledger/index.js";
-import { RateLimitedOctokit } from "../providers/github/read-limits.js";
+import { gitHubApiUrl } from "../providers/github/api-origin.js";
+import { GitHubOctokit } from "../providers/github/client.js";
 import { createGitLabHost } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
+import { createCoordinator } from "./coordinator.js";
 import { createGitLabEndpoint } from "./gitlab.js";
 import { createApp, createScheduledAudit } from "./index.js";
 import { createLogger } from "./logger.js";
 import { createScheduler } from "./scheduler.js";
+import { guardWebhooks } from "./webhook-gate.js";
 
 export const GITLAB_WEBHOOK_PATH = "/gitlab/webhook";
 
@@ -30,11 +36,20 @@ type Env = Record<string, string | undefined>;
 export function createServerApp(env: Env, log: Logger): ApplicationFunction {
   const appId = env.APP_ID && /^\d+$/.test(env.APP_ID) ? Number(env.APP_ID) : undefined;
   // The ledger (DATABASE_URL, else the embedded one in SOC2_LEDGER_DIR or .soc2-bot/ledger) opens on first use.
-  const ledger = openLedger(ledgerOptionsFromEnvironment(env));
-  const options = { ...(appId === undefined ? {} : { appId }), ledger };
+  const ledgerOptions = ledgerOptionsFromEnvironment(env);
+  const ledger = openLedger(ledgerOptions);
+  // With PostgreSQL every instance takes a change's (and a findings tracker's) lock there.
+  const coordinator = createCoordinator({ databaseUrl: ledgerOptions.databaseUrl });
+  const options = { ...(appId === undefined ? {} : { appId }), ledger, coordinator };
   return createApp({
     ...options,
     extend: (app: Probot, probotOptions: ApplicationFunctionOptions) => {
+      // Probot's default secret when WEBHOOK_SECRET is unset, as its own check uses.
+      guardWebhooks(app, {
+        secret: env.WEBHOOK_SECRET || "development",
+        path: env.WEBHOOK_PATH || "/api/github/webhooks",
+        log: log.child({ name: "webhooks" }),
+      });
       if (env.SOC2_SCHEDULER !== "off") {
         createScheduler({
           ...createScheduledAudit(app, options),
@@ -90,6 +105,21 @@ function defaultGitLabHost(env: Env, log: Logger): CodeHost {
   });
 }
 
+/**
+ * The client class Probot builds the app's and every installation's client from: per-client read
+ * limits (a pull request check fails at once on an exhausted budget instead of holding its webhook
+ * for the hour; the scheduled audit switches its own client to waiting), requests only to the API's
+ * origin, and that API wherever Probot would have put it: Probot reads only GHE_HOST, so with
+ * GITHUB_API_URL alone it would send the app's JWT to api.github.com.
+ */
+export function appOctokit(baseUrl: string): typeof GitHubOctokit {
+  return GitHubOctokit.defaults((options: { rateLimits?: object } & Record<string, unknown>) => ({
+    ...options,
+    baseUrl,
+    rateLimits: { onPrimaryExhausted: "fail", ...options.rateLimits },
+  }));
+}
+
 function databasePassword(url: string | undefined): string | undefined {
   try {
     return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
@@ -110,18 +140,24 @@ async function main(): Promise<void> {
       databasePassword(env.DATABASE_URL),
     ],
   });
+  let baseUrl: string;
+  try {
+    baseUrl = gitHubApiUrl(env);
+  } catch (error) {
+    log.fatal(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+    return;
+  }
+  // The app's hosts read GITHUB_API_URL for their web and GraphQL addresses: the same one URL.
+  env.GITHUB_API_URL = baseUrl;
   if (env.GITLAB_WEBHOOK_SECRET && !env.GITLAB_TOKEN) {
     log.fatal("GITLAB_WEBHOOK_SECRET is set but GITLAB_TOKEN is not: set both, or neither");
     process.exitCode = 1;
     return;
   }
   // Each installation client gets its own read limits (a pull request check never queues behind a
-  // scheduled audit's reads); a check fails at once on an exhausted budget instead of holding its
-  // webhook for the hour, while the scheduled audit switches its own client to waiting.
-  await run(createServerApp(env, log), {
-    log,
-    Octokit: RateLimitedOctokit.defaults({ rateLimits: { onPrimaryExhausted: "fail" } }),
-  });
+  // scheduled audit's reads).
+  await run(createServerApp(env, log), { log, Octokit: appOctokit(baseUrl) });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

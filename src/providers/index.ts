@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
-import { ProbotOctokit } from "probot";
 import { UsageError } from "../errors.js";
+import { gitHubApiUrl } from "./github/api-origin.js";
+import { GitHubOctokit } from "./github/client.js";
 import { createGitHubClient, createGitHubHost } from "./github/index.js";
 import { createGitLabHost } from "./gitlab/index.js";
 import type { CodeHost } from "./types.js";
@@ -10,7 +11,8 @@ export type { CodeHost } from "./types.js";
 /**
  * Builds the code host the command line talks to, from the environment:
  * GitHub: GITHUB_TOKEN, or APP_ID + PRIVATE_KEY (or PRIVATE_KEY_PATH) [+ INSTALLATION_ID];
- *         GITHUB_API_URL for GitHub Enterprise Server.
+ *         GITHUB_API_URL for GitHub Enterprise Server (Probot's GHE_HOST is read the same way: see
+ *         gitHubApiUrl, which refuses the two naming different hosts).
  * GitLab: GITLAB_TOKEN; GITLAB_URL for a self-managed instance.
  * The credentials are never printed.
  */
@@ -28,7 +30,7 @@ export async function hostFromEnvironment(
     });
     return { host, stats: () => ({ requests: host.stats.requests }) };
   }
-  const baseUrl = env.GITHUB_API_URL ?? "https://api.github.com";
+  const baseUrl = gitHubApiUrl(env);
   if (env.GITHUB_TOKEN) {
     const octokit = createGitHubClient({ token: env.GITHUB_TOKEN, baseUrl });
     return { host: createGitHubHost({ octokit, baseUrl }), stats: () => octokit.stats };
@@ -53,7 +55,7 @@ async function findInstallation(
   baseUrl: string,
   org: string,
 ): Promise<number> {
-  const app = new ProbotOctokit({ auth: { appId, privateKey }, baseUrl });
+  const app = new GitHubOctokit({ auth: { appId, privateKey }, baseUrl });
   try {
     const { data } = await app.request("GET /orgs/{org}/installation", { org });
     return data.id;

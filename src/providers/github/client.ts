@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ProbotOctokit } from "probot";
+import { apiOriginOnly, DEFAULT_API_URL } from "./api-origin.js";
 import { useConditionalRequests, type ConditionalCache } from "./conditional.js";
 import {
   emptyRateLimitStats,
@@ -57,7 +58,13 @@ export interface GitHubClientOptions {
   requestTimeoutMs?: number;
 }
 
-export const DEFAULT_BASE_URL = "https://api.github.com";
+export const DEFAULT_BASE_URL = DEFAULT_API_URL;
+
+/**
+ * The client class every GitHub client is made from: GitHub's limits per client (read-limits.ts)
+ * and requests only to the configured API's origin (api-origin.ts), whatever an answer links to.
+ */
+export const GitHubOctokit = RateLimitedOctokit.plugin(apiOriginOnly as never);
 
 export function createGitHubClient(options: GitHubClientOptions = {}): GitHubClient & { stats: ClientStats } {
   const throttle = options.throttle ?? true;
@@ -89,7 +96,7 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
 
   // Each client has its own limiter state (read-limits.ts): reads are not spaced a second apart
   // like writes, and one client never waits behind another's requests.
-  const octokit: InstanceType<typeof ProbotOctokit> = new RateLimitedOctokit({
+  const octokit: InstanceType<typeof ProbotOctokit> = new GitHubOctokit({
     auth,
     baseUrl: options.baseUrl ?? DEFAULT_BASE_URL,
     request: { fetch: countingFetch },
