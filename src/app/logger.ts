@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Level, type Logger } from "pino";
-import { redactText, redactValue } from "./redact.js";
+import { redactText, redactValue, SECRET_HEADERS } from "./redact.js";
 
 export interface LoggerOptions {
   /** Lowest level written; LOG_LEVEL or "info" by default. */
@@ -8,19 +8,24 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   name?: string;
   /**
-   * Known secret values (the webhook secrets): masked wherever they appear, even in free text where
-   * no pattern could recognise them. Values shorter than 8 characters are ignored.
+   * Known secret values (the webhook secrets, tokens, passwords): masked wherever they appear, even
+   * in free text where no pattern could recognise them, whatever their length (see knownSecrets).
    */
   secrets?: readonly (string | undefined)[];
 }
 
 export const REDACTED = "[REDACTED]";
 
-/** Keys whose value is a credential wherever they appear in a logged object or a child's bindings. */
-const SECRET_KEYS = ["authorization", "token", "privateKey", "secret", '["x-hub-signature-256"]'];
+/**
+ * Keys whose value is a credential wherever they appear in a logged object or a child's bindings:
+ * bindings (e.g. the request pino-http binds, headers and all) never pass through formatters.log,
+ * so every secret header needs its path here.
+ */
+const SECRET_KEYS = ["token", "privateKey", "secret", ...SECRET_HEADERS];
 const REDACT_PATHS = SECRET_KEYS.flatMap((key) => {
-  const member = key.startsWith("[") ? key : `.${key}`;
-  return [key, `*${member}`, `*.*${member}`, `req.headers${member}`, `request.headers${member}`];
+  const member = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  const top = member.startsWith("[") ? member : key;
+  return [top, `*${member}`, `*.*${member}`, `req.headers${member}`, `request.headers${member}`];
 });
 
 /**
@@ -94,15 +99,26 @@ function isPlainData(value: unknown): boolean {
   return prototype === Object.prototype || prototype === null;
 }
 
-/** Each secret as written raw and as it appears inside a JSON string. */
-function knownSecrets(secrets: readonly (string | undefined)[]): string[] {
-  return secrets
-    .filter((s): s is string => typeof s === "string" && s.length >= 8)
+/**
+ * Each secret as written raw and as it appears inside a JSON string, however short. A secret of 8
+ * characters or more is masked wherever it appears; a shorter one where it stands alone (not inside
+ * a longer word): masking "s3cr" inside every "s3cret" would show where the secret is a part.
+ */
+function knownSecrets(secrets: readonly (string | undefined)[]): RegExp[] {
+  const forms = secrets
+    .filter((s): s is string => typeof s === "string" && s.length > 0)
     .flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
+  // Longest first, so a secret containing another is masked whole.
+  return [...new Set(forms)]
+    .sort((a, b) => b.length - a.length)
+    .map((form) => {
+      const escaped = form.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      return new RegExp(form.length >= 8 ? escaped : `(?<![A-Za-z0-9])${escaped}(?![A-Za-z0-9])`, "g");
+    });
 }
 
-function maskKnown(line: string, secrets: readonly string[]): string {
-  return secrets.reduce((out, secret) => out.split(secret).join(REDACTED), line);
+function maskKnown(line: string, secrets: readonly RegExp[]): string {
+  return secrets.reduce((out, secret) => out.replace(secret, REDACTED), line);
 }
 
 function readLevel(value: string | undefined): Level | "silent" | undefined {

@@ -10,8 +10,26 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /\b(?:token|bearer)\s+[A-Za-z0-9._-]{16,}/gi,
 ];
 
-const SECRET_KEYS =
-  /^(authorization|x-gitlab-token|x-hub-signature(-256)?|token|private_?key|privateKey|secret|webhook_?secret|password|client_?secret)$/i;
+/**
+ * HTTP headers that carry a credential, in the lower case Node gives them: GitHub's and GitLab's
+ * webhook signature and token, API credentials (GitLab accepts PRIVATE-TOKEN and JOB-TOKEN), cookies.
+ */
+export const SECRET_HEADERS = [
+  "authorization",
+  "proxy-authorization",
+  "x-hub-signature",
+  "x-hub-signature-256",
+  "x-gitlab-token",
+  "private-token",
+  "job-token",
+  "cookie",
+  "set-cookie",
+] as const;
+
+const SECRET_KEYS = new RegExp(
+  `^(${SECRET_HEADERS.join("|")}|token|private_?key|privateKey|secret|webhook_?secret|password|client_?secret)$`,
+  "i",
+);
 
 export function redactText(text: string): string {
   return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, "[REDACTED]"), text);

@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
+import { pinoHttp } from "pino-http";
 import { describe, expect, it } from "vitest";
 import { createLogger, REDACTED } from "../../src/app/logger.js";
 
@@ -110,5 +113,68 @@ describe("createLogger", () => {
     quiet.log.info({ installation: 1 }, "not written");
     quiet.log.warn({ installation: 1 }, "written");
     expect(quiet.lines()).toEqual([expect.objectContaining({ level: 40, msg: "written", installation: 1 })]);
+  });
+});
+
+describe("secrets of any length and every secret header", () => {
+  const SHORT_SECRET = "s3cr7";
+
+  function logged(secrets: readonly string[]) {
+    const chunks: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk.toString("utf8"));
+        done();
+      },
+    });
+    return { log: createLogger({ level: "debug", destination, secrets }), text: () => chunks.join("") };
+  }
+
+  it("masks a GitLab webhook secret shorter than 8 characters in the request line Probot's server logs", async () => {
+    const memory = logged([SHORT_SECRET]);
+    // Probot's server logs every request with pino-http, headers and all, as bindings of a child logger.
+    const server = createServer((req, res) => {
+      pinoHttp({ logger: memory.log.child({ name: "http" }) })(req, res);
+      res.writeHead(401).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    await fetch(`http://127.0.0.1:${port}/gitlab/webhook`, {
+      method: "POST",
+      headers: {
+        "x-gitlab-token": SHORT_SECRET,
+        "x-gitlab-event": "Merge Request Hook",
+        "private-token": "glpat-abcdefghijklmnopqrst",
+        "x-hub-signature": "sha1=0123456789abcdef0123456789abcdef01234567",
+      },
+      body: "{}",
+    }).then((response) => response.text());
+    await new Promise((resolve) => server.close(resolve));
+
+    const text = memory.text();
+    expect(text).toContain('"x-gitlab-event":"Merge Request Hook"');
+    expect(text).toContain(`"x-gitlab-token":"${REDACTED}"`);
+    expect(text).toContain(`"private-token":"${REDACTED}"`);
+    expect(text).toContain(`"x-hub-signature":"${REDACTED}"`);
+    expect(text).not.toContain(SHORT_SECRET);
+    expect(text).not.toContain("0123456789abcdef");
+  });
+
+  it("masks a short secret standing alone in free text, and leaves longer words that contain it", () => {
+    const memory = logged([SHORT_SECRET, "pw"]);
+    memory.log.warn(`token was ${SHORT_SECRET}; "${SHORT_SECRET}" again; s3cr7ive is another word; pw=pw`);
+    const { msg } = JSON.parse(memory.text()) as { msg: string };
+    expect(msg).toBe(
+      `token was ${REDACTED}; "${REDACTED}" again; s3cr7ive is another word; ${REDACTED}=${REDACTED}`,
+    );
+  });
+
+  it("masks x-gitlab-token in a child logger's bindings, whatever the token looks like", () => {
+    const memory = logged([]);
+    memory.log
+      .child({ req: { headers: { "x-gitlab-token": "plain-words-no-pattern" } } })
+      .info("GitLab webhook");
+    expect(memory.text()).toContain(`"x-gitlab-token":"${REDACTED}"`);
+    expect(memory.text()).not.toContain("plain-words-no-pattern");
   });
 });
