@@ -101,9 +101,16 @@ export function postgresCoordinator(
         if (outer) return onSession(outer, key, work, { healthy: true });
         const client = await (await poolOf()).connect();
         const session = { healthy: true };
+        // The server ending the session (a restart, an administrator) emits 'error' on the checked-out
+        // client; unhandled it would end the process. The lock is gone with it: this session is discarded.
+        const onError = () => {
+          session.healthy = false;
+        };
+        client.on("error", onError);
         try {
           return await onSession(client, key, work, session);
         } finally {
+          client.off("error", onError);
           // A session that may still hold the lock is closed, never given back to the pool.
           client.release(session.healthy ? undefined : true);
         }

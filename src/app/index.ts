@@ -250,6 +250,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
         organization: target.owner,
         now: at,
         waitMs,
+        lock: findingsLock(coordinator),
       });
       if (!verdict) {
         log.warn({ repository: fullName }, "merged change not judged: the policy is broken");
@@ -395,6 +396,14 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
   };
 }
 
+type FindingsLock = <T>(key: string, work: () => Promise<T>) => Promise<T>;
+
+/** A findings tracker's lock on the coordinator (this process's own without one). */
+function findingsLock(coordinator: Coordinator | undefined): FindingsLock {
+  const locks = coordinator ?? inProcessCoordinator();
+  return (key, work) => locks.withLock(`findings:${key}`, work);
+}
+
 /** The lock and evaluation key of a change request: host, repository and number. */
 function changeKey(target: { owner: string; repository: string; number: number }): string {
   return `github:${target.owner}/${target.repository}#${target.number}`;
@@ -426,7 +435,7 @@ export interface MergedChangeVerdict extends MergedChangeJudgement {
 export async function judgeMergedChange(
   host: CodeHost,
   target: { repository: string; number: number },
-  options: { organization: string; now: Date; waitMs?: number },
+  options: { organization: string; now: Date; waitMs?: number; lock?: FindingsLock },
 ): Promise<MergedChangeVerdict | null> {
   const outcome = await runChangeCheck(host, target, {
     organization: options.organization,
@@ -439,7 +448,7 @@ export async function judgeMergedChange(
 async function syncMergedChange(
   host: CodeHost,
   outcome: ChangeCheckOutcome,
-  options: { organization: string; now: Date; waitMs?: number },
+  options: { organization: string; now: Date; waitMs?: number; lock?: FindingsLock },
 ): Promise<MergedChangeVerdict | null> {
   if (!outcome.policy) return null;
   const judgement = judgeAsOfMerge(outcome, options.now, options.waitMs);
@@ -450,6 +459,7 @@ async function syncMergedChange(
     scope: "change-request",
     // Each event builds its own tracker: the key serialises merges landing at the same moment.
     lockKey: target.lockKey,
+    ...(options.lock ? { lock: options.lock } : {}),
   });
   return { ...judgement, findings };
 }
@@ -577,6 +587,8 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
         evaluatedAt: at,
         scope: "audit",
         lockKey: target.lockKey,
+        // One findings sync of a tracker at a time across instances (a merge's and this audit's).
+        lock: findingsLock(options.coordinator),
       });
       // A weakening no webhook announced (GitHub sends none for the 2FA requirement; a delivery may
       // be lost) is alerted on when the audit's observation finds it, as a webhook's would be.
