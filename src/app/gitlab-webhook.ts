@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import { MAX_WEBHOOK_BODY_BYTES } from "./webhook-gate.js";
 
 /**
  * The GitLab webhook endpoint (mounted by the app, e.g. at /gitlab/webhook). GitLab sends the
@@ -69,7 +70,7 @@ export interface GitLabWebhookOptions {
   /** Group member events; without this callback they are answered 204 like other kinds. */
   onMember?(event: GitLabMemberEvent): Promise<void> | void;
   log: GitLabWebhookLogger;
-  /** Largest body accepted, in bytes (1 MiB by default). */
+  /** Largest body accepted, in bytes (by default 25 MiB: GitLab sends no larger hook). */
   maxBodyBytes?: number;
 }
 
@@ -131,7 +132,7 @@ export function createGitLabWebhookHandler(
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   if (!options.secret) throw new Error("a GitLab webhook secret is required");
   const expected = digest(options.secret);
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_WEBHOOK_BODY_BYTES;
 
   return async function handle(req, res) {
     if (req.method !== "POST") return answer(res, 405, "method not allowed");
@@ -147,12 +148,18 @@ export function createGitLabWebhookHandler(
       return answer(res, 401, "unauthorized");
     }
 
+    const declared = Number(req.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > maxBodyBytes) return refuseTooLarge(req, res);
     let payload: unknown;
     try {
       payload = JSON.parse(await readBody(req, maxBodyBytes));
     } catch (error) {
-      const tooLarge = error instanceof BodyTooLarge;
-      return answer(res, tooLarge ? 413 : 400, tooLarge ? "payload too large" : "malformed JSON");
+      if (error instanceof BodyTooLarge) return refuseTooLarge(req, res);
+      return answer(res, 400, "malformed JSON");
+    }
+    // Every hook GitLab sends is a JSON object: anything else is no event (and must not reach one).
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+      return answer(res, 400, "a webhook payload is a JSON object");
     }
     const kind = objectKind(payload);
     if (kind === undefined && options.onMember && isMemberEvent(payload)) {
@@ -257,6 +264,13 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
     chunks.push(buffer);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** 413, and the connection closed: the rest of an oversized body is never read. */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader("connection", "close");
+  res.on("finish", () => req.destroy());
+  answer(res, 413, "payload too large");
 }
 
 function answer(res: ServerResponse, status: number, message?: string): void {

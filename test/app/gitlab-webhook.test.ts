@@ -1,9 +1,10 @@
-import { createServer, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { readFileSync } from "node:fs";
 import { createGitLabWebhookHandler } from "../../src/app/gitlab-webhook.js";
+import { MAX_WEBHOOK_BODY_BYTES } from "../../src/app/webhook-gate.js";
 
 const SECRET = "hook-secret-5f2c";
 const mergeRequestHook = readFileSync(
@@ -181,5 +182,51 @@ describe("GitLab webhook", () => {
     } finally {
       await new Promise((resolve) => other.close(resolve));
     }
+  });
+});
+
+describe("GitLab webhook input limits", () => {
+  const headers = { "x-gitlab-token": SECRET, "x-gitlab-event": "Merge Request Hook" };
+
+  it("answers 400, not a callback or a 204, to an authentic body that is not a JSON object", async () => {
+    for (const body of ["null", "[]", "7", '"merge_request"']) {
+      expect({ body, status: await deliver(body, headers) }).toEqual({ body, status: 400 });
+    }
+    expect(onMergeRequest).not.toHaveBeenCalled();
+    expect(onPipeline).not.toHaveBeenCalled();
+  });
+
+  it("accepts a hook larger than 1 MiB, as GitLab sends up to 25 MB", async () => {
+    const large = JSON.parse(mergeRequestHook) as { object_attributes: Record<string, unknown> };
+    large.object_attributes.description = "x".repeat(2 * 1024 * 1024);
+    expect(await deliver(JSON.stringify(large), headers)).toBe(202);
+    expect(onMergeRequest).toHaveBeenCalledTimes(1);
+  });
+
+  it("refuses a body over 25 MiB by its declared length without reading it, and logs no body", async () => {
+    const oversize = Buffer.alloc(MAX_WEBHOOK_BODY_BYTES + 1, "x");
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        url,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json", "content-length": oversize.length, ...headers },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE" && error.code !== "ECONNRESET") reject(error);
+      });
+      req.end(oversize);
+    });
+    await Promise.all(settled);
+    expect(status).toBe(413);
+    expect(onMergeRequest).not.toHaveBeenCalled();
+    expect(JSON.stringify([log.info.mock.calls, log.warn.mock.calls, log.error.mock.calls])).not.toContain(
+      "xxxx",
+    );
   });
 });
