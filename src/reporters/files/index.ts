@@ -4,13 +4,14 @@
  * summary, an offline HTML report, and a manifest with every file's SHA-256.
  */
 import { createWriteStream } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { EvaluationReport } from "../../engine/types.js";
 import type { Snapshot } from "../../model/index.js";
 import { accessRows } from "./access-csv.js";
+import { PACKAGE_FILES, replacePackage, temporarySibling } from "./atomic.js";
 import { renderCoverageMarkdown, type CoverageReport } from "./coverage.js";
 import { directPushRows } from "./direct-pushes-csv.js";
 import { buildManifest, sha256File } from "./manifest.js";
@@ -20,7 +21,15 @@ import { resultsCsvRows } from "./results-csv.js";
 import { jsonChunks, resultsJsonChunks } from "./results-json.js";
 import { renderSummaryMarkdown } from "./summary-md.js";
 
-export { renderAccessCsv, accessRows } from "./access-csv.js";
+export { renderAccessCsv, accessRows, accessRepositoryRows, accessOrganizationRows } from "./access-csv.js";
+export { PACKAGE_FILES, replacePackage, temporarySibling } from "./atomic.js";
+export {
+  EvidencePackageStream,
+  type PackageFinish,
+  type PackageRepository,
+  type PackageStreamOptions,
+  type PackageWritten,
+} from "./package-stream.js";
 export {
   renderCoverageMarkdown,
   renderCoverageCsv,
@@ -49,7 +58,11 @@ export { renderSummaryMarkdown } from "./summary-md.js";
 
 export const MANIFEST_FILE = "manifest.json";
 
-/** Writes the package into outDir (created if missing) and returns the paths written, manifest last. */
+/**
+ * Writes the package into outDir (created if missing) and returns the paths written, manifest last.
+ * The package is written beside outDir and replaces the old one whole (atomic.ts): a crash while
+ * writing leaves the old package, never a manifest beside files it does not describe.
+ */
 export async function writeEvidencePackage(
   outDir: string,
   snapshot: Snapshot,
@@ -61,7 +74,23 @@ export async function writeEvidencePackage(
   },
 ): Promise<string[]> {
   const coverage = options.coverage ?? null;
-  await mkdir(outDir, { recursive: true });
+  const dir = await temporarySibling(outDir, "writing");
+  try {
+    await writePackageFiles(dir, snapshot, report, options.toolVersion, coverage);
+    await replacePackage(dir, outDir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return PACKAGE_FILES.map((name) => join(outDir, name));
+}
+
+async function writePackageFiles(
+  outDir: string,
+  snapshot: Snapshot,
+  report: EvaluationReport,
+  toolVersion: string,
+  coverage: CoverageReport | null,
+): Promise<void> {
   const written: string[] = [];
   // every file is written as a stream of pieces: none is ever held whole in memory (at 100,000 change
   // requests results.json alone is ~360 MB), and the write waits for the disk when its buffer is full
@@ -87,7 +116,7 @@ export async function writeEvidencePackage(
     manifestPath,
     buildManifest({
       files: hashed,
-      toolVersion: options.toolVersion,
+      toolVersion,
       policy: report.policy,
       period: report.snapshot.period,
       collectedAt: report.snapshot.collectedAt,
@@ -96,7 +125,6 @@ export async function writeEvidencePackage(
     }),
     "utf8",
   );
-  return [...written, manifestPath];
 }
 
 /**

@@ -1,4 +1,5 @@
 /** results.csv: one row per result, for filtering in a spreadsheet. */
+import type { Result } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
 import { csvRow } from "../escape.js";
 import { evidenceText } from "./common.js";
@@ -20,21 +21,24 @@ export const RESULTS_CSV_HEADER = [
 /** The header, then one CSV line per result: a generator so a large audit streams to the file. */
 export function* resultsCsvRows(report: EvaluationReport): Generator<string> {
   yield csvRow(RESULTS_CSV_HEADER);
-  for (const result of report.results) {
-    yield csvRow([
-      result.control,
-      result.criterion,
-      result.subject.kind,
-      result.subject.id,
-      result.outcome,
-      result.reason,
-      result.exception?.reason,
-      result.exception?.approvedBy,
-      result.exception?.expires,
-      evidenceText(result),
-      result.subject.url,
-    ]);
-  }
+  for (const result of report.results) yield resultsCsvRow(result);
+}
+
+/** One result's line of results.csv. */
+export function resultsCsvRow(result: Result): string {
+  return csvRow([
+    result.control,
+    result.criterion,
+    result.subject.kind,
+    result.subject.id,
+    result.outcome,
+    result.reason,
+    result.exception?.reason,
+    result.exception?.approvedBy,
+    result.exception?.expires,
+    evidenceText(result),
+    result.subject.url,
+  ]);
 }
 
 export function renderResultsCsv(report: EvaluationReport): string {

@@ -1,0 +1,823 @@
+/**
+ * The evidence package of an audit written one repository at a time: each repository's change
+ * requests, direct pushes, results and rows go to spool files on disk as soon as it is evaluated,
+ * and only counts and the results summary.md names stay in memory. When every repository is in, the
+ * files are assembled from the spools, byte for byte what writeEvidencePackage writes for the same
+ * snapshot and report, into a temporary folder that replaces the old package whole (atomic.ts).
+ *
+ * Repositories arrive in any order (they are collected a few at once); each one's parts are kept at
+ * a known place in the spools and copied out in the snapshot's order. results.json and results.csv
+ * are in report order (control, subject, reason): each repository's results are sorted, and the
+ * sorted runs are merged (a k-way merge reading every run a few KB at a time).
+ */
+import { randomBytes } from "node:crypto";
+import { open, rm, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { CONTROLS, findControl } from "../../controls/index.js";
+import type { AnyControl, Outcome, Result } from "../../controls/types.js";
+import type { EvaluationReport } from "../../engine/types.js";
+import type { PolicyFile, Snapshot } from "../../model/index.js";
+import { csvRow } from "../escape.js";
+import { accessOrganizationRows, accessRepositoryRows, ACCESS_CSV_HEADER } from "./access-csv.js";
+import { PACKAGE_FILES, replacePackage, temporarySibling } from "./atomic.js";
+import {
+  approvedAfterLastPush,
+  bypassText,
+  CHANGE_REQUEST_CONTROLS,
+  changeRequestResults,
+  latestApprovals,
+  organizationNameOf,
+  OUTCOMES,
+  productionMerges,
+  requiredChecksText,
+  type ControlRow,
+} from "./common.js";
+import { renderCoverageMarkdown, type CoverageReport } from "./coverage.js";
+import { buildManifest, sha256File } from "./manifest.js";
+import { countMerges, monthBars, type MonthBar } from "./report-html-chart.js";
+import {
+  isPassing,
+  passingQuota,
+  REPORT_HTML_PASSING_ROW_CAP,
+  reportHtmlHead,
+  reportHtmlRow,
+  reportHtmlTail,
+} from "./report-html.js";
+import { RESULTS_CSV_HEADER, resultsCsvRow } from "./results-csv.js";
+import { jsonChunks, sortKeys } from "./results-json.js";
+import { renderSummary, type SummaryResult } from "./summary-md.js";
+
+/** One repository's part of the package. */
+export interface PackageRepository {
+  /** Its place in the snapshot (repositories by name). */
+  index: number;
+  /**
+   * The snapshot as this repository was evaluated: its facts, changes and direct pushes, the
+   * organization, and its asOfMerge entries when a ledger judged its merges.
+   */
+  snapshot: Snapshot;
+  /** Its results as reported, in report order. */
+  results: readonly Result[];
+  /**
+   * The results as sorted, when those reported differ (the app holds a fresh merge's verdict): the
+   * package keeps the order of these, as a report whose results were replaced one by one does.
+   */
+  sortedAs?: readonly Result[];
+}
+
+export interface PackageFinish {
+  /** The snapshot without its per-repository parts (known once every repository was collected). */
+  snapshot: Omit<Snapshot, "repositories" | "changeRequests" | "directPushes" | "policyFiles" | "asOfMerge">;
+  /** Every policy file of the snapshot, in its order. */
+  policyFiles: readonly PolicyFile[];
+  /** Whether the merges were judged as of the merge (the snapshot then has asOfMerge). */
+  asOfMerge: boolean;
+  report: Omit<EvaluationReport, "results" | "totals">;
+  /** The organization controls' results, in report order. */
+  organizationResults: readonly Result[];
+  toolVersion: string;
+  coverage?: CoverageReport | null;
+}
+
+/** What the package holds, in the figures the ledger records and the CLI prints. */
+export interface PackageWritten {
+  /** The files written, in writeEvidencePackage's order, manifest last. */
+  files: string[];
+  totals: Record<string, Record<Outcome, number>>;
+  population: { repositories: number; changeRequests: number; directPushes: number };
+}
+
+interface Range {
+  offset: number;
+  length: number;
+}
+
+/** Parts of the snapshot and of the files, each repository's at a known range of its own spool. */
+const SPOOLS = [
+  "repositories",
+  "changeRequests",
+  "directPushes",
+  "merges",
+  "population",
+  "directPushRows",
+  "access",
+  "results",
+] as const;
+type SpoolName = (typeof SPOOLS)[number];
+
+/** An append-only file: each piece goes at the next offset, written in place (concurrent writes are safe). */
+class Spool {
+  private size = 0;
+  constructor(readonly handle: FileHandle) {}
+
+  async append(text: string): Promise<Range> {
+    const bytes = Buffer.from(text, "utf8");
+    const range = { offset: this.size, length: bytes.length };
+    this.size += bytes.length;
+    if (bytes.length > 0) await this.handle.write(bytes, 0, bytes.length, range.offset);
+    return range;
+  }
+}
+
+/** Writes to a file in ~64 KiB pieces: one write per CSV row would cost more than the row. */
+class Output {
+  private pending: Buffer[] = [];
+  private bytes = 0;
+  private constructor(private readonly handle: FileHandle) {}
+
+  static async create(path: string): Promise<Output> {
+    return new Output(await open(path, "w"));
+  }
+
+  async write(piece: string | Buffer): Promise<void> {
+    const buffer = typeof piece === "string" ? Buffer.from(piece, "utf8") : piece;
+    this.pending.push(buffer);
+    this.bytes += buffer.length;
+    if (this.bytes >= 64 * 1024) await this.flush();
+  }
+
+  /** Copies a range of a spool, a piece at a time. */
+  async copy(spool: Spool, range: Range): Promise<void> {
+    const piece = 256 * 1024;
+    for (let at = 0; at < range.length; at += piece) {
+      const size = Math.min(piece, range.length - at);
+      const buffer = Buffer.alloc(size);
+      const { bytesRead } = await spool.handle.read(buffer, 0, size, range.offset + at);
+      await this.write(buffer.subarray(0, bytesRead));
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.bytes === 0) return;
+    const joined = Buffer.concat(this.pending, this.bytes);
+    this.pending = [];
+    this.bytes = 0;
+    await this.handle.write(joined);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.handle.close();
+  }
+}
+
+/** One spooled result: its sort keys (control order, subject id, reason), the result, a title. */
+type ResultLine = [number, string, string, Result, string | null];
+
+/** Reads one sorted run of result lines from the results spool, a few KB at a time. */
+class RunReader {
+  private position: number;
+  private readonly end: number;
+  private text = "";
+  private readonly decoder = new StringDecoder("utf8");
+  head: ResultLine | undefined;
+
+  constructor(
+    private readonly spool: Spool,
+    range: Range,
+    readonly run: number,
+  ) {
+    this.position = range.offset;
+    this.end = range.offset + range.length;
+  }
+
+  /** Moves to the next line; head is undefined at the end of the run. */
+  async next(): Promise<void> {
+    const line = await this.nextText();
+    this.head = line === undefined ? undefined : (JSON.parse(line) as ResultLine);
+  }
+
+  /** The next line's text, undefined at the end of the run. */
+  async nextText(): Promise<string | undefined> {
+    for (;;) {
+      const newline = this.text.indexOf("\n");
+      if (newline !== -1) {
+        const line = this.text.slice(0, newline);
+        this.text = this.text.slice(newline + 1);
+        return line;
+      }
+      if (this.position >= this.end) return undefined;
+      const size = Math.min(16 * 1024, this.end - this.position);
+      const buffer = Buffer.alloc(size);
+      const { bytesRead } = await this.spool.handle.read(buffer, 0, size, this.position);
+      this.position += bytesRead;
+      this.text += this.decoder.write(buffer.subarray(0, bytesRead));
+    }
+  }
+}
+
+/** Code-unit order, independent of the machine's locale (as the engine sorts). */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareLines(a: RunReader, b: RunReader): number {
+  const x = a.head!;
+  const y = b.head!;
+  return x[0] - y[0] || compareText(x[1], y[1]) || compareText(x[2], y[2]) || a.run - b.run;
+}
+
+/** A binary min-heap of the runs' heads. */
+class RunHeap {
+  private readonly items: RunReader[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(reader: RunReader): void {
+    const items = this.items;
+    items.push(reader);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (compareLines(items[i]!, items[parent]!) >= 0) break;
+      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): RunReader {
+    const items = this.items;
+    const top = items[0]!;
+    const last = items.pop()!;
+    if (items.length > 0) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let least = i;
+        if (left < items.length && compareLines(items[left]!, items[least]!) < 0) least = left;
+        if (right < items.length && compareLines(items[right]!, items[least]!) < 0) least = right;
+        if (least === i) break;
+        [items[i], items[least]] = [items[least]!, items[i]!];
+        i = least;
+      }
+    }
+    return top;
+  }
+}
+
+/** An element of a pretty-printed JSON array at `depth` (2 spaces a level), as JSON.stringify nests it. */
+function arrayElement(value: unknown, depth: number): string {
+  const pad = " ".repeat(2 * (depth + 1));
+  return `${pad}${(JSON.stringify(value, null, 2) ?? "null").replace(/\n/g, `\n${pad}`)}`;
+}
+
+export interface PackageStreamOptions {
+  controls?: readonly AnyControl[];
+  /** How many pass and n/a results report.html's table may hold (REPORT_HTML_PASSING_ROW_CAP). */
+  passingRowCap?: number;
+  /**
+   * Keep the results a findings sync needs (finish returns them): every fail, unknown and excepted
+   * result whole, and pass and n/a ones without their evidence (they close findings by subject).
+   */
+  findings?: boolean;
+}
+
+/**
+ * An evidence package being written. open() it, addRepository() each repository (any order, a few
+ * at once), then finish(); abort() removes what was written when the audit fails.
+ */
+export class EvidencePackageStream {
+  private readonly spools = new Map<SpoolName, Spool>();
+  private readonly ranges = new Map<SpoolName, (Range | undefined)[]>();
+  private readonly controls: readonly AnyControl[];
+  private readonly controlIndex: Map<string, number>;
+  private readonly totals: Record<string, Record<Outcome, number>> = {};
+  /** The criterion and title of each control's results (from the first one seen). */
+  private readonly identity = new Map<string, { criterion: string; title: string }>();
+  private readonly passingByControl = new Map<string, number>();
+  /** Controls besides the four known ones that judged change requests: population columns. */
+  private readonly extraChangeRequestControls = new Set<string>();
+  private readonly months = new Map<string, MonthBar>();
+  private readonly seen = new Set<string>();
+  private readonly names: string[] = [];
+  private readonly policyTextKeys: string[][] = [];
+  private readonly policyTexts = new Map<string, string>();
+  private readonly population = { repositories: 0, changeRequests: 0, directPushes: 0 };
+
+  private constructor(
+    readonly outDir: string,
+    private readonly written: string,
+    private readonly spoolDir: string,
+    private readonly options: PackageStreamOptions,
+  ) {
+    this.controls = options.controls ?? CONTROLS;
+    this.controlIndex = new Map(this.controls.map((control, i) => [control.id, i]));
+    for (const control of this.controls) {
+      this.totals[control.id] = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+    }
+    for (const name of SPOOLS) this.ranges.set(name, []);
+  }
+
+  static async open(outDir: string, options: PackageStreamOptions = {}): Promise<EvidencePackageStream> {
+    const written = await temporarySibling(outDir, "writing");
+    const spoolDir = await temporarySibling(outDir, "spool");
+    const stream = new EvidencePackageStream(outDir, written, spoolDir, options);
+    try {
+      for (const name of SPOOLS) {
+        stream.spools.set(
+          name,
+          new Spool(await open(join(spoolDir, `${name}-${randomBytes(2).toString("hex")}`), "w+")),
+        );
+      }
+    } catch (error) {
+      await stream.abort();
+      throw error;
+    }
+    return stream;
+  }
+
+  /** Spools one repository's parts; returns when they are on disk (nothing of it is kept but counts). */
+  async addRepository(part: PackageRepository): Promise<void> {
+    const { snapshot, index } = part;
+    for (const repository of snapshot.repositories) this.names[index] = repository.fullName;
+    this.population.repositories += snapshot.repositories.length;
+    this.population.changeRequests += snapshot.changeRequests.length;
+    this.population.directPushes += snapshot.directPushes.length;
+    const results = part.results;
+    const sortedAs = part.sortedAs ?? results;
+    if (sortedAs.length !== results.length) throw new Error("sortedAs must hold one result per result");
+    this.count(results);
+
+    const bySubject = changeRequestResults({ results } as EvaluationReport);
+    const merges = [...productionMerges(snapshot, bySubject)];
+    countMerges(this.months, merges);
+
+    const titles = new Map<string, string>();
+    for (const cr of snapshot.changeRequests) titles.set(`${cr.repository}#${cr.number}`, cr.title);
+    let resultLines = "";
+    for (let i = 0; i < results.length; i += 1) {
+      const result = results[i]!;
+      const key = sortedAs[i]!;
+      const title = result.subject.kind === "change-request" ? (titles.get(result.subject.id) ?? null) : null;
+      const line: ResultLine = [
+        this.controlIndex.get(key.control) ?? 0,
+        key.subject.id,
+        key.reason,
+        result,
+        title,
+      ];
+      resultLines += `${JSON.stringify(line)}\n`;
+    }
+
+    const merged = snapshot.asOfMerge;
+    if (merged) {
+      const keys = Object.keys(merged.policyTexts);
+      this.policyTextKeys[index] = keys;
+      for (const key of keys)
+        if (!this.policyTexts.has(key)) this.policyTexts.set(key, merged.policyTexts[key]!);
+    }
+
+    const pieces: [SpoolName, string][] = [
+      ["repositories", snapshot.repositories.map((r) => arrayElement(r, 1)).join(",\n")],
+      ["changeRequests", snapshot.changeRequests.map((c) => arrayElement(c, 1)).join(",\n")],
+      ["directPushes", snapshot.directPushes.map((p) => arrayElement(p, 1)).join(",\n")],
+      ["merges", (merged?.merges ?? []).map((m) => arrayElement(m, 2)).join(",\n")],
+      [
+        "population",
+        merges
+          .map(({ changeRequest, results: crResults }) => populationLine(changeRequest, snapshot, crResults))
+          .join(""),
+      ],
+      ["directPushRows", directPushLines(snapshot, results)],
+      [
+        "access",
+        snapshot.repositories
+          .map((r) => [...accessRepositoryRows(r, snapshot.organization, this.seen)].join(""))
+          .join(""),
+      ],
+      ["results", resultLines],
+    ];
+    await Promise.all(
+      pieces.map(async ([name, text]) => {
+        this.ranges.get(name)![index] = await this.spools.get(name)!.append(text);
+      }),
+    );
+  }
+
+  private count(results: readonly Result[]): void {
+    for (const result of results) {
+      // as totalsOf: counted for the controls of the list
+      const row = this.totals[result.control];
+      if (row) row[result.outcome] += 1;
+      if (!this.identity.has(result.control)) {
+        this.identity.set(result.control, { criterion: result.criterion, title: result.title });
+      }
+      if (isPassing(result)) {
+        this.passingByControl.set(result.control, (this.passingByControl.get(result.control) ?? 0) + 1);
+      }
+      if (
+        result.subject.kind === "change-request" &&
+        !(CHANGE_REQUEST_CONTROLS as readonly string[]).includes(result.control)
+      ) {
+        this.extraChangeRequestControls.add(result.control);
+      }
+    }
+  }
+
+  /** Assembles the package from the spools, replaces the old one, and removes the spools. */
+  async finish(input: PackageFinish): Promise<PackageWritten & { findings: Result[] }> {
+    try {
+      const organizationResults = input.organizationResults;
+      this.count(organizationResults);
+      const organizationRun = await this.spools
+        .get("results")!
+        .append(
+          organizationResults
+            .map(
+              (result) =>
+                `${JSON.stringify([this.controlIndex.get(result.control) ?? 0, result.subject.id, result.reason, result, null])}\n`,
+            )
+            .join(""),
+        );
+      const path = (name: (typeof PACKAGE_FILES)[number]): string => join(this.written, name);
+      await this.writePopulation(path("population.csv"));
+      await this.writeRows(path("direct-pushes.csv"), "directPushRows", csvRow(DIRECT_PUSH_HEADER));
+      await this.writeAccess(path("access.csv"), input.snapshot.organization);
+      const rows = this.controlRows();
+      const organization = organizationNameOf(
+        input.snapshot.organization,
+        this.names.filter((n) => n !== undefined),
+      );
+      const merged = await this.writeResults(
+        { json: path("results.json"), csv: path("results.csv"), html: path("report.html") },
+        organizationRun,
+        input,
+        rows,
+        organization,
+      );
+      await this.writeSnapshot(path("snapshot.json"), input);
+      await writeText(
+        path("summary.md"),
+        renderSummary({
+          report: input.report,
+          rows,
+          organization,
+          notable: merged.notable,
+          unreadable: input.snapshot.unreadable,
+        }),
+      );
+      await writeText(path("coverage.md"), renderCoverageMarkdown(input.coverage ?? null));
+      const names = PACKAGE_FILES.filter((name) => name !== "manifest.json");
+      const hashed = await Promise.all(names.map((name) => sha256File(path(name))));
+      await writeText(
+        join(this.written, "manifest.json"),
+        buildManifest({
+          files: hashed,
+          toolVersion: input.toolVersion,
+          policy: input.report.policy,
+          period: input.report.snapshot.period,
+          collectedAt: input.report.snapshot.collectedAt,
+          host: input.report.snapshot.host,
+          baseUrl: input.report.snapshot.baseUrl,
+        }),
+      );
+      await this.closeSpools();
+      await replacePackage(this.written, this.outDir);
+      return {
+        files: PACKAGE_FILES.map((name) => join(this.outDir, name)),
+        totals: this.totals,
+        population: { ...this.population },
+        findings: merged.findings,
+      };
+    } finally {
+      await this.abort();
+    }
+  }
+
+  /** Removes the spools and the package being written (the old package stays as it was). */
+  async abort(): Promise<void> {
+    await this.closeSpools();
+    await rm(this.spoolDir, { recursive: true, force: true });
+    await rm(this.written, { recursive: true, force: true });
+  }
+
+  private async closeSpools(): Promise<void> {
+    const spools = [...this.spools.values()];
+    this.spools.clear();
+    await Promise.all(spools.map((spool) => spool.handle.close().catch(() => undefined)));
+  }
+
+  /** Each repository's ranges of a spool, in the snapshot's order. */
+  private rangesOf(name: SpoolName): Range[] {
+    const ranges: Range[] = [];
+    const all = this.ranges.get(name)!;
+    for (let i = 0; i < all.length; i += 1) {
+      const range = all[i];
+      if (range && range.length > 0) ranges.push(range);
+    }
+    return ranges;
+  }
+
+  private async writeRows(file: string, spool: SpoolName, header: string): Promise<void> {
+    const out = await Output.create(file);
+    await out.write(header);
+    for (const range of this.rangesOf(spool)) await out.copy(this.spools.get(spool)!, range);
+    await out.close();
+  }
+
+  private async writeAccess(file: string, organization: Snapshot["organization"]): Promise<void> {
+    const out = await Output.create(file);
+    await out.write(csvRow(ACCESS_CSV_HEADER));
+    for (const range of this.rangesOf("access")) await out.copy(this.spools.get("access")!, range);
+    for (const row of accessOrganizationRows(organization, this.seen)) await out.write(row);
+    await out.close();
+  }
+
+  /** population.csv: its columns (other controls that judged change requests) are known only now. */
+  private async writePopulation(file: string): Promise<void> {
+    const controlIds: string[] = [...CHANGE_REQUEST_CONTROLS];
+    for (const control of this.controls) {
+      if (this.extraChangeRequestControls.has(control.id)) controlIds.push(control.id);
+    }
+    for (const id of this.extraChangeRequestControls) if (!controlIds.includes(id)) controlIds.push(id);
+    const out = await Output.create(file);
+    await out.write(csvRow([...POPULATION_HEAD, ...controlIds, "link"]));
+    const spool = this.spools.get("population")!;
+    for (const range of this.rangesOf("population")) {
+      const reader = new RunReader(spool, range, 0);
+      for (;;) {
+        const line = await reader.nextText();
+        if (line === undefined) break;
+        const [cells, outcomes, link] = JSON.parse(line) as [
+          (string | number)[],
+          Record<string, string>,
+          string,
+        ];
+        await out.write(csvRow([...cells, ...controlIds.map((id) => outcomes[id] ?? "not evaluated"), link]));
+      }
+    }
+    await out.close();
+  }
+
+  /** Controls in report order with their totals (as controlRows of the whole report). */
+  private controlRows(): ControlRow[] {
+    return Object.keys(this.totals).map((id) => {
+      const known = this.identity.get(id) ?? findControl(id);
+      const totals = { pass: 0, fail: 0, unknown: 0, excepted: 0, "not-applicable": 0 };
+      const given = this.totals[id]!;
+      for (const outcome of OUTCOMES) totals[outcome] = given[outcome] ?? 0;
+      return { id, criterion: known?.criterion ?? "", title: known?.title ?? id, totals };
+    });
+  }
+
+  /**
+   * results.json, results.csv and report.html in one pass over the results in report order; keeps
+   * what summary.md lists and, when asked, what a findings sync needs.
+   */
+  private async writeResults(
+    files: { json: string; csv: string; html: string },
+    organizationRun: Range,
+    input: PackageFinish,
+    rows: ControlRow[],
+    organization: string,
+  ): Promise<{ notable: SummaryResult[]; findings: Result[] }> {
+    const spool = this.spools.get("results")!;
+    const heap = new RunHeap();
+    const runs: [Range, number][] = [[organizationRun, -1]];
+    const all = this.ranges.get("results")!;
+    for (let i = 0; i < all.length; i += 1) if (all[i] && all[i]!.length > 0) runs.push([all[i]!, i]);
+    for (const [range, run] of runs) {
+      const reader = new RunReader(spool, range, run);
+      await reader.next();
+      if (reader.head) heap.push(reader);
+    }
+
+    const total = Object.values(this.totals).reduce(
+      (sum, row) => sum + OUTCOMES.reduce((n, outcome) => n + row[outcome], 0),
+      0,
+    );
+    const cap = this.options.passingRowCap ?? REPORT_HTML_PASSING_ROW_CAP;
+    const passingCounts = [...this.passingByControl.values()];
+    const quota = passingQuota(passingCounts, cap);
+    const passing = passingCounts.reduce((sum, n) => sum + n, 0);
+    const passingShown = [...this.passingByControl.values()].reduce((sum, n) => sum + Math.min(n, quota), 0);
+
+    const json = await Output.create(files.json);
+    const csv = await Output.create(files.csv);
+    const html = await Output.create(files.html);
+    const [jsonHead, jsonRest] = splitResults(input.report, this.totals);
+    await json.write(jsonHead);
+    await csv.write(csvRow(RESULTS_CSV_HEADER));
+    await html.write(
+      reportHtmlHead({
+        organization,
+        report: input.report,
+        rows,
+        months: monthBars(this.months, input.report.snapshot.period),
+        shown: total - passing + passingShown,
+        total,
+        passing,
+        passingShown,
+        unreadable: input.snapshot.unreadable,
+        tool: input.snapshot.collector.tool,
+        coverage: input.coverage ?? null,
+      }),
+    );
+
+    const notable: SummaryResult[] = [];
+    const findings: Result[] = [];
+    const kept = new Map<string, number>();
+    let first = true;
+    let firstRow = true;
+    while (heap.size > 0) {
+      const reader = heap.pop();
+      const [, , , result, title] = reader.head!;
+      await json.write(`${first ? "\n" : ",\n"}${arrayElement(sortKeys(result), 1)}`);
+      first = false;
+      await csv.write(resultsCsvRow(result));
+      let shown = true;
+      if (isPassing(result)) {
+        const n = kept.get(result.control) ?? 0;
+        if (n >= quota) shown = false;
+        else kept.set(result.control, n + 1);
+      } else {
+        notable.push({
+          control: result.control,
+          subject: result.subject,
+          outcome: result.outcome,
+          reason: result.reason,
+          ...(result.exception ? { exception: result.exception } : {}),
+        });
+      }
+      if (shown) {
+        await html.write(`${firstRow ? "" : "\n"}${reportHtmlRow(result, title ?? undefined)}`);
+        firstRow = false;
+      }
+      if (this.options.findings) findings.push(isPassing(result) ? { ...result, evidence: [] } : result);
+      await reader.next();
+      if (reader.head) heap.push(reader);
+    }
+    await json.write(first ? `]${jsonRest}` : `\n  ]${jsonRest}`);
+    await html.write(
+      reportHtmlTail({
+        organization,
+        report: input.report,
+        rows,
+        months: [],
+        shown: 0,
+        total,
+        passing,
+        passingShown,
+        unreadable: input.snapshot.unreadable,
+        tool: input.snapshot.collector.tool,
+        coverage: input.coverage ?? null,
+      }),
+    );
+    await Promise.all([json.close(), csv.close(), html.close()]);
+    return { notable, findings };
+  }
+
+  /** snapshot.json: the header's JSON with the spooled arrays copied into their places. */
+  private async writeSnapshot(file: string, input: PackageFinish): Promise<void> {
+    const policyTexts: Record<string, string> = {};
+    for (const keys of this.policyTextKeys) {
+      for (const key of keys ?? []) if (!(key in policyTexts)) policyTexts[key] = this.policyTexts.get(key)!;
+    }
+    const shape: Record<string, unknown> = {
+      ...input.snapshot,
+      repositories: [],
+      changeRequests: [],
+      directPushes: [],
+      policyFiles: input.policyFiles,
+      ...(input.asOfMerge ? { asOfMerge: { merges: [], policyTexts } } : {}),
+    };
+    const text = [...jsonChunks(shape, { sorted: false, streamed: [] })].join("");
+    const slots: { marker: string; spool: SpoolName; close: string }[] = [
+      { marker: '\n  "repositories": []', spool: "repositories", close: "  ]" },
+      { marker: '\n  "changeRequests": []', spool: "changeRequests", close: "  ]" },
+      { marker: '\n  "directPushes": []', spool: "directPushes", close: "  ]" },
+      ...(input.asOfMerge
+        ? [{ marker: '\n    "merges": []', spool: "merges" as const, close: "    ]" }]
+        : []),
+    ];
+    const out = await Output.create(file);
+    let at = 0;
+    for (const slot of slots) {
+      const found = text.indexOf(slot.marker, at);
+      if (found === -1) throw new Error(`snapshot.json: ${slot.spool} not found in the header`);
+      const end = found + slot.marker.length; // just after "[]"
+      const ranges = this.rangesOf(slot.spool);
+      await out.write(text.slice(at, end - 2));
+      if (ranges.length === 0) {
+        await out.write("[]");
+      } else {
+        await out.write("[\n");
+        for (let i = 0; i < ranges.length; i += 1) {
+          if (i > 0) await out.write(",\n");
+          await out.copy(this.spools.get(slot.spool)!, ranges[i]!);
+        }
+        await out.write(`\n${slot.close}`);
+      }
+      at = end;
+    }
+    await out.write(text.slice(at));
+    await out.close();
+  }
+}
+
+const POPULATION_HEAD = [
+  "repository",
+  "number",
+  "title",
+  "author",
+  "approvers",
+  "approval_after_last_push",
+  "required_checks_on_head",
+  "merged_by",
+  "merged_at",
+  "bypassed_protection",
+] as const;
+
+const DIRECT_PUSH_HEADER = [
+  "repository",
+  "branch",
+  "sha",
+  "pushed_by",
+  "author",
+  "committer",
+  "at",
+  "message",
+  "outcome",
+  "exception",
+  "link",
+] as const;
+
+/** A production merge's population row, its outcome columns by control (the columns come later). */
+function populationLine(
+  changeRequest: Snapshot["changeRequests"][number],
+  snapshot: Snapshot,
+  results: readonly Result[],
+): string {
+  const approvers = latestApprovals(changeRequest)
+    .map((review) => `${review.reviewer} ${review.submittedAt}`)
+    .join("; ");
+  const outcomes: Record<string, string> = {};
+  for (const result of results) if (!(result.control in outcomes)) outcomes[result.control] = result.outcome;
+  const repository = snapshot.repositories.find((r) => r.fullName === changeRequest.repository);
+  const cells = [
+    changeRequest.repository,
+    changeRequest.number,
+    changeRequest.title,
+    changeRequest.author,
+    approvers,
+    approvedAfterLastPush(changeRequest) ? "yes" : "no",
+    requiredChecksText(changeRequest, repository, [...results]),
+    changeRequest.mergedBy ?? "unknown",
+    changeRequest.mergedAt ?? "",
+    bypassText(changeRequest),
+  ];
+  return `${JSON.stringify([cells, outcomes, changeRequest.url])}\n`;
+}
+
+/** A repository's rows of direct-pushes.csv (directPushRows without its header). */
+function directPushLines(snapshot: Snapshot, results: readonly Result[]): string {
+  const byCommit = new Map<string, Result>();
+  for (const result of results) {
+    if (result.control !== "cc8.no-direct-push" || result.subject.kind !== "direct-push") continue;
+    byCommit.set(`${result.subject.repository ?? ""}@${result.subject.commit ?? ""}`, result);
+  }
+  let text = "";
+  for (const push of snapshot.directPushes) {
+    const result = byCommit.get(`${push.repository}@${push.sha}`);
+    text += csvRow([
+      push.repository,
+      push.branch,
+      push.sha,
+      push.pushedBy ?? "unknown",
+      push.authorLogin ?? "unknown",
+      push.committerLogin ?? "unknown",
+      push.at,
+      push.message,
+      result?.outcome ?? "not evaluated",
+      result?.exception
+        ? `${result.exception.reason} (approved by ${result.exception.approvedBy}, expires ${result.exception.expires})`
+        : "",
+      push.url,
+    ]);
+  }
+  return text;
+}
+
+/** results.json around its results: the text up to the array's "[", and after its "]". */
+function splitResults(
+  report: Omit<EvaluationReport, "results" | "totals">,
+  totals: EvaluationReport["totals"],
+): [string, string] {
+  const text = [...jsonChunks({ ...report, results: [], totals }, { sorted: true, streamed: [] })].join("");
+  const marker = '\n  "results": []';
+  const found = text.indexOf(marker);
+  if (found === -1) throw new Error("results.json: results not found in the header");
+  // the head ends with the array's "[", the rest starts after its "]"
+  return [text.slice(0, found + marker.length - 1), text.slice(found + marker.length)];
+}
+
+async function writeText(file: string, text: string): Promise<void> {
+  const out = await Output.create(file);
+  await out.write(text);
+  await out.close();
+}
