@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { runAudit } from "../src/cli/audit.js";
+import { openLedger, pushRecordOf, type LedgerOptions } from "../src/ledger/index.js";
 import { createGitHubClient, createGitHubHost } from "../src/providers/github/index.js";
 import type { ExpectedFinding } from "../src/sample/generate.js";
 import { compareWithExpected, type ExpectedComparison } from "./harness.js";
@@ -28,6 +29,12 @@ export interface AuditProcessConfig {
   concurrency: number;
   /** File the finding issues too, as `soc2-bot audit` does without --skip-findings. */
   findings: boolean;
+  /**
+   * A ledger holding the app's push record (bench/push-record-fill.ts): the GitHub host answers
+   * direct pushes from it where it is complete, as the app's scheduled audit does. Opened inside the
+   * measurement (PGlite's WASM heap counts in the peak RSS). The audit is not recorded in it.
+   */
+  pushRecord?: LedgerOptions;
 }
 
 export interface AuditProcessFigures {
@@ -66,11 +73,17 @@ serveWorker<AuditProcessConfig, AuditProcessFigures>({
 async function audit(config: AuditProcessConfig, outDir: string): Promise<AuditProcessFigures> {
   // As src/providers/index.ts builds it for a token: production defaults, nothing turned off.
   const octokit = createGitHubClient({ token: config.token, baseUrl: config.url });
-  const host = createGitHubHost({ octokit, baseUrl: config.url });
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 100);
+  const ledger = config.pushRecord ? openLedger(config.pushRecord) : null;
+  await ledger?.open();
+  const host = createGitHubHost({
+    octokit,
+    baseUrl: config.url,
+    ...(ledger ? { pushRecord: pushRecordOf(ledger) } : {}),
+  });
   const quiet = { stdout: () => {}, stderr: () => {} };
   const started = performance.now();
   let exitCode: number | null = null;
@@ -94,6 +107,7 @@ async function audit(config: AuditProcessConfig, outDir: string): Promise<AuditP
     error = caught instanceof Error ? caught.message : String(caught);
   }
   const wallMs = performance.now() - started;
+  await ledger?.close();
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
   // Read back after the measurement: what the package says, streamed, never held whole.
