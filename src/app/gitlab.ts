@@ -142,6 +142,7 @@ export function createGitLabEndpoint(
       evaluatedAt,
       scope: "change-request",
       lockKey: `gitlab:${findings}`,
+      groupChangeRequests: outcome.policy.findings.groupChangeRequests,
     });
     await recordJudgementSafely(options.ledger, log, {
       trigger: "merge",

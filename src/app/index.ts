@@ -459,6 +459,7 @@ async function syncMergedChange(
     scope: "change-request",
     // Each event builds its own tracker: the key serialises merges landing at the same moment.
     lockKey: target.lockKey,
+    groupChangeRequests: target.groupChangeRequests,
     ...(options.lock ? { lock: options.lock } : {}),
   });
   return { ...judgement, findings };
@@ -587,6 +588,7 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
         evaluatedAt: at,
         scope: "audit",
         lockKey: target.lockKey,
+        groupChangeRequests: target.groupChangeRequests,
         // One findings sync of a tracker at a time across instances (a merge's and this audit's).
         lock: findingsLock(options.coordinator),
       });

@@ -16,7 +16,7 @@ import { hostFromEnvironment } from "../providers/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { writeEvidencePackage } from "../reporters/files/index.js";
 import { alertOnObserved, findingsTracker } from "../pipeline/alerts.js";
-import { syncFindings } from "../reporters/findings/lifecycle.js";
+import { syncFindings, type FindingsProgress } from "../reporters/findings/lifecycle.js";
 import { TOOL_VERSION } from "../version.js";
 import { ledgerFor } from "./ledger.js";
 import { exitCodeFor, parseDate, printTotals, readPolicyFiles, type Io } from "./main.js";
@@ -152,11 +152,27 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
       evaluatedAt: run.until,
       scope: "audit",
       lockKey: target.lockKey,
+      groupChangeRequests: target.groupChangeRequests,
+      onProgress: findingsProgressReporter(io),
     });
     io.stdout(
       `findings in ${target.repository}: ${summary.created.length} opened, ${summary.updated.length} updated, ` +
-        `${summary.reopened.length} reopened, ${summary.closed.length} closed\n`,
+        `${summary.reopened.length} reopened, ${summary.closed.length} closed` +
+        (summary.folded.length > 0 ? `, ${summary.folded.length} folded into their repository's issue` : "") +
+        (summary.failed.length > 0
+          ? `, ${summary.failed.length} writes failed (retried by the next sync)`
+          : "") +
+        "\n",
     );
+    // A write the host refused is not a missing permission: its own words say what it refused.
+    for (const failed of summary.failed) {
+      const what = failed.issue === undefined ? failed.finding : `#${failed.issue} ${failed.finding}`;
+      const why =
+        failed.applied === "no"
+          ? `refused (${[failed.status, failed.fields.join(", ")].filter(Boolean).join(", ")}): ${failed.message}`
+          : `answer lost, may have been applied: ${failed.message}`;
+      io.stderr(`findings: ${failed.action} of ${what}: ${why}\n`);
+    }
     // A configuration weakened (or restored) since the ledger's last observation, as the app's
     // scheduled audit alerts on it: the command line run from a schedule is how many teams audit.
     const alerted = run.ledger
@@ -175,6 +191,24 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
     `\nevidence package (${files.length} files): ${run.outDir}\nopen ${resolve(run.outDir, "report.html")}\n`,
   );
   return exitCodeFor(report);
+}
+
+/** The findings writes as a line every tenth of the way, and each wait for the host's content limit. */
+function findingsProgressReporter(io: Io): (progress: FindingsProgress) => void {
+  let lastTenth = 0;
+  return (progress) => {
+    if (progress.waitingSeconds !== undefined) {
+      io.stderr(
+        `findings: ${progress.done}/${progress.total} writes; waiting ${progress.waitingSeconds} s for the host's content-creation limit\n`,
+      );
+      return;
+    }
+    const tenth = progress.total === 0 ? 10 : Math.floor((progress.done / progress.total) * 10);
+    if (progress.total >= 20 && tenth > lastTenth) {
+      lastTenth = tenth;
+      io.stderr(`findings: ${progress.done}/${progress.total} writes\n`);
+    }
+  };
 }
 
 /** A progress bar on a terminal; plain log lines (every tenth of the way) otherwise. */

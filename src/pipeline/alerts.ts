@@ -16,7 +16,11 @@ import {
 } from "../ledger/index.js";
 import type { Policy } from "../policy/types.js";
 import type { CodeHost, IssueTracker } from "../providers/types.js";
-import { syncFindings, type SyncSummary } from "../reporters/findings/lifecycle.js";
+import {
+  syncFindings,
+  type ChangeRequestGrouping,
+  type SyncSummary,
+} from "../reporters/findings/lifecycle.js";
 
 export const WEAKENING_CONTROL = "cc7.configuration-weakened";
 const CRITERION: Criterion = "CC7.1";
@@ -28,12 +32,21 @@ const REMEDIATION =
   "soc2-bot reopens it if the setting is weakened again. A policy exception does not apply to these " +
   "alerts (the policy would refuse one for this control, which no audit evaluates).";
 
-/** Where finding issues go for an organization's policy: the tracker, its label and the lock syncs share. */
+/**
+ * Where finding issues go for an organization's policy: the tracker, its label, the lock syncs share
+ * and how failing change requests become issues (grouped per control and repository by default).
+ */
 export function findingsTracker(
   host: CodeHost,
   organization: string,
   policy: Pick<Policy, "findings">,
-): { repository: string; tracker: IssueTracker; label: string; lockKey: string } {
+): {
+  repository: string;
+  tracker: IssueTracker;
+  label: string;
+  lockKey: string;
+  groupChangeRequests: ChangeRequestGrouping;
+} {
   const repository = `${organization}/${policy.findings.repository}`;
   return {
     repository,
@@ -41,6 +54,7 @@ export function findingsTracker(
     label: policy.findings.labels[0] ?? "soc2",
     // The key the app's merge judgements use: alerts and merge findings landing at once never race.
     lockKey: `${host.host}:${repository}`,
+    groupChangeRequests: policy.findings.groupChangeRequests ?? "by_repository",
   };
 }
 
@@ -93,6 +107,7 @@ export async function alertOnWeakening(input: WeakeningAlertInput): Promise<Weak
     evaluatedAt: input.now,
     scope: "change-request",
     lockKey: target.lockKey,
+    groupChangeRequests: target.groupChangeRequests,
   });
   return { opened, restored, findings };
 }
