@@ -12,6 +12,7 @@ import { renderResultsCsv } from "../reporters/files/results-csv.js";
 import { renderResultsJson } from "../reporters/files/results-json.js";
 import { renderSummaryMarkdown } from "../reporters/files/summary-md.js";
 import { writeEvidencePackage } from "../reporters/files/index.js";
+import { checkOutputFolder } from "./output-path.js";
 import { readSnapshotFile } from "./snapshot-file.js";
 import { countOutcomes, renderTotalsTable } from "./table.js";
 import { TOOL_VERSION } from "../version.js";
@@ -103,6 +104,12 @@ export function reportError(error: unknown, io: Io): number {
     io.stderr(`soc2-bot: ${error.message}\n\n${USAGE}`);
     return EXIT.usage;
   }
+  if (isFileSystemError(error)) {
+    // A path the file system refused (no such folder, no permission, read-only, full): the person
+    // picks another; the system's message names the operation and the path, on one line.
+    io.stderr(`soc2-bot: ${error.message.split("\n")[0] ?? ""}\n`);
+    return EXIT.usage;
+  }
   throw error;
 }
 
@@ -127,7 +134,14 @@ async function evaluateCommand(args: string[], io: Io): Promise<number> {
     await readPolicyFiles(values.policy ?? []),
   );
   const at = parseDate(values.at, "--at") ?? defaultEvaluationTime(snapshot);
+  if (values.out) await checkOutputFolder(values.out);
   const report = evaluate(snapshot, policySetFor(snapshot), at);
+  // No result is no evidence: exiting 0 would read as "every control passes".
+  if (report.results.length === 0) {
+    throw new SnapshotError(
+      `${values.snapshot}: no control applies to anything in this snapshot: nothing was evaluated`,
+    );
+  }
 
   if (values.out) {
     const files = await writeEvidencePackage(values.out, snapshot, report, { toolVersion: TOOL_VERSION });
@@ -161,6 +175,18 @@ async function policyCommand(args: string[], io: Io): Promise<number> {
     }
   }
   return failed ? EXIT.usage : EXIT.ok;
+}
+
+/** An error of a file-system call: Node gives those an errno code, the call and the path. */
+function isFileSystemError(error: unknown): error is Error & { code: string; path: string } {
+  return (
+    error instanceof Error &&
+    "code" in error &&
+    typeof error.code === "string" &&
+    /^E[A-Z]+$/.test(error.code) &&
+    "path" in error &&
+    typeof error.path === "string"
+  );
 }
 
 export function exitCodeFor(report: EvaluationReport): number {

@@ -20,5 +20,18 @@ export function parseSnapshot(raw: unknown, source: string): Snapshot {
     const where = issue?.path.length ? issue.path.join(".") : "(top level)";
     throw new SnapshotError(`${source}: not a soc2-bot snapshot: ${where}: ${issue?.message ?? "invalid"}`);
   }
-  return parsed.data;
+  const snapshot = parsed.data;
+  // A collection that read nothing (a wrong organization name, a token that sees nothing) must not
+  // evaluate to "every control passes".
+  if (
+    snapshot.organization === null &&
+    snapshot.repositories.length === 0 &&
+    snapshot.changeRequests.length === 0 &&
+    snapshot.directPushes.length === 0
+  ) {
+    throw new SnapshotError(
+      `${source}: the snapshot is empty (no organization, repositories, change requests or direct pushes): there is nothing to evaluate`,
+    );
+  }
+  return snapshot;
 }

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { main, reportError } from "../../src/cli/main.js";
 import { makeChangeRequest, makeSnapshot } from "../fixtures/build.js";
 import { memoryIo } from "../fixtures/memory-io.js";
 
@@ -121,5 +121,88 @@ describe("soc2-bot demo", () => {
     expect(await main(["demo", "--gitlab", "--out", out], io)).toBe(0);
     expect(io.out).toMatch(/found: (\d+) of \1/);
     expect(JSON.parse(await readFile(join(out, "manifest.json"), "utf8"))).toMatchObject({ host: "gitlab" });
+  });
+});
+
+describe("soc2-bot evaluate: output paths and empty snapshots", () => {
+  /** The command's exit code, failing the test instead of waiting when the command never returns. */
+  async function exitOf(argv: string[], io: ReturnType<typeof memoryIo>): Promise<number | "no answer"> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"no answer">((resolve) => {
+      timer = setTimeout(() => resolve("no answer"), 15_000);
+    });
+    try {
+      return await Promise.race([main(argv, io), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it("exits 2 with one line, no stack trace, for an --out it cannot write, /proc included", async () => {
+    const snapshot = await tempFile("snapshot.json", JSON.stringify(makeSnapshot()));
+    const aFile = await tempFile("not-a-folder", "x");
+    for (const [out, message] of [
+      ["/proc/x", "--out /proc/x: cannot write in /proc (no such file or directory, ENOENT)"],
+      [
+        "/proc/deeper/package",
+        "--out /proc/deeper/package: cannot create the folder /proc/deeper (no such file or directory, ENOENT)",
+      ],
+      [join(aFile, "package"), `--out ${join(aFile, "package")}: ${aFile} is a file, not a folder`],
+      [aFile, `--out ${aFile}: a file is there, not a folder`],
+    ] as const) {
+      const io = memoryIo();
+      expect({ out, exit: await exitOf(["evaluate", "--snapshot", snapshot, "--out", out], io) }).toEqual({
+        out,
+        exit: 2,
+      });
+      expect(io.err).toBe(`soc2-bot: ${message}\n`);
+      expect(io.out).toBe("");
+    }
+  });
+
+  it("creates missing parent folders of --out and writes the package there", async () => {
+    const snapshot = await tempFile("snapshot.json", JSON.stringify(makeSnapshot()));
+    const out = join(await mkdtemp(join(tmpdir(), "soc2-out-")), "a", "b", "package");
+    const io = memoryIo();
+    expect(await main(["evaluate", "--snapshot", snapshot, "--out", out], io)).toBe(0);
+    expect(JSON.parse(await readFile(join(out, "manifest.json"), "utf8"))).toBeTruthy();
+  });
+
+  it("exits 2 on a snapshot with nothing in it instead of passing", async () => {
+    const empty = makeSnapshot({
+      organization: null,
+      repositories: [],
+      changeRequests: [],
+      directPushes: [],
+    });
+    const snapshot = await tempFile("snapshot.json", JSON.stringify(empty));
+    const io = memoryIo();
+    expect(await main(["evaluate", "--snapshot", snapshot], io)).toBe(2);
+    expect(io.err).toBe(
+      `soc2-bot: ${snapshot}: the snapshot is empty (no organization, repositories, change requests or direct pushes): there is nothing to evaluate\n`,
+    );
+    expect(io.out).toBe("");
+  });
+
+  it("exits 2 when the policy leaves no control to evaluate: no result is no pass", async () => {
+    const snapshot = await tempFile("snapshot.json", JSON.stringify(makeSnapshot()));
+    const off = (await import("../../src/controls/index.js")).CONTROLS.map(
+      (control) => `  ${control.id}:\n    enabled: false\n`,
+    ).join("");
+    const policy = await tempFile("org.yml", `version: 1\ncontrols:\n${off}`);
+    const io = memoryIo();
+    expect(await main(["evaluate", "--snapshot", snapshot, "--policy", policy], io)).toBe(2);
+    expect(io.err).toBe(
+      `soc2-bot: ${snapshot}: no control applies to anything in this snapshot: nothing was evaluated\n`,
+    );
+  });
+});
+
+describe("reportError", () => {
+  it("reports a path the file system refused on one line, exit 2, for every command", async () => {
+    const refused = await mkdir(join("/proc", "soc2-bot-test", "ledger")).catch((error: unknown) => error);
+    const io = memoryIo();
+    expect(reportError(refused, io)).toBe(2);
+    expect(io.err).toBe("soc2-bot: ENOENT: no such file or directory, mkdir '/proc/soc2-bot-test/ledger'\n");
   });
 });
