@@ -6,7 +6,7 @@
  * when they have all ended (released when one failed, so a redelivery is handled again).
  */
 import type { Context, Probot } from "probot";
-import type { DeliveryClaims } from "../ledger/index.js";
+import { DELIVERY_LEASE_MS, type DeliveryClaims } from "../ledger/index.js";
 import { redactText } from "./redact.js";
 
 type Handler = (context: Context) => Promise<void> | void;
@@ -15,10 +15,16 @@ interface Dispatch {
   claimed: Promise<boolean>;
   pending: number;
   failed: boolean;
+  renewal?: ReturnType<typeof setInterval>;
 }
 
 /** `app` with `on` registering handlers that skip a delivery already handled (see the file's comment). */
-export function handledOnce(app: Probot, claims: DeliveryClaims, host = "github"): Probot {
+export function handledOnce(
+  app: Probot,
+  claims: DeliveryClaims,
+  host = "github",
+  renewEveryMs = DELIVERY_LEASE_MS / 3,
+): Probot {
   // One entry per dispatch: Probot gives every handler of one delivery the same payload object.
   const dispatches = new WeakMap<object, Dispatch>();
   const claim = (context: Context): Promise<boolean> =>
@@ -36,8 +42,17 @@ export function handledOnce(app: Probot, claims: DeliveryClaims, host = "github"
       const payload = context.payload as object;
       let dispatch = dispatches.get(payload);
       if (!dispatch) {
-        dispatch = { claimed: claim(context), pending: 0, failed: false };
-        dispatches.set(payload, dispatch);
+        const created: Dispatch = { claimed: claim(context), pending: 0, failed: false };
+        dispatch = created;
+        dispatches.set(payload, created);
+        // The lease is renewed while the handlers work, so only a dead instance's claim runs out.
+        void created.claimed.then((claimed) => {
+          if (!claimed || created.pending === 0) return;
+          created.renewal = setInterval(() => {
+            claims.renew(host, context.id).catch(() => {});
+          }, renewEveryMs);
+          created.renewal.unref();
+        });
       }
       dispatch.pending += 1;
       if (!(await dispatch.claimed)) {
@@ -53,6 +68,7 @@ export function handledOnce(app: Probot, claims: DeliveryClaims, host = "github"
       } finally {
         dispatch.pending -= 1;
         if (dispatch.pending === 0) {
+          clearInterval(dispatch.renewal);
           const settle = dispatch.failed ? claims.release(host, context.id) : claims.finish(host, context.id);
           await settle.catch((error: unknown) =>
             context.log.warn(

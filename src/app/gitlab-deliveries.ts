@@ -7,7 +7,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { DeliveryClaims } from "../ledger/index.js";
+import { DELIVERY_LEASE_MS, type DeliveryClaims } from "../ledger/index.js";
 
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -38,11 +38,18 @@ export function gitLabHandledOnce(
         .end(JSON.stringify({ message: "duplicate delivery" }));
       return;
     }
+    // Renewed while the handler works, so only a dead instance's claim runs out.
+    const renewal = setInterval(() => {
+      claims.renew("gitlab", delivery).catch(() => {});
+    }, DELIVERY_LEASE_MS / 3);
+    renewal.unref();
     try {
       await handler(req, res);
     } catch (error) {
       await claims.release("gitlab", delivery).catch(() => {});
       throw error;
+    } finally {
+      clearInterval(renewal);
     }
     await claims
       .finish("gitlab", delivery)

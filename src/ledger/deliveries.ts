@@ -4,9 +4,10 @@
  * replay of it finds the claim and is left alone. Claims are kept for two days (GitHub lets a delivery
  * of the last three days be redelivered by hand; the issue asks at least one).
  *
- * A claim is a lease, not a promise: an instance that dies mid-work (SIGKILL) leaves a claim that
- * nobody finishes, and once its lease is over a redelivery is handled again rather than lost. A
- * handler that fails releases its claim for the same reason.
+ * A claim is a lease, not a promise: the instance handling a delivery renews it while it works, and
+ * an instance that dies mid-work (SIGKILL) leaves a claim nobody renews, so once its lease is over a
+ * redelivery is handled again rather than lost. A handler that fails releases its claim for the same
+ * reason.
  *
  * Without a ledger (tests, one-off runs) the same rules hold in this process's memory.
  */
@@ -15,6 +16,8 @@ import type { Ledger } from "./ledger.js";
 export interface DeliveryClaims {
   /** True when this caller should handle the delivery; false when it was handled or is being handled. */
   claim(host: string, id: string): Promise<boolean>;
+  /** Still working on it: the lease runs for another lease period from now. */
+  renew(host: string, id: string): Promise<void>;
   /** The delivery was handled: redeliveries of it are duplicates for the next two days. */
   finish(host: string, id: string): Promise<void>;
   /** Its handling failed: a redelivery is handled again. */
@@ -22,14 +25,17 @@ export interface DeliveryClaims {
 }
 
 export interface DeliveryClaimOptions {
-  /** How long a claim holds without being finished (an instance that stopped mid-work). Default 10 minutes. */
+  /**
+   * How long a claim holds without being renewed or finished (its instance stopped mid-work): a
+   * redelivery waits this long at most. Default 15 seconds; the handler renews it every third of it.
+   */
   leaseMs?: number;
   /** How long a delivery is remembered. Default two days. */
   keepMs?: number;
   now?: () => Date;
 }
 
-export const DELIVERY_LEASE_MS = 10 * 60_000;
+export const DELIVERY_LEASE_MS = 15_000;
 export const DELIVERY_KEEP_MS = 2 * 24 * 3_600_000;
 /** Old claims are deleted at most this often by one process. */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -60,6 +66,13 @@ export function ledgerDeliveryClaims(ledger: Ledger, options: DeliveryClaimOptio
         [host, id, at, new Date(at.getTime() + leaseMs)],
       );
       return rows.length === 1;
+    },
+    async renew(host, id) {
+      const db = await ledger.database();
+      await db.query(
+        `UPDATE deliveries SET lease_until = $3 WHERE host = $1 AND delivery_id = $2 AND state = 'claimed'`,
+        [host, id, new Date(now().getTime() + leaseMs)],
+      );
     },
     async finish(host, id) {
       const db = await ledger.database();
@@ -96,6 +109,11 @@ export function memoryDeliveryClaims(options: DeliveryClaimOptions = {}): Delive
       claims.delete(key);
       claims.set(key, { done: false, receivedAt: at, leaseUntil: at + leaseMs });
       return Promise.resolve(true);
+    },
+    renew(host, id) {
+      const claim = claims.get(keyOf(host, id));
+      if (claim && !claim.done) claim.leaseUntil = now().getTime() + leaseMs;
+      return Promise.resolve();
     },
     finish(host, id) {
       const claim = claims.get(keyOf(host, id));

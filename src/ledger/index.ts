@@ -37,6 +37,7 @@ export {
 } from "./records.js";
 export { recordJudgementSafely } from "./safe.js";
 export {
+  DELIVERY_LEASE_MS,
   ledgerChangeEvaluations,
   ledgerDeliveryClaims,
   memoryChangeEvaluations,

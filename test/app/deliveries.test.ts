@@ -120,8 +120,12 @@ describe.each(BACKENDS)("deliveries handled once across instances on one ledger 
     await first.release("github", "d-2");
     expect(await second.claim("github", "d-2")).toBe(true);
 
-    // d-2's claimer died (SIGKILL): after its lease another instance handles a redelivery.
+    // A claim renewed by its working instance holds past its first lease.
+    at += 50_000;
+    await second.renew("github", "d-2");
+    at += 50_000;
     expect(await first.claim("github", "d-2")).toBe(false);
+    // d-2's claimer died (SIGKILL): nobody renews it, and after its lease another instance handles a redelivery.
     at += 61_000;
     expect(await first.claim("github", "d-2")).toBe(true);
 
