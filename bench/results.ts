@@ -2,6 +2,7 @@
 import { cpus, totalmem, type as osType, release } from "node:os";
 import type { FindingsSyncFigures } from "./findings-sync.js";
 import { SECONDARY_RATE_LIMIT_EVERY, type AuditFigures } from "./measure.js";
+import { pushRecordLines } from "./push-record.js";
 import type { BenchReport, CheckFigures, Slopes } from "./run.js";
 import { isLongTail, shapeName } from "./shapes.js";
 import { resolveRateLimits } from "./sim/rate-limits.js";
@@ -278,6 +279,14 @@ export function renderResults(report: BenchReport, run: { command: string; date:
       longTail,
       report.slopes.longTail,
     ),
+    ...(report.pushRecord && report.pushRecord.length > 0
+      ? [
+          `## Push record (the first audit reads GitHub's activity per production branch; an app that has received the year's push webhooks answers from its ledger: bench/push-record.ts)`,
+          ``,
+          ...pushRecordLines(report.pushRecord),
+          ``,
+        ]
+      : []),
     `## Change check (runChangeCheck called directly, as the app's handler calls it)`,
     ``,
     `- Organization ${check.shape.repositories}x${check.shape.pullRequestsPerRepository}, alternating a clean and an unapproved open PR, one event every ${report.options.checkIntervalMs} ms; each event on a new host instance sharing one production client built with createGitHubClient({ conditionalCache: createConditionalCache() }), as the app does.`,

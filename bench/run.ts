@@ -32,6 +32,7 @@ import {
   type AuditFigures,
 } from "./measure.js";
 import { startLoopMonitor, wallNow, type LoopDelaySummary } from "./loop-monitor.js";
+import { measurePushRecord, type PushRecordFigures } from "./push-record.js";
 import {
   changeCheckClient,
   describeBreakdown,
@@ -57,6 +58,8 @@ export interface BenchOptions {
   checkIntervalMs: number;
   /** The organization whose audit runs while the change check is measured. */
   checkAuditShape: Size;
+  /** Sizes audited again with the year's push webhooks in a ledger (bench/push-record.ts). */
+  pushRecordSizes?: Size[];
   /** Size of the fault run (and of its fault-free twin). */
   faultSize: Size;
   naiveRepositories: number;
@@ -110,6 +113,7 @@ export interface BenchReport {
   changeCheck: ChangeCheckReport;
   faults: FaultFigures;
   findingsSync: FindingsSyncFigures[];
+  pushRecord?: PushRecordFigures[];
 }
 
 function parseDimensions(flag: string, text: string): [number, number][] {
@@ -188,8 +192,17 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     findingsSync = await measureFindingsSync(options.findingsResults, { latencyMs: options.latencyMs, log });
   }
 
+  const pushRecord: PushRecordFigures[] = [];
+  for (const shape of options.pushRecordSizes ?? []) {
+    log(`push record ${shape.repositories}x${shape.pullRequestsPerRepository}...`);
+    pushRecord.push(
+      await measurePushRecord({ shape, latencyMs: options.latencyMs, rateLimits: options.rateLimits, log }),
+    );
+  }
+
   const { log: _log, ...recorded } = options;
   return {
+    ...(pushRecord.length > 0 ? { pushRecord } : {}),
     options: recorded,
     audits,
     slopes: {
@@ -366,6 +379,8 @@ const USAGE = `npm run bench -- [options]
                                     prints its figures and breakdown, leaves results.md as it is
   --findings 10000,100000           result counts findings sync is timed at
   --naive-repositories 10           repositories the naive collector is measured on
+  --push-record 100x100,300x100     audit these again with the year's push webhooks in a ledger
+                                    (PostgreSQL when DATABASE_URL is set, else PGlite)
   --quick                           tiny sizes
   --out bench/results.md            where the results go
   --ledger-year [--repositories 1000] [--days 365] [--merges 100000] [--ledger DIR] [--keep] [--measure-only]
@@ -397,6 +412,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: "boolean", default: false },
       findings: { type: "string" },
       "enterprise-cloud": { type: "boolean", default: false },
+      "push-record": { type: "string" },
     },
     strict: true,
   });
@@ -438,6 +454,7 @@ async function main(argv: string[]): Promise<number> {
       ? { repositories: 3, pullRequestsPerRepository: 5 }
       : { repositories: 10, pullRequestsPerRepository: 20 },
     naiveRepositories: Number(values["naive-repositories"]),
+    ...(values["push-record"] ? { pushRecordSizes: parseSizes(values["push-record"]) } : {}),
     findingsResults: (values.findings ?? (quick ? "1000,10000" : "10000,100000"))
       .split(",")
       .filter((part) => part.trim() !== "")
