@@ -4,15 +4,17 @@
  * title, and evidence far over a body's limit, synced without one refused write.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { startSimulatedGitLab, type SimulatedGitLab } from "../../bench/sim-gitlab/server.js";
 import { startSimulatedGitHub, type SimulatedGitHub } from "../../bench/sim/server.js";
 import { createWorld } from "../../bench/sim/world.js";
 import type { Result } from "../../src/controls/types.js";
 import { createGitHubClient, createGitHubHost } from "../../src/providers/github/index.js";
+import { createGitLabHost } from "../../src/providers/gitlab/index.js";
 import { syncFindings } from "../../src/reporters/findings/lifecycle.js";
-import { characterLength, GITHUB_LIMITS } from "../../src/reporters/limits.js";
+import { characterLength, GITHUB_LIMITS, GITLAB_LIMITS } from "../../src/reporters/limits.js";
 import { makeRepository, makeSnapshot } from "../fixtures/build.js";
 
-const started: SimulatedGitHub[] = [];
+const started: Array<SimulatedGitHub | SimulatedGitLab> = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map((sim) => sim.close()));
 });
@@ -93,4 +95,31 @@ describe("finding issues through the simulated GitHub's content limits", () => {
       }
     },
   );
+});
+
+describe("finding issues through the simulated GitLab's content limits", () => {
+  it("are all written, titles within GitLab's 255 characters", async () => {
+    const sim = await startSimulatedGitLab({ snapshot: makeSnapshot(), extraProjects: ["compliance"] });
+    started.push(sim);
+    const host = createGitLabHost({ baseUrl: sim.url, token: sim.token });
+    const results = [ownerCount(), ...Array.from({ length: 5 }, (_, i) => changeFinding(100 + i))];
+
+    const summary = await syncFindings(host.issues("acme/compliance"), results, {
+      evaluatedAt: AT,
+      scope: "audit",
+      groupChangeRequests: "per_change_request",
+      clock,
+    });
+
+    expect(summary.failed).toEqual([]);
+    const project = sim.world.group.projects.find((p) => p.wire.path_with_namespace === "acme/compliance");
+    const issues = project?.issues ?? [];
+    expect(issues.length).toBe(6);
+    for (const issue of issues) {
+      expect(characterLength(issue.title)).toBeLessThanOrEqual(GITLAB_LIMITS.issueTitleCharacters);
+      expect(characterLength(issue.description)).toBeLessThanOrEqual(
+        GITLAB_LIMITS.issueDescriptionCharacters,
+      );
+    }
+  });
 });
