@@ -4,7 +4,8 @@ import type { Result } from "../../src/controls/types.js";
  * as several app processes share one code host. Every call is recorded, and every call yields to the
  * event loop first so concurrent runs interleave as they would over HTTP.
  */
-import type { FindingIssue, IssueTracker } from "../../src/providers/types.js";
+import { ProviderError } from "../../src/errors.js";
+import { WriteError, type FindingIssue, type IssueTracker } from "../../src/providers/types.js";
 
 export interface TrackerStore {
   issues: FindingIssue[];
@@ -21,19 +22,55 @@ export type TrackerCall =
     }
   | { method: "comment"; number: number; body: string };
 
+/**
+ * A fault for the next matching write: "lost" applies it and then fails as a 502 would (the answer
+ * never came back), "refused" fails without applying it, as GitHub's 422 does.
+ */
+export type TrackerFault =
+  { kind: "lost" } | { kind: "refused"; status: number; message: string; field?: string };
+
 export interface FakeTracker extends IssueTracker {
   store: TrackerStore;
   calls: TrackerCall[];
   /** Calls that write (create, update, comment). */
   writes(): TrackerCall[];
+  /** The next write of `method` for which `when` holds (default: the next one) meets `fault`. */
+  failNext(
+    method: "create" | "update" | "comment",
+    fault: TrackerFault,
+    when?: (call: TrackerCall) => boolean,
+  ): void;
 }
 
 export function newStore(issues: FindingIssue[] = []): TrackerStore {
   return { issues: issues.map((issue) => ({ ...issue })), comments: [] };
 }
 
-export function createFakeTracker(store: TrackerStore = newStore()): FakeTracker {
+export function createFakeTracker(
+  store: TrackerStore = newStore(),
+  limits?: IssueTracker["limits"],
+): FakeTracker {
   const calls: TrackerCall[] = [];
+  const faults: Array<{ method: string; fault: TrackerFault; when: (call: TrackerCall) => boolean }> = [];
+  /** The fault for this call, taken once: "refused" throws here, "lost" once the write is applied. */
+  const faultFor = (call: TrackerCall): TrackerFault | undefined => {
+    const index = faults.findIndex((f) => f.method === call.method && f.when(call));
+    if (index < 0) return undefined;
+    const fault = faults.splice(index, 1)[0]!.fault;
+    if (fault.kind === "refused") {
+      throw new WriteError(`GitHub refused to write: ${fault.status} Validation Failed`, {
+        host: "github",
+        status: fault.status,
+        applied: "no",
+        hostMessage: fault.message,
+        fields: fault.field ? [fault.field] : [],
+      });
+    }
+    return fault;
+  };
+  const lost = (): never => {
+    throw new ProviderError("GitHub answered 502 Bad Gateway", { host: "github", status: 502 });
+  };
   const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const find = (number: number): FindingIssue => {
     const issue = store.issues.find((candidate) => candidate.number === number);
@@ -44,14 +81,20 @@ export function createFakeTracker(store: TrackerStore = newStore()): FakeTracker
     store,
     calls,
     writes: () => calls.filter((call) => call.method !== "listByLabel"),
+    ...(limits ? { limits } : {}),
+    failNext(method, fault, when = () => true) {
+      faults.push({ method, fault, when });
+    },
     async listByLabel(label) {
       calls.push({ method: "listByLabel", label });
       await tick();
       return store.issues.filter((issue) => issue.labels.includes(label)).map((issue) => ({ ...issue }));
     },
     async create(issue) {
-      calls.push({ method: "create", ...issue });
+      const call: TrackerCall = { method: "create", ...issue };
+      calls.push(call);
       await tick();
+      const fault = faultFor(call);
       const number = Math.max(0, ...store.issues.map((existing) => existing.number)) + 1;
       const created: FindingIssue = {
         number,
@@ -62,20 +105,27 @@ export function createFakeTracker(store: TrackerStore = newStore()): FakeTracker
         url: `https://github.com/acme/compliance/issues/${number}`,
       };
       store.issues.push(created);
+      if (fault) lost();
       return { ...created };
     },
     async update(number, change) {
-      calls.push({ method: "update", number, change });
+      const call: TrackerCall = { method: "update", number, change };
+      calls.push(call);
       await tick();
+      const fault = faultFor(call);
       const issue = find(number);
       Object.assign(issue, change);
+      if (fault) lost();
       return { ...issue };
     },
     async comment(number, body) {
-      calls.push({ method: "comment", number, body });
+      const call: TrackerCall = { method: "comment", number, body };
+      calls.push(call);
       await tick();
+      const fault = faultFor(call);
       find(number);
       store.comments.push({ number, body });
+      if (fault) lost();
     },
   };
 }
