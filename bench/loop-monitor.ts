@@ -15,6 +15,15 @@ export interface Interval {
   end: number;
 }
 
+/**
+ * A blocked span, with the CPU time the process used during it: about its length when the loop was
+ * busy running code, much less when the process was waiting for a core (a machine shared with
+ * other work), which the loop's delay alone cannot tell apart.
+ */
+export interface BlockedInterval extends Interval {
+  cpuMs: number;
+}
+
 export interface LoopDelaySummary {
   /** Event-loop delay percentiles and maximum over the monitored time, milliseconds. */
   p50Ms: number;
@@ -22,8 +31,10 @@ export interface LoopDelaySummary {
   maxMs: number;
   /** Time inside the recorded blocked intervals, milliseconds. */
   blockedMs: number;
+  /** CPU time the process used inside them (all its threads), milliseconds. */
+  blockedCpuMs: number;
   /** Blocked intervals longer than the recording threshold, oldest first. */
-  blocked: Interval[];
+  blocked: BlockedInterval[];
 }
 
 export interface LoopMonitor {
@@ -44,13 +55,19 @@ const THRESHOLD_MS = 10;
 export function startLoopMonitor(): LoopMonitor {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
-  const blocked: Interval[] = [];
+  const blocked: BlockedInterval[] = [];
   let last = wallNow();
+  let lastCpu = process.cpuUsage();
   const timer = setInterval(() => {
     const now = wallNow();
+    const cpu = process.cpuUsage();
     const gap = now - last;
-    if (gap > TICK_MS + THRESHOLD_MS) blocked.push({ start: last + TICK_MS, end: now });
+    if (gap > TICK_MS + THRESHOLD_MS) {
+      const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
+      blocked.push({ start: last + TICK_MS, end: now, cpuMs });
+    }
     last = now;
+    lastCpu = cpu;
   }, TICK_MS);
   timer.unref();
   const summary = (since = 0): LoopDelaySummary => {
@@ -60,6 +77,7 @@ export function startLoopMonitor(): LoopMonitor {
       p99Ms: histogram.percentile(99) / 1e6,
       maxMs: histogram.max / 1e6,
       blockedMs: kept.reduce((sum, interval) => sum + interval.end - interval.start, 0),
+      blockedCpuMs: kept.reduce((sum, interval) => sum + interval.cpuMs, 0),
       blocked: kept.map((interval) => ({ ...interval })),
     };
   };

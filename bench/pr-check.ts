@@ -4,6 +4,7 @@
  * calls it (a new host per event, one conditional cache for all, the production client with its
  * retries and throttling), timing each event from the call to the check run being written.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { ChangeRequest, Snapshot } from "../src/model/index.js";
 import { overlapMs, wallNow, type Interval } from "./loop-monitor.js";
 import { runChangeCheck } from "../src/pipeline/change-check.js";
@@ -103,8 +104,8 @@ export interface ChangeCheckFigures {
   /** Milliseconds from handling the event to the check run written, per warm event. */
   timesMs: number[];
   conclusions: Record<string, string>;
-  /** Each warm event's requests, when traced (measureChangeChecks' `trace`). */
-  traces?: EventTrace[];
+  /** Each warm event's requests and their HTTP exchanges. */
+  traces: EventTrace[];
 }
 
 /** One HTTP exchange with the host, as it left the client (after every limiter), wall clock. */
@@ -117,16 +118,14 @@ export interface FetchTrace extends Interval {
 /** One octokit request of an event: from the call to the answer, retries and limiters included. */
 export interface RequestTrace extends Interval {
   label: string;
+  /** Content-creating (REST POST/PATCH/PUT/DELETE, a GraphQL mutation): spaced a second apart. */
+  write: boolean;
   fetches: FetchTrace[];
 }
 
+/** One event, from its arrival to its check run written. */
 export interface EventTrace extends Interval {
   requests: RequestTrace[];
-  /** What the client's limiters counted during the event (its ClientStats.rateLimits), ms. */
-  pacedMs: number;
-  writeSpacingMs: number;
-  resetWaitMs: number;
-  secondaryRetries: number;
 }
 
 /**
@@ -140,6 +139,12 @@ export function changeCheckClient(url: string, token: string): GitHubClient & { 
 /**
  * Deliveries alternating between the violating and the clean pull request: a cold one first when
  * `cold`, then up to `events` warm ones, stopping early when `stop()` says so (an audit finished).
+ *
+ * Events arrive on a fixed schedule, one every `intervalMs`, whatever the ones before are doing, and
+ * are handled concurrently, as the app handles webhooks; each event's time runs from its scheduled
+ * arrival, so an event due while the process's event loop was blocked counts the block (a webhook
+ * arriving then would have waited for it too). With `intervalMs` 0 they run back to back instead,
+ * each from its own start: the queue at the installation's write spacing.
  */
 export async function measureChangeChecks(
   octokit: GitHubClient & { stats: ClientStats },
@@ -157,80 +162,67 @@ export async function measureChangeChecks(
      * one pull request a second at most: events arriving that fast queue, and their time is the queue's.
      */
     intervalMs?: number;
-    /** Record each warm event's requests (EventTrace) for the breakdown. */
-    trace?: boolean;
   },
 ): Promise<ChangeCheckFigures> {
   // As the app: one conditional cache for the process, a new host for every event (so nothing is
   // remembered between events but the cached ETags, which GitHub answers with an uncharged 304).
-  const { stats } = octokit;
   const intervalMs = options.intervalMs ?? 2000;
-  let arrived = 0;
-  const tracer = options.trace ? traceRequests(octokit) : undefined;
-  const run = async (target: OpenPullRequest) => {
-    const wait = arrived + intervalMs - performance.now();
-    if (arrived > 0 && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    arrived = performance.now();
-    const host = createGitHubHost({ octokit, baseUrl: url });
-    const before = { requests: stats.requests, notModified: stats.notModified ?? 0 };
-    const limits = { ...emptyLimits, ...stats.rateLimits };
-    const trace: EventTrace = {
-      start: wallNow(),
-      end: 0,
-      requests: [],
-      pacedMs: 0,
-      writeSpacingMs: 0,
-      resetWaitMs: 0,
-      secondaryRetries: 0,
-    };
-    if (tracer) tracer.current = trace;
-    const started = performance.now();
-    const outcome = await runChangeCheck(host, target, {
-      organization: options.organization,
-      now: options.now,
-    }).finally(() => {
-      if (tracer) tracer.current = undefined;
-    });
+  const tracer = traceRequests(octokit);
+  const run = async (target: OpenPullRequest, arrival: number) => {
+    const trace: EventTrace = { start: arrival, end: 0, requests: [] };
+    const outcome = await tracer.run(trace, () =>
+      runChangeCheck(createGitHubHost({ octokit, baseUrl: url }), target, {
+        organization: options.organization,
+        now: options.now,
+      }),
+    );
     trace.end = wallNow();
-    const after = { ...emptyLimits, ...stats.rateLimits };
-    trace.pacedMs = (after.pacedSeconds - limits.pacedSeconds) * 1000;
-    trace.writeSpacingMs = (after.writeSpacingSeconds - limits.writeSpacingSeconds) * 1000;
-    trace.resetWaitMs = (after.primaryResetWaitSeconds - limits.primaryResetWaitSeconds) * 1000;
-    trace.secondaryRetries = after.secondaryRetries - limits.secondaryRetries;
+    const exchanges = trace.requests.flatMap((request) => request.fetches);
     return {
       trace,
-      requests: stats.requests - before.requests,
-      notModified: (stats.notModified ?? 0) - before.notModified,
-      ms: performance.now() - started,
+      // Answered exchanges, as the client's ClientStats counts them: a 304 is not charged by GitHub.
+      requests: exchanges.filter((f) => f.status !== 0 && f.status !== 304).length,
+      notModified: exchanges.filter((f) => f.status === 304).length,
+      ms: trace.end - trace.start,
       outcome,
     };
   };
   const conclusions: Record<string, string> = {};
   let coldRequests: number | null = null;
-  if (options.cold ?? true) {
-    const cold = await run(open.clean);
-    coldRequests = cold.requests;
-    conclusions[`${open.clean.repository}#${open.clean.number}`] = cold.outcome.check.conclusion;
-  }
   const warmRequests: number[] = [];
   const warmNotModified: number[] = [];
   const timesMs: number[] = [];
   const traces: EventTrace[] = [];
   try {
-    for (let i = 0; i < options.events && !(options.stop?.() ?? false); i++) {
-      const target = i % 2 === 0 ? open.violating : open.clean;
-      const event = await run(target);
-      warmRequests.push(event.requests);
-      warmNotModified.push(event.notModified);
-      timesMs.push(event.ms);
-      traces.push(event.trace);
-      conclusions[`${target.repository}#${target.number}`] = event.outcome.check.conclusion;
+    if (options.cold ?? true) {
+      const cold = await run(open.clean, wallNow());
+      coldRequests = cold.requests;
+      conclusions[`${open.clean.repository}#${open.clean.number}`] = cold.outcome.check.conclusion;
     }
+    const first = wallNow();
+    const inFlight: Array<Promise<void>> = [];
+    for (let i = 0; i < options.events; i++) {
+      const due = first + i * intervalMs;
+      const wait = due - wallNow();
+      if (intervalMs > 0 && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (options.stop?.() ?? false) break;
+      const target = i % 2 === 0 ? open.violating : open.clean;
+      const event = run(target, intervalMs > 0 ? due : wallNow()).then((figures) => {
+        warmRequests.push(figures.requests);
+        warmNotModified.push(figures.notModified);
+        timesMs.push(figures.ms);
+        traces.push(figures.trace);
+        conclusions[`${target.repository}#${target.number}`] = figures.outcome.check.conclusion;
+      });
+      if (intervalMs > 0) inFlight.push(event);
+      else await event;
+    }
+    await Promise.all(inFlight);
   } finally {
-    tracer?.detach();
+    tracer.detach();
   }
   return {
-    ...(tracer ? { traces } : {}),
+    traces,
     events: timesMs.length + (coldRequests === null ? 0 : 1),
     coldRequests,
     warmRequests,
@@ -247,13 +239,6 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[index] ?? 0;
 }
 
-const emptyLimits = {
-  pacedSeconds: 0,
-  writeSpacingSeconds: 0,
-  primaryResetWaitSeconds: 0,
-  secondaryRetries: 0,
-};
-
 /** The header that ties an HTTP exchange to the traced request it belongs to (the simulator ignores it). */
 const TRACE_HEADER = "x-soc2-bench-trace";
 
@@ -262,23 +247,21 @@ const TRACE_HEADER = "x-soc2-bench-trace";
  * so the client's limiters and retries are inside it) and each HTTP exchange it made (the global
  * fetch, which the client's own fetch calls once every limiter has let the request go).
  */
-function traceRequests(octokit: GitHubClient): { current: EventTrace | undefined; detach(): void } {
+function traceRequests(octokit: GitHubClient): {
+  run<T>(event: EventTrace, work: () => Promise<T>): Promise<T>;
+  detach(): void;
+} {
   const requests = new Map<string, RequestTrace>();
+  const events = new AsyncLocalStorage<EventTrace>();
   let nextId = 1;
   let attached = true;
-  const tracer: { current: EventTrace | undefined; detach(): void } = {
-    current: undefined,
-    detach() {
-      attached = false;
-      globalThis.fetch = original;
-    },
-  };
   octokit.hook.wrap("request", async (request, options) => {
-    const event = tracer.current;
+    const event = events.getStore();
     if (!attached || !event) return request(options);
     const id = String(nextId++);
     const trace: RequestTrace = {
       label: `${String(options.method)} ${String(options.url)}`,
+      write: !/^(GET|HEAD)$/i.test(String(options.method)) && !isGraphqlQuery(options),
       start: wallNow(),
       end: 0,
       fetches: [],
@@ -311,7 +294,19 @@ function traceRequests(octokit: GitHubClient): { current: EventTrace | undefined
       exchange.end = wallNow();
     }
   };
-  return tracer;
+  return {
+    run: (event, work) => events.run(event, work),
+    detach() {
+      attached = false;
+      globalThis.fetch = original;
+    },
+  };
+}
+
+/** A GraphQL query (not a mutation): a read, which GitHub does not ask to space. */
+function isGraphqlQuery(options: Record<string, unknown>): boolean {
+  const query = typeof options.query === "string" ? options.query : undefined;
+  return String(options.url).endsWith("/graphql") && query !== undefined && !/^\s*mutation\b/.test(query);
 }
 
 function serverTiming(header: string | null): FetchTrace["server"] {
@@ -325,8 +320,15 @@ export interface EventBreakdown {
   totalMs: number;
   /** The tool's event loop blocked (by the audit running in the same process, or anything else). */
   toolLoopMs: number;
-  /** A request inside our client but not at the host: limiters, concurrency slots, write spacing, retry waits. */
+  /**
+   * A read inside our client before (or between) its HTTP exchanges: the limiters, concurrency
+   * slots, retry waits, and the hooks' own work before sending.
+   */
   clientQueueMs: number;
+  /** The same for a write, which also waits for GitHub's second since the client's previous write. */
+  writeQueueMs: number;
+  /** A request inside our client after its last answer's headers: reading and parsing the body, hooks. */
+  clientAnswerMs: number;
   /** At the host while the simulator's event loop was blocked (by other requests: the audit's pages). */
   simulatorBusyMs: number;
   /** At the host otherwise: its latency, its execution of this request, the network. */
@@ -348,6 +350,8 @@ export function breakdownEvent(
     totalMs: trace.end - trace.start,
     toolLoopMs: 0,
     clientQueueMs: 0,
+    writeQueueMs: 0,
+    clientAnswerMs: 0,
     simulatorBusyMs: 0,
     hostMs: 0,
     checkWorkMs: 0,
@@ -363,8 +367,13 @@ export function breakdownEvent(
     else if (within(fetches, at)) {
       if (within(simulator, at)) result.simulatorBusyMs += step;
       else result.hostMs += step;
-    } else if (within(trace.requests, at)) result.clientQueueMs += step;
-    else result.checkWorkMs += step;
+    } else {
+      const request = trace.requests.find((r) => r.start <= at && at < r.end);
+      if (!request) result.checkWorkMs += step;
+      else if (request.fetches.some((f) => f.end <= at)) result.clientAnswerMs += step;
+      else if (request.write) result.writeQueueMs += step;
+      else result.clientQueueMs += step;
+    }
   }
   return result;
 }
@@ -402,6 +411,8 @@ export function summarizeBreakdown(
     "totalMs",
     "toolLoopMs",
     "clientQueueMs",
+    "writeQueueMs",
+    "clientAnswerMs",
     "simulatorBusyMs",
     "hostMs",
     "checkWorkMs",
@@ -429,6 +440,7 @@ export function summarizeBreakdown(
 export function describeBreakdown(e: EventBreakdown): string {
   return (
     `${e.totalMs.toFixed(0)} ms = tool loop blocked ${e.toolLoopMs.toFixed(0)}, queued in our client ${e.clientQueueMs.toFixed(0)}, ` +
+    `writes waiting ${e.writeQueueMs.toFixed(0)}, reading answers ${e.clientAnswerMs.toFixed(0)}, ` +
     `simulator busy ${e.simulatorBusyMs.toFixed(0)}, at the host ${e.hostMs.toFixed(0)}, the check's own work ${e.checkWorkMs.toFixed(0)}`
   );
 }

@@ -33,6 +33,7 @@ import {
 } from "./measure.js";
 import { startLoopMonitor, wallNow, type LoopDelaySummary } from "./loop-monitor.js";
 import { measurePushRecord, type PushRecordFigures } from "./push-record.js";
+import { startCpuProfiler, type BlockSummary } from "./loop-profile.js";
 import {
   changeCheckClient,
   describeBreakdown,
@@ -58,6 +59,16 @@ export interface BenchOptions {
   checkIntervalMs: number;
   /** The organization whose audit runs while the change check is measured. */
   checkAuditShape: Size;
+  /**
+   * Profile the tool's CPU during the audit and name the code behind each long block of its event
+   * loop (the profiler's own cost makes that run's latencies a little worse).
+   */
+  checkProfile?: boolean;
+  /**
+   * Most change-check events during the audit (default DEFAULT_CHECK_EVENTS_DURING_AUDIT): enough for
+   * a p99, few enough that the checks and the audit stay inside the installation's hourly budget.
+   */
+  checkEventsDuringAudit?: number;
   /** Sizes audited again with the year's push webhooks in a ledger (bench/push-record.ts). */
   pushRecordSizes?: Size[];
   /** Size of the fault run (and of its fault-free twin). */
@@ -88,9 +99,12 @@ export interface Slopes {
 
 export type CheckFigures = ChangeCheckFigures & { p50Ms: number; p99Ms: number };
 
+/** Change-check events during the audit at most: 100 for a p99, and margin. */
+export const DEFAULT_CHECK_EVENTS_DURING_AUDIT = 150;
+
 export interface ChangeCheckReport {
   shape: Size;
-  alone: CheckFigures;
+  alone: CheckFigures & { breakdown: CheckBreakdown };
   /** Events fired back to back: the write spacing's queue, i.e. the check's throughput. */
   backToBack: CheckFigures;
   duringAudit: CheckFigures & {
@@ -103,6 +117,8 @@ export interface ChangeCheckReport {
     /** The event loops while the audit ran: the tool's (audit and checks) and the simulator's. */
     toolLoop: Omit<LoopDelaySummary, "blocked">;
     simulatorLoop: Omit<LoopDelaySummary, "blocked">;
+    /** With checkProfile: what ran through the tool's long loop blocks. */
+    blockedBy?: BlockSummary;
   };
 }
 
@@ -222,7 +238,8 @@ function withPercentiles(figures: ChangeCheckFigures): CheckFigures {
 /**
  * The change check as the app runs it, alone and then while an audit of the same installation runs
  * in the same process (the app's scheduled audit shares the process and the installation's budget
- * with the webhook handlers), with the same process-wide conditional cache.
+ * with the webhook handlers), with the same process-wide conditional cache. Every event is traced
+ * and its time split (pr-check.ts breakdownEvent) over the blocked event loops of both processes.
  */
 async function measureCheck(options: BenchOptions, log: (line: string) => void): Promise<ChangeCheckReport> {
   const sim = await startSimProcess({
@@ -233,20 +250,37 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
     timing: true,
   });
   const outDir = await mkdtemp(join(tmpdir(), "soc2-bench-check-"));
+  const toolLoop = startLoopMonitor();
   try {
     const { url, open, organization, at } = sim.ready;
     if (!open) throw new Error("no open pull requests to check");
     const client = changeCheckClient(url, TOOL_TOKEN);
     const now = new Date(at);
+    const loops = async (since: number) => ({
+      tool: toolLoop.summary(since),
+      simulator: await sim.request<LoopDelaySummary>({ type: "loop", since }),
+    });
+    const spent = async () => (await simStats(sim)).charged[TOOL_TOKEN] ?? { core: 0, graphql: 0 };
+
+    const aloneStarted = wallNow();
     const alone = await measureChangeChecks(client, url, open, {
       organization,
       now,
       events: options.checkEvents,
       intervalMs: options.checkIntervalMs,
     });
-    log(
-      `  alone: p99 ${percentile(alone.timesMs, 99).toFixed(0)} ms over ${alone.timesMs.length} warm events`,
+    const aloneLoops = await loops(aloneStarted);
+    const aloneBreakdown = summarizeBreakdown(
+      alone.traces,
+      aloneLoops.tool.blocked,
+      aloneLoops.simulator.blocked,
     );
+    const aloneSpent = await spent();
+    log(
+      `  alone: p50 ${percentile(alone.timesMs, 50).toFixed(0)} ms, p99 ${percentile(alone.timesMs, 99).toFixed(0)} ms ` +
+        `over ${alone.timesMs.length} warm events (the token has spent ${aloneSpent.graphql} GraphQL points, ${aloneSpent.core} REST requests)`,
+    );
+    log(`    mean: ${describeBreakdown(aloneBreakdown.mean)}`);
     const backToBack = await measureChangeChecks(client, url, open, {
       organization,
       now,
@@ -259,7 +293,7 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
     const octokit = createGitHubClient({ token: TOOL_TOKEN, baseUrl: url });
     let auditDone = false;
     let auditError: string | null = null;
-    const toolLoop = startLoopMonitor();
+    const profiler = options.checkProfile ? await startCpuProfiler() : undefined;
     const auditStartedWall = wallNow();
     const auditStarted = performance.now();
     const audit = runAudit(
@@ -285,42 +319,57 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
     const during = await measureChangeChecks(client, url, open, {
       organization,
       now,
-      events: 10_000,
+      events: options.checkEventsDuringAudit ?? DEFAULT_CHECK_EVENTS_DURING_AUDIT,
       cold: false,
       stop: () => auditDone,
       intervalMs: options.checkIntervalMs,
-      trace: true,
     });
     await audit;
     const auditWallMs = performance.now() - auditStarted;
-    const { blocked: toolBlocked, ...toolLoopFigures } = toolLoop.stop();
-    const { blocked: simulatorBlocked, ...simulatorLoopFigures } = await sim.request<LoopDelaySummary>({
-      type: "loop",
-      since: auditStartedWall,
-    });
+    const duringLoops = await loops(auditStartedWall);
+    const { blocked: toolBlocked, ...toolLoopFigures } = duringLoops.tool;
+    const { blocked: simulatorBlocked, ...simulatorLoopFigures } = duringLoops.simulator;
+    const blockedBy = await profiler?.attribute(toolBlocked);
     const stats = await simStats(sim);
-    const breakdown = summarizeBreakdown(during.traces ?? [], toolBlocked, simulatorBlocked);
+    const breakdown = summarizeBreakdown(during.traces, toolBlocked, simulatorBlocked);
+    const cpuOf = (ms: number, cpuMs: number) => `${ms.toFixed(0)} ms (on CPU ${cpuMs.toFixed(0)} ms)`;
     log(
-      `  during the audit (${(auditWallMs / 1000).toFixed(1)} s): p50 ${percentile(during.timesMs, 50).toFixed(0)} ms, ` +
-        `p99 ${percentile(during.timesMs, 99).toFixed(0)} ms over ${during.timesMs.length} events; ` +
-        `without the simulator's busy time p50 ${breakdown.p50WithoutSimulatorBusyMs.toFixed(0)} ms, p99 ${breakdown.p99WithoutSimulatorBusyMs.toFixed(0)} ms`,
+      `  during the audit (${(auditWallMs / 1000).toFixed(1)} s${auditError ? `, FAILED: ${auditError}` : ""}): ` +
+        `p50 ${percentile(during.timesMs, 50).toFixed(0)} ms, p99 ${percentile(during.timesMs, 99).toFixed(0)} ms over ${during.timesMs.length} events; ` +
+        `without the simulator's busy time p50 ${breakdown.p50WithoutSimulatorBusyMs.toFixed(0)} ms, p99 ${breakdown.p99WithoutSimulatorBusyMs.toFixed(0)} ms ` +
+        `(the token spent ${stats.charged[TOOL_TOKEN]?.graphql ?? 0} GraphQL points in all; rate-limit answers ${JSON.stringify(stats.rateLimited)})`,
     );
     log(`    mean: ${describeBreakdown(breakdown.mean)}`);
     for (const event of breakdown.slowest) log(`    slow: ${describeBreakdown(event)}`);
+    const longest = [...toolBlocked].sort((a, b) => b.end - b.start - (a.end - a.start)).slice(0, 5);
     log(
-      `    tool loop: delay p99 ${toolLoopFigures.p99Ms.toFixed(0)} ms, max ${toolLoopFigures.maxMs.toFixed(0)} ms, ` +
-        `blocked ${(toolLoopFigures.blockedMs / 1000).toFixed(1)} s of the audit's ${(auditWallMs / 1000).toFixed(1)} s; ` +
-        `blocked during ${breakdown.eventsWithToolLoopBlocked} of ${breakdown.events} events, longest block over an event ${breakdown.longestToolBlockMs.toFixed(0)} ms`,
+      `    tool loop: delay p99 ${toolLoopFigures.p99Ms.toFixed(0)} ms, max ${toolLoopFigures.maxMs.toFixed(0)} ms; ` +
+        `blocked ${cpuOf(toolLoopFigures.blockedMs, toolLoopFigures.blockedCpuMs)} of the audit's ${(auditWallMs / 1000).toFixed(1)} s; ` +
+        `during ${breakdown.eventsWithToolLoopBlocked} of ${breakdown.events} events; longest blocks ` +
+        longest
+          .map(
+            (b) =>
+              `${cpuOf(b.end - b.start, b.cpuMs)} at +${((b.start - auditStartedWall) / 1000).toFixed(1)} s`,
+          )
+          .join(", "),
     );
     log(
-      `    simulator loop: delay p99 ${simulatorLoopFigures.p99Ms.toFixed(0)} ms, max ${simulatorLoopFigures.maxMs.toFixed(0)} ms, ` +
-        `blocked ${(simulatorLoopFigures.blockedMs / 1000).toFixed(1)} s; the check's requests resumed late by ${breakdown.simulatorLateMs.toFixed(0)} ms ` +
-        `and executed in ${breakdown.simulatorExecMs.toFixed(0)} ms in all`,
+      `    simulator loop: delay p99 ${simulatorLoopFigures.p99Ms.toFixed(0)} ms, max ${simulatorLoopFigures.maxMs.toFixed(0)} ms; ` +
+        `blocked ${cpuOf(simulatorLoopFigures.blockedMs, simulatorLoopFigures.blockedCpuMs)}; ` +
+        `the check's requests resumed late by ${breakdown.simulatorLateMs.toFixed(0)} ms and executed in ${breakdown.simulatorExecMs.toFixed(0)} ms in all`,
     );
-    log(`    client limits during the audit: ${JSON.stringify(client.stats.rateLimits)}`);
+    for (const frame of blockedBy?.byFrame.slice(0, 12) ?? [])
+      log(
+        `    tool loop blocked ${frame.blocks} times (${(frame.totalMs / 1000).toFixed(1)} s, longest ${frame.longestMs.toFixed(0)} ms) in ${frame.at}`,
+      );
+    for (const block of blockedBy?.longest ?? [])
+      log(
+        `    block of ${block.ms.toFixed(0)} ms (${block.samples} samples) at +${((block.start - auditStartedWall) / 1000).toFixed(1)} s in ${block.at}\n` +
+          `      ours: ${block.ours.join("; ")}\n      leaves: ${block.leaves.join("; ")}`,
+      );
     return {
       shape: options.checkAuditShape,
-      alone: withPercentiles(alone),
+      alone: { ...withPercentiles(alone), breakdown: aloneBreakdown },
       backToBack: withPercentiles(backToBack),
       duringAudit: {
         ...withPercentiles(during),
@@ -330,9 +379,11 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
         breakdown,
         toolLoop: toolLoopFigures,
         simulatorLoop: simulatorLoopFigures,
+        ...(blockedBy ? { blockedBy } : {}),
       },
     };
   } finally {
+    toolLoop.stop();
     await sim.close();
     await rm(outDir, { recursive: true, force: true });
   }
@@ -375,6 +426,7 @@ const USAGE = `npm run bench -- [options]
   --check-audit 300x100             the organization audited while the change check is measured
   --check-interval 2000             ms between change-check events' arrivals
   --check-events 100                change-check events alone (during the audit: as many as fit)
+  --check-profile                   profile the tool's CPU during the audit: what blocks its event loop
   --only check                      only the change check (alone, back to back, during an audit);
                                     prints its figures and breakdown, leaves results.md as it is
   --findings 10000,100000           result counts findings sync is timed at
@@ -409,6 +461,7 @@ async function main(argv: string[]): Promise<number> {
       "check-interval": { type: "string", default: "2000" },
       "check-events": { type: "string" },
       only: { type: "string" },
+      "check-profile": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
       findings: { type: "string" },
       "enterprise-cloud": { type: "boolean", default: false },
@@ -449,6 +502,7 @@ async function main(argv: string[]): Promise<number> {
     latencyMs: Number(values.latency),
     checkEvents: values["check-events"] ? Number(values["check-events"]) : quick ? 10 : 100,
     checkIntervalMs: Number(values["check-interval"]),
+    checkProfile: values["check-profile"] ?? false,
     checkAuditShape: parseSizes(values["check-audit"] ?? (quick ? "3x5" : "300x100"))[0]!,
     faultSize: quick
       ? { repositories: 3, pullRequestsPerRepository: 5 }
