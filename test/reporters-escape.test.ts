@@ -97,6 +97,7 @@ describe("issue and pull-request references", () => {
     expect(out).toContain("GH\\-\u200B26");
     expect(out).toContain("jlord/sheetsee\\.js\\#\u200B26");
     expect(out).toContain("\\!\u200B12");
+    expect(markdownText("epic &7")).toBe("epic &amp;\u200B7");
     // a person still reads the same text
     expect(out.replace(/[\u200B\\]/g, "")).toBe(REFERENCES);
   });

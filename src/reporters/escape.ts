@@ -28,12 +28,13 @@ export function visibleBidi(text: string): string {
 
 /**
  * Issue and pull-request references that GitHub or GitLab would link (and record on the referenced
- * issue) kept as text: `#12`, `owner/repo#12`, `GH-12` and GitLab's `!12`. URLs lose their autolink
- * where markdownText breaks "://" and "www.".
+ * issue) kept as text: `#12`, `owner/repo#12`, `GH-12`, GitLab's merge requests `!12` and epics
+ * `&12` (GitLab finds references in the rendered text, where "&amp;" is "&" again). URLs lose their
+ * autolink where markdownText breaks "://" and "www.".
  */
 function inertReferences(text: string): string {
   return text
-    .replace(/([#!])(?=\d)/g, `$1${ZERO_WIDTH_SPACE}`)
+    .replace(/([#!&])(?=\d)/g, `$1${ZERO_WIDTH_SPACE}`)
     .replace(/\b(GH-)(?=\d)/gi, `$1${ZERO_WIDTH_SPACE}`);
 }
 
