@@ -31,10 +31,12 @@ export const GITHUB_LIMITS = {
  * GitLab (gitlab.com and self-managed), from its issuable models and API docs:
  * - Issue (issuable) title: 255 characters (400 `{"message":{"title":["is too long (maximum is 255
  *   characters)"]}}`).
- * - Issue description: 1 megabyte, validated as 1,048,576 characters (docs "Issuable-like Rails
- *   models": description 1 megabyte; the Issues API: "Limited to 1,048,576 characters").
- * - Note (comment) body: 1,000,000 characters (Gitlab::Database::MAX_TEXT_SIZE_LIMIT; the Notes
- *   API: "Limited to 1,000,000 characters").
+ * - Issue description: 1 megabyte, validated as 1,048,576 characters (development docs
+ *   "Issuable-like Rails models": description 1 megabyte; gitlab-org/gitlab!18617 updated the API
+ *   docs from 1,000,000 characters to 1,048,576; Rails' length validation counts characters).
+ * - Note (comment) body: 1,000,000 characters (the note model validates its length against
+ *   Gitlab::Database::MAX_TEXT_SIZE_LIMIT; gitlab-org/gitlab#426314, 2025, still names "the
+ *   1,000,000 character note limit").
  */
 export const GITLAB_LIMITS = {
   issueTitleCharacters: 255,
