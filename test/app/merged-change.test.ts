@@ -6,6 +6,7 @@
  */
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readChangesMarker } from "../../src/reporters/findings/fingerprint.js";
 import type { PullRequestNode } from "../../src/providers/github/schema.js";
 import {
   HEAD,
@@ -119,6 +120,9 @@ function issueCreated(number: number, body: unknown): [number, nock.Body] {
 const createdIssues = (requests: RecordedRequest[]) =>
   requests.filter((r) => r.method === "POST" && r.path === "/repos/acme/compliance/issues");
 
+/** Failing merges are listed by one issue per control and repository (the policy's default grouping). */
+const bodies = (requests: RecordedRequest[]) =>
+  createdIssues(requests).map((r) => (r.body as { body: string }).body);
 const titles = (requests: RecordedRequest[]) =>
   createdIssues(requests)
     .map((r) => (r.body as { title: string }).title)
@@ -213,8 +217,9 @@ describe("a merge judged before CI finished on its merge commit", () => {
     await app.receive("pull_request", pullRequestClosed());
 
     const created = titles(app.requests);
-    expect(created).toContain(
-      "[soc2] cc8.independent-approval: acme/api#42 — 0 independent approvals, 1 required: nobody else approved it",
+    expect(created).toContain("[soc2] cc8.independent-approval: acme/api — 1 merged change request fails");
+    expect(bodies(app.requests).join("\n")).toContain(
+      "— 0 independent approvals, 1 required: nobody else approved it",
     );
     expect(created.filter((title) => title.includes("cc8.required-checks"))).toEqual([]);
     expect(judgedLogs(app)).toEqual([
@@ -261,9 +266,9 @@ describe("a merge judged before CI finished on its merge commit", () => {
       path: `/repos/acme/api/commits/${MERGE}/pulls?per_page=100`,
     });
     expect(titles(requests)).toEqual([
-      expect.stringMatching(/^\[soc2\] cc8\.required-checks: acme\/api#42 — /),
+      "[soc2] cc8.required-checks: acme/api — 1 merged change request fails",
     ]);
-    expect(titles(requests)[0]).toContain("ci/test failure");
+    expect(bodies(requests)[0]).toContain("ci/test failure");
     // Decided: the re-judgement at the end of the wait is no longer needed.
     expect(scheduled[0]!.cancelled).toBe(true);
     expect(requests.some((r) => r.path.includes("check-runs"))).toBe(false);
@@ -320,10 +325,14 @@ describe("a merge judged before CI finished on its merge commit", () => {
     await held!.work();
 
     expect(titles(app.requests)).toEqual([
-      "[soc2] cc8.required-checks: acme/api#42 — Required checks never completed on the merge commit e4d3c2b within 6 hours of the merge: ci/test",
+      "[soc2] cc8.required-checks: acme/api — 1 merged change request fails",
     ]);
+    expect(bodies(app.requests)[0]).toContain(
+      "Required checks never completed on the merge commit e4d3c2b within 6 hours of the merge: ci/test",
+    );
     const body = (createdIssues(app.requests)[0]!.body as { body: string }).body;
-    expect(body).toContain("merged before its checks completed");
+    // The evidence of each change is in the ledger's judgement; the issue lists the change and why.
+    expect(readChangesMarker(body)?.failing).toEqual([42]);
     // The wait is over: nothing is scheduled again.
     expect(scheduled).toHaveLength(1);
   });
@@ -343,7 +352,7 @@ describe("a merge judged before CI finished on its merge commit", () => {
     await deliver();
     const first = createdIssues(app.requests);
     expect(titles(app.requests)).toContain(
-      "[soc2] cc8.independent-approval: acme/api#42 — 0 independent approvals, 1 required: nobody else approved it",
+      "[soc2] cc8.independent-approval: acme/api — 1 merged change request fails",
     );
 
     // The redelivery finds each issue by its fingerprint and leaves it as it is. Creating is still

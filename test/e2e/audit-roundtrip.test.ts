@@ -26,6 +26,7 @@ import { runChangeCheck } from "../../src/pipeline/change-check.js";
 import { policySetFor } from "../../src/pipeline/policies.js";
 import { fingerprint, readMarker } from "../../src/reporters/findings/fingerprint.js";
 import { syncFindings } from "../../src/reporters/findings/lifecycle.js";
+import { changeGroupFingerprint } from "../../src/reporters/findings/render.js";
 
 const SIZE = { repositories: 6, pullRequestsPerRepository: 8 };
 
@@ -81,11 +82,20 @@ describe("audit round trip through the simulated GitHub", () => {
     const repository = `acme-demo/${FINDINGS_REPOSITORY}`;
     const options = { label: "soc2", evaluatedAt: served.sample.at, scope: "audit" as const };
     const first = await syncFindings(host.issues(repository), report.results, options);
-    // One issue per failing (control, subject), found again by the fingerprint in its body.
-    const failing = served.sample.expected
-      .filter((e) => e.outcome === "fail")
-      .map((e) => fingerprint({ control: e.control, subject: { kind: "organization", id: e.subject } }))
-      .sort();
+    // One issue per failing (control, subject), found again by the fingerprint in its body; failing
+    // merged changes are listed by one issue per control and repository (the policy's default).
+    const failing = [
+      ...new Set(
+        served.sample.expected
+          .filter((e) => e.outcome === "fail")
+          .map((e) => {
+            const change = /^(.+)#\d+$/.exec(e.subject);
+            return change
+              ? changeGroupFingerprint(e.control, change[1]!)
+              : fingerprint({ control: e.control, subject: { kind: "organization", id: e.subject } });
+          }),
+      ),
+    ].sort();
     const issues = () => [...(served.world.repositories.get(repository)?.issues.values() ?? [])];
     expect(first.created.length).toEqual(failing.length);
     expect(

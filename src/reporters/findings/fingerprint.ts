@@ -83,7 +83,7 @@ export function changeGroupScope(repository: string): string {
  * (`event:acme/api#12`), or undefined for any other scope (a direct push is `event:acme/api@sha`).
  */
 export function changeOfScope(scope: string): { repository: string; number: number } | undefined {
-  const match = /^event:(.+)#(\d+)$/.exec(scope);
+  const match = /^event:(.+)[#!](\d+)$/.exec(scope);
   return match ? { repository: match[1]!, number: Number(match[2]) } : undefined;
 }
 
