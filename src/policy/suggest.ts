@@ -1,12 +1,18 @@
 /**
+ * The two rows, reused by every call (the function is synchronous, so no two calls share them at
+ * once): a fresh pair per comparison was most of the garbage a large file made.
+ */
+let rows: [Uint32Array, Uint32Array] = [new Uint32Array(64), new Uint32Array(64)];
+
+/**
  * Levenshtein distance, two rows at a time: policy keys and control ids are short. With `atMost`,
  * stops as soon as the distance must exceed it and answers `atMost + 1`: a file of thousands of
  * unknown keys asks this for every key and every candidate, so most answers must be cheap.
  */
 export function editDistance(a: string, b: string, atMost = Number.POSITIVE_INFINITY): number {
   if (Math.abs(a.length - b.length) > atMost) return atMost + 1;
-  let previous = new Uint32Array(b.length + 1);
-  let current = new Uint32Array(b.length + 1);
+  if (rows[0].length <= b.length) rows = [new Uint32Array(b.length + 1), new Uint32Array(b.length + 1)];
+  let [previous, current] = rows;
   for (let j = 0; j <= b.length; j++) previous[j] = j;
   for (let i = 1; i <= a.length; i++) {
     current[0] = i;
@@ -19,7 +25,9 @@ export function editDistance(a: string, b: string, atMost = Number.POSITIVE_INFI
     }
     // Every later row is at least this row's minimum: the distance can only grow from here.
     if (rowMinimum > atMost) return atMost + 1;
-    [previous, current] = [current, previous];
+    const finished = current;
+    current = previous;
+    previous = finished;
   }
   return previous[b.length]!;
 }
