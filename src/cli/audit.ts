@@ -1,25 +1,17 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  coverageFromLedger,
-  DEFAULT_JUDGED_WITHIN_MINUTES,
-  judgeAndObserve,
-  pushRecordOf,
-  type AuditTrigger,
-  type Ledger,
-} from "../ledger/index.js";
+import { pushRecordOf, type AuditTrigger, type Ledger } from "../ledger/index.js";
 import { UsageError } from "../errors.js";
-import { collectAudit, type AuditProgress } from "../pipeline/audit.js";
-import { policySetFor } from "../pipeline/policies.js";
+import type { AuditProgress } from "../pipeline/audit.js";
+import { runAuditJob } from "../pipeline/audit-run.js";
 import { usePushRecord } from "../providers/github/index.js";
 import { hostFromEnvironment } from "../providers/index.js";
 import type { CodeHost } from "../providers/types.js";
-import { writeEvidencePackage } from "../reporters/files/index.js";
 import { alertOnObserved, findingsTracker } from "../pipeline/alerts.js";
 import { syncFindings, type FindingsProgress } from "../reporters/findings/lifecycle.js";
-import { TOOL_VERSION } from "../version.js";
 import { ledgerFor } from "./ledger.js";
-import { exitCodeFor, parseDate, printTotals, readPolicyFiles, type Io } from "./main.js";
+import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
+import { renderTotalsTable } from "./table.js";
 
 export interface AuditRun {
   host: CodeHost;
@@ -96,9 +88,15 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
   return code;
 }
 
-/** collect -> evaluate -> report, for the CLI and the demo alike. */
+/**
+ * collect -> evaluate -> report, for the CLI and the demo alike: one repository at a time
+ * (runAuditJob), so memory stays flat however large the organization.
+ */
 export async function runAudit(run: AuditRun, io: Io): Promise<number> {
-  const collected = await collectAudit({
+  // With a ledger, merges are judged by the rule and policy in force when they merged, as the ledger
+  // observed them (kept in the snapshot written, so it evaluates to results.json again); then the
+  // configuration read now is recorded as today's observation, as the app's scheduled audit does.
+  const audit = await runAuditJob({
     host: run.host,
     organization: run.organization,
     since: run.since,
@@ -107,47 +105,31 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
     concurrency: run.concurrency,
     now: run.now,
     onProgress: progressReporter(io),
-  });
-  const policies = policySetFor(collected);
-  // With a ledger, merges are judged by the rule and policy in force when they merged, as the ledger
-  // observed them (kept in the snapshot written below, so it evaluates to results.json again); then
-  // the configuration read now is recorded as today's observation, as the app's scheduled audit does.
-  const { report, snapshot, observed } = await judgeAndObserve(
-    run.ledger,
-    { error: (object, message) => io.stderr(`soc2-bot: ${message}: ${JSON.stringify(object)}\n`) },
-    collected,
-    policies,
-    run.until,
-    { trigger: run.trigger ?? "cli" },
-  );
-  // The ledger's coverage of the period, this audit counted as if recorded (it is, right after).
-  const coverage = run.ledger
-    ? await coverageFromLedger(run.ledger, {
-        since: run.since,
-        until: run.until,
-        judgedWithinMinutes:
-          policies.organization.ledger?.judgedWithinMinutes ?? DEFAULT_JUDGED_WITHIN_MINUTES,
-        pending: [{ label: "this audit", snapshot }],
-      })
-    : null;
-  const files = await writeEvidencePackage(run.outDir, snapshot, report, {
-    toolVersion: TOOL_VERSION,
-    coverage,
+    outDir: run.outDir,
+    ...(run.ledger ? { ledger: run.ledger } : {}),
+    log: { error: (object, message) => io.stderr(`soc2-bot: ${message}: ${JSON.stringify(object)}\n`) },
+    source: { trigger: run.trigger ?? "cli" },
+    findings: run.findings,
   });
   if (run.ledger) {
+    // recorded from the package just written: its files, and the figures counted while writing it
     const entry = await run.ledger.recordAuditRun({
       trigger: run.trigger ?? "cli",
       organization: run.organization,
-      snapshot,
-      report,
       packageDir: run.outDir,
+      written: audit.figures,
     });
     io.stderr(`recorded in the ledger (${run.ledger.location}): ${entry.stream} record ${entry.sequence}\n`);
   }
-  printTotals(report, io);
+  const { counts } = audit;
+  const results = counts.pass + counts.fail + counts.unknown + counts.excepted + counts["not-applicable"];
+  io.stdout(`${renderTotalsTable(audit.report)}\n\n`);
+  io.stdout(
+    `${results} results: ${counts.pass} pass, ${counts.fail} fail, ${counts.unknown} unknown, ${counts.excepted} excepted\n`,
+  );
   if (run.findings) {
-    const target = findingsTracker(run.host, run.organization, policies.organization);
-    const summary = await syncFindings(target.tracker, report.results, {
+    const target = findingsTracker(run.host, run.organization, audit.organizationPolicy);
+    const summary = await syncFindings(target.tracker, audit.findings, {
       label: target.label,
       evaluatedAt: run.until,
       scope: "audit",
@@ -180,17 +162,17 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
           ledger: run.ledger,
           host: run.host,
           organization: run.organization,
-          observed,
-          organizationPolicy: policies.organization,
+          observed: audit.observed,
+          organizationPolicy: audit.organizationPolicy,
           now: run.until,
         })
       : 0;
     if (alerted > 0) io.stdout(`configuration weakened or restored since the last observation: ${alerted}\n`);
   }
   io.stdout(
-    `\nevidence package (${files.length} files): ${run.outDir}\nopen ${resolve(run.outDir, "report.html")}\n`,
+    `\nevidence package (${audit.files.length} files): ${run.outDir}\nopen ${resolve(run.outDir, "report.html")}\n`,
   );
-  return exitCodeFor(report);
+  return counts.fail > 0 || counts.unknown > 0 ? EXIT.findings : EXIT.ok;
 }
 
 /** The findings writes as a line every tenth of the way, and each wait for the host's content limit. */

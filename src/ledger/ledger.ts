@@ -231,10 +231,11 @@ export function openLedger(options: LedgerOptions): Ledger {
 
     async recordAuditRun(given) {
       const db = await database();
-      const period = given.snapshot.period;
+      // a run recorded from the package it wrote (an audit streamed to disk) has its coverage in it
+      const period = "snapshot" in given ? given.snapshot.period : null;
       // a package written here (the app's scheduled audit) carries this ledger's coverage of its period
       const input =
-        given.packageDir === undefined && given.coverage === undefined && period
+        "snapshot" in given && given.packageDir === undefined && given.coverage === undefined && period
           ? {
               ...given,
               coverage: await coverageFromLedger(ledger, {

@@ -80,7 +80,36 @@ export function judgementStream(host: string, repository: string): string {
   return `judgement:${host}/${repository}`;
 }
 
-export interface AuditRunInput {
+/** An audit run to record: its snapshot and report, or the package it has already written. */
+export type AuditRunInput = SnapshotAuditRunInput | WrittenAuditRunInput;
+
+/**
+ * An audit written to disk a repository at a time (src/pipeline/audit-run.ts): the record's files
+ * are read from the package it wrote, and its figures are those counted while writing, so the
+ * snapshot and results are never held to record it.
+ */
+export interface WrittenAuditRunInput {
+  trigger: AuditTrigger;
+  organization: string;
+  packageDir: string;
+  written: AuditRunFigures;
+}
+
+/** What an audit run's record says besides its files, counted while its package was written. */
+export interface AuditRunFigures {
+  host: "github" | "gitlab";
+  baseUrl: string;
+  period: { since: string; until: string } | null;
+  collectedAt: string;
+  evaluatedAt: string;
+  actor: string;
+  policy: { sources: string[]; hash: string };
+  totalsByControl: Record<string, Record<Outcome, number>>;
+  population: { repositories: number; changeRequests: number; directPushes: number };
+  collected: CollectedSummary;
+}
+
+export interface SnapshotAuditRunInput {
   trigger: AuditTrigger;
   organization: string;
   snapshot: Snapshot;
@@ -102,7 +131,7 @@ export interface AuditRunInput {
 }
 
 /** The report with the results as reported, its totals counted again from them. */
-export function reportAsReported(input: Pick<AuditRunInput, "report" | "results">): EvaluationReport {
+export function reportAsReported(input: Pick<SnapshotAuditRunInput, "report" | "results">): EvaluationReport {
   if (!input.results) return input.report;
   const totals: Record<string, Record<Outcome, number>> = {};
   const zero = (): Record<Outcome, number> => ({
@@ -132,6 +161,7 @@ export async function packageFilesOf(
 
 /** Runs `work` with the run's package folder: the given one, or a fresh one removed afterwards. */
 export async function withPackage<T>(input: AuditRunInput, work: (dir: string) => Promise<T>): Promise<T> {
+  if ("written" in input) return work(input.packageDir);
   if (input.packageDir !== undefined) return work(input.packageDir);
   const dir = await mkdtemp(join(tmpdir(), "soc2-ledger-package-"));
   try {
@@ -146,6 +176,7 @@ export async function withPackage<T>(input: AuditRunInput, work: (dir: string) =
 }
 
 export function auditRunContent(input: AuditRunInput, files: PackageFile[]): AuditRunContent {
+  if ("written" in input) return writtenRunContent(input, files);
   const { snapshot } = input;
   const report = reportAsReported(input);
   const totals = {
@@ -177,5 +208,33 @@ export function auditRunContent(input: AuditRunInput, files: PackageFile[]): Aud
     },
     package: { files },
     collected: collectedSummary(snapshot),
+  };
+}
+
+function writtenRunContent(input: WrittenAuditRunInput, files: PackageFile[]): AuditRunContent {
+  const { written } = input;
+  const totals = { results: 0, pass: 0, fail: 0, unknown: 0, excepted: 0, "not-applicable": 0 };
+  for (const row of Object.values(written.totalsByControl)) {
+    for (const outcome of ["pass", "fail", "unknown", "excepted", "not-applicable"] as const) {
+      totals[outcome] += row[outcome];
+      totals.results += row[outcome];
+    }
+  }
+  return {
+    trigger: input.trigger,
+    host: written.host,
+    baseUrl: written.baseUrl,
+    organization: input.organization,
+    period: written.period,
+    collectedAt: written.collectedAt,
+    evaluatedAt: written.evaluatedAt,
+    actor: written.actor,
+    policy: { sources: written.policy.sources, hash: written.policy.hash },
+    toolVersion: TOOL_VERSION,
+    totals,
+    totalsByControl: written.totalsByControl,
+    population: written.population,
+    package: { files },
+    collected: written.collected,
   };
 }

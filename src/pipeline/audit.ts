@@ -68,6 +68,7 @@ export async function collectAudit(options: AuditOptions): Promise<Snapshot> {
 
 /** What an audit knows before its first repository: the organization, its policy, the repositories. */
 export interface AuditStart {
+  collector: Snapshot["collector"];
   organization: Organization;
   /** The organization's policy files (the repositories' own come with each repository). */
   policyFiles: PolicyFile[];
@@ -117,7 +118,15 @@ export async function collectAuditStream(options: AuditOptions, visitor: AuditVi
   names.sort();
   Object.assign(progress, { phase: "repositories", total: names.length });
   options.onProgress?.(progress);
-  await visitor.start?.({ organization, policyFiles, policy, repositories: names });
+  const collector: Snapshot["collector"] = {
+    tool: "soc2-bot",
+    version: TOOL_VERSION,
+    host: host.host,
+    baseUrl: host.baseUrl,
+    actor: credentials.actor,
+    permissions: credentials.permissions,
+  };
+  await visitor.start?.({ collector, organization, policyFiles, policy, repositories: names });
 
   const period = { since: options.since, until: options.until };
   // A host that reads many repositories' facts in one request (prefetchRepositories) does so a
@@ -149,14 +158,7 @@ export async function collectAuditStream(options: AuditOptions, visitor: AuditVi
   return {
     snapshot: {
       schemaVersion: SNAPSHOT_SCHEMA_VERSION,
-      collector: {
-        tool: "soc2-bot",
-        version: TOOL_VERSION,
-        host: host.host,
-        baseUrl: host.baseUrl,
-        actor: credentials.actor,
-        permissions: credentials.permissions,
-      },
+      collector,
       collectedAt: now().toISOString(),
       period: { since: options.since.toISOString(), until: options.until.toISOString() },
       unreadable: [...notes, ...host.drainUnreadable()],

@@ -1,0 +1,216 @@
+/**
+ * The audit job shared by `soc2-bot audit` (and the demo) and the app's scheduled audit: collect,
+ * judge and write ONE REPOSITORY AT A TIME. Each repository is collected, its merges judged as of
+ * the merge (from the ledger), evaluated, its configuration observed, and its part of the evidence
+ * package spooled to disk before it is let go; the organization's controls are evaluated once. What
+ * stays in memory is small: counts, each repository's collected summary for the ledger record, and
+ * (for a findings sync) the results. The package is assembled at the end and replaces the old one
+ * whole.
+ */
+import { CONTROLS } from "../controls/index.js";
+import type { AnyControl, Outcome, Result } from "../controls/types.js";
+import {
+  evaluateOrganization,
+  reportHeader,
+  type EvaluationReport,
+  type PolicySet,
+} from "../engine/index.js";
+import {
+  collectedOfRepository,
+  collectedSummaryOf,
+  type CollectedRepositoryFacts,
+  type CollectedSummary,
+} from "../ledger/collected.js";
+import { coverageFromLedger, DEFAULT_JUDGED_WITHIN_MINUTES } from "../ledger/coverage.js";
+import type { Ledger } from "../ledger/ledger.js";
+import {
+  recordSnapshotObservationsSafely,
+  type ObservationSource,
+  type RecordedObservation,
+} from "../ledger/observations.js";
+import type { AuditRunFigures } from "../ledger/records.js";
+import { evaluateRepositoryAsOfMerge, type TimelineLog } from "../ledger/timeline.js";
+import { SNAPSHOT_SCHEMA_VERSION, type PolicyFile, type Snapshot } from "../model/index.js";
+import { EvidencePackageStream } from "../reporters/files/index.js";
+import { TOOL_VERSION } from "../version.js";
+import { collectAuditStream, type AuditOptions, type AuditStart } from "./audit.js";
+import { policySetFor } from "./policies.js";
+
+export interface AuditJob extends AuditOptions {
+  /** Where the evidence package goes (replaced whole when complete). */
+  outDir: string;
+  /** Merges judged as of the merge and configuration observed in it; none: today's rules, nothing recorded. */
+  ledger?: Ledger;
+  log: TimelineLog;
+  source: ObservationSource;
+  /**
+   * The results as reported, per repository, when they differ from the evaluation's (the app holds
+   * a fresh merge's required checks as its webhook does). One result per result, in the same order.
+   */
+  asReported?: (snapshot: Snapshot, policies: PolicySet, results: Result[], at: Date) => Result[];
+  /** Keep what a findings sync needs (AuditOutcome.findings). */
+  findings?: boolean;
+  controls?: readonly AnyControl[];
+}
+
+export interface AuditOutcome {
+  /** The package's files, manifest last. */
+  files: string[];
+  /** The report without its results (they are in the package): header and totals. */
+  report: EvaluationReport;
+  /** The organization's policy (where findings go, how alerts are raised). */
+  organizationPolicy: PolicySet["organization"];
+  /** The configuration observed and recorded in the ledger (for weakening alerts). */
+  observed: RecordedObservation[];
+  /** Every result in report order, pass and n/a ones without evidence; empty unless asked for. */
+  findings: Result[];
+  /** What the ledger's audit-run record says of the run besides its files. */
+  figures: AuditRunFigures;
+  counts: Record<Outcome, number>;
+}
+
+/** Collects, judges and writes the audit one repository at a time; see the file's comment. */
+export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
+  const controls = job.controls ?? CONTROLS;
+  const at = job.until;
+  const stream = await EvidencePackageStream.open(job.outDir, {
+    controls,
+    ...(job.findings ? { findings: true } : {}),
+  });
+  const collected: CollectedRepositoryFacts[] = [];
+  const repositoryFiles: PolicyFile[][] = [];
+  const observed: RecordedObservation[] = [];
+  let start: AuditStart | undefined;
+  let organizationPolicies: PolicySet | undefined;
+  const now = job.now ?? (() => new Date());
+  try {
+    const header = await collectAuditStream(job, {
+      start(started) {
+        start = started;
+        // the organization's layer is parsed once; a repository with its own layer adds it
+        organizationPolicies = policySetFor({ policyFiles: started.policyFiles });
+      },
+      async repository(repository, index) {
+        const { collector, organization, policyFiles } = start!;
+        const view: Snapshot = {
+          schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+          collector,
+          collectedAt: now().toISOString(),
+          period: { since: job.since.toISOString(), until: job.until.toISOString() },
+          unreadable: [],
+          organization,
+          repositories: [repository.repository],
+          changeRequests: repository.changeRequests,
+          directPushes: repository.directPushes,
+          policyFiles: [...policyFiles, ...repository.policyFiles],
+        };
+        // A broken repository layer stops the audit with its position, as evaluating the whole
+        // snapshot did.
+        const policies = repository.policyFiles.length === 0 ? organizationPolicies! : policySetFor(view);
+        // Judged as of each merge first, then this repository's configuration recorded as observed
+        // now: an observation made now is never read as one from before a merge.
+        const judged = await evaluateRepositoryAsOfMerge(job.ledger, job.log, view, policies, at, controls);
+        observed.push(
+          ...(await recordSnapshotObservationsSafely(
+            job.ledger,
+            job.log,
+            { ...view, organization: null },
+            job.source,
+          )),
+        );
+        const reported = job.asReported?.(view, policies, judged.results, at);
+        await stream.addRepository({
+          index,
+          snapshot: judged.snapshot,
+          results: reported ?? judged.results,
+          ...(reported ? { sortedAs: judged.results } : {}),
+        });
+        collected[index] = collectedOfRepository(repository.repository, repository.changeRequests);
+        repositoryFiles[index] = repository.policyFiles;
+        // let webhooks in between repositories: an audit in the app's process never holds it long
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      },
+    });
+
+    const policies = organizationPolicies ?? policySetFor({ policyFiles: header.policyFiles });
+    const snapshot: Snapshot = {
+      ...header.snapshot,
+      repositories: [],
+      changeRequests: [],
+      directPushes: [],
+      policyFiles: header.policyFiles,
+    };
+    if (job.ledger && header.snapshot.organization) {
+      observed.unshift(
+        ...(await recordSnapshotObservationsSafely(job.ledger, job.log, snapshot, job.source)),
+      );
+    }
+    const organizationResults = evaluateOrganization(snapshot, policies, at, controls);
+    const summary = collectedSummaryOf(
+      header.snapshot.unreadable,
+      collected.filter((entry) => entry !== undefined),
+    );
+    const coverage = job.ledger
+      ? await coverageFromLedger(job.ledger, {
+          since: job.since,
+          until: job.until,
+          judgedWithinMinutes:
+            policies.organization.ledger?.judgedWithinMinutes ?? DEFAULT_JUDGED_WITHIN_MINUTES,
+          pending: [
+            {
+              label: "this audit",
+              host: header.snapshot.collector.host,
+              period: header.snapshot.period!,
+              collected: summary,
+            },
+          ],
+        })
+      : null;
+    const report = reportHeader(header.snapshot, policies, at);
+    const written = await stream.finish({
+      snapshot: header.snapshot,
+      policyFiles: [...header.policyFiles, ...repositoryFiles.flatMap((files) => files ?? [])],
+      asOfMerge: job.ledger !== undefined,
+      report,
+      organizationResults,
+      toolVersion: TOOL_VERSION,
+      coverage,
+    });
+    const counts = { pass: 0, fail: 0, unknown: 0, excepted: 0, "not-applicable": 0 };
+    for (const row of Object.values(written.totals)) {
+      for (const outcome of Object.keys(counts) as Outcome[]) counts[outcome] += row[outcome];
+    }
+    return {
+      files: written.files,
+      report: { ...report, results: [], totals: written.totals },
+      organizationPolicy: policies.organization,
+      observed,
+      findings: written.findings,
+      counts,
+      figures: figuresOf(report, written.totals, written.population, summary),
+    };
+  } catch (error) {
+    await stream.abort();
+    throw error;
+  }
+}
+
+function figuresOf(
+  report: Omit<EvaluationReport, "results" | "totals">,
+  totals: EvaluationReport["totals"],
+  population: AuditRunFigures["population"],
+  collected: CollectedSummary,
+): AuditRunFigures {
+  return {
+    host: report.snapshot.host,
+    baseUrl: report.snapshot.baseUrl,
+    period: report.snapshot.period,
+    collectedAt: report.snapshot.collectedAt,
+    evaluatedAt: report.evaluatedAt,
+    actor: report.snapshot.actor,
+    policy: report.policy,
+    totalsByControl: totals,
+    population,
+    collected,
+  };
+}
