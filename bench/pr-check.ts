@@ -444,3 +444,23 @@ export function describeBreakdown(e: EventBreakdown): string {
     `simulator busy ${e.simulatorBusyMs.toFixed(0)}, at the host ${e.hostMs.toFixed(0)}, the check's own work ${e.checkWorkMs.toFixed(0)}`
   );
 }
+
+/**
+ * The breakdown as report lines: the mean event, the slowest, the percentiles without the
+ * simulator's busy time, and the blocked loops of both processes.
+ */
+export function breakdownLines(
+  breakdown: CheckBreakdown,
+  loops: {
+    tool: { p99Ms: number; maxMs: number; blockedMs: number; blockedCpuMs: number };
+    simulator: { p99Ms: number; maxMs: number; blockedMs: number; blockedCpuMs: number };
+  },
+): string[] {
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  return [
+    `  - Where an event's time went (each millisecond counted once, in this order: the tool's event loop blocked; a read, or a write, inside our client before it was sent (limiters, concurrency slots, the second between writes); reading an answer; at the simulated GitHub while its event loop was busy with other requests; at the host otherwise (latency, execution); the check's own work): mean ${describeBreakdown(breakdown.mean)}.`,
+    `  - Slowest: ${breakdown.slowest.map(describeBreakdown).join("; ")}.`,
+    `  - Without the time spent at the simulator while its single event loop was busy (GitHub answers requests in parallel): p50 ${breakdown.p50WithoutSimulatorBusyMs.toFixed(0)} ms, p99 ${breakdown.p99WithoutSimulatorBusyMs.toFixed(0)} ms.`,
+    `  - The tool's event loop (the audit and the checks share it, as in the app): delay p99 ${loops.tool.p99Ms.toFixed(0)} ms, max ${loops.tool.maxMs.toFixed(0)} ms, blocked ${seconds(loops.tool.blockedMs)} in all (the process on a CPU for ${seconds(loops.tool.blockedCpuMs)} of it), during ${breakdown.eventsWithToolLoopBlocked} of ${breakdown.events} events. The simulator's: delay p99 ${loops.simulator.p99Ms.toFixed(0)} ms, max ${loops.simulator.maxMs.toFixed(0)} ms, blocked ${seconds(loops.simulator.blockedMs)} (on a CPU ${seconds(loops.simulator.blockedCpuMs)}).`,
+  ];
+}

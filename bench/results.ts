@@ -2,6 +2,7 @@
 import { cpus, totalmem, type as osType, release } from "node:os";
 import type { FindingsSyncFigures } from "./findings-sync.js";
 import { SECONDARY_RATE_LIMIT_EVERY, type AuditFigures } from "./measure.js";
+import { breakdownLines } from "./pr-check.js";
 import { pushRecordLines } from "./push-record.js";
 import type { BenchReport, CheckFigures, Slopes } from "./run.js";
 import { isLongTail, shapeName } from "./shapes.js";
@@ -126,7 +127,7 @@ function checkLines(label: string, c: CheckFigures): string[] {
   const warmMin = c.warmRequests.length > 0 ? Math.min(...c.warmRequests) : 0;
   const warmMax = Math.max(0, ...c.warmRequests);
   return [
-    `- ${label}: ${c.timesMs.length} warm events${c.coldRequests === null ? "" : ` after 1 cold (${c.coldRequests} charged requests)`}; ` +
+    `- ${label}: ${c.timesMs.length} warm events (each timed from its scheduled arrival)${c.coldRequests === null ? "" : ` after 1 cold (${c.coldRequests} charged requests)`}; ` +
       `charged requests per warm event ${warmMin}-${warmMax} ` +
       `(304 Not Modified, not charged: ${c.warmNotModified.length > 0 ? Math.min(...c.warmNotModified) : 0}-${Math.max(0, ...c.warmNotModified)}); ` +
       `p50 ${c.p50Ms.toFixed(0)} ms, p99 ${c.p99Ms.toFixed(0)} ms.`,
@@ -299,6 +300,10 @@ export function renderResults(report: BenchReport, run: { command: string; date:
       `During an audit of the same installation in the same process (same token, so the same budget at the simulated GitHub; the audit took ${(check.duringAudit.auditWallMs / 1000).toFixed(1)} s${check.duringAudit.auditError ? `, FAILED: ${check.duringAudit.auditError}` : ""}; rate-limit answers ${waits(check.duringAudit)})`,
       check.duringAudit,
     ),
+    ...breakdownLines(check.duringAudit.breakdown, {
+      tool: check.duringAudit.toolLoop,
+      simulator: check.duringAudit.simulatorLoop,
+    }),
     `- Conclusions: ${Object.entries({ ...check.alone.conclusions, ...check.duringAudit.conclusions })
       .map(([pr, c]) => `${pr} ${c}`)
       .join(", ")}.`,
@@ -319,7 +324,8 @@ export function renderResults(report: BenchReport, run: { command: string; date:
       `(the production client gives up on a wait longer than its maxRateLimitWaitSeconds, and the audit then reports it).`,
     `- The simulated GitHub is one Node process, one event loop, on a machine it shares with the tool: while it executes ` +
       `an audit's GraphQL pages (graphql-js over the published schema), a change check's requests wait their turn, which ` +
-      `GitHub's servers, answering in parallel, would not make them do. The change check during an audit is an upper bound.`,
+      `GitHub's servers, answering in parallel, would not make them do: that time is measured per request and the change ` +
+      `check's percentiles are also given without it.`,
     `- Not simulated: REST's 900 points per minute per endpoint, the CPU-time and content-creation secondary limits, and ` +
       `the extra 50 per repository and per user a non-Enterprise installation with more than 20 of either gets (up to 12,500).`,
     `- The naive collector lists closed PRs (100 per page) and reads pull, reviews, commits and check-runs for each merged ` +
