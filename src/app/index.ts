@@ -1,10 +1,12 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ApplicationFunction, Context, Probot } from "probot";
 import { z } from "zod";
 import { CONTROLS } from "../controls/index.js";
 import { ProviderError } from "../errors.js";
 import {
   changeAsOfMerge,
-  judgeAndObserve,
   ledgerChangeEvaluations,
   ledgerDeliveryClaims,
   memoryChangeEvaluations,
@@ -14,7 +16,7 @@ import {
   type DeliveryClaims,
   type Ledger,
 } from "../ledger/index.js";
-import { collectAudit } from "../pipeline/audit.js";
+import { runAuditJob } from "../pipeline/audit-run.js";
 import {
   judgeAsOfMerge,
   judgeMergesAsOf,
@@ -23,7 +25,6 @@ import {
   type ChangeCheckOutcome,
   type MergedChangeJudgement,
 } from "../pipeline/change-check.js";
-import { policySetFor } from "../pipeline/policies.js";
 import { loadDefaultPolicyLayer, parsePolicyLayer, resolvePolicy } from "../policy/index.js";
 import type { AuditSchedule } from "../policy/types.js";
 import {
@@ -564,75 +565,88 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
     async runAudit(installation, cadence, at, since) {
       const host = await hostOf(installation);
       const organization = installation.account;
-      const snapshot = await collectAudit({
-        host,
-        organization,
-        // Reaching back by the merge-commit wait: a merge still waiting for its checks at the previous
-        // audit (its re-judgement at the end of the wait lost to a restart) is judged here, its wait over.
-        since: new Date((since?.getTime() ?? at.getTime() - CADENCE_PERIOD_MS[cadence]) - waitMs),
-        until: at,
-        now,
-      });
-      const policies = policySetFor(snapshot);
-      // Merges judged by their base branch's rule and the policy as of the merge (read from the ledger
-      // into the snapshot recorded below), then today's configuration recorded as an observation.
-      const judged = await judgeAndObserve(options.ledger, log, snapshot, policies, at, {
-        trigger: "schedule",
-      });
-      const { report } = judged;
-      // A merge of the last minutes is judged as the app judges it: waiting for its merge commit's checks.
-      const results = judgeMergesAsOf(snapshot, policies, report.results, at, waitMs);
-      const target = findingsTracker(host, organization, policies.organization);
-      const summary = await syncFindings(target.tracker, results, {
-        label: target.label,
-        evaluatedAt: at,
-        scope: "audit",
-        lockKey: target.lockKey,
-        groupChangeRequests: target.groupChangeRequests,
-        // One findings sync of a tracker at a time across instances (a merge's and this audit's).
-        lock: findingsLock(options.coordinator),
-      });
-      // A weakening no webhook announced (GitHub sends none for the 2FA requirement; a delivery may
-      // be lost) is alerted on when the audit's observation finds it, as a webhook's would be.
-      if (options.ledger) {
-        await alertOnObserved({
-          ledger: options.ledger,
+      // The package is written (a repository at a time) to a folder of its own, recorded in the
+      // ledger from there, then removed: the ledger keeps it, compressed.
+      const folder = await mkdtemp(join(tmpdir(), "soc2-scheduled-audit-"));
+      try {
+        const audit = await runAuditJob({
           host,
           organization,
-          observed: judged.observed,
-          organizationPolicy: policies.organization,
-          now: at,
-          onError: (subject, error) =>
-            log.error(
-              { organization, subject, err: redactText(String(error)) },
-              "weakening findings not synced",
-            ),
+          // Reaching back by the merge-commit wait: a merge still waiting for its checks at the previous
+          // audit (its re-judgement at the end of the wait lost to a restart) is judged here, its wait over.
+          since: new Date((since?.getTime() ?? at.getTime() - CADENCE_PERIOD_MS[cadence]) - waitMs),
+          until: at,
+          now,
+          outDir: join(folder, "package"),
+          // Merges judged by their base branch's rule and the policy as of the merge (read from the
+          // ledger into the snapshot recorded), then today's configuration recorded as an observation.
+          ...(options.ledger ? { ledger: options.ledger } : {}),
+          log,
+          source: { trigger: "schedule" },
+          // A merge of the last minutes is judged as the app judges it: waiting for its merge commit's checks.
+          asReported: (snapshot, policies, results) =>
+            judgeMergesAsOf(snapshot, policies, results, at, waitMs),
+          findings: true,
         });
-      }
-      await options.ledger
-        ?.recordAuditRun({ trigger: "schedule", organization, snapshot: judged.snapshot, report, results })
-        .catch((error: unknown) =>
-          log.error(
-            {
-              installation: installation.id,
-              organization,
-              ledger: options.ledger?.location,
-              err: String(error),
-            },
-            "scheduled audit not recorded in the ledger",
-          ),
+        const target = findingsTracker(host, organization, audit.organizationPolicy);
+        const summary = await syncFindings(target.tracker, audit.findings, {
+          label: target.label,
+          evaluatedAt: at,
+          scope: "audit",
+          lockKey: target.lockKey,
+          groupChangeRequests: target.groupChangeRequests,
+          // One findings sync of a tracker at a time across instances (a merge's and this audit's).
+          lock: findingsLock(options.coordinator),
+        });
+        // A weakening no webhook announced (GitHub sends none for the 2FA requirement; a delivery may
+        // be lost) is alerted on when the audit's observation finds it, as a webhook's would be.
+        if (options.ledger) {
+          await alertOnObserved({
+            ledger: options.ledger,
+            host,
+            organization,
+            observed: audit.observed,
+            organizationPolicy: audit.organizationPolicy,
+            now: at,
+            onError: (subject, error) =>
+              log.error(
+                { organization, subject, err: redactText(String(error)) },
+                "weakening findings not synced",
+              ),
+          });
+        }
+        await options.ledger
+          ?.recordAuditRun({
+            trigger: "schedule",
+            organization,
+            packageDir: join(folder, "package"),
+            written: audit.figures,
+          })
+          .catch((error: unknown) =>
+            log.error(
+              {
+                installation: installation.id,
+                organization,
+                ledger: options.ledger?.location,
+                err: String(error),
+              },
+              "scheduled audit not recorded in the ledger",
+            ),
+          );
+        log.info(
+          {
+            installation: installation.id,
+            organization,
+            repositories: audit.figures.population.repositories,
+            changeRequests: audit.figures.population.changeRequests,
+            created: summary.created.length,
+            closed: summary.closed.length,
+          },
+          "scheduled audit synced its findings",
         );
-      log.info(
-        {
-          installation: installation.id,
-          organization,
-          repositories: snapshot.repositories.length,
-          changeRequests: snapshot.changeRequests.length,
-          created: summary.created.length,
-          closed: summary.closed.length,
-        },
-        "scheduled audit synced its findings",
-      );
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
     },
   };
 }
