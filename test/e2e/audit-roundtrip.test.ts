@@ -9,6 +9,9 @@
  * with how GitHub enforces the rules (a stale approval on a branch that dismisses stale approvals
  * can only be merged by a bypass).
  */
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   compareWithExpected,
@@ -22,6 +25,9 @@ import { withOpenPullRequests, type OpenPullRequests } from "../../bench/pr-chec
 import { evaluate } from "../../src/engine/index.js";
 import type { Snapshot } from "../../src/model/index.js";
 import { collectAudit } from "../../src/pipeline/audit.js";
+import { runAuditJob } from "../../src/pipeline/audit-run.js";
+import { writeEvidencePackage } from "../../src/reporters/files/index.js";
+import { TOOL_VERSION } from "../../src/version.js";
 import { runChangeCheck } from "../../src/pipeline/change-check.js";
 import { policySetFor } from "../../src/pipeline/policies.js";
 import { fingerprint, readMarker } from "../../src/reporters/findings/fingerprint.js";
@@ -109,6 +115,66 @@ describe("audit round trip through the simulated GitHub", () => {
     expect([second.created, second.updated, second.reopened, second.closed]).toEqual([[], [], [], []]);
     expect(second.unchanged.length).toEqual(failing.length);
     expect(issues().length).toEqual(failing.length);
+  });
+});
+
+describe("audit streamed a repository at a time through the simulated GitHub", () => {
+  it("writes, byte for byte, the package of the whole snapshot collected, evaluated and written at once", async () => {
+    const served = await serveSample({ repositories: 9, pullRequestsPerRepository: 7 });
+    const dir = await mkdtemp(join(tmpdir(), "soc2-audit-job-"));
+    try {
+      const at = served.sample.at;
+      const now = () => new Date("2026-11-02T00:00:00.000Z");
+      const whole = await collectAudit({
+        host: githubHostFor(served.sim).host,
+        organization: "acme-demo",
+        ...period(served.sample),
+        now,
+      });
+      const report = evaluate(whole, policySetFor(whole), at);
+      await writeEvidencePackage(join(dir, "whole"), whole, report, { toolVersion: TOOL_VERSION });
+
+      const errors: string[] = [];
+      let turns = 0;
+      // the event loop turns between repositories: a webhook is never held for the whole audit
+      const ticking = setInterval(() => (turns += 1), 0);
+      const audit = await runAuditJob({
+        host: githubHostFor(served.sim).host,
+        organization: "acme-demo",
+        ...period(served.sample),
+        now,
+        concurrency: 3,
+        outDir: join(dir, "streamed"),
+        log: { error: (_object, message) => errors.push(message) },
+        source: { trigger: "cli" },
+        findings: true,
+      }).finally(() => clearInterval(ticking));
+
+      const names = (await readdir(join(dir, "whole"))).sort();
+      expect((await readdir(join(dir, "streamed"))).sort()).toEqual(names);
+      for (const name of names) {
+        const expected = await readFile(join(dir, "whole", name), "utf8");
+        expect(await readFile(join(dir, "streamed", name), "utf8"), name).toBe(expected);
+      }
+      expect(errors).toEqual([]);
+      expect(turns).toBeGreaterThan(0);
+      expect(audit.report.totals).toEqual(report.totals);
+      expect(audit.figures.population).toEqual({
+        repositories: whole.repositories.length,
+        changeRequests: whole.changeRequests.length,
+        directPushes: whole.directPushes.length,
+      });
+      // every planted violation is found by the streamed audit too
+      expect(compareWithExpected({ ...report, results: audit.findings }, served.sample.expected)).toEqual({
+        expected: served.sample.expected.length,
+        found: served.sample.expected.length,
+        missing: [],
+        unexpected: [],
+      });
+    } finally {
+      await served.sim.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
