@@ -5,9 +5,15 @@ import { isMap, isScalar, isSeq, parseDocument } from "yaml";
 import { createApp } from "../../src/app/index.js";
 import { createLogger } from "../../src/app/logger.js";
 import { PRIVATE_KEY } from "../fixtures/app/github-app.js";
+// Not in probot's exports: the class `npm start` runs in setup mode, reached by its file.
+import { ManifestCreation } from "../../node_modules/probot/lib/manifest-creation.js";
 
 const text = readFileSync(new URL("../../app.yml", import.meta.url), "utf8");
 const document = parseDocument(text);
+
+function manifestJs(): Record<string, unknown> {
+  return document.toJS() as Record<string, unknown>;
+}
 
 /** The webhook events (without their action) the app registers handlers for. */
 async function subscribedEvents(): Promise<string[]> {
@@ -35,9 +41,38 @@ describe("app.yml", () => {
       name: "soc2-bot",
       public: false,
       url: expect.stringMatching(/^https:\/\//) as string,
-      hook_attributes: { url: expect.stringMatching(/^https:\/\//) as string },
-      redirect_url: expect.stringMatching(/^https:\/\//) as string,
     });
+  });
+
+  it("lets Probot's manifest flow point the webhook and the redirect at this server (or its smee channel)", () => {
+    const creation = new ManifestCreation();
+    const pkg = { name: "soc2-bot", description: "d" };
+    const readFileSync = () => text;
+    const previous = process.env.WEBHOOK_PROXY_URL;
+    try {
+      delete process.env.WEBHOOK_PROXY_URL;
+      const direct = JSON.parse(
+        creation.getManifest({ pkg, baseUrl: "https://soc2.acme.test", readFileSync }),
+      ) as Record<string, unknown>;
+      expect(direct).toMatchObject({
+        name: "soc2-bot",
+        public: false,
+        hook_attributes: { url: "https://soc2.acme.test/" },
+        redirect_url: "https://soc2.acme.test/probot/setup",
+      });
+      expect(direct.default_permissions).toEqual(manifestJs().default_permissions);
+      process.env.WEBHOOK_PROXY_URL = "https://smee.io/abc123";
+      const proxied = JSON.parse(
+        creation.getManifest({ pkg, baseUrl: "http://localhost:3000", readFileSync }),
+      ) as Record<string, unknown>;
+      expect(proxied).toMatchObject({
+        hook_attributes: { url: "https://smee.io/abc123" },
+        redirect_url: "http://localhost:3000/probot/setup",
+      });
+    } finally {
+      if (previous === undefined) delete process.env.WEBHOOK_PROXY_URL;
+      else process.env.WEBHOOK_PROXY_URL = previous;
+    }
   });
 
   it("subscribes to exactly the events the app handles", async () => {
