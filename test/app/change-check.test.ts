@@ -428,9 +428,13 @@ describe("the app on pull request events", () => {
         .map((r) => (r.body as { title: string }).title)
         .sort(),
     ).toEqual([
-      "[soc2] cc8.independent-approval: acme/api#42 — 0 independent approvals, 1 required: nobody else approved it",
-      "[soc2] cc8.no-bypass: acme/api#42 — Merged by alice bypassing branch protection",
+      // one issue per control and repository lists its failing merges (the policy's default grouping)
+      "[soc2] cc8.independent-approval: acme/api — 1 merged change request fails",
+      "[soc2] cc8.no-bypass: acme/api — 1 merged change request fails",
     ]);
+    const texts = created().map(({ body }) => (body as { body: string }).body);
+    expect(texts.join("\n")).toContain("— 0 independent approvals, 1 required: nobody else approved it");
+    expect(texts.join("\n")).toContain("— Merged by alice bypassing branch protection");
     for (const { body } of created()) {
       expect((body as { labels: string[] }).labels[0]).toBe("soc2");
     }

@@ -108,9 +108,13 @@ describe("the scheduled audit", () => {
       [new Date(AT.getTime() - DAY - MERGE_COMMIT_CHECKS_WAIT_MS).toISOString(), AT.toISOString()],
     ]);
     const requiredChecks = fake.created.filter((issue) => issue.title.includes("cc8.required-checks"));
+    // one issue per control and repository lists its failing merges (the policy's default grouping)
     expect(requiredChecks.map((issue) => issue.title)).toEqual([
-      "[soc2] cc8.required-checks: acme/api#12 — Required checks never completed on the merge commit mmmmmmm within 6 hours of the merge: ci/test",
+      "[soc2] cc8.required-checks: acme/api — 1 merged change request fails",
     ]);
+    expect(requiredChecks[0]?.body).toContain(
+      "— Required checks never completed on the merge commit mmmmmmm within 6 hours of the merge: ci/test",
+    );
   });
 
   it("holds a merge of the last hours, as the app does: no finding while its checks may still complete", async () => {
