@@ -18,6 +18,14 @@ import type { Probot } from "probot";
  */
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
 
+/**
+ * Bytes of bodies not yet verified that all deliveries together may hold: four of the largest. A
+ * flood of oversized unsigned bodies then costs this much memory, not one cap per connection; a
+ * delivery arriving while it is used up is answered 503 (GitHub shows it failed, it can be
+ * redelivered, and the scheduled audit reads everything again).
+ */
+export const MAX_PENDING_WEBHOOK_BYTES = 4 * MAX_WEBHOOK_BODY_BYTES;
+
 export interface WebhookGateLogger {
   warn(object: object, message?: string): void;
 }
@@ -29,6 +37,7 @@ export interface WebhookGateOptions {
   path: string;
   log: WebhookGateLogger;
   maxBodyBytes?: number;
+  maxPendingBytes?: number;
 }
 
 type ProbotMiddleware = Awaited<ReturnType<Probot["getNodeMiddleware"]>>;
@@ -54,6 +63,7 @@ export function guardWebhooks(app: Probot, options: WebhookGateOptions): void {
 /** The gate around a webhook middleware; requests to other paths pass straight through. */
 export function gateWebhooks(middleware: Middleware, options: WebhookGateOptions): Middleware {
   const limit = options.maxBodyBytes ?? MAX_WEBHOOK_BODY_BYTES;
+  const budget = { left: options.maxPendingBytes ?? MAX_PENDING_WEBHOOK_BYTES };
   const path = trimSlashes(options.path);
   return async (req, res, next) => {
     if (!isDelivery(req, path)) return middleware(req, res, next);
@@ -64,8 +74,13 @@ export function gateWebhooks(middleware: Middleware, options: WebhookGateOptions
     const declared = Number(header(req, "content-length"));
     if (Number.isFinite(declared) && declared > limit) return refuseTooLarge(req, res, limit);
 
-    const body = await readBody(req, limit);
+    const body = await readBody(req, limit, budget);
     if (body === "too large") return refuseTooLarge(req, res, limit);
+    if (body === "busy") {
+      options.log.warn(delivery, "GitHub webhook refused: too many unverified bytes in flight");
+      res.setHeader("retry-after", "60");
+      return refuseAndClose(req, res, 503, "too many deliveries being received at once");
+    }
     if (body === "failed") return true;
 
     if (!signatureMatches(options.secret, body, header(req, "x-hub-signature-256") ?? "")) {
@@ -127,7 +142,12 @@ function trimSlashes(path: string): string {
   return path.replace(/\/+$/, "") || "/";
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too large" | "failed"> {
+/** The body, read while it fits under its own limit and the budget all deliveries share. */
+async function readBody(
+  req: IncomingMessage,
+  limit: number,
+  budget: { left: number },
+): Promise<Buffer | "too large" | "busy" | "failed"> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -135,11 +155,16 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "
       const buffer = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
       size += buffer.length;
       if (size > limit) return "too large";
+      if (buffer.length > budget.left) return "busy";
+      budget.left -= buffer.length;
       chunks.push(buffer);
     }
   } catch {
     // The sender went away mid-body: nothing to answer.
     return "failed";
+  } finally {
+    // Verified or refused, the bytes are no longer pending once this delivery is read.
+    budget.left += chunks.reduce((total, chunk) => total + chunk.length, 0);
   }
   return Buffer.concat(chunks);
 }
@@ -152,10 +177,13 @@ function signatureMatches(secret: string, body: Buffer, signature: string): bool
 
 /** 413, and the connection closed: the rest of the body is never read. */
 function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number): boolean {
+  return refuseAndClose(req, res, 413, `a webhook payload may be at most ${limit} bytes`);
+}
+
+function refuseAndClose(req: IncomingMessage, res: ServerResponse, status: number, error: string): boolean {
   res.setHeader("connection", "close");
-  answer(res, 413, `a webhook payload may be at most ${limit} bytes`);
   res.on("finish", () => req.destroy());
-  return true;
+  return answer(res, status, error);
 }
 
 function answer(res: ServerResponse, status: number, error: string): boolean {
