@@ -21,6 +21,7 @@ import type { ActorKind, ChangeRequest } from "../../src/model/index.js";
 import { organizationNode, refFacts, repositoryFacts } from "./graphql-repository.js";
 import {
   branchHead,
+  userId,
   type SimCheckRun,
   type SimCommit,
   type SimPull,
@@ -319,7 +320,8 @@ function commitNode(world: World, repo: SimRepository, commit: SimCommit, branch
         args,
         (p) => pullNode(world, repo, p),
       ),
-    statusCheckRollup: () => rollupNode(repo, commit.sha, () => commitNode(world, repo, commit, branch)),
+    statusCheckRollup: () =>
+      rollupNode(world, repo, commit.sha, () => commitNode(world, repo, commit, branch)),
     history: (args: Args) => {
       const all = branch ? (repo.branchCommits.get(branch) ?? []) : [];
       const from = all.findIndex((c) => c.sha === commit.sha);
@@ -334,7 +336,7 @@ function commitNode(world: World, repo: SimRepository, commit: SimCommit, branch
 }
 
 /** The checks and statuses of commit `sha`; `commit` is the commit they are attached to. */
-function rollupNode(repo: SimRepository, sha: string, commit: () => Obj): Obj | null {
+function rollupNode(world: World, repo: SimRepository, sha: string, commit: () => Obj): Obj | null {
   const runs = repo.checkRuns.filter((c) => c.headSha === sha);
   const statuses = repo.statuses.filter((s) => s.sha === sha);
   if (runs.length + statuses.length === 0) return null;
@@ -348,7 +350,7 @@ function rollupNode(repo: SimRepository, sha: string, commit: () => Obj): Obj | 
       completedAt: run.completedAt,
       startedAt: run.startedAt,
       databaseId: run.id,
-      checkSuite: { app: suiteApp(run) },
+      checkSuite: { app: suiteApp(world, run) },
     })),
     ...statuses.map((s) => ({
       __typename: "StatusContext",
@@ -375,8 +377,11 @@ function rollupNode(repo: SimRepository, sha: string, commit: () => Obj): Obj | 
   };
 }
 
-function suiteApp(run: SimCheckRun): Obj | null {
-  const app = run.suiteApp === undefined ? { id: null, slug: run.app } : run.suiteApp;
+function suiteApp(world: World, run: SimCheckRun): Obj | null {
+  // A run the bot wrote is its app's, with the same id REST gives it (checkRunJson's app.id): the
+  // app recognises its own run by it, as on GitHub.
+  const app =
+    run.suiteApp === undefined ? { id: userId(world, `app:${run.app}`), slug: run.app } : run.suiteApp;
   if (!app) return null;
   return { databaseId: app.id, slug: app.slug, name: app.slug };
 }
@@ -453,7 +458,8 @@ function pullNode(world: World, repo: SimRepository, pull: SimPull): Obj {
     mergeCommit: c.mergeCommitSha ? commitNode(world, repo, commitOf(c.mergeCommitSha)) : null,
     commits: (args: Args) => connection(commits, args, (n) => n),
     // The head commit's checks (GitHub: "Check and Status rollup information for the PR's head ref").
-    statusCheckRollup: () => rollupNode(repo, c.headSha, () => commitNode(world, repo, commitOf(c.headSha))),
+    statusCheckRollup: () =>
+      rollupNode(world, repo, c.headSha, () => commitNode(world, repo, commitOf(c.headSha))),
     reviews: (args: Args) => connection(c.reviews, args, review),
     timelineItems: (args: Args) => {
       const types = Array.isArray(args.itemTypes) ? (args.itemTypes as string[]) : null;

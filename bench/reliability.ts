@@ -1,0 +1,581 @@
+/**
+ * Many instances, bursts, redeliveries, a directed race and a SIGKILL, as an operator would try them:
+ * the real app (src/app/server.ts, `npm start`'s entry point) started two or three times as child
+ * processes against the simulated GitHub on 127.0.0.1, behind a small round-robin proxy, with one
+ * PostgreSQL as their shared ledger. Signed deliveries are sent in bursts, some redelivered (same id,
+ * same bytes) and out of order; one instance is killed mid-work and the deliveries it dropped are
+ * redelivered, as GitHub's "Redeliver" would. Then it counts: check runs per (head, name), each final
+ * verdict against a fresh evaluation of the final state, the directed race's verdict, finding issues
+ * per finding, findings lost, and the time from each change's last event to its correct check.
+ *
+ * The reliability test (test/reliability) runs a bounded version; `npm run bench -- --reliability`
+ * the full one (a 500-delivery burst on one instance, with GitHub's rate limits and the app's
+ * production throttling).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type { WebhookDefinition } from "@octokit/webhooks-examples";
+import type { ChangeRequest, Snapshot } from "../src/model/index.js";
+import { runChangeCheck } from "../src/pipeline/change-check.js";
+import { createGitHubClient, createGitHubHost } from "../src/providers/github/index.js";
+import { CHECK_NAME } from "../src/reporters/check.js";
+import { generateSampleOrganization } from "../src/sample/generate.js";
+import { withFindingsRepository, FINDINGS_REPOSITORY } from "./harness.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "./sim/server.js";
+import { createWorld, userId, type World } from "./sim/world.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const examples: WebhookDefinition[] = createRequire(import.meta.url)("@octokit/webhooks-examples");
+const INSTALLATION = 1;
+const SECRET = "reliability-webhook-secret";
+/** The app's test key (a throwaway RSA key, as Probot's testing guide has one). */
+const PRIVATE_KEY = readFileSync(new URL("../test/fixtures/app/private-key.pem", import.meta.url), "utf8");
+
+export interface ReliabilityOptions {
+  /** PostgreSQL the instances share (a fresh schema is used). */
+  databaseUrl: string;
+  instances: number;
+  /** Open pull requests the deliveries are about. */
+  openPullRequests: number;
+  /** Deliveries of the burst (redeliveries included). */
+  deliveries: number;
+  /** Share of the burst that are redeliveries of earlier deliveries (same id, same bytes). */
+  redeliveryShare: number;
+  /** Merged pull requests failing a control, each announced (and redelivered) as a closed event. */
+  mergedFailing: number;
+  /** Run the directed race (an approval dismissed while another instance has read the change). */
+  directedRace: boolean;
+  /** SIGKILL one instance mid-burst (its dropped deliveries are redelivered to the others). */
+  killOne: boolean;
+  /** GitHub's documented rate limits on the simulator (the app's own throttling is always on). */
+  rateLimits: boolean;
+  log?: (line: string) => void;
+  /** A folder the instances' logs are written to (instance-N.log), for a failure's story. */
+  logDir?: string;
+}
+
+export interface ReliabilityFigures {
+  instances: number;
+  deliveries: number;
+  redeliveries: number;
+  /** Deliveries an instance dropped (killed) and that were redelivered. */
+  redeliveredAfterKill: number;
+  /** Heads with more than one "SOC 2 change management" check run. */
+  duplicateCheckRuns: number;
+  /** Open changes whose final check is missing or differs from a fresh evaluation of the final state. */
+  wrongVerdicts: string[];
+  /** The directed race's final conclusion (must be failure). */
+  raceConclusion: string | null;
+  /** Findings with more than one open issue. */
+  duplicateIssues: number;
+  /** Failing merged changes with no open issue naming them. */
+  lostFindings: string[];
+  /** Evaluations the instances logged as published, and those skipped as already evaluated. */
+  published: number;
+  skippedAsCovered: number;
+  duplicatesIgnored: number;
+  /** Milliseconds from each change's last delivery to its correct check, p50 and p99. */
+  timeToCorrectMs: { p50: number; p99: number; max: number };
+  wallMs: number;
+}
+
+interface SentDelivery {
+  id: string;
+  event: string;
+  body: string;
+  change: number | null;
+  sentAt: number;
+  status: number | null;
+}
+
+/** The world: the sample's first repository, its clean merged changes copied as open ones. */
+function buildWorld(options: ReliabilityOptions) {
+  const sample = generateSampleOrganization({
+    seed: 7,
+    repositories: 1,
+    pullRequestsPerRepository: Math.max(40, options.openPullRequests * 2 + options.mergedFailing * 3),
+  });
+  const snapshot: Snapshot = withFindingsRepository(sample.snapshot);
+  const failing = new Set(sample.expected.map((e) => e.subject));
+  const repository = sample.snapshot.repositories[0]!.fullName;
+  const merged = snapshot.changeRequests.filter((c) => c.repository === repository);
+  const clean = merged.filter((c) => !failing.has(`${c.repository}#${c.number}`) && c.reviews.length > 0);
+  const failingMerged = merged.filter((c) => failing.has(`${c.repository}#${c.number}`));
+  if (clean.length < options.openPullRequests) throw new Error("the sample has too few clean changes");
+  const open: ChangeRequest[] = clean.slice(0, options.openPullRequests).map((change, index) => ({
+    ...change,
+    number: 50_000 + index,
+    url: change.url.replace(/\/pull\/\d+$/, `/pull/${50_000 + index}`),
+    headBranch: `${change.headBranch}-open`,
+    state: "open",
+    mergeCommitSha: null,
+    mergedAt: null,
+    mergedBy: null,
+    checks: change.checks.map((check) => ({ ...check, on: "head" as const })),
+    bypassedProtection: { known: true, value: false },
+  }));
+  const world = createWorld({ ...snapshot, changeRequests: [...snapshot.changeRequests, ...open] });
+  return {
+    world,
+    repository,
+    open: open.map((c) => c.number),
+    mergedFailing: failingMerged.slice(0, options.mergedFailing).map((c) => c.number),
+  };
+}
+
+function example(name: string, action: string): Record<string, unknown> {
+  const definition = examples.find((d) => d.name === name);
+  const found = definition?.examples.find((e) => "action" in e && e.action === action);
+  if (!found) throw new Error(`no ${name}.${action} example`);
+  return structuredClone(found) as Record<string, unknown>;
+}
+
+/** A real payload of @octokit/webhooks-examples pointed at the change. */
+function payloadFor(world: World, fullName: string, number: number, name: string, action: string) {
+  const [owner = "", repo = ""] = fullName.split("/");
+  const pull = world.repositories.get(fullName)!.pulls.get(number)!.change;
+  const payload = example(name, action);
+  const repository = payload.repository as Record<string, unknown>;
+  Object.assign(repository, { name: repo, full_name: fullName });
+  Object.assign(repository.owner as object, { login: owner });
+  const pr = payload.pull_request as Record<string, unknown>;
+  Object.assign(pr, { number, state: pull.state === "merged" ? "closed" : "open" });
+  if (pull.state === "merged") Object.assign(pr, { merged: true });
+  Object.assign(pr.head as object, { sha: pull.headSha, ref: pull.headBranch });
+  Object.assign(pr.base as object, { ref: pull.baseBranch });
+  if (name === "pull_request") Object.assign(payload, { number });
+  Object.assign(payload, {
+    installation: { id: INSTALLATION, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" },
+  });
+  return payload;
+}
+
+function post(url: string, headers: Record<string, string>, body: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, {
+      method: "POST",
+      headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+    });
+    req.on("response", (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    // A connection reset (the instance was killed) is a failed delivery, as GitHub records it.
+    req.on("error", () => resolve(0));
+    req.end(body);
+  });
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    ),
+  );
+}
+
+/** Check-run writes as the simulator answered them: when, for which head, which conclusion. */
+interface CheckWrite {
+  at: number;
+  headSha: string;
+  conclusion: string | null;
+}
+
+/**
+ * The GitHub the instances talk to: the app endpoints the simulator does not serve (installation
+ * tokens), everything else passed to the simulator; check-run writes recorded; `beforeWrite` may hold
+ * a write (the directed race).
+ */
+async function startFront(
+  sim: SimulatedGitHub,
+  world: World,
+  hooks: { beforeWrite?: (headSha: string) => Promise<void>; afterGraphql?: (number: number) => void },
+) {
+  const writes: CheckWrite[] = [];
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const path = req.url ?? "/";
+      if (req.method === "POST" && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) {
+        res.writeHead(201, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            token: `ghs_${randomBytes(18).toString("hex")}`,
+            expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+            permissions: {
+              checks: "write",
+              pull_requests: "read",
+              contents: "read",
+              issues: "write",
+              metadata: "read",
+            },
+            repository_selection: "all",
+          }),
+        );
+        return;
+      }
+      if (req.method === "GET" && path.startsWith("/app/installations")) {
+        res.writeHead(200, { "content-type": "application/json" }).end("[]");
+        return;
+      }
+      let headSha: string | null = null;
+      const checkRun = /^\/repos\/([^/]+)\/([^/]+)\/check-runs(?:\/(\d+))?$/.exec(path);
+      if (checkRun && (req.method === "POST" || req.method === "PATCH")) {
+        const parsed = JSON.parse(body.toString("utf8") || "{}") as { head_sha?: string };
+        headSha =
+          parsed.head_sha ??
+          world.repositories
+            .get(`${checkRun[1]}/${checkRun[2]}`)
+            ?.checkRuns.find((run) => run.id === Number(checkRun[3]))?.headSha ??
+          null;
+        if (headSha && hooks.beforeWrite) await hooks.beforeWrite(headSha);
+      }
+      const upstream = httpRequest(`${sim.url}${path}`, {
+        method: req.method,
+        headers: { ...req.headers, host: new URL(sim.url).host },
+      });
+      upstream.on("response", (answer) => {
+        void readBody(answer).then((answered) => {
+          if (headSha && (answer.statusCode ?? 0) < 300) {
+            const written = JSON.parse(answered.toString("utf8")) as { conclusion?: string | null };
+            writes.push({ at: Date.now(), headSha, conclusion: written.conclusion ?? null });
+          }
+          if (path.endsWith("/graphql") && hooks.afterGraphql) {
+            const variables = (
+              JSON.parse(body.toString("utf8") || "{}") as { variables?: { number?: number } }
+            ).variables;
+            if (typeof variables?.number === "number") hooks.afterGraphql(variables.number);
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.headers).end(answered);
+        });
+      });
+      upstream.on("error", () => res.writeHead(502).end());
+      upstream.end(body);
+    })();
+  });
+  const url = await listen(server);
+  return { url, writes, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+interface Instance {
+  url: string;
+  child: ChildProcess;
+  lines: string[];
+  alive: boolean;
+}
+
+async function startInstance(
+  index: number,
+  api: string,
+  databaseUrl: string,
+  schema: string,
+  appId: number,
+): Promise<Instance> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const { port: free } = probe.address() as AddressInfo;
+      probe.close(() => resolve(free));
+    });
+  });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/app/server.ts"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      // The simulator's id of the app that writes the check runs: the app finds its own run by it.
+      APP_ID: String(appId),
+      PRIVATE_KEY,
+      WEBHOOK_SECRET: SECRET,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      GITHUB_API_URL: api,
+      DATABASE_URL: databaseUrl,
+      SOC2_LEDGER_SCHEMA: schema,
+      SOC2_SCHEDULER: "off",
+      LOG_LEVEL: "info",
+      NODE_ENV: "production",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const instance: Instance = { url: `http://127.0.0.1:${port}`, child, lines: [], alive: true };
+  const keep = (chunk: Buffer) => instance.lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  child.on("exit", () => (instance.alive = false));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = await fetch(`${instance.url}/ping`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return instance;
+    if (!instance.alive || Date.now() > deadline) {
+      throw new Error(`instance ${index} did not start:\n${instance.lines.slice(-20).join("\n")}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The round-robin in front of the instances: the next live one for each delivery. */
+function roundRobin(instances: Instance[]) {
+  let next = 0;
+  return () => {
+    for (let tried = 0; tried < instances.length; tried++) {
+      const instance = instances[next++ % instances.length]!;
+      if (instance.alive) return instance;
+    }
+    throw new Error("no instance is alive");
+  };
+}
+
+function signed(event: string, id: string, body: string): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    "user-agent": "GitHub-Hookshot/reliability",
+    "x-github-event": event,
+    "x-github-delivery": id,
+    "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
+  };
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Runs the scenario and returns its figures; every process and server it started is stopped. */
+export async function runReliability(options: ReliabilityOptions): Promise<ReliabilityFigures> {
+  const log = options.log ?? (() => {});
+  const started = Date.now();
+  const { world, repository, open, mergedFailing } = buildWorld(options);
+  const sim = await startSimulatedGitHub({ world, seed: 11, rateLimits: options.rateLimits ? {} : false });
+  const race = options.directedRace ? open[0]! : null;
+  let raceRead: (() => void) | null = null;
+  const raceWriteHeld = new Promise<void>((resolve) => (raceRead = resolve));
+  const raceHead = race === null ? null : world.repositories.get(repository)!.pulls.get(race)!.change.headSha;
+  let raceHeld = false;
+  const front = await startFront(sim, world, {
+    // The first evaluation of the race's change read it approved; its write is held until the
+    // dismissal has been delivered to the other instance and given time to be evaluated there.
+    afterGraphql: (number) => {
+      if (number === race) raceRead?.();
+    },
+    beforeWrite: async (headSha) => {
+      if (headSha !== raceHead || raceHeld) return;
+      raceHeld = true;
+      await raceWriteHeld;
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+    },
+  });
+  const schema = `reliability_${randomBytes(5).toString("hex")}`;
+  const instances: Instance[] = [];
+  const sent: SentDelivery[] = [];
+  try {
+    for (let i = 0; i < options.instances; i++) {
+      instances.push(
+        await startInstance(i, front.url, options.databaseUrl, schema, userId(world, "app:soc2-bot")),
+      );
+    }
+    log(`${instances.length} instances up after ${Date.now() - started} ms`);
+    const pick = roundRobin(instances);
+    const deliver = async (delivery: SentDelivery, to?: Instance) => {
+      const target = to ?? pick();
+      delivery.sentAt = Date.now();
+      delivery.status = await post(
+        `${target.url}/api/github/webhooks`,
+        signed(delivery.event, delivery.id, delivery.body),
+        delivery.body,
+      );
+      return delivery.status;
+    };
+    const make = (number: number, event: string, action: string): SentDelivery => ({
+      id: randomUUID(),
+      event,
+      body: JSON.stringify(payloadFor(world, repository, number, event, action)),
+      change: number,
+      sentAt: 0,
+      status: null,
+    });
+
+    // The directed race: instance 0 evaluates the approved change; once it has read it, the approval
+    // is dismissed and the dismissal delivered to instance 1, while instance 0's write is held.
+    let raceDone: Promise<unknown> = Promise.resolve();
+    if (race !== null && instances.length > 1) {
+      const first = make(race, "pull_request", "synchronize");
+      sent.push(first);
+      const firstDone = deliver(first, instances[0]);
+      raceDone = (async () => {
+        await raceWriteHeld;
+        const pull = world.repositories.get(repository)!.pulls.get(race)!;
+        pull.change = {
+          ...pull.change,
+          reviews: pull.change.reviews.map((review) =>
+            review.state === "approved" ? { ...review, state: "dismissed" as const } : review,
+          ),
+        };
+        const dismissal = make(race, "pull_request_review", "dismissed");
+        sent.push(dismissal);
+        await Promise.all([firstDone, deliver(dismissal, instances[1])]);
+      })();
+    }
+
+    // The burst: each open change announced by several kinds of event, then redeliveries of some,
+    // all shuffled (GitHub promises no order) and sent at once.
+    const kinds: [string, string][] = [
+      ["pull_request", "opened"],
+      ["pull_request", "synchronize"],
+      ["pull_request_review", "submitted"],
+      ["pull_request", "ready_for_review"],
+    ];
+    const burstChanges = open.filter((number) => number !== race);
+    const fresh = Math.max(1, Math.round(options.deliveries * (1 - options.redeliveryShare)));
+    const burst: SentDelivery[] = [];
+    for (let i = 0; i < fresh; i++) {
+      const [event, action] = kinds[i % kinds.length]!;
+      burst.push(make(burstChanges[i % burstChanges.length]!, event, action));
+    }
+    for (const number of mergedFailing) burst.push(make(number, "pull_request", "closed"));
+    const originals = [...burst];
+    for (let i = 0; burst.length < options.deliveries + mergedFailing.length * 2; i++) {
+      // A redelivery is the very same delivery: same id, same bytes.
+      burst.push({ ...originals[(i * 7) % originals.length]!, sentAt: 0, status: null });
+    }
+    for (let i = burst.length - 1; i > 0; i--) {
+      const j = (i * 7919 + 13) % (i + 1);
+      [burst[i], burst[j]] = [burst[j]!, burst[i]!];
+    }
+    sent.push(...burst);
+    log(`burst of ${burst.length} deliveries (${burst.length - originals.length} redeliveries)`);
+    const inFlight = burst.map((delivery, index) =>
+      new Promise((resolve) => setTimeout(resolve, index * 5)).then(() => deliver(delivery)),
+    );
+    let killed: Instance | null = null;
+    if (options.killOne && instances.length > 1) {
+      // Mid-work: after a third of the burst has gone out.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(300, burst.length * 5) / 3 + 400));
+      killed = instances[instances.length - 1]!;
+      killed.child.kill("SIGKILL");
+      log("SIGKILL sent to the last instance");
+    }
+    await Promise.all([...inFlight, raceDone]);
+
+    // Deliveries that failed (the killed instance dropped them) are redelivered, as GitHub's
+    // "Redeliver" does, after the dead instance's claims have run out (their lease).
+    const failed = sent.filter(
+      (delivery) => delivery.status === null || delivery.status === 0 || delivery.status >= 500,
+    );
+    if (failed.length > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 16_000));
+      log(`redelivering ${failed.length} deliveries the killed instance dropped`);
+      await Promise.all(failed.map((delivery) => deliver(delivery)));
+    }
+
+    // The oracle: each open change evaluated afresh, alone, from the final state.
+    const octokit = createGitHubClient({ token: "ghs_oracle", baseUrl: sim.url });
+    const wrongVerdicts: string[] = [];
+    const timeToCorrect: number[] = [];
+    const repo = world.repositories.get(repository)!;
+    let duplicateCheckRuns = 0;
+    const byHead = new Map<string, number>();
+    for (const run of repo.checkRuns) {
+      if (run.name === CHECK_NAME) byHead.set(run.headSha, (byHead.get(run.headSha) ?? 0) + 1);
+    }
+    for (const count of byHead.values()) if (count > 1) duplicateCheckRuns += 1;
+    let raceConclusion: string | null = null;
+    for (const number of open) {
+      const expected = await runChangeCheck(
+        createGitHubHost({ octokit, baseUrl: sim.url }),
+        { repository, number },
+        { organization: repository.split("/")[0]!, now: new Date(), publish: false },
+      );
+      const head = repo.pulls.get(number)!.change.headSha;
+      const run = repo.checkRuns.find((r) => r.name === CHECK_NAME && r.headSha === head);
+      if (number === race) raceConclusion = run?.conclusion ?? null;
+      if (run?.conclusion !== expected.check.conclusion) {
+        wrongVerdicts.push(
+          `#${number}: ${run?.conclusion ?? "no check"}, expected ${expected.check.conclusion}`,
+        );
+        continue;
+      }
+      const last = Math.max(...sent.filter((d) => d.change === number).map((d) => d.sentAt));
+      const correct = front.writes.find(
+        (w) => w.headSha === head && w.at >= last && w.conclusion === run.conclusion,
+      );
+      timeToCorrect.push(correct ? correct.at - last : 0);
+    }
+
+    // Findings: one open issue per finding, and each failing merged change named by an open issue.
+    const findings = world.repositories.get(`${repository.split("/")[0]}/${FINDINGS_REPOSITORY}`)!;
+    const openIssues = [...findings.issues.values()].filter((issue) => issue.state === "open");
+    const markers = new Map<string, number>();
+    for (const issue of openIssues) {
+      const marker = /<!-- soc2-bot:finding:([0-9a-f]{16}) -->/.exec(issue.body)?.[1] ?? issue.title;
+      markers.set(marker, (markers.get(marker) ?? 0) + 1);
+    }
+    const duplicateIssues = [...markers.values()].filter((count) => count > 1).length;
+    const lostFindings = mergedFailing
+      .filter(
+        (number) =>
+          !openIssues.some(
+            (issue) => issue.body.includes(`/pull/${number}`) || issue.title.includes(`#${number}`),
+          ),
+      )
+      .map((number) => `${repository}#${number}`);
+
+    if (lostFindings.length > 0) {
+      log(
+        `open finding issues: ${openIssues.map((issue) => `${issue.title} [${issue.body.length} chars]`).join(" | ")}`,
+      );
+    }
+    const lines = instances.flatMap((instance) => instance.lines);
+    const count = (message: string) => lines.filter((line) => line.includes(`"msg":"${message}"`)).length;
+    return {
+      instances: options.instances,
+      deliveries: sent.length,
+      redeliveries: sent.length - new Set(sent.map((d) => d.id)).size,
+      redeliveredAfterKill: failed.length,
+      duplicateCheckRuns,
+      wrongVerdicts,
+      raceConclusion,
+      duplicateIssues,
+      lostFindings,
+      published: count("change check published"),
+      skippedAsCovered: count("change already evaluated since this event"),
+      duplicatesIgnored: count("duplicate delivery ignored"),
+      timeToCorrectMs: {
+        p50: percentile(timeToCorrect, 50),
+        p99: percentile(timeToCorrect, 99),
+        max: Math.max(0, ...timeToCorrect),
+      },
+      wallMs: Date.now() - started,
+    };
+  } finally {
+    if (options.logDir) {
+      mkdirSync(options.logDir, { recursive: true });
+      instances.forEach((instance, i) =>
+        writeFileSync(join(options.logDir!, `instance-${i}.log`), instance.lines.join("\n") + "\n"),
+      );
+    }
+    for (const instance of instances) if (instance.alive) instance.child.kill("SIGTERM");
+    await Promise.all(
+      instances.map((instance) =>
+        instance.alive ? new Promise((resolve) => instance.child.once("exit", resolve)) : Promise.resolve(),
+      ),
+    );
+    await front.close();
+    await sim.close();
+  }
+}
