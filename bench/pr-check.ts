@@ -335,7 +335,17 @@ export interface EventBreakdown {
   hostMs: number;
   /** Nothing in flight and the loop free: the check's own work (host setup, parsing, evaluation). */
   checkWorkMs: number;
+  /**
+   * Of toolLoopMs and simulatorBusyMs, the part the blocked process spent on a CPU (its CPU time over
+   * the blocked interval's length): code running. The rest is the process waiting for a core, which
+   * a machine shared with other work adds and a dedicated one would not.
+   */
+  toolLoopCpuMs: number;
+  simulatorBusyCpuMs: number;
 }
+
+/** A blocked interval of an event loop, with the CPU time its process used in it when measured. */
+type Blocked = Interval & { cpuMs?: number };
 
 /**
  * Splits each event's wall time, millisecond by millisecond, into the first of: tool loop blocked,
@@ -343,8 +353,8 @@ export interface EventBreakdown {
  */
 export function breakdownEvent(
   trace: EventTrace,
-  toolBlocked: readonly Interval[],
-  simulatorBlocked: readonly Interval[],
+  toolBlocked: readonly Blocked[],
+  simulatorBlocked: readonly Blocked[],
 ): EventBreakdown {
   const result: EventBreakdown = {
     totalMs: trace.end - trace.start,
@@ -355,18 +365,30 @@ export function breakdownEvent(
     simulatorBusyMs: 0,
     hostMs: 0,
     checkWorkMs: 0,
+    toolLoopCpuMs: 0,
+    simulatorBusyCpuMs: 0,
   };
   const fetches = trace.requests.flatMap((request) => request.fetches);
   const within = (intervals: readonly Interval[], at: number) =>
     intervals.some((interval) => interval.start <= at && at < interval.end);
+  // The share of a blocked interval its process spent on a CPU (1 when not measured).
+  const onCpu = (intervals: readonly Blocked[], at: number) => {
+    const interval = intervals.find((i) => i.start <= at && at < i.end);
+    if (!interval || interval.cpuMs === undefined) return 1;
+    return Math.min(1, interval.cpuMs / Math.max(1e-9, interval.end - interval.start));
+  };
   const tool = toolBlocked.filter((i) => i.end > trace.start && i.start < trace.end);
   const simulator = simulatorBlocked.filter((i) => i.end > trace.start && i.start < trace.end);
   const step = 0.25;
   for (let at = trace.start; at < trace.end; at += step) {
-    if (within(tool, at)) result.toolLoopMs += step;
-    else if (within(fetches, at)) {
-      if (within(simulator, at)) result.simulatorBusyMs += step;
-      else result.hostMs += step;
+    if (within(tool, at)) {
+      result.toolLoopMs += step;
+      result.toolLoopCpuMs += step * onCpu(tool, at);
+    } else if (within(fetches, at)) {
+      if (within(simulator, at)) {
+        result.simulatorBusyMs += step;
+        result.simulatorBusyCpuMs += step * onCpu(simulator, at);
+      } else result.hostMs += step;
     } else {
       const request = trace.requests.find((r) => r.start <= at && at < r.end);
       if (!request) result.checkWorkMs += step;
@@ -403,8 +425,8 @@ export interface CheckBreakdown {
 
 export function summarizeBreakdown(
   traces: readonly EventTrace[],
-  toolBlocked: readonly Interval[],
-  simulatorBlocked: readonly Interval[],
+  toolBlocked: readonly Blocked[],
+  simulatorBlocked: readonly Blocked[],
 ): CheckBreakdown {
   const events = traces.map((trace) => breakdownEvent(trace, toolBlocked, simulatorBlocked));
   const keys = [
@@ -416,6 +438,8 @@ export function summarizeBreakdown(
     "simulatorBusyMs",
     "hostMs",
     "checkWorkMs",
+    "toolLoopCpuMs",
+    "simulatorBusyCpuMs",
   ] as const;
   const mean = Object.fromEntries(
     keys.map((key) => [key, events.reduce((sum, e) => sum + e[key], 0) / Math.max(1, events.length)]),
@@ -439,9 +463,9 @@ export function summarizeBreakdown(
 /** One line per part, e.g. "tool loop 12 ms, client queue 0 ms, ...". */
 export function describeBreakdown(e: EventBreakdown): string {
   return (
-    `${e.totalMs.toFixed(0)} ms = tool loop blocked ${e.toolLoopMs.toFixed(0)}, queued in our client ${e.clientQueueMs.toFixed(0)}, ` +
+    `${e.totalMs.toFixed(0)} ms = tool loop blocked ${e.toolLoopMs.toFixed(0)} (on CPU ${e.toolLoopCpuMs.toFixed(0)}), queued in our client ${e.clientQueueMs.toFixed(0)}, ` +
     `writes waiting ${e.writeQueueMs.toFixed(0)}, reading answers ${e.clientAnswerMs.toFixed(0)}, ` +
-    `simulator busy ${e.simulatorBusyMs.toFixed(0)}, at the host ${e.hostMs.toFixed(0)}, the check's own work ${e.checkWorkMs.toFixed(0)}`
+    `simulator busy ${e.simulatorBusyMs.toFixed(0)} (on CPU ${e.simulatorBusyCpuMs.toFixed(0)}), at the host ${e.hostMs.toFixed(0)}, the check's own work ${e.checkWorkMs.toFixed(0)}`
   );
 }
 

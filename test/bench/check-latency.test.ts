@@ -90,9 +90,17 @@ describe("breakdownEvent", () => {
   };
 
   it("gives each millisecond to the first of: tool loop, client queue, simulator busy, host, own work", () => {
-    const parts = breakdownEvent(trace, [{ start: 1000, end: 1050 }], [{ start: 1200, end: 1250 }]);
+    const parts = breakdownEvent(
+      trace,
+      [{ start: 1000, end: 1050, cpuMs: 10 }],
+      [{ start: 1200, end: 1250 }],
+    );
     expect(parts.totalMs).toEqual(600);
     expect(parts.toolLoopMs).toBeCloseTo(50);
+    // 10 ms of CPU in a 50 ms block: the rest of it the process waited for a core.
+    expect(parts.toolLoopCpuMs).toBeCloseTo(10);
+    // The simulator's block says no CPU time: all of it counts as on a CPU.
+    expect(parts.simulatorBusyCpuMs).toBeCloseTo(50);
     // The read waited 50 ms before its exchange, the write 200 ms (the second between writes).
     expect(parts.clientQueueMs).toBeCloseTo(50);
     expect(parts.writeQueueMs).toBeCloseTo(200);
