@@ -16,6 +16,7 @@ import { checkOutputFolder } from "./output-path.js";
 import { readSnapshotFile } from "./snapshot-file.js";
 import { countOutcomes, renderTotalsTable } from "./table.js";
 import { TOOL_VERSION } from "../version.js";
+import { loadEnvFile } from "../env-file.js";
 
 /** Exit codes: 0 everything passes, 1 a control fails or cannot be decided, 2 bad input. */
 export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
@@ -72,10 +73,25 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return EXIT.usage;
   }
   try {
+    // Every command that writes takes its folder as --out: a path that cannot be written fails here,
+    // before any work, in one line (and never reaches a recursive mkdir, which hangs under /proc).
+    const out = outOption(rest);
+    if (out !== undefined) await checkOutputFolder(out);
     return await command(rest, io);
   } catch (error) {
     return reportError(error, io);
   }
+}
+
+/** The value of --out (or --out=...) in a command's arguments, if given. */
+function outOption(args: readonly string[]): string | undefined {
+  let out: string | undefined;
+  args.forEach((arg, index) => {
+    if (arg === "--out" && args[index + 1] !== undefined && !args[index + 1]!.startsWith("--"))
+      out = args[index + 1];
+    else if (arg.startsWith("--out=")) out = arg.slice("--out=".length);
+  });
+  return out;
 }
 
 export function reportError(error: unknown, io: Io): number {
@@ -134,7 +150,6 @@ async function evaluateCommand(args: string[], io: Io): Promise<number> {
     await readPolicyFiles(values.policy ?? []),
   );
   const at = parseDate(values.at, "--at") ?? defaultEvaluationTime(snapshot);
-  if (values.out) await checkOutputFolder(values.out);
   const report = evaluate(snapshot, policySetFor(snapshot), at);
   // No result is no evidence: exiting 0 would read as "every control passes".
   if (report.results.length === 0) {
@@ -247,6 +262,8 @@ export function parseDate(value: string | undefined, flag: string): Date | undef
 const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
 if (invokedDirectly) {
+  // Settings kept in .env (as the app's manifest flow writes them) apply; the environment wins.
+  loadEnvFile();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -160,6 +160,21 @@ describe("soc2-bot evaluate: output paths and empty snapshots", () => {
     }
   });
 
+  it("checks --out before any work for every command that writes a folder", async () => {
+    for (const argv of [
+      ["audit", "--org", "acme", "--since", "2026-01-01", "--until", "2026-02-01", "--out", "/proc/a/b"],
+      ["export", "--since", "2026-01-01", "--until", "2026-02-01", "--out=/proc/a/b"],
+      ["coverage", "--since", "2026-01-01", "--until", "2026-02-01", "--out", "/proc/a/b"],
+      ["demo", "--out", "/proc/a/b"],
+    ]) {
+      const io = memoryIo();
+      expect({ argv, exit: await exitOf(argv, io) }).toEqual({ argv, exit: 2 });
+      expect(io.err).toBe(
+        "soc2-bot: --out /proc/a/b: cannot create the folder /proc/a (no such file or directory, ENOENT)\n",
+      );
+    }
+  });
+
   it("creates missing parent folders of --out and writes the package there", async () => {
     const snapshot = await tempFile("snapshot.json", JSON.stringify(makeSnapshot()));
     const out = join(await mkdtemp(join(tmpdir(), "soc2-out-")), "a", "b", "package");
