@@ -54,7 +54,8 @@ describe("renderFindingIssue", () => {
     );
     expect(labels).toEqual(["soc2", "CC8.1", "cc8.independent-approval"]);
     expect(body).toContain("| Criterion | CC8\\.1 |");
-    expect(body).toContain("[acme/api\\#12](https://github.com/acme/api/pull/12)");
+    // "#12" kept from linking by a zero-width space (a backslash does not stop GitHub's autolinker)
+    expect(body).toContain("[acme/api\\#\u200B12](https://github.com/acme/api/pull/12)");
     expect(body).toContain("| merged by | alice | 2026-10-02 15:00 UTC |");
     expect(body).toContain("### How to fix");
     expect(body).toContain("Require one approving review");

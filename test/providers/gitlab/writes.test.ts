@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { API, fixture, gitlab, HEAD, MR, strictNock, testHost } from "./helpers.js";
 import { NOTE_MARKER } from "../../../src/providers/gitlab/writes.js";
+import { WriteError } from "../../../src/providers/types.js";
 
 strictNock();
 
@@ -51,6 +52,46 @@ describe("GitLab finding issues", () => {
       body: "Seen again",
     });
     await tracker.comment(6, "Failing again on 2026-11-01.");
+  });
+});
+
+describe("GitLab finding issue writes that fail", () => {
+  const created = { title: "t", body: "b", labels: ["soc2"] };
+
+  it("reports a refused title with GitLab's field and words, naming no permission", async () => {
+    gitlab()
+      .post(ISSUES)
+      .reply(400, { message: { title: ["is too long (maximum is 255 characters)"] } });
+    const error = await testHost()
+      .host.issues("acme/compliance")
+      .create(created)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WriteError);
+    expect((error as WriteError).write).toMatchObject({
+      host: "gitlab",
+      status: 400,
+      applied: "no",
+      fields: ["title"],
+      hostMessage: "title is too long (maximum is 255 characters)",
+    });
+    expect((error as WriteError).details.permission).toBeUndefined();
+  });
+
+  it("says a write whose answer was lost (502) may have been applied", async () => {
+    gitlab().post(ISSUES).reply(502, "Bad Gateway");
+    const error = await testHost()
+      .host.issues("acme/compliance")
+      .create(created)
+      .catch((e: unknown) => e);
+    expect((error as WriteError).write).toMatchObject({ status: 502, applied: "unknown" });
+  });
+
+  it("states GitLab's limits: 255 characters of title, 1,048,576 of description", () => {
+    expect(testHost().host.issues("acme/compliance").limits).toEqual({
+      titleCharacters: 255,
+      bodyCharacters: 1_048_576,
+      commentCharacters: 1_000_000,
+    });
   });
 });
 
