@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Level, type Logger } from "pino";
+import { getTransformStream } from "@probot/pino";
 import { redactText, redactValue, SECRET_HEADERS } from "./redact.js";
 
 export interface LoggerOptions {
@@ -54,7 +55,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           const scrubbed = args.map((arg: unknown) => (typeof arg === "string" ? redactText(arg) : arg));
           method.apply(this, scrubbed as Parameters<typeof method>);
         },
-        streamWrite: (line) => maskKnown(redactText(line), known),
+        streamWrite: (line) => singleName(maskKnown(redactText(line), known)),
       },
       serializers: {
         // pino's own error serializer keeps the type and enumerable fields; then the same masking.
@@ -124,4 +125,51 @@ function maskKnown(line: string, secrets: readonly RegExp[]): string {
 function readLevel(value: string | undefined): Level | "silent" | undefined {
   const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
   return levels.find((l) => l === value);
+}
+
+/**
+ * pino writes a child's `name` binding after the parent's, so `log.child({ name: "webhooks" })`
+ * wrote `"name":"soc2-bot",…,"name":"webhooks"`: a line JSON tools read differently (most keep the
+ * last, some reject it). The line is parsed back (the last name wins, as pino-pretty shows it) only
+ * when it holds the key twice.
+ */
+function singleName(line: string): string {
+  const first = line.indexOf('"name":');
+  if (first < 0 || line.indexOf('"name":', first + 7) < 0) return line;
+  try {
+    return `${JSON.stringify(JSON.parse(line))}\n`;
+  } catch {
+    return line;
+  }
+}
+
+/**
+ * The app's logger honouring Probot's logging settings, as Probot's own logger would: LOG_FORMAT
+ * (`pretty`, or `json`; pretty unless NODE_ENV is production), LOG_LEVEL_IN_STRING and SENTRY_DSN
+ * (errors and fatals sent to Sentry) go through Probot's transform (@probot/pino), after the
+ * secrets are masked, so nothing unmasked reaches the terminal or Sentry.
+ */
+export async function createProbotLogger(
+  env: Record<string, string | undefined>,
+  options: Omit<LoggerOptions, "destination"> & { output?: NodeJS.WritableStream } = {},
+): Promise<Logger> {
+  const { output, ...rest } = options;
+  const logFormat =
+    env.LOG_FORMAT === "pretty" || env.LOG_FORMAT === "json"
+      ? env.LOG_FORMAT
+      : env.NODE_ENV === "production"
+        ? "json"
+        : "pretty";
+  const transform = await getTransformStream({
+    logFormat,
+    logLevelInString: env.LOG_LEVEL_IN_STRING === "true",
+    ...(env.SENTRY_DSN ? { sentryDsn: env.SENTRY_DSN } : {}),
+  });
+  // SonicBoom is a stream in all but its type, as Probot's own logger pipes it.
+  transform.pipe(output ?? (pino.destination(1) as unknown as NodeJS.WritableStream));
+  return createLogger({
+    ...rest,
+    level: rest.level ?? readLevel(env.LOG_LEVEL) ?? "info",
+    destination: transform,
+  });
 }

@@ -24,7 +24,9 @@ import type { CodeHost } from "../providers/types.js";
 import { createCoordinator } from "./coordinator.js";
 import { createGitLabEndpoint } from "./gitlab.js";
 import { createApp, createScheduledAudit } from "./index.js";
-import { createLogger } from "./logger.js";
+import { createProbotLogger } from "./logger.js";
+import { effectiveConfiguration } from "./configuration.js";
+import { loadEnvFile } from "../env-file.js";
 import { createScheduler } from "./scheduler.js";
 import { guardWebhooks } from "./webhook-gate.js";
 
@@ -129,15 +131,20 @@ function databasePassword(url: string | undefined): string | undefined {
 }
 
 async function main(): Promise<void> {
+  // .env (the manifest flow writes APP_ID, PRIVATE_KEY, WEBHOOK_SECRET there) is read before any
+  // setting is, so its secrets are masked in the log too; the environment wins over the file.
+  loadEnvFile();
   const env = process.env;
-  // Known secrets are masked in every line even where no pattern would recognise them.
-  const log = createLogger({
+  // Known secrets are masked in every line even where no pattern would recognise them; Probot's
+  // LOG_FORMAT, LOG_LEVEL_IN_STRING and SENTRY_DSN apply after the masking.
+  const log = await createProbotLogger(env, {
     secrets: [
       env.WEBHOOK_SECRET,
       env.GITLAB_WEBHOOK_SECRET,
       env.GITLAB_TOKEN,
       env.GITHUB_TOKEN,
       env.PRIVATE_KEY,
+      env.SENTRY_DSN,
       databasePassword(env.DATABASE_URL),
     ],
   });
@@ -156,6 +163,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  log.info({ configuration: effectiveConfiguration(env) }, "soc2-bot starting");
   // Each installation client gets its own read limits (a pull request check never queues behind a
   // scheduled audit's reads).
   await run(createServerApp(env, log), { log, Octokit: appOctokit(baseUrl) });
