@@ -524,8 +524,8 @@ export function takeBranchHead(ctx: GitHubContext, repository: string, branch: s
  * at or before the period's start. A missing delivery (the app down, a lost webhook, no record yet)
  * breaks that walk, and the activity record answers instead. Within the period, only what the record
  * says plainly is answered: a push whose `after` is the merge commit of a pull request merged into
- * this branch is that merge (as the activity record's pr_merge), when it brought no commit but the
- * pull request's own; a plain push brings the commits its webhook listed (all of them). Anything
+ * this branch is that merge (as the activity record's pr_merge), when it brought no commit but merge
+ * commits of pull requests merged into this branch and their own commits; a plain push brings the commits its webhook listed (all of them). Anything
  * else (a force push, the branch created or deleted inside the period, a webhook that may have left
  * commits out, a merge push that brought other commits) is left to the activity record, which reads
  * those with comparisons.
@@ -548,9 +548,8 @@ export async function pushesFromRecord(
     const where = `the push at ${push.pushedAt} (${push.before.slice(0, 7)}...${push.after.slice(0, 7)})`;
     if (push.forced) return { pushes: null, why: `${where} was forced` };
     if (!push.commitsComplete) return { pushes: null, why: `${where} may list only some of its commits` };
-    const merge = use.merges.get(push.after);
-    if (merge && merge.baseBranch === branch) {
-      if (push.commits.every((c) => c.sha === push.after || merge.commits.has(c.sha))) continue;
+    if (use.merges.get(push.after)?.baseBranch === branch) {
+      if (onlyMerged(push, branch, use.merges)) continue;
       return { pushes: null, why: `${where} merged a pull request and brought other commits` };
     }
     for (const commit of push.commits) {
@@ -572,6 +571,21 @@ export async function pushesFromRecord(
     }
   }
   return { pushes: [...found.values()] };
+}
+
+/**
+ * Whether every commit of a merge's push is a merge commit of a pull request merged into `branch`
+ * or one of the commits of such a pull request whose merge commit the push brings (a merge queue
+ * may merge several at once).
+ */
+function onlyMerged(push: RecordedPush, branch: string, merges: ReadonlyMap<string, MergedChange>): boolean {
+  const merged = push.commits.flatMap((c) => {
+    const merge = merges.get(c.sha);
+    return merge && merge.baseBranch === branch ? [merge] : [];
+  });
+  return push.commits.every(
+    (c) => merges.get(c.sha)?.baseBranch === branch || merged.some((merge) => merge.commits.has(c.sha)),
+  );
 }
 
 /**

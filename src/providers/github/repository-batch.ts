@@ -19,6 +19,7 @@ import {
   type Permission,
   type TeamAccess,
 } from "../../model/index.js";
+import { isProductionBranch } from "../../policy/branches.js";
 import type { Policy } from "../../policy/types.js";
 import { mergeRuleSources, protectionSource, rulesetSources } from "./branch-rules.js";
 import {
@@ -182,6 +183,9 @@ async function prefetchPage(
     // The push record is checked against the head read now (src/providers/github/direct-pushes.ts).
     const head = parsed.data.defaultBranchRef;
     if (head.target?.oid) rememberBranchHead(ctx, name, head.name, head.target.oid);
+    for (const ref of parsed.data.refs?.nodes ?? [])
+      if (ref.target?.oid && ref.name !== head.name && isProductionBranch(policy, head.name, ref.name))
+        rememberBranchHead(ctx, name, ref.name, ref.target.oid);
     ctx.prefetched?.set(name.toLowerCase(), {
       generation,
       productionBranches: policy.productionBranches,

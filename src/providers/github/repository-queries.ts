@@ -34,7 +34,7 @@ const PROTECTION = `
   pushAllowances(first: 100) { totalCount nodes { actor { ${ACTOR} } } }`;
 
 const COLLABORATORS = `totalCount pageInfo { hasNextPage endCursor } edges { permission node { login } }`;
-const REFS = `totalCount pageInfo { hasNextPage endCursor } nodes { name }`;
+const REFS = `totalCount pageInfo { hasNextPage endCursor } nodes { name target { oid } }`;
 
 /**
  * The facts of `count` repositories, aliased r0…r{count-1} with variables $o{i}/$n{i}. The policy

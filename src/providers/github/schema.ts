@@ -353,7 +353,7 @@ export type CollaboratorConnection = z.infer<typeof CollaboratorConnection>;
 const RefConnection = z.object({
   totalCount: z.number(),
   pageInfo: PageInfo,
-  nodes: z.array(z.object({ name: z.string() })),
+  nodes: z.array(z.object({ name: z.string(), target: z.object({ oid: z.string() }).nullable().optional() })),
 });
 export type RefConnection = z.infer<typeof RefConnection>;
 
