@@ -21,6 +21,9 @@ export interface YamlSource {
   keyAt(path: Path): SourcePosition;
 }
 
+/** Mappings up to this many keys are searched in order rather than indexed. */
+const SMALL_MAPPING = 16;
+
 /** Far above any real policy (the shipped default is a few KiB); bounds the work a hostile file causes. */
 const MAX_POLICY_BYTES = 1024 * 1024;
 
@@ -82,7 +85,7 @@ export function readYaml(text: string, file: string): { source?: YamlSource; pro
       let next: unknown;
       keyOffset = undefined;
       if (isMap(node)) {
-        const pair = pairsByKey(node).get(String(segment));
+        const pair = pairWithKey(node, String(segment));
         next = pair ? pair.value : undefined;
         if (pair && isScalar(pair.key)) keyOffset = pair.key.range?.[0];
         // A key with no value (`enabled:`) has an empty or no value node: point at the key instead.
@@ -98,10 +101,14 @@ export function readYaml(text: string, file: string): { source?: YamlSource; pro
     return { ...deepest, found: true };
   }
 
-  // Each mapping's keys indexed once: a file with thousands of unknown keys asks for each one's
-  // position, and a search through the mapping per question would make that quadratic.
+  // A large mapping's keys are indexed once: a file with thousands of unknown keys asks for each
+  // one's position, and a search through the mapping per question would make that quadratic. A small
+  // one (a person, an exception's subject) is searched: thousands of little indexes cost more.
   const indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
-  function pairsByKey(map: YAMLMap): Map<string, Pair> {
+  function pairWithKey(map: YAMLMap, key: string): Pair | undefined {
+    if (map.items.length <= SMALL_MAPPING) {
+      return map.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+    }
     let index = indexes.get(map);
     if (index === undefined) {
       index = new Map();
@@ -111,7 +118,7 @@ export function readYaml(text: string, file: string): { source?: YamlSource; pro
       }
       indexes.set(map, index);
     }
-    return index;
+    return index.get(key);
   }
 
   const start = (node: Node | undefined): number => node?.range?.[0] ?? 0;
@@ -137,16 +144,28 @@ function duplicateKeys(document: Document.Parsed): number[] {
   const offsets: number[] = [];
   visit(document, {
     Map(_, map) {
-      const seen = new Set<string>();
-      for (const { key } of map.items) {
-        if (!isScalar(key)) continue;
-        const name = String(key.value);
-        if (seen.has(name)) offsets.push(key.range?.[0] ?? 0);
-        else seen.add(name);
+      const names = map.items.map(({ key }) => (isScalar(key) ? String(key.value) : undefined));
+      if (names.length <= SMALL_MAPPING) {
+        // Compared pairwise: no set for each of thousands of small mappings.
+        names.forEach((name, index) => {
+          if (name !== undefined && names.indexOf(name) < index) offsets.push(keyOffset(map, index));
+        });
+        return;
       }
+      const seen = new Set<string>();
+      names.forEach((name, index) => {
+        if (name === undefined) return;
+        if (seen.has(name)) offsets.push(keyOffset(map, index));
+        else seen.add(name);
+      });
     },
   });
   return offsets;
+}
+
+function keyOffset(map: YAMLMap, index: number): number {
+  const key = map.items[index]?.key;
+  return (isScalar(key) ? key.range?.[0] : undefined) ?? 0;
 }
 
 /** The text from `offset`, enough of it for a message (a key or a tag, never the rest of the file). */
