@@ -42,7 +42,12 @@ export interface BlockAttribution extends Interval {
 
 export interface BlockSummary {
   /** Blocks grouped by the frame they were entered at: count, total and longest, heaviest first. */
-  byFrame: Array<{ at: string; blocks: number; totalMs: number; longestMs: number }>;
+  byFrame: Array<{ at: string; blocks: number; totalMs: number; longestMs: number; samples: number }>;
+  /**
+   * Samples (about one per millisecond on a CPU) inside blocks, by the innermost frame of our code,
+   * or by the leaf's library function when none of ours is on the stack: where the CPU went.
+   */
+  cpuByFrame: Array<{ frame: string; samples: number }>;
   /** The longest blocks, longest first. */
   longest: BlockAttribution[];
 }
@@ -104,6 +109,7 @@ export function attributeBlocks(
     samples.push({ at: time / 1000 + offsetMs, node: ids[i] ?? 0 });
   }
   const attributions: BlockAttribution[] = [];
+  const cpu = new Map<string, number>();
   for (const block of blocked) {
     const ms = block.end - block.start;
     if (ms < minMs) continue;
@@ -136,6 +142,8 @@ export function attributeBlocks(
       const leaf = stack[stack.length - 1];
       const leafName = leaf ? frameName(leaf.callFrame) : "(idle or GC)";
       leaves.set(leafName, (leaves.get(leafName) ?? 0) + 1);
+      const where = own ? ownName : leafName;
+      cpu.set(where, (cpu.get(where) ?? 0) + 1);
     }
     attributions.push({
       start: block.start,
@@ -147,16 +155,24 @@ export function attributeBlocks(
       leaves: share(leaves),
     });
   }
-  const byFrame = new Map<string, { at: string; blocks: number; totalMs: number; longestMs: number }>();
+  const byFrame = new Map<
+    string,
+    { at: string; blocks: number; totalMs: number; longestMs: number; samples: number }
+  >();
   for (const block of attributions) {
-    const entry = byFrame.get(block.at) ?? { at: block.at, blocks: 0, totalMs: 0, longestMs: 0 };
+    const entry = byFrame.get(block.at) ?? { at: block.at, blocks: 0, totalMs: 0, longestMs: 0, samples: 0 };
     entry.blocks += 1;
+    entry.samples += block.samples;
     entry.totalMs += block.ms;
     entry.longestMs = Math.max(entry.longestMs, block.ms);
     byFrame.set(block.at, entry);
   }
   return {
     byFrame: [...byFrame.values()].sort((a, b) => b.totalMs - a.totalMs),
+    cpuByFrame: [...cpu.entries()]
+      .map(([frame, samples]) => ({ frame, samples }))
+      .sort((a, b) => b.samples - a.samples)
+      .slice(0, 15),
     longest: [...attributions].sort((a, b) => b.ms - a.ms).slice(0, 10),
   };
 }

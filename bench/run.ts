@@ -373,8 +373,10 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
     );
     for (const frame of blockedBy?.byFrame.slice(0, 12) ?? [])
       log(
-        `    tool loop blocked ${frame.blocks} times (${(frame.totalMs / 1000).toFixed(1)} s, longest ${frame.longestMs.toFixed(0)} ms) in ${frame.at}`,
+        `    tool loop blocked ${frame.blocks} times (${(frame.totalMs / 1000).toFixed(1)} s, longest ${frame.longestMs.toFixed(0)} ms, ${frame.samples} CPU samples) in ${frame.at}`,
       );
+    for (const frame of blockedBy?.cpuByFrame ?? [])
+      log(`    CPU in blocks: ${frame.samples} samples (about ${frame.samples} ms) in ${frame.frame}`);
     for (const block of blockedBy?.longest ?? [])
       log(
         `    block of ${block.ms.toFixed(0)} ms (${block.samples} samples) at +${((block.start - auditStartedWall) / 1000).toFixed(1)} s in ${block.at}\n` +
