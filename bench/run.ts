@@ -440,7 +440,7 @@ const USAGE = `npm run bench -- [options]
   --enterprise-cloud                an Enterprise Cloud installation's larger budget
   --check-audit 1000x100            the organization audited while the change check is measured
   --check-interval 1250             ms between change-check events' arrivals
-  --check-events 100                change-check events alone (during the audit: as many as fit)
+  --check-events 100                change-check events alone (during the audit: as many as fit, at most 400)
   --check-profile                   profile the tool's CPU during the audit: what blocks its event loop
   --only check                      only the change check (alone, back to back, during an audit);
                                     prints its figures and breakdown, leaves results.md as it is
