@@ -115,9 +115,7 @@ describe("audit of a GitLab group through the simulated GitLab", () => {
     const failing = expectedOnGitLab(GROUP, sample.expected).filter((finding) => finding.outcome === "fail");
     // One issue per failing subject, except merge requests: one per control and project lists them.
     const failures = [
-      ...new Set(
-        failing.map((f) => `${f.control} ${/^(.+)[#!]\d+$/.exec(f.subject)?.[1] ?? f.subject}`),
-      ),
+      ...new Set(failing.map((f) => `${f.control} ${/^(.+)[#!]\d+$/.exec(f.subject)?.[1] ?? f.subject}`)),
     ];
     expect(failures.length).toBeLessThan(failing.length);
     expect(compliance.issues).toHaveLength(failures.length);

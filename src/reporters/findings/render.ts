@@ -275,7 +275,9 @@ export function changeLine(
   what: string,
 ): string {
   const href = safeUrl(url);
-  const label = href ? `[${markdownText(`${repository}#${number}`)}](${href})` : codeCell(`${repository}#${number}`);
+  const label = href
+    ? `[${markdownText(`${repository}#${number}`)}](${href})`
+    : codeCell(`${repository}#${number}`);
   return `- ${label} — ${markdownText(clip(what, 300))}`;
 }
 
