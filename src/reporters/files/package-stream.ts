@@ -112,48 +112,47 @@ class Spool {
   constructor(readonly handle: FileHandle) {}
 
   async append(text: string): Promise<Range> {
-    const bytes = Buffer.from(text, "utf8");
-    const range = { offset: this.size, length: bytes.length };
-    this.size += bytes.length;
-    if (bytes.length > 0) await this.handle.write(bytes, 0, bytes.length, range.offset);
+    const range = { offset: this.size, length: Buffer.byteLength(text, "utf8") };
+    this.size += range.length;
+    if (range.length > 0) await this.handle.write(text, range.offset, "utf8");
     return range;
   }
 }
 
 /** Writes to a file in ~64 KiB pieces: one write per CSV row would cost more than the row. */
 class Output {
-  private pending: Buffer[] = [];
-  private bytes = 0;
+  private pending = "";
+  /** One buffer for every copy out of a spool: copies allocate nothing per piece. */
+  private buffer: Buffer | undefined;
   private constructor(private readonly handle: FileHandle) {}
 
   static async create(path: string): Promise<Output> {
     return new Output(await open(path, "w"));
   }
 
-  async write(piece: string | Buffer): Promise<void> {
-    const buffer = typeof piece === "string" ? Buffer.from(piece, "utf8") : piece;
-    this.pending.push(buffer);
-    this.bytes += buffer.length;
-    if (this.bytes >= 64 * 1024) await this.flush();
+  async write(piece: string): Promise<void> {
+    this.pending += piece;
+    if (this.pending.length >= 64 * 1024) await this.flush();
   }
 
   /** Copies a range of a spool, a piece at a time. */
   async copy(spool: Spool, range: Range): Promise<void> {
-    const piece = 256 * 1024;
-    for (let at = 0; at < range.length; at += piece) {
-      const size = Math.min(piece, range.length - at);
-      const buffer = Buffer.alloc(size);
+    await this.flush();
+    const buffer = (this.buffer ??= Buffer.alloc(256 * 1024));
+    for (let at = 0; at < range.length;) {
+      const size = Math.min(buffer.length, range.length - at);
       const { bytesRead } = await spool.handle.read(buffer, 0, size, range.offset + at);
-      await this.write(buffer.subarray(0, bytesRead));
+      if (bytesRead === 0) throw new Error("a spool file ended before its range");
+      await this.handle.write(buffer, 0, bytesRead);
+      at += bytesRead;
     }
   }
 
   async flush(): Promise<void> {
-    if (this.bytes === 0) return;
-    const joined = Buffer.concat(this.pending, this.bytes);
-    this.pending = [];
-    this.bytes = 0;
-    await this.handle.write(joined);
+    if (this.pending === "") return;
+    const text = this.pending;
+    this.pending = "";
+    await this.handle.write(text, null, "utf8");
   }
 
   async close(): Promise<void> {
@@ -165,12 +164,17 @@ class Output {
 /** One spooled result: its sort keys (control order, subject id, reason), the result, a title. */
 type ResultLine = [number, string, string, Result, string | null];
 
+/** How much of a run is read at once: hundreds of runs are read side by side in the merge. */
+const READ_PIECE = 16 * 1024;
+
 /** Reads one sorted run of result lines from the results spool, a few KB at a time. */
 class RunReader {
   private position: number;
   private readonly end: number;
   private text = "";
   private readonly decoder = new StringDecoder("utf8");
+  /** Read into again and again: a run's reads allocate nothing but the text they decode. */
+  private buffer: Buffer | undefined;
   head: ResultLine | undefined;
 
   constructor(
@@ -198,9 +202,10 @@ class RunReader {
         return line;
       }
       if (this.position >= this.end) return undefined;
-      const size = Math.min(16 * 1024, this.end - this.position);
-      const buffer = Buffer.alloc(size);
+      const size = Math.min(READ_PIECE, this.end - this.position);
+      const buffer = (this.buffer ??= Buffer.alloc(READ_PIECE));
       const { bytesRead } = await this.spool.handle.read(buffer, 0, size, this.position);
+      if (bytesRead === 0) throw new Error("a spool file ended before its range");
       this.position += bytesRead;
       this.text += this.decoder.write(buffer.subarray(0, bytesRead));
     }
