@@ -43,6 +43,7 @@ import { createCoalescer } from "./coalesce.js";
 import { pullRequestsOfCommit, pullRequestsOfStatus } from "./commit-pulls.js";
 import { inProcessCoordinator, type Coordinator } from "./coordinator.js";
 import { handledOnce } from "./deliveries.js";
+import type { JobQueue } from "./jobs.js";
 import { observeConfigurationChanges } from "./observe.js";
 import { pushRecordOption, recordPushes } from "./pushes.js";
 import { CheckEvent, parsePayload, PullRequestEvent, StatusEvent } from "./payloads.js";
@@ -79,7 +80,23 @@ export interface AppOptions {
   deliveries?: DeliveryClaims;
   /** Where change evaluations are numbered (default: the ledger's, else this process's memory). */
   evaluations?: ChangeEvaluations;
+  /**
+   * The job queue webhook work goes through (createJobQueue: pg-boss with DATABASE_URL, so any
+   * instance takes it, with retries and dead letters). Default: none, each event evaluated in its
+   * own handler.
+   */
+  queue?: JobQueue;
 }
+
+/** A change check queued as a job: what a worker of any instance needs to run it. */
+interface ChangeCheckJob {
+  installation: number;
+  target: ChangeTarget;
+  /** The change's evaluation mark when the delivery arrived (see ChangeEvaluations). */
+  mark: number | null;
+}
+
+const CHANGE_CHECK_QUEUE = "change-check";
 
 type GitHubLog = NonNullable<GitHubHostOptions["log"]>;
 
@@ -300,14 +317,51 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       }
     };
 
-    const evaluate = (context: Context, target: ChangeTarget) =>
+    const evaluateInline = (context: Context, target: ChangeTarget, mark: Promise<number | null>) =>
       evaluateChange(
         () => Promise.resolve(hostOf(context)),
         context.log,
         installationOf(context),
         target,
-        evaluationsSafely(context.log, () => evaluations.mark(changeKey(target)), null),
+        mark,
       );
+
+    const { queue } = options;
+    queue?.define<ChangeCheckJob>(CHANGE_CHECK_QUEUE, {
+      // One waiting job per change: a burst collapses into it, and it reads the newest state.
+      keyOf: (job) => changeKey(job.target),
+      handler: (job) => {
+        const fresh = async () =>
+          hostOver((await app.auth(job.installation)) as unknown as GitHubClient, job.installation, app.log);
+        return evaluateChange(fresh, app.log, job.installation, job.target, Promise.resolve(job.mark));
+      },
+    });
+    if (queue) {
+      void queue
+        .start()
+        .catch((error: unknown) =>
+          app.log.error(
+            { err: redactText(String(error)) },
+            "job queue not started: events are evaluated in their handlers",
+          ),
+        );
+    }
+
+    const evaluate = async (context: Context, target: ChangeTarget) => {
+      const mark = evaluationsSafely(context.log, () => evaluations.mark(changeKey(target)), null);
+      const installation = installationOf(context);
+      if (!queue || installation === undefined) return evaluateInline(context, target, mark);
+      try {
+        await queue.send<ChangeCheckJob>(CHANGE_CHECK_QUEUE, { installation, target, mark: await mark });
+      } catch (error) {
+        // The queue's store is down: the event is evaluated here rather than lost.
+        context.log.warn(
+          { err: redactText(String(error)) },
+          "change check not queued: evaluated in its handler",
+        );
+        await evaluateInline(context, target, mark);
+      }
+    };
 
     app.on([...CHANGE_EVENTS], async (context) => {
       const payload = parsePayload(PullRequestEvent, context.payload, context.log, context.name);

@@ -1,0 +1,170 @@
+/**
+ * Webhook work as jobs any instance can take. With PostgreSQL (DATABASE_URL) the queue is pg-boss in
+ * its own schema beside the ledger's: a webhook is answered once its job is stored, any instance's
+ * worker takes it, a job that throws is tried again (with backoff) and, its tries spent, moved to a
+ * dead-letter queue the operator can read (`<queue>-dead`). Jobs of one key (a change request) are
+ * "stately": at most one waiting and one running per key, so a burst for one change collapses into
+ * the one running now and one more that reads the newest state after it.
+ *
+ * With the embedded ledger (one process) the same handlers run in process: a job runs when it is
+ * sent (the webhook waits for it, as before), tried again the same way, and a job whose tries are
+ * spent is logged as dead.
+ */
+import type PgBoss from "pg-boss";
+
+export interface JobDefinition<T> {
+  handler(data: T): Promise<void>;
+  /** Jobs with the same key coalesce (at most one waiting and one running). */
+  keyOf?(data: T): string;
+}
+
+export interface JobQueue {
+  readonly kind: "in-process" | "postgres";
+  /** Registers the handler of a queue; call before start. */
+  define<T extends object>(name: string, definition: JobDefinition<T>): void;
+  /** Creates the queues and starts this instance's workers. */
+  start(): Promise<void>;
+  /** Queues a job. In process it has run when this resolves; with PostgreSQL it is stored. */
+  send<T extends object>(name: string, data: T): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface JobLog {
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface JobQueueOptions {
+  databaseUrl?: string;
+  /** pg-boss's schema (default soc2_jobs). */
+  schema?: string;
+  /** Tries after the first (default 3). */
+  retryLimit?: number;
+  /** Seconds before the first retry, doubled for each next one (default 5). */
+  retryDelaySeconds?: number;
+  /** How often an idle worker asks for a job, seconds (pg-boss's minimum is 0.5). */
+  pollingIntervalSeconds?: number;
+  /**
+   * Seconds a running job may take before it is taken as lost (its instance died) and tried again
+   * (default 60: a change check takes seconds; a retry of a slow one is harmless under its lock).
+   */
+  expireInSeconds?: number;
+  /** Jobs this instance runs at once (default 8). */
+  workers?: number;
+  log: JobLog;
+}
+
+export const DEFAULT_JOBS_SCHEMA = "soc2_jobs";
+
+export function createJobQueue(options: JobQueueOptions): JobQueue {
+  return options.databaseUrl ? pgBossQueue(options.databaseUrl, options) : inProcessQueue(options);
+}
+
+export function inProcessQueue(options: Omit<JobQueueOptions, "databaseUrl" | "schema">): JobQueue {
+  const definitions = new Map<string, JobDefinition<object>>();
+  const retryLimit = options.retryLimit ?? 3;
+  const delayMs = (options.retryDelaySeconds ?? 5) * 1000;
+  return {
+    kind: "in-process",
+    define(name, definition) {
+      definitions.set(name, definition as JobDefinition<object>);
+    },
+    start: () => Promise.resolve(),
+    async send(name, data) {
+      const definition = definitions.get(name);
+      if (!definition) throw new Error(`no job queue "${name}" is defined`);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await definition.handler(data);
+          return;
+        } catch (error) {
+          if (attempt >= retryLimit) {
+            options.log.error(
+              { queue: name, attempts: attempt + 1, err: String(error) },
+              "job dead: its tries are spent",
+            );
+            return;
+          }
+          options.log.warn(
+            { queue: name, attempt: attempt + 1, err: String(error) },
+            "job failed; tried again",
+          );
+          await new Promise((resolve) => setTimeout(resolve, delayMs * 2 ** attempt));
+        }
+      }
+    },
+    stop: () => Promise.resolve(),
+  };
+}
+
+export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databaseUrl">): JobQueue {
+  const definitions = new Map<string, JobDefinition<object>>();
+  let boss: Promise<PgBoss> | null = null;
+  const bossOf = () =>
+    (boss ??= import("pg-boss")
+      .then(async ({ default: Boss }) => {
+        const created = new Boss({
+          connectionString: url,
+          schema: options.schema ?? DEFAULT_JOBS_SCHEMA,
+          max: 4,
+          // No pg-boss cron on these instances: scheduled audits are claimed in the ledger.
+          schedule: false,
+        });
+        // pg-boss reports a lost connection or a failed maintenance here; unhandled it would end the process.
+        created.on("error", (error: unknown) => options.log.error({ err: String(error) }, "job queue error"));
+        await created.start();
+        return created;
+      })
+      .catch((error: unknown) => {
+        // Not kept: the next send or start tries again (the database may be back by then).
+        boss = null;
+        throw error;
+      }));
+  return {
+    kind: "postgres",
+    define(name, definition) {
+      definitions.set(name, definition as JobDefinition<object>);
+    },
+    async start() {
+      const started = await bossOf();
+      for (const [name, definition] of definitions) {
+        const dead = `${name}-dead`;
+        if (!(await started.getQueue(dead))) await started.createQueue(dead, { name: dead });
+        if (!(await started.getQueue(name))) {
+          await started.createQueue(name, {
+            name,
+            policy: definition.keyOf ? "stately" : "standard",
+            retryLimit: options.retryLimit ?? 3,
+            retryDelay: options.retryDelaySeconds ?? 5,
+            retryBackoff: true,
+            expireInSeconds: options.expireInSeconds ?? 60,
+            deadLetter: dead,
+          });
+        }
+        // Each worker runs one job at a time: several, so one slow change does not hold the others.
+        for (let i = 0; i < (options.workers ?? 8); i++) {
+          await started.work<object>(
+            name,
+            { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5 },
+            async (jobs: PgBoss.Job<object>[]) => {
+              for (const job of jobs) await definition.handler(job.data);
+            },
+          );
+        }
+      }
+    },
+    async send(name, data) {
+      const definition = definitions.get(name);
+      if (!definition) throw new Error(`no job queue "${name}" is defined`);
+      const started = await bossOf();
+      const key = definition.keyOf?.(data);
+      // null: a job of this key is already waiting; it will read the newest state when it runs.
+      await started.send(name, data, key === undefined ? {} : { singletonKey: key });
+    },
+    async stop() {
+      const started = boss;
+      boss = null;
+      if (started) await (await started).stop({ graceful: true, wait: true, timeout: 10_000 });
+    },
+  };
+}
