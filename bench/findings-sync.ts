@@ -68,7 +68,14 @@ export async function measureFindingsSync(
         const octokit = createGitHubClient({ token, baseUrl: url, throttle });
         const tracker = createGitHubHost({ octokit, baseUrl: url }).issues(findingsRepository);
         const started = performance.now();
-        await syncFindings(tracker, results, { label, evaluatedAt: new Date(at), scope: "audit" });
+        // One issue per failing change (not the default grouping per control and repository): the
+        // figure is the steady state of a tracker holding count / FAIL_EVERY finding issues.
+        await syncFindings(tracker, results, {
+          label,
+          evaluatedAt: new Date(at),
+          scope: "audit",
+          groupChangeRequests: "per_change_request",
+        });
         return { seconds: (performance.now() - started) / 1000, requests: octokit.stats.requests };
       };
       const first = await sync(`findings-setup-${count}`, false);
