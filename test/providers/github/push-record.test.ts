@@ -13,7 +13,7 @@ import { startSimulatedGitHub, type SimulatedGitHub } from "../../../bench/sim/s
 import { createWorld, type World } from "../../../bench/sim/world.js";
 import { pushContentOf, recordPushEvent } from "../../../src/app/pushes.js";
 import { PushEvent } from "../../../src/app/payloads.js";
-import { openLedger, pushRecordOf, type Ledger } from "../../../src/ledger/index.js";
+import { openLedger, pushRecordOf, pushStream, type Ledger } from "../../../src/ledger/index.js";
 import type { DirectPush, Snapshot } from "../../../src/model/index.js";
 import { collectAudit } from "../../../src/pipeline/audit.js";
 import {
@@ -24,6 +24,7 @@ import {
 import { pushesFromRecord } from "../../../src/providers/github/direct-pushes.js";
 import type { GitHubContext } from "../../../src/providers/github/http.js";
 import { generateSampleOrganization } from "../../../src/sample/generate.js";
+import { examplePayloadWhere, inAcmeApi, loadApp } from "../../fixtures/app/github-app.js";
 import { makeChangeRequest, makeDirectPush, makeSnapshot } from "../../fixtures/build.js";
 
 const require = createRequire(import.meta.url);
@@ -193,6 +194,42 @@ describe("direct pushes from the push record", () => {
 });
 
 describe("the push record's webhook", () => {
+  it("is recorded by the app in the repository's push stream, tags left out", async () => {
+    const ledger = openLedger({ dir: null });
+    opened.push(ledger);
+    await ledger.open();
+    const at = new Date("2019-05-15T15:20:58Z");
+    const app = await loadApp({ ledger, now: () => at });
+    const branch = inAcmeApi(examplePayloadWhere("push", (e) => e.ref.startsWith("refs/heads/")));
+    const tag = inAcmeApi(examplePayloadWhere("push", (e) => e.ref.startsWith("refs/tags/")));
+    await app.receive("push", branch);
+    await app.receive("push", tag);
+
+    const recorded: unknown[] = [];
+    for await (const record of ledger.records(pushStream("github", "acme/api")))
+      recorded.push({ kind: record.kind, ...(JSON.parse(record.content) as object) });
+    expect(recorded).toEqual([
+      expect.objectContaining({
+        kind: "push",
+        repository: "acme/api",
+        ref: "refs/heads/master",
+        after: branch.after,
+        deliveryId: "delivery-1",
+        pushedAt: at.toISOString(),
+        commitsComplete: true,
+      }),
+    ]);
+    expect(await pushRecordOf(ledger).pushesOf("acme/api", "master")).toEqual([
+      expect.objectContaining({ after: branch.after, pusher: "Codertocat", created: true }),
+    ]);
+  });
+
+  it("is not recorded, and nothing fails, without a ledger", async () => {
+    const app = await loadApp({});
+    await app.receive("push", inAcmeApi(examplePayloadWhere("push", (e) => e.ref.startsWith("refs/heads/"))));
+    expect(app.logs().filter((line) => (line.level as number) >= 40)).toEqual([]);
+  });
+
   it("records GitHub's documented push to a branch: before, after, created, who, when, its commits in full", () => {
     const payload = PushEvent.parse(branchPush);
     const receivedAt = new Date(Date.parse("2019-05-15T15:20:57Z") + 2_000);
