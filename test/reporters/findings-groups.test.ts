@@ -266,6 +266,21 @@ describe("switching findings.group_change_requests", () => {
   });
 });
 
+describe("two processes at once", () => {
+  it("converge on one grouped issue listing the changes both found", async () => {
+    const store = newStore();
+    await Promise.all([
+      syncFindings(createFakeTracker(store), [change(12)], { ...AUDIT, lockKey: "process-one" }),
+      syncFindings(createFakeTracker(store), [change(13)], { ...AUDIT, lockKey: "process-two" }),
+    ]);
+    const tracker = createFakeTracker(store);
+    const opened = open(tracker);
+    expect(opened).toHaveLength(1);
+    expect(readChangesMarker(opened[0]?.body)?.failing).toEqual([12, 13]);
+    expect(store.issues).toHaveLength(2);
+  });
+});
+
 describe("failed writes", () => {
   it("looks for the issue after a create whose answer was lost, and creates no second one", async () => {
     const tracker = createFakeTracker();
