@@ -355,11 +355,20 @@ async function measureCheck(options: BenchOptions, log: (line: string) => void):
     log(`    mean: ${describeBreakdown(breakdown.mean)}`);
     for (const event of breakdown.slowest) log(`    slow: ${describeBreakdown(event)}`);
     const longest = [...toolBlocked].sort((a, b) => b.end - b.start - (a.end - a.start)).slice(0, 5);
+    // On a core of its own a block lasts about its CPU time: the blocks that used the most.
+    const heaviest = [...toolBlocked].sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 5);
     log(
       `    tool loop: delay p99 ${toolLoopFigures.p99Ms.toFixed(0)} ms, max ${toolLoopFigures.maxMs.toFixed(0)} ms; ` +
         `blocked ${cpuOf(toolLoopFigures.blockedMs, toolLoopFigures.blockedCpuMs)} of the audit's ${(auditWallMs / 1000).toFixed(1)} s; ` +
         `during ${breakdown.eventsWithToolLoopBlocked} of ${breakdown.events} events; longest blocks ` +
         longest
+          .map(
+            (b) =>
+              `${cpuOf(b.end - b.start, b.cpuMs)} at +${((b.start - auditStartedWall) / 1000).toFixed(1)} s`,
+          )
+          .join(", ") +
+        `; most CPU in one block ` +
+        heaviest
           .map(
             (b) =>
               `${cpuOf(b.end - b.start, b.cpuMs)} at +${((b.start - auditStartedWall) / 1000).toFixed(1)} s`,
