@@ -7,7 +7,7 @@
  * branch only where the recorded pushes chain without a gap (src/providers/github/direct-pushes.ts).
  */
 import { z } from "zod";
-import type { RecordedPush } from "../providers/github/index.js";
+import type { PushRecordSource, RecordedPush } from "../providers/github/index.js";
 import type { Ledger, RecordedEntry } from "./ledger.js";
 
 export const PUSH = "push";
@@ -94,8 +94,6 @@ export async function recordedPushes(
 }
 
 /** The ledger as the GitHub host's push record (createGitHubHost's pushRecord). */
-export function pushRecordOf(ledger: Ledger): {
-  pushesOf(repository: string, branch: string): Promise<RecordedPush[]>;
-} {
+export function pushRecordOf(ledger: Ledger): PushRecordSource {
   return { pushesOf: (repository, branch) => recordedPushes(ledger, "github", repository, branch) };
 }
