@@ -3,6 +3,7 @@
 #   docker build -t soc2-bot .
 #   docker run --env-file .env -e DATABASE_URL=postgres://… -p 3000:3000 soc2-bot
 # The same image runs the command line: docker run --env-file .env soc2-bot node bin/soc2-bot.js audit …
+# (not the demo: its simulated GitHub needs the development dependencies).
 
 # Dependencies are installed in their own stage, without the development ones: the image runs the
 # TypeScript sources through tsx, a runtime dependency, so there is no build step and no dev tooling.
@@ -23,8 +24,6 @@ COPY package.json app.yml ./
 COPY bin ./bin
 COPY src ./src
 COPY policies ./policies
-# The demo (src/cli/demo.ts) still serves its simulated GitHub from bench/ (issue 13 item 7 moves it).
-COPY bench ./bench
 # The embedded ledger's folder belongs to the unprivileged user the image's node provides; mount a
 # volume there, or set DATABASE_URL (the ledger then lives in PostgreSQL and /data stays empty).
 RUN mkdir -p /data/ledger && chown -R node:node /data
