@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Result } from "../../src/controls/types.js";
-import { readChangesMarker, readMarker, readScopeMarker } from "../../src/reporters/findings/fingerprint.js";
+import {
+  fingerprint,
+  readChangesMarker,
+  readMarker,
+  readScopeMarker,
+} from "../../src/reporters/findings/fingerprint.js";
 import {
   syncFindings,
   type FindingsProgress,
@@ -214,9 +219,12 @@ describe("switching findings.group_change_requests", () => {
     const group = tracker.store.issues.find((issue) => issue.number === switched.created[0]);
     expect(readChangesMarker(group?.body)?.failing).toEqual([12, 13, 20]);
     expect(group?.body).toContain("/pull/12) — fails this control \\(moved here from issue 1\\)");
-    expect(tracker.store.comments.find((c) => c.number === 1)?.body).toContain(
-      `Folded into #${group?.number}`,
-    );
+    // one write per folded issue: the note heads its body (no comment), its fingerprint stays
+    const folded = tracker.store.issues.find((issue) => issue.number === 1);
+    expect(folded?.state).toBe("closed");
+    expect(folded?.body.startsWith(`> **Folded into #${group?.number}**`)).toBe(true);
+    expect(readMarker(folded?.body)).toBe(fingerprint(change(12)));
+    expect(tracker.store.comments.filter((c) => c.number === 1 || c.number === 2)).toEqual([]);
     expect([...trackedChanges(tracker).values()].every((count) => count === 1)).toBe(true);
     expect([...trackedChanges(tracker).keys()].sort()).toEqual([
       "acme/api", // the collaborator finding, scoped to its repository

@@ -20,7 +20,7 @@ import {
   type IssueTrackerLimits,
 } from "../../providers/types.js";
 import { markdownText, markdownUser } from "../escape.js";
-import { clipCharacters, GITHUB_LIMITS } from "../limits.js";
+import { characterLength, clipCharacters, GITHUB_LIMITS } from "../limits.js";
 import {
   changeGroupScope,
   changeOfScope,
@@ -841,7 +841,7 @@ async function syncChangeGroups(sync: GroupSync, groups: Map<string, ChangeGroup
         });
     }
     plans.push({
-      writes: groupWrites + 2 * (folded.length + passing.length),
+      writes: groupWrites + folded.length + 2 * passing.length,
       run: async () => {
         // Without its grouped issue written, a per-change issue stays open: nothing is lost.
         const listed = groupWrite ? await groupWrite() : true;
@@ -850,23 +850,47 @@ async function syncChangeGroups(sync: GroupSync, groups: Map<string, ChangeGroup
           await sync.close(perChange.issue, resolvedComment(result, when), summary.closed);
         }
         if (!listed || nothingLeft) {
-          writer.skip(2 * folded.length);
+          writer.skip(folded.length);
           return;
         }
         const target = sync.issuesOf(fp).find((issue) => issue.state === "open");
         for (const perChange of folded) {
-          await sync.close(
-            perChange.issue,
-            `Folded into ${target ? `#${target.number}` : "the issue of this control and repository"}, which lists every ` +
-              `failing change request of ${codeCell(perChange.control)} in ${markdownText(perChange.repository)} ` +
-              "(the policy's `findings.group_change_requests` is `by_repository`). Closed by soc2-bot.",
-            summary.folded,
-          );
+          await foldInto(sync, perChange, target);
         }
       },
     });
   }
   await runPlans(writer, plans);
+}
+
+/**
+ * Closes a per-change issue its grouped issue now lists, with one write (an organization switching
+ * grouping on may have thousands, each a content write GitHub limits to about 500 an hour): the
+ * note goes at the top of its body, not in a comment, and the body keeps its fingerprint, so the
+ * issue is reopened if grouping is switched off and the change fails again.
+ */
+async function foldInto(
+  sync: GroupSync,
+  perChange: PerChangeIssue,
+  target: FindingIssue | undefined,
+): Promise<void> {
+  const { writer, summary } = sync;
+  const { issue } = perChange;
+  const note =
+    `> **Folded into ${target ? `#${target.number}` : "the issue of this control and repository"}**, which lists every ` +
+    `failing change request of ${codeCell(perChange.control)} in ${markdownText(perChange.repository)} ` +
+    "(the policy's `findings.group_change_requests` is `by_repository`). Closed by soc2-bot.\n\n";
+  // Without room for the note, the issue is closed as it is: its fingerprint must not be clipped away.
+  const body =
+    characterLength(note + issue.body) <= writer.limits.bodyCharacters ? note + issue.body : issue.body;
+  await attempt(
+    writer,
+    { action: "close", issue: issue.number, finding: issue.title, writes: 1 },
+    async () => {
+      sync.state.set(issue.number, await updateIssue(writer, issue.number, { state: "closed", body }));
+      summary.folded.push(issue.number);
+    },
+  );
 }
 
 /**
