@@ -166,7 +166,12 @@ async function main(): Promise<void> {
   log.info({ configuration: effectiveConfiguration(env) }, "soc2-bot starting");
   // Each installation client gets its own read limits (a pull request check never queues behind a
   // scheduled audit's reads).
-  await run(createServerApp(env, log), { log, Octokit: appOctokit(baseUrl) });
+  // Probot's run() copies .env over process.env, the file winning: its own settings (APP_ID, the key,
+  // PORT…) are read from this copy instead, where the environment wins as everywhere else, and
+  // process.env is put back once the server has started.
+  const settings = { ...env };
+  await run(createServerApp(env, log), { log, Octokit: appOctokit(baseUrl), env: settings });
+  Object.assign(process.env, settings);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
