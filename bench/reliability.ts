@@ -12,15 +12,18 @@
  * the full one (a 500-delivery burst on one instance, with GitHub's rate limits and the app's
  * production throttling).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { WebhookDefinition } from "@octokit/webhooks-examples";
+import pg from "pg";
 import type { ChangeRequest, Snapshot } from "../src/model/index.js";
 import { runChangeCheck } from "../src/pipeline/change-check.js";
 import { createGitHubClient, createGitHubHost } from "../src/providers/github/index.js";
@@ -30,6 +33,7 @@ import { withFindingsRepository, FINDINGS_REPOSITORY } from "./harness.js";
 import { startSimulatedGitHub, type SimulatedGitHub } from "./sim/server.js";
 import { createWorld, userId, type World } from "./sim/world.js";
 
+const execute = promisify(execFile);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const examples: WebhookDefinition[] = createRequire(import.meta.url)("@octokit/webhooks-examples");
 const INSTALLATION = 1;
@@ -356,6 +360,36 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** Waits until the instances' job queue (pg-boss in `schema`) has nothing waiting or running; the wait in ms. */
+async function drainJobs(databaseUrl: string, schema: string, limitMs = 180_000): Promise<number> {
+  const started = Date.now();
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    let idle = 0;
+    while (idle < 3) {
+      if (Date.now() - started > limitMs) throw new Error(`the job queue did not drain in ${limitMs} ms`);
+      const [table] = (
+        await client.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [`${schema}.job`])
+      ).rows;
+      const pending = table?.t
+        ? Number(
+            (
+              await client.query<{ n: string }>(
+                `SELECT count(*) AS n FROM ${schema}.job WHERE state IN ('created', 'retry', 'active')`,
+              )
+            ).rows[0]?.n ?? 0,
+          )
+        : 0;
+      idle = pending === 0 ? idle + 1 : 0;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return Date.now() - started;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Runs the scenario and returns its figures; every process and server it started is stopped. */
 export async function runReliability(options: ReliabilityOptions): Promise<ReliabilityFigures> {
   const log = options.log ?? (() => {});
@@ -483,6 +517,11 @@ export async function runReliability(options: ReliabilityOptions): Promise<Relia
       await Promise.all(failed.map((delivery) => deliver(delivery)));
     }
 
+    // Work the instances queued (with PostgreSQL webhooks are answered once their job is stored) is
+    // done, including a killed instance's running jobs, tried again by the others after their expiry.
+    const drained = await drainJobs(options.databaseUrl, `${schema}_jobs`);
+    log(`job queue drained ${drained} ms after the last delivery was answered`);
+
     // The oracle: each open change evaluated afresh, alone, from the final state.
     const octokit = createGitHubClient({ token: "ghs_oracle", baseUrl: sim.url });
     const wrongVerdicts: string[] = [];
@@ -577,5 +616,113 @@ export async function runReliability(options: ReliabilityOptions): Promise<Relia
     );
     await front.close();
     await sim.close();
+  }
+}
+
+/** The scenarios of `npm run bench -- --reliability`, as run into bench/results.md. */
+export const BENCH_SCENARIOS: { name: string; options: Omit<ReliabilityOptions, "databaseUrl"> }[] = [
+  {
+    name: "500-delivery burst, one instance, GitHub's rate limits and the app's production throttling",
+    options: {
+      instances: 1,
+      openPullRequests: 20,
+      deliveries: 500,
+      redeliveryShare: 0.64,
+      mergedFailing: 3,
+      directedRace: false,
+      killOne: false,
+      rateLimits: true,
+    },
+  },
+  {
+    name: "500-delivery burst, three instances behind a round-robin, the directed race, one instance SIGKILLed",
+    options: {
+      instances: 3,
+      openPullRequests: 20,
+      deliveries: 500,
+      redeliveryShare: 0.64,
+      mergedFailing: 3,
+      directedRace: true,
+      killOne: true,
+      rateLimits: true,
+    },
+  },
+];
+
+const START = "<!-- reliability:start -->";
+const END = "<!-- reliability:end -->";
+
+/** Runs the bench scenarios and writes their table into `out` between the reliability markers. */
+export async function runReliabilityBench(options: {
+  databaseUrl: string;
+  out?: string;
+  command: string;
+}): Promise<ReliabilityFigures[]> {
+  const results: ReliabilityFigures[] = [];
+  for (const scenario of BENCH_SCENARIOS) {
+    process.stderr.write(`reliability: ${scenario.name}\n`);
+    const figures = await runReliability({
+      ...scenario.options,
+      databaseUrl: options.databaseUrl,
+      log: (line) => process.stderr.write(`  ${line}\n`),
+    });
+    process.stderr.write(`  ${JSON.stringify(figures)}\n`);
+    results.push(figures);
+  }
+  const rows = BENCH_SCENARIOS.map((scenario, i) => {
+    const f = results[i]!;
+    return (
+      `| ${scenario.name} | ${f.deliveries} (${f.redeliveries} redelivered, ${f.redeliveredAfterKill} after the kill) | ` +
+      `${f.duplicateCheckRuns} | ${f.wrongVerdicts.length} | ${f.raceConclusion ?? "n/a"} | ${f.duplicateIssues} | ` +
+      `${f.lostFindings.length} | ${f.published} / ${f.skippedAsCovered} / ${f.duplicatesIgnored} | ` +
+      `${(f.timeToCorrectMs.p50 / 1000).toFixed(1)} s / ${(f.timeToCorrectMs.p99 / 1000).toFixed(1)} s | ${(f.wallMs / 1000).toFixed(0)} s |`
+    );
+  });
+  const section = [
+    START,
+    "## Reliability: many instances, bursts, redeliveries, a race and a SIGKILL (issue 14)",
+    "",
+    `\`${options.command}\` (bench/reliability.ts): the real app (src/app/server.ts) as child processes on one`,
+    "PostgreSQL, against the simulated GitHub with GitHub's rate limits; each instance's own production",
+    "client (retries, throttling, writes a second apart). Deliveries: events plus redeliveries (same id, same",
+    "bytes), shuffled; lost: a change whose final check differs from a fresh evaluation of the final state, or",
+    "a failing merge no open issue names. Time: from a change's last delivery to its correct check run.",
+    "",
+    "| scenario | deliveries | duplicate check runs | wrong or lost verdicts | directed race | duplicate issues | lost findings | published / skipped (already evaluated) / replays ignored | time to correct check p50 / p99 | wall |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+    ...results.flatMap((f, i) =>
+      f.wrongVerdicts.length + f.lostFindings.length > 0
+        ? [
+            `Scenario ${i + 1}: ${[...f.wrongVerdicts, ...f.lostFindings.map((s) => `lost finding ${s}`)].join("; ")}.`,
+            "",
+          ]
+        : [],
+    ),
+    END,
+  ].join("\n");
+  if (options.out) {
+    const before = existsSync(options.out) ? readFileSync(options.out, "utf8") : "";
+    const start = before.indexOf(START);
+    const end = before.indexOf(END);
+    const next =
+      start >= 0 && end > start
+        ? before.slice(0, start) + section + before.slice(end + END.length)
+        : `${before.trimEnd()}\n\n${section}\n`;
+    writeFileSync(options.out, next);
+  }
+  return results;
+}
+
+/** Runs `work` with DATABASE_URL, or with a throwaway cluster started by .ci/postgres and stopped after. */
+export async function withPostgres<T>(work: (databaseUrl: string) => Promise<T>): Promise<T> {
+  if (process.env.DATABASE_URL) return work(process.env.DATABASE_URL);
+  const dir = join(tmpdir(), `soc2-reliability-pg-${process.pid}`);
+  const { stdout } = await execute("bash", [".ci/postgres", "start", dir], { cwd: ROOT, timeout: 120_000 });
+  try {
+    return await work(stdout.trim());
+  } finally {
+    await execute("bash", [".ci/postgres", "stop", dir], { cwd: ROOT });
   }
 }

@@ -459,6 +459,7 @@ const USAGE = `npm run bench -- [options]
                                     (PostgreSQL when DATABASE_URL is set, else PGlite)
   --quick                           tiny sizes
   --out bench/results.md            where the results go
+  --reliability                     many app instances on one PostgreSQL: bursts, redeliveries, a race, a SIGKILL
   --ledger-year [--repositories 1000] [--days 365] [--merges 100000] [--ledger DIR] [--keep] [--measure-only]
                                     the ledger's year instead (bench/ledger-year.ts)
 `;
@@ -490,6 +491,7 @@ async function main(argv: string[]): Promise<number> {
       findings: { type: "string" },
       "enterprise-cloud": { type: "boolean", default: false },
       "push-record": { type: "string" },
+      reliability: { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -499,6 +501,20 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.only !== undefined && values.only !== "check")
     throw new Error(`--only: "${values.only}" is not check (the change check alone and during an audit)`);
+  if (values.reliability) {
+    // Many app instances on one PostgreSQL (DATABASE_URL, else a throwaway cluster from .ci/postgres).
+    const { runReliabilityBench, withPostgres } = await import("./reliability.js");
+    return withPostgres(async (databaseUrl) => {
+      const results = await runReliabilityBench({
+        databaseUrl,
+        ...(values.out ? { out: values.out } : {}),
+        command: `npm run bench -- ${argv.join(" ")}`.trim(),
+      });
+      return results.every((f) => f.duplicateCheckRuns + f.wrongVerdicts.length + f.duplicateIssues === 0)
+        ? 0
+        : 1;
+    });
+  }
   if (values["ledger-year"]) {
     if (values["measure-only"] && !values.ledger && !process.env.DATABASE_URL)
       throw new Error("--measure-only needs --ledger DIR (a ledger generated before with --keep)");

@@ -46,7 +46,8 @@ export interface JobQueueOptions {
   pollingIntervalSeconds?: number;
   /**
    * Seconds a running job may take before it is taken as lost (its instance died) and tried again
-   * (default 60: a change check takes seconds; a retry of a slow one is harmless under its lock).
+   * (default 30: a change check takes seconds, each instance runs a few at once so its writes, a
+   * second apart, wait seconds at most; a retry of a slow one is harmless under the change's lock).
    */
   expireInSeconds?: number;
   /** Jobs this instance runs at once (default 8). */
@@ -109,6 +110,9 @@ export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databas
           max: 4,
           // No pg-boss cron on these instances: scheduled audits are claimed in the ledger.
           schedule: false,
+          // Expired jobs (a killed instance's) are found by this maintenance, run by one instance at
+          // a time: every 5 s, so such a job is tried again seconds after its expiry, not minutes.
+          maintenanceIntervalSeconds: 5,
         });
         // pg-boss reports a lost connection or a failed maintenance here; unhandled it would end the process.
         created.on("error", (error: unknown) => options.log.error({ err: String(error) }, "job queue error"));
@@ -137,7 +141,7 @@ export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databas
             retryLimit: options.retryLimit ?? 3,
             retryDelay: options.retryDelaySeconds ?? 5,
             retryBackoff: true,
-            expireInSeconds: options.expireInSeconds ?? 60,
+            expireInSeconds: options.expireInSeconds ?? 30,
             deadLetter: dead,
           });
         }

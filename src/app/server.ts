@@ -16,12 +16,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import { run, type ApplicationFunction, type ApplicationFunctionOptions, type Probot } from "probot";
-import { ledgerOptionsFromEnvironment, openLedger, type Ledger } from "../ledger/index.js";
+import { DEFAULT_SCHEMA, ledgerOptionsFromEnvironment, openLedger, type Ledger } from "../ledger/index.js";
 import { gitHubApiUrl } from "../providers/github/api-origin.js";
 import { GitHubOctokit } from "../providers/github/client.js";
 import { createGitLabHost } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { createCoordinator } from "./coordinator.js";
+import { createJobQueue } from "./jobs.js";
 import { createGitLabEndpoint } from "./gitlab.js";
 import { createApp, createScheduledAudit } from "./index.js";
 import { createProbotLogger } from "./logger.js";
@@ -43,7 +44,16 @@ export function createServerApp(env: Env, log: Logger): ApplicationFunction {
   // With PostgreSQL every instance takes a change's (and a findings tracker's) lock there.
   const coordinator = createCoordinator({ databaseUrl: ledgerOptions.databaseUrl });
   const options = { ...(appId === undefined ? {} : { appId }), ledger, coordinator };
+  // With PostgreSQL webhook work is queued (pg-boss, in a schema beside the ledger's): any instance takes it.
+  const queue = ledgerOptions.databaseUrl
+    ? createJobQueue({
+        databaseUrl: ledgerOptions.databaseUrl,
+        schema: `${ledgerOptions.schema ?? DEFAULT_SCHEMA}_jobs`,
+        log: log.child({ name: "jobs" }),
+      })
+    : undefined;
   return createApp({
+    ...(queue ? { queue } : {}),
     ...options,
     extend: (app: Probot, probotOptions: ApplicationFunctionOptions) => {
       // Probot's default secret when WEBHOOK_SECRET is unset, as its own check uses.
