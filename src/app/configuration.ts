@@ -70,3 +70,17 @@ function originOf(url: string | undefined): string | undefined {
     return "(GITLAB_URL is not a URL)";
   }
 }
+
+/**
+ * Probot's manifest flow (the page that creates the app, and the code exchange after it) reads only
+ * GHE_HOST and GHE_PROTOCOL. When GITHUB_API_URL names a GitHub Enterprise Server API at its usual
+ * path (https://HOST/api/v3) and GHE_HOST is unset, they are derived from it, so the one setting
+ * moves the manifest flow too. Returns the variables to set (none when nothing is to be derived).
+ */
+export function probotEnterpriseHost(env: Env): { GHE_HOST: string; GHE_PROTOCOL: string } | undefined {
+  if (env.GHE_HOST?.trim()) return undefined;
+  const api = gitHubApiUrl(env);
+  const url = new URL(api);
+  if (url.host === "api.github.com" || url.pathname.replace(/\/+$/, "") !== "/api/v3") return undefined;
+  return { GHE_HOST: url.host, GHE_PROTOCOL: url.protocol.replace(/:$/, "") };
+}

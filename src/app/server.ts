@@ -26,7 +26,7 @@ import { createJobQueue } from "./jobs.js";
 import { createGitLabEndpoint } from "./gitlab.js";
 import { createApp, createScheduledAudit } from "./index.js";
 import { createProbotLogger } from "./logger.js";
-import { effectiveConfiguration } from "./configuration.js";
+import { effectiveConfiguration, probotEnterpriseHost } from "./configuration.js";
 import { loadEnvFile } from "../env-file.js";
 import { createScheduler } from "./scheduler.js";
 import { guardWebhooks } from "./webhook-gate.js";
@@ -168,6 +168,8 @@ async function main(): Promise<void> {
   }
   // The app's hosts read GITHUB_API_URL for their web and GraphQL addresses: the same one URL.
   env.GITHUB_API_URL = baseUrl;
+  // Probot's manifest flow reads only GHE_HOST: derived from GITHUB_API_URL when unset.
+  Object.assign(env, probotEnterpriseHost(env));
   if (env.GITLAB_WEBHOOK_SECRET && !env.GITLAB_TOKEN) {
     log.fatal("GITLAB_WEBHOOK_SECRET is set but GITLAB_TOKEN is not: set both, or neither");
     process.exitCode = 1;

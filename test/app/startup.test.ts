@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { effectiveConfiguration } from "../../src/app/configuration.js";
+import { effectiveConfiguration, probotEnterpriseHost } from "../../src/app/configuration.js";
 import { createProbotLogger } from "../../src/app/logger.js";
 import { loadEnvFile } from "../../src/env-file.js";
 
@@ -109,6 +109,28 @@ describe("the configuration logged at start", () => {
       gitlab: "off",
       log: { format: "pretty", sentry: "off" },
     });
+  });
+});
+
+describe("GitHub Enterprise Server for Probot's manifest flow", () => {
+  it("derives GHE_HOST and GHE_PROTOCOL from GITHUB_API_URL", () => {
+    expect(probotEnterpriseHost({ GITHUB_API_URL: "https://ghe.acme.test/api/v3/" })).toEqual({
+      GHE_HOST: "ghe.acme.test",
+      GHE_PROTOCOL: "https",
+    });
+    expect(probotEnterpriseHost({ GITHUB_API_URL: "http://127.0.0.1:8080/api/v3" })).toEqual({
+      GHE_HOST: "127.0.0.1:8080",
+      GHE_PROTOCOL: "http",
+    });
+  });
+
+  it("leaves github.com, an API at another path, and a GHE_HOST already set alone", () => {
+    expect(probotEnterpriseHost({})).toBeUndefined();
+    expect(probotEnterpriseHost({ GITHUB_API_URL: "https://api.github.com" })).toBeUndefined();
+    expect(probotEnterpriseHost({ GITHUB_API_URL: "https://proxy.acme.test/github" })).toBeUndefined();
+    expect(
+      probotEnterpriseHost({ GITHUB_API_URL: "https://ghe.acme.test/api/v3", GHE_HOST: "ghe.acme.test" }),
+    ).toBeUndefined();
   });
 });
 
