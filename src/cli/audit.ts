@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { pushRecordOf, type AuditTrigger, type Ledger } from "../ledger/index.js";
 import { UsageError } from "../errors.js";
 import type { AuditProgress } from "../pipeline/audit.js";
@@ -12,6 +11,7 @@ import { syncFindings, type FindingsProgress } from "../reporters/findings/lifec
 import { collectGarbageEarly } from "./heap.js";
 import { ledgerFor } from "./ledger.js";
 import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
+import type { AuditOptions } from "./program.js";
 import { renderTotalsTable } from "./table.js";
 
 export interface AuditRun {
@@ -29,25 +29,9 @@ export interface AuditRun {
   trigger?: AuditTrigger;
 }
 
-export async function auditCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      org: { type: "string" },
-      "gitlab-group": { type: "string" },
-      since: { type: "string" },
-      until: { type: "string" },
-      policy: { type: "string", multiple: true },
-      out: { type: "string" },
-      "skip-findings": { type: "boolean", default: false },
-      concurrency: { type: "string", default: "4" },
-      ledger: { type: "string" },
-      "skip-ledger": { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  const organization = values.org ?? values["gitlab-group"];
-  if (!organization || (values.org && values["gitlab-group"])) {
+export async function auditCommand(values: AuditOptions, io: Io): Promise<number> {
+  const organization = values.org ?? values.gitlabGroup;
+  if (!organization || (values.org && values.gitlabGroup)) {
     throw new UsageError("audit needs exactly one of --org NAME (GitHub) or --gitlab-group PATH (GitLab)");
   }
   const since = parseDate(values.since, "--since");
@@ -61,7 +45,7 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
   const { host, stats } = await hostFromEnvironment(values.org ? "github" : "gitlab", organization);
   const outDir = resolve(values.out ?? `out/audit-${organization.replace(/[^\w.-]+/g, "_")}`);
   // Opened before collecting: a ledger that cannot be used stops the audit now, not after an hour.
-  const ledger = values["skip-ledger"] ? undefined : ledgerFor(values.ledger);
+  const ledger = values.skipLedger ? undefined : ledgerFor(values.ledger);
   await ledger?.open().catch(async (error: unknown) => {
     await ledger.close();
     throw error;
@@ -77,7 +61,7 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
       until,
       policyFiles: await readPolicyFiles(values.policy ?? []),
       outDir,
-      findings: !values["skip-findings"],
+      findings: !values.skipFindings,
       concurrency,
     },
     io,

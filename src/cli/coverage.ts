@@ -2,7 +2,6 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { CONTROLS } from "../controls/index.js";
 import { UsageError } from "../errors.js";
 import { coverageFromLedger } from "../ledger/index.js";
@@ -12,6 +11,7 @@ import { coverageJsonChunks } from "../reporters/files/coverage.js";
 import { collectGarbageEarly } from "./heap.js";
 import { ledgerFor } from "./ledger.js";
 import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
+import type { CoverageOptions } from "./program.js";
 
 /**
  * soc2-bot coverage --since DATE --until DATE [--ledger DIR] [--policy FILE]... [--format md|json|csv]
@@ -19,27 +19,13 @@ import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
  * with its cause, and every merge not judged within the policy's minutes. From the ledger's records
  * only. Exit 0 fully covered, 1 with gaps or late merges, 2 on bad input.
  */
-export async function coverageCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      since: { type: "string" },
-      until: { type: "string" },
-      ledger: { type: "string" },
-      policy: { type: "string", multiple: true },
-      format: { type: "string", default: "md" },
-      out: { type: "string" },
-    },
-    strict: true,
-  });
+export async function coverageCommand(values: CoverageOptions, io: Io): Promise<number> {
   const since = parseDate(values.since, "--since");
   const until = parseDate(values.until, "--until");
   if (!since || !until)
     throw new UsageError("coverage needs --since DATE and --until DATE (the audit period)");
   if (since >= until) throw new UsageError("--since must be before --until");
-  const format = values.format ?? "md";
-  if (!["md", "json", "csv"].includes(format))
-    throw new UsageError(`--format must be md, json or csv, not "${format}"`);
+  const format = values.format;
   // the minutes come from the policy: the shipped default, then any --policy files (organization layers)
   const policy = loadPolicy(await readPolicyFiles(values.policy ?? []), CONTROLS);
   const judgedWithinMinutes = policy.ledger?.judgedWithinMinutes ?? 15;

@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import {
   compareWithExpected,
   FINDINGS_REPOSITORY,
@@ -13,6 +12,7 @@ import { openLedger } from "../ledger/index.js";
 import { runAudit } from "./audit.js";
 import { ledgerGuide } from "./ledger-guide.js";
 import { EXIT, type Io } from "./main.js";
+import type { DemoOptions } from "./program.js";
 
 /**
  * The main job, end to end, without leaving the machine: the built-in sample organization is served
@@ -21,16 +21,7 @@ import { EXIT, type Io } from "./main.js";
  * findings repository and the evidence package is written. Exit 0 only when exactly the planted
  * violations were found (none missed, none extra).
  */
-export async function demoCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      out: { type: "string", default: "out/demo" },
-      gitlab: { type: "boolean", default: false },
-      ledger: { type: "string" },
-    },
-    strict: true,
-  });
+export async function demoCommand(values: DemoOptions, io: Io): Promise<number> {
   if (values.gitlab) {
     // The same audit, through the GitLab provider, against a simulated GitLab group on 127.0.0.1.
     const { runGitLabDemo } = await import("../../bench/sim-gitlab/demo.js");

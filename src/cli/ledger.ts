@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { CONTROLS } from "../controls/index.js";
 import { UsageError } from "../errors.js";
 import {
@@ -12,6 +11,7 @@ import {
 import { loadPolicy } from "../policy/index.js";
 import { collectGarbageEarly } from "./heap.js";
 import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
+import type { ExportOptions, VerifyOptions } from "./program.js";
 
 /** The ledger a command reads: --ledger DIR (embedded), else DATABASE_URL, else SOC2_LEDGER_DIR or .soc2-bot/ledger. */
 export function ledgerFor(dir: string | undefined, create = true): Ledger {
@@ -20,18 +20,11 @@ export function ledgerFor(dir: string | undefined, create = true): Ledger {
 }
 
 /** soc2-bot ledger verify [--ledger DIR]: every chain checked, and where one breaks. */
-export async function ledgerCommand(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== "verify") throw new UsageError("usage: soc2-bot ledger verify [--ledger DIR] [--skip-files]");
-  const { values } = parseArgs({
-    args: rest,
-    options: { ledger: { type: "string" }, "skip-files": { type: "boolean", default: false } },
-    strict: true,
-  });
+export async function ledgerCommand(values: VerifyOptions, io: Io): Promise<number> {
   // Reading only: a mistyped folder or schema is said to hold no ledger, never answered with a new empty one.
   const ledger = ledgerFor(values.ledger, false);
   try {
-    const report = await ledger.verify({ files: !values["skip-files"] });
+    const report = await ledger.verify({ files: !values.skipFiles });
     io.stdout(`ledger: ${report.location}\n`);
     for (const stream of report.streams) {
       io.stdout(
@@ -46,7 +39,7 @@ export async function ledgerCommand(args: string[], io: Io): Promise<number> {
     }
     io.stdout(
       `\nchains intact: ${count(report.streams.length, "stream")}, ${count(report.records, "record")}` +
-        (values["skip-files"] ? "" : `, ${report.filesChecked} package files checked`) +
+        (values.skipFiles ? "" : `, ${report.filesChecked} package files checked`) +
         `\n`,
     );
     return EXIT.ok;
@@ -63,20 +56,7 @@ export async function ledgerCommand(args: string[], io: Io): Promise<number> {
  * ledger.access_snapshots) and coverage (ledger.judged_within_minutes); with --packages, each run's
  * evidence package rebuilt from the ledger byte for byte.
  */
-export async function exportCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      since: { type: "string" },
-      until: { type: "string" },
-      out: { type: "string" },
-      force: { type: "boolean", default: false },
-      packages: { type: "boolean", default: false },
-      ledger: { type: "string" },
-      policy: { type: "string", multiple: true },
-    },
-    strict: true,
-  });
+export async function exportCommand(values: ExportOptions, io: Io): Promise<number> {
   const since = parseDate(values.since, "--since");
   const until = parseDate(values.until, "--until");
   if (!since || !until) throw new UsageError("export needs --since DATE and --until DATE (the audit period)");

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { CommanderError } from "commander";
 import { CONTROLS } from "../controls/index.js";
 import { evaluate, type EvaluationReport } from "../engine/index.js";
 import { PolicyError, ProviderError, SnapshotError, UsageError } from "../errors.js";
@@ -12,14 +12,13 @@ import { renderResultsCsv } from "../reporters/files/results-csv.js";
 import { renderResultsJson } from "../reporters/files/results-json.js";
 import { renderSummaryMarkdown } from "../reporters/files/summary-md.js";
 import { writeEvidencePackage } from "../reporters/files/index.js";
-import { checkOutputFolder } from "./output-path.js";
+import { buildProgram, EXIT, exitCodeOfCommander, type EvaluateOptions, type Handlers } from "./program.js";
 import { readSnapshotFile } from "./snapshot-file.js";
 import { countOutcomes, renderTotalsTable } from "./table.js";
 import { TOOL_VERSION } from "../version.js";
 import { loadEnvFile } from "../env-file.js";
 
-/** Exit codes: 0 everything passes, 1 a control fails or cannot be decided, 2 bad input. */
-export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
+export { EXIT } from "./program.js";
 
 export interface Io {
   stdout(text: string): void;
@@ -27,71 +26,35 @@ export interface Io {
 }
 
 const processIo: Io = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-};
-
-const USAGE = `soc2-bot: SOC 2 change-management and access evidence from GitHub and GitLab
-
-Usage:
-  soc2-bot evaluate --snapshot FILE [--policy FILE]... [--at DATE] [--format md|json|csv] [--out DIR]
-  soc2-bot policy check FILE...
-  soc2-bot audit --org NAME --since DATE --until DATE [--policy FILE]... [--out DIR] [--ledger DIR | --skip-ledger]
-  soc2-bot audit --gitlab-group PATH --since DATE --until DATE [--policy FILE]... [--out DIR] [--ledger DIR | --skip-ledger]
-  soc2-bot demo [--out DIR] [--gitlab] [--ledger DIR]
-  soc2-bot ledger verify [--ledger DIR] [--skip-files]
-  soc2-bot export --since DATE --until DATE [--out DIR] [--packages] [--force] [--ledger DIR] [--policy FILE]...
-  soc2-bot coverage --since DATE --until DATE [--ledger DIR] [--policy FILE]... [--format md|json|csv] [--out DIR]
-
-The ledger is PostgreSQL when DATABASE_URL is set, otherwise the embedded one in --ledger DIR,
-SOC2_LEDGER_DIR or .soc2-bot/ledger.
-
-Exit codes: 0 every control passes, 1 a control fails or is unknown, 2 bad input.
-`;
-
-type Command = (args: string[], io: Io) => Promise<number>;
-
-const COMMANDS: Record<string, Command> = {
-  evaluate: evaluateCommand,
-  policy: policyCommand,
-  demo: async (args, io) => (await import("./demo.js")).demoCommand(args, io),
-  audit: async (args, io) => (await import("./audit.js")).auditCommand(args, io),
-  ledger: async (args, io) => (await import("./ledger.js")).ledgerCommand(args, io),
-  export: async (args, io) => (await import("./ledger.js")).exportCommand(args, io),
-  coverage: async (args, io) => (await import("./coverage.js")).coverageCommand(args, io),
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === "help" || name === "--help" || name === "-h") {
-    io.stdout(USAGE);
-    return name ? EXIT.ok : EXIT.usage;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    io.stderr(`soc2-bot: unknown command "${name}"\n\n${USAGE}`);
-    return EXIT.usage;
-  }
+  let code: number = EXIT.usage;
+  const program = buildProgram(io, handlers(io), (exit) => {
+    code = exit;
+  });
   try {
-    // Every command that writes takes its folder as --out: a path that cannot be written fails here,
-    // before any work, in one line (and never reaches a recursive mkdir, which hangs under /proc).
-    const out = outOption(rest);
-    if (out !== undefined) await checkOutputFolder(out);
-    return await command(rest, io);
+    await program.parseAsync(argv, { from: "user" });
+    return code;
   } catch (error) {
+    if (error instanceof CommanderError) return exitCodeOfCommander(error);
     return reportError(error, io);
   }
 }
 
-/** The value of --out (or --out=...) in a command's arguments, if given. */
-function outOption(args: readonly string[]): string | undefined {
-  let out: string | undefined;
-  args.forEach((arg, index) => {
-    if (arg === "--out" && args[index + 1] !== undefined && !args[index + 1]!.startsWith("--"))
-      out = args[index + 1];
-    else if (arg.startsWith("--out=")) out = arg.slice("--out=".length);
-  });
-  return out;
+/** Each command's work, loaded when it runs (the demo and the audit pull in much more than evaluate). */
+function handlers(io: Io): Handlers {
+  return {
+    evaluate: (options) => evaluateCommand(options, io),
+    policyCheck: (files) => policyCheckCommand(files, io),
+    audit: async (options) => (await import("./audit.js")).auditCommand(options, io),
+    demo: async (options) => (await import("./demo.js")).demoCommand(options, io),
+    ledgerVerify: async (options) => (await import("./ledger.js")).ledgerCommand(options, io),
+    export: async (options) => (await import("./ledger.js")).exportCommand(options, io),
+    coverage: async (options) => (await import("./coverage.js")).coverageCommand(options, io),
+  };
 }
 
 export function reportError(error: unknown, io: Io): number {
@@ -114,11 +77,7 @@ export function reportError(error: unknown, io: Io): number {
   if (error instanceof ProviderError) {
     const permission = error.details.permission ? ` (missing permission: ${error.details.permission})` : "";
     io.stderr(`soc2-bot: ${error.details.host}: ${error.message}${permission}\n`);
-    return EXIT.usage;
-  }
-  if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-    io.stderr(`soc2-bot: ${error.message}\n\n${USAGE}`);
-    return EXIT.usage;
+    return EXIT.unreachable;
   }
   if (isFileSystemError(error)) {
     // A path the file system refused (no such folder, no permission, read-only, full): the person
@@ -129,22 +88,9 @@ export function reportError(error: unknown, io: Io): number {
   throw error;
 }
 
-async function evaluateCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      snapshot: { type: "string" },
-      policy: { type: "string", multiple: true },
-      at: { type: "string" },
-      format: { type: "string", default: "md" },
-      out: { type: "string" },
-    },
-    strict: true,
-  });
+async function evaluateCommand(values: EvaluateOptions, io: Io): Promise<number> {
   if (!values.snapshot) throw new UsageError("evaluate needs --snapshot FILE");
-  const format = values.format ?? "md";
-  if (!["md", "json", "csv"].includes(format))
-    throw new UsageError(`--format must be md, json or csv, not "${format}"`);
+  const format = values.format;
   const snapshot = withPolicyFiles(
     await readSnapshotFile(values.snapshot),
     await readPolicyFiles(values.policy ?? []),
@@ -172,9 +118,7 @@ async function evaluateCommand(args: string[], io: Io): Promise<number> {
   return exitCodeFor(report);
 }
 
-async function policyCommand(args: string[], io: Io): Promise<number> {
-  const [sub, ...files] = args;
-  if (sub !== "check" || files.length === 0) throw new UsageError("usage: soc2-bot policy check FILE...");
+async function policyCheckCommand(files: string[], io: Io): Promise<number> {
   let failed = false;
   for (const file of files) {
     try {
