@@ -56,6 +56,7 @@ describe.each(BACKENDS)("the scheduled audit recorded on %s", (name) => {
     expect(files.map((f) => f.name).sort()).toEqual(
       [
         "access.csv",
+        "assessment-results.oscal.json",
         "coverage.md",
         "direct-pushes.csv",
         "manifest.json",
@@ -63,6 +64,7 @@ describe.each(BACKENDS)("the scheduled audit recorded on %s", (name) => {
         "report.html",
         "results.csv",
         "results.json",
+        "results.sarif",
         "snapshot.json",
         "summary.md",
       ].sort(),

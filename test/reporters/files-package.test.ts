@@ -43,6 +43,8 @@ describe("writeEvidencePackage", () => {
       "summary.md",
       "coverage.md",
       "report.html",
+      "results.sarif",
+      "assessment-results.oscal.json",
       "manifest.json",
     ]);
     expect((await readdir(out)).sort()).toEqual([...names].sort());

@@ -19,6 +19,8 @@ export const PACKAGE_FILES = [
   "summary.md",
   "coverage.md",
   "report.html",
+  "results.sarif",
+  "assessment-results.oscal.json",
   "manifest.json",
 ] as const;
 

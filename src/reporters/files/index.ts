@@ -20,6 +20,9 @@ import { reportHtmlChunks } from "./report-html.js";
 import { resultsCsvRows } from "./results-csv.js";
 import { jsonChunks, resultsJsonChunks } from "./results-json.js";
 import { renderSummaryMarkdown } from "./summary-md.js";
+import { renderOscal, OSCAL_FILE } from "./oscal.js";
+import { frameworkResult, renderSarif } from "./sarif.js";
+import { controlRows, organizationName } from "./common.js";
 
 export { renderAccessCsv, accessRows, accessRepositoryRows, accessOrganizationRows } from "./access-csv.js";
 export { PACKAGE_FILES, replacePackage, temporarySibling } from "./atomic.js";
@@ -55,6 +58,16 @@ export {
 export { renderResultsCsv, resultsCsvRows } from "./results-csv.js";
 export { renderResultsJson, resultsJsonChunks, jsonChunks, stableJson } from "./results-json.js";
 export { renderSummaryMarkdown } from "./summary-md.js";
+export {
+  renderSarif,
+  isSarifResult,
+  frameworkResult,
+  SARIF_FILE,
+  SARIF_RESULTS_PER_RUN,
+  type FrameworkResult,
+  type SarifInput,
+} from "./sarif.js";
+export { renderOscal, uuidV5, OSCAL_FILE, OSCAL_VERSION, type OscalInput } from "./oscal.js";
 
 export const MANIFEST_FILE = "manifest.json";
 
@@ -104,6 +117,7 @@ async function writePackageFiles(
     ["summary.md", () => [renderSummaryMarkdown(report, snapshot)]],
     ["coverage.md", () => [renderCoverageMarkdown(coverage)]],
     ["report.html", () => reportHtmlChunks(snapshot, report, { coverage })],
+    ["results.sarif", () => [renderSarif(frameworkInput(report, toolVersion))]],
   ];
   for (const [name, chunks] of files) {
     const path = join(outDir, name);
@@ -111,6 +125,18 @@ async function writePackageFiles(
     written.push(path);
   }
   const hashed = await Promise.all(written.map((path) => sha256File(path)));
+  // the OSCAL document names every other file by its hash, so it is written once they are
+  const oscalPath = join(outDir, OSCAL_FILE);
+  await writeFile(
+    oscalPath,
+    renderOscal({
+      ...frameworkInput(report, toolVersion),
+      organization: organizationName(snapshot),
+      files: hashed.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })),
+    }),
+    "utf8",
+  );
+  hashed.push(await sha256File(oscalPath));
   const manifestPath = join(outDir, MANIFEST_FILE);
   await writeFile(
     manifestPath,
@@ -125,6 +151,18 @@ async function writePackageFiles(
     }),
     "utf8",
   );
+}
+
+/** What results.sarif and the OSCAL document are made of: the controls' counts and what did not pass. */
+function frameworkInput(report: EvaluationReport, toolVersion: string) {
+  return {
+    report,
+    rows: controlRows(report),
+    results: report.results
+      .filter((result) => result.outcome === "fail" || result.outcome === "unknown")
+      .map(frameworkResult),
+    toolVersion,
+  };
 }
 
 /**

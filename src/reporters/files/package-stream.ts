@@ -47,6 +47,8 @@ import {
 import { RESULTS_CSV_HEADER, resultsCsvRow } from "./results-csv.js";
 import { jsonChunks, sortKeys } from "./results-json.js";
 import { renderSummary, type SummaryResult } from "./summary-md.js";
+import { renderOscal, OSCAL_FILE } from "./oscal.js";
+import { frameworkResult, renderSarif, type FrameworkResult } from "./sarif.js";
 
 /** One repository's part of the package. */
 export interface PackageRepository {
@@ -424,6 +426,24 @@ export class EvidencePackageStream {
     }
   }
 
+  /**
+   * The repositories added so far, read back from the spool one at a time in the snapshot's order
+   * (the audit records them as observed once the collection time is known).
+   */
+  async *repositories(): AsyncGenerator<{ index: number; repository: Snapshot["repositories"][number] }> {
+    const spool = this.spools.get("repositories")!;
+    const ranges = this.ranges.get("repositories")!;
+    for (let index = 0; index < ranges.length; index += 1) {
+      const range = ranges[index];
+      if (!range || range.length === 0) continue;
+      const buffer = Buffer.alloc(range.length);
+      const { bytesRead } = await spool.handle.read(buffer, 0, range.length, range.offset);
+      if (bytesRead !== range.length) throw new Error("a spool file ended before its range");
+      const repository = JSON.parse(buffer.toString("utf8")) as Snapshot["repositories"][number];
+      yield { index, repository };
+    }
+  }
+
   /** Assembles the package from the spools, replaces the old one, and removes the spools. */
   async finish(input: PackageFinish): Promise<PackageWritten & { findings: Result[] }> {
     try {
@@ -467,8 +487,25 @@ export class EvidencePackageStream {
         }),
       );
       await writeText(path("coverage.md"), renderCoverageMarkdown(input.coverage ?? null));
-      const names = PACKAGE_FILES.filter((name) => name !== "manifest.json");
+      const framework = {
+        report: input.report,
+        rows,
+        results: merged.framework,
+        toolVersion: input.toolVersion,
+      };
+      await writeText(path("results.sarif"), renderSarif(framework));
+      const names = PACKAGE_FILES.filter((name) => name !== "manifest.json" && name !== OSCAL_FILE);
       const hashed = await Promise.all(names.map((name) => sha256File(path(name))));
+      // the OSCAL document names every other file by its hash, so it is written once they are
+      await writeText(
+        path(OSCAL_FILE),
+        renderOscal({
+          ...framework,
+          organization,
+          files: hashed.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })),
+        }),
+      );
+      hashed.push(await sha256File(path(OSCAL_FILE)));
       await writeText(
         join(this.written, "manifest.json"),
         buildManifest({
@@ -580,7 +617,7 @@ export class EvidencePackageStream {
     input: PackageFinish,
     rows: ControlRow[],
     organization: string,
-  ): Promise<{ notable: SummaryResult[]; findings: Result[] }> {
+  ): Promise<{ notable: SummaryResult[]; findings: Result[]; framework: FrameworkResult[] }> {
     const spool = this.spools.get("results")!;
     const heap = new RunHeap();
     const runs: [Range, number][] = [[organizationRun, -1]];
@@ -626,6 +663,8 @@ export class EvidencePackageStream {
 
     const notable: SummaryResult[] = [];
     const findings: Result[] = [];
+    // results.sarif and the OSCAL document: what failed or is unknown, without evidence
+    const framework: FrameworkResult[] = [];
     const kept = new Map<string, number>();
     let first = true;
     let firstRow = true;
@@ -641,6 +680,8 @@ export class EvidencePackageStream {
         if (n >= quota) shown = false;
         else kept.set(result.control, n + 1);
       } else {
+        if (result.outcome === "fail" || result.outcome === "unknown")
+          framework.push(frameworkResult(result));
         notable.push({
           control: result.control,
           subject: result.subject,
@@ -674,7 +715,7 @@ export class EvidencePackageStream {
       }),
     );
     await Promise.all([json.close(), csv.close(), html.close()]);
-    return { notable, findings };
+    return { notable, findings, framework };
   }
 
   /** snapshot.json: the header's JSON with the spooled arrays copied into their places. */
