@@ -47,12 +47,13 @@ describe("app.yml", () => {
   it("lets Probot's manifest flow point the webhook and the redirect at this server (or its smee channel)", () => {
     const creation = new ManifestCreation();
     const pkg = { name: "soc2-bot", description: "d" };
-    const readFileSync = () => text;
+    // app.yml as this checkout has it, whatever the working directory.
+    const readApp = (() => text) as unknown as typeof readFileSync;
     const previous = process.env.WEBHOOK_PROXY_URL;
     try {
       delete process.env.WEBHOOK_PROXY_URL;
       const direct = JSON.parse(
-        creation.getManifest({ pkg, baseUrl: "https://soc2.acme.test", readFileSync }),
+        creation.getManifest({ pkg, baseUrl: "https://soc2.acme.test", readFileSync: readApp }),
       ) as Record<string, unknown>;
       expect(direct).toMatchObject({
         name: "soc2-bot",
@@ -63,7 +64,7 @@ describe("app.yml", () => {
       expect(direct.default_permissions).toEqual(manifestJs().default_permissions);
       process.env.WEBHOOK_PROXY_URL = "https://smee.io/abc123";
       const proxied = JSON.parse(
-        creation.getManifest({ pkg, baseUrl: "http://localhost:3000", readFileSync }),
+        creation.getManifest({ pkg, baseUrl: "http://localhost:3000", readFileSync: readApp }),
       ) as Record<string, unknown>;
       expect(proxied).toMatchObject({
         hook_attributes: { url: "https://smee.io/abc123" },
