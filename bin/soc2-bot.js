@@ -12,5 +12,8 @@
 import { register } from "tsx/esm/api";
 
 register();
+// Settings kept in .env (as the app's manifest flow writes them) apply; the environment wins.
+const { loadEnvFile } = await import("../src/env-file.ts");
+loadEnvFile();
 const { main } = await import("../src/cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));
