@@ -107,17 +107,9 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
         // A broken repository layer stops the audit with its position, as evaluating the whole
         // snapshot did.
         const policies = repository.policyFiles.length === 0 ? organizationPolicies! : policySetFor(view);
-        // Judged as of each merge first, then this repository's configuration recorded as observed
-        // now: an observation made now is never read as one from before a merge.
+        // Judged as of each merge; the configuration is recorded as observed once every merge is
+        // judged (below): an observation made now is never read as one from before a merge.
         const judged = await evaluateRepositoryAsOfMerge(job.ledger, job.log, view, policies, at, controls);
-        observed.push(
-          ...(await recordSnapshotObservationsSafely(
-            job.ledger,
-            job.log,
-            { ...view, organization: null },
-            job.source,
-          )),
-        );
         const reported = job.asReported?.(view, policies, judged.results, at);
         await stream.addRepository({
           index,
@@ -140,10 +132,25 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
       directPushes: [],
       policyFiles: header.policyFiles,
     };
-    if (job.ledger && header.snapshot.organization) {
-      observed.unshift(
-        ...(await recordSnapshotObservationsSafely(job.ledger, job.log, snapshot, job.source)),
-      );
+    if (job.ledger) {
+      // The organization, then each repository (read back from the package's spool, one at a time),
+      // observed at the collection time, with the policy files that govern it.
+      observed.push(...(await recordSnapshotObservationsSafely(job.ledger, job.log, snapshot, job.source)));
+      for await (const { index, repository } of stream.repositories()) {
+        const recorded = await recordSnapshotObservationsSafely(
+          job.ledger,
+          job.log,
+          {
+            collector: header.snapshot.collector,
+            collectedAt: header.snapshot.collectedAt,
+            organization: null,
+            repositories: [repository],
+            policyFiles: [...header.policyFiles, ...(repositoryFiles[index] ?? [])],
+          },
+          job.source,
+        );
+        observed.push(...recorded);
+      }
     }
     const organizationResults = evaluateOrganization(snapshot, policies, at, controls);
     const summary = collectedSummaryOf(
