@@ -1,11 +1,55 @@
 import { defineConfig } from "vitest/config";
 
+// Two projects so `npm test` gives feedback in under 2 minutes on a 2-core machine while the
+// expensive runs still gate CI (`npm run test:slow`, which .ci/run also runs). A new test file
+// lands in "fast" unless it is listed here; every folder of src/ keeps tests in "fast".
+// Slow: the benchmark smoke tests, end-to-end runs, the reliability suite, the ledger's suites that
+// open PGlite (and PostgreSQL when DATABASE_URL is set) per test, pg-boss job queues, the CLI's
+// spawned demo, and the few files that wait on real timers or build year-sized worlds.
+export const SLOW_TESTS = [
+  "test/bench/**/*.test.ts",
+  "test/e2e/**/*.test.ts",
+  "test/reliability/**/*.test.ts",
+  "test/ledger/app.test.ts",
+  "test/ledger/as-of-merge-audit.test.ts",
+  "test/ledger/audit-export.test.ts",
+  "test/ledger/chain.test.ts",
+  "test/ledger/cli.test.ts",
+  "test/ledger/coverage-summary.test.ts",
+  "test/ledger/coverage.test.ts",
+  "test/ledger/observation-head.test.ts",
+  "test/ledger/observations-app.test.ts",
+  "test/ledger/observations.test.ts",
+  "test/ledger/period-export.test.ts",
+  "test/ledger/scheduled-audit.test.ts",
+  "test/app/deliveries.test.ts",
+  "test/app/durable-schedule.test.ts",
+  "test/app/jobs.test.ts",
+  "test/app/merged-change.test.ts",
+  "test/app/weakening-alerts.test.ts",
+  "test/cli/cli.test.ts",
+  "test/policy/large-files.test.ts",
+  "test/providers/github/client-throttling.test.ts",
+  "test/providers/github/push-record.test.ts",
+  "test/sim/repository-batch.test.ts",
+];
+
+const shared = {
+  environment: "node",
+  testTimeout: 30_000,
+  hookTimeout: 30_000,
+  setupFiles: ["test/setup.ts"],
+} as const;
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    environment: "node",
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    setupFiles: ["test/setup.ts"],
+    projects: [
+      {
+        test: { ...shared, name: "fast", include: ["test/**/*.test.ts"], exclude: SLOW_TESTS },
+      },
+      {
+        test: { ...shared, name: "slow", include: SLOW_TESTS },
+      },
+    ],
   },
 });
