@@ -37,3 +37,53 @@ export class SnapshotError extends Error {
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
+
+/** Node's and undici's codes for a connection that could not be made or was cut. */
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_SOCKET",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "CERT_HAS_EXPIRED",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+]);
+
+/**
+ * Why the code host could not be reached, when `error` (or an error it wraps) is a connection that
+ * failed rather than an answer: octokit turns those into a status 500 with no response, which must
+ * not read as a missing permission. undefined when the host did answer.
+ */
+export function unreachableReason(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  let noResponse = false;
+  while (current instanceof Error && !seen.has(current)) {
+    seen.add(current);
+    const code = "code" in current ? String(current.code) : "";
+    if (CONNECTION_CODES.has(code)) return `${code}: ${current.message}`;
+    if (current.name === "AbortError" || current.name === "TimeoutError")
+      return `no answer: ${current.message}`;
+    if (
+      current.name === "HttpError" &&
+      "status" in current &&
+      current.status === 500 &&
+      !("response" in current && current.response)
+    )
+      noResponse = true;
+    const next: unknown =
+      current instanceof ProviderError && current.details.cause !== undefined
+        ? current.details.cause
+        : current.cause;
+    if (next === undefined && noResponse) return current.message;
+    current = next;
+  }
+  return undefined;
+}

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { CommanderError } from "commander";
 import { CONTROLS } from "../controls/index.js";
 import { evaluate, type EvaluationReport } from "../engine/index.js";
-import { PolicyError, ProviderError, SnapshotError, UsageError } from "../errors.js";
+import { PolicyError, ProviderError, SnapshotError, unreachableReason, UsageError } from "../errors.js";
 import type { Snapshot } from "../model/index.js";
 import { ExportTargetError, LedgerBrokenError, LedgerUnavailableError } from "../ledger/index.js";
 import { parsePolicyLayer } from "../policy/index.js";
@@ -14,7 +14,7 @@ import { renderSummaryMarkdown } from "../reporters/files/summary-md.js";
 import { writeEvidencePackage } from "../reporters/files/index.js";
 import { buildProgram, EXIT, exitCodeOfCommander, type EvaluateOptions, type Handlers } from "./program.js";
 import { readSnapshotFile } from "./snapshot-file.js";
-import { countOutcomes, renderTotalsTable } from "./table.js";
+import { countOutcomes, renderTerminalReport, renderTotalsTable, totalsLine } from "./table.js";
 import { TOOL_VERSION } from "../version.js";
 import { loadEnvFile } from "../env-file.js";
 
@@ -23,11 +23,14 @@ export { EXIT } from "./program.js";
 export interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** stdout is a terminal: evaluate prints a table there instead of Markdown. */
+  terminal?: boolean;
 }
 
 const processIo: Io = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
+  terminal: process.stdout.isTTY === true,
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -75,6 +78,14 @@ export function reportError(error: unknown, io: Io): number {
     return EXIT.usage;
   }
   if (error instanceof ProviderError) {
+    const unreachable = unreachableReason(error);
+    if (unreachable !== undefined) {
+      // Not a permission: no answer came. Say so, and where it was asked, so the URL can be checked.
+      io.stderr(
+        `soc2-bot: ${error.details.host}: cannot reach the code host (${unreachable})${hostUrl(error.details.host)}\n`,
+      );
+      return EXIT.unreachable;
+    }
     const permission = error.details.permission ? ` (missing permission: ${error.details.permission})` : "";
     io.stderr(`soc2-bot: ${error.details.host}: ${error.message}${permission}\n`);
     return EXIT.unreachable;
@@ -108,12 +119,16 @@ async function evaluateCommand(values: EvaluateOptions, io: Io): Promise<number>
     const files = await writeEvidencePackage(values.out, snapshot, report, { toolVersion: TOOL_VERSION });
     io.stderr(`wrote ${files.length} files to ${values.out}\n`);
   }
+  // A terminal gets a table; a pipe or a file the Markdown summary, unless --format says which.
+  const shown = format ?? (io.terminal ? "table" : "md");
   io.stdout(
-    format === "json"
+    shown === "json"
       ? renderResultsJson(report)
-      : format === "csv"
+      : shown === "csv"
         ? renderResultsCsv(report)
-        : renderSummaryMarkdown(report, snapshot),
+        : shown === "table"
+          ? renderTerminalReport(report)
+          : renderSummaryMarkdown(report, snapshot),
   );
   return exitCodeFor(report);
 }
@@ -136,6 +151,13 @@ async function policyCheckCommand(files: string[], io: Io): Promise<number> {
   return failed ? EXIT.usage : EXIT.ok;
 }
 
+/** Where the CLI asks the host, as configured, to show with a connection that failed. */
+function hostUrl(host: "github" | "gitlab"): string {
+  const url =
+    host === "github" ? (process.env.GITHUB_API_URL ?? "https://api.github.com") : process.env.GITLAB_URL;
+  return url ? ` at ${url}` : "";
+}
+
 /** An error of a file-system call: Node gives those an errno code, the call and the path. */
 function isFileSystemError(error: unknown): error is Error & { code: string; path: string } {
   return (
@@ -156,9 +178,7 @@ export function exitCodeFor(report: EvaluationReport): number {
 export function printTotals(report: EvaluationReport, io: Io): void {
   const counts = countOutcomes(report);
   io.stdout(`${renderTotalsTable(report)}\n\n`);
-  io.stdout(
-    `${report.results.length} results: ${counts.pass} pass, ${counts.fail} fail, ${counts.unknown} unknown, ${counts.excepted} excepted\n`,
-  );
+  io.stdout(`${totalsLine(counts)}\n`);
 }
 
 /** --policy files join the snapshot as organization layers, so the saved snapshot re-evaluates alike. */
@@ -208,6 +228,12 @@ const invokedDirectly =
 if (invokedDirectly) {
   // Settings kept in .env (as the app's manifest flow writes them) apply; the environment wins.
   loadEnvFile();
+  // A reader that stops early (`evaluate ... | head`) closes the pipe: what is left has nobody to
+  // read it, so the command ends quietly instead of dying on an unhandled EPIPE.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(typeof process.exitCode === "number" ? process.exitCode : EXIT.ok);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

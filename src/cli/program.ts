@@ -32,7 +32,7 @@ export interface EvaluateOptions {
   snapshot?: string;
   policy?: string[];
   at?: string;
-  format: string;
+  format?: string;
   out?: string;
 }
 
@@ -99,6 +99,13 @@ const policyOption = () =>
 const ledgerOption = () => new Option("--ledger <dir>", "the embedded ledger's folder");
 const formatOption = () =>
   new Option("--format <format>", "what is printed").choices(["md", "json", "csv"]).default("md");
+const evaluateFormatOption = () =>
+  new Option("--format <format>", "what is printed (default: table on a terminal, else md)").choices([
+    "table",
+    "md",
+    "json",
+    "csv",
+  ]);
 const sinceOption = () => new Option("--since <date>", "start of the period (YYYY-MM-DD)");
 const untilOption = () => new Option("--until <date>", "end of the period (YYYY-MM-DD)");
 
@@ -136,9 +143,8 @@ export function buildProgram(io: Io, handlers: Handlers, setExit: (code: number)
     .addOption(new Option("--snapshot <file>", "the snapshot.json of an audit"))
     .addOption(policyOption())
     .addOption(new Option("--at <date>", "judge as of this time (default: the period's end)"))
-    .addOption(formatOption())
+    .addOption(evaluateFormatOption())
     .addOption(new Option("--out <dir>", "also write the evidence package there"))
-    .addHelpText("after", "\nOn a terminal, md prints a table of the totals; piped, the Markdown summary.")
     .action(async (options: EvaluateOptions) => done(await handlers.evaluate(options)));
 
   const policy = add(program, "policy").description("validate policy files (policy check FILE...)");
