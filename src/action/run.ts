@@ -53,7 +53,10 @@ export async function runAction(env: Env, io: Io, now: Date = new Date()): Promi
       return EXIT.usage;
     }
     if (error instanceof ProviderError) {
-      io.stderr(`::error::soc2-bot: ${error.message}\n`);
+      const permission = error.details.permission;
+      const needs =
+        permission && !error.message.includes(permission) ? ` (the token needs ${permission})` : "";
+      io.stderr(`::error::soc2-bot: ${error.message}${needs}\n`);
       return EXIT.findings;
     }
     throw error;
@@ -128,6 +131,14 @@ async function checkMode(env: Env, io: Io, now: Date): Promise<number> {
     );
   }
 
+  // The report is in the job's summary even when the token may write neither a check nor a status.
+  if (env.GITHUB_STEP_SUMMARY) {
+    const header = notes.map((note) => `> **Note:** ${note}\n\n`).join("");
+    await appendFile(
+      env.GITHUB_STEP_SUMMARY,
+      `## ${check.name}: ${check.title}\n\n${header}${check.summary}\n`,
+    );
+  }
   const target = { repository, number, headSha: changeRequest.headSha };
   let reportedAs: string;
   try {
@@ -140,13 +151,6 @@ async function checkMode(env: Env, io: Io, now: Date): Promise<number> {
     reportedAs = `commit status "${check.name}"`;
   }
 
-  if (env.GITHUB_STEP_SUMMARY) {
-    const header = notes.map((note) => `> **Note:** ${note}\n\n`).join("");
-    await appendFile(
-      env.GITHUB_STEP_SUMMARY,
-      `## ${check.name}: ${check.title}\n\n${header}${check.summary}\n`,
-    );
-  }
   for (const note of notes) io.stderr(`::warning::soc2-bot: ${note}\n`);
   io.stdout(
     `${repository}#${number} @ ${changeRequest.headSha}: ${check.conclusion}, ${check.title} (${reportedAs})\n`,

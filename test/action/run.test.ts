@@ -174,6 +174,25 @@ describe("mode: check", () => {
     expect([...statuses[0]!.description!].length).toBeLessThanOrEqual(140);
   });
 
+  it("fails, naming the permission, when the token may write neither, and still leaves the report in the summary", async () => {
+    const refusal = { message: "Resource not accessible by integration", status: "403" };
+    nock(served.sim.url, { allowUnmocked: true })
+      .post(/\/check-runs$/)
+      .reply(403, refusal)
+      .patch(/\/check-runs\/\d+$/)
+      .reply(403, refusal)
+      .post(/\/statuses\/[0-9a-f]{40}$/)
+      .reply(403, refusal);
+    const summary = join(dir, "read-only.md");
+    const before = repositoryOf(open.clean.repository).statuses.length;
+    const output = capture();
+    const code = await runAction(checkEnv(await eventFile("read-only", open.clean), summary), output.io);
+    expect(code).toBe(1);
+    expect(output.stderr()).toMatch(/::error::soc2-bot: .*statuses:write/);
+    expect(repositoryOf(open.clean.repository).statuses).toHaveLength(before);
+    expect(await readFile(summary, "utf8")).toMatch(/^## SOC 2 change management: /);
+  });
+
   it("refuses an event without a pull request, exit 2", async () => {
     const path = join(dir, "push.json");
     const push = definitions.find((d) => d.name === "push")!.examples[0]!;
