@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Ajv from "ajv";
-import addFormats from "ajv-formats";
+import { Ajv } from "ajv";
+import addFormatsModule from "ajv-formats";
 import { afterEach, describe, expect, it } from "vitest";
 import { evaluate } from "../../src/engine/evaluate.js";
 import { policySetFor } from "../../src/pipeline/policies.js";
@@ -174,6 +174,7 @@ const OSCAL_SCHEMA = object(
   ["assessment-results"],
 );
 
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => void;
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
 const validateOscal = ajv.compile(OSCAL_SCHEMA);

@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Ajv from "ajv-draft-04";
-import addFormats from "ajv-formats";
+import type { Ajv as AjvCore } from "ajv";
+import ajvDraft04 from "ajv-draft-04";
+import addFormatsModule from "ajv-formats";
 import { afterEach, describe, expect, it } from "vitest";
 import { evaluate } from "../../src/engine/evaluate.js";
 import { policySetFor } from "../../src/pipeline/policies.js";
@@ -24,8 +25,11 @@ const schema = JSON.parse(
 ) as object;
 // the schema's language pattern has a stray "]" that only a regular expression without the u flag
 // accepts (as the draft-04 validators of its day compiled it): the file is kept as published
+// both are CommonJS: under NodeNext the default import is module.exports, the class its `default`
+const Ajv = ajvDraft04.default;
+const addFormats = addFormatsModule as unknown as (ajv: AjvCore) => void;
 const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
-addFormats(ajv);
+addFormats(ajv as unknown as AjvCore);
 const validateSarif = ajv.compile(schema);
 
 function expectValid(log: unknown): void {
