@@ -87,3 +87,15 @@ export function unreachableReason(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** A code host that gave no answer at all (exit code 3): a wrong URL, a network, a firewall. */
+export class UnreachableError extends Error {
+  override readonly name = "UnreachableError";
+  constructor(
+    readonly host: "github" | "gitlab",
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`${host}: cannot reach the code host at ${url} (${reason})`);
+  }
+}

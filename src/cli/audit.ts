@@ -12,6 +12,7 @@ import { collectGarbageEarly } from "./heap.js";
 import { ledgerFor } from "./ledger.js";
 import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
 import type { AuditOptions } from "./program.js";
+import { checkReachable } from "./reachable.js";
 import { renderTotalsTable } from "./table.js";
 
 export interface AuditRun {
@@ -42,6 +43,8 @@ export async function auditCommand(values: AuditOptions, io: Io): Promise<number
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
     throw new UsageError("--concurrency must be a whole number from 1 to 32");
   }
+  // An unreachable host is said in seconds, before the clients' retries and before any collection.
+  await checkReachable(values.org ? "github" : "gitlab");
   const { host, stats } = await hostFromEnvironment(values.org ? "github" : "gitlab", organization);
   const outDir = resolve(values.out ?? `out/audit-${organization.replace(/[^\w.-]+/g, "_")}`);
   // Opened before collecting: a ledger that cannot be used stops the audit now, not after an hour.

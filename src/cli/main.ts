@@ -3,7 +3,14 @@ import { readFile } from "node:fs/promises";
 import { CommanderError } from "commander";
 import { CONTROLS } from "../controls/index.js";
 import { evaluate, type EvaluationReport } from "../engine/index.js";
-import { PolicyError, ProviderError, SnapshotError, unreachableReason, UsageError } from "../errors.js";
+import {
+  PolicyError,
+  ProviderError,
+  SnapshotError,
+  UnreachableError,
+  unreachableReason,
+  UsageError,
+} from "../errors.js";
 import type { Snapshot } from "../model/index.js";
 import { ExportTargetError, LedgerBrokenError, LedgerUnavailableError } from "../ledger/index.js";
 import { parsePolicyLayer } from "../policy/index.js";
@@ -76,6 +83,10 @@ export function reportError(error: unknown, io: Io): number {
   if (error instanceof SnapshotError || error instanceof UsageError) {
     io.stderr(`soc2-bot: ${error.message}\n`);
     return EXIT.usage;
+  }
+  if (error instanceof UnreachableError) {
+    io.stderr(`soc2-bot: ${error.message}\n`);
+    return EXIT.unreachable;
   }
   if (error instanceof ProviderError) {
     const unreachable = unreachableReason(error);
