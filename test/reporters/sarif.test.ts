@@ -191,17 +191,19 @@ describe("results.sarif", () => {
   });
 
   it("takes at most code scanning's 25,000 results a run and says how many it left out", () => {
+    // three unknowns first: over the limit, every failure is kept before them
     const many: FrameworkResult[] = Array.from({ length: SARIF_RESULTS_PER_RUN + 3 }, (_, i) => ({
       control: "cc6.deploy-key-write",
       criterion: "CC6.1",
       title: "Deploy keys are read-only",
       subject: { kind: "deploy-key", id: `acme/r${i}:key:1` },
-      outcome: "fail",
+      outcome: i < 3 ? "unknown" : "fail",
       reason: "write access",
     }));
     const log = JSON.parse(renderSarif({ ...base, results: many })) as SarifLog;
     const run = log.runs[0]!;
     expect(run.results).toHaveLength(SARIF_RESULTS_PER_RUN);
+    expect(run.results.every((r) => r.level === "error")).toBe(true);
     expect(run.properties.resultsLeftOut).toBe(3);
     expect(run.invocations[0]!.toolExecutionNotifications[0]!.message.text).toMatch(
       /^3 more failed or unknown results were left out/,

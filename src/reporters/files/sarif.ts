@@ -16,8 +16,9 @@
  *   whatever the reason's wording.
  * - Texts from the code host (names, reasons) are plain text with no mention, reference or link that
  *   would notify or link (titleText), and bidi controls shown.
- * - Code scanning takes at most 25,000 results per run: past that the rest are named as left out in
- *   the run's tool notifications, never dropped silently (results.json has them all).
+ * - Code scanning takes at most 25,000 results per run (and shows the 5,000 most severe): past that
+ *   failures are kept before unknowns, and the rest are counted in the run's tool notifications,
+ *   never dropped silently (results.json has them all).
  */
 import { createHash } from "node:crypto";
 import { findControl } from "../../controls/index.js";
@@ -77,7 +78,7 @@ export interface SarifInput {
   /** The controls in report order with their totals. */
   rows: readonly ControlRow[];
   /** Failed and unknown results (any subject: those that are not SARIF results are skipped), in report order. */
-  results: Iterable<FrameworkResult>;
+  results: readonly FrameworkResult[];
   toolVersion: string;
   /** The policy file's path in the repository the SARIF goes to. */
   policyPath?: string;
@@ -124,14 +125,18 @@ export function renderSarif(input: SarifInput): string {
     };
   });
 
+  const candidates = input.results.filter(isSarifResult);
+  // over the limit, failures go first (code scanning prioritises by severity too), in report order
+  let kept = candidates;
+  if (candidates.length > SARIF_RESULTS_PER_RUN) {
+    const failures = candidates.filter((r) => r.outcome === "fail").length;
+    let unknownRoom = Math.max(0, SARIF_RESULTS_PER_RUN - failures);
+    let failureRoom = SARIF_RESULTS_PER_RUN - unknownRoom;
+    kept = candidates.filter((r) => (r.outcome === "fail" ? failureRoom-- > 0 : unknownRoom-- > 0));
+  }
+  const leftOut = candidates.length - kept.length;
   const results: unknown[] = [];
-  let leftOut = 0;
-  for (const result of input.results) {
-    if (!isSarifResult(result)) continue;
-    if (results.length >= SARIF_RESULTS_PER_RUN) {
-      leftOut += 1;
-      continue;
-    }
+  for (const result of kept) {
     const subject = result.subject;
     const reason = plain(result.reason);
     const remedy = result.remediation ? ` To fix: ${plain(result.remediation)}` : "";
