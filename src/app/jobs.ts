@@ -101,6 +101,7 @@ export function inProcessQueue(options: Omit<JobQueueOptions, "databaseUrl" | "s
 export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databaseUrl">): JobQueue {
   const definitions = new Map<string, JobDefinition<object>>();
   let boss: Promise<PgBoss> | null = null;
+  let ready: Promise<void> | null = null;
   const bossOf = () =>
     (boss ??= import("pg-boss")
       .then(async ({ default: Boss }) => {
@@ -124,51 +125,73 @@ export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databas
         boss = null;
         throw error;
       }));
+  // pg-boss drops a job sent to a queue not created yet (it inserts nothing and answers null): sends
+  // wait for the queues.
+  const start = (): Promise<void> =>
+    (ready ??= createQueues().catch((error: unknown) => {
+      ready = null;
+      throw error;
+    }));
   return {
     kind: "postgres",
     define(name, definition) {
       definitions.set(name, definition as JobDefinition<object>);
     },
-    async start() {
-      const started = await bossOf();
-      for (const [name, definition] of definitions) {
-        const dead = `${name}-dead`;
-        if (!(await started.getQueue(dead))) await started.createQueue(dead, { name: dead });
-        if (!(await started.getQueue(name))) {
-          await started.createQueue(name, {
-            name,
-            policy: definition.keyOf ? "stately" : "standard",
-            retryLimit: options.retryLimit ?? 3,
-            retryDelay: options.retryDelaySeconds ?? 5,
-            retryBackoff: true,
-            expireInSeconds: options.expireInSeconds ?? 30,
-            deadLetter: dead,
-          });
-        }
-        // Each worker runs one job at a time: several, so one slow change does not hold the others.
-        for (let i = 0; i < (options.workers ?? 8); i++) {
-          await started.work<object>(
-            name,
-            { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5 },
-            async (jobs: PgBoss.Job<object>[]) => {
-              for (const job of jobs) await definition.handler(job.data);
-            },
-          );
-        }
-      }
-    },
+    start,
     async send(name, data) {
       const definition = definitions.get(name);
       if (!definition) throw new Error(`no job queue "${name}" is defined`);
+      await start();
       const started = await bossOf();
       const key = definition.keyOf?.(data);
-      // null: a job of this key is already waiting; it will read the newest state when it runs.
-      await started.send(name, data, key === undefined ? {} : { singletonKey: key });
+      const id = await started.send(name, data, key === undefined ? {} : { singletonKey: key });
+      // null with a key: a job of this key is already waiting, and will read the newest state when it runs.
+      if (id === null && key === undefined) throw new Error(`the job queue "${name}" refused the job`);
     },
     async stop() {
       const started = boss;
       boss = null;
+      ready = null;
       if (started) await (await started).stop({ graceful: true, wait: true, timeout: 10_000 });
     },
   };
+
+  async function createQueues(): Promise<void> {
+    const started = await bossOf();
+    for (const [name, definition] of definitions) {
+      const dead = `${name}-dead`;
+      if (!(await started.getQueue(dead))) await started.createQueue(dead, { name: dead });
+      if (!(await started.getQueue(name))) {
+        await started.createQueue(name, {
+          name,
+          policy: definition.keyOf ? "stately" : "standard",
+          retryLimit: options.retryLimit ?? 3,
+          retryDelay: options.retryDelaySeconds ?? 5,
+          retryBackoff: true,
+          expireInSeconds: options.expireInSeconds ?? 30,
+          deadLetter: dead,
+        });
+      }
+      // Each worker runs one job at a time: several, so one slow change does not hold the others.
+      for (let i = 0; i < (options.workers ?? 8); i++) {
+        await started.work<object>(
+          name,
+          { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5 },
+          async (jobs: PgBoss.Job<object>[]) => {
+            for (const job of jobs) {
+              try {
+                await definition.handler(job.data);
+              } catch (error) {
+                options.log.warn(
+                  { queue: name, job: job.id, err: String(error) },
+                  "job failed; it is tried again",
+                );
+                throw error;
+              }
+            }
+          },
+        );
+      }
+    }
+  }
 }

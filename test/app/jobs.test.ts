@@ -3,8 +3,11 @@
  * and, its tries spent, lands in the dead-letter queue; jobs of one key coalesce while one runs; in
  * process the same handlers run when sent, with the same retries.
  */
+import nock from "nock";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { inProcessQueue, pgBossQueue, type JobQueue } from "../../src/app/jobs.js";
+import { expectChangeCheck, HEAD, NOW } from "../fixtures/app/change-facts.js";
+import { examplePayload, inAcmeApi, loadApp } from "../fixtures/app/github-app.js";
 import { testBackend } from "../ledger/backends.js";
 
 const until = async (done: () => boolean | Promise<boolean>, ms = 30_000) => {
@@ -80,6 +83,24 @@ describe("the PostgreSQL queue (pg-boss)", async () => {
     } finally {
       await reader.stop({ graceful: false });
     }
+  }, 60_000);
+
+  it("answers a pull request event once its change check is queued, and a worker writes the check run", async () => {
+    const schema = `jobs_${Date.now().toString(36)}c`;
+    const queue = queueIn(schema);
+    const app = await loadApp({ now: () => NOW, appId: 1, queue });
+    const payload = inAcmeApi(examplePayload("pull_request", "opened"));
+    Object.assign(payload, { number: 42 });
+    Object.assign(payload.pull_request, { number: 42, state: "open" });
+    Object.assign(payload.pull_request.head, { sha: HEAD, ref: "feature/rate-limit" });
+    Object.assign(payload.pull_request.base, { ref: "main" });
+    expectChangeCheck(app);
+    await app.receive("pull_request", payload);
+    await until(() => app.requests.some((r) => r.path === "/repos/acme/api/check-runs"));
+    expect(app.requests.filter((r) => r.path.startsWith("/repos/acme/api/check-runs"))).toEqual([
+      expect.objectContaining({ method: "POST", body: expect.objectContaining({ conclusion: "success" }) }),
+    ]);
+    expect(nock.pendingMocks()).toEqual([]);
   }, 60_000);
 
   it("coalesces a burst of jobs for one change while one runs into one more run after it, never overlapping", async () => {
