@@ -245,14 +245,13 @@ export function exitCodeOfCommander(error: CommanderError): number {
     : EXIT.usage;
 }
 
-/** Every command's help, root first, for the README's reference (scripts/docs.ts). */
-export function allHelp(program: Command): { path: string; help: string }[] {
-  const out: { path: string; help: string }[] = [];
+/** Every command, root first, with the words that run it ("soc2-bot policy check"). */
+export function allCommands(program: Command): { path: string; command: Command }[] {
+  const out: { path: string; command: Command }[] = [];
   const visit = (command: Command, path: string) => {
-    out.push({ path, help: command.helpInformation() });
+    out.push({ path, command });
     for (const sub of command.commands) {
-      if (sub.name() === "help") continue;
-      visit(sub, `${path} ${sub.name()}`);
+      if (sub.name() !== "help") visit(sub, `${path} ${sub.name()}`);
     }
   };
   visit(program, program.name());
