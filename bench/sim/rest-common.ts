@@ -13,7 +13,12 @@ export interface RouteRequest {
 
 /** One answer; `items` answers are paginated by the server, rendering only the page it sends. */
 export type RouteAnswer =
-  | { status: number; body: unknown }
+  | {
+      status: number;
+      body: unknown;
+      /** Headers of its own, e.g. a cursor-paginated list's Link (the server pages `items` by page number). */
+      headers?: Record<string, string>;
+    }
   | {
       status: 200;
       items: readonly unknown[];

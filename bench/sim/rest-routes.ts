@@ -17,6 +17,7 @@ import {
 import { checkRunOutputRefusal } from "./rest-limits.js";
 import { ISSUE_ROUTES } from "./rest-issues.js";
 import { ACTIVITY_ROUTES } from "./rest-activity.js";
+import { DELIVERY_ROUTES } from "./rest-deliveries.js";
 import {
   checkRunJson,
   commitJson,
@@ -33,6 +34,7 @@ import { protectionJson, reviewJson, rulesetJson, rulesForBranch, timelineJson }
 export const ROUTES: Route[] = [
   // First: GET …/rulesets/rule-suites must not be taken for GET …/rulesets/{ruleset_id}.
   ...ACTIVITY_ROUTES,
+  ...DELIVERY_ROUTES,
   {
     method: "GET",
     path: "/orgs/{org}",

@@ -361,6 +361,7 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
       if (link) headers.link = link;
     } else {
       payload = answer.body;
+      if (answer.headers) Object.assign(headers, answer.headers);
     }
     if (method === "GET" && answer.status === 200) {
       const etag = `W/"${createHash("sha256").update(JSON.stringify(payload)).digest("hex")}"`;

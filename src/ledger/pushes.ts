@@ -7,7 +7,7 @@
  * branch only where the recorded pushes chain without a gap (src/providers/github/direct-pushes.ts).
  */
 import { z } from "zod";
-import type { PushRecordSource, RecordedPush } from "../providers/github/index.js";
+import type { PushCheckpoint, PushRecordSource, RecordedPush } from "../providers/github/index.js";
 import type { Ledger, RecordedEntry } from "./ledger.js";
 
 export const PUSH = "push";
@@ -93,7 +93,76 @@ export async function recordedPushes(
   });
 }
 
+// ---- reconciliation checkpoints ----
+
+/**
+ * The app's reconciliations of its webhook deliveries (src/app/deliveries-reconcile.ts), one stream
+ * per host: each checkpoint says every push delivery GitHub lists as delivered (or attempted) from
+ * `from` to `to` is in the push record. A lost delivery is otherwise invisible when the pushes around
+ * it still chain (a push and the force push that undid it, both lost): the audit trusts the record
+ * only over spans these checkpoints cover.
+ */
+export const DELIVERIES_CHECKPOINT = "deliveries-checkpoint";
+
+export function deliveriesStream(host: string): string {
+  return `deliveries:${host}`;
+}
+
+export const DeliveriesCheckpoint = z.object({
+  host: z.literal("github"),
+  from: z.string(),
+  to: z.string(),
+  /** Push deliveries GitHub listed in the span, and how many of them the record lacked and got now. */
+  pushDeliveries: z.number().int().nonnegative(),
+  recorded: z.number().int().nonnegative(),
+  /** The span started where GitHub's retention of deliveries did, not where the last checkpoint ended. */
+  retentionBound: z.boolean(),
+});
+export type DeliveriesCheckpoint = z.infer<typeof DeliveriesCheckpoint>;
+
+export async function recordDeliveriesCheckpoint(
+  ledger: Ledger,
+  content: DeliveriesCheckpoint,
+): Promise<RecordedEntry> {
+  return ledger.append(
+    deliveriesStream(content.host),
+    DELIVERIES_CHECKPOINT,
+    DeliveriesCheckpoint.parse(content),
+  );
+}
+
+/** Every checkpoint of the host, in the order they were written. */
+export async function deliveriesCheckpoints(ledger: Ledger, host: "github"): Promise<PushCheckpoint[]> {
+  const db = await ledger.database();
+  const rows = await db.query<{ content: string }>(
+    `SELECT content FROM records WHERE stream = $1 AND kind = $2 ORDER BY sequence`,
+    [deliveriesStream(host), DELIVERIES_CHECKPOINT],
+  );
+  return rows.map((row) => {
+    const { from, to } = DeliveriesCheckpoint.parse(JSON.parse(row.content));
+    return { from, to };
+  });
+}
+
+/** The delivery ids (GitHub's GUIDs) of the pushes recorded from `since` on, any repository. */
+export async function recordedPushDeliveries(
+  ledger: Ledger,
+  host: "github",
+  since: Date,
+): Promise<Set<string>> {
+  const db = await ledger.database();
+  const rows = await db.query<{ id: string | null }>(
+    `SELECT content::jsonb->>'deliveryId' AS id FROM records
+      WHERE kind = $1 AND stream LIKE $2 AND content::jsonb->>'receivedAt' >= $3`,
+    [PUSH, `push:${host}/%`, since.toISOString()],
+  );
+  return new Set(rows.flatMap((row) => (row.id ? [row.id] : [])));
+}
+
 /** The ledger as the GitHub host's push record (createGitHubHost's pushRecord). */
 export function pushRecordOf(ledger: Ledger): PushRecordSource {
-  return { pushesOf: (repository, branch) => recordedPushes(ledger, "github", repository, branch) };
+  return {
+    pushesOf: (repository, branch) => recordedPushes(ledger, "github", repository, branch),
+    checkpoints: () => deliveriesCheckpoints(ledger, "github"),
+  };
 }

@@ -37,6 +37,9 @@ const H = "h".repeat(40);
 /** One request per route: [route key, url path, body]. A route without a sample fails the test below. */
 const SAMPLES: Record<string, { url: string; body?: unknown }> = {
   "GET /orgs/{org}": { url: "/orgs/acme" },
+  "GET /app/hook/deliveries": { url: "/app/hook/deliveries?per_page=100" },
+  // The world's deliveries are numbered from 90,000,000 in time order: the direct push of 2026-10-31 is the fourth.
+  "GET /app/hook/deliveries/{delivery_id}": { url: "/app/hook/deliveries/90000003" },
   "GET /orgs/{org}/members": { url: "/orgs/acme/members?role=all" },
   "GET /orgs/{org}/invitations": { url: "/orgs/acme/invitations" },
   "GET /orgs/{org}/outside_collaborators": { url: "/orgs/acme/outside_collaborators" },
@@ -170,7 +173,16 @@ beforeAll(async () => {
         ],
       }),
     ],
-    directPushes: [makeDirectPush()],
+    directPushes: [
+      makeDirectPush(),
+      // Pushed within the 3 days before the world's time: GitHub still lists its webhook delivery.
+      makeDirectPush({
+        sha: "e".repeat(40),
+        at: "2026-10-31T12:00:00Z",
+        pushedAt: "2026-10-31T12:00:00Z",
+        url: "https://github.com/acme/api/commit/" + "e".repeat(40),
+      }),
+    ],
     policyFiles: [
       {
         layer: "organization",

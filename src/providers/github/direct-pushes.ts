@@ -472,10 +472,21 @@ export interface RecordedPush {
   commitsComplete: boolean;
 }
 
+/**
+ * A reconciliation of the app's webhook deliveries with GitHub's list of them: every push delivery
+ * from `from` to `to` (ISO times, on the axis of RecordedPush.pushedAt) is in the record.
+ */
+export interface PushCheckpoint {
+  from: string;
+  to: string;
+}
+
 /** Where recorded pushes are read (the ledger's push record). */
 export interface PushRecordSource {
   /** Every recorded push to refs/heads/<branch> of the repository, in any order. */
   pushesOf(repository: string, branch: string): Promise<RecordedPush[]>;
+  /** The reconciliation checkpoints, in any order. */
+  checkpoints(): Promise<PushCheckpoint[]>;
 }
 
 /** A pull request merged in the period, by its merge commit. */
@@ -539,8 +550,32 @@ export async function pushesFromRecord(
   use: PushRecordUse,
 ): Promise<{ pushes: DirectPush[]; why?: undefined } | { pushes: null; why: string }> {
   if (use.head === null) return { pushes: null, why: "the branch's head was not read" };
-  const chain = completeChain(await use.source.pushesOf(repository, branch), use.head, period.since);
+  const recorded = await use.source.pushesOf(repository, branch);
+  const chain = completeChain(recorded, use.head, period.since);
   if (typeof chain === "string") return { pushes: null, why: chain };
+  // The chain alone cannot see a push and the force push that undid it when both deliveries were
+  // lost: the pushes around them still chain. Only spans where every delivery GitHub listed was
+  // reconciled into the record are trusted, from the chain's first push to the period's end.
+  const start = chain[0]?.pushedAt ?? period.since.toISOString();
+  const hole = uncovered(await use.source.checkpoints(), new Date(start), period.until);
+  if (hole !== null)
+    return {
+      pushes: null,
+      why: `its webhook deliveries from ${hole.toISOString()} were not reconciled with GitHub's list of them`,
+    };
+  // Over a reconciled span the record holds every push: one the walk from the head skipped (a
+  // push undone by a later one, the later one lost after the span) means the walk is not the
+  // branch's history there.
+  const walked = new Set(chain);
+  const skipped = recorded.find((push) => {
+    const at = Date.parse(push.pushedAt);
+    return !walked.has(push) && at >= Date.parse(start) && at <= period.until.getTime();
+  });
+  if (skipped)
+    return {
+      pushes: null,
+      why: `the push at ${skipped.pushedAt} (${skipped.before.slice(0, 7)}...${skipped.after.slice(0, 7)}) is not on the way back from the head`,
+    };
   const found = new Map<string, DirectPush>();
   for (const push of chain) {
     const at = Date.parse(push.pushedAt);
@@ -571,6 +606,24 @@ export async function pushesFromRecord(
     }
   }
   return { pushes: [...found.values()] };
+}
+
+/**
+ * The first instant of [from, until] no checkpoint covers, or null when they cover it all. Checkpoints
+ * may overlap and come in any order; one that ends where the next starts leaves no hole.
+ */
+export function uncovered(checkpoints: PushCheckpoint[], from: Date, until: Date): Date | null {
+  const spans = checkpoints
+    .map((c) => ({ from: Date.parse(c.from), to: Date.parse(c.to) }))
+    .filter((c) => Number.isFinite(c.from) && Number.isFinite(c.to) && c.from <= c.to)
+    .sort((a, b) => a.from - b.from);
+  let reached = from.getTime();
+  for (const span of spans) {
+    if (span.from > reached) break;
+    reached = Math.max(reached, span.to);
+    if (reached >= until.getTime()) return null;
+  }
+  return reached >= until.getTime() ? null : new Date(reached);
 }
 
 /**
