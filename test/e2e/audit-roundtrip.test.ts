@@ -24,6 +24,7 @@ import {
 import { withOpenPullRequests, type OpenPullRequests } from "../../bench/pr-check.js";
 import { evaluate } from "../../src/engine/index.js";
 import type { Snapshot } from "../../src/model/index.js";
+import { collectedSummary } from "../../src/ledger/collected.js";
 import { collectAudit } from "../../src/pipeline/audit.js";
 import { runAuditJob } from "../../src/pipeline/audit-run.js";
 import { writeEvidencePackage } from "../../src/reporters/files/index.js";
@@ -164,6 +165,8 @@ describe("audit streamed a repository at a time through the simulated GitHub", (
         changeRequests: whole.changeRequests.length,
         directPushes: whole.directPushes.length,
       });
+      // the ledger's record of the run summarises what was collected as the whole snapshot says it
+      expect(audit.figures.collected).toEqual(collectedSummary(whole));
       // every planted violation is found by the streamed audit too
       expect(compareWithExpected({ ...report, results: audit.findings }, served.sample.expected)).toEqual({
         expected: served.sample.expected.length,

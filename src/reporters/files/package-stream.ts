@@ -43,6 +43,7 @@ import {
   reportHtmlHead,
   reportHtmlRow,
   reportHtmlTail,
+  type ReportHtmlPage,
 } from "./report-html.js";
 import { RESULTS_CSV_HEADER, resultsCsvRow } from "./results-csv.js";
 import { jsonChunks, sortKeys } from "./results-json.js";
@@ -468,14 +469,17 @@ export class EvidencePackageStream {
         input.snapshot.organization,
         this.names.filter((n) => n !== undefined),
       );
+      // snapshot.json first: report.html's header names it by its hash
+      await this.writeSnapshot(path("snapshot.json"), input);
+      const snapshotSha256 = (await sha256File(path("snapshot.json"))).sha256;
       const merged = await this.writeResults(
         { json: path("results.json"), csv: path("results.csv"), html: path("report.html") },
         organizationRun,
         input,
         rows,
         organization,
+        snapshotSha256,
       );
-      await this.writeSnapshot(path("snapshot.json"), input);
       await writeText(
         path("summary.md"),
         renderSummary({
@@ -617,6 +621,7 @@ export class EvidencePackageStream {
     input: PackageFinish,
     rows: ControlRow[],
     organization: string,
+    snapshotSha256: string,
   ): Promise<{ notable: SummaryResult[]; findings: Result[]; framework: FrameworkResult[] }> {
     const spool = this.spools.get("results")!;
     const heap = new RunHeap();
@@ -645,21 +650,23 @@ export class EvidencePackageStream {
     const [jsonHead, jsonRest] = splitResults(input.report, this.totals);
     await json.write(jsonHead);
     await csv.write(csvRow(RESULTS_CSV_HEADER));
-    await html.write(
-      reportHtmlHead({
-        organization,
-        report: input.report,
-        rows,
-        months: monthBars(this.months, input.report.snapshot.period),
-        shown: total - passing + passingShown,
-        total,
-        passing,
-        passingShown,
-        unreadable: input.snapshot.unreadable,
-        tool: input.snapshot.collector.tool,
-        coverage: input.coverage ?? null,
-      }),
-    );
+    // one page for the head and the tail: both say how many rows the table holds
+    const page = {
+      organization,
+      report: input.report,
+      rows,
+      months: monthBars(this.months, input.report.snapshot.period),
+      shown: total - passing + passingShown,
+      total,
+      passing,
+      passingShown,
+      unreadable: input.snapshot.unreadable,
+      tool: input.snapshot.collector.tool,
+      collector: input.snapshot.collector,
+      snapshotSha256,
+      coverage: input.coverage ?? null,
+    } satisfies Partial<ReportHtmlPage> & Record<string, unknown>;
+    await html.write(reportHtmlHead(page));
 
     const notable: SummaryResult[] = [];
     const findings: Result[] = [];
@@ -699,21 +706,7 @@ export class EvidencePackageStream {
       if (reader.head) heap.push(reader);
     }
     await json.write(first ? `]${jsonRest}` : `\n  ]${jsonRest}`);
-    await html.write(
-      reportHtmlTail({
-        organization,
-        report: input.report,
-        rows,
-        months: [],
-        shown: 0,
-        total,
-        passing,
-        passingShown,
-        unreadable: input.snapshot.unreadable,
-        tool: input.snapshot.collector.tool,
-        coverage: input.coverage ?? null,
-      }),
-    );
+    await html.write(reportHtmlTail(page));
     await Promise.all([json.close(), csv.close(), html.close()]);
     return { notable, findings, framework };
   }
