@@ -14,6 +14,7 @@ import { createWorld, type World } from "../../../bench/sim/world.js";
 import { pushContentOf, recordPushEvent } from "../../../src/app/pushes.js";
 import { PushEvent } from "../../../src/app/payloads.js";
 import { openLedger, pushRecordOf, pushStream, type Ledger } from "../../../src/ledger/index.js";
+import { recordDeliveriesCheckpoint } from "../../../src/ledger/pushes.js";
 import type { DirectPush, Snapshot } from "../../../src/model/index.js";
 import { collectAudit } from "../../../src/pipeline/audit.js";
 import {
@@ -63,13 +64,23 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((ledger) => ledger.close()));
 });
 
-/** A ledger holding the world's push webhooks, each delivered at its push's time (`skip`: deliveries lost). */
-async function ledgerWithPushes(world: World, skip: (id: string) => boolean = () => false): Promise<Ledger> {
+/**
+ * A ledger holding the world's push webhooks, each delivered at its push's time (`skip`: deliveries
+ * lost), and the reconciliation checkpoint that says so from the first delivery to the world's time
+ * (`reconciled: false`: none; test/app/deliveries-reconcile.test.ts writes them by reconciling).
+ */
+async function ledgerWithPushes(
+  world: World,
+  skip: (id: string) => boolean = () => false,
+  reconciled = true,
+): Promise<Ledger> {
   const ledger = openLedger({ dir: null });
   opened.push(ledger);
+  let first = world.now();
   for (const repository of world.repositories.values()) {
     for (const branch of repository.facts.productionBranches) {
       for (const delivery of pushDeliveriesOf(world, repository, branch)) {
+        if (delivery.receivedAt < first) first = delivery.receivedAt;
         if (skip(delivery.id)) continue;
         const entry = await recordPushEvent(
           ledger,
@@ -81,6 +92,15 @@ async function ledgerWithPushes(world: World, skip: (id: string) => boolean = ()
       }
     }
   }
+  if (reconciled)
+    await recordDeliveriesCheckpoint(ledger, {
+      host: "github",
+      from: new Date(first).toISOString(),
+      to: new Date(world.now()).toISOString(),
+      pushDeliveries: 0,
+      recorded: 0,
+      retentionBound: false,
+    });
   return ledger;
 }
 
@@ -314,9 +334,10 @@ describe("when the push record proves itself complete", () => {
     ...more,
   });
   const ctx = {} as GitHubContext;
-  const answer = (pushes: RecordedPush[], head: string, merges = new Map()) =>
+  const reconciled = [{ from: "2026-08-01T00:00:00Z", to: "2026-11-01T00:00:00Z" }];
+  const answer = (pushes: RecordedPush[], head: string, merges = new Map(), checkpoints = reconciled) =>
     pushesFromRecord(ctx, "acme/api", "main", period, new Set(), {
-      source: { pushesOf: async () => pushes },
+      source: { pushesOf: async () => pushes, checkpoints: async () => checkpoints },
       head: sha(head),
       merges,
     });
@@ -367,5 +388,42 @@ describe("when the push record proves itself complete", () => {
     // A merge into another branch is no merge of this one: its commit is a direct push here.
     const elsewhere = new Map([[sha("c"), { baseBranch: "release", commits: new Set<string>() }]]);
     expect((await answer([start, merge], "c", elsewhere)).pushes?.map((p) => p.sha)).toEqual([sha("c")]);
+  });
+
+  it("is not trusted where reconciliation checkpoints leave a hole between the chain's first push and the period's end", async () => {
+    const pushes = [push("a", "b", "2026-09-01T00:00:00Z"), push("b", "c", "2026-10-10T00:00:00Z")];
+    expect((await answer(pushes, "c")).pushes?.map((p) => p.sha)).toEqual([sha("c")]);
+    // Nothing reconciled: a lost push and the force push that undid it would not show.
+    expect((await answer(pushes, "c", new Map(), [])).why).toMatch(/not reconciled/);
+    // Two runs more than GitHub's retention apart: the span between them was never checked.
+    const holed = [
+      { from: "2026-08-01T00:00:00Z", to: "2026-10-05T00:00:00Z" },
+      { from: "2026-10-07T00:00:00Z", to: "2026-11-01T00:00:00Z" },
+    ];
+    expect((await answer(pushes, "c", new Map(), holed)).why).toMatch(
+      /from 2026-10-05T00:00:00.000Z were not reconciled/,
+    );
+    // Starting after the chain's first push (the record reaches further back than the checks).
+    const late = [{ from: "2026-09-15T00:00:00Z", to: "2026-11-01T00:00:00Z" }];
+    expect((await answer(pushes, "c", new Map(), late)).why).toMatch(/from 2026-09-01T00:00:00.000Z/);
+    // Ending before the period does: the end of the period is not covered.
+    const short = [{ from: "2026-08-01T00:00:00Z", to: "2026-10-20T00:00:00Z" }];
+    expect((await answer(pushes, "c", new Map(), short)).why).toMatch(/from 2026-10-20T00:00:00.000Z/);
+    // Overlapping runs, in any order, cover it.
+    const overlapping = [
+      { from: "2026-10-01T00:00:00Z", to: "2026-11-01T00:00:00Z" },
+      { from: "2026-08-01T00:00:00Z", to: "2026-10-02T00:00:00Z" },
+    ];
+    expect((await answer(pushes, "c", new Map(), overlapping)).pushes?.map((p) => p.sha)).toEqual([sha("c")]);
+  });
+
+  it("falls back when a recorded push in the reconciled span is not on the walk back from the head (its reset was lost)", async () => {
+    // a -> b before the period; b -> c pushed in it (recorded); the force push c -> b that undid it lost.
+    const pushes = [push("a", "b", "2026-09-01T00:00:00Z"), push("b", "c", "2026-10-10T00:00:00Z")];
+    const found = await answer(pushes, "b");
+    expect(found.pushes).toBeNull();
+    expect(found.why).toMatch(
+      /the push at 2026-10-10T00:00:00Z \(bbbbbbb...ccccccc\) is not on the way back from the head/,
+    );
   });
 });
