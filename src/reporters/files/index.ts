@@ -105,6 +105,8 @@ async function writePackageFiles(
   coverage: CoverageReport | null,
 ): Promise<void> {
   const written: string[] = [];
+  // report.html's header names the snapshot.json written before it by its hash
+  let snapshotSha256: string | undefined;
   // every file is written as a stream of pieces: none is ever held whole in memory (at 100,000 change
   // requests results.json alone is ~360 MB), and the write waits for the disk when its buffer is full
   const files: [string, () => Iterable<string>][] = [
@@ -116,11 +118,12 @@ async function writePackageFiles(
     ["snapshot.json", () => snapshotJsonChunks(snapshot)],
     ["summary.md", () => [renderSummaryMarkdown(report, snapshot)]],
     ["coverage.md", () => [renderCoverageMarkdown(coverage)]],
-    ["report.html", () => reportHtmlChunks(snapshot, report, { coverage })],
+    ["report.html", () => reportHtmlChunks(snapshot, report, { coverage, snapshotSha256 })],
     ["results.sarif", () => [renderSarif(frameworkInput(report, toolVersion))]],
   ];
   for (const [name, chunks] of files) {
     const path = join(outDir, name);
+    if (name === "report.html") snapshotSha256 = (await sha256File(join(outDir, "snapshot.json"))).sha256;
     await writeChunks(path, chunks());
     written.push(path);
   }

@@ -1,8 +1,11 @@
 /**
  * report.html: one self-contained page an auditor opens offline. No external resource: the style and
- * the small filter script are inline and allowed by their SHA-256 in a strict Content-Security-Policy,
- * so even if some untrusted text escaped its cell it could not run. All data goes through htmlText,
- * and links are kept only when they are http(s) links from the collected facts.
+ * the small script are inline and allowed by their SHA-256 in a strict Content-Security-Policy, so
+ * even if some untrusted text escaped its place it could not run. Text in the HTML goes through
+ * htmlText; the results are JSON lines in a data block (scriptJson: no "<" can close it) that the
+ * script renders with textContent, one block per subject, a page at a time (report-html-script.ts).
+ * Links are kept only when they are http(s) links from the collected facts. On paper the page prints
+ * the per-control population statement, the exceptions applied and the deviations, not the passes.
  */
 import { createHash } from "node:crypto";
 import type { Outcome, Result } from "../../controls/types.js";
@@ -19,73 +22,8 @@ import {
   type ControlRow,
 } from "./common.js";
 import { mergesPerMonth, renderMonthlyChart, type MonthBar } from "./report-html-chart.js";
-
-const STYLE = `
-:root { --fail: #c62828; --unknown: #ef8f00; --pass: #2e7d32; --excepted: #6a4fb3; --na: #78909c; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1d2327; background: #f6f7f9; }
-header { background: #1d2b3a; color: #fff; padding: 20px 32px; }
-header h1 { margin: 0 0 8px; font-size: 22px; }
-header dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
-header dt { color: #a9bacb; }
-header dd { margin: 0; overflow-wrap: anywhere; }
-main { padding: 8px 32px 32px; }
-section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; padding: 16px 20px; margin-top: 20px; }
-h2 { font-size: 17px; margin: 0 0 12px; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e8ebee; vertical-align: top; }
-th { background: #f1f3f5; font-weight: 600; position: sticky; top: 0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.zero { color: #b0b7bf; }
-td.fail-count:not(.zero) { color: var(--fail); font-weight: 600; }
-td.unknown-count:not(.zero) { color: var(--unknown); font-weight: 600; }
-#results td { overflow-wrap: anywhere; }
-#results td:nth-child(4) { min-width: 220px; }
-#results td:nth-child(5) { min-width: 320px; }
-td.control code { white-space: nowrap; }
-code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
-.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-size: 12px; font-weight: 600; white-space: nowrap; }
-.badge.pass { background: var(--pass); } .badge.fail { background: var(--fail); }
-.badge.unknown { background: var(--unknown); } .badge.excepted { background: var(--excepted); }
-.badge.not-applicable { background: var(--na); }
-.filters { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 12px; }
-.filters input { flex: 1 1 260px; padding: 6px 8px; border: 1px solid #c3c9d0; border-radius: 4px; }
-.filters select { padding: 6px; border: 1px solid #c3c9d0; border-radius: 4px; }
-#filter-count { color: #5b6670; }
-p.omitted { background: #fff8e1; border: 1px solid #f0d58c; border-radius: 4px; padding: 8px 12px; }
-.subject-title { display: block; color: #4a545e; }
-ul.evidence { margin: 0; padding-left: 16px; font-size: 12px; color: #39424b; }
-.exception { font-size: 12px; color: var(--excepted); }
-svg text { font: 11px system-ui, sans-serif; fill: #39424b; }
-svg .bar-ok { fill: var(--pass); } svg .bar-fail { fill: var(--fail); } svg .bar-unknown { fill: var(--unknown); }
-svg .axis { stroke: #9aa4ae; stroke-width: 1; } svg .grid { stroke: #e8ebee; stroke-width: 1; }
-footer { color: #5b6670; font-size: 12px; padding: 0 32px 24px; }
-`;
-
-const SCRIPT = `(function () {
-  var text = document.getElementById("filter-text");
-  var outcome = document.getElementById("filter-outcome");
-  var control = document.getElementById("filter-control");
-  var count = document.getElementById("filter-count");
-  var rows = Array.prototype.slice.call(document.querySelectorAll("#results tbody tr"));
-  var texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
-  function apply() {
-    var needle = text.value.trim().toLowerCase();
-    var shown = 0;
-    rows.forEach(function (row, i) {
-      var ok = (!outcome.value || row.getAttribute("data-outcome") === outcome.value) &&
-        (!control.value || row.getAttribute("data-control") === control.value) &&
-        (!needle || texts[i].indexOf(needle) !== -1);
-      row.hidden = !ok;
-      if (ok) shown += 1;
-    });
-    count.textContent = shown + " of " + rows.length + " results";
-  }
-  text.addEventListener("input", apply);
-  outcome.addEventListener("change", apply);
-  control.addEventListener("change", apply);
-  apply();
-})();`;
+import { REPORT_SCRIPT, REPORT_STYLE, scriptJson } from "./report-html-script.js";
+import { findControl } from "../../controls/index.js";
 
 const OUTCOME_LABEL: Record<Outcome, string> = {
   pass: "pass",
@@ -103,6 +41,8 @@ export interface ReportHtmlOptions {
   passingRowCap?: number;
   /** The ledger's coverage of the period; null or absent: the section says coverage needs the ledger. */
   coverage?: CoverageReport | null;
+  /** SHA-256 of the snapshot.json written beside the page, shown in its header. */
+  snapshotSha256?: string;
 }
 
 export function renderReportHtml(
@@ -143,6 +83,8 @@ export function* reportHtmlChunks(
     unreadable: snapshot.unreadable,
     tool: snapshot.collector.tool,
     coverage: options.coverage ?? null,
+    collector: snapshot.collector,
+    ...(options.snapshotSha256 ? { snapshotSha256: options.snapshotSha256 } : {}),
   };
   yield reportHtmlHead(page);
   for (let i = 0; i < table.results.length; i += 1) {
@@ -167,6 +109,10 @@ export interface ReportHtmlPage {
   unreadable: Snapshot["unreadable"];
   tool: string;
   coverage: CoverageReport | null;
+  /** Who collected, with what version and permissions; absent: only the report's actor is shown. */
+  collector?: Snapshot["collector"];
+  /** SHA-256 of the package's snapshot.json, which the header names as what the page judges. */
+  snapshotSha256?: string;
 }
 
 /** report.html up to its first row of results (rows follow, separated by a newline, then the tail). */
@@ -174,8 +120,8 @@ export function reportHtmlHead(page: ReportHtmlPage): string {
   const { organization, report, rows, months } = page;
   const csp = [
     "default-src 'none'",
-    `style-src '${sha256Source(STYLE)}'`,
-    `script-src '${sha256Source(SCRIPT)}'`,
+    `style-src '${sha256Source(REPORT_STYLE)}'`,
+    `script-src '${sha256Source(REPORT_SCRIPT)}'`,
     "img-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
@@ -188,7 +134,7 @@ export function reportHtmlHead(page: ReportHtmlPage): string {
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>SOC 2 evidence: ${htmlText(organization)}</title>
-<style>${STYLE}</style>
+<style>${REPORT_STYLE}</style>
 </head>
 <body>
 <header>
@@ -196,21 +142,22 @@ export function reportHtmlHead(page: ReportHtmlPage): string {
 <dl>
 <dt>Period</dt><dd>${htmlText(periodText(report.snapshot.period))}</dd>
 <dt>Code host</dt><dd>${htmlText(report.snapshot.host)} (<code>${htmlText(report.snapshot.baseUrl)}</code>)</dd>
-<dt>Collected</dt><dd>${htmlText(report.snapshot.collectedAt)} by ${htmlText(report.snapshot.actor)}</dd>
+<dt>Collected</dt><dd>${htmlText(report.snapshot.collectedAt)} by ${collectorText(page)}</dd>
+<dt>Tool</dt><dd>${htmlText(page.tool)}${page.collector ? ` ${htmlText(page.collector.version)}` : ""}</dd>
 <dt>Evaluated</dt><dd>${htmlText(report.evaluatedAt)}</dd>
 <dt>Policy</dt><dd><code>${htmlText(report.policy.hash)}</code> from ${htmlText(report.policy.sources.join(" < ") || "no policy files")}</dd>
-</dl>
+${snapshotHashText(page.snapshotSha256)}</dl>
 </header>
 <main>
-<section>
-<h2>Controls</h2>
+<section id="summary">
+<h2>Controls: population, deviations and exceptions</h2>
 <table class="totals">
-<thead><tr><th>Control</th><th>Criterion</th><th>Title</th>${OUTCOMES.map((o) => `<th class="num">${OUTCOME_LABEL[o]}</th>`).join("")}</tr></thead>
+<thead><tr><th>Control</th><th>Criterion</th><th>Title</th><th>Population and deviations</th>${OUTCOMES.map((o) => `<th class="num">${OUTCOME_LABEL[o]}</th>`).join("")}</tr></thead>
 <tbody>
 ${rows
   .map(
     (row) =>
-      `<tr><td><code>${htmlText(row.id)}</code></td><td>${htmlText(row.criterion)}</td><td>${htmlText(row.title)}</td>` +
+      `<tr><td><code>${htmlText(row.id)}</code></td><td>${htmlText(row.criterion)}</td><td>${htmlText(row.title)}</td><td>${htmlText(populationStatement(row))}</td>` +
       OUTCOMES.map((o) => {
         const n = row.totals[o];
         return `<td class="num ${o}-count${n === 0 ? " zero" : ""}">${n}</td>`;
@@ -220,39 +167,97 @@ ${rows
   .join("\n")}
 </tbody>
 </table>
+<p>The population of a control is every subject it judged (n/a ones are not in it); a deviation is a failed result, and its rate is deviations over the population. Unknown results could not be decided from the facts that were readable; excepted ones failed under an exception the policy grants, listed below.</p>
 </section>
 <section>
 <h2>Merged production changes per month</h2>
 ${renderMonthlyChart(months)}
 </section>
-<section>
-<h2>Results</h2>
-${omittedNote(page)}<div class="filters">
-<input id="filter-text" type="search" placeholder="Filter by subject, reason, evidence…" aria-label="Filter results">
-<select id="filter-outcome" aria-label="Outcome"><option value="">All outcomes</option>${OUTCOMES.map((o) => `<option value="${o}">${OUTCOME_LABEL[o]}</option>`).join("")}</select>
-<select id="filter-control" aria-label="Control"><option value="">All controls</option>${rows.map((row) => `<option value="${htmlText(row.id)}">${htmlText(row.id)}</option>`).join("")}</select>
-<span id="filter-count">${page.shown} results</span>
-</div>
-<table id="results">
-<thead><tr><th>Outcome</th><th>Control</th><th>Subject</th><th>Reason</th><th>Evidence</th></tr></thead>
-<tbody>
+<script type="application/json" id="results-data">
 `;
 }
 
 /** report.html after its last row of results. */
 export function reportHtmlTail(page: ReportHtmlPage): string {
   return `
-</tbody>
-</table>
+</script>
+<section id="exceptions">
+<h2>Exceptions applied</h2>
+<p id="exceptions-none" hidden>No exception of the policy was applied to any result.</p>
+<table id="exceptions-table"><thead><tr><th>Reason</th><th>Approved by</th><th>Expires</th><th>Policy</th><th>Controls</th><th class="num">Results excepted</th></tr></thead><tbody id="exceptions-body"></tbody></table>
+</section>
+<section class="print-only" id="print-deviations">
+<h2>Fail, unknown and excepted results</h2>
+<p id="print-note"></p>
+<table><thead><tr><th>Outcome</th><th>Control</th><th>Subject</th><th>Reason</th></tr></thead><tbody id="print-body"></tbody></table>
+</section>
+<section id="results">
+<h2>Results by subject</h2>
+${omittedNote(page)}<noscript><p>The list of results needs this page's own script; results.csv and results.json in this evidence package hold every result.</p></noscript>
+<div class="filters">
+<input id="filter-text" type="search" placeholder="Filter by subject, reason, evidence…" aria-label="Filter results">
+<select id="filter-outcome" aria-label="Outcome"><option value="">All outcomes</option>${OUTCOMES.map((o) => `<option value="${o}">${OUTCOME_LABEL[o]}</option>`).join("")}</select>
+<select id="filter-control" aria-label="Control"><option value="">All controls</option>${page.rows.map((row) => `<option value="${htmlText(row.id)}">${htmlText(row.id)}</option>`).join("")}</select>
+<select id="sort" aria-label="Sort by"><option value="outcome">Sort by outcome</option><option value="repository">Sort by repository</option><option value="time">Sort by time (newest)</option><option value="control">Sort by control</option></select>
+<span id="filter-count">${page.shown} results</span>
+<span id="pager"><button type="button" id="page-prev">Previous</button> <span id="page-info"></span> <button type="button" id="page-next">Next</button></span>
+</div>
+<div id="subjects"></div>
 </section>
 ${unreadableSection(page.unreadable)}
 ${coverageHtmlSection(page.coverage)}
 </main>
-<footer>Generated by ${htmlText(page.tool)} from the snapshot in this evidence package. Open offline; this page loads nothing from the network.</footer>
-<script>${SCRIPT}</script>
+<footer>Generated by ${htmlText(page.tool)}${page.collector ? ` ${htmlText(page.collector.version)}` : ""} from the snapshot in this evidence package. Open offline; this page loads nothing from the network.</footer>
+<script>${REPORT_SCRIPT}</script>
 </body>
 </html>
 `;
+}
+
+/**
+ * "360 changes, 25 deviations (6.9%)", and the unknown and excepted ones when there are any: the
+ * statement of a control's population an auditor samples from.
+ */
+export function populationStatement(row: Pick<ControlRow, "id" | "totals">): string {
+  const { pass, fail, unknown, excepted } = row.totals;
+  const population = pass + fail + unknown + excepted;
+  const noun = POPULATION_NOUN[findControl(row.id)?.appliesTo ?? "unknown"] ?? ["subject", "subjects"];
+  const parts = [
+    `${population} ${population === 1 ? noun[0] : noun[1]}`,
+    `${fail} ${fail === 1 ? "deviation" : "deviations"}${population > 0 ? ` (${((fail / population) * 100).toFixed(1)}%)` : ""}`,
+  ];
+  if (unknown > 0) parts.push(`${unknown} unknown`);
+  if (excepted > 0) parts.push(`${excepted} excepted`);
+  return parts.join(", ");
+}
+
+const POPULATION_NOUN: Record<string, [string, string]> = {
+  "change-request": ["change", "changes"],
+  "direct-push": ["direct push", "direct pushes"],
+  repository: ["repository", "repositories"],
+  organization: ["subject", "subjects"],
+};
+
+/**
+ * Who collected. "unknown" is what the GitHub provider records when the credentials do not say who
+ * they belong to (an installation token it could not read, or GET /user refused): say so, with the
+ * permissions the host reported, rather than a bare "unknown".
+ */
+function collectorText(page: ReportHtmlPage): string {
+  const actor = page.collector?.actor ?? page.report.snapshot.actor;
+  const permissions = Object.entries(page.collector?.permissions ?? {})
+    .map(([name, level]) => `${name}: ${level}`)
+    .join(", ");
+  const who =
+    actor === "unknown"
+      ? `unknown <span class="note">(the code host did not say who the credentials belong to: neither an app installation token nor GET /user answered)</span>`
+      : `<code>${htmlText(actor)}</code>`;
+  return `${who}${permissions ? ` <span class="note">with ${htmlText(permissions)}</span>` : ""}`;
+}
+
+function snapshotHashText(sha256: string | undefined): string {
+  if (!sha256) return "";
+  return `<dt>Snapshot</dt><dd><code>${htmlText(sha256)}</code> <span class="note">SHA-256 of snapshot.json, the collected facts this page judges. manifest.json lists every file of the package by its SHA-256, this page's own included (a page cannot hold its own hash).</span></dd>\n`;
 }
 
 interface TableResults {
@@ -319,34 +324,34 @@ function omittedNote(page: Pick<ReportHtmlPage, "shown" | "total" | "passing" | 
   );
 }
 
-/** One row of the results table; `title` is the change request's, for a change-request result. */
+/**
+ * One result as a line of the page's JSON data (the script groups them by subject); `title` is the
+ * change request's, for a change-request result. Links are kept only when they are http(s).
+ */
 export function reportHtmlRow(result: Result, title: string | undefined): string {
-  const subject =
-    `${htmlText(result.subject.kind)} ${link(result.subject.url, `<code>${htmlText(result.subject.id)}</code>`)}` +
-    (title !== undefined ? `<span class="subject-title">${htmlText(title)}</span>` : "");
+  const url = (value: string | undefined): string | null =>
+    value && /^https?:\/\//i.test(value) ? value : null;
   const exception = result.exception
-    ? `<div class="exception">Excepted: ${htmlText(result.exception.reason)}; approved by ${htmlText(result.exception.approvedBy)}, expires ${htmlText(result.exception.expires)} (${htmlText(result.exception.source)})</div>`
-    : "";
-  const evidence = result.evidence.length
-    ? `<ul class="evidence">${result.evidence
-        .map(
-          (item) =>
-            `<li>${htmlText(item.label)}: ${link(item.url, htmlText(item.value))}${item.at ? ` (${htmlText(item.at)})` : ""}</li>`,
-        )
-        .join("")}</ul>`
-    : "";
-  return (
-    `<tr data-outcome="${htmlText(result.outcome)}" data-control="${htmlText(result.control)}">` +
-    `<td><span class="badge ${htmlText(result.outcome)}">${htmlText(OUTCOME_LABEL[result.outcome] ?? result.outcome)}</span></td>` +
-    `<td class="control"><code>${htmlText(result.control)}</code><br>${htmlText(result.criterion)}</td>` +
-    `<td>${subject}</td><td>${htmlText(result.reason)}${exception}</td><td>${evidence}</td></tr>`
-  );
-}
-
-/** A link only for http(s) URLs from the facts: a javascript: or data: URL stays plain text. */
-function link(url: string | undefined, inner: string): string {
-  if (!url || !/^https?:\/\//i.test(url)) return inner;
-  return `<a href="${htmlText(url)}" rel="noopener noreferrer" target="_blank">${inner}</a>`;
+    ? [
+        result.exception.reason,
+        result.exception.approvedBy,
+        result.exception.expires,
+        result.exception.source,
+      ]
+    : null;
+  return scriptJson([
+    result.outcome,
+    result.control,
+    result.subject.kind,
+    result.subject.id,
+    url(result.subject.url),
+    title ?? null,
+    result.reason,
+    exception,
+    result.evidence.map((item) => [item.label, item.value, url(item.url), item.at ?? null]),
+    result.subject.repository ?? null,
+    result.outcome === "fail" || result.outcome === "unknown" ? (result.remediation ?? null) : null,
+  ]);
 }
 
 function unreadableSection(unreadable: Snapshot["unreadable"]): string {
