@@ -6,6 +6,7 @@ import { renderSummaryMarkdown } from "../../src/reporters/files/summary-md.js";
 import { markdownCode } from "../../src/reporters/escape.js";
 import { createHash } from "node:crypto";
 import { SCRIPT_TITLE, XSS_TITLE, auditReport, auditSnapshot } from "./files-report-fixture.js";
+import { reportHtmlData, reportHtmlDataText, reportHtmlMarkup } from "./report-html-data.js";
 
 const snapshot = auditSnapshot();
 const report = auditReport(snapshot);
@@ -55,24 +56,34 @@ describe("report.html", () => {
   it("shows a hostile title only escaped", () => {
     expect(html).not.toContain(XSS_TITLE);
     expect(html).not.toContain("<img");
-    expect(html).toContain("&#60;img src=x onerror=alert(1)&#62;");
+    // data, not markup: "<" is a \u escape in the JSON and the script sets it as text
+    expect(reportHtmlDataText(html)).toContain("\\u003cimg src=x onerror=alert(1)\\u003e");
+    expect(reportHtmlData(html).map((row) => row.title)).toContain(XSS_TITLE);
   });
 
   it("cannot be broken out of by a title closing the script tag", () => {
     expect(html).not.toContain(SCRIPT_TITLE);
+    // the data block and the page's one script
     expect(html.match(/<script>/g)).toHaveLength(1);
-    expect(html.match(/<\/script>/g)).toHaveLength(1);
-    expect(html).toContain("&#60;/script&#62;&#60;script&#62;alert(1)&#60;/script&#62;");
+    expect(html.match(/<script type="application\/json" id="results-data">/g)).toHaveLength(1);
+    expect(html.match(/<\/script>/g)).toHaveLength(2);
+    expect(reportHtmlData(html).map((row) => row.title)).toContain(SCRIPT_TITLE);
   });
 
   it("loads nothing: its only http(s) URLs are links to the code host from the facts", () => {
-    const links = [...html.matchAll(/ href="([^"]*)"/g)].map((m) => m[1] ?? "");
-    expect(links.length).toBeGreaterThan(0);
-    expect(new Set(links.map((url) => new URL(url).host))).toEqual(new Set(["github.com"]));
-    // any other URL is text from the data, shown and never loaded: the API base URL and a PR title
-    const text = html.replace(/ href="[^"]*"/g, "");
-    const urls = [...text.matchAll(/https?:[^\s"'<>&]+/g)].map((m) => m[0]);
-    expect(new Set(urls)).toEqual(new Set(["https://api.github.com", "https://evil.example/x"]));
+    const rows = reportHtmlData(html);
+    const links = rows.flatMap((row) => [row.url, ...row.evidence.map((item) => item[2])]);
+    const kept = links.filter((url): url is string => url !== null);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(new Set(kept.map((url) => new URL(url).host))).toEqual(new Set(["github.com"]));
+    // the markup itself links nothing; its one URL is the API base URL, shown as text
+    const markup = reportHtmlMarkup(html);
+    expect(markup).not.toMatch(/ href=/);
+    expect(new Set([...markup.matchAll(/https?:[^\s"'<>&]+/g)].map((m) => m[0]))).toEqual(
+      new Set(["https://api.github.com"]),
+    );
+    // a PR title's URL stays text in the data
+    expect(rows.some((row) => row.title?.includes("https://evil.example/x"))).toBe(true);
     expect(html).not.toMatch(/<(link|img|iframe|object|embed)\b/);
     expect(html).not.toMatch(/<[a-z][^>]*\ssrc=/i);
     expect(html).not.toContain("javascript:alert");
@@ -80,7 +91,7 @@ describe("report.html", () => {
 
   it("allows its inline script and style by hash in a strict Content-Security-Policy", () => {
     const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)?.[1] ?? "";
-    const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? "";
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? "";
     const style = /<style>([\s\S]*)<\/style>/.exec(html)?.[1] ?? "";
     const hash = (text: string): string => createHash("sha256").update(text).digest("base64");
     expect(csp).toContain("default-src &#39;none&#39;");
@@ -89,9 +100,10 @@ describe("report.html", () => {
     expect(csp).not.toContain("unsafe-inline");
   });
 
-  it("has one filterable row per result and the header facts", () => {
-    expect(html.match(/<tr data-outcome=/g)).toHaveLength(report.results.length);
-    expect(html).toContain('<tr data-outcome="excepted" data-control="cc8.no-direct-push">');
+  it("has one data row per result and the header facts", () => {
+    const rows = reportHtmlData(html);
+    expect(rows).toHaveLength(report.results.length);
+    expect(rows.some((row) => row.outcome === "excepted" && row.control === "cc8.no-direct-push")).toBe(true);
     expect(html).toContain('<select id="filter-outcome"');
     expect(html).toContain(report.policy.hash);
     expect(html).toContain("<h1>SOC 2 evidence: acme</h1>");
