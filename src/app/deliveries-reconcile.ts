@@ -16,7 +16,7 @@
 import { recordPushEvent } from "./pushes.js";
 import type { Ledger } from "../ledger/index.js";
 import {
-  deliveriesCheckpoints,
+  lastDeliveriesCheckpointEnd,
   recordDeliveriesCheckpoint,
   recordedPushDeliveries,
   type DeliveriesCheckpoint,
@@ -70,9 +70,7 @@ export async function reconcilePushDeliveries(options: ReconcileOptions): Promis
   const to = options.now();
   const retention = options.retentionMs ?? DELIVERY_RETENTION_MS;
   const floor = to.getTime() - retention + RETENTION_MARGIN_MS;
-  const last = (await deliveriesCheckpoints(ledger, "github"))
-    .map((c) => Date.parse(c.to))
-    .reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
+  const last = (await lastDeliveriesCheckpointEnd(ledger, "github"))?.getTime() ?? Number.NEGATIVE_INFINITY;
   // Where GitHub no longer lists deliveries, nothing can be checked: the checkpoint starts there and
   // the hole before it stays a hole.
   const retentionBound = !(last >= floor);

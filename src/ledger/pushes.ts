@@ -144,6 +144,17 @@ export async function deliveriesCheckpoints(ledger: Ledger, host: "github"): Pro
   });
 }
 
+/** Where the latest reconciliation ended (the next one starts there), or null before the first. */
+export async function lastDeliveriesCheckpointEnd(ledger: Ledger, host: "github"): Promise<Date | null> {
+  const db = await ledger.database();
+  const rows = await db.query<{ ended: string | null }>(
+    `SELECT max(content::jsonb->>'to') AS ended FROM records WHERE stream = $1 AND kind = $2`,
+    [deliveriesStream(host), DELIVERIES_CHECKPOINT],
+  );
+  const ended = rows[0]?.ended;
+  return ended ? new Date(ended) : null;
+}
+
 /** The delivery ids (GitHub's GUIDs) of the pushes recorded from `since` on, any repository. */
 export async function recordedPushDeliveries(
   ledger: Ledger,

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { pushDeliveriesOf } from "../../../bench/sim/rest-activity.js";
 import { startSimulatedGitHub, type SimulatedGitHub } from "../../../bench/sim/server.js";
 import { createWorld, type World } from "../../../bench/sim/world.js";
+import { reconcilePushDeliveries } from "../../../src/app/deliveries-reconcile.js";
 import { pushContentOf, recordPushEvent } from "../../../src/app/pushes.js";
 import { PushEvent } from "../../../src/app/payloads.js";
 import { openLedger, pushRecordOf, pushStream, type Ledger } from "../../../src/ledger/index.js";
@@ -31,6 +32,7 @@ import { makeChangeRequest, makeDirectPush, makeSnapshot } from "../../fixtures/
 const require = createRequire(import.meta.url);
 const ACTIVITY = "GET /repos/{owner}/{repo}/activity";
 const SILENT = { warn: () => {} };
+const SILENT_LOG = { info: () => {}, warn: () => {} };
 
 interface Example {
   ref: string;
@@ -171,6 +173,58 @@ describe("direct pushes from the push record", () => {
     expect(byRecord.directPushes).toEqual(byActivity.directPushes);
     expect(byRecord.activityReads).toBe(1);
   });
+
+  it("recovers a lost direct push's delivery by reconciling with GitHub's list of deliveries, and answers from the record", async () => {
+    const api = world.repositories.get(`${sample.snapshot.organization!.login}/api`)!;
+    const direct = new Set(sample.snapshot.directPushes.map((p) => p.sha));
+    const lost = pushDeliveriesOf(world, api, "main").find((d) =>
+      ((d.payload as { commits: { id: string }[] }).commits ?? []).some((c) => direct.has(c.id)),
+    )!;
+    expect(lost).toBeDefined();
+    const byActivity = await audit(sample.snapshot, null);
+
+    // Without reconciliation: nothing says the record is complete, every branch reads the activity.
+    const unreconciled = await ledgerWithPushes(world, (id) => id === lost.id, false);
+    const before = await audit(sample.snapshot, unreconciled);
+    expect(before.directPushes).toEqual(byActivity.directPushes);
+    expect(before.activityReads).toBe(byActivity.activityReads);
+
+    // The app reconciles on its schedule all along (every 2 days, within GitHub's 3 days of deliveries),
+    // against the simulated GitHub's list of them as its clock moves.
+    let clock = Date.parse(
+      [...world.repositories.values()]
+        .flatMap((r) => r.facts.productionBranches.flatMap((b) => pushDeliveriesOf(world, r, b)))
+        .map((d) => d.receivedAt)
+        .sort()[0]!,
+    );
+    const end = Date.parse(world.now());
+    const moving = createWorld(sample.snapshot, { now: () => new Date(clock).toISOString() });
+    const sim = await startSimulatedGitHub({ world: moving, seed: 3, rateLimits: false });
+    started.push(sim);
+    const octokit = createGitHubClient({ token: "app-jwt", baseUrl: sim.url, throttle: false });
+    let fetched = 0;
+    for (; ; clock = Math.min(end, clock + 2 * 24 * 60 * 60 * 1000)) {
+      const run = await reconcilePushDeliveries({
+        octokit,
+        ledger: unreconciled,
+        now: () => new Date(clock),
+        log: SILENT_LOG,
+      });
+      fetched += run.fetched;
+      if (clock === end) break;
+    }
+    // Only the lost delivery was fetched; branches other than production ones were pushed too.
+    expect(fetched).toBeGreaterThanOrEqual(1);
+    expect(sim.stats.byRoute["GET /app/hook/deliveries/{delivery_id}"]).toBe(fetched);
+    const recovered = (await pushRecordOf(unreconciled).pushesOf(api.facts.fullName, "main")).find(
+      (p) => p.after === (lost.payload as { after: string }).after,
+    );
+    expect(recovered?.pushedAt).toBe(new Date(lost.receivedAt).toISOString());
+
+    const after = await audit(sample.snapshot, unreconciled);
+    expect(after.directPushes).toEqual(byActivity.directPushes);
+    expect(after.activityReads).toBe(0);
+  }, 180_000);
 
   it("reads the activity record as before when nothing is recorded yet", async () => {
     const empty = openLedger({ dir: null });
