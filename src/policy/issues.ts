@@ -106,7 +106,10 @@ export function issueProblems(
       ...issue.path.map((segment) => (typeof segment === "symbol" ? String(segment) : segment)),
     ];
     if (issue.code === "unrecognized_keys") {
-      const allowed = [...objectKeys(schemaAt(schema, issue.path)), ...extraKeys];
+      // `_extends` (Probot's convention, meta) is not offered in the list of what a key could be
+      const allowed = [...objectKeys(schemaAt(schema, issue.path)), ...extraKeys].filter(
+        (key) => !key.startsWith("_"),
+      );
       return issue.keys.map((key) => ({
         ...source.keyAt([...path, key]),
         message: `unknown key \`${key}\`${where(path)}${didYouMean(key, allowed)}`,

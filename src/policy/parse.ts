@@ -46,6 +46,7 @@ export function parsePolicyLayer(
   const layerControls = readControls(source, value["controls"], controls, problems);
   problems.push(...unknownExceptionControls(source, value["exceptions"], controls));
   problems.push(...peopleProblems(source, value["people"], options));
+  problems.push(...extendsProblems(source, value["_extends"]));
   const people = parsed.success ? readPeople(source, parsed.data) : undefined;
   if (people) problems.push(...peopleConflicts(people));
 
@@ -55,6 +56,29 @@ export function parsePolicyLayer(
   const layer = toLayer(source, text, parsed.data, layerControls);
   if (people) layer.people = people;
   return layer;
+}
+
+/** The `_extends` values that name what the layering already does: the organization's `.github`. */
+const EXTENDS_ORGANIZATION = new Set([".github", ".github:.github/soc2.yml", ".github:.github/soc2.yaml"]);
+
+/**
+ * `_extends` is Probot's way to inherit a config from another repository. soc2-bot always layers a
+ * repository's policy over its organization's `.github/soc2.yml`, so `_extends: .github` says what
+ * happens anyway and is accepted. Any other source would be another repository's file, which the
+ * policy is never read from: refused at its position rather than ignored, since a layer the reader
+ * believes is applied, and is not, could weaken a control unseen.
+ */
+function extendsProblems(source: YamlSource, value: unknown): Problem[] {
+  if (value === undefined || (typeof value === "string" && EXTENDS_ORGANIZATION.has(value.trim()))) return [];
+  if (typeof value !== "string") return []; // the schema reports the type
+  return [
+    {
+      ...source.valueAt(["_extends"]),
+      message:
+        `\`_extends: ${value}\` is not supported: only \`_extends: .github\` (the organization's ` +
+        "`.github/soc2.yml`, always the layer below a repository's policy); give other layers with --policy",
+    },
+  ];
 }
 
 /**

@@ -108,6 +108,8 @@ const PersonSchema = z
 
 export const PolicyFileSchema = z.strictObject({
   version: z.literal(1),
+  // Probot's config convention; what soc2-bot supports of it is checked in parse.ts (extendsProblems)
+  _extends: z.string().optional(),
   production_branches: z
     .strictObject({
       default_branch: z.boolean().optional(),

@@ -193,3 +193,20 @@ describe("soc2-bot audit against a host that does not answer", () => {
     expect(io.err).not.toContain("collecting");
   });
 });
+
+describe("soc2-bot policy check: _extends, Probot's config convention", () => {
+  it("accepts `_extends: .github` (the layering it names is the one applied) and refuses other sources at their position", async () => {
+    const accepted = await tempFile("repo.yml", "version: 1\n_extends: .github\n");
+    const ok = memoryIo();
+    expect(await main(["policy", "check", accepted], ok)).toBe(0);
+    expect(ok.out).toBe(`${accepted}: ok\n`);
+
+    const other = await tempFile("repo.yml", "version: 1\n_extends: acme/shared:policies/soc2.yml\n");
+    const refused = memoryIo();
+    expect(await main(["policy", "check", other], refused)).toBe(2);
+    expect(refused.err).toBe(
+      `${other}:2:11: \`_extends: acme/shared:policies/soc2.yml\` is not supported: only \`_extends: .github\` ` +
+        "(the organization's `.github/soc2.yml`, always the layer below a repository's policy); give other layers with --policy\n",
+    );
+  });
+});
