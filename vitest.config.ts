@@ -31,6 +31,7 @@ export const SLOW_TESTS = [
   "test/policy/large-files.test.ts",
   "test/providers/github/client-throttling.test.ts",
   "test/providers/github/push-record.test.ts",
+  "test/reporters/report-html-browser.test.ts",
   "test/sim/repository-batch.test.ts",
 ];
 
