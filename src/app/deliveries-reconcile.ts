@@ -152,3 +152,36 @@ function isTagPush(payload: unknown): boolean {
   const ref = (payload as { ref?: unknown } | null)?.ref;
   return typeof ref === "string" && !ref.startsWith("refs/heads/");
 }
+
+/**
+ * The app's reconciliation as the scheduler runs it (every tick, and right before each scheduled
+ * audit, so the audit's period is covered to its end): under the coordinator's lock, so two
+ * instances do not fetch the same deliveries twice. Never rejects: a failed run leaves its span
+ * unreconciled (audits read GitHub's activity there) and the next run starts from the last checkpoint.
+ */
+export function reconcileOnSchedule(options: {
+  appOctokit: () => Promise<GitHubClient>;
+  ledger: Ledger;
+  now: () => Date;
+  log: ReconcileLog;
+  withLock?: <T>(key: string, work: () => Promise<T>) => Promise<T>;
+}): () => Promise<void> {
+  const withLock = options.withLock ?? (<T>(_key: string, work: () => Promise<T>) => work());
+  return async () => {
+    try {
+      await withLock("deliveries:github", async () =>
+        reconcilePushDeliveries({
+          octokit: await options.appOctokit(),
+          ledger: options.ledger,
+          now: options.now,
+          log: options.log,
+        }),
+      );
+    } catch (error) {
+      options.log.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        "push deliveries not reconciled: audits read GitHub's activity where the record is not checkpointed",
+      );
+    }
+  };
+}

@@ -46,6 +46,7 @@ import { handledOnce } from "./deliveries.js";
 import type { JobQueue } from "./jobs.js";
 import { observeConfigurationChanges } from "./observe.js";
 import { pushRecordOption, recordPushes } from "./pushes.js";
+import { reconcileOnSchedule } from "./deliveries-reconcile.js";
 import { CheckEvent, parsePayload, PullRequestEvent, StatusEvent } from "./payloads.js";
 import { redactText } from "./redact.js";
 import { CADENCE_PERIOD_MS, type Cadence, type Installation } from "./scheduler.js";
@@ -561,6 +562,8 @@ export interface ScheduledAudit {
   cadenceOf(installation: Installation): Promise<AuditSchedule>;
   /** collect -> evaluate -> findings for the window [since, at] (since: at - cadence when not given). */
   runAudit(installation: Installation, cadence: Cadence, at: Date, since?: Date): Promise<void>;
+  /** Reconciles the push record with GitHub's webhook deliveries (with a ledger): every tick. */
+  beforeTick?: () => Promise<void>;
 }
 
 const InstallationList = z.array(
@@ -580,6 +583,16 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
   const waitMs = options.mergeCommitChecksWaitMs ?? MERGE_COMMIT_CHECKS_WAIT_MS;
   const baseUrl = process.env.GITHUB_API_URL ?? "https://api.github.com";
   const log = app.log.child({ name: "scheduled-audit" });
+  const coordinator = options.coordinator;
+  const reconcile =
+    options.ledger &&
+    reconcileOnSchedule({
+      appOctokit: async () => (await app.auth()) as unknown as GitHubClient,
+      ledger: options.ledger,
+      now,
+      log: app.log.child({ name: "deliveries" }),
+      ...(coordinator ? { withLock: (key, work) => coordinator.withLock(key, work) } : {}),
+    });
   const hostOf = async (installation: Installation): Promise<CodeHost> => {
     const octokit = (await app.auth(installation.id)) as unknown as GitHubClient;
     // An audit may wait for GitHub's hourly reset and resume; the app's clients fail fast by default.
@@ -596,6 +609,7 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
   };
 
   return {
+    ...(reconcile ? { beforeTick: reconcile } : {}),
     async listInstallations() {
       const octokit = await app.auth();
       const answer: unknown = await octokit.paginate("GET /app/installations", { per_page: 100 });
@@ -617,6 +631,8 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
     },
 
     async runAudit(installation, cadence, at, since) {
+      // The push record is trusted only over reconciled spans: this one reaches past the period's end.
+      await reconcile?.();
       const host = await hostOf(installation);
       const organization = installation.account;
       // The package is written (a repository at a time) to a folder of its own, recorded in the

@@ -99,6 +99,8 @@ export interface SchedulerOptions<T extends Installation> {
    * (given by the durable scheduler: the previous audit's end), else one cadence period before `at`.
    */
   runAudit(installation: T, cadence: Cadence, at: Date, since?: Date): Promise<void>;
+  /** Work of every tick before its audits (the push record's reconciliation); should not reject. */
+  beforeTick?: () => Promise<void>;
   now?: () => Date;
   /** One-shot timer (setTimeout by default); the next tick is armed when a tick has finished. */
   setTimer?: (callback: () => void, delayMs: number) => Timer;
@@ -355,6 +357,11 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
   }
 
   async function tick(): Promise<TickSummary> {
+    await options
+      .beforeTick?.()
+      .catch((error: unknown) =>
+        log.error({ err: error }, "scheduled audits: the work before the tick failed"),
+      );
     if (options.ledger) return durableTick(options.ledger);
     const after = lastTick;
     const until = now();
