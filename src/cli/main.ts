@@ -13,13 +13,20 @@ import {
 } from "../errors.js";
 import type { Snapshot } from "../model/index.js";
 import { ExportTargetError, LedgerBrokenError, LedgerUnavailableError } from "../ledger/index.js";
-import { parsePolicyLayer } from "../policy/index.js";
+import { loadDefaultPolicyLayer, parsePolicyLayer, resolvePolicy } from "../policy/index.js";
 import { policySetFor } from "../pipeline/policies.js";
 import { renderResultsCsv } from "../reporters/files/results-csv.js";
 import { renderResultsJson } from "../reporters/files/results-json.js";
 import { renderSummaryMarkdown } from "../reporters/files/summary-md.js";
 import { writeEvidencePackage } from "../reporters/files/index.js";
-import { buildProgram, EXIT, exitCodeOfCommander, type EvaluateOptions, type Handlers } from "./program.js";
+import {
+  buildProgram,
+  EXIT,
+  exitCodeOfCommander,
+  type EvaluateOptions,
+  type Handlers,
+  type PolicyCheckOptions,
+} from "./program.js";
 import { readSnapshotFile } from "./snapshot-file.js";
 import { countOutcomes, renderTerminalReport, renderTotalsTable, totalsLine } from "./table.js";
 import { TOOL_VERSION } from "../version.js";
@@ -58,7 +65,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 function handlers(io: Io): Handlers {
   return {
     evaluate: (options) => evaluateCommand(options, io),
-    policyCheck: (files) => policyCheckCommand(files, io),
+    policyCheck: (files, options) => policyCheckCommand(files, options, io),
     audit: async (options) => (await import("./audit.js")).auditCommand(options, io),
     demo: async (options) => (await import("./demo.js")).demoCommand(options, io),
     ledgerVerify: async (options) => (await import("./ledger.js")).ledgerCommand(options, io),
@@ -144,7 +151,9 @@ async function evaluateCommand(values: EvaluateOptions, io: Io): Promise<number>
   return exitCodeFor(report);
 }
 
-async function policyCheckCommand(files: string[], io: Io): Promise<number> {
+async function policyCheckCommand(files: string[], stack: PolicyCheckOptions, io: Io): Promise<number> {
+  if (files.length === 0 && stack.org === undefined && stack.repo === undefined)
+    throw new UsageError("policy check needs FILE... or --org FILE / --repo FILE (add --help for usage)");
   let failed = false;
   for (const file of files) {
     try {
@@ -159,7 +168,49 @@ async function policyCheckCommand(files: string[], io: Io): Promise<number> {
       failed = true;
     }
   }
+  if (stack.org !== undefined || stack.repo !== undefined) failed = !(await checkStack(stack, io)) || failed;
   return failed ? EXIT.usage : EXIT.ok;
+}
+
+/**
+ * The layers as the app stacks them for a pull request: the shipped default, the organization's,
+ * the repository's, each parsed as its layer (a repository's may not declare people) and resolved
+ * together, so a repository that weakens or excuses itself from a locked control is reported with
+ * both positions.
+ */
+async function checkStack(stack: PolicyCheckOptions, io: Io): Promise<boolean> {
+  const named = [
+    ...(stack.org === undefined ? [] : [{ file: stack.org, layer: "organization" as const }]),
+    ...(stack.repo === undefined ? [] : [{ file: stack.repo, layer: "repository" as const }]),
+  ];
+  const layers = [loadDefaultPolicyLayer(CONTROLS)];
+  const problems: Array<PolicyError["problems"][number]> = [];
+  for (const { file, layer } of named) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      io.stderr(`${file}: cannot read: ${(error as Error).message}\n`);
+      return false;
+    }
+    try {
+      layers.push(parsePolicyLayer(text, file, CONTROLS, { layer }));
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  const described = layers.map((layer) => layer.file).join(" < ");
+  try {
+    if (problems.length > 0) throw new PolicyError(problems);
+    resolvePolicy(layers, CONTROLS);
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    io.stderr(`${error.message}\n${described}: the stack cannot be used\n`);
+    return false;
+  }
+  io.stdout(`${described}: ok\n`);
+  return true;
 }
 
 /** Where the CLI asks the host, as configured, to show with a connection that failed. */

@@ -36,6 +36,11 @@ export interface EvaluateOptions {
   out?: string;
 }
 
+export interface PolicyCheckOptions {
+  org?: string;
+  repo?: string;
+}
+
 export interface AuditOptions {
   org?: string;
   gitlabGroup?: string;
@@ -82,7 +87,7 @@ export interface CoverageOptions {
 /** What each command does once its arguments are parsed: the exit code. */
 export interface Handlers {
   evaluate(options: EvaluateOptions): Promise<number>;
-  policyCheck(files: string[]): Promise<number>;
+  policyCheck(files: string[], options: PolicyCheckOptions): Promise<number>;
   audit(options: AuditOptions): Promise<number>;
   demo(options: DemoOptions): Promise<number>;
   ledgerVerify(options: VerifyOptions): Promise<number>;
@@ -149,10 +154,17 @@ export function buildProgram(io: Io, handlers: Handlers, setExit: (code: number)
 
   const policy = add(program, "policy").description("validate policy files (policy check FILE...)");
   add(policy, "check")
-    .description("validate policy files, each on its own")
-    .usage("FILE...")
-    .argument("<file...>", "policy files")
-    .action(async (files: string[]) => done(await handlers.policyCheck(files)));
+    .description(
+      "validate policy files, each on its own; with --org or --repo, also the stack " +
+        "default < org < repo, as the app layers it (a repository weakening a locked control is an error)",
+    )
+    .usage("[FILE...] [--org FILE] [--repo FILE]")
+    .argument("[file...]", "policy files checked one by one")
+    .addOption(new Option("--org <file>", "the organization's layer (its .github/soc2.yml)"))
+    .addOption(new Option("--repo <file>", "a repository's layer (its .github/soc2.yml)"))
+    .action(async (files: string[], options: PolicyCheckOptions) =>
+      done(await handlers.policyCheck(files, options)),
+    );
 
   add(program, "audit")
     .description("audit an organization (GitHub) or a group (GitLab) for a period")

@@ -97,14 +97,14 @@ describe("soc2-bot --version and --help", () => {
   it("policy check --help is help, not a file named --help", async () => {
     const io = memoryIo();
     expect(await main(["policy", "check", "--help"], io)).toBe(0);
-    expect(io.out).toContain("Usage: soc2-bot policy check FILE...");
+    expect(io.out).toContain("Usage: soc2-bot policy check [FILE...] [--org FILE] [--repo FILE]");
     expect(io.err).not.toContain("cannot read");
   });
 
   it("exits 2 naming an unknown option, a missing command or a value out of its choices", async () => {
     for (const [argv, message] of [
       [["audit", "--bogus"], "soc2-bot: unknown option '--bogus'"],
-      [["policy", "check"], "soc2-bot: missing required argument 'file'"],
+      [["policy", "check"], "soc2-bot: policy check needs FILE... or --org FILE / --repo FILE"],
       [["evaluate", "--format", "xml"], "soc2-bot: option '--format <format>' argument 'xml' is invalid"],
       [["audit", "--ledger", "x", "--skip-ledger"], "cannot be used with option"],
     ] as const) {
@@ -208,5 +208,43 @@ describe("soc2-bot policy check: _extends, Probot's config convention", () => {
       `${other}:2:11: \`_extends: acme/shared:policies/soc2.yml\` is not supported: only \`_extends: .github\` ` +
         "(the organization's `.github/soc2.yml`, always the layer below a repository's policy); give other layers with --policy\n",
     );
+  });
+});
+
+describe("soc2-bot policy check --org --repo: the stack as the app layers it", () => {
+  const org = "version: 1\ncontrols:\n  cc8.independent-approval:\n    min_approvals: 2\n    locked: true\n";
+
+  it("reports a repository layer weakening a locked control, with both positions, exit 2", async () => {
+    const orgFile = await tempFile("org.yml", org);
+    const repoFile = await tempFile(
+      "repo.yml",
+      "version: 1\ncontrols:\n  cc8.independent-approval:\n    min_approvals: 1\n",
+    );
+    const io = memoryIo();
+    expect(await main(["policy", "check", "--org", orgFile, "--repo", repoFile], io)).toBe(2);
+    expect(io.err).toBe(
+      `${repoFile}:3:3: cc8.independent-approval is locked by ${orgFile}:3:3; ${repoFile}:3:3 cannot change it ` +
+        "(sets min_approvals to 1; the locked value is 2)\n" +
+        `policies/soc2.yml < ${orgFile} < ${repoFile}: the stack cannot be used\n`,
+    );
+  });
+
+  it("accepts a repository layer that only tightens, and refuses people declared by a repository", async () => {
+    const orgFile = await tempFile("org.yml", org);
+    const stricter = await tempFile(
+      "repo.yml",
+      "version: 1\ncontrols:\n  cc6.owner-count:\n    max_owners: 2\n",
+    );
+    const ok = memoryIo();
+    expect(await main(["policy", "check", "--org", orgFile, "--repo", stricter], ok)).toBe(0);
+    expect(ok.out).toBe(`policies/soc2.yml < ${orgFile} < ${stricter}: ok\n`);
+
+    const people = await tempFile("repo.yml", "version: 1\npeople:\n  mallory: { github: [mallory] }\n");
+    const refused = memoryIo();
+    expect(await main(["policy", "check", "--repo", people], refused)).toBe(2);
+    expect(refused.err).toContain("`people` is declared by the organization's policy, not a repository's");
+    // checked on its own, the same file is a valid organization layer
+    const alone = memoryIo();
+    expect(await main(["policy", "check", people], alone)).toBe(0);
   });
 });
