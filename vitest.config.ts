@@ -14,6 +14,7 @@ export const SLOW_TESTS = [
   "test/ledger/as-of-merge-audit.test.ts",
   "test/ledger/audit-export.test.ts",
   "test/ledger/chain.test.ts",
+  "test/ledger/cli-alerts.test.ts",
   "test/ledger/cli.test.ts",
   "test/ledger/coverage-summary.test.ts",
   "test/ledger/coverage.test.ts",
@@ -21,6 +22,7 @@ export const SLOW_TESTS = [
   "test/ledger/observations-app.test.ts",
   "test/ledger/observations.test.ts",
   "test/ledger/period-export.test.ts",
+  "test/ledger/period-population.test.ts",
   "test/ledger/scheduled-audit.test.ts",
   "test/app/deliveries.test.ts",
   "test/app/durable-schedule.test.ts",
@@ -35,22 +37,16 @@ export const SLOW_TESTS = [
   "test/sim/repository-batch.test.ts",
 ];
 
-const shared = {
-  environment: "node",
-  testTimeout: 30_000,
-  hookTimeout: 30_000,
-  setupFiles: ["test/setup.ts"],
-} as const;
-
 export default defineConfig({
   test: {
+    environment: "node",
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    setupFiles: ["test/setup.ts"],
+    // Each project inherits the options above (extends: true).
     projects: [
-      {
-        test: { ...shared, name: "fast", include: ["test/**/*.test.ts"], exclude: SLOW_TESTS },
-      },
-      {
-        test: { ...shared, name: "slow", include: SLOW_TESTS },
-      },
+      { extends: true, test: { name: "fast", include: ["test/**/*.test.ts"], exclude: SLOW_TESTS } },
+      { extends: true, test: { name: "slow", include: SLOW_TESTS } },
     ],
   },
 });

@@ -23,6 +23,7 @@
  */
 import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
+import { withJsonAnswers } from "./json-answers.js";
 
 /** What the limits did, for the benchmark's figures. */
 export interface RateLimitStats {
@@ -577,12 +578,16 @@ interface LimitedOctokitOptions {
  * from a query), its rate-limit handlers, and a fetch that reads every answer's rate-limit headers.
  */
 function withRateLimits(options: LimitedOctokitOptions): LimitedOctokitOptions {
-  if (options.throttle?.enabled === false) return { ...options, [LIMITER]: undefined };
-  const limiter = new RateLimiter(options.rateLimits);
   // Probot builds an installation's client from the options of the app's client: observe with the
-  // original fetch, not through the app's limiter.
+  // original fetch, not through the app's limiter. Answers are parsed with JSON.parse (json-answers.ts).
   const given = options.request?.fetch;
-  const base: typeof fetch = given?.[BASE_FETCH] ?? given ?? ((input, init) => fetch(input, init));
+  const request = withJsonAnswers(
+    options.request,
+    given?.[BASE_FETCH] ?? given ?? ((input, init) => fetch(input, init)),
+  );
+  if (options.throttle?.enabled === false) return { ...options, request, [LIMITER]: undefined };
+  const limiter = new RateLimiter(options.rateLimits);
+  const base = request.fetch;
   const observing: ObservingFetch = async (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     await limiter.beforeSend(url, init?.method ?? "GET", init?.body);
@@ -594,7 +599,7 @@ function withRateLimits(options: LimitedOctokitOptions): LimitedOctokitOptions {
   return {
     ...options,
     [LIMITER]: limiter,
-    request: { ...options.request, fetch: observing },
+    request: { ...request, fetch: observing },
     throttle: {
       ...options.throttle,
       global: new Bottleneck.Group({ maxConcurrent: limiter.maxConcurrent }),
