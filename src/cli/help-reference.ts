@@ -16,6 +16,7 @@ export function cliReference(): string {
     policyCheck: unused,
     audit: unused,
     demo: unused,
+    doctor: unused,
     ledgerVerify: unused,
     export: unused,
     coverage: unused,

@@ -68,6 +68,7 @@ function handlers(io: Io): Handlers {
     policyCheck: (files, options) => policyCheckCommand(files, options, io),
     audit: async (options) => (await import("./audit.js")).auditCommand(options, io),
     demo: async (options) => (await import("./demo.js")).demoCommand(options, io),
+    doctor: async (options) => (await import("./doctor.js")).doctorCommand(options, io),
     ledgerVerify: async (options) => (await import("./ledger.js")).ledgerCommand(options, io),
     export: async (options) => (await import("./ledger.js")).exportCommand(options, io),
     coverage: async (options) => (await import("./coverage.js")).coverageCommand(options, io),

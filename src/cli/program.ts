@@ -54,6 +54,12 @@ export interface AuditOptions {
   skipLedger?: boolean;
 }
 
+export interface DoctorOptions {
+  org?: string;
+  gitlabGroup?: string;
+  policy?: string[];
+}
+
 export interface DemoOptions {
   out: string;
   gitlab?: boolean;
@@ -90,6 +96,7 @@ export interface Handlers {
   policyCheck(files: string[], options: PolicyCheckOptions): Promise<number>;
   audit(options: AuditOptions): Promise<number>;
   demo(options: DemoOptions): Promise<number>;
+  doctor(options: DoctorOptions): Promise<number>;
   ledgerVerify(options: VerifyOptions): Promise<number>;
   export(options: ExportOptions): Promise<number>;
   coverage(options: CoverageOptions): Promise<number>;
@@ -180,6 +187,14 @@ export function buildProgram(io: Io, handlers: Handlers, setExit: (code: number)
     .addOption(ledgerOption())
     .addOption(new Option("--skip-ledger", "record nothing in the ledger").conflicts("ledger"))
     .action(async (options: AuditOptions) => done(await handlers.audit(options)));
+
+  add(program, "doctor")
+    .description("check the code host answers, the credentials and the findings repository")
+    .usage("--org NAME|--gitlab-group PATH [options]")
+    .addOption(new Option("--org <name>", "the GitHub organization"))
+    .addOption(new Option("--gitlab-group <path>", "the GitLab group"))
+    .addOption(policyOption())
+    .action(async (options: DoctorOptions) => done(await handlers.doctor(options)));
 
   add(program, "demo")
     .description("audit the built-in sample organization on a simulated GitHub")

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FINDINGS_REPOSITORY, period, serveSample, type ServedSample } from "../../bench/harness.js";
 import { withCliReference } from "../../src/cli/help-reference.js";
 import { main } from "../../src/cli/main.js";
 import { allCommands, buildProgram } from "../../src/cli/program.js";
@@ -27,6 +28,7 @@ function commandPaths(): string[][] {
       policyCheck: never,
       audit: never,
       demo: never,
+      doctor: never,
       ledgerVerify: never,
       export: never,
       coverage: never,
@@ -246,5 +248,63 @@ describe("soc2-bot policy check --org --repo: the stack as the app layers it", (
     // checked on its own, the same file is a valid organization layer
     const alone = memoryIo();
     expect(await main(["policy", "check", people], alone)).toBe(0);
+  });
+});
+
+describe("soc2-bot doctor, and audit's findings repository checked before collecting", () => {
+  let served: ServedSample;
+  const saved = { token: process.env.GITHUB_TOKEN, url: process.env.GITHUB_API_URL };
+  beforeAll(async () => {
+    served = await serveSample({ repositories: 2, pullRequestsPerRepository: 2 });
+    process.env.GITHUB_TOKEN = "demo";
+    process.env.GITHUB_API_URL = served.sim.url;
+  });
+  afterAll(async () => {
+    for (const [key, value] of [
+      ["GITHUB_TOKEN", saved.token],
+      ["GITHUB_API_URL", saved.url],
+    ] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await served?.sim.close();
+  });
+
+  it("says the host answers, whose credentials these are and that the findings repository is readable", async () => {
+    const organization = served.served.organization!.login;
+    const io = memoryIo();
+    expect(await main(["doctor", "--org", organization], io)).toBe(0);
+    expect(io.out).toContain(`ok    github answers at ${served.sim.url}\n`);
+    expect(io.out).toMatch(/^ok {4}credentials of /m);
+    expect(io.out).toContain(
+      `ok    findings repository ${organization}/${FINDINGS_REPOSITORY}: 0 finding issues\n`,
+    );
+  });
+
+  it("fails a findings repository that does not exist, in doctor and before an audit collects", async () => {
+    const organization = served.served.organization!.login;
+    const policy = await tempFile("org.yml", "version: 1\nfindings:\n  repository: no-such-repository\n");
+    const doctor = memoryIo();
+    expect(await main(["doctor", "--org", organization, "--policy", policy], doctor)).toBe(2);
+    expect(doctor.out).toContain("FAIL  findings repository:\n");
+    expect(doctor.err).toContain(`the findings repository ${organization}/no-such-repository cannot be read`);
+
+    const { since, until } = period(served.sample);
+    const out = join(await mkdtemp(join(tmpdir(), "soc2-findings-")), "package");
+    const audit = memoryIo();
+    const argv = [
+      "audit",
+      "--org",
+      organization,
+      "--since",
+      since.toISOString(),
+      "--until",
+      until.toISOString(),
+    ];
+    expect(await main([...argv, "--policy", policy, "--skip-ledger", "--out", out], audit)).toBe(2);
+    expect(audit.err).toContain(
+      `soc2-bot: the findings repository ${organization}/no-such-repository cannot be read`,
+    );
+    expect(audit.err).not.toContain("collecting");
   });
 });
