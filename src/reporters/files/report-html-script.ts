@@ -51,7 +51,8 @@ article.subject h3 { font-size: 14px; margin: 0 0 6px; font-weight: 600; overflo
 article.subject h3 .kind, article.subject h3 .when { color: #5b6670; font-weight: 400; }
 article.subject .title { display: block; font-weight: 400; color: #39424b; }
 article.subject td { overflow-wrap: anywhere; font-size: 13px; }
-article.subject td:first-child { width: 90px; } article.subject td:nth-child(2) { width: 180px; }
+article.subject table { table-layout: fixed; }
+article.subject td:first-child { width: 90px; } article.subject td:nth-child(2) { width: 210px; } article.subject td:nth-child(4) { width: 32%; }
 ul.evidence { margin: 4px 0 0; padding-left: 16px; font-size: 12px; color: #39424b; }
 .exception { font-size: 12px; color: var(--excepted); }
 .remediation { font-size: 12px; color: #5b6670; }
