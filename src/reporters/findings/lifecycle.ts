@@ -39,6 +39,7 @@ import {
   comparableBody,
   DEFAULT_FINDING_LABEL,
   renderChangeGroupIssue,
+  remediationOf,
   renderFindingIssue,
   urlTemplateOf,
   type FindingContext,
@@ -766,7 +767,7 @@ async function syncChangeGroups(sync: GroupSync, groups: Map<string, ChangeGroup
         lines,
         dropped: previous?.dropped ?? 0,
         urlTemplate,
-        ...(remediation ? { remediation } : {}),
+        ...(remediation ? { remediation } : withFix(open?.body)),
       },
       sync.context,
     );
@@ -948,6 +949,7 @@ async function shrinkChangeGroups(
         lines: changeLinesOf(issue.body),
         dropped: previous.dropped,
         urlTemplate: previous.urlTemplate,
+        ...withFix(issue.body),
         note:
           "_The policy's `findings.group_change_requests` is `per_change_request`: a change request that fails " +
           "from now on gets an issue of its own. This issue keeps the ones listed before until each passes, " +
@@ -1131,7 +1133,14 @@ function mergedGroup(
     lines,
     dropped,
     urlTemplate,
+    ...withFix(keep.body),
   };
+}
+
+/** The issue's own "How to fix", for a render without a failing result to say it. */
+function withFix(body: string | undefined): { remediationMarkdown?: string } {
+  const text = remediationOf(body);
+  return text === undefined ? {} : { remediationMarkdown: text };
 }
 
 function exceptionComment(result: Result, when: string): string {

@@ -237,6 +237,12 @@ export interface ChangeGroupFinding {
   note?: string;
   /** What this run's failing results say to do; else the control's own remediation. */
   remediation?: string;
+  /**
+   * The "How to fix" text of the issue as it stands (already Markdown), used when this run has no
+   * failing result to say it: a sync of only passing changes must not swap a result's advice for the
+   * control's default, which the next failing change would swap back (an edit, a notification, each time).
+   */
+  remediationMarkdown?: string;
 }
 
 export interface RenderedChangeGroup extends RenderedFinding {
@@ -294,6 +300,14 @@ export function changeLinesOf(body: string | null | undefined): Map<number, stri
   return lines;
 }
 
+const FIX_SECTION = /\n### How to fix\n\n([\s\S]{1,4000}?)\n\n(?:### |<!-- soc2-bot:)/;
+
+/** The "How to fix" text of an earlier grouped body, as it was rendered (Markdown). */
+export function remediationOf(body: string | null | undefined): string | undefined {
+  const text = body ? FIX_SECTION.exec(body)?.[1] : undefined;
+  return text && text.trim() ? text : undefined;
+}
+
 export function renderChangeGroupIssue(
   group: ChangeGroupFinding,
   context: FindingContext,
@@ -338,12 +352,16 @@ export function renderChangeGroupIssue(
   const fix = [
     "### How to fix",
     "",
-    markdownText(
-      clip(
-        group.remediation ?? control?.remediation ?? "Change the process this control checks, then re-run.",
-        2000,
-      ),
-    ),
+    group.remediation === undefined && group.remediationMarkdown
+      ? group.remediationMarkdown
+      : markdownText(
+          clip(
+            group.remediation ??
+              control?.remediation ??
+              "Change the process this control checks, then re-run.",
+            2000,
+          ),
+        ),
     "",
     ...(control && newest !== undefined
       ? [
