@@ -104,6 +104,8 @@ export async function reconcilePushDeliveries(options: ReconcileOptions): Promis
     const at = Date.parse(first.delivered_at);
     return at >= from.getTime() && at <= to.getTime() ? [first] : [];
   });
+  // Recorded in the order they happened, as the live deliveries would have been.
+  firstAttempts.sort((a, b) => Date.parse(a.delivered_at) - Date.parse(b.delivered_at));
   // Recorded pushes are looked up a day further back: a redelivery the app received keeps its first time.
   const known = await recordedPushDeliveries(
     ledger,
