@@ -9,6 +9,7 @@ import type { CodeHost } from "../providers/types.js";
 import { alertOnObserved, findingsTracker } from "../pipeline/alerts.js";
 import { syncFindings, type FindingsProgress } from "../reporters/findings/lifecycle.js";
 import { checkFindingsRepository } from "./doctor.js";
+import { dryRunHost } from "./dry-run.js";
 import { collectGarbageEarly } from "./heap.js";
 import { ledgerFor } from "./ledger.js";
 import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
@@ -46,13 +47,16 @@ export async function auditCommand(values: AuditOptions, io: Io): Promise<number
   }
   // An unreachable host is said in seconds, before the clients' retries and before any collection.
   await checkReachable(values.org ? "github" : "gitlab");
-  const { host, stats } = await hostFromEnvironment(values.org ? "github" : "gitlab", organization);
+  const connected = await hostFromEnvironment(values.org ? "github" : "gitlab", organization);
+  const { stats } = connected;
+  // --dry-run: read everything, write no issue (each write printed), record nothing in the ledger
+  const host = values.dryRun ? dryRunHost(connected.host, io) : connected.host;
   const policyFiles = await readPolicyFiles(values.policy ?? []);
   // The findings repository is read now: one that is missing is said before the collection, not after.
   if (!values.skipFindings) await checkFindingsRepository(host, organization, policyFiles);
   const outDir = resolve(values.out ?? `out/audit-${organization.replace(/[^\w.-]+/g, "_")}`);
   // Opened before collecting: a ledger that cannot be used stops the audit now, not after an hour.
-  const ledger = values.skipLedger ? undefined : ledgerFor(values.ledger);
+  const ledger = values.skipLedger || values.dryRun ? undefined : ledgerFor(values.ledger);
   await ledger?.open().catch(async (error: unknown) => {
     await ledger.close();
     throw error;

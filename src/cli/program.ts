@@ -49,6 +49,7 @@ export interface AuditOptions {
   policy?: string[];
   out?: string;
   skipFindings?: boolean;
+  dryRun?: boolean;
   concurrency: string;
   ledger?: string;
   skipLedger?: boolean;
@@ -183,6 +184,12 @@ export function buildProgram(io: Io, handlers: Handlers, setExit: (code: number)
     .addOption(policyOption())
     .addOption(new Option("--out <dir>", "the evidence package's folder (default: out/audit-NAME)"))
     .addOption(new Option("--skip-findings", "do not open, update or close finding issues"))
+    .addOption(
+      new Option(
+        "--dry-run",
+        "print the finding issues it would write, write none; record no ledger run",
+      ).conflicts(["skipFindings"]),
+    )
     .addOption(new Option("--concurrency <n>", "repositories collected at once (1 to 32)").default("4"))
     .addOption(ledgerOption())
     .addOption(new Option("--skip-ledger", "record nothing in the ledger").conflicts("ledger"))

@@ -281,6 +281,29 @@ describe("soc2-bot doctor, and audit's findings repository checked before collec
     );
   });
 
+  it("audit --dry-run prints the finding issues it would open and writes none", async () => {
+    const organization = served.served.organization!.login;
+    const { since, until } = period(served.sample);
+    const out = join(await mkdtemp(join(tmpdir(), "soc2-dry-run-")), "package");
+    const io = memoryIo();
+    const argv = [
+      "audit",
+      "--org",
+      organization,
+      "--since",
+      since.toISOString(),
+      "--until",
+      until.toISOString(),
+    ];
+    expect(await main([...argv, "--dry-run", "--out", out], io)).toBe(1);
+    const planned = io.out.split("\n").filter((line) => line.startsWith("dry run: would open an issue in "));
+    expect(planned.length).toBeGreaterThan(0);
+    expect(planned[0]).toContain(`${organization}/${FINDINGS_REPOSITORY}: "`);
+    const issues = served.world.repositories.get(`${organization}/${FINDINGS_REPOSITORY}`)?.issues;
+    expect(issues?.size ?? 0).toBe(0);
+    expect(io.err).not.toContain("recorded in the ledger");
+  });
+
   it("fails a findings repository that does not exist, in doctor and before an audit collects", async () => {
     const organization = served.served.organization!.login;
     const policy = await tempFile("org.yml", "version: 1\nfindings:\n  repository: no-such-repository\n");
