@@ -105,7 +105,7 @@ function buildWorld(options: ReliabilityOptions) {
     repositories: 1,
     pullRequestsPerRepository: Math.max(40, options.openPullRequests * 2 + options.mergedFailing * 3),
   });
-  const snapshot: Snapshot = withFindingsRepository(sample.snapshot);
+  const snapshot: Snapshot = withPolicyRepository(withFindingsRepository(sample.snapshot));
   const failing = new Set(sample.expected.map((e) => e.subject));
   const repository = sample.snapshot.repositories[0]!.fullName;
   const merged = snapshot.changeRequests.filter((c) => c.repository === repository);
@@ -131,6 +131,21 @@ function buildWorld(options: ReliabilityOptions) {
     open: open.map((c) => c.number),
     mergedFailing: failingMerged.slice(0, options.mergedFailing).map((c) => c.number),
   };
+}
+
+/**
+ * The organization's policy repository (`.github`), which holds the sample's organization policy:
+ * GitHub serves a file only from a repository that exists, and the app's change check reads the
+ * policy through GraphQL, where a missing repository is NOT_FOUND (no organization layer: the shipped
+ * default, whose production branches leave out the sample's `release/*`).
+ */
+function withPolicyRepository(snapshot: Snapshot): Snapshot {
+  const org = snapshot.organization?.login ?? "acme-demo";
+  const fullName = `${org}/.github`;
+  const model = snapshot.repositories.find((r) => r.fullName === `${org}/${FINDINGS_REPOSITORY}`);
+  if (!model || snapshot.repositories.some((r) => r.fullName === fullName)) return snapshot;
+  const repository = { ...model, fullName, url: model.url.replace(model.fullName, fullName) };
+  return { ...snapshot, repositories: [...snapshot.repositories, repository] };
 }
 
 function example(name: string, action: string): Record<string, unknown> {
