@@ -11,6 +11,7 @@ import {
 import type { Snapshot } from "../../src/model/index.js";
 import { policySetFor } from "../../src/pipeline/policies.js";
 import * as manifest from "../../src/reporters/files/manifest.js";
+import { OSCAL_FILE, OSCAL_SUBJECTS_PER_OBSERVATION } from "../../src/reporters/files/oscal.js";
 import {
   EvidencePackageStream,
   PACKAGE_FILES,
@@ -163,6 +164,29 @@ describe("evidence package streamed a repository at a time", () => {
     expect(html).toBe(renderReportHtml(judged, report, { passingRowCap: 25, ...named }));
     expect(html).toContain('id="omitted-note"');
   });
+
+  it("lists past the OSCAL document's named subjects from spools, as writeEvidencePackage does", async () => {
+    // enough merges that one control fails more often than an OSCAL observation names subjects: the
+    // streamed writer keeps only the named ones and counts the rest, and reads summary.md's back
+    const { snapshot, at } = generateSampleOrganization({ repositories: 50, pullRequestsPerRepository: 220 });
+    const report = evaluate(snapshot, policySetFor(snapshot), at);
+    const failing = new Map<string, number>();
+    for (const result of report.results) {
+      if (result.outcome === "fail" || result.outcome === "unknown")
+        failing.set(result.control, (failing.get(result.control) ?? 0) + 1);
+    }
+    expect(Math.max(...failing.values())).toBeGreaterThan(OSCAL_SUBJECTS_PER_OBSERVATION);
+    const whole = join(await tempDir(), "whole");
+    const streamed = join(await tempDir(), "streamed");
+    await writeEvidencePackage(whole, snapshot, report, { toolVersion: "test" });
+    await streamPackage(streamed, snapshot, at, reversed(snapshot.repositories.length));
+    for (const name of ["summary.md", "results.sarif", OSCAL_FILE, "manifest.json"]) {
+      const expected = await readFile(join(whole, name), "utf8");
+      expect(await readFile(join(streamed, name), "utf8"), name).toBe(expected);
+    }
+    const oscal = await readFile(join(streamed, OSCAL_FILE), "utf8");
+    expect(oscal).toMatch(/and \d+ more \(results\.json lists every result\)/);
+  }, 180_000);
 
   it("writes an empty organization's package like writeEvidencePackage does", async () => {
     const { snapshot, at } = generateSampleOrganization({ repositories: 2, pullRequestsPerRepository: 1 });

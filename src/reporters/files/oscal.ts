@@ -50,8 +50,13 @@ export interface OscalInput {
   /** The organization or group audited. */
   organization: string;
   rows: readonly ControlRow[];
-  /** Failed and unknown results, in report order. */
+  /** Failed and unknown results, in report order (at least the first OSCAL_SUBJECTS_PER_OBSERVATION of each control). */
   results: Iterable<FrameworkResult>;
+  /**
+   * Failed and unknown results left out of `results`, by control: a streamed audit keeps only those
+   * an observation names and counts the rest (the document says "and N more" either way).
+   */
+  leftOut?: ReadonlyMap<string, number>;
   /** The package's files with their hashes (the manifest's entries, without this document). */
   files: readonly ManifestFile[];
   toolVersion: string;
@@ -148,7 +153,8 @@ export function renderOscal(input: OscalInput): string {
   const findings: unknown[] = [];
   for (const row of input.rows) {
     const observationUuid = uuidV5(`observation:${resultUuid}:${row.id}`);
-    const listed = byControl.get(row.id) ?? { named: [], more: 0 };
+    const given = byControl.get(row.id) ?? { named: [], more: 0 };
+    const listed = { named: given.named, more: given.more + (input.leftOut?.get(row.id) ?? 0) };
     const lines = listed.named.map(
       (result) => `- ${result.outcome}: ${markdownText(result.subject.id)}: ${markdownText(result.reason)}`,
     );

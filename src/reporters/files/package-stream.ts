@@ -47,9 +47,9 @@ import {
 } from "./report-html.js";
 import { RESULTS_CSV_HEADER, resultsCsvRow } from "./results-csv.js";
 import { jsonChunks, sortKeys } from "./results-json.js";
-import { renderSummary, type SummaryResult } from "./summary-md.js";
-import { renderOscal, OSCAL_FILE } from "./oscal.js";
-import { frameworkResult, renderSarif, type FrameworkResult } from "./sarif.js";
+import { writeSummary, type NotableOutcome, type SummaryResult } from "./summary-md.js";
+import { OSCAL_FILE, OSCAL_SUBJECTS_PER_OBSERVATION, renderOscal } from "./oscal.js";
+import { frameworkResult, isSarifResult, renderSarif, type FrameworkResult } from "./sarif.js";
 
 /** One repository's part of the package. */
 export interface PackageRepository {
@@ -106,6 +106,10 @@ const SPOOLS = [
   "directPushRows",
   "access",
   "results",
+  // what summary.md lists, by outcome, in report order (written while the results are merged)
+  "notable-fail",
+  "notable-unknown",
+  "notable-excepted",
 ] as const;
 type SpoolName = (typeof SPOOLS)[number];
 
@@ -306,6 +310,8 @@ export class EvidencePackageStream {
   private readonly policyTextKeys: string[][] = [];
   private readonly policyTexts = new Map<string, string>();
   private readonly population = { repositories: 0, changeRequests: 0, directPushes: 0 };
+  /** Where each notable spool ends (they are written once, from offset 0). */
+  private readonly notableEnd: Record<NotableOutcome, number> = { fail: 0, unknown: 0, excepted: 0 };
 
   private constructor(
     readonly outDir: string,
@@ -480,16 +486,19 @@ export class EvidencePackageStream {
         organization,
         snapshotSha256,
       );
-      await writeText(
-        path("summary.md"),
-        renderSummary({
+      const summary = await Output.create(path("summary.md"));
+      await writeSummary(
+        {
           report: input.report,
           rows,
           organization,
-          notable: merged.notable,
+          counts: merged.notable,
+          notable: (outcome) => this.notable(outcome),
           unreadable: input.snapshot.unreadable,
-        }),
+        },
+        (text) => summary.write(text),
       );
+      await summary.close();
       await writeText(path("coverage.md"), renderCoverageMarkdown(input.coverage ?? null));
       const framework = {
         report: input.report,
@@ -505,6 +514,7 @@ export class EvidencePackageStream {
         path(OSCAL_FILE),
         renderOscal({
           ...framework,
+          leftOut: merged.leftOut,
           organization,
           files: hashed.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })),
         }),
@@ -622,7 +632,12 @@ export class EvidencePackageStream {
     rows: ControlRow[],
     organization: string,
     snapshotSha256: string,
-  ): Promise<{ notable: SummaryResult[]; findings: Result[]; framework: FrameworkResult[] }> {
+  ): Promise<{
+    notable: Record<NotableOutcome, Map<string, number>>;
+    findings: Result[];
+    framework: FrameworkResult[];
+    leftOut: Map<string, number>;
+  }> {
     const spool = this.spools.get("results")!;
     const heap = new RunHeap();
     const runs: [Range, number][] = [[organizationRun, -1]];
@@ -668,10 +683,26 @@ export class EvidencePackageStream {
     } satisfies Partial<ReportHtmlPage> & Record<string, unknown>;
     await html.write(reportHtmlHead(page));
 
-    const notable: SummaryResult[] = [];
+    // summary.md's results go to spools by outcome; only their number per control stays here
+    const notable: Record<NotableOutcome, Map<string, number>> = {
+      fail: new Map(),
+      unknown: new Map(),
+      excepted: new Map(),
+    };
+    const notablePending: Record<NotableOutcome, string> = { fail: "", unknown: "", excepted: "" };
+    const flushNotable = async (outcome: NotableOutcome): Promise<void> => {
+      const text = notablePending[outcome];
+      notablePending[outcome] = "";
+      const range = await this.spools.get(`notable-${outcome}`)!.append(text);
+      this.notableEnd[outcome] = range.offset + range.length;
+    };
     const findings: Result[] = [];
-    // results.sarif and the OSCAL document: what failed or is unknown, without evidence
+    // results.sarif and the OSCAL document, without evidence: every failed or unknown repository and
+    // organization result (SARIF's), and the first ones of each control the OSCAL document names;
+    // the other failed and unknown results (change requests: tens of thousands) are only counted
     const framework: FrameworkResult[] = [];
+    const frameworkByControl = new Map<string, number>();
+    const leftOut = new Map<string, number>();
     const kept = new Map<string, number>();
     let first = true;
     let firstRow = true;
@@ -687,15 +718,24 @@ export class EvidencePackageStream {
         if (n >= quota) shown = false;
         else kept.set(result.control, n + 1);
       } else {
-        if (result.outcome === "fail" || result.outcome === "unknown")
-          framework.push(frameworkResult(result));
-        notable.push({
+        if (result.outcome === "fail" || result.outcome === "unknown") {
+          const n = frameworkByControl.get(result.control) ?? 0;
+          if (isSarifResult(result) || n < OSCAL_SUBJECTS_PER_OBSERVATION) {
+            framework.push(frameworkResult(result));
+            frameworkByControl.set(result.control, n + 1);
+          } else leftOut.set(result.control, (leftOut.get(result.control) ?? 0) + 1);
+        }
+        const outcome = result.outcome as NotableOutcome;
+        const listed: SummaryResult = {
           control: result.control,
           subject: result.subject,
           outcome: result.outcome,
           reason: result.reason,
           ...(result.exception ? { exception: result.exception } : {}),
-        });
+        };
+        notable[outcome].set(result.control, (notable[outcome].get(result.control) ?? 0) + 1);
+        notablePending[outcome] += `${JSON.stringify(listed)}\n`;
+        if (notablePending[outcome].length >= 64 * 1024) await flushNotable(outcome);
       }
       if (shown) {
         await html.write(`${firstRow ? "" : "\n"}${reportHtmlRow(result, title ?? undefined)}`);
@@ -705,10 +745,28 @@ export class EvidencePackageStream {
       await reader.next();
       if (reader.head) heap.push(reader);
     }
+    for (const outcome of OUTCOMES_LISTED) await flushNotable(outcome);
     await json.write(first ? `]${jsonRest}` : `\n  ]${jsonRest}`);
     await html.write(reportHtmlTail(page));
     await Promise.all([json.close(), csv.close(), html.close()]);
-    return { notable, findings, framework };
+    return { notable, findings, framework, leftOut };
+  }
+
+  /** summary.md's results of one outcome, read back from their spool in report order. */
+  private async *notable(outcome: NotableOutcome): AsyncGenerator<SummaryResult> {
+    const reader = new RunReader(
+      this.spools.get(`notable-${outcome}`)!,
+      {
+        offset: 0,
+        length: this.notableEnd[outcome],
+      },
+      0,
+    );
+    for (;;) {
+      const line = await reader.nextText();
+      if (line === undefined) return;
+      yield JSON.parse(line) as SummaryResult;
+    }
   }
 
   /** snapshot.json: the header's JSON with the spooled arrays copied into their places. */
@@ -758,6 +816,8 @@ export class EvidencePackageStream {
     await out.close();
   }
 }
+
+const OUTCOMES_LISTED: readonly NotableOutcome[] = ["fail", "unknown", "excepted"];
 
 const POPULATION_HEAD = [
   "repository",

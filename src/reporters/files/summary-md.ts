@@ -34,6 +34,81 @@ export interface SummaryInput {
 }
 
 export function renderSummary(input: SummaryInput): string {
+  const lines = headLines(input);
+  for (const outcome of ["fail", "unknown"] as const) {
+    const matching = input.notable.filter((result) => result.outcome === outcome);
+    lines.push(...sectionHead(outcome, matching.length));
+    if (matching.length === 0) continue;
+    for (const row of input.rows) {
+      const forControl = matching.filter((result) => result.control === row.id);
+      if (forControl.length === 0) continue;
+      lines.push(...controlHead(row));
+      for (const result of forControl) lines.push(resultLine(result));
+      lines.push("");
+    }
+  }
+  const excepted = input.notable.filter((result) => result.outcome === "excepted");
+  lines.push(...exceptedHead(excepted.length));
+  if (excepted.length > 0) {
+    for (const result of excepted) lines.push(exceptedLine(result));
+    lines.push("");
+  }
+  lines.push(...unreadableLines(input.unreadable));
+  return lines.join("\n");
+}
+
+/** The outcomes summary.md lists, subject by subject. */
+export type NotableOutcome = "fail" | "unknown" | "excepted";
+
+/**
+ * What a summary streamed from disk says: the listed results are not in memory but read back, those
+ * of one outcome at a time in report order, as often as needed (once per control listed).
+ */
+export interface StreamedSummaryInput extends Omit<SummaryInput, "notable"> {
+  /** How many results of each outcome are listed, by control. */
+  counts: Record<NotableOutcome, ReadonlyMap<string, number>>;
+  notable: (outcome: NotableOutcome) => AsyncIterable<SummaryResult>;
+}
+
+/**
+ * summary.md written a line at a time, byte for byte what renderSummary gives for the same results:
+ * an audit of 100,000 changes lists tens of thousands of failures, and none is held in memory.
+ */
+export async function writeSummary(
+  input: StreamedSummaryInput,
+  write: (text: string) => Promise<void>,
+): Promise<void> {
+  // renderSummary joins its lines with "\n" and its last line is empty: every other line ends in one
+  const put = async (lines: string[]): Promise<void> => {
+    if (lines.length > 0) await write(`${lines.join("\n")}\n`);
+  };
+  const total = (outcome: NotableOutcome): number =>
+    [...input.counts[outcome].values()].reduce((sum, n) => sum + n, 0);
+  await put(headLines(input));
+  for (const outcome of ["fail", "unknown"] as const) {
+    const count = total(outcome);
+    await put(sectionHead(outcome, count));
+    if (count === 0) continue;
+    for (const row of input.rows) {
+      if ((input.counts[outcome].get(row.id) ?? 0) === 0) continue;
+      await put(controlHead(row));
+      for await (const result of input.notable(outcome)) {
+        if (result.control === row.id) await write(`${resultLine(result)}\n`);
+      }
+      await put([""]);
+    }
+  }
+  const excepted = total("excepted");
+  await put(exceptedHead(excepted));
+  if (excepted > 0) {
+    for await (const result of input.notable("excepted")) await write(`${exceptedLine(result)}\n`);
+    await put([""]);
+  }
+  const tail = unreadableLines(input.unreadable);
+  await put(tail.slice(0, -1));
+}
+
+function headLines(input: Omit<SummaryInput, "notable">): string[] {
   const { report, rows } = input;
   const lines: string[] = [];
   lines.push(`# SOC 2 evidence summary: ${markdownText(input.organization)}`, "");
@@ -59,57 +134,46 @@ export function renderSummary(input: SummaryInput): string {
     );
   }
   lines.push("");
+  return lines;
+}
 
-  section(lines, "Failing", input.notable, "fail", rows);
-  section(lines, "Unknown (could not be decided)", input.notable, "unknown", rows);
+function sectionHead(outcome: "fail" | "unknown", count: number): string[] {
+  const heading = outcome === "fail" ? "Failing" : "Unknown (could not be decided)";
+  return count === 0 ? [`## ${heading}: 0`, "", "None.", ""] : [`## ${heading}: ${count}`, ""];
+}
 
-  const excepted = input.notable.filter((result) => result.outcome === "excepted");
-  lines.push("## Excepted (accepted risk)", "");
-  if (excepted.length === 0) lines.push("None.", "");
-  else {
-    for (const result of excepted) {
-      const exception = result.exception;
-      const covered = exception
-        ? `${markdownText(exception.reason)}; approved by ${markdownUser(exception.approvedBy)}, ` +
-          `expires ${markdownCode(exception.expires)} (${markdownCode(exception.source)})`
-        : "no exception recorded";
-      lines.push(`- ${markdownCode(result.control)} ${subjectText(result)}: ${covered}`);
-    }
-    lines.push("");
-  }
+function controlHead(row: { id: string; title: string }): string[] {
+  return [`### ${markdownCode(row.id)} ${markdownText(row.title)}`, ""];
+}
 
-  lines.push("## Facts that could not be read", "");
-  if (input.unreadable.length === 0) lines.push("None: every fact the controls need was readable.");
-  for (const fact of input.unreadable) {
+function resultLine(result: SummaryResult): string {
+  return `- ${subjectText(result)}: ${markdownText(result.reason)}`;
+}
+
+function exceptedHead(count: number): string[] {
+  return count === 0 ? ["## Excepted (accepted risk)", "", "None.", ""] : ["## Excepted (accepted risk)", ""];
+}
+
+function exceptedLine(result: SummaryResult): string {
+  const exception = result.exception;
+  const covered = exception
+    ? `${markdownText(exception.reason)}; approved by ${markdownUser(exception.approvedBy)}, ` +
+      `expires ${markdownCode(exception.expires)} (${markdownCode(exception.source)})`
+    : "no exception recorded";
+  return `- ${markdownCode(result.control)} ${subjectText(result)}: ${covered}`;
+}
+
+function unreadableLines(unreadable: Snapshot["unreadable"]): string[] {
+  const lines = ["## Facts that could not be read", ""];
+  if (unreadable.length === 0) lines.push("None: every fact the controls need was readable.");
+  for (const fact of unreadable) {
     lines.push(
       `- ${markdownCode(fact.subject)}: ${markdownText(fact.what)}, needs ${markdownCode(fact.permission)} ` +
         `(${markdownText(fact.reason)})`,
     );
   }
   lines.push("");
-  return lines.join("\n");
-}
-
-function section(
-  lines: string[],
-  heading: string,
-  results: readonly SummaryResult[],
-  outcome: "fail" | "unknown",
-  rows: { id: string; title: string }[],
-): void {
-  const matching = results.filter((result) => result.outcome === outcome);
-  lines.push(`## ${heading}: ${matching.length}`, "");
-  if (matching.length === 0) {
-    lines.push("None.", "");
-    return;
-  }
-  for (const row of rows) {
-    const forControl = matching.filter((result) => result.control === row.id);
-    if (forControl.length === 0) continue;
-    lines.push(`### ${markdownCode(row.id)} ${markdownText(row.title)}`, "");
-    for (const result of forControl) lines.push(`- ${subjectText(result)}: ${markdownText(result.reason)}`);
-    lines.push("");
-  }
+  return lines;
 }
 
 function subjectText(result: SummaryResult): string {
