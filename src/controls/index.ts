@@ -13,6 +13,8 @@ import { outsideCollaboratorAccess } from "./cc6-outside-collaborator-access.js"
 import { deployKeyWrite } from "./cc6-deploy-key-write.js";
 import { repoAdminCount } from "./cc6-repo-admin-count.js";
 import { staleInvitations } from "./cc6-stale-invitations.js";
+import { inactiveAccess } from "./cc6-inactive-access.js";
+import { leavers } from "./cc6-leavers.js";
 
 /** Every control soc2-bot knows, in report order. Adding a control: one file, one line here. */
 export const CONTROLS: readonly AnyControl[] = [
@@ -30,6 +32,8 @@ export const CONTROLS: readonly AnyControl[] = [
   deployKeyWrite,
   repoAdminCount,
   staleInvitations,
+  inactiveAccess,
+  leavers,
 ];
 
 export function findControl(id: string): AnyControl | undefined {

@@ -95,6 +95,11 @@ export interface PeopleDirectory {
   personOf(identity: { login?: string | null; email?: string | null }): string | null;
   /** The policy's id of a person key ("person:alice" -> "alice"), for evidence; else the login or e-mail. */
   describe(key: string): string;
+  /**
+   * The policy's people (key "person:<id>") with their last day (YYYY-MM-DD) when the policy gives
+   * one, for the leavers control. Absent: the directory names nobody.
+   */
+  persons?: readonly { key: string; leftOn?: string }[];
 }
 
 export interface ControlContext<P> {

@@ -35,6 +35,7 @@ import { EvidencePackageStream } from "../reporters/files/index.js";
 import { TOOL_VERSION } from "../version.js";
 import { collectAuditStream, type AuditOptions, type AuditStart } from "./audit.js";
 import { policySetFor } from "./policies.js";
+import { accessFacts } from "./access-facts.js";
 
 export interface AuditJob extends AuditOptions {
   /** Where the evidence package goes (replaced whole when complete). */
@@ -80,6 +81,8 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
   const collected: CollectedRepositoryFacts[] = [];
   const repositoryFiles: PolicyFile[][] = [];
   const observed: RecordedObservation[] = [];
+  // the organization's access controls read collaborators and latest activity of every repository
+  const access = accessFacts();
   let start: AuditStart | undefined;
   let organizationPolicies: PolicySet | undefined;
   const now = job.now ?? (() => new Date());
@@ -118,6 +121,7 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
           ...(reported ? { sortedAs: judged.results } : {}),
         });
         collected[index] = collectedOfRepository(repository.repository, repository.changeRequests);
+        access.add(repository.repository, repository.changeRequests, repository.directPushes);
         repositoryFiles[index] = repository.policyFiles;
         // let webhooks in between repositories: an audit in the app's process never holds it long
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -152,7 +156,12 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
         observed.push(...recorded);
       }
     }
-    const organizationResults = evaluateOrganization(snapshot, policies, at, controls);
+    const organizationResults = evaluateOrganization(
+      { ...snapshot, ...access.snapshotPart() },
+      policies,
+      at,
+      controls,
+    );
     const summary = collectedSummaryOf(
       header.snapshot.unreadable,
       collected.filter((entry) => entry !== undefined),

@@ -133,6 +133,10 @@ export function peopleDirectory(people: readonly Person[], host: Host): PeopleDi
       if ((kind === "login" || kind === "email") && value !== undefined) return value;
       return key;
     },
+    persons: people.map((person) => ({
+      key: `person:${person.id}`,
+      ...(person.leftOn !== undefined && { leftOn: person.leftOn }),
+    })),
   };
 }
 

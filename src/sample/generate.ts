@@ -369,8 +369,33 @@ export function generateSampleOrganization(options: SampleOptions = {}): SampleO
     }
   }
 
+  // ---- access: who uses their write access, who left ----
+  // The owners only administer (they open, review and merge nothing) and the contractor's work
+  // ended: idle write access. The engineers' activity is drawn at random above, so whether each was
+  // active in the last 90 days follows from the records generated.
+  const lastActive = lastActivityOf(changeRequests, directPushes);
+  const recentFrom = Date.parse(PERIOD.until) - 90 * 24 * 60 * 60 * 1000;
+  const writers = [
+    ...logins,
+    ...(repositories.some((repo) => repo.fullName === `${org}/${OUTSIDE_WRITER_REPO}`) ? [outsider] : []),
+  ];
+  for (const login of writers) {
+    if ((lastActive.get(login) ?? 0) < recentFrom) expect("cc6.inactive-access", `${org}:@${login}`);
+  }
+  for (const repository of repositories) {
+    if (!repository.deployKeys.known) continue;
+    for (const key of repository.deployKeys.value) {
+      // GitHub's deploy key last_used is not collected: whether a key that can push was used is unknown
+      if (!key.readOnly)
+        expect("cc6.inactive-access", deployKeySubject(repository.fullName, key.id).id, "unknown");
+    }
+  }
+  // Erin (an owner) left on 2026-09-30 and still holds admin; the contractor is in nobody's people.
+  expect("cc6.leavers", memberSubject(org, LEAVER).id);
+  if (writers.includes(outsider)) expect("cc6.leavers", `${org}:@${outsider}`, "unknown");
+
   const exceptedPush = directPushes.find((push) => push.repository === `${org}/${EXCEPTED_PUSH_REPO}`);
-  const organizationPolicy = samplePolicy(org, exceptedPush);
+  const organizationPolicy = samplePolicy(org, exceptedPush, logins);
   const snapshot: Snapshot = {
     schemaVersion: SNAPSHOT_SCHEMA_VERSION,
     collector: {
@@ -617,7 +642,35 @@ function commit(sha: string, login: string, at: string): Commit {
   };
 }
 
-function samplePolicy(org: string, exceptedPush: DirectPush | undefined): string {
+/** The sample's own record of when each login last did something: opened, committed, pushed, reviewed, merged. */
+function lastActivityOf(changeRequests: ChangeRequest[], directPushes: DirectPush[]): Map<string, number> {
+  const last = new Map<string, number>();
+  const saw = (login: string | null, time: string | null): void => {
+    if (!login || !time) return;
+    last.set(login, Math.max(last.get(login) ?? 0, Date.parse(time)));
+  };
+  for (const cr of changeRequests) {
+    saw(cr.author, cr.createdAt);
+    saw(cr.mergedBy, cr.mergedAt);
+    for (const commit of cr.commits) {
+      saw(commit.authorLogin, commit.authoredAt);
+      saw(commit.committerLogin, commit.committedAt);
+    }
+    for (const push of cr.pushes) saw(push.actor, push.at);
+    for (const review of cr.reviews) saw(review.reviewer, review.submittedAt);
+  }
+  for (const push of directPushes) {
+    saw(push.pushedBy, push.pushedAt ?? push.at);
+    saw(push.authorLogin, push.at);
+    saw(push.committerLogin, push.at);
+  }
+  return last;
+}
+
+/** The member of the sample who left, still holding access. */
+const LEAVER = "erin";
+
+function samplePolicy(org: string, exceptedPush: DirectPush | undefined, logins: readonly string[]): string {
   const exception = exceptedPush
     ? `  - control: cc8.no-direct-push
     subject: { repository: ${exceptedPush.repository}, commit: ${exceptedPush.sha.slice(0, 12)} }
@@ -637,5 +690,12 @@ ${exception}  - control: cc6.outside-collaborator-access
     reason: "Contract ended; this exception expired and no longer applies"
     approved_by: alice
     expires: 2026-06-30
+people:
+${logins
+  .map(
+    (login) =>
+      `  ${login}: { github: [${login}], gitlab: [${login}]${login === LEAVER ? ", left_on: 2026-09-30" : ""} }`,
+  )
+  .join("\n")}
 `;
 }

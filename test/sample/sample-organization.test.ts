@@ -21,6 +21,8 @@ describe("the built-in sample organization", () => {
     expect([...controls].sort()).toEqual([
       "cc6.base-permission",
       "cc6.deploy-key-write",
+      "cc6.inactive-access",
+      "cc6.leavers",
       "cc6.member-2fa",
       "cc6.org-2fa-required",
       "cc6.outside-collaborator-access",
