@@ -48,6 +48,7 @@ const processIo: Io = {
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  if (io === processIo) endQuietlyOnClosedStdout();
   let code: number = EXIT.usage;
   const program = buildProgram(io, handlers(io), (exit) => {
     code = exit;
@@ -59,6 +60,22 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     if (error instanceof CommanderError) return exitCodeOfCommander(error);
     return reportError(error, io);
   }
+}
+
+let stdoutWatched = false;
+
+/**
+ * A reader that stops early (`evaluate ... | head`) closes the pipe: what is left has nobody to
+ * read it, so the command ends quietly (with the exit code it has so far) instead of dying on an
+ * unhandled EPIPE. Here, not at the entry point, so every way of starting the CLI (bin, tsx) has it.
+ */
+function endQuietlyOnClosedStdout(): void {
+  if (stdoutWatched) return;
+  stdoutWatched = true;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(typeof process.exitCode === "number" ? process.exitCode : EXIT.ok);
+  });
 }
 
 /** Each command's work, loaded when it runs (the demo and the audit pull in much more than evaluate). */
@@ -291,12 +308,6 @@ const invokedDirectly =
 if (invokedDirectly) {
   // Settings kept in .env (as the app's manifest flow writes them) apply; the environment wins.
   loadEnvFile();
-  // A reader that stops early (`evaluate ... | head`) closes the pipe: what is left has nobody to
-  // read it, so the command ends quietly instead of dying on an unhandled EPIPE.
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    process.exit(typeof process.exitCode === "number" ? process.exitCode : EXIT.ok);
-  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
