@@ -171,8 +171,31 @@ class Output {
 /** One spooled result: its sort keys (control order, subject id, reason), the result, a title. */
 type ResultLine = [number, string, string, Result, string | null];
 
-/** How much of a run is read at once: hundreds of runs are read side by side in the merge. */
+/** How much of a run is read at once, at most: hundreds of runs are read side by side in the merge. */
 const READ_PIECE = 16 * 1024;
+/**
+ * What the runs read side by side may hold in text at once, all together: with 1,000 repositories a
+ * piece of 16 KB each would keep 16 MB (more as strings) for the merge alone, growing with the
+ * organization; pieces get smaller instead (a line longer than a piece is read in several).
+ */
+const MERGE_TEXT_BUDGET = 4 * 1024 * 1024;
+const MIN_READ_PIECE = 2 * 1024;
+
+/** The piece size for `runs` runs read side by side. */
+function readPieceFor(runs: number): number {
+  return Math.max(MIN_READ_PIECE, Math.min(READ_PIECE, Math.floor(MERGE_TEXT_BUDGET / Math.max(1, runs))));
+}
+
+/**
+ * One buffer the readers of a pass read into, one read at a time (each read is decoded before the
+ * next starts): a buffer per run would be 16 KB times the repositories.
+ */
+class ReadBuffer {
+  readonly buffer: Buffer;
+  constructor(readonly piece: number) {
+    this.buffer = Buffer.alloc(piece);
+  }
+}
 
 /** Reads one sorted run of result lines from the results spool, a few KB at a time. */
 class RunReader {
@@ -180,14 +203,14 @@ class RunReader {
   private readonly end: number;
   private text = "";
   private readonly decoder = new StringDecoder("utf8");
-  /** Read into again and again: a run's reads allocate nothing but the text they decode. */
-  private buffer: Buffer | undefined;
   head: ResultLine | undefined;
 
   constructor(
     private readonly spool: Spool,
     range: Range,
     readonly run: number,
+    /** Shared by the readers of one pass, which never read at the same time. */
+    private readonly read: ReadBuffer = new ReadBuffer(READ_PIECE),
   ) {
     this.position = range.offset;
     this.end = range.offset + range.length;
@@ -209,8 +232,8 @@ class RunReader {
         return line;
       }
       if (this.position >= this.end) return undefined;
-      const size = Math.min(READ_PIECE, this.end - this.position);
-      const buffer = (this.buffer ??= Buffer.alloc(READ_PIECE));
+      const size = Math.min(this.read.piece, this.end - this.position);
+      const buffer = this.read.buffer;
       const { bytesRead } = await this.spool.handle.read(buffer, 0, size, this.position);
       if (bytesRead === 0) throw new Error("a spool file ended before its range");
       this.position += bytesRead;
@@ -643,8 +666,10 @@ export class EvidencePackageStream {
     const runs: [Range, number][] = [[organizationRun, -1]];
     const all = this.ranges.get("results")!;
     for (let i = 0; i < all.length; i += 1) if (all[i] && all[i]!.length > 0) runs.push([all[i]!, i]);
+    // the runs are read one at a time (each awaited in turn), into one buffer
+    const read = new ReadBuffer(readPieceFor(runs.length));
     for (const [range, run] of runs) {
-      const reader = new RunReader(spool, range, run);
+      const reader = new RunReader(spool, range, run, read);
       await reader.next();
       if (reader.head) heap.push(reader);
     }
