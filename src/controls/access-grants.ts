@@ -68,7 +68,11 @@ export function writeGrants(organization: Organization, snapshot: Snapshot): Wri
     organization.members.known ? organization.members.value.map((member) => member.login.toLowerCase()) : [],
   );
 
-  for (const repository of snapshot.repositories) {
+  // by name: an audit collects repositories in whatever order they finish, and evidence must not vary
+  const repositories = [...snapshot.repositories].sort((a, b) =>
+    a.fullName < b.fullName ? -1 : a.fullName > b.fullName ? 1 : 0,
+  );
+  for (const repository of repositories) {
     if (!repository.collaborators.known) {
       const { permission, reason } = repository.collaborators;
       gaps.push(`the collaborators of ${repository.fullName}: ${permission} (${reason})`);
