@@ -6,6 +6,7 @@ import { createGitLabEndpoint } from "../../src/app/gitlab.js";
 import { openLedger, type JudgementContent, type Ledger } from "../../src/ledger/index.js";
 import { createGitLabHost } from "../../src/providers/gitlab/index.js";
 import { GITLAB_STATUS_NAME } from "../../src/providers/gitlab/index.js";
+import { readChangesMarker } from "../../src/reporters/findings/fingerprint.js";
 import {
   API,
   BASE,
@@ -362,7 +363,7 @@ describe("GitLab endpoint", () => {
     expect(logged).not.toContain("glpat-leakedtoken");
   });
 
-  it("turns a merged merge request that failed controls into one finding issue each", async () => {
+  it("lists a merged merge request that failed controls in one finding issue per control and project", async () => {
     const merged = fixture<Record<string, unknown>>("merge-request");
     mockMergeRequestReads(merged, { ...fixture<Record<string, unknown>>("mr-approvals"), approved_by: [] });
     mockProjectMembers();
@@ -408,15 +409,26 @@ describe("GitLab endpoint", () => {
 
     expect(await deliver(mergeRequestHook("merge", "merged"), SECRET)).toBe(202);
 
-    // No approval, and merged while the approval rule was unsatisfied: two findings, no status.
+    // No approval, and merged while the approval rule was unsatisfied: two findings, no status. By
+    // default (findings.group_change_requests: by_repository) each is the issue of its control and
+    // project, listing !12 (GitLab's name for a merge request; #12 would be an issue) with its link.
     expect(created.map((issue) => issue.labels)).toEqual([
       ["soc2", "CC8.1", "cc8.independent-approval"],
       ["soc2", "CC8.1", "cc8.no-bypass"],
     ]);
     expect(created.map((issue) => issue.title)).toEqual([
-      "[soc2] cc8.independent-approval: acme/api#12 — 0 independent approvals, 1 required: nobody else approved it",
-      "[soc2] cc8.no-bypass: acme/api#12 — Merged by alice bypassing branch protection",
+      "[soc2] cc8.independent-approval: acme/api — 1 merged change request fails",
+      "[soc2] cc8.no-bypass: acme/api — 1 merged change request fails",
     ]);
+    const listed = created.map((issue) => String(issue.description));
+    for (const description of listed) {
+      expect(readChangesMarker(description)?.failing).toEqual([12]);
+      expect(description).toContain(
+        "- [acme/api\\!\u200B12](https://gitlab.example.com/acme/api/-/merge_requests/12) — ",
+      );
+    }
+    expect(listed[0]).toContain("0 independent approvals, 1 required: nobody else approved it");
+    expect(listed[1]).toContain("Merged by alice bypassing branch protection");
     expect(log.error).not.toHaveBeenCalled();
     // Judged at merge time, and recorded as such.
     const recorded = (await judgements()).filter((j) => j.trigger === "merge");

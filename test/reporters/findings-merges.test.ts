@@ -163,3 +163,33 @@ describe("merges of one repository failing one control", () => {
     expect(readChangesMarker(opened[0]?.body)?.failing).toEqual([1, 5]);
   });
 });
+
+describe("GitLab merge requests", () => {
+  it("are listed as !n (GitLab's #n is an issue), and a second merge keeps the first one's line", async () => {
+    const store = newStore();
+    const mergeRequest = (number: number): Result => {
+      const result = noBypass(number, "fail");
+      return {
+        ...result,
+        subject: {
+          ...result.subject,
+          url: `https://gitlab.example.com/acme-demo/api/-/merge_requests/${number}`,
+        },
+      };
+    };
+    await syncFindings(createFakeTracker(store), [mergeRequest(12)], mergeSync(MERGED_FIRST));
+    const first = store.issues[0]!.body;
+    const line =
+      "- [acme\\-demo/api\\!\u200B12](https://gitlab.example.com/acme-demo/api/-/merge_requests/12) — ";
+    expect(first).toContain(line);
+    expect(first).not.toContain("api\\#");
+
+    const tracker = createFakeTracker(store);
+    await syncFindings(tracker, [mergeRequest(13)], mergeSync(MERGED_SECOND));
+    const [issue] = openIssues(tracker);
+    expect(readChangesMarker(issue?.body)?.failing).toEqual([12, 13]);
+    // #12's line read back from the body, as it was (no result of this run names it).
+    expect(issue?.body).toContain(`${line}Merged by walter bypassing branch protection\\.`);
+    expect(issue?.body).toContain("(https://gitlab.example.com/acme-demo/api/-/merge_requests/13)");
+  });
+});

@@ -271,8 +271,8 @@ export function urlTemplateOf(url: string | null | undefined, number: number): s
 
 /**
  * One line of a grouped finding: the change (linked) and what fails. The lifecycle reads the number
- * back from an earlier body (after the "#" the label ends in); a change without an address is a code
- * span, where neither GitHub nor GitLab links "#12".
+ * back from an earlier body (after the "#", or GitLab's "!", the label ends in); a change without an
+ * address is a code span, where neither GitHub nor GitLab links "#12".
  */
 export function changeLine(
   repository: string,
@@ -281,13 +281,15 @@ export function changeLine(
   what: string,
 ): string {
   const href = safeUrl(url);
+  // GitLab names a merge request `!12` (its `#12` is an issue); GitHub a pull request `#12`.
+  const sigil = href && /\/-\/merge_requests\/\d+$/.test(href) ? "!" : "#";
   const label = href
-    ? `[${markdownText(`${repository}#${number}`)}](${href})`
+    ? `[${markdownText(`${repository}${sigil}${number}`)}](${href})`
     : codeCell(`${repository}#${number}`);
   return `- ${label} — ${markdownText(clip(what, 300))}`;
 }
 
-const LINE = /^- (?:\[.*#\u200B?(\d+)\]\(|`[^`]*#\u200B?(\d+)`)/;
+const LINE = /^- (?:\[.*[#!]\u200B?(\d+)\]\(|`[^`]*#\u200B?(\d+)`)/;
 
 /** The lines of an earlier grouped body, by change number: a change no result names keeps its line. */
 export function changeLinesOf(body: string | null | undefined): Map<number, string> {
