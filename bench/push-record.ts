@@ -100,7 +100,7 @@ export async function measurePushRecord(options: {
     await filler.close();
     const fill = filler.ready;
     options.log?.(
-      `  push record (${backend}): ${fill.deliveries} push webhooks of ${fill.branches} branches recorded in ${(fill.wallMs / 1000).toFixed(1)} s`,
+      `  push record (${backend}): ${fill.deliveries} push webhooks of ${fill.branches} branches recorded, and the ${fill.checkpoints} reconciliation checkpoints the app would have written from ${fill.reconciledFrom} to ${fill.reconciledTo} (every 2 days; the audit trusts the record only over them), in ${(fill.wallMs / 1000).toFixed(1)} s`,
     );
     const withRecord = await measure(RECORD_TOKEN, ledger);
     options.log?.(`  with the push record: ${describe(withRecord, sim.ready.mergedPullRequests)}`);

@@ -32,6 +32,9 @@ describe("push record benchmark", () => {
         figures.withoutRecord.requests - figures.withoutRecord.activityRequests,
       );
       expect(figures.fill.deliveries).toBeGreaterThan(figures.mergedPullRequests);
+      // The record is trusted only over reconciled spans: the fill wrote the app's checkpoints too.
+      expect(figures.fill.checkpoints).toBeGreaterThan(0);
+      expect(Date.parse(figures.fill.reconciledFrom)).toBeLessThan(Date.parse(figures.fill.reconciledTo));
     }
     expect(pushRecordLines([uniform])[0]).toMatch(
       /^- 3x5 \(15 PRs, ledger on (PGlite|PostgreSQL)\): [\d.]+ requests per 1,000 PRs for the first audit .* results identical$/,
