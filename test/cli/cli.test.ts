@@ -57,7 +57,9 @@ describe("soc2-bot evaluate", () => {
     const snapshot = await tempFile("snapshot.json", JSON.stringify(failing));
     const policy = await tempFile(
       "org.yml",
-      "version: 1\ncontrols:\n  cc8.independent-approval:\n    enabled: false\n  cc8.approval-covers-final-code:\n    enabled: false\n  cc8.no-bypass:\n    enabled: false\n",
+      "version: 1\ncontrols:\n  cc8.independent-approval:\n    enabled: false\n  cc8.approval-covers-final-code:\n    enabled: false\n  cc8.no-bypass:\n    enabled: false\n" +
+        // bob, who wrote nothing in it, would fail as inactive write access
+        "  cc6.inactive-access:\n    enabled: false\n",
     );
     const out = await mkdtemp(join(tmpdir(), "soc2-out-"));
     const io = memoryIo();
