@@ -190,6 +190,12 @@ describe("peopleDirectory", () => {
     expect(gitlab.personOf({ email: "alice@acme.com" })).toBe("person:alice");
   });
 
+  it("lists the people with their last day, for the leavers control", () => {
+    const leaving = peopleDirectory([...people, { id: "bob", github: ["bob"], gitlab: [], emails: [], leftOn: "2026-06-30" }], "github"); // prettier-ignore
+    expect(leaving.persons).toEqual([{ key: "person:alice" }, { key: "person:bob", leftOn: "2026-06-30" }]);
+    expect(leaving.personOf({ login: "BOB" })).toBe("person:bob");
+  });
+
   it("keeps the other host's logins apart: `adoe` on GitHub is someone else", () => {
     expect(github.personOf({ login: "adoe" })).toBe("login:adoe");
     expect(gitlab.personOf({ login: "alice" })).toBe("login:alice");
