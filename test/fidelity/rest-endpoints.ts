@@ -127,6 +127,10 @@ export const ENDPOINTS: Endpoint[] = [
     checkedElsewhere: "the answer is not read (a write)",
   },
   {
+    route: "POST /repos/{owner}/{repo}/statuses/{sha}",
+    checkedElsewhere: "the answer is not read (a write): the Action's commit status, test/action/run.test.ts",
+  },
+  {
     route: "GET /user",
     checkedElsewhere: "index.ts validates { login } itself: provider.test.ts 'describeCredentials'",
   },
