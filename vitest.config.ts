@@ -25,6 +25,7 @@ export const SLOW_TESTS = [
   "test/ledger/period-population.test.ts",
   "test/ledger/scheduled-audit.test.ts",
   "test/app/deliveries.test.ts",
+  "test/app/deliveries-reconcile.test.ts",
   "test/app/durable-schedule.test.ts",
   "test/app/jobs.test.ts",
   "test/app/merged-change.test.ts",
