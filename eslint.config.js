@@ -16,7 +16,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ["@octokit/*", "@gitbeaker/*"],
-              message: "Only src/providers (and tests/bench) may talk to a code host client.",
+              message: "Only src/providers (and src/sim, tests, bench) may talk to a code host client.",
             },
           ],
         },
@@ -28,7 +28,7 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },
   {
-    files: ["src/providers/**", "src/app/**", "test/**", "bench/**"],
+    files: ["src/providers/**", "src/app/**", "src/sim/**", "test/**", "bench/**"],
     rules: { "no-restricted-imports": "off" },
   },
 );

@@ -15,7 +15,7 @@ import { runAudit } from "../src/cli/audit.js";
 import { openLedger, pushRecordOf, type LedgerOptions } from "../src/ledger/index.js";
 import { createGitHubClient, createGitHubHost } from "../src/providers/github/index.js";
 import type { ExpectedFinding } from "../src/sample/generate.js";
-import { compareWithExpected, type ExpectedComparison } from "./harness.js";
+import { compareWithExpected, type ExpectedComparison } from "../src/sim/harness.js";
 import { serveWorker } from "./worker.js";
 
 export interface AuditProcessConfig {

@@ -13,7 +13,7 @@
 import { parseArgs } from "node:util";
 import { ProbotOctokit } from "probot";
 import { createGitHubClient } from "../src/providers/github/index.js";
-import { serveSample } from "./harness.js";
+import { serveSample } from "../src/sim/harness.js";
 
 const REPOSITORY_QUERY = `query ($owner: String!, $name: String!) {
   repository(owner: $owner, name: $name) { name isArchived }

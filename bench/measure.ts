@@ -6,12 +6,12 @@
  * REST collector on the same simulated GitHub, with its own token and budget.
  */
 import type { AuditProcessConfig, AuditProcessFigures } from "./audit-process.js";
-import type { ExpectedComparison } from "./harness.js";
+import type { ExpectedComparison } from "../src/sim/harness.js";
 import { collectNaively } from "./naive-collector.js";
 import { shapeName, type OrgShape } from "./shapes.js";
-import type { SimProcessConfig, SimProcessReady, SimProcessStats } from "./sim/process.js";
-import type { RateLimitOptions } from "./sim/rate-limits.js";
-import type { SimulatedGitHubOptions } from "./sim/server.js";
+import type { SimProcessConfig, SimProcessReady, SimProcessStats } from "./sim-process.js";
+import type { RateLimitOptions } from "../src/sim/github/rate-limits.js";
+import type { SimulatedGitHubOptions } from "../src/sim/github/server.js";
 import { forkWorker, type Worker } from "./worker.js";
 
 export type { Size } from "./shapes.js";
@@ -26,7 +26,7 @@ const NAIVE_TOKEN = "naive";
 /** The naive collector is measured on at most this many merged PRs (4 requests each, under 5,000/h). */
 const NAIVE_PULL_REQUEST_BUDGET = 1000;
 
-const SIM_ENTRY = new URL("./sim/process.ts", import.meta.url);
+const SIM_ENTRY = new URL("./sim-process.ts", import.meta.url);
 const AUDIT_ENTRY = new URL("./audit-process.ts", import.meta.url);
 
 export interface AuditFigures {

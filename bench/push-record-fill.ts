@@ -1,7 +1,7 @@
 /**
  * Fills a ledger with the year's push webhooks of a benchmark organization, in a process of its own
  * (the audit's memory stays the audit's): the same sample and world the simulated GitHub serves
- * (bench/sim/process.ts builds it the same way from the shape and seed), each branch's pushes and
+ * (bench/sim-process.ts builds it the same way from the shape and seed), each branch's pushes and
  * merges delivered as the app receives them (src/app/pushes.ts), at the push's time. Then the
  * reconciliation checkpoints the app's scheduler would have written over the same time (the audit
  * trusts the record only over checkpointed spans): one every 2 days, within GitHub's 3 days of
@@ -13,10 +13,10 @@ import { recordPushEvent } from "../src/app/pushes.js";
 import { openLedger, type LedgerOptions } from "../src/ledger/index.js";
 import { recordDeliveriesCheckpoint } from "../src/ledger/pushes.js";
 import { generateSampleOrganization } from "../src/sample/generate.js";
-import { withFindingsRepository } from "./harness.js";
+import { withFindingsRepository } from "../src/sim/harness.js";
 import { sampleOptionsFor, type OrgShape } from "./shapes.js";
-import { pushDeliveriesOf } from "./sim/rest-activity.js";
-import { createWorld } from "./sim/world.js";
+import { pushDeliveriesOf } from "../src/sim/github/rest-activity.js";
+import { createWorld } from "../src/sim/github/world.js";
 import { serveWorker } from "./worker.js";
 
 /** Within GitHub's 3 days of deliveries: consecutive runs leave no hole. */

@@ -19,8 +19,8 @@ import type { AuditProcessConfig, AuditProcessFigures } from "./audit-process.js
 import { simStats, startSimProcess, TOOL_TOKEN } from "./measure.js";
 import type { PushRecordFillConfig, PushRecordFillFigures } from "./push-record-fill.js";
 import { shapeName, type OrgShape, type Size } from "./shapes.js";
-import type { RateLimitOptions } from "./sim/rate-limits.js";
-import type { SimProcessReady } from "./sim/process.js";
+import type { RateLimitOptions } from "../src/sim/github/rate-limits.js";
+import type { SimProcessReady } from "./sim-process.js";
 import { forkWorker } from "./worker.js";
 
 const AUDIT_ENTRY = new URL("./audit-process.ts", import.meta.url);

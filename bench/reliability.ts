@@ -29,9 +29,9 @@ import { runChangeCheck } from "../src/pipeline/change-check.js";
 import { createGitHubClient, createGitHubHost } from "../src/providers/github/index.js";
 import { CHECK_NAME } from "../src/reporters/check.js";
 import { generateSampleOrganization } from "../src/sample/generate.js";
-import { withFindingsRepository, FINDINGS_REPOSITORY } from "./harness.js";
-import { startSimulatedGitHub, type SimulatedGitHub } from "./sim/server.js";
-import { createWorld, userId, type World } from "./sim/world.js";
+import { withFindingsRepository, FINDINGS_REPOSITORY } from "../src/sim/harness.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../src/sim/github/server.js";
+import { createWorld, userId, type World } from "../src/sim/github/world.js";
 
 const execute = promisify(execFile);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

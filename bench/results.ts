@@ -6,7 +6,7 @@ import { breakdownLines } from "./pr-check.js";
 import { pushRecordLines } from "./push-record.js";
 import type { BenchReport, CheckFigures, Slopes } from "./run.js";
 import { isLongTail, shapeName } from "./shapes.js";
-import { resolveRateLimits } from "./sim/rate-limits.js";
+import { resolveRateLimits } from "../src/sim/github/rate-limits.js";
 
 /** Issue 12's targets. */
 const TARGET_PER_THOUSAND = 15;
@@ -259,7 +259,7 @@ export function renderResults(report: BenchReport, run: { command: string; date:
     `- Full sizes: \`npm run bench -- --sizes 10x100,100x100,1000x100 --long-tail 1000x100000 --latency 50\` (add \`--enterprise-cloud\` for an Enterprise Cloud installation's budget).`,
     `- Machine: ${osType()} ${release()}, ${cpu.length} x ${cpu[0]?.model ?? "unknown CPU"}, ` +
       `${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}`,
-    `- Simulated GitHub (bench/sim) in its own process on 127.0.0.1, ${report.options.latencyMs} ms latency per request, ` +
+    `- Simulated GitHub (src/sim/github) in its own process on 127.0.0.1, ${report.options.latencyMs} ms latency per request, ` +
       `with GitHub's documented rate limits per token on a real-time clock: ${limits.restPerHour} REST requests and ` +
       `${limits.graphqlPointsPerHour} GraphQL points per hour${report.options.rateLimits.enterpriseCloud ? " (Enterprise Cloud installation)" : ""}, ` +
       `${limits.graphqlSecondaryPointsPerMinute} GraphQL secondary points per minute, ${limits.concurrentRequests} concurrent requests; ` +

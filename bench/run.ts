@@ -45,7 +45,7 @@ import {
 } from "./pr-check.js";
 import { renderResults } from "./results.js";
 import { isLongTail, type LongTailSize, type OrgShape, type Size } from "./shapes.js";
-import type { RateLimitOptions } from "./sim/rate-limits.js";
+import type { RateLimitOptions } from "../src/sim/github/rate-limits.js";
 
 export interface BenchOptions {
   /** Uniform organizations: R repositories x P merged PRs each. */

@@ -9,8 +9,8 @@ import {
   markdownText,
   markdownUser,
   titleText,
-} from "../src/reporters/escape.js";
-import { characterLength, GITHUB_LIMITS, GITLAB_LIMITS } from "../src/reporters/limits.js";
+} from "../src/text/escape.js";
+import { characterLength, GITHUB_LIMITS, GITLAB_LIMITS } from "../src/text/limits.js";
 import { examplePayload } from "./fixtures/app/github-app.js";
 import { makeChangeRequest } from "./fixtures/build.js";
 

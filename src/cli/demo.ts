@@ -6,7 +6,7 @@ import {
   githubHostFor,
   period,
   serveSample,
-} from "../../bench/harness.js";
+} from "../sim/harness.js";
 import type { EvaluationReport } from "../engine/index.js";
 import { openLedger } from "../ledger/index.js";
 import { runAudit } from "./audit.js";
@@ -24,7 +24,7 @@ import type { DemoOptions } from "./program.js";
 export async function demoCommand(values: DemoOptions, io: Io): Promise<number> {
   if (values.gitlab) {
     // The same audit, through the GitLab provider, against a simulated GitLab group on 127.0.0.1.
-    const { runGitLabDemo } = await import("../../bench/sim-gitlab/demo.js");
+    const { runGitLabDemo } = await import("./demo-gitlab.js");
     return runGitLabDemo(
       io,
       resolve(values.out === "out/demo" ? "out/demo-gitlab" : (values.out ?? "out/demo-gitlab")),

@@ -15,7 +15,7 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { csvRow } from "../reporters/escape.js";
+import { csvRow } from "../text/escape.js";
 import { stableJson } from "../reporters/files/index.js";
 import { sha256File } from "../reporters/files/manifest.js";
 import { TOOL_VERSION } from "../version.js";

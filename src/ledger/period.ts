@@ -68,7 +68,7 @@ import {
   type PopulationJudge,
   type PopulationRow,
 } from "../reporters/files/period-population.js";
-import { csvRow } from "../reporters/escape.js";
+import { csvRow } from "../text/escape.js";
 import type { ChainedRecord, Json } from "./chain.js";
 import { coverageFromLedger } from "./coverage.js";
 import type { Queryable } from "./database.js";

@@ -7,9 +7,9 @@ import type { Outcome, Result } from "../controls/types.js";
 import type { PolicyError } from "../errors.js";
 import type { ChangeRequest } from "../model/index.js";
 import type { CheckConclusion, CheckReport } from "../providers/types.js";
-import { markdownCode, markdownText, markdownUser } from "./escape.js";
+import { markdownCode, markdownText, markdownUser } from "../text/escape.js";
 import { codeCell, codeText, formatTime, linkText, shortSha, userCell } from "./findings/format.js";
-import { clipBytes, clipCharacters, GITHUB_LIMITS, utf8Length } from "./limits.js";
+import { clipBytes, clipCharacters, GITHUB_LIMITS, utf8Length } from "../text/limits.js";
 
 export const CHECK_NAME = "SOC 2 change management";
 /**

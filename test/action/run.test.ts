@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { period, serveSample, type ServedSample } from "../../bench/harness.js";
+import { period, serveSample, type ServedSample } from "../../src/sim/harness.js";
 import { withOpenPullRequests, type OpenPullRequests } from "../../bench/pr-check.js";
-import { findRepository } from "../../bench/sim/world.js";
+import { findRepository } from "../../src/sim/github/world.js";
 import { runAction } from "../../src/action/run.js";
 
 const require = createRequire(import.meta.url);

@@ -7,12 +7,12 @@
  */
 import { performance } from "node:perf_hooks";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { FINDINGS_REPOSITORY, githubHostFor, serveSample, type ServedSample } from "../../bench/harness.js";
-import type { SimIssue, SimRepository } from "../../bench/sim/world.js";
+import { FINDINGS_REPOSITORY, githubHostFor, serveSample, type ServedSample } from "../../src/sim/harness.js";
+import type { SimIssue, SimRepository } from "../../src/sim/github/world.js";
 import { WEAKENING_CONTROL } from "../../src/pipeline/alerts.js";
 import { createScheduledAudit } from "../../src/app/index.js";
 import { openLedger, type Ledger } from "../../src/ledger/index.js";
-import { markdownText } from "../../src/reporters/escape.js";
+import { markdownText } from "../../src/text/escape.js";
 import type { BranchRule } from "../../src/model/index.js";
 import { examplePayload, loadApp, type TestApp } from "../fixtures/app/github-app.js";
 import { BACKENDS, testBackend } from "../ledger/backends.js";

@@ -14,8 +14,8 @@ import {
   withOpenPullRequests,
   type EventTrace,
 } from "../../bench/pr-check.js";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../bench/sim/server.js";
-import { createWorld } from "../../bench/sim/world.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../src/sim/github/server.js";
+import { createWorld } from "../../src/sim/github/world.js";
 import { generateSampleOrganization } from "../../src/sample/generate.js";
 
 const started: SimulatedGitHub[] = [];

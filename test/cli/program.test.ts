@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FINDINGS_REPOSITORY, period, serveSample, type ServedSample } from "../../bench/harness.js";
+import { FINDINGS_REPOSITORY, period, serveSample, type ServedSample } from "../../src/sim/harness.js";
 import { withCliReference } from "../../src/cli/help-reference.js";
 import { main } from "../../src/cli/main.js";
 import { allCommands, buildProgram } from "../../src/cli/program.js";

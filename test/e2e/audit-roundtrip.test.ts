@@ -20,7 +20,7 @@ import {
   period,
   serveSample,
   type ServedSample,
-} from "../../bench/harness.js";
+} from "../../src/sim/harness.js";
 import { withOpenPullRequests, type OpenPullRequests } from "../../bench/pr-check.js";
 import { evaluate } from "../../src/engine/index.js";
 import type { Snapshot } from "../../src/model/index.js";

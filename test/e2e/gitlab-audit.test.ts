@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectedOnGitLab } from "../../bench/sim-gitlab/expected.js";
-import { startSimulatedGitLab, type SimulatedGitLab } from "../../bench/sim-gitlab/server.js";
+import { expectedOnGitLab } from "../../src/sim/gitlab/expected.js";
+import { startSimulatedGitLab, type SimulatedGitLab } from "../../src/sim/gitlab/server.js";
 import { runAudit } from "../../src/cli/audit.js";
 import { evaluate } from "../../src/engine/index.js";
 import { collectAudit } from "../../src/pipeline/audit.js";
@@ -14,7 +14,7 @@ import { generateSampleOrganization } from "../../src/sample/generate.js";
 /**
  * The sample organization served as a GitLab group by the simulated GitLab, audited through the
  * real GitLab host. What GitLab can represent must come back exactly; what it cannot is listed in
- * bench/sim-gitlab/expected.ts (and README.md there) with what it becomes instead.
+ * src/sim/gitlab/expected.ts (and README.md there) with what it becomes instead.
  */
 
 // Nine repositories reach every special one of the sample (api … payments, web).

@@ -11,7 +11,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { period, serveSample, type ServedSample } from "../../bench/harness.js";
+import { period, serveSample, type ServedSample } from "../../src/sim/harness.js";
 import { runAudit } from "../../src/cli/audit.js";
 import { main } from "../../src/cli/main.js";
 import type { Result } from "../../src/controls/types.js";

@@ -9,12 +9,12 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { FINDINGS_REPOSITORY, githubHostFor, period, serveSample } from "../../bench/harness.js";
+import { FINDINGS_REPOSITORY, githubHostFor, period, serveSample } from "../../src/sim/harness.js";
 import { runAudit } from "../../src/cli/audit.js";
 import { openLedger } from "../../src/ledger/index.js";
 import type { BranchRule } from "../../src/model/index.js";
 import { WEAKENING_CONTROL } from "../../src/pipeline/alerts.js";
-import { markdownText } from "../../src/reporters/escape.js";
+import { markdownText } from "../../src/text/escape.js";
 import { memoryIo } from "../fixtures/memory-io.js";
 import { BACKENDS, testBackend } from "./backends.js";
 

@@ -5,7 +5,7 @@
  */
 import nock from "nock";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { githubHostFor, serveSample, type ServedSample } from "../../bench/harness.js";
+import { githubHostFor, serveSample, type ServedSample } from "../../src/sim/harness.js";
 import { createScheduledAudit } from "../../src/app/index.js";
 import {
   openLedger,

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nock from "nock";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { githubHostFor, serveSample, type ServedSample } from "../../bench/harness.js";
+import { githubHostFor, serveSample, type ServedSample } from "../../src/sim/harness.js";
 import { createScheduledAudit } from "../../src/app/index.js";
 import type { EvaluationReport } from "../../src/engine/index.js";
 import { exportPeriod, openLedger, type Ledger } from "../../src/ledger/index.js";

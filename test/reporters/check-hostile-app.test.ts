@@ -6,7 +6,7 @@
  */
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GITHUB_LIMITS, utf8Length } from "../../src/reporters/limits.js";
+import { GITHUB_LIMITS, utf8Length } from "../../src/text/limits.js";
 import { expectChangeCheck, HEAD, NOW, openPullRequest } from "../fixtures/app/change-facts.js";
 import { examplePayload, inAcmeApi, loadApp } from "../fixtures/app/github-app.js";
 

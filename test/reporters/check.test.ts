@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Result } from "../../src/controls/types.js";
 import { PolicyError } from "../../src/errors.js";
 import { buildChangeCheck, CHECK_NAME, SUMMARY_LIMIT } from "../../src/reporters/check.js";
-import { utf8Length } from "../../src/reporters/limits.js";
+import { utf8Length } from "../../src/text/limits.js";
 import { makeChangeRequest } from "../fixtures/build.js";
 
 const HOSTILE = "@org/admins <img src=x onerror=alert(1)> [x](http://evil)";

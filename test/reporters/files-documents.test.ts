@@ -3,7 +3,7 @@ import { renderReportHtml } from "../../src/reporters/files/report-html.js";
 import { mergesPerMonth } from "../../src/reporters/files/report-html-chart.js";
 import { renderResultsJson } from "../../src/reporters/files/results-json.js";
 import { renderSummaryMarkdown } from "../../src/reporters/files/summary-md.js";
-import { markdownCode } from "../../src/reporters/escape.js";
+import { markdownCode } from "../../src/text/escape.js";
 import { createHash } from "node:crypto";
 import { SCRIPT_TITLE, XSS_TITLE, auditReport, auditSnapshot } from "./files-report-fixture.js";
 import { reportHtmlData, reportHtmlDataText, reportHtmlMarkup } from "./report-html-data.js";

@@ -10,7 +10,7 @@ import { writeEvidencePackage } from "../../src/reporters/files/index.js";
 import { renderPopulationCsv } from "../../src/reporters/files/population-csv.js";
 import { renderResultsJson } from "../../src/reporters/files/results-json.js";
 import { renderSummaryMarkdown } from "../../src/reporters/files/summary-md.js";
-import { markdownCode } from "../../src/reporters/escape.js";
+import { markdownCode } from "../../src/text/escape.js";
 import { AT } from "../fixtures/build.js";
 import { auditReport, auditSnapshot, csvRecords } from "./files-report-fixture.js";
 

@@ -12,7 +12,7 @@ import {
   type SyncOptions,
 } from "../../src/reporters/findings/lifecycle.js";
 import { changeGroupFingerprint } from "../../src/reporters/findings/render.js";
-import { characterLength, GITHUB_LIMITS } from "../../src/reporters/limits.js";
+import { characterLength, GITHUB_LIMITS } from "../../src/text/limits.js";
 import { approvalResult, createFakeTracker, newStore, type FakeTracker } from "./fake-tracker.js";
 
 const AT = new Date("2026-11-01T00:00:00Z");

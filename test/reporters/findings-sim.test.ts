@@ -4,11 +4,11 @@
  * issue would fail here, not in production.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FINDINGS_REPOSITORY, githubHostFor, serveSample, type ServedSample } from "../../bench/harness.js";
+import { FINDINGS_REPOSITORY, githubHostFor, serveSample, type ServedSample } from "../../src/sim/harness.js";
 import type { Result } from "../../src/controls/types.js";
 import { readChangesMarker } from "../../src/reporters/findings/fingerprint.js";
 import { syncFindings, type SyncOptions } from "../../src/reporters/findings/lifecycle.js";
-import { characterLength, GITHUB_LIMITS } from "../../src/reporters/limits.js";
+import { characterLength, GITHUB_LIMITS } from "../../src/text/limits.js";
 import { approvalResult } from "./fake-tracker.js";
 
 const AT = new Date("2026-11-01T00:00:00Z");

@@ -6,7 +6,7 @@ import {
   clipBytes,
   clipCharacters,
   utf8Length,
-} from "../../src/reporters/limits.js";
+} from "../../src/text/limits.js";
 
 /** No lone surrogate anywhere: a split pair is what GitHub stores as U+FFFD. */
 function wellFormed(text: string): boolean {

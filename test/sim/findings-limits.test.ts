@@ -4,14 +4,14 @@
  * title, and evidence far over a body's limit, synced without one refused write.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { startSimulatedGitLab, type SimulatedGitLab } from "../../bench/sim-gitlab/server.js";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../bench/sim/server.js";
-import { createWorld } from "../../bench/sim/world.js";
+import { startSimulatedGitLab, type SimulatedGitLab } from "../../src/sim/gitlab/server.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../src/sim/github/server.js";
+import { createWorld } from "../../src/sim/github/world.js";
 import type { Result } from "../../src/controls/types.js";
 import { createGitHubClient, createGitHubHost } from "../../src/providers/github/index.js";
 import { createGitLabHost } from "../../src/providers/gitlab/index.js";
 import { syncFindings } from "../../src/reporters/findings/lifecycle.js";
-import { characterLength, GITHUB_LIMITS, GITLAB_LIMITS } from "../../src/reporters/limits.js";
+import { characterLength, GITHUB_LIMITS, GITLAB_LIMITS } from "../../src/text/limits.js";
 import { makeRepository, makeSnapshot } from "../fixtures/build.js";
 
 const started: Array<SimulatedGitHub | SimulatedGitLab> = [];

@@ -9,10 +9,10 @@ import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { parse, validate } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { githubSchema } from "../../bench/sim/graphql.js";
-import { ROUTES } from "../../bench/sim/rest-routes.js";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../bench/sim/server.js";
-import { createWorld } from "../../bench/sim/world.js";
+import { githubSchema } from "../../src/sim/github/graphql.js";
+import { ROUTES } from "../../src/sim/github/rest-routes.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../src/sim/github/server.js";
+import { createWorld } from "../../src/sim/github/world.js";
 import * as queries from "../../src/providers/github/queries.js";
 import {
   cleanBranchRule,

@@ -4,13 +4,13 @@
  * a huge evaluation, is published through the simulated GitHub and accepted.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { startSimulatedGitLab, type SimulatedGitLab } from "../../bench/sim-gitlab/server.js";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../bench/sim/server.js";
-import { createWorld } from "../../bench/sim/world.js";
+import { startSimulatedGitLab, type SimulatedGitLab } from "../../src/sim/gitlab/server.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../src/sim/github/server.js";
+import { createWorld } from "../../src/sim/github/world.js";
 import type { Result } from "../../src/controls/types.js";
 import { createGitHubClient, createGitHubHost } from "../../src/providers/github/index.js";
 import { buildChangeCheck, CHECK_NAME } from "../../src/reporters/check.js";
-import { characterLength, GITHUB_LIMITS, utf8Length } from "../../src/reporters/limits.js";
+import { characterLength, GITHUB_LIMITS, utf8Length } from "../../src/text/limits.js";
 import { makeChangeRequest, makeSnapshot } from "../fixtures/build.js";
 
 const started: Array<SimulatedGitHub | SimulatedGitLab> = [];

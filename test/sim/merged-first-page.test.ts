@@ -6,10 +6,10 @@
  */
 import { parse, validate } from "graphql";
 import { afterEach, describe, expect, it } from "vitest";
-import { period, serveSample, type ServedSample } from "../../bench/harness.js";
-import { githubSchema, queryCost } from "../../bench/sim/graphql.js";
-import { startSimulatedGitHub } from "../../bench/sim/server.js";
-import { createWorld } from "../../bench/sim/world.js";
+import { period, serveSample, type ServedSample } from "../../src/sim/harness.js";
+import { githubSchema, queryCost } from "../../src/sim/github/graphql.js";
+import { startSimulatedGitHub } from "../../src/sim/github/server.js";
+import { createWorld } from "../../src/sim/github/world.js";
 import type { ChangeRequest, Snapshot } from "../../src/model/index.js";
 import { collectAudit } from "../../src/pipeline/audit.js";
 import { policyOf } from "../../src/pipeline/policies.js";

@@ -3,8 +3,8 @@
  * `last`/`before` from the newest, at most 100 a page, and a totalCount that is the real count.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../bench/sim/server.js";
-import { createWorld } from "../../bench/sim/world.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../src/sim/github/server.js";
+import { createWorld } from "../../src/sim/github/world.js";
 import { makeChangeRequest, makeSnapshot } from "../fixtures/build.js";
 
 const REVIEWS = 150;

@@ -6,9 +6,9 @@
  * 100 concurrent requests). The clock is one the test advances, so an hour passes in an instant.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../bench/sim/server.js";
-import type { RateLimitOptions } from "../../bench/sim/rate-limits.js";
-import { createWorld } from "../../bench/sim/world.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../src/sim/github/server.js";
+import type { RateLimitOptions } from "../../src/sim/github/rate-limits.js";
+import { createWorld } from "../../src/sim/github/world.js";
 import { makeSnapshot } from "../fixtures/build.js";
 
 const started: SimulatedGitHub[] = [];

@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { parse, validate } from "graphql";
-import { githubHostFor, period, serveSample, type ServedSample } from "../../bench/harness.js";
-import { githubSchema, queryCost } from "../../bench/sim/graphql.js";
+import { githubHostFor, period, serveSample, type ServedSample } from "../../src/sim/harness.js";
+import { githubSchema, queryCost } from "../../src/sim/github/graphql.js";
 import { collectAudit } from "../../src/pipeline/audit.js";
 import {
   moreQuery,

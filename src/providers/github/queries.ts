@@ -1,5 +1,5 @@
 /**
- * The GraphQL queries this provider sends (bench/sim answers exactly these). commit pushedDate is
+ * The GraphQL queries this provider sends (src/sim/github answers exactly these). commit pushedDate is
  * deprecated, so a commit's committedDate stands for when it was pushed.
  *
  * Every connection is asked with `first` and read on with `after` until its end: `last: N` would

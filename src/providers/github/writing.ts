@@ -1,5 +1,5 @@
 /** The writes reporters ask for: the change-management check run and finding issues. */
-import { clipBytes, GITHUB_LIMITS } from "../../reporters/limits.js";
+import { clipBytes, GITHUB_LIMITS } from "../../text/limits.js";
 import { WriteError, type CheckReport, type FindingIssue, type IssueTracker } from "../types.js";
 import { describeFailure, providerError, splitFullName, type GitHubContext } from "./http.js";
 import { list } from "./repository.js";

@@ -1,5 +1,5 @@
-import { markdownText } from "../../reporters/escape.js";
-import { clipCharacters, GITLAB_LIMITS } from "../../reporters/limits.js";
+import { markdownText } from "../../text/escape.js";
+import { clipCharacters, GITLAB_LIMITS } from "../../text/limits.js";
 import { WriteError, type CheckReport, type FindingIssue, type IssueTracker } from "../types.js";
 import { encodePath, GitLabHttpError } from "./client.js";
 import type { GitLabContext } from "./context.js";

@@ -5,7 +5,7 @@
  * that silently leaves people out would be a false assurance.
  */
 import type { Organization, Repository, Snapshot, Unreadable } from "../../model/index.js";
-import { csvRow } from "../escape.js";
+import { csvRow } from "../../text/escape.js";
 
 export const ACCESS_CSV_HEADER = [
   "kind",

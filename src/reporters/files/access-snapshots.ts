@@ -5,9 +5,9 @@
  * observation the rows come from and how old it was at the point. A subject the ledger had not
  * observed by then is listed as not observed, and a list the collector could not read as unreadable
  * with the permission: never an empty list that reads as "nobody". Built by src/ledger/period.ts, one
- * subject at a time; logins and titles are untrusted, so every CSV cell goes through ../escape.js.
+ * subject at a time; logins and titles are untrusted, so every CSV cell goes through src/text/escape.ts.
  */
-import { csvRow } from "../escape.js";
+import { csvRow } from "../../text/escape.js";
 import type { TimelineSource } from "./timeline.js";
 import { describeSource } from "./timeline.js";
 

@@ -4,9 +4,9 @@
  * cause as far as the ledger's records show it; and every merge of the period with whether the app
  * judged it within the policy's minutes. Built from the ledger by src/ledger/coverage.ts; rendered
  * here as Markdown, CSV and an HTML section. Names come from the code host and are untrusted: every
- * cell goes through ../escape.js.
+ * cell goes through src/text/escape.ts.
  */
-import { csvRow, htmlText, markdownCode, markdownText } from "../escape.js";
+import { csvRow, htmlText, markdownCode, markdownText } from "../../text/escape.js";
 import { jsonChunks } from "./results-json.js";
 
 /** Consecutive days of one branch with the same state and cause. Days are UTC dates, `to` inclusive. */

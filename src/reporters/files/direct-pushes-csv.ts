@@ -5,7 +5,7 @@
 import type { Result } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
 import type { Snapshot } from "../../model/index.js";
-import { csvRow } from "../escape.js";
+import { csvRow } from "../../text/escape.js";
 
 export function* directPushRows(snapshot: Snapshot, report: EvaluationReport): Generator<string> {
   const byCommit = new Map<string, Result>();

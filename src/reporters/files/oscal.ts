@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import type { Outcome, SubjectKind } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
-import { markdownText, titleText } from "../escape.js";
+import { markdownText, titleText } from "../../text/escape.js";
 import { OUTCOMES, type ControlRow } from "./common.js";
 import type { ManifestFile } from "./manifest.js";
 import { stableJson } from "./results-json.js";

@@ -18,7 +18,7 @@ import { CONTROLS, findControl } from "../../controls/index.js";
 import type { AnyControl, Outcome, Result } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
 import type { PolicyFile, Snapshot } from "../../model/index.js";
-import { csvRow } from "../escape.js";
+import { csvRow } from "../../text/escape.js";
 import { accessOrganizationRows, accessRepositoryRows, ACCESS_CSV_HEADER } from "./access-csv.js";
 import { PACKAGE_FILES, replacePackage, temporarySibling } from "./atomic.js";
 import {

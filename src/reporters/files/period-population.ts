@@ -6,7 +6,7 @@
  */
 import { CONTROLS } from "../../controls/index.js";
 import type { Outcome } from "../../controls/types.js";
-import { csvRow } from "../escape.js";
+import { csvRow } from "../../text/escape.js";
 
 /** The controls judged per change request (CC8), one column each, in report order. */
 export const POPULATION_CONTROLS: readonly string[] = CONTROLS.filter(

@@ -6,7 +6,7 @@
  */
 import type { EvaluationReport } from "../../engine/types.js";
 import type { Snapshot } from "../../model/index.js";
-import { csvRow } from "../escape.js";
+import { csvRow } from "../../text/escape.js";
 import {
   approvedAfterLastPush,
   bypassText,

@@ -5,7 +5,7 @@
 import type { Result } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
 import type { ChangeRequest, Snapshot } from "../../model/index.js";
-import { htmlText } from "../escape.js";
+import { htmlText } from "../../text/escape.js";
 import { changeRequestResults, productionMerges } from "./common.js";
 
 export interface MonthBar {

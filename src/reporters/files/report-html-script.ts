@@ -6,7 +6,7 @@
  * then cost a JSON.parse instead of millions of DOM nodes, and no string from the data is ever
  * parsed as HTML. The script is allowed by its SHA-256 in the page's Content-Security-Policy.
  */
-import { visibleBidi } from "../escape.js";
+import { visibleBidi } from "../../text/escape.js";
 
 /** Rows the print list of deviations holds at most; the page says how many more results.csv has. */
 export const REPORT_HTML_PRINT_CAP = 400;

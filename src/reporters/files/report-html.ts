@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import type { Outcome, Result } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
 import type { Snapshot } from "../../model/index.js";
-import { htmlText } from "../escape.js";
+import { htmlText } from "../../text/escape.js";
 import { coverageHtmlSection, type CoverageReport } from "./coverage.js";
 import {
   changeRequestId,

@@ -1,7 +1,7 @@
 /** results.csv: one row per result, for filtering in a spreadsheet. */
 import type { Result } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
-import { csvRow } from "../escape.js";
+import { csvRow } from "../../text/escape.js";
 import { evidenceText } from "./common.js";
 
 export const RESULTS_CSV_HEADER = [

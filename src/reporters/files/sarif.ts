@@ -24,7 +24,7 @@ import { createHash } from "node:crypto";
 import { findControl } from "../../controls/index.js";
 import type { Result, SubjectKind } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
-import { titleText } from "../escape.js";
+import { titleText } from "../../text/escape.js";
 import type { ControlRow } from "./common.js";
 import { stableJson } from "./results-json.js";
 

@@ -5,7 +5,7 @@
 import type { Result } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
 import type { Snapshot } from "../../model/index.js";
-import { markdownCode, markdownText, markdownUser } from "../escape.js";
+import { markdownCode, markdownText, markdownUser } from "../../text/escape.js";
 import { controlRows, organizationName, periodText, type ControlRow } from "./common.js";
 
 export function renderSummaryMarkdown(report: EvaluationReport, snapshot: Snapshot): string {

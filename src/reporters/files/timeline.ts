@@ -6,10 +6,10 @@
  * restored or that it still was at the end of the period), and the merges into the affected branch
  * that landed inside each window with their verdicts as judged then. Built from the ledger by
  * src/ledger/period.ts, one subject at a time; rendered here. Logins, branch names and values come
- * from the code host and are untrusted: every cell goes through ../escape.js.
+ * from the code host and are untrusted: every cell goes through src/text/escape.ts.
  */
 import type { Outcome } from "../../controls/types.js";
-import { csvRow, markdownCode, markdownText } from "../escape.js";
+import { csvRow, markdownCode, markdownText } from "../../text/escape.js";
 
 /** Where an observation came from, as recorded. */
 export interface TimelineSource {

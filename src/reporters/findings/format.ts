@@ -1,10 +1,10 @@
 /**
  * Small formatting helpers shared by the check report and the finding issues. Everything that
- * carries untrusted text goes through src/reporters/escape.ts; these only add what a table cell, a
+ * carries untrusted text goes through src/text/escape.ts; these only add what a table cell, a
  * link or a plain-text title needs on top.
  */
-import { markdownCode, markdownText, markdownUser } from "../escape.js";
-import { clipCharacters, GITHUB_LIMITS } from "../limits.js";
+import { markdownCode, markdownText, markdownUser } from "../../text/escape.js";
+import { clipCharacters, GITHUB_LIMITS } from "../../text/limits.js";
 
 const ZERO_WIDTH_SPACE = "\u200B";
 

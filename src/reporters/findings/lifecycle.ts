@@ -19,8 +19,8 @@ import {
   type IssueTracker,
   type IssueTrackerLimits,
 } from "../../providers/types.js";
-import { markdownText, markdownUser } from "../escape.js";
-import { characterLength, clipCharacters, GITHUB_LIMITS } from "../limits.js";
+import { markdownText, markdownUser } from "../../text/escape.js";
+import { characterLength, clipCharacters, GITHUB_LIMITS } from "../../text/limits.js";
 import {
   changeGroupScope,
   changeOfScope,

@@ -5,8 +5,8 @@
  */
 import { findControl } from "../../controls/index.js";
 import type { Evidence, Result } from "../../controls/types.js";
-import { markdownText } from "../escape.js";
-import { characterLength, clipCharacters, GITHUB_LIMITS } from "../limits.js";
+import { markdownText } from "../../text/escape.js";
+import { characterLength, clipCharacters, GITHUB_LIMITS } from "../../text/limits.js";
 import {
   changeGroupId,
   changeGroupScope,

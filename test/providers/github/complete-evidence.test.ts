@@ -5,8 +5,8 @@
  * actor. Where GitHub refuses a page, the change request says which evidence is partial.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../../bench/sim/server.js";
-import { createWorld } from "../../../bench/sim/world.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../../src/sim/github/server.js";
+import { createWorld } from "../../../src/sim/github/world.js";
 import type { ChangeRequest, Check, Commit, Push, Review } from "../../../src/model/index.js";
 import { createGitHubClient, createGitHubHost } from "../../../src/providers/github/index.js";
 import { makeChangeRequest, makeRepository, makeSnapshot } from "../../fixtures/build.js";

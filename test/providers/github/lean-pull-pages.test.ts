@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { parse } from "graphql";
 import { describe, expect, it } from "vitest";
-import { queryCost } from "../../../bench/sim/graphql.js";
+import { queryCost } from "../../../src/sim/github/graphql.js";
 import type { ChangeRequest } from "../../../src/model/index.js";
 import { MERGED_PULL_REQUESTS_QUERY } from "../../../src/providers/github/queries.js";
 import type { PullRequestNode } from "../../../src/providers/github/schema.js";

@@ -4,8 +4,8 @@
  * its merges still brings its changes; one listing of merged pull requests per repository.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../../bench/sim/server.js";
-import { createWorld } from "../../../bench/sim/world.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../../src/sim/github/server.js";
+import { createWorld } from "../../../src/sim/github/world.js";
 import { collectAudit } from "../../../src/pipeline/audit.js";
 import { createGitHubClient, createGitHubHost } from "../../../src/providers/github/index.js";
 import { makeChangeRequest, makeRepository, makeSnapshot } from "../../fixtures/build.js";

@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { withOpenPullRequests, type OpenPullRequest } from "../../../bench/pr-check.js";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../../bench/sim/server.js";
-import { createWorld } from "../../../bench/sim/world.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../../src/sim/github/server.js";
+import { createWorld } from "../../../src/sim/github/world.js";
 import { runChangeCheck } from "../../../src/pipeline/change-check.js";
 import {
   createConditionalCache,

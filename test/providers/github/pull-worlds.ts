@@ -4,8 +4,8 @@
  * items and check contexts on the head and on the merge commit, force pushes, a merge queue, no
  * checks at all, pending reviews, deleted accounts, co-authors) spread over more than one page.
  */
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../../bench/sim/server.js";
-import { createWorld } from "../../../bench/sim/world.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../../src/sim/github/server.js";
+import { createWorld } from "../../../src/sim/github/world.js";
 import type { ChangeRequest, Check, Commit, Push, Review, Snapshot } from "../../../src/model/index.js";
 import { createGitHubClient, createGitHubHost } from "../../../src/providers/github/index.js";
 import type { MergedPullRequestNode } from "../../../src/providers/github/merged-pages.js";

@@ -8,9 +8,9 @@
  */
 import { createRequire } from "node:module";
 import { afterEach, describe, expect, it } from "vitest";
-import { pushDeliveriesOf } from "../../../bench/sim/rest-activity.js";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../../bench/sim/server.js";
-import { createWorld, type World } from "../../../bench/sim/world.js";
+import { pushDeliveriesOf } from "../../../src/sim/github/rest-activity.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../../src/sim/github/server.js";
+import { createWorld, type World } from "../../../src/sim/github/world.js";
 import { reconcilePushDeliveries } from "../../../src/app/deliveries-reconcile.js";
 import { pushContentOf, recordPushEvent } from "../../../src/app/pushes.js";
 import { PushEvent } from "../../../src/app/payloads.js";

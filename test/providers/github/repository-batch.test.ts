@@ -4,8 +4,8 @@
  * and a fact GitHub refuses is unknown with the permission REST names, never "none".
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../../bench/sim/server.js";
-import { createWorld } from "../../../bench/sim/world.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../../src/sim/github/server.js";
+import { createWorld } from "../../../src/sim/github/world.js";
 import type { Collaborator, Repository, Snapshot } from "../../../src/model/index.js";
 import { collectAudit } from "../../../src/pipeline/audit.js";
 import { createGitHubClient, createGitHubHost } from "../../../src/providers/github/index.js";

@@ -4,8 +4,8 @@
  * documents them: what the world holds must come back, and what GitHub does not show must be unknown.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { startSimulatedGitHub, type SimulatedGitHub } from "../../../bench/sim/server.js";
-import { createWorld } from "../../../bench/sim/world.js";
+import { startSimulatedGitHub, type SimulatedGitHub } from "../../../src/sim/github/server.js";
+import { createWorld } from "../../../src/sim/github/world.js";
 import type { DirectPush, Snapshot } from "../../../src/model/index.js";
 import { createGitHubClient, createGitHubHost } from "../../../src/providers/github/index.js";
 import {

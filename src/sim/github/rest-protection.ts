@@ -4,7 +4,7 @@
  * as a repository ruleset carrying the same rules, so the most-restrictive merge a collector does
  * gives back the rule the snapshot holds.
  */
-import type { BranchRule, Review } from "../../src/model/index.js";
+import type { BranchRule, Review } from "../../model/index.js";
 import { userId, type SimPull, type SimRepository, type SimRuleset, type World } from "./world.js";
 import { userJson, type Json } from "./rest-shapes.js";
 

@@ -1,13 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ledgerGuide } from "../../src/cli/ledger-guide.js";
-import { EXIT, type Io } from "../../src/cli/main.js";
-import { runAudit } from "../../src/cli/audit.js";
-import { openLedger } from "../../src/ledger/index.js";
-import { createGitLabHost } from "../../src/providers/gitlab/index.js";
-import { generateSampleOrganization } from "../../src/sample/generate.js";
-import { expectedOnGitLab } from "./expected.js";
-import { startSimulatedGitLab } from "./server.js";
+import { ledgerGuide } from "./ledger-guide.js";
+import { EXIT, type Io } from "./main.js";
+import { runAudit } from "./audit.js";
+import { openLedger } from "../ledger/index.js";
+import { createGitLabHost } from "../providers/gitlab/index.js";
+import { generateSampleOrganization } from "../sample/generate.js";
+import { expectedOnGitLab } from "../sim/gitlab/expected.js";
+import { startSimulatedGitLab } from "../sim/gitlab/server.js";
 
 /**
  * `soc2-bot demo --gitlab`: the sample organization served as a GitLab group by the simulated
@@ -69,7 +69,7 @@ export async function runGitLabDemo(
     ).length;
     io.stdout(
       `planted violations GitLab can show, found: ${found} of ${expected.length} ` +
-        `(${sample.expected.length - expected.length} cannot be shown by GitLab, see bench/sim-gitlab/README.md)\n` +
+        `(${sample.expected.length - expected.length} cannot be shown by GitLab, see src/sim/gitlab/README.md)\n` +
         `GitLab API requests: ${host.stats.requests}\n`,
     );
     io.stdout(await ledgerGuide(ledgerDir, outDir, since, until));

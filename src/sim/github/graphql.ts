@@ -17,7 +17,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
-import type { ActorKind, ChangeRequest } from "../../src/model/index.js";
+import type { ActorKind, ChangeRequest } from "../../model/index.js";
 import { organizationNode, refFacts, repositoryFacts } from "./graphql-repository.js";
 import {
   branchHead,

@@ -1,5 +1,5 @@
 /** GitLab settings and pipelines for the model's branch rules and checks (see world.ts). */
-import type { BranchRule, ChangeRequest, Check } from "../../src/model/index.js";
+import type { BranchRule, ChangeRequest, Check } from "../../model/index.js";
 import type { Wire } from "./world.js";
 
 const PIPELINE_STATUS: Record<Check["conclusion"], string> = {

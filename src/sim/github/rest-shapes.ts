@@ -3,7 +3,7 @@
  * required (test/sim/honesty.test.ts validates them against it), so a client cannot come to rely on
  * a field the real API would not send.
  */
-import type { Permission } from "../../src/model/index.js";
+import type { Permission } from "../../model/index.js";
 import {
   syntheticSha,
   userId,

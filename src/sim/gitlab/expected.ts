@@ -1,5 +1,5 @@
-import { invitationSubject } from "../../src/controls/subjects.js";
-import type { ExpectedFinding } from "../../src/sample/generate.js";
+import { invitationSubject } from "../../controls/subjects.js";
+import type { ExpectedFinding } from "../../sample/generate.js";
 
 /**
  * The sample's planted findings as a GitLab audit must find them, changed only where GitLab cannot

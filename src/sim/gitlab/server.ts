@@ -5,8 +5,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Snapshot } from "../../src/model/index.js";
-import { characterLength, GITLAB_LIMITS } from "../../src/reporters/limits.js";
+import type { Snapshot } from "../../model/index.js";
+import { characterLength, GITLAB_LIMITS } from "../../text/limits.js";
 import {
   buildWorld,
   type GitLabWorld,

@@ -3,18 +3,18 @@
  * simulated GitHub (with the repository finding issues go to), the real provider pointed at it, and
  * the comparison of an evaluation with the findings the sample planted.
  */
-import type { EvaluationReport } from "../src/engine/index.js";
-import type { Repository, Snapshot } from "../src/model/index.js";
-import { createGitHubClient, createGitHubHost } from "../src/providers/github/index.js";
-import type { CodeHost } from "../src/providers/types.js";
+import type { EvaluationReport } from "../engine/index.js";
+import type { Repository, Snapshot } from "../model/index.js";
+import { createGitHubClient, createGitHubHost } from "../providers/github/index.js";
+import type { CodeHost } from "../providers/types.js";
 import {
   generateSampleOrganization,
   type ExpectedFinding,
   type SampleOrganization,
   type SampleOptions,
-} from "../src/sample/generate.js";
-import { startSimulatedGitHub, type SimulatedGitHub, type SimulatedGitHubOptions } from "./sim/server.js";
-import { createWorld, type World } from "./sim/world.js";
+} from "../sample/generate.js";
+import { startSimulatedGitHub, type SimulatedGitHub, type SimulatedGitHubOptions } from "./github/server.js";
+import { createWorld, type World } from "./github/world.js";
 
 /** Where the sample organization's policy sends finding issues (the shipped default). */
 export const FINDINGS_REPOSITORY = "compliance";

@@ -9,7 +9,7 @@
  * time is one the record no longer reaches: the record then starts after the latest of them, as
  * GitHub's does (it keeps about 90 days), so a collector must read the history for the rest.
  */
-import type { DirectPush } from "../../src/model/index.js";
+import type { DirectPush } from "../../model/index.js";
 import { list, repoOf, RouteError, type Route, type RouteRequest } from "./rest-common.js";
 import { commitJson, userJson, type Json } from "./rest-shapes.js";
 import {

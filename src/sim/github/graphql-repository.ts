@@ -6,7 +6,7 @@
  * GitHub's GraphQL refuses it: null data and a FORBIDDEN error with the field's path.
  */
 import { GraphQLError } from "graphql";
-import type { BranchRule, Permission } from "../../src/model/index.js";
+import type { BranchRule, Permission } from "../../model/index.js";
 import { connection } from "./graphql.js";
 import { rulesForBranch } from "./rest-protection.js";
 import { branchNames, branchRule, userId, type SimRepository, type World } from "./world.js";

@@ -6,7 +6,7 @@
  * shape, so the server only filters and pages them. What GitLab cannot represent is said where it
  * is lost (see README.md beside this file).
  */
-import type { ChangeRequest, Permission, Snapshot } from "../../src/model/index.js";
+import type { ChangeRequest, Permission, Snapshot } from "../../model/index.js";
 import { approvalRulesOf, approvalSettingsOf, pipelineOf, protectedBranchOf } from "./settings.js";
 
 export type Wire = Record<string, unknown>;

@@ -4,22 +4,22 @@
  * and answers with its URL and the few facts the benchmark needs (planted findings, period, counts),
  * never the snapshot itself, so the tool's process holds only what the tool reads from the API.
  */
-import type { ExpectedFinding } from "../../src/sample/generate.js";
-import { generateSampleOrganization } from "../../src/sample/generate.js";
-import { FINDINGS_REPOSITORY, withFindingsRepository } from "../harness.js";
-import { withOpenPullRequests, type OpenPullRequests } from "../pr-check.js";
-import { sampleOptionsFor, type OrgShape } from "../shapes.js";
-import { startLoopMonitor, type LoopDelaySummary, type LoopMonitor } from "../loop-monitor.js";
-import { serveWorker } from "../worker.js";
-import { githubSchema } from "./graphql.js";
-import type { RateLimitOptions } from "./rate-limits.js";
+import type { ExpectedFinding } from "../src/sample/generate.js";
+import { generateSampleOrganization } from "../src/sample/generate.js";
+import { FINDINGS_REPOSITORY, withFindingsRepository } from "../src/sim/harness.js";
+import { withOpenPullRequests, type OpenPullRequests } from "./pr-check.js";
+import { sampleOptionsFor, type OrgShape } from "./shapes.js";
+import { startLoopMonitor, type LoopDelaySummary, type LoopMonitor } from "./loop-monitor.js";
+import { serveWorker } from "./worker.js";
+import { githubSchema } from "../src/sim/github/graphql.js";
+import type { RateLimitOptions } from "../src/sim/github/rate-limits.js";
 import {
   startSimulatedGitHub,
   type SimulatedGitHub,
   type SimulatedGitHubOptions,
   type SimulatedGitHubStats,
-} from "./server.js";
-import { createWorld, type World } from "./world.js";
+} from "../src/sim/github/server.js";
+import { createWorld, type World } from "../src/sim/github/world.js";
 
 export interface SimProcessConfig {
   shape: OrgShape;

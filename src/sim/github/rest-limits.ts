@@ -4,7 +4,7 @@
  * answers are the 422 bodies GitHub sends, so a regression in what the app writes fails a test
  * instead of failing in production.
  */
-import { characterLength, GITHUB_LIMITS, utf8Length } from "../../src/reporters/limits.js";
+import { characterLength, GITHUB_LIMITS, utf8Length } from "../../text/limits.js";
 import type { RouteAnswer } from "./rest-common.js";
 
 interface FieldError {

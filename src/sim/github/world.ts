@@ -5,14 +5,7 @@
  * unreadable stay unreadable: the routes answer 403 for them, so the collector must say "unknown".
  */
 import { createHash } from "node:crypto";
-import type {
-  BranchRule,
-  ChangeRequest,
-  CoAuthor,
-  Known,
-  Repository,
-  Snapshot,
-} from "../../src/model/index.js";
+import type { BranchRule, ChangeRequest, CoAuthor, Known, Repository, Snapshot } from "../../model/index.js";
 
 export interface SimCommit {
   sha: string;

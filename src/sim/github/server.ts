@@ -24,7 +24,7 @@ export interface SimulatedGitHubOptions {
   latencyMs?: number;
   faults?: { rate: number; secondaryRateLimitEvery?: number; timeoutMs?: number };
   /**
-   * GitHub's documented rate limits per token (bench/sim/rate-limits.ts), on by default: 5,000 REST
+   * GitHub's documented rate limits per token (src/sim/github/rate-limits.ts), on by default: 5,000 REST
    * requests and 5,000 GraphQL points per hour, 2,000 GraphQL secondary points per minute, 100
    * concurrent requests; `enterpriseCloud` for an Enterprise Cloud installation's budget. `false`:
    * none (tests that exercise something else say so explicitly).
