@@ -210,7 +210,7 @@ describe("cc6.inactive-access", () => {
     for (const repository of snapshot.repositories)
       digest.add(repository, snapshot.changeRequests, snapshot.directPushes);
     const streamed = evaluateOrganization(
-      { ...snapshot, repositories: [], changeRequests: [], directPushes: [], ...digest.snapshotPart() },
+      { ...snapshot, ...digest.snapshotPart() },
       policy,
       new Date("2026-11-01T00:00:00Z"),
     ).filter((result) => result.control === "cc6.inactive-access");
