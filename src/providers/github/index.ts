@@ -43,12 +43,7 @@ export {
 export { deriveBypassedProtection } from "./bypass.js";
 export { createConditionalCache, useConditionalRequests, type ConditionalCache } from "./conditional.js";
 export { mergeRuleSources } from "./branch-rules.js";
-export type {
-  PushCheckpoint,
-  PushRecordSource,
-  RecordedPush,
-  RecordedPushCommit,
-} from "./direct-pushes.js";
+export type { PushCheckpoint, PushRecordSource, RecordedPush, RecordedPushCommit } from "./direct-pushes.js";
 
 export interface GitHubHostOptions {
   octokit: GitHubClient;
