@@ -22,19 +22,18 @@ import { csvRow } from "../../text/escape.js";
 import { accessOrganizationRows, accessRepositoryRows, ACCESS_CSV_HEADER } from "./access-csv.js";
 import { PACKAGE_FILES, replacePackage, temporarySibling } from "./atomic.js";
 import {
-  approvedAfterLastPush,
-  bypassText,
   CHANGE_REQUEST_CONTROLS,
   changeRequestResults,
-  latestApprovals,
   organizationNameOf,
   OUTCOMES,
   productionMerges,
-  requiredChecksText,
+  repositoryOf,
   type ControlRow,
 } from "./common.js";
 import { renderCoverageMarkdown, type CoverageReport } from "./coverage.js";
+import { DIRECT_PUSH_HEADER, directPushKey, directPushResults, directPushRow } from "./direct-pushes-csv.js";
 import { buildManifest, sha256File } from "./manifest.js";
+import { POPULATION_HEAD, populationCells } from "./population-csv.js";
 import { countMerges, monthBars, type MonthBar } from "./report-html-chart.js";
 import {
   isPassing,
@@ -844,86 +843,24 @@ export class EvidencePackageStream {
 
 const OUTCOMES_LISTED: readonly NotableOutcome[] = ["fail", "unknown", "excepted"];
 
-const POPULATION_HEAD = [
-  "repository",
-  "number",
-  "title",
-  "author",
-  "approvers",
-  "approval_after_last_push",
-  "required_checks_on_head",
-  "merged_by",
-  "merged_at",
-  "bypassed_protection",
-] as const;
-
-const DIRECT_PUSH_HEADER = [
-  "repository",
-  "branch",
-  "sha",
-  "pushed_by",
-  "author",
-  "committer",
-  "at",
-  "message",
-  "outcome",
-  "exception",
-  "link",
-] as const;
-
 /** A production merge's population row, its outcome columns by control (the columns come later). */
 function populationLine(
   changeRequest: Snapshot["changeRequests"][number],
   snapshot: Snapshot,
   results: readonly Result[],
 ): string {
-  const approvers = latestApprovals(changeRequest)
-    .map((review) => `${review.reviewer} ${review.submittedAt}`)
-    .join("; ");
   const outcomes: Record<string, string> = {};
   for (const result of results) if (!(result.control in outcomes)) outcomes[result.control] = result.outcome;
-  const repository = snapshot.repositories.find((r) => r.fullName === changeRequest.repository);
-  const cells = [
-    changeRequest.repository,
-    changeRequest.number,
-    changeRequest.title,
-    changeRequest.author,
-    approvers,
-    approvedAfterLastPush(changeRequest) ? "yes" : "no",
-    requiredChecksText(changeRequest, repository, [...results]),
-    changeRequest.mergedBy ?? "unknown",
-    changeRequest.mergedAt ?? "",
-    bypassText(changeRequest),
-  ];
+  const repository = repositoryOf(snapshot, changeRequest.repository);
+  const cells = populationCells(changeRequest, repository, [...results]);
   return `${JSON.stringify([cells, outcomes, changeRequest.url])}\n`;
 }
 
 /** A repository's rows of direct-pushes.csv (directPushRows without its header). */
 function directPushLines(snapshot: Snapshot, results: readonly Result[]): string {
-  const byCommit = new Map<string, Result>();
-  for (const result of results) {
-    if (result.control !== "cc8.no-direct-push" || result.subject.kind !== "direct-push") continue;
-    byCommit.set(`${result.subject.repository ?? ""}@${result.subject.commit ?? ""}`, result);
-  }
+  const byCommit = directPushResults(results);
   let text = "";
-  for (const push of snapshot.directPushes) {
-    const result = byCommit.get(`${push.repository}@${push.sha}`);
-    text += csvRow([
-      push.repository,
-      push.branch,
-      push.sha,
-      push.pushedBy ?? "unknown",
-      push.authorLogin ?? "unknown",
-      push.committerLogin ?? "unknown",
-      push.at,
-      push.message,
-      result?.outcome ?? "not evaluated",
-      result?.exception
-        ? `${result.exception.reason} (approved by ${result.exception.approvedBy}, expires ${result.exception.expires})`
-        : "",
-      push.url,
-    ]);
-  }
+  for (const push of snapshot.directPushes) text += directPushRow(push, byCommit.get(directPushKey(push)));
   return text;
 }
 
