@@ -14,6 +14,7 @@ import { collectGarbageEarly } from "./heap.js";
 import { ledgerFor } from "./ledger.js";
 import { EXIT, parseDate, readPolicyFiles, type Io } from "./main.js";
 import type { AuditOptions } from "./program.js";
+import { progressBar } from "./progress.js";
 import { checkReachable } from "./reachable.js";
 import { renderTotalsTable } from "./table.js";
 
@@ -30,6 +31,10 @@ export interface AuditRun {
   /** Where the run and its evidence package are recorded; none: not recorded. */
   ledger?: Ledger;
   trigger?: AuditTrigger;
+  /** stderr is a terminal (the progress bar is redrawn in place); default: process.stderr.isTTY. */
+  stderrTerminal?: boolean;
+  /** Milliseconds, for the progress bar's rate and ETA; default Date.now. */
+  clock?: () => number;
 }
 
 export async function auditCommand(values: AuditOptions, io: Io): Promise<number> {
@@ -95,6 +100,7 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
   // With a ledger, merges are judged by the rule and policy in force when they merged, as the ledger
   // observed them (kept in the snapshot written, so it evaluates to results.json again); then the
   // configuration read now is recorded as today's observation, as the app's scheduled audit does.
+  const collecting = progressReporter(io, progressOptions(run));
   const audit = await runAuditJob({
     host: run.host,
     organization: run.organization,
@@ -103,13 +109,13 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
     policyFiles: run.policyFiles,
     concurrency: run.concurrency,
     now: run.now,
-    onProgress: progressReporter(io),
+    onProgress: collecting.onProgress,
     outDir: run.outDir,
     ...(run.ledger ? { ledger: run.ledger } : {}),
     log: { error: (object, message) => io.stderr(`soc2-bot: ${message}: ${JSON.stringify(object)}\n`) },
     source: { trigger: run.trigger ?? "cli" },
     findings: run.findings,
-  });
+  }).finally(() => collecting.finish()); // an error's message starts on a line of its own, not after the bar
   if (run.ledger) {
     // recorded from the package just written: its files, and the figures counted while writing it
     const entry = await run.ledger.recordAuditRun({
@@ -128,14 +134,15 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
   );
   if (run.findings) {
     const target = findingsTracker(run.host, run.organization, audit.organizationPolicy);
+    const writing = findingsProgressReporter(io, progressOptions(run));
     const summary = await syncFindings(target.tracker, audit.findings, {
       label: target.label,
       evaluatedAt: run.until,
       scope: "audit",
       lockKey: target.lockKey,
       groupChangeRequests: target.groupChangeRequests,
-      onProgress: findingsProgressReporter(io),
-    });
+      onProgress: writing.onProgress,
+    }).finally(() => writing.finish());
     io.stdout(
       `findings in ${target.repository}: ${summary.created.length} opened, ${summary.updated.length} updated, ` +
         `${summary.reopened.length} reopened, ${summary.closed.length} closed` +
@@ -174,47 +181,57 @@ export async function runAudit(run: AuditRun, io: Io): Promise<number> {
   return counts.fail > 0 || counts.unknown > 0 ? EXIT.findings : EXIT.ok;
 }
 
-/** The findings writes as a line every tenth of the way, and each wait for the host's content limit. */
-function findingsProgressReporter(io: Io): (progress: FindingsProgress) => void {
-  let lastTenth = 0;
-  return (progress) => {
-    if (progress.waitingSeconds !== undefined) {
-      io.stderr(
-        `findings: ${progress.done}/${progress.total} writes; waiting ${progress.waitingSeconds} s for the host's content-creation limit\n`,
-      );
-      return;
-    }
-    const tenth = progress.total === 0 ? 10 : Math.floor((progress.done / progress.total) * 10);
-    if (progress.total >= 20 && tenth > lastTenth) {
-      lastTenth = tenth;
-      io.stderr(`findings: ${progress.done}/${progress.total} writes\n`);
-    }
+function progressOptions(run: AuditRun): { tty: boolean; now?: () => number } {
+  return {
+    tty: run.stderrTerminal ?? process.stderr.isTTY === true,
+    ...(run.clock ? { now: run.clock } : {}),
   };
 }
 
-/** A progress bar on a terminal; plain log lines (every tenth of the way) otherwise. */
-function progressReporter(io: Io): (progress: AuditProgress) => void {
-  const tty = process.stderr.isTTY === true;
-  let lastTenth = -1;
-  return (progress) => {
+/** The findings writes with rate and ETA, and each wait for the host's content-creation limit. */
+function findingsProgressReporter(
+  io: Io,
+  options: { tty: boolean; now?: () => number },
+): { onProgress: (progress: FindingsProgress) => void; finish: () => void } {
+  const bar = progressBar({
+    ...options,
+    label: "findings",
+    unit: "writes",
+    write: (text) => io.stderr(text),
+  });
+  const onProgress = (progress: FindingsProgress): void => {
+    if (progress.waitingSeconds !== undefined) {
+      bar.note(
+        `findings: ${progress.done}/${progress.total} writes; waiting ${progress.waitingSeconds} s for the host's content-creation limit`,
+      );
+      return;
+    }
+    // a handful of writes is over before a bar would say anything
+    if (progress.total >= 20) bar.update(progress.done, progress.total);
+  };
+  return { onProgress, finish: () => bar.finish() };
+}
+
+/** Collection: a bar redrawn on a terminal, plain lines (every tenth or 30 s) otherwise. */
+function progressReporter(
+  io: Io,
+  options: { tty: boolean; now?: () => number },
+): { onProgress: (progress: AuditProgress) => void; finish: () => void } {
+  const bar = progressBar({ ...options, unit: "repositories", write: (text) => io.stderr(text) });
+  const onProgress = (progress: AuditProgress): void => {
     if (progress.phase === "organization") return io.stderr("collecting the organization...\n");
     if (progress.phase === "repositories") return io.stderr(`collecting ${progress.total} repositories...\n`);
     if (progress.phase === "done") {
-      if (tty) io.stderr("\n");
+      bar.finish();
       return io.stderr(
         `collected ${progress.total} repositories, ${progress.changeRequests} merged changes\n`,
       );
     }
-    const share = progress.total === 0 ? 1 : progress.done / progress.total;
-    if (tty) {
-      const width = 30;
-      const filled = Math.round(share * width);
-      io.stderr(
-        `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${progress.done}/${progress.total} repositories, ${progress.changeRequests} changes`,
-      );
-    } else if (Math.floor(share * 10) > lastTenth) {
-      lastTenth = Math.floor(share * 10);
-      io.stderr(`${progress.done}/${progress.total} repositories, ${progress.changeRequests} changes\n`);
-    }
+    bar.update(
+      progress.done,
+      progress.total,
+      `${progress.changeRequests} changes${progress.repository ? `, ${progress.repository}` : ""}`,
+    );
   };
+  return { onProgress, finish: () => bar.finish() };
 }
