@@ -4,7 +4,7 @@ import { visibleBidi } from "../text/escape.js";
  * A progress bar with done/total, rate and ETA on stderr, for the audit's collection and its finding
  * issue writes. A small renderer of our own rather than cli-progress: that one writes to a stream
  * itself (the CLI writes through Io, which tests hold in memory), reads the wall clock (the ETA is
- * tested with an injected one), and has had no release since 2023.
+ * tested with an injected one), and its latest release (3.12.0) is from June 2024.
  *
  * On a terminal the line is redrawn in place; otherwise (CI logs) a plain line is written every tenth
  * of the way or every 30 s, so a log shows the audit is alive without a line per repository.
