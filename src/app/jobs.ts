@@ -30,6 +30,8 @@ export interface JobQueue {
 }
 
 export interface JobLog {
+  /** Each job's timing (queued, started, finished), when given: where a burst's time goes. */
+  info?(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
@@ -100,6 +102,8 @@ export function inProcessQueue(options: Omit<JobQueueOptions, "databaseUrl" | "s
 
 export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databaseUrl">): JobQueue {
   const definitions = new Map<string, JobDefinition<object>>();
+  // Each queue's workers on this instance, and whether each is running a job now.
+  const workersOf = new Map<string, { id: string | null; busy: boolean }[]>();
   let boss: Promise<PgBoss> | null = null;
   let ready: Promise<void> | null = null;
   const bossOf = () =>
@@ -147,6 +151,12 @@ export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databas
       const id = await started.send(name, data, key === undefined ? {} : { singletonKey: key });
       // null with a key: a job of this key is already waiting, and will read the newest state when it runs.
       if (id === null && key === undefined) throw new Error(`the job queue "${name}" refused the job`);
+      // An idle worker here takes it now rather than at its next poll (up to pollingIntervalSeconds
+      // later): pg-boss's notifyWorker ends that worker's wait. Other instances still find it by polling.
+      if (id !== null) {
+        const idle = workersOf.get(name)?.find((worker) => !worker.busy && worker.id !== null);
+        if (idle) started.notifyWorker(idle.id!);
+      }
     },
     async stop() {
       const started = boss;
@@ -173,25 +183,52 @@ export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databas
         });
       }
       // Each worker runs one job at a time: several, so one slow change does not hold the others.
+      const workers: { id: string | null; busy: boolean }[] = [];
+      workersOf.set(name, workers);
       for (let i = 0; i < (options.workers ?? 8); i++) {
-        await started.work<object>(
+        const worker = { id: null as string | null, busy: false };
+        workers.push(worker);
+        worker.id = await started.work<object>(
           name,
-          { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5 },
-          async (jobs: PgBoss.Job<object>[]) => {
-            for (const job of jobs) {
-              try {
-                await definition.handler(job.data);
-              } catch (error) {
-                options.log.warn(
-                  { queue: name, job: job.id, err: String(error) },
-                  "job failed; it is tried again",
-                );
-                throw error;
-              }
+          {
+            batchSize: 1,
+            includeMetadata: true,
+            pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5,
+          },
+          async (jobs: PgBoss.JobWithMetadata<object>[]) => {
+            worker.busy = true;
+            try {
+              for (const job of jobs) await runJob(name, definition, job);
+            } finally {
+              worker.busy = false;
             }
           },
         );
       }
+    }
+  }
+
+  async function runJob(
+    name: string,
+    definition: JobDefinition<object>,
+    job: PgBoss.JobWithMetadata<object>,
+  ): Promise<void> {
+    const started = Date.now();
+    const timing = () => ({
+      queue: name,
+      job: job.id,
+      ...(job.singletonKey ? { key: job.singletonKey } : {}),
+      retry: job.retryCount,
+      // Queued to started: the wait for a worker (polling, busy workers, the key's running job).
+      waitedMs: started - new Date(job.createdOn).getTime(),
+      ranMs: Date.now() - started,
+    });
+    try {
+      await definition.handler(job.data);
+      options.log.info?.(timing(), "job done");
+    } catch (error) {
+      options.log.warn({ ...timing(), err: String(error) }, "job failed; it is tried again");
+      throw error;
     }
   }
 }

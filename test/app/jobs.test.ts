@@ -131,4 +131,44 @@ describe("the PostgreSQL queue (pg-boss)", async () => {
     expect(runs).toHaveLength(2);
     expect(overlapped).toBe(false);
   }, 60_000);
+
+  it("wakes an idle worker when a job is sent (not at its next poll) and logs each job's wait and run", async () => {
+    const schema = `jobs_${Date.now().toString(36)}d`;
+    const info = vi.fn();
+    // Polls a minute apart: a job that runs within seconds was taken on the send's wake-up.
+    const queue = pgBossQueue(databaseUrl!, {
+      schema,
+      log: { ...log, info },
+      pollingIntervalSeconds: 60,
+      workers: 2,
+    });
+    queues.push(queue);
+    const ran: string[] = [];
+    queue.define<{ change: string }>("change-check", {
+      keyOf: (data) => data.change,
+      handler: (data) => {
+        ran.push(data.change);
+        return Promise.resolve();
+      },
+    });
+    await queue.start();
+    // The workers' first poll (at start) found nothing; they now sleep for the polling interval.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const sent = Date.now();
+    await queue.send("change-check", { change: "acme/api#7" });
+    await until(() => ran.length === 1, 10_000);
+    expect(Date.now() - sent).toBeLessThan(10_000);
+    await until(() => info.mock.calls.length === 1, 5_000);
+    const [timing, message] = info.mock.calls[0]!;
+    expect(message).toBe("job done");
+    expect(timing).toEqual(
+      expect.objectContaining({
+        queue: "change-check",
+        key: "acme/api#7",
+        retry: 0,
+        ranMs: expect.any(Number),
+      }),
+    );
+    expect((timing as { waitedMs: number }).waitedMs).toBeLessThan(10_000);
+  }, 60_000);
 });
