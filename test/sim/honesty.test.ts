@@ -37,6 +37,7 @@ const H = "h".repeat(40);
 /** One request per route: [route key, url path, body]. A route without a sample fails the test below. */
 const SAMPLES: Record<string, { url: string; body?: unknown }> = {
   "GET /orgs/{org}": { url: "/orgs/acme" },
+  "GET /user": { url: "/user" },
   "GET /app/hook/deliveries": { url: "/app/hook/deliveries?per_page=100" },
   // The world's deliveries are numbered from 90,000,000 in time order: the direct push of 2026-10-31 is the fourth.
   "GET /app/hook/deliveries/{delivery_id}": { url: "/app/hook/deliveries/90000003" },

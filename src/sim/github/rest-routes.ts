@@ -31,10 +31,40 @@ import {
 } from "./rest-shapes.js";
 import { protectionJson, reviewJson, rulesetJson, rulesForBranch, timelineJson } from "./rest-protection.js";
 
+/** Whose token the simulated GitHub takes every token to be (GET /user). */
+export const SIMULATED_TOKEN_USER = "soc2-auditor";
+
 export const ROUTES: Route[] = [
   // First: GET …/rulesets/rule-suites must not be taken for GET …/rulesets/{ruleset_id}.
   ...ACTIVITY_ROUTES,
   ...DELIVERY_ROUTES,
+  {
+    // The token's own user, as a classic token's GET /user answers (its scopes in X-OAuth-Scopes):
+    // the evidence package names who collected it. The simulated token reads what an auditor's does.
+    method: "GET",
+    path: "/user",
+    handle: (r) => ({
+      status: 200,
+      body: {
+        ...userJson(r.world, r.api, SIMULATED_TOKEN_USER),
+        user_view_type: "public",
+        name: null,
+        company: null,
+        blog: "",
+        location: null,
+        email: null,
+        hireable: null,
+        bio: null,
+        public_repos: 0,
+        public_gists: 0,
+        followers: 0,
+        following: 0,
+        created_at: "2020-01-01T00:00:00Z",
+        updated_at: "2020-01-01T00:00:00Z",
+      },
+      headers: { "x-oauth-scopes": "read:org, repo" },
+    }),
+  },
   {
     method: "GET",
     path: "/orgs/{org}",
