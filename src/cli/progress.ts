@@ -1,4 +1,5 @@
 import { visibleBidi } from "../text/escape.js";
+import { terminalText } from "./table.js";
 
 /**
  * A progress bar with done/total, rate and ETA on stderr, for the audit's collection and its finding
@@ -53,8 +54,7 @@ export function formatDuration(seconds: number): string {
 
 /** C0 and C1 control characters (ESC, CSI, BEL, newlines...) out, bidi controls shown, one short line. */
 export function terminalSafe(text: string, maxCharacters = DETAIL_CHARACTERS): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = visibleBidi(text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " "));
+  const clean = visibleBidi(terminalText(text));
   const characters = [...clean];
   return characters.length <= maxCharacters ? clean : `${characters.slice(0, maxCharacters - 1).join("")}…`;
 }

@@ -56,7 +56,7 @@ export function renderTerminalReport(report: EvaluationReport): string {
 }
 
 /** C0 and C1 control characters (ESC, CSI, BEL, newlines...) out of untrusted text. */
-function terminalText(text: string): string {
+export function terminalText(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ");
 }
