@@ -3,6 +3,7 @@ import { ChangeRequest, DirectPush } from "./change-request.js";
 import { Organization } from "./organization.js";
 import { knownSchema } from "./known.js";
 import { BranchRule, Repository } from "./repository.js";
+import { AccessReviewRecord } from "./access-review.js";
 
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 
@@ -116,5 +117,10 @@ export const Snapshot = z.object({
    * without it is written back without it.
    */
   asOfMerge: AsOfMerge.optional(),
+  /**
+   * The access reviews in the findings repository (see AccessReviewRecord). Absent: not collected
+   * (an older snapshot, or a host without them), which the access-review controls answer unknown.
+   */
+  accessReviews: knownSchema(z.array(AccessReviewRecord)).optional(),
 });
 export type Snapshot = z.infer<typeof Snapshot>;

@@ -1,4 +1,12 @@
-import type { ChangeRequest, DirectPush, Organization, Repository, UnreadableFact } from "../model/index.js";
+import type {
+  AccessReviewRecord,
+  ChangeRequest,
+  DirectPush,
+  Known,
+  Organization,
+  Repository,
+  UnreadableFact,
+} from "../model/index.js";
 import type { Policy } from "../policy/types.js";
 import { ProviderError } from "../errors.js";
 
@@ -82,6 +90,58 @@ export interface CodeHost {
   ): Promise<void>;
   /** The issue tracker where finding issues live. */
   issues(repository: string): IssueTracker;
+  /**
+   * Access reviews as pull requests (GitHub) or merge requests (GitLab) in the findings repository.
+   * Absent on a host that cannot hold them: the access-review controls then answer unknown.
+   */
+  accessReviews?(repository: string): ReviewHost;
+}
+
+/** What `soc2-bot access-review open` asks the host to open: one review file on its own branch. */
+export interface OpenReviewRequest {
+  /** `<prefix><cycle>/<owner>`, e.g. "soc2-bot/access-review/2026-Q4/organization-admins". */
+  branch: string;
+  /** Path of the review file, e.g. "access-reviews/2026-Q4/organization-admins.yml". */
+  path: string;
+  text: string;
+  /** Pull request title and body (already escaped and within the host's limits). */
+  title: string;
+  body: string;
+  /** Labels to put on it (created if missing, as finding issues' labels are). */
+  labels: string[];
+}
+
+export interface OpenedReview {
+  number: number;
+  url: string;
+  /** False when a pull request for the branch already existed (open, merged or closed): nothing was written. */
+  created: boolean;
+}
+
+/** A grant the policy lets the bot remove itself (cc6.revocations-applied with `apply: true`). */
+export interface AccessRemoval {
+  kind: "collaborator" | "member" | "deploy-key" | "team";
+  /** Login, team slug, or deploy key id (as text). */
+  account: string;
+  /** Repository full name; null for organization membership. */
+  repository: string | null;
+}
+
+export interface ReviewHost {
+  /**
+   * Creates the branch from the default branch, commits the file, opens the pull request. Idempotent:
+   * a pull request for the branch in any state is returned as it is (a retry after a lost answer
+   * finds it rather than opening a second).
+   */
+  openReview(request: OpenReviewRequest): Promise<OpenedReview>;
+  /**
+   * Every pull request whose head branch starts with `prefix`, in any state, each read to its end
+   * (approvals, committers) with the review file at its head; unreadable (naming the permission)
+   * rather than partial.
+   */
+  listReviews(prefix: string): Promise<Known<AccessReviewRecord[]>>;
+  /** Removes one grant; only called when the policy opts in (apply: true). */
+  removeAccess(removal: AccessRemoval): Promise<void>;
 }
 
 export type CheckConclusion = "success" | "failure" | "neutral";
