@@ -42,5 +42,10 @@ export const AccessReviewRecord = z.object({
   committers: z.array(z.string()),
   /** The review file at the merged head (or current head), as text; null when the branch has none. */
   file: z.object({ path: z.string(), text: z.string() }).nullable(),
+  /**
+   * The review file as the bot opened it (at the branch's first commit): the grants a decision may
+   * name. Null when it cannot be found (a decision then cannot be checked against it: unknown).
+   */
+  openedText: z.string().nullable(),
 });
 export type AccessReviewRecord = z.infer<typeof AccessReviewRecord>;
