@@ -22,7 +22,14 @@ import type { World } from "./world.js";
 export interface SimulatedGitHubOptions {
   world: World;
   latencyMs?: number;
-  faults?: { rate: number; secondaryRateLimitEvery?: number; timeoutMs?: number };
+  faults?: {
+    /** Share of requests answered by one of FAULTS instead (nothing applied). */
+    rate?: number;
+    secondaryRateLimitEvery?: number;
+    timeoutMs?: number;
+    /** "Write applied, answer lost": see LostAnswerFaults. */
+    lostAnswers?: LostAnswerFaults;
+  };
   /**
    * GitHub's documented rate limits per token (src/sim/github/rate-limits.ts), on by default: 5,000 REST
    * requests and 5,000 GraphQL points per hour, 2,000 GraphQL secondary points per minute, 100
@@ -52,6 +59,35 @@ export interface SimulatedGitHubOptions {
   serverTiming?: boolean;
 }
 
+/**
+ * A write GitHub applies and whose answer then never reaches the client: the route runs (the issue,
+ * comment or check run exists), then the connection is reset or a proxy in front answers 502. The
+ * client cannot tell it from a write that was not applied, so it must look before writing again.
+ */
+export interface LostAnswerFaults {
+  /** Share (0..1) of matching writes whose answer is lost, on its own seeded schedule. */
+  rate: number;
+  /** The route keys it applies to ("POST /repos/{owner}/{repo}/check-runs"); default: every non-GET route. */
+  routes?: readonly string[];
+  /** How the answer is lost (default both, chosen at random): a 502, or the connection reset. */
+  kinds?: readonly LostAnswerKind[];
+  /** Told of each lost answer, after the write was applied (a harness counting what was written). */
+  onLost?: (lost: LostAnswer) => void;
+}
+
+export type LostAnswerKind = "502" | "reset";
+
+export interface LostAnswer {
+  kind: LostAnswerKind;
+  /** The route key, "METHOD /path/{template}". */
+  route: string;
+  params: Record<string, string>;
+  /** The request's parsed JSON body and the status and body GitHub would have answered. */
+  request: Record<string, unknown>;
+  status: number;
+  answer: unknown;
+}
+
 /** Routes api.github.com has and GitHub Enterprise Server does not (its OpenAPI description). */
 const NOT_ON_ENTERPRISE_SERVER: ReadonlySet<string> = new Set(["GET /orgs/{org}/invitations"]);
 
@@ -60,6 +96,7 @@ export interface SimulatedGitHubStats {
   byRoute: Record<string, number>;
   graphqlPoints: number;
   notModified: number;
+  /** Faults injected by kind ("500", "timeout", "answer-lost-502", "answer-lost-reset", ...). */
   faults: Record<string, number>;
   /** Answers refused by a rate limit, by kind: "primary", "secondary-points", "concurrency". */
   rateLimited: Record<string, number>;
@@ -125,6 +162,10 @@ export function assertLoopback(url: string): void {
 export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Promise<SimulatedGitHub> {
   const { world } = options;
   const random = seededRandom(options.seed ?? 1);
+  // Its own schedule: turning lost answers on leaves the other faults' schedule as it was.
+  const lostRandom = seededRandom((options.seed ?? 1) ^ 0x5eed);
+  const lost = options.faults?.lostAnswers;
+  const lostRoutes = lost?.routes ? new Set(lost.routes) : null;
   const clock = options.clock ?? Date.now;
   const resolved = resolveRateLimits(options.rateLimits);
   const limiter = new RateLimiter(
@@ -227,7 +268,7 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
         `${DOCS}/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits`,
       );
     }
-    if (options.faults && options.faults.rate > 0 && random() < options.faults.rate) {
+    if (options.faults?.rate && options.faults.rate > 0 && random() < options.faults.rate) {
       const fault = FAULTS[Math.floor(random() * FAULTS.length)] ?? "500";
       stats.faults[fault] = (stats.faults[fault] ?? 0) + 1;
       if (fault === "500" || fault === "502")
@@ -327,8 +368,9 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
       match.r.names.map((name, i) => [name, decodeURIComponent(match.m?.[i + 1] ?? "")]),
     );
     let answer: RouteAnswer;
+    let parsedBody: Record<string, unknown> = {};
     try {
-      const parsedBody = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+      parsedBody = body ? (JSON.parse(body) as Record<string, unknown>) : {};
       answer = match.r.route.handle({
         world,
         api: base,
@@ -336,6 +378,7 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
         query: url.searchParams,
         body: parsedBody,
         rateLimit: () => limiter.body(token),
+        token,
       });
     } catch (caught) {
       charge(token, "core", 1);
@@ -376,6 +419,31 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
     }
     // GET /rate_limit "does not count against your primary rate limit".
     if (key !== "GET /rate_limit") charge(token, "core", 1);
+    if (
+      lost &&
+      method !== "GET" &&
+      answer.status < 300 &&
+      (lostRoutes ? lostRoutes.has(key) : true) &&
+      lostRandom() < lost.rate
+    ) {
+      // Applied above; only the answer is lost.
+      const kinds = lost.kinds && lost.kinds.length > 0 ? lost.kinds : (["502", "reset"] as const);
+      const kind = kinds[Math.floor(lostRandom() * kinds.length)] ?? "502";
+      stats.faults[`answer-lost-${kind}`] = (stats.faults[`answer-lost-${kind}`] ?? 0) + 1;
+      lost.onLost?.({
+        kind,
+        route: key,
+        params,
+        request: parsedBody,
+        status: answer.status,
+        answer: payload,
+      });
+      if (kind === "reset") {
+        res.destroy();
+        return;
+      }
+      return error(res, 502, "Bad Gateway", rateHeaders(resource));
+    }
     send(res, answer.status, payload, { ...headers, ...rateHeaders(resource) });
   }
 
