@@ -52,6 +52,8 @@ export interface GitLabClient {
     schema: S,
     body: object,
   ): Promise<z.infer<S>>;
+  /** DELETE answering 204 (or 202) with no body; any other answer is a GitLabHttpError. */
+  delete(path: string): Promise<void>;
 }
 
 const MAX_RETRIES = 3;
@@ -169,6 +171,11 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
     },
     async send(method, path, schema, body) {
       return parsed(method, path, await request(method, urlOf(path), body), schema);
+    },
+    async delete(path) {
+      const response = await request("DELETE", urlOf(path));
+      const text = await response.text();
+      if (!response.ok) throw new GitLabHttpError("DELETE", path, response.status, text);
     },
   };
 }

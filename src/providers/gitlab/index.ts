@@ -1,4 +1,5 @@
 import type { CodeHost } from "../types.js";
+import { gitLabAccessReviews } from "./access-reviews.js";
 import { createGitLabClient, encodePath, type GitLabLogger } from "./client.js";
 import { collectChangeRequest } from "./change-request.js";
 import { createContext, isForbidden, isNotFound } from "./context.js";
@@ -101,5 +102,6 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
     drainUnreadable: () => unreadable.drain(),
     publishChangeCheck: (target, check) => publishChangeCheck(context, actor, target, check),
     issues: (projectPath) => gitLabIssues(context, projectPath),
+    accessReviews: (projectPath) => gitLabAccessReviews(context, projectPath),
   };
 }
