@@ -9,6 +9,8 @@ export interface RouteRequest {
   body: Record<string, unknown>;
   /** The rate-limit state, for GET /rate_limit. */
   rateLimit: () => unknown;
+  /** The request's token (world.tokens says whose): who a write comes from. */
+  token?: string;
 }
 
 /** One answer; `items` answers are paginated by the server, rendering only the page it sends. */
@@ -29,7 +31,7 @@ export type RouteAnswer =
     };
 
 export interface Route {
-  method: "GET" | "POST" | "PATCH";
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
   /** The OpenAPI path template, e.g. "/repos/{owner}/{repo}/pulls/{pull_number}". */
   path: string;
   handle: (request: RouteRequest) => RouteAnswer;

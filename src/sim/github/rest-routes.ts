@@ -18,6 +18,7 @@ import { checkRunOutputRefusal } from "./rest-limits.js";
 import { ISSUE_ROUTES } from "./rest-issues.js";
 import { ACTIVITY_ROUTES } from "./rest-activity.js";
 import { DELIVERY_ROUTES } from "./rest-deliveries.js";
+import { REVIEW_ROUTES } from "./rest-review-routes.js";
 import {
   checkRunJson,
   commitJson,
@@ -38,6 +39,8 @@ export const ROUTES: Route[] = [
   // First: GET …/rulesets/rule-suites must not be taken for GET …/rulesets/{ruleset_id}.
   ...ACTIVITY_ROUTES,
   ...DELIVERY_ROUTES,
+  // Before GET …/pulls below: the access review's list answers the `head` filter and labels too.
+  ...REVIEW_ROUTES,
   {
     // The token's own user, as a classic token's GET /user answers (its scopes in X-OAuth-Scopes):
     // the evidence package names who collected it. The simulated token reads what an auditor's does.

@@ -22,6 +22,8 @@ export interface SimCommit {
   authorEmail?: string | null;
   /** Co-authors: each in GraphQL's `authors` and a Co-authored-by line of the message. */
   coAuthors?: CoAuthor[];
+  /** Paths the commit changed, for commits written through the contents API (a pull request's files). */
+  changedFiles?: string[];
 }
 
 export interface SimPull {
@@ -29,6 +31,9 @@ export interface SimPull {
   change: ChangeRequest;
   /** GitHub sorts pull request lists by this; the model has no updatedAt, so the last event. */
   updatedAt: string;
+  /** Labels and description of a pull request opened through the REST API (the snapshot's have none). */
+  labels?: string[];
+  body?: string | null;
 }
 
 /** A ruleset derived from a branch rule whose sources name "ruleset:ID". */
@@ -126,6 +131,19 @@ export interface World {
   nextId: number;
   /** The clock used for what the bot writes, so tests are deterministic. */
   now: () => string;
+  /**
+   * Tokens of people (a reviewer, an administrator), by token: which login a write made with one
+   * comes from. Any other token is the app's installation token: its writes come from BOT_LOGIN.
+   */
+  tokens?: Map<string, string>;
+}
+
+/** Who the app's own writes come from (pull requests, issues, check runs): its bot account. */
+export const BOT_LOGIN = "soc2-bot[bot]";
+
+/** The login a write made with `token` comes from. */
+export function loginOfToken(world: World, token: string | undefined): string {
+  return (token !== undefined && world.tokens?.get(token)) || BOT_LOGIN;
 }
 
 export function createWorld(
