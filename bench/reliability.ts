@@ -59,6 +59,11 @@ export interface ReliabilityOptions {
   killOne: boolean;
   /** GitHub's documented rate limits on the simulator (the app's own throttling is always on). */
   rateLimits: boolean;
+  /**
+   * Share (0..1) of check-run and issue writes (creates, updates, comments) the simulated GitHub
+   * applies and whose answer it then loses (a 502 or a reset connection): "write applied, answer lost".
+   */
+  lostAnswerShare?: number;
   log?: (line: string) => void;
   /** A folder the instances' logs are written to (instance-N.log), for a failure's story. */
   logDir?: string;
@@ -80,6 +85,8 @@ export interface ReliabilityFigures {
   duplicateIssues: number;
   /** Failing merged changes with no open issue naming them. */
   lostFindings: string[];
+  /** Writes GitHub applied whose answer was lost, by kind. */
+  answersLost: { checkRuns: number; issues: number; comments: number };
   /** Evaluations the instances logged as published, and those skipped as already evaluated. */
   published: number;
   skippedAsCovered: number;
@@ -279,7 +286,8 @@ async function startFront(
           res.writeHead(answer.statusCode ?? 502, answer.headers).end(answered);
         });
       });
-      upstream.on("error", () => res.writeHead(502).end());
+      // The simulator reset the connection (an answer lost): the instance sees its connection reset.
+      upstream.on("error", () => res.destroy());
       upstream.end(body);
     })();
   });
@@ -405,12 +413,51 @@ async function drainJobs(databaseUrl: string, schema: string, limitMs = 180_000)
   }
 }
 
+/** The writes whose answers are lost: check runs created and updated, issues created and edited, comments. */
+const LOST_ANSWER_ROUTES = [
+  "POST /repos/{owner}/{repo}/check-runs",
+  "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+  "POST /repos/{owner}/{repo}/issues",
+  "PATCH /repos/{owner}/{repo}/issues/{issue_number}",
+  "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+];
+
 /** Runs the scenario and returns its figures; every process and server it started is stopped. */
 export async function runReliability(options: ReliabilityOptions): Promise<ReliabilityFigures> {
   const log = options.log ?? (() => {});
   const started = Date.now();
   const { world, repository, open, mergedFailing } = buildWorld(options);
-  const sim = await startSimulatedGitHub({ world, seed: 11, rateLimits: options.rateLimits ? {} : false });
+  const answersLost = { checkRuns: 0, issues: 0, comments: 0 };
+  // A check run applied whose answer was lost is still a write the change shows (time to correct).
+  let appliedUnanswered: (write: CheckWrite) => void = () => {};
+  const sim = await startSimulatedGitHub({
+    world,
+    seed: 11,
+    rateLimits: options.rateLimits ? {} : false,
+    ...(options.lostAnswerShare
+      ? {
+          faults: {
+            lostAnswers: {
+              rate: options.lostAnswerShare,
+              routes: LOST_ANSWER_ROUTES,
+              onLost: (lost) => {
+                const answer = lost.answer as { head_sha?: string; conclusion?: string | null };
+                if (lost.route.includes("/check-runs")) {
+                  answersLost.checkRuns += 1;
+                  if (answer.head_sha)
+                    appliedUnanswered({
+                      at: Date.now(),
+                      headSha: answer.head_sha,
+                      conclusion: answer.conclusion ?? null,
+                    });
+                } else if (lost.route.endsWith("/comments")) answersLost.comments += 1;
+                else answersLost.issues += 1;
+              },
+            },
+          },
+        }
+      : {}),
+  });
   const race = options.directedRace ? open[0]! : null;
   let raceRead: (() => void) | null = null;
   const raceWriteHeld = new Promise<void>((resolve) => (raceRead = resolve));
@@ -429,6 +476,7 @@ export async function runReliability(options: ReliabilityOptions): Promise<Relia
       await new Promise((resolve) => setTimeout(resolve, 2_500));
     },
   });
+  appliedUnanswered = (write) => front.writes.push(write);
   const schema = `reliability_${randomBytes(5).toString("hex")}`;
   const instances: Instance[] = [];
   const sent: SentDelivery[] = [];
@@ -606,6 +654,7 @@ export async function runReliability(options: ReliabilityOptions): Promise<Relia
       raceConclusion,
       duplicateIssues,
       lostFindings,
+      answersLost,
       published: count("change check published"),
       skippedAsCovered: count("change already evaluated since this event"),
       duplicatesIgnored: count("duplicate delivery ignored"),
@@ -662,7 +711,38 @@ export const BENCH_SCENARIOS: { name: string; options: Omit<ReliabilityOptions, 
       rateLimits: true,
     },
   },
+  {
+    name: "500-delivery burst, three instances, the directed race, 20% of check-run and issue writes applied with their answer lost",
+    options: {
+      instances: 3,
+      openPullRequests: 20,
+      deliveries: 500,
+      redeliveryShare: 0.64,
+      mergedFailing: 3,
+      directedRace: true,
+      killOne: false,
+      rateLimits: true,
+      lostAnswerShare: 0.2,
+    },
+  },
 ];
+
+/** A scenario's lost answers, as a sentence under the table; none when it loses none. */
+export function lostAnswersLine(
+  scenario: number,
+  share: number | undefined,
+  f: ReliabilityFigures,
+): string[] {
+  if (!share) return [];
+  const { checkRuns, issues, comments } = f.answersLost;
+  return [
+    `Scenario ${scenario}: ${checkRuns + issues + comments} writes applied with their answer lost (${Math.round(share * 100)}% of ` +
+      `check-run and issue writes, a 502 or a reset connection: ${checkRuns} check runs, ${issues} issue creates ` +
+      `and edits, ${comments} comments); ${f.duplicateCheckRuns} duplicate check runs, ${f.duplicateIssues} ` +
+      `duplicate issues, ${f.lostFindings.length} lost findings, ${f.wrongVerdicts.length} wrong verdicts.`,
+    "",
+  ];
+}
 
 const START = "<!-- reliability:start -->";
 const END = "<!-- reliability:end -->";
@@ -707,6 +787,7 @@ export async function runReliabilityBench(options: {
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
+    ...results.flatMap((f, i) => lostAnswersLine(i + 1, BENCH_SCENARIOS[i]!.options.lostAnswerShare, f)),
     ...results.flatMap((f, i) =>
       f.wrongVerdicts.length + f.lostFindings.length > 0
         ? [
