@@ -170,7 +170,7 @@ export function gitLabAccessReviews(context: GitLabContext, projectPath: string)
     const [cycle, ...rest] = mr.source_branch.slice(prefix.length).split("/");
     const owner = rest.join("/");
     // Not `<prefix><cycle>/<owner>`: not a review branch the bot names, so not a review.
-    if (!cycle || !owner) return known(null);
+    if (!cycle || !owner || owner.includes("/")) return known(null);
     const base = `${project}/merge_requests/${mr.iid}`;
 
     const notes: NoteWire[] = [];

@@ -15,11 +15,17 @@ import {
   type SimProject,
   type Wire,
 } from "./world.js";
+import { RawFile, reviewRoute, type SimActor } from "./review-routes.js";
 
 export interface SimulatedGitLabOptions {
   snapshot: Snapshot;
   /** The token the sim accepts in PRIVATE-TOKEN. */
   token?: string;
+  /**
+   * More users' tokens (token → username): a write sent with one is made by that user (a reviewer's
+   * commit, approval or merge), and GET /user answers that user, as GitLab does per token.
+   */
+  users?: Record<string, string>;
   /** Served as .gitlab/soc2.yml of `<group>/gitlab-profile` (the group policy layer). */
   groupPolicy?: string;
   /** Put a symlink or a submodule at that path instead of the file. */
@@ -79,6 +85,8 @@ interface Request {
   segments: string[];
   query: URLSearchParams;
   body: Record<string, unknown>;
+  /** Whose token sent it. */
+  actor: SimActor;
 }
 
 interface Reply {
@@ -112,7 +120,8 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     const target = new URL(req.url ?? "/", url);
     try {
       if (!target.pathname.startsWith("/api/v4/")) throw notFound("");
-      if (req.headers["private-token"] !== token) throw new Answer(401, { message: "401 Unauthorized" });
+      const actor = actorOf(req.headers["private-token"]);
+      if (!actor) throw new Answer(401, { message: "401 Unauthorized" });
       const fault = options.fault?.({
         method: req.method ?? "GET",
         path: target.pathname.slice("/api/v4".length),
@@ -129,8 +138,19 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
       }
       // Keep %2F inside a segment: a project id is its URL-encoded full path.
       const segments = target.pathname.slice("/api/v4/".length).split("/").map(decodeURIComponent);
-      const request: Request = { method: req.method ?? "GET", segments, query: target.searchParams, body };
+      const request: Request = {
+        method: req.method ?? "GET",
+        segments,
+        query: target.searchParams,
+        body,
+        actor,
+      };
       const reply = route(built, request);
+      if (reply.status === 204) {
+        stats.writes++;
+        res.writeHead(204).end();
+        return;
+      }
       if (request.method !== "GET") stats.writes++;
       if (reply.list && Array.isArray(reply.body)) return sendPage(res, target, reply.body);
       send(res, reply.status ?? 200, reply.body);
@@ -144,7 +164,14 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     const { method, segments: s } = request;
     const key = routeKey(s);
     stats.byRoute[`${method} ${key}`] = (stats.byRoute[`${method} ${key}`] ?? 0) + 1;
-    if (method === "GET" && key === "user") return { body: { id: w.bot.id, username: w.bot.username } };
+    if (method === "GET" && key === "user")
+      return { body: { id: request.actor.id, username: request.actor.username } };
+    // Branches, files, merge request writes and removals (access reviews): see review-routes.ts.
+    const review = reviewRoute(w, request);
+    if (review) {
+      if (review.status !== undefined && review.status >= 400) throw new Answer(review.status, review.body);
+      return review.body instanceof RawFile ? { ...review, body: new RawText(review.body.text) } : review;
+    }
     if (method === "GET" && key === "personal_access_tokens/self") {
       return { body: { id: 1, name: "soc2-bot", scopes: admin ? ["api", "sudo"] : ["api"], active: true } };
     }
@@ -166,6 +193,27 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
     if (s[0] === "groups") return groupRoute(w, request);
     if (s[0] === "projects") return projectRoute(w, request);
     throw notFound("");
+  }
+
+  /** The bot for the sim's own token; another user for a token in `users`; null for any other. */
+  function actorOf(header: string | string[] | undefined): SimActor | null {
+    if (header === token) return built.bot;
+    const username = typeof header === "string" ? options.users?.[header] : undefined;
+    if (!username) return null;
+    let user = built.users.get(username);
+    if (!user) {
+      user = {
+        id: built.nextId(),
+        username,
+        name: username,
+        state: "active",
+        access_level: 0,
+        two_factor_enabled: true,
+        web_url: `${url}/${username}`,
+      };
+      built.users.set(username, user);
+    }
+    return { id: user.id, username: user.username };
   }
 
   function groupRoute(w: GitLabWorld, { method, query, segments: s }: Request): Reply {
@@ -514,11 +562,13 @@ function pipelinesOf(project: SimProject, query: URLSearchParams): Wire[] {
 function mergeRequestsOf(project: SimProject, query: URLSearchParams): Wire[] {
   const state = query.get("state") ?? "all";
   const target = query.get("target_branch");
+  const source = query.get("source_branch");
   const updatedAfter = query.get("updated_after");
   const list = project.mergeRequests
     .map((mr) => mr.wire)
     .filter((mr) => state === "all" || mr.state === state)
     .filter((mr) => !target || mr.target_branch === target)
+    .filter((mr) => !source || mr.source_branch === source)
     .filter((mr) => !updatedAfter || Date.parse(String(mr.updated_at)) >= Date.parse(updatedAfter));
   const field = query.get("order_by") === "updated_at" ? "updated_at" : "created_at";
   list.sort((a, b) => String(a[field]).localeCompare(String(b[field])));
