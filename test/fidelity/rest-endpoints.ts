@@ -134,6 +134,42 @@ export const ENDPOINTS: Endpoint[] = [
     route: "GET /user",
     checkedElsewhere: "index.ts validates { login } itself: provider.test.ts 'describeCredentials'",
   },
+  // Access reviews (access-reviews.ts): pull requests, files and refs of the findings repository.
+  { route: "GET /repos/{owner}/{repo}/git/ref/{ref}", schema: "GitRefAnswer" },
+  {
+    route: "POST /repos/{owner}/{repo}/git/refs",
+    checkedElsewhere: "the answer is not read (a write): access-reviews.test.ts",
+  },
+  {
+    route: "PUT /repos/{owner}/{repo}/contents/{path}",
+    checkedElsewhere: "the answer is not read (a write): access-reviews.test.ts",
+  },
+  { route: "GET /repos/{owner}/{repo}/pulls", schema: "ReviewPullAnswer", list: true },
+  { route: "POST /repos/{owner}/{repo}/pulls", schema: "ReviewPullAnswer" },
+  { route: "GET /repos/{owner}/{repo}/pulls/{pull_number}", schema: "MergedPullAnswer" },
+  { route: "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", schema: "PullReviewAnswer", list: true },
+  { route: "GET /repos/{owner}/{repo}/pulls/{pull_number}/commits", schema: "PullCommitAnswer", list: true },
+  { route: "GET /repos/{owner}/{repo}/pulls/{pull_number}/files", schema: "PullFileAnswer", list: true },
+  {
+    route: "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
+    checkedElsewhere: "the answer is not read (a write): access-reviews.test.ts",
+  },
+  {
+    route: "DELETE /repos/{owner}/{repo}/collaborators/{username}",
+    checkedElsewhere: "GitHub answers 204 without a body: access-reviews.test.ts",
+  },
+  {
+    route: "DELETE /orgs/{org}/memberships/{username}",
+    checkedElsewhere: "GitHub answers 204 without a body: access-reviews.test.ts",
+  },
+  {
+    route: "DELETE /repos/{owner}/{repo}/keys/{key_id}",
+    checkedElsewhere: "GitHub answers 204 without a body: access-reviews.test.ts",
+  },
+  {
+    route: "DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}",
+    checkedElsewhere: "GitHub answers 204 without a body: access-reviews.test.ts",
+  },
 ];
 
 const SOURCE = new URL("../../src/providers/github/", import.meta.url);

@@ -108,6 +108,47 @@ const SAMPLES: Record<string, { url: string; body?: unknown }> = {
   "GET /repos/{owner}/{repo}/rulesets/rule-suites": {
     url: "/repos/acme/api/rulesets/rule-suites?ref=refs/heads/main&time_period=month&rule_suite_result=all",
   },
+  // An access review, in order: a branch, a file on it, the pull request ({pull}), its review and merge.
+  "GET /repos/{owner}/{repo}/git/ref/{ref}": { url: "/repos/acme/api/git/ref/heads%2Fmain" },
+  "POST /repos/{owner}/{repo}/git/refs": {
+    url: "/repos/acme/api/git/refs",
+    body: { ref: "refs/heads/soc2-bot/access-review/2026-Q4/organization-admins", sha: "e".repeat(40) },
+  },
+  "PUT /repos/{owner}/{repo}/contents/{path}": {
+    url: "/repos/acme/api/contents/access-reviews%2F2026-Q4%2Forganization-admins.yml",
+    body: {
+      message: "Open the review",
+      content: Buffer.from("review: 2026-Q4\n").toString("base64"),
+      branch: "soc2-bot/access-review/2026-Q4/organization-admins",
+    },
+  },
+  "POST /repos/{owner}/{repo}/pulls": {
+    url: "/repos/acme/api/pulls",
+    body: {
+      title: "Access review",
+      head: "soc2-bot/access-review/2026-Q4/organization-admins",
+      base: "main",
+    },
+  },
+  "POST /repos/{owner}/{repo}/issues/{issue_number}/labels": {
+    url: "/repos/acme/api/issues/{pull}/labels",
+    body: { labels: ["soc2-access-review"] },
+  },
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/files": { url: "/repos/acme/api/pulls/{pull}/files" },
+  "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews": {
+    url: "/repos/acme/api/pulls/{pull}/reviews",
+    body: { event: "COMMENT", body: "looked" },
+  },
+  "PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge": {
+    url: "/repos/acme/api/pulls/{pull}/merge",
+    body: {},
+  },
+  "DELETE /repos/{owner}/{repo}/collaborators/{username}": { url: "/repos/acme/api/collaborators/bob" },
+  "DELETE /orgs/{org}/memberships/{username}": { url: "/orgs/acme/memberships/carol" },
+  "DELETE /repos/{owner}/{repo}/keys/{key_id}": { url: "/repos/acme/api/keys/7" },
+  "DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}": {
+    url: "/orgs/acme/teams/engineering/repos/acme/api",
+  },
 };
 
 /** OpenAPI 3.0's `nullable` as JSON Schema (Ajv only takes it beside a `type`, GitHub uses it everywhere). */
@@ -205,15 +246,26 @@ describe("REST answers match GitHub's OpenAPI description", () => {
   it("validates every answer against the operation's success schema", async () => {
     const problems: string[] = [];
     let created = 0;
+    let pull = 0;
     for (const [key, sample] of Object.entries(SAMPLES)) {
       const [method = "GET", path = ""] = key.split(" ");
-      const response = await fetch(sim.url + sample.url.replace("{created}", String(created)), {
+      const url = sample.url.replace("{created}", String(created)).replace("{pull}", String(pull));
+      const response = await fetch(sim.url + url, {
         method,
         body: sample.body === undefined ? undefined : JSON.stringify(sample.body),
       });
-      const body = (await response.json()) as { id?: number };
-      if (key === "POST /repos/{owner}/{repo}/check-runs") created = body.id ?? 0;
       const operation = openapi.paths[path]?.[method.toLowerCase()];
+      // Each sample asks what succeeds: an error answer would leave the success shape unchecked.
+      if (response.status >= 400) problems.push(`${key}: answered ${response.status}`);
+      if (response.status === 204) {
+        // No content: GitHub documents a 204 without a body for it, or the answer is wrong.
+        if (!operation?.responses["204"] || (await response.text()) !== "")
+          problems.push(`${key}: 204 is not a documented answer without a body`);
+        continue;
+      }
+      const body = (await response.json()) as { id?: number; number?: number };
+      if (key === "POST /repos/{owner}/{repo}/check-runs") created = body.id ?? 0;
+      if (key === "POST /repos/{owner}/{repo}/pulls") pull = body.number ?? 0;
       const answer = operation?.responses[String(response.status)];
       const schema = answer?.content?.["application/json"]?.schema;
       if (!schema) {

@@ -32,6 +32,7 @@ import { parseAnswer } from "./schema.js";
 import { ContentAnswer } from "./rest-schema.js";
 import { ProviderError } from "../../errors.js";
 import { issueTracker, publishChangeCheck } from "./writing.js";
+import { accessReviews } from "./access-reviews.js";
 
 export {
   createGitHubClient,
@@ -155,6 +156,7 @@ export function createGitHubHost(options: GitHubHostOptions): CodeHost {
     },
     publishChangeCheck: (target, check) => publishChangeCheck(ctx, target, check, options.appId),
     issues: (repository) => issueTracker(ctx, repository),
+    accessReviews: (repository) => accessReviews(ctx, repository),
   };
   pushRecords.set(host, (source) => {
     pushRecord = source;
