@@ -15,6 +15,8 @@ import { repoAdminCount } from "./cc6-repo-admin-count.js";
 import { staleInvitations } from "./cc6-stale-invitations.js";
 import { inactiveAccess } from "./cc6-inactive-access.js";
 import { leavers } from "./cc6-leavers.js";
+import { accessReviewCompleted } from "./cc6-access-review-completed.js";
+import { revocationsApplied } from "./cc6-revocations-applied.js";
 
 /** Every control soc2-bot knows, in report order. Adding a control: one file, one line here. */
 export const CONTROLS: readonly AnyControl[] = [
@@ -34,6 +36,8 @@ export const CONTROLS: readonly AnyControl[] = [
   staleInvitations,
   inactiveAccess,
   leavers,
+  accessReviewCompleted,
+  revocationsApplied,
 ];
 
 export function findControl(id: string): AnyControl | undefined {

@@ -70,6 +70,36 @@ export function directPushSubject(push: DirectPush): Subject {
   };
 }
 
+/** One cycle's access review of one owner; the pull request (merge request) when one was opened. */
+export function accessReviewSubject(
+  cycle: string,
+  owner: string,
+  review?: { number: number; url: string },
+): Subject {
+  return {
+    kind: "access-review",
+    id: `access-review:${cycle}:${owner}`,
+    ...(review && { number: review.number, url: review.url }),
+  };
+}
+
+/** A grant a signed-off review revoked; `user` is the account when it is a login. */
+export function revocationSubject(
+  cycle: string,
+  owner: string,
+  grant: { id: string; account: string; kind: string },
+  review: { number: number; url: string },
+): Subject {
+  const login = grant.kind !== "team" && grant.kind !== "deploy-key";
+  return {
+    kind: "revocation",
+    id: `revocation:${cycle}:${owner}:${grant.id}`,
+    number: review.number,
+    url: review.url,
+    ...(login && { user: grant.account }),
+  };
+}
+
 /** The one way to say "we could not read it": unknown, naming the missing permission. */
 export function unknownBecause(subject: Subject, what: string, fact: Unreadable): Evaluation {
   return {

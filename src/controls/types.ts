@@ -12,11 +12,16 @@ export type SubjectKind =
   | "collaborator"
   | "deploy-key"
   | "change-request"
-  | "direct-push";
+  | "direct-push"
+  | "access-review"
+  | "revocation";
 
 export interface Subject {
   kind: SubjectKind;
-  /** e.g. "acme", "acme:@bob", "acme/api", "acme/api#12", "acme/api@1a2b3c4", "acme/api:key:42". */
+  /**
+   * e.g. "acme", "acme:@bob", "acme/api", "acme/api#12", "acme/api@1a2b3c4", "acme/api:key:42",
+   * "access-review:2026-Q4:platform", "revocation:2026-Q4:platform:collaborator:bob:write".
+   */
   id: string;
   repository?: string;
   /** Change request number. */

@@ -11,9 +11,26 @@ describe("the shipped default policy", () => {
     expect(layer.exceptions).toEqual([]);
   });
 
-  it("resolves with the real controls: everything enabled, nothing locked, defaults as documented", () => {
+  it("resolves with the real controls: everything enabled but the access review's two, nothing locked, defaults as documented", () => {
     const policy = loadPolicy([], CONTROLS);
-    expect(Object.values(policy.controls).every((setting) => setting.enabled && !setting.locked)).toBe(true);
+    // The access review is off until an organization starts reviewing (first_cycle): turned on, every
+    // cycle of the audit period without a signed-off review would fail at once.
+    const off = ["cc6.access-review-completed", "cc6.revocations-applied"];
+    expect(Object.keys(policy.controls).sort()).toEqual(CONTROLS.map((control) => control.id).sort());
+    for (const [id, setting] of Object.entries(policy.controls)) {
+      expect({ id, enabled: setting.enabled, locked: setting.locked }).toEqual({
+        id,
+        enabled: !off.includes(id),
+        locked: false,
+      });
+    }
+    expect(policy.controls["cc6.access-review-completed"]?.params).toEqual({
+      every: "quarter",
+      due_within_days: 30,
+      owners: [],
+      folder: "access-reviews",
+    });
+    expect(policy.controls["cc6.revocations-applied"]?.params).toEqual({ grace_days: 7, apply: false });
     expect(policy.controls["cc8.independent-approval"]?.params).toEqual({
       min_approvals: 1,
       exclude_committers: true,

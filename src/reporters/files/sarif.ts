@@ -102,6 +102,8 @@ const LOGICAL_KIND: Record<SubjectKind, string> = {
   "deploy-key": "deployKey",
   "change-request": "changeRequest",
   "direct-push": "directPush",
+  "access-review": "accessReview",
+  revocation: "revocation",
 };
 
 /** results.sarif for a report: deterministic (the same results give the same bytes). */
