@@ -23,6 +23,7 @@ import {
   type GitLabPipelineEvent,
   type GitLabWebhookLogger,
 } from "./gitlab-webhook.js";
+import type { JobQueue } from "./jobs.js";
 import { organizationPolicy } from "./observe.js";
 import { redactText, redactValue } from "./redact.js";
 
@@ -39,7 +40,28 @@ export interface GitLabEndpointOptions {
    * cannot be reached the commit status is still posted and the failure is logged.
    */
   ledger?: Ledger;
+  /**
+   * The job queue the work goes through (createJobQueue: pg-boss with DATABASE_URL, so any instance
+   * takes it, with retries and dead letters): a merge request's check is a job keyed by the merge
+   * request, at most one running and one waiting per key, so a burst for one merge request
+   * coalesces into one more evaluation of its newest state. Default: the work runs in this process.
+   */
+  queue?: JobQueue;
 }
+
+/** A merge request's check (or, merged, its judgement) as a job: what a worker of any instance needs. */
+interface GitLabChangeJob {
+  project: string;
+  iid: number;
+  headSha: string | null;
+  merged: boolean;
+}
+
+export const GITLAB_CHANGE_QUEUE = "gitlab-change";
+/** A pipeline that names no merge request: its merge requests are looked up by a job (tried again if that fails). */
+export const GITLAB_PIPELINE_QUEUE = "gitlab-pipeline";
+/** A group's member event: the group is read again, one job per group at a time. */
+export const GITLAB_MEMBER_QUEUE = "gitlab-member";
 
 /**
  * Merge request actions that can change the answer. "approval"/"unapproval" are what older GitLab
@@ -182,15 +204,56 @@ export function createGitLabEndpoint(
     );
   }
 
+  const { queue } = options;
+  queue?.define<GitLabChangeJob>(GITLAB_CHANGE_QUEUE, {
+    // A merge has a key of its own: coalesced into a waiting check of the same merge request it
+    // would never be judged.
+    keyOf: (job) => `gitlab:${job.project}!${job.iid}${job.merged ? ":merge" : ""}`,
+    handler: (job) =>
+      judge(hostOf(), { project: job.project, iid: job.iid, headSha: job.headSha }, job.merged),
+  });
+  queue?.define<GitLabPipelineEvent>(GITLAB_PIPELINE_QUEUE, {
+    handler: (event) => changesOfPipeline(event, true),
+  });
+  queue?.define<GitLabMemberEvent>(GITLAB_MEMBER_QUEUE, {
+    // Each run reads the whole group again: a burst of member events needs one more read, not one each.
+    keyOf: (event) => `gitlab-group:${event.groupId}`,
+    handler: (event) => observeMembers(event),
+  });
+
+  /**
+   * Queues `data` (the webhook is answered once it is stored); when the queue's store is down the
+   * work runs here rather than being lost.
+   */
+  async function enqueue<T extends object>(
+    name: string,
+    data: T,
+    inline: () => Promise<void>,
+  ): Promise<void> {
+    if (!queue) return inline();
+    try {
+      await queue.send(name, data);
+    } catch (error) {
+      log.warn({ queue: name, err: redactText(String(error)) }, "GitLab event not queued: handled here");
+      await inline();
+    }
+  }
+
+  function change(target: { project: string; iid: number; headSha: string | null }, merged: boolean) {
+    return enqueue<GitLabChangeJob>(GITLAB_CHANGE_QUEUE, { ...target, merged }, () =>
+      judge(hostOf(), target, merged),
+    );
+  }
+
   async function onMergeRequest(event: GitLabMergeRequestEvent): Promise<void> {
     const target = { project: event.project, iid: event.iid, headSha: event.headSha };
     if (event.action === "merge" || (event.action === null && event.state === "merged")) {
-      return judge(hostOf(), target, true);
+      return change(target, true);
     }
     // Older GitLab versions send no action: judge any event of an open MR.
     const wanted = event.action === null ? event.state === "opened" : CHECKED_ACTIONS.has(event.action);
     if (!wanted || event.state !== "opened") return;
-    return judge(hostOf(), target, false);
+    return change(target, false);
   }
 
   async function onPipeline(event: GitLabPipelineEvent): Promise<void> {
@@ -200,28 +263,31 @@ export function createGitLabEndpoint(
     const onlyOurStatus =
       event.jobNames.length > 0 && event.jobNames.every((name) => name === GITLAB_STATUS_NAME);
     if (event.source === "external" && onlyOurStatus) return;
-    const host = hostOf();
     // A merge request pipeline names its merge request. A merged-results pipeline runs on GitLab's
     // internal merge commit, which is no MR's head: looking MRs up by its sha would find none, and
     // its sha is no commit to put the MR's status on (the check publishes on the MR's own head).
     if (event.mergeRequestIid !== null) {
       // Only an open merge request has a status to update; a merge is judged by its merge event.
       if (event.mergeRequestState !== null && event.mergeRequestState !== "opened") return;
-      return judge(host, { project: event.project, iid: event.mergeRequestIid, headSha: null }, false);
+      return change({ project: event.project, iid: event.mergeRequestIid, headSha: null }, false);
     }
+    return enqueue(GITLAB_PIPELINE_QUEUE, event, () => changesOfPipeline(event, false));
+  }
+
+  /** The merge requests whose head a pipeline ran on, each checked; `retried`: a failed lookup throws (the job is tried again). */
+  async function changesOfPipeline(event: GitLabPipelineEvent, retried: boolean): Promise<void> {
     let iids: number[];
     try {
-      iids = await host.changeRequestsForCommit(event.project, event.sha);
+      iids = await hostOf().changeRequestsForCommit(event.project, event.sha);
     } catch (error) {
       log.error(
         { project: event.project, sha: event.sha, err: redactText(String(error)) },
         "could not find the merge requests of a pipeline",
       );
+      if (retried) throw error;
       return;
     }
-    await Promise.all(
-      iids.map((iid) => judge(host, { project: event.project, iid, headSha: event.sha }, false)),
-    );
+    await Promise.all(iids.map((iid) => change({ project: event.project, iid, headSha: event.sha }, false)));
   }
 
   /**
@@ -232,6 +298,11 @@ export function createGitLabEndpoint(
    * branches or a project's visibility: those are observed by each audit.
    */
   async function onMember(event: GitLabMemberEvent): Promise<void> {
+    if (!options.ledger) return;
+    return enqueue(GITLAB_MEMBER_QUEUE, event, () => observeMembers(event));
+  }
+
+  async function observeMembers(event: GitLabMemberEvent): Promise<void> {
     const { ledger } = options;
     if (!ledger) return;
     const context = { event: `member.${event.eventName}`, groupId: event.groupId, ledger: ledger.location };

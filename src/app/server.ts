@@ -22,7 +22,7 @@ import { GitHubOctokit } from "../providers/github/client.js";
 import { createGitLabHost } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { createCoordinator } from "./coordinator.js";
-import { createJobQueue } from "./jobs.js";
+import { createJobQueue, type JobQueue } from "./jobs.js";
 import { createGitLabEndpoint } from "./gitlab.js";
 import { createApp, createScheduledAudit } from "./index.js";
 import { createProbotLogger } from "./logger.js";
@@ -71,7 +71,9 @@ export function createServerApp(env: Env, log: Logger): ApplicationFunction {
         }).start();
       }
       if (env.GITLAB_WEBHOOK_SECRET) {
-        probotOptions.addHandler(gitLabEndpoint(env, log.child({ name: "gitlab" }), undefined, ledger));
+        probotOptions.addHandler(
+          gitLabEndpoint(env, log.child({ name: "gitlab" }), undefined, ledger, queue),
+        );
       }
     },
   });
@@ -86,12 +88,15 @@ export function gitLabEndpoint(
   log: Logger,
   hostFor: () => CodeHost = () => defaultGitLabHost(env, log),
   ledger?: Ledger,
+  queue?: JobQueue,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   const handler = createGitLabEndpoint({
     secret: env.GITLAB_WEBHOOK_SECRET ?? "",
     host: hostFor,
     log,
     ...(ledger ? { ledger } : {}),
+    // With PostgreSQL a merge request's work is a job any instance takes, as GitHub's change checks are.
+    ...(queue ? { queue } : {}),
   });
   return async (req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
