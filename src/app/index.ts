@@ -45,6 +45,7 @@ import { inProcessCoordinator, type Coordinator } from "./coordinator.js";
 import { handledOnce } from "./deliveries.js";
 import type { JobQueue } from "./jobs.js";
 import { observeConfigurationChanges } from "./observe.js";
+import { accessReviewBranchOf, checkAccessReview } from "./access-review-check.js";
 import { pushRecordOption, recordPushes } from "./pushes.js";
 import { reconcileOnSchedule } from "./deliveries-reconcile.js";
 import { CheckEvent, parsePayload, PullRequestEvent, StatusEvent } from "./payloads.js";
@@ -370,6 +371,23 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       // An edit matters only when it moves the change to another base branch (another policy, other rules).
       if (payload.action === "edited" && !payload.changes?.base) return;
       if (payload.pull_request.state !== "open") return;
+      // An access review's pull request in the findings repository gets the review check instead.
+      const reviewBranch = accessReviewBranchOf(context.payload);
+      if (
+        reviewBranch !== null &&
+        (await checkAccessReview(
+          hostOf(context),
+          {
+            organization: payload.repository.owner.login,
+            repository: `${payload.repository.owner.login}/${payload.repository.name}`,
+            number: payload.pull_request.number,
+            headSha: payload.pull_request.head.sha,
+            branch: reviewBranch,
+          },
+          ["opened", "synchronize", "reopened"].includes(payload.action),
+        ))
+      )
+        return;
       await evaluate(context, {
         owner: payload.repository.owner.login,
         repository: payload.repository.name,
