@@ -3,7 +3,8 @@
  * code host anything: runs.csv and runs.json indexing every recorded audit run of the period (its
  * stream, sequence, record hash and every file of its package with its SHA-256 and size), the
  * period's population, configuration timeline, access snapshots at the points the policy names and
- * coverage (src/ledger/period.ts), and export-manifest.json naming every run and every file written
+ * coverage (src/ledger/period.ts), the period's access reviews with their revocations' verifications
+ * (src/ledger/access-reviews.ts), and export-manifest.json naming every run and every file written
  * with its SHA-256. With `packages`, each run's evidence package is also written byte for byte as
  * it was recorded (a year of daily runs of a large organization is gigabytes of repeated whole-
  * organization snapshots, so it is asked for, not the default). A ledger whose chains are broken is
@@ -25,6 +26,7 @@ import type { Ledger } from "./ledger.js";
 import { writePeriodFiles, type PeriodFilesSummary } from "./period.js";
 import type { AccessSnapshotPoints } from "../policy/types.js";
 import { DEFAULT_JUDGED_WITHIN_MINUTES } from "./coverage.js";
+import { writeAccessReviewFiles, type AccessReviewExportSummary } from "./access-reviews.js";
 
 export const EXPORT_MANIFEST = "export-manifest.json";
 
@@ -91,6 +93,8 @@ export interface ExportSummary {
   /** The period's own files, with the access points and the timeline's counts. */
   files: ExportedFile[];
   period: Omit<PeriodFilesSummary, "files">;
+  /** access-reviews.csv and .json: the reviews the ledger saw in the period. */
+  accessReviews: Omit<AccessReviewExportSummary, "files">;
 }
 
 export async function exportPeriod(ledger: Ledger, options: ExportOptions): Promise<ExportSummary> {
@@ -177,7 +181,12 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
     accessSnapshots: options.accessSnapshots ?? "quarter-ends",
     judgedWithinMinutes: options.judgedWithinMinutes ?? DEFAULT_JUDGED_WITHIN_MINUTES,
   });
-  const files: ExportedFile[] = [...index, ...periodFiles].map((file) => ({
+  const { files: reviewFiles, ...accessReviews } = await writeAccessReviewFiles(db, {
+    since: options.since,
+    until: options.until,
+    outDir: options.outDir,
+  });
+  const files: ExportedFile[] = [...index, ...periodFiles, ...reviewFiles].map((file) => ({
     name: file.name,
     path: relative(options.outDir, file.path),
     sha256: file.sha256,
@@ -204,6 +213,7 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
       accessSnapshots: { points: period.points, outsideThePeriod: period.pointsOutside },
       timeline: period.timeline,
       population: period.population,
+      accessReviews,
     }),
     "utf8",
   );
@@ -215,6 +225,7 @@ export async function exportPeriod(ledger: Ledger, options: ExportOptions): Prom
     bytes: total + files.reduce((sum, file) => sum + file.bytes, 0),
     files,
     period,
+    accessReviews,
   };
 }
 

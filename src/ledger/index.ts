@@ -99,3 +99,18 @@ export {
 } from "./period.js";
 export type { ExportedFile } from "./export.js";
 export { PUSH, PushContent, pushStream, recordPush, recordedPushes, pushRecordOf } from "./pushes.js";
+export {
+  ACCESS_REVIEW,
+  ACCESS_REVIEW_FILES,
+  REVOCATION_VERIFICATION,
+  accessReviewStream,
+  recordAccessReviews,
+  recordAuditAccessReviews,
+  recordAuditAccessReviewsSafely,
+  writeAccessReviewFiles,
+  type AccessReviewContent,
+  type AccessReviewExportSummary,
+  type AccessReviewsInput,
+  type RecordedAccessReviews,
+  type RevocationVerificationContent,
+} from "./access-reviews.js";

@@ -30,6 +30,7 @@ import {
 } from "../ledger/observations.js";
 import type { AuditRunFigures } from "../ledger/records.js";
 import { evaluateRepositoryAsOfMerge, type TimelineLog } from "../ledger/timeline.js";
+import { recordAuditAccessReviewsSafely } from "../ledger/access-reviews.js";
 import { SNAPSHOT_SCHEMA_VERSION, type PolicyFile, type Snapshot } from "../model/index.js";
 import { EvidencePackageStream } from "../reporters/files/index.js";
 import { TOOL_VERSION } from "../version.js";
@@ -183,6 +184,14 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
         })
       : null;
     const report = reportHeader(header.snapshot, policies, at);
+    // each access review and revocation check, as it changed since the ledger last saw it
+    await recordAuditAccessReviewsSafely(job.ledger, job.log, {
+      snapshot: header.snapshot,
+      organization: job.organization,
+      policyFiles: header.policyFiles,
+      results: organizationResults,
+      evaluatedAt: report.evaluatedAt,
+    });
     const written = await stream.finish({
       snapshot: header.snapshot,
       policyFiles: [...header.policyFiles, ...repositoryFiles.flatMap((files) => files ?? [])],

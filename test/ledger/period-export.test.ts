@@ -555,6 +555,8 @@ describe.each(BACKENDS)("period export on %s", (name) => {
       "access-2026-09-30.json",
       "access-2026-10-31.csv",
       "access-2026-10-31.json",
+      "access-reviews.csv",
+      "access-reviews.json",
       "configuration-timeline.csv",
       "configuration-timeline.json",
       "configuration-timeline.md",

@@ -56,6 +56,7 @@ describe.each(BACKENDS)("the scheduled audit recorded on %s", (name) => {
     expect(files.map((f) => f.name).sort()).toEqual(
       [
         "access.csv",
+        "access-reviews.csv",
         "assessment-results.oscal.json",
         "coverage.md",
         "direct-pushes.csv",

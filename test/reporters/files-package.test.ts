@@ -37,6 +37,7 @@ describe("writeEvidencePackage", () => {
       "population.csv",
       "direct-pushes.csv",
       "access.csv",
+      "access-reviews.csv",
       "results.json",
       "results.csv",
       "snapshot.json",

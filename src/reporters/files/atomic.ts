@@ -13,6 +13,7 @@ export const PACKAGE_FILES = [
   "population.csv",
   "direct-pushes.csv",
   "access.csv",
+  "access-reviews.csv",
   "results.json",
   "results.csv",
   "snapshot.json",

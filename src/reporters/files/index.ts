@@ -11,6 +11,7 @@ import { pipeline } from "node:stream/promises";
 import type { EvaluationReport } from "../../engine/types.js";
 import type { Snapshot } from "../../model/index.js";
 import { accessRows } from "./access-csv.js";
+import { accessReviewEvidenceOf, accessReviewsCsvRows } from "./access-reviews-csv.js";
 import { PACKAGE_FILES, replacePackage, temporarySibling } from "./atomic.js";
 import { renderCoverageMarkdown, type CoverageReport } from "./coverage.js";
 import { directPushRows } from "./direct-pushes-csv.js";
@@ -26,6 +27,19 @@ import { controlRows, organizationName } from "./common.js";
 
 export { renderAccessCsv, accessRows, accessRepositoryRows, accessOrganizationRows } from "./access-csv.js";
 export { PACKAGE_FILES, replacePackage, temporarySibling } from "./atomic.js";
+export {
+  ACCESS_REVIEWS_CSV,
+  ACCESS_REVIEWS_CSV_HEADER,
+  accessReviewEvidence,
+  accessReviewEvidenceOf,
+  accessReviewSettings,
+  accessReviewsCsvRows,
+  type AccessReviewEvidence,
+  type AccessReviewSettings,
+  type ReviewEvidence,
+  type ReviewGrantEvidence,
+} from "./access-reviews-csv.js";
+export { accessReviewsHtmlSection } from "./report-html-access-reviews.js";
 export {
   EvidencePackageStream,
   type PackageFinish,
@@ -113,6 +127,7 @@ async function writePackageFiles(
     ["population.csv", () => populationRows(snapshot, report)],
     ["direct-pushes.csv", () => directPushRows(snapshot, report)],
     ["access.csv", () => accessRows(snapshot)],
+    ["access-reviews.csv", () => accessReviewsCsvRows(accessReviewEvidenceOf(snapshot, report.results))],
     ["results.json", () => resultsJsonChunks(report)],
     ["results.csv", () => resultsCsvRows(report)],
     ["snapshot.json", () => snapshotJsonChunks(snapshot)],

@@ -20,6 +20,7 @@ import type { EvaluationReport } from "../../engine/types.js";
 import type { PolicyFile, Snapshot } from "../../model/index.js";
 import { csvRow } from "../../text/escape.js";
 import { accessOrganizationRows, accessRepositoryRows, ACCESS_CSV_HEADER } from "./access-csv.js";
+import { ACCESS_REVIEWS_CSV, accessReviewEvidenceOf, accessReviewsCsvRows } from "./access-reviews-csv.js";
 import { PACKAGE_FILES, replacePackage, temporarySibling } from "./atomic.js";
 import {
   CHANGE_REQUEST_CONTROLS,
@@ -492,6 +493,11 @@ export class EvidencePackageStream {
       await this.writePopulation(path("population.csv"));
       await this.writeRows(path("direct-pushes.csv"), "directPushRows", csvRow(DIRECT_PUSH_HEADER));
       await this.writeAccess(path("access.csv"), input.snapshot.organization);
+      const reviews = accessReviewEvidenceOf(
+        { ...input.snapshot, policyFiles: input.policyFiles },
+        organizationResults,
+      );
+      await writeText(path(ACCESS_REVIEWS_CSV), [...accessReviewsCsvRows(reviews)].join(""));
       const rows = this.controlRows();
       const organization = organizationNameOf(
         input.snapshot.organization,
@@ -704,6 +710,10 @@ export class EvidencePackageStream {
       collector: input.snapshot.collector,
       snapshotSha256,
       coverage: input.coverage ?? null,
+      accessReviews: accessReviewEvidenceOf(
+        { ...input.snapshot, policyFiles: input.policyFiles },
+        input.organizationResults,
+      ),
     } satisfies Partial<ReportHtmlPage> & Record<string, unknown>;
     await html.write(reportHtmlHead(page));
 

@@ -59,6 +59,14 @@ ul.evidence { margin: 4px 0 0; padding-left: 16px; font-size: 12px; color: #3942
 svg text { font: 11px system-ui, sans-serif; fill: #39424b; }
 svg .bar-ok { fill: var(--pass); } svg .bar-fail { fill: var(--fail); } svg .bar-unknown { fill: var(--unknown); }
 svg .axis { stroke: #9aa4ae; stroke-width: 1; } svg .grid { stroke: #e8ebee; stroke-width: 1; }
+article.access-review { border: 1px solid #dde1e6; border-radius: 4px; margin: 10px 0; padding: 8px 12px; }
+article.access-review h3 { font-size: 14px; margin: 0 0 6px; overflow-wrap: anywhere; }
+article.access-review dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0 0 6px; }
+article.access-review dt { color: #5b6670; } article.access-review dd { margin: 0; overflow-wrap: anywhere; }
+article.access-review .note { color: #5b6670; font-size: 12px; }
+table.revocations td { overflow-wrap: anywhere; font-size: 13px; }
+tr.verification-fail td:nth-child(6), tr.verification-unknown td:nth-child(6), .review-problem, ul.review-problems { color: var(--fail); }
+tr.verification-pass td:nth-child(6) { color: var(--pass); font-weight: 600; }
 footer { color: #5b6670; font-size: 12px; padding: 0 32px 24px; }
 .print-only { display: none; }
 @media print {
@@ -78,6 +86,10 @@ footer { color: #5b6670; font-size: 12px; padding: 0 32px 24px; }
   .print-only { display: block; }
   tr { break-inside: avoid; }
   h2 { break-after: avoid; }
+  article.access-review { border: none; border-top: 1px solid #000; border-radius: 0; padding: 4px 0 0; break-inside: avoid; }
+  article.access-review h3 { font-size: 10pt; break-after: avoid; }
+  article.access-review dd, article.access-review dt { font-size: 9pt; }
+  tr.verification-fail td:nth-child(6), tr.verification-unknown td:nth-child(6), tr.verification-pass td:nth-child(6) { color: #000; font-weight: 600; }
 }
 `;
 

@@ -12,6 +12,8 @@ import type { Outcome, Result } from "../../controls/types.js";
 import type { EvaluationReport } from "../../engine/types.js";
 import type { Snapshot } from "../../model/index.js";
 import { htmlText } from "../../text/escape.js";
+import { accessReviewEvidenceOf, type AccessReviewEvidence } from "./access-reviews-csv.js";
+import { accessReviewsHtmlSection } from "./report-html-access-reviews.js";
 import { coverageHtmlSection, type CoverageReport } from "./coverage.js";
 import {
   changeRequestId,
@@ -85,6 +87,7 @@ export function* reportHtmlChunks(
     coverage: options.coverage ?? null,
     collector: snapshot.collector,
     ...(options.snapshotSha256 ? { snapshotSha256: options.snapshotSha256 } : {}),
+    accessReviews: accessReviewEvidenceOf(snapshot, report.results),
   };
   yield reportHtmlHead(page);
   for (let i = 0; i < table.results.length; i += 1) {
@@ -113,6 +116,8 @@ export interface ReportHtmlPage {
   collector?: Snapshot["collector"];
   /** SHA-256 of the package's snapshot.json, which the header names as what the page judges. */
   snapshotSha256?: string;
+  /** The access reviews and their evidence; absent: the section says they were not part of the report. */
+  accessReviews?: AccessReviewEvidence;
 }
 
 /** report.html up to its first row of results (rows follow, separated by a newline, then the tail). */
@@ -204,6 +209,7 @@ ${omittedNote(page)}<noscript><p>The list of results needs this page's own scrip
 </div>
 <div id="subjects"></div>
 </section>
+${accessReviewsHtmlSection(page.accessReviews)}
 ${unreadableSection(page.unreadable)}
 ${coverageHtmlSection(page.coverage)}
 </main>
