@@ -18,6 +18,7 @@ import type { CodeHost } from "../providers/types.js";
 import { TOOL_VERSION } from "../version.js";
 import { mapLimit } from "./concurrency.js";
 import { policyOf } from "./policies.js";
+import { accessReviewsPart } from "./access-reviews.js";
 
 /** Repositories whose facts a host may read ahead together (prefetchRepositories). */
 const REPOSITORY_CHUNK = 50;
@@ -163,6 +164,8 @@ export async function collectAuditStream(options: AuditOptions, visitor: AuditVi
       period: { since: options.since.toISOString(), until: options.until.toISOString() },
       unreadable: [...notes, ...host.drainUnreadable()],
       organization,
+      // The access reviews in the findings repository, when the policy judges them.
+      ...(await accessReviewsPart(host, login, policy)),
     },
     policyFiles,
   };
