@@ -135,6 +135,7 @@ export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databas
   // Each queue's creation (and its workers' start), once per queue: a queue defined after start is
   // created then.
   const created = new Map<string, Promise<void>>();
+  let creations: Promise<void> = Promise.resolve();
   const instance = options.instance ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const heartbeatMs = (options.heartbeatSeconds ?? 1) * 1000;
   const deadAfterSeconds = options.deadAfterSeconds ?? 4;
@@ -186,10 +187,15 @@ export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databas
   const queueReady = (name: string): Promise<void> => {
     let creating = created.get(name);
     if (!creating) {
-      creating = createQueue(name).catch((error: unknown) => {
-        created.delete(name);
-        throw error;
-      });
+      // One creation at a time: pg-boss's createQueue of several queues at once deadlocks on its
+      // partitions.
+      creating = creations
+        .then(() => createQueue(name))
+        .catch((error: unknown) => {
+          created.delete(name);
+          throw error;
+        });
+      creations = creating.catch(() => {});
       created.set(name, creating);
     }
     return creating;
@@ -253,7 +259,7 @@ export function pgBossQueue(url: string, options: Omit<JobQueueOptions, "databas
     await createInstanceTables();
     await beat();
     started = true;
-    await Promise.all([...definitions.keys()].map(queueReady));
+    for (const name of definitions.keys()) await queueReady(name);
     heartbeat ??= setInterval(() => {
       // One beat at a time: a slow database must not pile them up.
       if (beating) return;
