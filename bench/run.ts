@@ -44,7 +44,7 @@ import {
   type CheckBreakdown,
 } from "./pr-check.js";
 import { renderResults } from "./results.js";
-import { isLongTail, type LongTailSize, type OrgShape, type Size } from "./shapes.js";
+import { isLongTail, shapeName, type LongTailSize, type OrgShape, type Size } from "./shapes.js";
 import type { RateLimitOptions } from "../src/sim/github/rate-limits.js";
 
 export interface BenchOptions {
@@ -179,8 +179,8 @@ function slopes(audits: readonly AuditFigures[]): Slopes {
   };
 }
 
-export async function runBenchmark(options: BenchOptions): Promise<BenchReport> {
-  const log = options.log ?? (() => {});
+/** Each shape's audit, in turn (uniform sizes, then long-tail ones). */
+async function measureAudits(options: BenchOptions, log: (line: string) => void): Promise<AuditFigures[]> {
   const audits: AuditFigures[] = [];
   const shapes: OrgShape[] = [...options.sizes, ...options.longTail];
   for (const shape of shapes) {
@@ -201,6 +201,12 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     );
     audits.push(figures);
   }
+  return audits;
+}
+
+export async function runBenchmark(options: BenchOptions): Promise<BenchReport> {
+  const log = options.log ?? (() => {});
+  const audits = await measureAudits(options, log);
 
   log(
     `change check: alone, then during an audit of ${options.checkAuditShape.repositories}x${options.checkAuditShape.pullRequestsPerRepository}...`,
@@ -453,6 +459,8 @@ const USAGE = `npm run bench -- [options]
   --check-profile                   profile the tool's CPU during the audit: what blocks its event loop
   --only check                      only the change check (alone, back to back, during an audit);
                                     prints its figures and breakdown, leaves results.md as it is
+  --only audits                     only the shapes' audits (e.g. --shape long-tail --long-tail
+                                    1000x10000,1000x100000): figures and slopes, results.md untouched
   --findings 10000,100000           result counts findings sync is timed at
   --naive-repositories 10           repositories the naive collector is measured on
   --push-record 100x100,300x100     audit these again with the year's push webhooks in a ledger
@@ -499,8 +507,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (values.only !== undefined && values.only !== "check")
-    throw new Error(`--only: "${values.only}" is not check (the change check alone and during an audit)`);
+  if (values.only !== undefined && values.only !== "check" && values.only !== "audits")
+    throw new Error(
+      `--only: "${values.only}" is not check (the change check alone and during an audit) or audits (the shapes' audits alone)`,
+    );
   if (values.reliability) {
     // Many app instances on one PostgreSQL (DATABASE_URL, else a throwaway cluster from .ci/postgres).
     const { runReliabilityBench, withPostgres } = await import("./reliability.js");
@@ -564,6 +574,29 @@ async function main(argv: string[]): Promise<number> {
       `${JSON.stringify({ alone: { p50Ms: check.alone.p50Ms, p99Ms: check.alone.p99Ms, events: check.alone.timesMs.length }, duringAudit: { p50Ms: during.p50Ms, p99Ms: during.p99Ms, events: during.timesMs.length, auditWallMs: during.auditWallMs, auditError: during.auditError, rateLimited: during.rateLimited, breakdown: during.breakdown, toolLoop: during.toolLoop, simulatorLoop: during.simulatorLoop } }, null, 2)}\n`,
     );
     return during.auditError === null ? 0 : 1;
+  }
+  if (values.only === "audits") {
+    // The shapes' audits alone, for working on them: their figures and slopes, results.md untouched.
+    const audits = await measureAudits(options, options.log ?? (() => {}));
+    const summary = audits.map((a) => ({
+      shape: shapeName(a.shape),
+      mergedPullRequests: a.mergedPullRequests,
+      wallS: Math.round(a.wallMs / 100) / 10,
+      requests: a.requests,
+      graphqlPoints: a.graphqlPoints,
+      peakRssMiB: Math.round(a.peakRssBytes / 2 ** 20),
+      found: `${a.comparison.found}/${a.comparison.expected}`,
+      unexpected: a.comparison.unexpected.length,
+      error: a.error,
+    }));
+    const longTail = slopes(audits.filter((a) => isLongTail(a.shape)));
+    const uniform = slopes(audits.filter((a) => !isLongTail(a.shape)));
+    process.stdout.write(`${JSON.stringify({ audits: summary, slopes: { uniform, longTail } }, null, 2)}\n`);
+    return audits.every(
+      (a) => a.error === null && a.comparison.missing.length === 0 && a.comparison.unexpected.length === 0,
+    )
+      ? 0
+      : 1;
   }
   const started = new Date();
   const report = await runBenchmark(options);

@@ -33,6 +33,8 @@ export function forkWorker<Ready>(
       "--import",
       "tsx",
       ...(options.maxOldSpaceMb ? [`--max-old-space-size=${options.maxOldSpaceMb}`] : []),
+      // profiling one worker (e.g. SOC2_BENCH_EXEC_ARGV_AUDIT_PROCESS="--heap-prof"): node's own flags
+      ...(process.env[`SOC2_BENCH_EXEC_ARGV_${workerName(entry)}`]?.split(/\s+/).filter(Boolean) ?? []),
     ],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     serialization: "advanced",
@@ -114,4 +116,12 @@ export function serveWorker<Config, Ready>(handlers: {
         }),
     );
   });
+}
+
+/** bench/audit-process.ts -> AUDIT_PROCESS: the name its profiling variable carries. */
+function workerName(entry: URL): string {
+  const file = fileURLToPath(entry)
+    .replace(/^.*[\\/]/, "")
+    .replace(/\.ts$/, "");
+  return file.replace(/[^A-Za-z0-9]+/g, "_").toUpperCase();
 }

@@ -60,12 +60,13 @@ export async function mergesAsOf(
   ledger: Pick<ObservationLedger, "records">,
   snapshot: Snapshot,
   options: AsOfMergeOptions = {},
+  /** Timelines already read (a repository judged a chunk of changes at a time reads its own once). */
+  timelines: Map<string, RuleTimeline> = new Map(),
 ): Promise<AsOfMerge> {
   const host = snapshot.collector.host;
   const repositories = new Set(snapshot.repositories.map((r) => r.fullName));
   const entries: MergeAsOf[] = [];
   const policyTexts: Record<string, string> = {};
-  const timelines = new Map<string, RuleTimeline>();
   for (const changeRequest of snapshot.changeRequests) {
     if (changeRequest.mergedAt === null || !repositories.has(changeRequest.repository)) continue;
     // each repository's stream is replayed once, however many of its changes merged in the period
@@ -165,12 +166,30 @@ export async function judgeAndObserve(
 }
 
 /**
+ * What evaluateRepositoryAsOfMerge keeps between the chunks of one repository's changes: the
+ * repository's rule timeline, read from the ledger once, or why it could not be (every chunk's
+ * merges then say so, as the whole repository's would).
+ */
+export interface RepositoryAsOfMemo {
+  timelines: Map<string, RuleTimeline>;
+  failure?: string;
+}
+
+export function repositoryAsOfMemo(): RepositoryAsOfMemo {
+  return { timelines: new Map() };
+}
+
+/**
  * evaluateAsOfMergeSafely for one repository of an audit streamed a repository at a time: `snapshot`
  * holds that repository's facts, changes and direct pushes (and the organization and policy files).
  * Only the repository-level controls are evaluated (evaluateOrganization does the organization's
  * once); the results are those evaluateAsOfMergeSafely gives that repository in the whole snapshot,
  * and the returned snapshot carries its asOfMerge entries. A ledger that cannot be read for this
  * repository makes its merges say so, as todaysRules does for a whole snapshot.
+ *
+ * A repository with thousands of changes may be judged a chunk of them at a time (`snapshot` holding
+ * the repository's facts and a chunk of its changes; `controls` those of changes), with one `memo`
+ * for all its chunks: each merge is judged alone, so the chunks' results are the whole's.
  */
 export async function evaluateRepositoryAsOfMerge(
   ledger: (Pick<ObservationLedger, "records"> & { location?: string }) | undefined,
@@ -179,18 +198,24 @@ export async function evaluateRepositoryAsOfMerge(
   policies: PolicySet | Policy,
   at: Date,
   controls: readonly AnyControl[] = CONTROLS,
+  memo: RepositoryAsOfMemo = repositoryAsOfMemo(),
 ): Promise<{ results: Result[]; snapshot: Snapshot }> {
   if (!ledger) return { results: evaluateRepository(snapshot, policies, at, controls), snapshot };
   let asOfMerge: AsOfMerge;
-  try {
-    asOfMerge = await mergesAsOf(ledger, snapshot);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    log.error(
-      { ledger: ledger.location, err: reason },
-      "branch rules as of the merge not read from the ledger",
-    );
-    asOfMerge = { merges: unjudgedMerges(snapshot, reason, {}), policyTexts: {} };
+  if (memo.failure !== undefined) {
+    asOfMerge = { merges: unjudgedMerges(snapshot, memo.failure, {}), policyTexts: {} };
+  } else {
+    try {
+      asOfMerge = await mergesAsOf(ledger, snapshot, {}, memo.timelines);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      log.error(
+        { ledger: ledger.location, err: reason },
+        "branch rules as of the merge not read from the ledger",
+      );
+      memo.failure = reason;
+      asOfMerge = { merges: unjudgedMerges(snapshot, reason, {}), policyTexts: {} };
+    }
   }
   const judged: Snapshot = { ...snapshot, asOfMerge };
   return { results: evaluateRepository(judged, policies, at, controls), snapshot: judged };

@@ -11,34 +11,60 @@ import type { ChangeRequest, DirectPush, Repository, Snapshot } from "../model/i
  * accounts, not the changes.
  */
 export interface AccessFacts {
+  /** A repository's facts, changes and pushes; null: more changes of a repository given later. */
   add(
-    repository: Repository,
+    repository: Repository | null,
     changeRequests: readonly ChangeRequest[],
     directPushes: readonly DirectPush[],
   ): void;
+  /**
+   * Another's facts joined to these, as if they had been added here in their order (a repository
+   * whose changes come in chunks is gathered apart, and joined once its collection did not fail).
+   */
+  join(other: AccessFacts): void;
+  /** What join reads. */
+  parts(): AccessParts;
   /** The part of a snapshot to evaluate the organization's controls with. */
   snapshotPart(): Pick<Snapshot, "repositories" | "changeRequests" | "directPushes">;
 }
 
+interface Latest {
+  at: number;
+  what: string;
+  source: ChangeRequest | DirectPush;
+}
+
+interface AccessParts {
+  repositories: readonly Repository[];
+  latest: ReadonlyMap<string, Latest>;
+  truncated: ReadonlySet<ChangeRequest>;
+}
+
 export function accessFacts(): AccessFacts {
   const repositories: Repository[] = [];
-  const latest = new Map<string, { at: number; what: string; source: ChangeRequest | DirectPush }>();
+  const latest = new Map<string, Latest>();
   const truncated = new Set<ChangeRequest>();
+  // the control's own choice among records of the same time (first in text order)
+  const keep = (key: string, candidate: Latest): void => {
+    const known = latest.get(key);
+    if (!known || candidate.at > known.at || (candidate.at === known.at && candidate.what < known.what)) {
+      latest.set(key, candidate);
+    }
+  };
   return {
+    join(other) {
+      const parts = other.parts();
+      repositories.push(...parts.repositories);
+      for (const change of parts.truncated) truncated.add(change);
+      for (const [key, candidate] of parts.latest) keep(key, candidate);
+    },
+    parts: () => ({ repositories, latest, truncated }),
     add(repository, changeRequests, directPushes) {
-      repositories.push(repository);
+      if (repository) repositories.push(repository);
       for (const change of changeRequests) if (isTruncated(change)) truncated.add(change);
       eachActivity(
         { changeRequests: [...changeRequests], directPushes: [...directPushes] },
-        (login, at, what, source) => {
-          const key = login.toLowerCase();
-          const described = `@${login} ${what}`;
-          const known = latest.get(key);
-          // the control's own choice among records of the same time (first in text order)
-          if (!known || at > known.at || (at === known.at && described < known.what)) {
-            latest.set(key, { at, what: described, source });
-          }
-        },
+        (login, at, what, source) => keep(login.toLowerCase(), { at, what: `@${login} ${what}`, source }),
       );
     },
     snapshotPart() {

@@ -29,14 +29,19 @@ import {
   type RecordedObservation,
 } from "../ledger/observations.js";
 import type { AuditRunFigures } from "../ledger/records.js";
-import { evaluateRepositoryAsOfMerge, type TimelineLog } from "../ledger/timeline.js";
+import {
+  evaluateRepositoryAsOfMerge,
+  repositoryAsOfMemo,
+  type RepositoryAsOfMemo,
+  type TimelineLog,
+} from "../ledger/timeline.js";
 import { recordAuditAccessReviewsSafely } from "../ledger/access-reviews.js";
 import { SNAPSHOT_SCHEMA_VERSION, type PolicyFile, type Snapshot } from "../model/index.js";
 import { EvidencePackageStream } from "../reporters/files/index.js";
 import { TOOL_VERSION } from "../version.js";
-import { collectAuditStream, type AuditOptions, type AuditStart } from "./audit.js";
+import { collectAuditStream, type AuditOptions, type AuditStart, type CollectedRepository } from "./audit.js";
 import { policySetFor } from "./policies.js";
-import { accessFacts } from "./access-facts.js";
+import { accessFacts, type AccessFacts } from "./access-facts.js";
 
 export interface AuditJob extends AuditOptions {
   /** Where the evidence package goes (replaced whole when complete). */
@@ -84,9 +89,53 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
   const observed: RecordedObservation[] = [];
   // the organization's access controls read collaborators and latest activity of every repository
   const access = accessFacts();
+  // A repository whose merged changes come in chunks (thousands of them): what its chunks leave for
+  // its last part, and what is joined to the audit's once its collection did not fail.
+  const streaming = new Map<number, Streaming>();
+  // the controls of changes, judged a chunk at a time; the repository's own once, with its last part
+  const changeControls = controls.filter((control) => control.appliesTo !== "repository");
   let start: AuditStart | undefined;
   let organizationPolicies: PolicySet | undefined;
   const now = job.now ?? (() => new Date());
+
+  /**
+   * One repository, or a chunk of its changes (partial), judged as of each merge and spooled. Its
+   * configuration is recorded as observed once every merge is judged (below): an observation made
+   * now is never read as one from before a merge.
+   */
+  const judgeAndSpool = async (
+    repository: CollectedRepository,
+    index: number,
+    judgedBy: readonly AnyControl[],
+    memo: RepositoryAsOfMemo,
+    partial: boolean,
+  ): Promise<void> => {
+    const { collector, organization, policyFiles } = start!;
+    const view: Snapshot = {
+      schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+      collector,
+      collectedAt: now().toISOString(),
+      period: { since: job.since.toISOString(), until: job.until.toISOString() },
+      unreadable: [],
+      organization,
+      repositories: [repository.repository],
+      changeRequests: repository.changeRequests,
+      directPushes: repository.directPushes,
+      policyFiles: [...policyFiles, ...repository.policyFiles],
+    };
+    // A broken repository layer stops the audit with its position, as evaluating the whole
+    // snapshot did.
+    const policies = repository.policyFiles.length === 0 ? organizationPolicies! : policySetFor(view);
+    const judged = await evaluateRepositoryAsOfMerge(job.ledger, job.log, view, policies, at, judgedBy, memo);
+    const reported = job.asReported?.(view, policies, judged.results, at);
+    await stream.addRepository({
+      index,
+      snapshot: judged.snapshot,
+      results: reported ?? judged.results,
+      ...(reported ? { sortedAs: judged.results } : {}),
+      ...(partial ? { partial: true } : {}),
+    });
+  };
   try {
     const header = await collectAuditStream(job, {
       start(started) {
@@ -94,35 +143,37 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
         // the organization's layer is parsed once; a repository with its own layer adds it
         organizationPolicies = policySetFor({ policyFiles: started.policyFiles });
       },
-      async repository(repository, index) {
-        const { collector, organization, policyFiles } = start!;
-        const view: Snapshot = {
-          schemaVersion: SNAPSHOT_SCHEMA_VERSION,
-          collector,
-          collectedAt: now().toISOString(),
-          period: { since: job.since.toISOString(), until: job.until.toISOString() },
-          unreadable: [],
-          organization,
-          repositories: [repository.repository],
-          changeRequests: repository.changeRequests,
-          directPushes: repository.directPushes,
-          policyFiles: [...policyFiles, ...repository.policyFiles],
+      async changes(chunk, index) {
+        const part = streaming.get(index) ?? {
+          memo: repositoryAsOfMemo(),
+          merges: [],
+          access: accessFacts(),
         };
-        // A broken repository layer stops the audit with its position, as evaluating the whole
-        // snapshot did.
-        const policies = repository.policyFiles.length === 0 ? organizationPolicies! : policySetFor(view);
-        // Judged as of each merge; the configuration is recorded as observed once every merge is
-        // judged (below): an observation made now is never read as one from before a merge.
-        const judged = await evaluateRepositoryAsOfMerge(job.ledger, job.log, view, policies, at, controls);
-        const reported = job.asReported?.(view, policies, judged.results, at);
-        await stream.addRepository({
-          index,
-          snapshot: judged.snapshot,
-          results: reported ?? judged.results,
-          ...(reported ? { sortedAs: judged.results } : {}),
-        });
-        collected[index] = collectedOfRepository(repository.repository, repository.changeRequests);
-        access.add(repository.repository, repository.changeRequests, repository.directPushes);
+        streaming.set(index, part);
+        const collected: CollectedRepository = {
+          repository: chunk.repository,
+          changeRequests: chunk.changeRequests,
+          directPushes: [],
+          policyFiles: chunk.policyFiles,
+        };
+        await judgeAndSpool(collected, index, changeControls, part.memo, true);
+        part.merges.push(...collectedOfRepository(chunk.repository, chunk.changeRequests).merges);
+        part.access.add(null, chunk.changeRequests, []);
+      },
+      discard(index) {
+        streaming.delete(index);
+        stream.discardRepository(index);
+      },
+      async repository(repository, index) {
+        const part = streaming.get(index);
+        streaming.delete(index);
+        await judgeAndSpool(repository, index, controls, part?.memo ?? repositoryAsOfMemo(), false);
+        const facts = collectedOfRepository(repository.repository, repository.changeRequests);
+        collected[index] = part ? { ...facts, merges: [...part.merges, ...facts.merges] } : facts;
+        if (part) {
+          part.access.add(repository.repository, repository.changeRequests, repository.directPushes);
+          access.join(part.access);
+        } else access.add(repository.repository, repository.changeRequests, repository.directPushes);
         repositoryFiles[index] = repository.policyFiles;
         // let webhooks in between repositories: an audit in the app's process never holds it long
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -238,4 +289,11 @@ function figuresOf(
     population,
     collected,
   };
+}
+
+/** A repository whose changes come in chunks, between its first chunk and its last part. */
+interface Streaming {
+  memo: RepositoryAsOfMemo;
+  merges: CollectedRepositoryFacts["merges"];
+  access: AccessFacts;
 }

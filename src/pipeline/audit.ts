@@ -23,6 +23,12 @@ import { accessReviewsPart } from "./access-reviews.js";
 /** Repositories whose facts a host may read ahead together (prefetchRepositories). */
 const REPOSITORY_CHUNK = 50;
 
+/**
+ * Merged changes of one repository handed on at once, when the visitor takes them in chunks
+ * (AuditVisitor.changes): a repository with thousands is judged and written a chunk at a time.
+ */
+export const CHANGE_CHUNK = 500;
+
 export interface AuditProgress {
   phase: "organization" | "repositories" | "repository" | "done";
   done: number;
@@ -42,6 +48,8 @@ export interface AuditOptions {
   concurrency?: number;
   /** When given, the collection time recorded in the snapshot (tests); otherwise the clock. */
   now?: () => Date;
+  /** Merged changes handed on at once within a repository (AuditVisitor.changes); CHANGE_CHUNK. */
+  changeChunk?: number;
   onProgress?: (progress: AuditProgress) => void;
 }
 
@@ -94,6 +102,24 @@ export interface AuditVisitor {
    * the audit holds only the repositories being collected or visited.
    */
   repository(collected: CollectedRepository, index: number): Promise<void> | void;
+  /**
+   * When given, a repository's merged changes come here as they are read, `changeChunk` at a time,
+   * with its facts and own policy files (what they are judged by); `repository` then brings the
+   * rest of them, its direct pushes and its facts. The audit holds a chunk, not the repository.
+   */
+  changes?(chunk: ChangeChunk, index: number): Promise<void> | void;
+  /**
+   * The chunks given to `changes` for this repository do not count: its collection failed after
+   * them (half a population is worse than none), and `repository` brings it with its error.
+   */
+  discard?(index: number): Promise<void> | void;
+}
+
+/** A chunk of one repository's merged changes, in the host's order, with what they are judged by. */
+export interface ChangeChunk {
+  repository: Repository;
+  policyFiles: PolicyFile[];
+  changeRequests: ChangeRequest[];
 }
 
 /**
@@ -146,12 +172,27 @@ export async function collectAuditStream(options: AuditOptions, visitor: AuditVi
     }
     return read;
   };
+  const chunkSize = Math.max(1, options.changeChunk ?? CHANGE_CHUNK);
   await mapLimit(names, options.concurrency ?? 4, async (fullName, index) => {
     await readAhead(index);
-    const result = await collectOneRepository(host, fullName, { policy, files: policyFiles }, period, login);
+    let streamed = 0;
+    const changes = visitor.changes?.bind(visitor);
+    const chunks: ChunkSink | undefined = changes && {
+      size: chunkSize,
+      async take(chunk) {
+        await changes(chunk, index);
+        streamed += chunk.changeRequests.length;
+      },
+      async discard() {
+        streamed = 0;
+        await visitor.discard?.(index);
+      },
+    };
+    const organizationPolicy = { policy, files: policyFiles };
+    const result = await collectOneRepository(host, fullName, organizationPolicy, period, login, chunks);
     await visitor.repository(result, index);
     progress.done += 1;
-    progress.changeRequests += result.changeRequests.length;
+    progress.changeRequests += streamed + result.changeRequests.length;
     options.onProgress?.({ ...progress, phase: "repository", repository: fullName });
   });
 
@@ -246,12 +287,25 @@ export interface CollectedRepository {
   policyFiles: PolicyFile[];
 }
 
+/** Where a repository's merged changes go a chunk at a time, when the visitor takes them so. */
+interface ChunkSink {
+  size: number;
+  take(chunk: ChangeChunk): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/** An error of the visitor's, not of the collection: it stops the audit, as the visitor's errors do. */
+class VisitorError {
+  constructor(readonly error: unknown) {}
+}
+
 async function collectOneRepository(
   host: CodeHost,
   fullName: string,
   organization: { policy: Policy; files: readonly PolicyFile[] },
   period: { since: Date; until: Date },
   login: string,
+  chunks?: ChunkSink,
 ): Promise<CollectedRepository> {
   const empty = { changeRequests: [], directPushes: [], policyFiles: [] };
   let repository: Repository;
@@ -262,6 +316,7 @@ async function collectOneRepository(
   }
   if (repository.collectionError !== null) return { ...empty, repository };
 
+  let handedOn = false;
   try {
     const policyFiles = await readRepositoryPolicy(host, repository, login);
     // The engine judges the repository by its own layer: when that layer names other production
@@ -273,14 +328,22 @@ async function collectOneRepository(
       if (repository.collectionError !== null) return { ...empty, repository, policyFiles };
     }
     const isProduction = productionBranchTest(organization, own, repository.defaultBranch);
-    const changeRequests: ChangeRequest[] = [];
+    // Only the SHAs of the changes are kept for the direct pushes: the changes themselves go on in
+    // chunks when the visitor takes them so (a repository of thousands is never held whole).
+    let changeRequests: ChangeRequest[] = [];
+    const mergedShas = new Set<string>();
     for await (const cr of host.listMergedChangeRequests(fullName, isProduction, period)) {
       changeRequests.push(cr);
-    }
-    const mergedShas = new Set<string>();
-    for (const cr of changeRequests) {
       mergedShas.add(cr.headSha);
       if (cr.mergeCommitSha) mergedShas.add(cr.mergeCommitSha);
+      if (chunks && changeRequests.length >= chunks.size) {
+        const chunk = { repository, policyFiles, changeRequests };
+        changeRequests = [];
+        handedOn = true;
+        await chunks.take(chunk).catch((error: unknown) => {
+          throw new VisitorError(error);
+        });
+      }
     }
     const directPushes: DirectPush[] = [];
     for (const branch of repository.productionBranches) {
@@ -289,7 +352,10 @@ async function collectOneRepository(
     }
     return { repository, changeRequests, directPushes, policyFiles };
   } catch (error) {
-    // Half a population is worse than none: the repository's changes are all unknown, not partial.
+    if (error instanceof VisitorError) throw error.error;
+    // Half a population is worse than none: the repository's changes are all unknown, not partial
+    // (those already handed on in chunks are discarded).
+    if (handedOn && chunks) await chunks.discard();
     return { ...empty, repository: { ...repository, collectionError: describe(error) } };
   }
 }

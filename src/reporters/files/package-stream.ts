@@ -6,9 +6,12 @@
  * snapshot and report, into a temporary folder that replaces the old package whole (atomic.ts).
  *
  * Repositories arrive in any order (they are collected a few at once); each one's parts are kept at
- * a known place in the spools and copied out in the snapshot's order. results.json and results.csv
- * are in report order (control, subject, reason): each repository's results are sorted, and the
- * sorted runs are merged (a k-way merge reading every run a few KB at a time).
+ * a known place in the spools and copied out in the snapshot's order. A repository with thousands
+ * of merged changes may come in several parts (its changes a chunk at a time, then the rest with its
+ * facts), in order: its parts are copied out one after another, as one part would be. results.json
+ * and results.csv are in report order (control, subject, reason): each part's results are sorted,
+ * and the sorted runs are merged (a k-way merge reading every run a few KB at a time; runs equal in
+ * the three keys keep the order the parts came in, as the engine's stable sort keeps judged order).
  */
 import { randomBytes } from "node:crypto";
 import { open, rm, type FileHandle } from "node:fs/promises";
@@ -67,6 +70,13 @@ export interface PackageRepository {
    * package keeps the order of these, as a report whose results were replaced one by one does.
    */
   sortedAs?: readonly Result[];
+  /**
+   * More of this repository follows: this part is a chunk of its merged changes (and their
+   * results), its snapshot's repository only what they were judged by. The repository's facts, its
+   * access rows and its count come with its last part (partial unset). Until then the parts can be
+   * discarded (discardRepository).
+   */
+  partial?: boolean;
 }
 
 export interface PackageFinish {
@@ -94,6 +104,27 @@ export interface PackageWritten {
 interface Range {
   offset: number;
   length: number;
+}
+
+/** What a part adds to the package's counts: held apart until its repository's last part is in. */
+interface Tally {
+  totals: Record<string, Record<Outcome, number>>;
+  passingByControl: Map<string, number>;
+  extraChangeRequestControls: Set<string>;
+  months: Map<string, MonthBar>;
+  changeRequests: number;
+  directPushes: number;
+}
+
+function emptyTally(): Tally {
+  return {
+    totals: {},
+    passingByControl: new Map(),
+    extraChangeRequestControls: new Set(),
+    months: new Map(),
+    changeRequests: 0,
+    directPushes: 0,
+  };
 }
 
 /** Parts of the snapshot and of the files, each repository's at a known range of its own spool. */
@@ -318,7 +349,10 @@ export interface PackageStreamOptions {
  */
 export class EvidencePackageStream {
   private readonly spools = new Map<SpoolName, Spool>();
-  private readonly ranges = new Map<SpoolName, (Range | undefined)[]>();
+  /** Per spool, each repository's parts' ranges, in the order the parts came. */
+  private readonly ranges = new Map<SpoolName, (Range[] | undefined)[]>();
+  /** What the parts of repositories not complete yet (partial ones) add, kept apart. */
+  private readonly pending = new Map<number, Tally>();
   private readonly controls: readonly AnyControl[];
   private readonly controlIndex: Map<string, number>;
   private readonly totals: Record<string, Record<Outcome, number>> = {};
@@ -330,7 +364,7 @@ export class EvidencePackageStream {
   private readonly months = new Map<string, MonthBar>();
   private readonly seen = new Set<string>();
   private readonly names: string[] = [];
-  private readonly policyTextKeys: string[][] = [];
+  private readonly policyTextKeys: (string[] | undefined)[] = [];
   private readonly policyTexts = new Map<string, string>();
   private readonly population = { repositories: 0, changeRequests: 0, directPushes: 0 };
   /** Where each notable spool ends (they are written once, from offset 0). */
@@ -368,21 +402,26 @@ export class EvidencePackageStream {
     return stream;
   }
 
-  /** Spools one repository's parts; returns when they are on disk (nothing of it is kept but counts). */
+  /**
+   * Spools one repository's part (the whole repository, or a chunk of it: PackageRepository.partial);
+   * returns when it is on disk (nothing of it is kept but counts). A repository's parts come one
+   * after another, in order.
+   */
   async addRepository(part: PackageRepository): Promise<void> {
     const { snapshot, index } = part;
-    for (const repository of snapshot.repositories) this.names[index] = repository.fullName;
-    this.population.repositories += snapshot.repositories.length;
-    this.population.changeRequests += snapshot.changeRequests.length;
-    this.population.directPushes += snapshot.directPushes.length;
+    const last = part.partial !== true;
     const results = part.results;
     const sortedAs = part.sortedAs ?? results;
     if (sortedAs.length !== results.length) throw new Error("sortedAs must hold one result per result");
-    this.count(results);
+    const tally = this.pending.get(index) ?? emptyTally();
+    this.pending.delete(index);
+    tally.changeRequests += snapshot.changeRequests.length;
+    tally.directPushes += snapshot.directPushes.length;
+    this.count(results, tally);
 
     const bySubject = changeRequestResults({ results } as EvaluationReport);
     const merges = [...productionMerges(snapshot, bySubject)];
-    countMerges(this.months, merges);
+    countMerges(tally.months, merges);
 
     const titles = new Map<string, string>();
     for (const cr of snapshot.changeRequests) titles.set(`${cr.repository}#${cr.number}`, cr.title);
@@ -404,13 +443,13 @@ export class EvidencePackageStream {
     const merged = snapshot.asOfMerge;
     if (merged) {
       const keys = Object.keys(merged.policyTexts);
-      this.policyTextKeys[index] = keys;
+      this.policyTextKeys[index] = [...(this.policyTextKeys[index] ?? []), ...keys];
       for (const key of keys)
         if (!this.policyTexts.has(key)) this.policyTexts.set(key, merged.policyTexts[key]!);
     }
 
     const pieces: [SpoolName, string][] = [
-      ["repositories", snapshot.repositories.map((r) => arrayElement(r, 1)).join(",\n")],
+      ["repositories", last ? snapshot.repositories.map((r) => arrayElement(r, 1)).join(",\n") : ""],
       ["changeRequests", snapshot.changeRequests.map((c) => arrayElement(c, 1)).join(",\n")],
       ["directPushes", snapshot.directPushes.map((p) => arrayElement(p, 1)).join(",\n")],
       ["merges", (merged?.merges ?? []).map((m) => arrayElement(m, 2)).join(",\n")],
@@ -423,35 +462,81 @@ export class EvidencePackageStream {
       ["directPushRows", directPushLines(snapshot, results)],
       [
         "access",
-        snapshot.repositories
-          .map((r) => [...accessRepositoryRows(r, snapshot.organization, this.seen)].join(""))
-          .join(""),
+        last
+          ? snapshot.repositories
+              .map((r) => [...accessRepositoryRows(r, snapshot.organization, this.seen)].join(""))
+              .join("")
+          : "",
       ],
       ["results", resultLines],
     ];
     await Promise.all(
       pieces.map(async ([name, text]) => {
-        this.ranges.get(name)![index] = await this.spools.get(name)!.append(text);
+        const range = await this.spools.get(name)!.append(text);
+        if (range.length === 0) return;
+        const all = this.ranges.get(name)!;
+        (all[index] ??= []).push(range);
       }),
     );
+    if (!last) {
+      this.pending.set(index, tally);
+      return;
+    }
+    for (const repository of snapshot.repositories) this.names[index] = repository.fullName;
+    this.population.repositories += snapshot.repositories.length;
+    this.apply(tally);
   }
 
-  private count(results: readonly Result[]): void {
+  /**
+   * Forgets the parts of a repository given so far (partial ones: its collection failed after them);
+   * the repository comes again, whole, e.g. with its collection error and no changes.
+   */
+  discardRepository(index: number): void {
+    if (!this.pending.delete(index)) return;
+    for (const all of this.ranges.values()) all[index] = undefined;
+    this.policyTextKeys[index] = undefined;
+  }
+
+  private apply(tally: Tally): void {
+    this.population.changeRequests += tally.changeRequests;
+    this.population.directPushes += tally.directPushes;
+    for (const [control, row] of Object.entries(tally.totals)) {
+      const total = this.totals[control]!;
+      for (const outcome of OUTCOMES) total[outcome] += row[outcome];
+    }
+    for (const [control, n] of tally.passingByControl)
+      this.passingByControl.set(control, (this.passingByControl.get(control) ?? 0) + n);
+    for (const control of tally.extraChangeRequestControls) this.extraChangeRequestControls.add(control);
+    for (const [month, bar] of tally.months) {
+      const known = this.months.get(month);
+      if (known) {
+        known.ok += bar.ok;
+        known.unknown += bar.unknown;
+        known.fail += bar.fail;
+      } else this.months.set(month, bar);
+    }
+  }
+
+  private count(results: readonly Result[], tally: Tally): void {
     for (const result of results) {
       // as totalsOf: counted for the controls of the list
-      const row = this.totals[result.control];
-      if (row) row[result.outcome] += 1;
+      if (this.totals[result.control]) {
+        const row = (tally.totals[result.control] ??= Object.fromEntries(
+          OUTCOMES.map((o) => [o, 0]),
+        ) as Record<Outcome, number>);
+        row[result.outcome] += 1;
+      }
       if (!this.identity.has(result.control)) {
         this.identity.set(result.control, { criterion: result.criterion, title: result.title });
       }
       if (isPassing(result)) {
-        this.passingByControl.set(result.control, (this.passingByControl.get(result.control) ?? 0) + 1);
+        tally.passingByControl.set(result.control, (tally.passingByControl.get(result.control) ?? 0) + 1);
       }
       if (
         result.subject.kind === "change-request" &&
         !(CHANGE_REQUEST_CONTROLS as readonly string[]).includes(result.control)
       ) {
-        this.extraChangeRequestControls.add(result.control);
+        tally.extraChangeRequestControls.add(result.control);
       }
     }
   }
@@ -464,7 +549,8 @@ export class EvidencePackageStream {
     const spool = this.spools.get("repositories")!;
     const ranges = this.ranges.get("repositories")!;
     for (let index = 0; index < ranges.length; index += 1) {
-      const range = ranges[index];
+      // a repository's facts are one part (its last)
+      const range = ranges[index]?.[0];
       if (!range || range.length === 0) continue;
       const buffer = Buffer.alloc(range.length);
       const { bytesRead } = await spool.handle.read(buffer, 0, range.length, range.offset);
@@ -477,8 +563,11 @@ export class EvidencePackageStream {
   /** Assembles the package from the spools, replaces the old one, and removes the spools. */
   async finish(input: PackageFinish): Promise<PackageWritten & { findings: Result[] }> {
     try {
+      if (this.pending.size > 0) throw new Error("a repository's last part was not added");
       const organizationResults = input.organizationResults;
-      this.count(organizationResults);
+      const tally = emptyTally();
+      this.count(organizationResults, tally);
+      this.apply(tally);
       const organizationRun = await this.spools
         .get("results")!
         .append(
@@ -586,13 +675,12 @@ export class EvidencePackageStream {
     await Promise.all(spools.map((spool) => spool.handle.close().catch(() => undefined)));
   }
 
-  /** Each repository's ranges of a spool, in the snapshot's order. */
+  /** Each repository's ranges of a spool (its parts in order), in the snapshot's order. */
   private rangesOf(name: SpoolName): Range[] {
     const ranges: Range[] = [];
     const all = this.ranges.get(name)!;
     for (let i = 0; i < all.length; i += 1) {
-      const range = all[i];
-      if (range && range.length > 0) ranges.push(range);
+      for (const range of all[i] ?? []) if (range.length > 0) ranges.push(range);
     }
     return ranges;
   }
@@ -668,9 +756,9 @@ export class EvidencePackageStream {
   }> {
     const spool = this.spools.get("results")!;
     const heap = new RunHeap();
+    // runs numbered in the snapshot's order, a repository's parts in the order they came
     const runs: [Range, number][] = [[organizationRun, -1]];
-    const all = this.ranges.get("results")!;
-    for (let i = 0; i < all.length; i += 1) if (all[i] && all[i]!.length > 0) runs.push([all[i]!, i]);
+    for (const range of this.rangesOf("results")) runs.push([range, runs.length]);
     // the runs are read one at a time (each awaited in turn), into one buffer
     const read = new ReadBuffer(readPieceFor(runs.length));
     for (const [range, run] of runs) {
