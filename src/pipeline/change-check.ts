@@ -13,7 +13,7 @@ import type { Policy } from "../policy/types.js";
 import type { CodeHost, CheckReport } from "../providers/types.js";
 import { buildChangeCheck } from "../reporters/check.js";
 import { TOOL_VERSION } from "../version.js";
-import { policyOf } from "./policies.js";
+import { policyOfOffThread } from "./policies.js";
 
 /** The facts of one change, as the app collected them for a check or a merge judgement. */
 export function changeSnapshot(
@@ -80,7 +80,7 @@ export async function runChangeCheck(
   let results: Result[] = [];
   let policyError: PolicyError | undefined;
   try {
-    policy = policyOf(policyFiles);
+    policy = await policyOfOffThread(policyFiles);
 
     const snapshot = changeSnapshot(host, options.now, repository, changeRequest, policyFiles);
     results = evaluate(snapshot, policy, options.now).results.filter(

@@ -2,6 +2,7 @@ import { CONTROLS } from "../controls/index.js";
 import type { PolicySet } from "../engine/index.js";
 import type { PolicyFile, Snapshot } from "../model/index.js";
 import { loadDefaultPolicyLayer, parsePolicyLayer, resolvePolicy } from "../policy/index.js";
+import { parsePolicyLayerOffThread } from "../policy/parse-off-thread.js";
 import type { Policy, PolicyLayer } from "../policy/types.js";
 
 /**
@@ -30,6 +31,21 @@ export function policySetFor(snapshot: Pick<Snapshot, "policyFiles">): PolicySet
  */
 export function policyOf(files: readonly PolicyFile[]): Policy {
   return resolvePolicy([...baseLayers(files), ...layersOf(files, "repository")], CONTROLS);
+}
+
+/**
+ * policyOf without holding the event loop: large files (anyone who can push a branch can shape a
+ * base branch's policy) are parsed in a worker within a time budget. The same policy, or the same
+ * PolicyError: the layers are read in policyOf's order and the first broken one throws.
+ */
+export async function policyOfOffThread(files: readonly PolicyFile[]): Promise<Policy> {
+  const layers = [loadDefaultPolicyLayer(CONTROLS)];
+  for (const layer of ["organization", "repository"] as const) {
+    for (const file of files.filter((f) => f.layer === layer)) {
+      layers.push(await parsePolicyLayerOffThread(file.content, file.path, { layer: file.layer }));
+    }
+  }
+  return resolvePolicy(layers, CONTROLS);
 }
 
 function baseLayers(files: readonly PolicyFile[]): PolicyLayer[] {
