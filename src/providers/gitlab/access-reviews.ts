@@ -40,7 +40,12 @@ const DiffWire = z.object({
 const BranchCreatedWire = z.object({ name: z.string() });
 const FileCreatedWire = z.object({ file_path: z.string(), branch: z.string() });
 const UserListWire = z.array(z.object({ id: z.number().int(), username: z.string() }));
-const GroupIdWire = z.object({ id: z.number().int(), full_path: z.string() });
+const MemberIdWire = z.object({ id: z.number().int(), username: z.string() });
+const SharesWire = z.object({
+  shared_with_groups: z
+    .array(z.object({ group_id: z.number().int(), group_full_path: z.string() }))
+    .default([]),
+});
 
 /** Reading merge requests, their approvals, commits, notes and files needs this much. */
 const READ_PERMISSION = `${ROLE.reporter} on the findings project (${ROLE.readApi})`;
@@ -282,17 +287,44 @@ export function gitLabAccessReviews(context: GitLabContext, projectPath: string)
     };
     let path: string;
     if (removal.kind === "collaborator") {
-      path = `${onProject(removal.repository)}/members/${await userId(removal.account)}`;
+      const repository = onProject(removal.repository);
+      const id = await userId(removal.account);
+      path = `${repository}/members/${id}`;
+      // Only a direct membership is removed on the project; access inherited from a group stays
+      // whatever the project says, so it is reported instead of being taken for removed.
+      const direct = await client.get(path, MemberIdWire).catch((error: unknown) => {
+        if (isNotFound(error)) return null;
+        throw error;
+      });
+      if (!direct) {
+        const inherited = await client
+          .get(`${repository}/members/all/${id}`, MemberIdWire)
+          .catch((error: unknown) => {
+            if (isNotFound(error)) return null;
+            throw error;
+          });
+        if (inherited) {
+          throw notSent(
+            `${what}: the access is inherited from a group, not a membership of the project; remove it in the group`,
+          );
+        }
+        return;
+      }
     } else if (removal.kind === "member") {
       path = `/groups/${encodePath(groupPath)}/members/${await userId(removal.account)}`;
     } else if (removal.kind === "deploy-key") {
       if (!/^\d+$/.test(removal.account)) throw notSent(`${what}: a deploy key is removed by its id`);
       path = `${onProject(removal.repository)}/deploy_keys/${removal.account}`;
     } else {
-      // A team is a group the project is shared with (by its full path, or a subgroup's name).
+      // A team is a group the project is shared with: found among the project's shares by its full
+      // path (or, for a subgroup of the organization, its name), whose group id the removal names.
+      const repository = onProject(removal.repository);
       const full = removal.account.includes("/") ? removal.account : `${groupPath}/${removal.account}`;
-      const group = await client.get(`/groups/${encodePath(full)}`, GroupIdWire);
-      path = `${onProject(removal.repository)}/share/${group.id}`;
+      const shares = (await client.get(repository, SharesWire)).shared_with_groups;
+      const share = shares.find((s) => s.group_full_path.toLowerCase() === full.toLowerCase());
+      // Not shared (any more): nothing to remove, which is what was asked.
+      if (!share) return;
+      path = `${repository}/share/${share.group_id}`;
     }
     try {
       await client.delete(path);

@@ -170,6 +170,25 @@ function projectReviewRoute(
     if (method === "PUT" && s[4] === "merge") return merge(w, project, mr, body, actor);
     if (method === "GET" && s[4] === "diffs") return { body: diffsOf(w, project, mr), list: true };
   }
+  if (
+    method === "GET" &&
+    s[2] === "members" &&
+    ((s.length === 4 && s[3] !== "all") || (s.length === 5 && s[3] === "all"))
+  ) {
+    // One member: direct only, or (members/all/:id) with the role inherited from the group too.
+    const id = s.at(-1);
+    const direct = project.members.find((m) => String(m.id) === id);
+    const inherited = s.length === 5 ? w.group.members.find((m) => String(m.id) === id) : undefined;
+    const member =
+      direct && inherited
+        ? direct.access_level >= inherited.access_level
+          ? direct
+          : inherited
+        : (direct ?? inherited);
+    if (!member) return missing("Member");
+    const { two_factor_enabled: _hidden, ...shown } = member;
+    return { body: shown };
+  }
   if (method === "DELETE" && s[2] === "members" && s.length === 4) {
     const before = project.members.length;
     project.members = project.members.filter((m) => String(m.id) !== s[3]);

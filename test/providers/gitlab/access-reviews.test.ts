@@ -360,6 +360,51 @@ describe("GitLab access reviews through the simulated GitLab", () => {
     expect(list.value.every((r) => r.file?.text === opened && r.openedText === opened)).toBe(true);
   });
 
+  it("removes a group share; refuses to call inherited access removed", async () => {
+    const sim = await start();
+    const reviews = reviewsOf(sim);
+    const host = createGitLabHost({ baseUrl: sim.url, token: sim.token });
+    const policy = { productionBranches: { defaultBranch: true, patterns: [] } } as Pick<
+      Policy,
+      "productionBranches"
+    > as Policy;
+    const before = await host.collectRepository(`${GROUP}/api`, policy);
+    expect(before.teams).toEqual({
+      known: true,
+      value: [{ slug: `${GROUP}/engineering`, permission: "write" }],
+    });
+    await reviews.removeAccess({ kind: "team", account: `${GROUP}/engineering`, repository: `${GROUP}/api` });
+    // The next audit (a new host: the project is read once per host) no longer finds the share.
+    const after = await createGitLabHost({ baseUrl: sim.url, token: sim.token }).collectRepository(
+      `${GROUP}/api`,
+      policy,
+    );
+    expect(after.teams).toEqual({ known: true, value: [] });
+    // alice is an Owner of the group: the project has no membership of hers to remove.
+    const error = await reviews
+      .removeAccess({ kind: "collaborator", account: "alice", repository: `${GROUP}/api` })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WriteError);
+    expect((error as WriteError).message).toMatch(/inherited from a group/);
+    expect((error as WriteError).write.applied).toBe("no");
+  });
+
+  it("on GitLab Free the merge request's approvals are still listed and read", async () => {
+    const sim = await start({ edition: "free" });
+    const reviews = reviewsOf(sim);
+    const { number } = await reviews.openReview(request);
+    expect((await as(sim, "glpat-dave", "POST", `${project}/merge_requests/${number}/approve`)).status).toBe(
+      201,
+    );
+    // Free has no approval rules: the Premium-only settings answer GitLab's 404 for a missing route.
+    expect((await as(sim, sim.token, "GET", `${project}/approval_rules`)).status).toBe(404);
+    await as(sim, "glpat-dave", "PUT", `${project}/merge_requests/${number}/merge`, {});
+    const list = await reviews.listReviews(ACCESS_REVIEW_BRANCH_PREFIX);
+    if (!list.known) throw new Error(list.reason);
+    expect(list.value[0]!.approvals).toEqual([{ login: "dave", at: expect.any(String), commit: null }]);
+    expect(signOffOf(list.value[0]!, { due_within_days: 400 }, peopleDirectory()).signedOff).toBe(true);
+  });
+
   it("a token that cannot read the findings project gives unknown, naming the role", async () => {
     const sim = await start({
       fault: ({ path }) =>
