@@ -376,8 +376,15 @@ function compareWithOpened(
       }
     }
   });
+  // A grant whose entry has other problems is still there: only an id missing from every entry was removed.
+  const grants: unknown = (source.value as { grants?: unknown }).grants;
+  const written = new Set(
+    (Array.isArray(grants) ? grants : []).flatMap((grant: unknown) =>
+      isRecord(grant) && typeof grant.id === "string" ? [grant.id] : [],
+    ),
+  );
   for (const grant of opened.review.decisions) {
-    if (!decided.has(grant.id)) {
+    if (!decided.has(grant.id) && !written.has(grant.id)) {
       problems.push({
         ...source.keyAt(["grants"]),
         message: `grant \`${grant.id}\` was removed from the review: keep every grant and decide it (keep or revoke)`,

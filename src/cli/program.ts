@@ -91,6 +91,24 @@ export interface CoverageOptions {
   out?: string;
 }
 
+export interface AccessReviewOpenOptions {
+  org?: string;
+  gitlabGroup?: string;
+  policy?: string[];
+  dryRun?: boolean;
+}
+
+export interface AccessReviewCheckOptions {
+  opened?: string;
+}
+
+export interface AccessReviewApplyOptions {
+  org?: string;
+  gitlabGroup?: string;
+  policy?: string[];
+  dryRun?: boolean;
+}
+
 /** What each command does once its arguments are parsed: the exit code. */
 export interface Handlers {
   evaluate(options: EvaluateOptions): Promise<number>;
@@ -101,6 +119,10 @@ export interface Handlers {
   ledgerVerify(options: VerifyOptions): Promise<number>;
   export(options: ExportOptions): Promise<number>;
   coverage(options: CoverageOptions): Promise<number>;
+  /** The access-review commands; absent: src/cli/access-review.ts's, loaded when run. */
+  accessReviewOpen?(options: AccessReviewOpenOptions): Promise<number>;
+  accessReviewCheck?(file: string, options: AccessReviewCheckOptions): Promise<number>;
+  accessReviewApply?(options: AccessReviewApplyOptions): Promise<number>;
 }
 
 function repeated(value: string, previous: string[] = []): string[] {
@@ -239,6 +261,56 @@ export function buildProgram(io: Io, handlers: Handlers, setExit: (code: number)
     .addOption(formatOption())
     .addOption(new Option("--out <dir>", "also write coverage.md, .csv and .json there"))
     .action(async (options: CoverageOptions) => done(await handlers.coverage(options)));
+
+  const review = add(program, "access-review").description(
+    "the periodic access review as pull requests (access-review open|check|apply)",
+  );
+  const accessReview = () => import("./access-review.js");
+  add(review, "open")
+    .description(
+      "open this cycle's access review: one pull request per owner in the findings repository, " +
+        "listing every grant (each once: an opened review is left as it is)",
+    )
+    .usage("--org NAME|--gitlab-group PATH [--dry-run]")
+    .addOption(new Option("--org <name>", "the GitHub organization"))
+    .addOption(new Option("--gitlab-group <path>", "the GitLab group"))
+    .addOption(policyOption())
+    .addOption(new Option("--dry-run", "print the reviews it would open, open none"))
+    .action(async (options: AccessReviewOpenOptions) =>
+      done(
+        await (handlers.accessReviewOpen?.(options) ??
+          accessReview().then((m) => m.accessReviewOpenCommand(options, io))),
+      ),
+    );
+  add(review, "check")
+    .description("check a review file; problems as file:line:column, exit 2")
+    .usage("FILE [--opened FILE]")
+    .argument("<file>", "the review file")
+    .addOption(
+      new Option("--opened <file>", "the file as opened: decisions may only name its grants, unchanged"),
+    )
+    .action(async (file: string, options: AccessReviewCheckOptions) =>
+      done(
+        await (handlers.accessReviewCheck?.(file, options) ??
+          accessReview().then((m) => m.accessReviewCheckCommand(file, options, io))),
+      ),
+    );
+  add(review, "apply")
+    .description(
+      "remove the grants signed-off reviews revoked that are still present " +
+        "(only with apply: true under cc6.revocations-applied)",
+    )
+    .usage("--org NAME|--gitlab-group PATH [--dry-run]")
+    .addOption(new Option("--org <name>", "the GitHub organization"))
+    .addOption(new Option("--gitlab-group <path>", "the GitLab group"))
+    .addOption(policyOption())
+    .addOption(new Option("--dry-run", "print the removals it would make, make none"))
+    .action(async (options: AccessReviewApplyOptions) =>
+      done(
+        await (handlers.accessReviewApply?.(options) ??
+          accessReview().then((m) => m.accessReviewApplyCommand(options, io))),
+      ),
+    );
 
   // Every command that writes a folder takes it as --out: a path that cannot be written fails here,
   // before any work, in one line (and never reaches a recursive mkdir, which hangs under /proc).
