@@ -206,6 +206,7 @@ export async function recordAccessReviews(
         reason: result.reason,
         ...verificationOf(result, {
           merged: record?.state === "merged",
+          signedOff: (record && signOffs.get(reviewKey)?.signedOff) ?? false,
           verifyAfter,
           collectedAt: input.observedAt,
         }),

@@ -132,13 +132,15 @@ export function verifyAfterOf(record: AccessReviewRecord, graceDays: number): st
  */
 export function verificationOf(
   result: Pick<Result, "outcome" | "reason" | "exception"> | undefined,
-  context: { merged: boolean; verifyAfter: string | null; collectedAt: string },
+  context: { merged: boolean; signedOff: boolean; verifyAfter: string | null; collectedAt: string },
 ): { verification: string; verifiedAt: string | null } {
   if (!result) {
     return {
-      verification: context.merged
-        ? `not judged: no ${REVOCATION_CONTROL} result for this grant (is the control enabled?)`
-        : "not decided: the review is not merged",
+      verification: !context.merged
+        ? "not decided: the review is not merged"
+        : !context.signedOff
+          ? "not decided: the merge is not a sign-off"
+          : `not judged: no ${REVOCATION_CONTROL} result for this grant (is the control enabled?)`,
       verifiedAt: null,
     };
   }
@@ -219,6 +221,7 @@ export function accessReviewEvidence(input: {
           verifyAfter,
           ...verificationOf(result, {
             merged: record.state === "merged",
+            signedOff: signOff.signedOff,
             verifyAfter,
             collectedAt: input.snapshot.collectedAt,
           }),
@@ -247,12 +250,12 @@ export function accessReviewEvidenceOf(
   });
 }
 
-/** "yes" / "no" for a decided review; for one not decided, why not. */
+/** "yes" / "no" for a signed-off review; for a merge that is no sign-off, or a review not decided, that. */
 export function onTimeText(
-  signOff: Pick<SignOff, "decidedAt" | "onTime">,
+  signOff: Pick<SignOff, "decidedAt" | "onTime" | "signedOff">,
   record: Pick<AccessReviewRecord, "state">,
 ): string {
-  if (signOff.decidedAt) return signOff.onTime ? "yes" : "no";
+  if (signOff.decidedAt && signOff.signedOff) return signOff.onTime ? "yes" : "no";
   return record.state === "merged" ? "no sign-off" : `not decided (${record.state})`;
 }
 
