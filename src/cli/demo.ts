@@ -8,6 +8,7 @@ import {
   serveSample,
 } from "../sim/harness.js";
 import type { EvaluationReport } from "../engine/index.js";
+import { accessReviewOutcomes, playAccessReview, withAccessReviewPolicy } from "./demo-access-review.js";
 import { openLedger } from "../ledger/index.js";
 import { runAudit } from "./audit.js";
 import { ledgerGuide } from "./ledger-guide.js";
@@ -37,7 +38,9 @@ export async function demoCommand(values: DemoOptions, io: Io): Promise<number> 
   const ledger = openLedger({ dir: ledgerDir });
   await ledger.open();
   const started = Date.now();
-  const { sample, served, sim, world } = await serveSample({}).catch(async (error: unknown) => {
+  const { sample, served, sim, world } = await serveSample({}, {}, (snapshot) =>
+    withAccessReviewPolicy(snapshot, FINDINGS_REPOSITORY),
+  ).catch(async (error: unknown) => {
     await ledger.close();
     throw error;
   });
@@ -49,19 +52,38 @@ export async function demoCommand(values: DemoOptions, io: Io): Promise<number> 
         `${served.repositories.length} repositories, ${sample.snapshot.changeRequests.length} merged pull requests, ` +
         `${sample.snapshot.directPushes.length} direct pushes\n\n`,
     );
+    // A quarter's access review, decided by people through the simulated GitHub before the audit.
+    const review = await playAccessReview({
+      host,
+      world,
+      api: sim.url,
+      organization,
+      findingsRepository: FINDINGS_REPOSITORY,
+      served,
+    });
+    io.stdout(`${review.lines.join("\n")}\n\n`);
     const { since, until } = period(sample);
     await runAudit(
       { host, organization, since, until, policyFiles: [], outDir, findings: true, ledger, trigger: "demo" },
       io,
     );
     const report = JSON.parse(await readFile(resolve(outDir, "results.json"), "utf8")) as EvaluationReport;
-    const comparison = compareWithExpected(report, sample.expected);
+    io.stdout(accessReviewOutcomes(report));
+    const comparison = compareWithExpected(report, [...sample.expected, review.planted]);
     io.stdout(`\nplanted violations found: ${comparison.found} of ${comparison.expected}\n`);
     for (const key of comparison.missing) io.stdout(`  missing (planted, not found): ${key}\n`);
     for (const key of comparison.unexpected) io.stdout(`  unexpected (found, not planted): ${key}\n`);
     const findings = [
       ...(world.repositories.get(`${organization}/${FINDINGS_REPOSITORY}`)?.issues.values() ?? []),
     ];
+    // The revocation left in place is a finding like any other: an issue naming the review and the decision.
+    const revocationIssue = findings.find(
+      // Markdown-escaped in the body (`\-`): compared without the escapes.
+      (i) => i.state === "open" && i.body.replace(/\\/g, "").includes(review.planted.subject),
+    );
+    io.stdout(
+      `access review finding: ${revocationIssue ? `${organization}/${FINDINGS_REPOSITORY}#${revocationIssue.number} ${revocationIssue.title}` : "none opened"}\n`,
+    );
     io.stdout(
       `API requests: ${stats.requests} (GraphQL points: ${stats.graphqlPoints ?? 0})\n` +
         `finding issues open in ${organization}/${FINDINGS_REPOSITORY}: ${findings.filter((i) => i.state === "open").length}\n` +

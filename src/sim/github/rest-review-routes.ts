@@ -339,6 +339,21 @@ export const REVIEW_ROUTES: Route[] = [
         ...repo.facts,
         collaborators: without(repo.facts.collaborators, (c) => c.login.toLowerCase() === login),
       };
+      // An outside collaborator removed from their last repository is no longer one of the organization.
+      const org = r.world.snapshot.organization;
+      const elsewhere = [...r.world.repositories.values()].some(
+        (other) =>
+          other.facts.collaborators.known &&
+          other.facts.collaborators.value.some((c) => c.login.toLowerCase() === login),
+      );
+      if (org && org.login === repo.owner && !elsewhere)
+        r.world.snapshot = {
+          ...r.world.snapshot,
+          organization: {
+            ...org,
+            outsideCollaborators: without(org.outsideCollaborators, (l) => l.toLowerCase() === login),
+          },
+        };
       return { status: 204, body: undefined };
     },
   },
