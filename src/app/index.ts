@@ -17,6 +17,7 @@ import {
   type Ledger,
 } from "../ledger/index.js";
 import { runAuditJob } from "../pipeline/audit-run.js";
+import { openReviewsAfterAudit } from "../pipeline/access-reviews.js";
 import {
   judgeAsOfMerge,
   judgeMergesAsOf,
@@ -732,6 +733,17 @@ export function createScheduledAudit(app: Probot, options: AppOptions = {}): Sch
           },
           "scheduled audit synced its findings",
         );
+        // The current cycle's access reviews, opened once when the policy judges them (CC6.2).
+        await openReviewsAfterAudit({ host, organization, policy: audit.organizationPolicy, at, now })
+          .then((opened) => {
+            if (opened) {
+              const reviews = opened.reviews.map((review) => `${review.owner}: ${review.status}`);
+              log.info({ organization, cycle: opened.cycle.id, reviews }, "access reviews opened");
+            }
+          })
+          .catch((error: unknown) =>
+            log.error({ organization, err: redactText(String(error)) }, "access reviews not opened"),
+          );
       } finally {
         await rm(folder, { recursive: true, force: true });
       }
