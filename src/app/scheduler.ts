@@ -11,6 +11,7 @@ import {
   type ScheduleState,
 } from "../ledger/index.js";
 import type { AuditSchedule } from "../policy/types.js";
+import type { JobQueue } from "./jobs.js";
 import { redactText } from "./redact.js";
 
 /**
@@ -25,6 +26,15 @@ import { redactText } from "./redact.js";
  * start-up; a failure is recorded with its (redacted) error and tried again with exponential backoff,
  * a bounded number of times; and a slot is claimed under the stream's row lock, so several instances
  * on one PostgreSQL run it once. Without a ledger (tests of the slots) it keeps only its last tick.
+ *
+ * With a job queue on PostgreSQL (as `npm start` runs with DATABASE_URL) a claimed slot becomes a
+ * job: the tick that claimed it only sends it, and any instance's worker runs the audit and records
+ * its success or failure in the stream as above. At most one audit job per installation waits or
+ * runs (its key is the stream). A job whose instance died is tried again by a survivor within
+ * seconds (see jobs.ts), with the same claim (window and attempt); a job that could not record its
+ * outcome is tried again by the queue, and one whose tries are spent lands in the dead letter
+ * (`scheduled-audit-dead`). An audit that fails is not retried by the queue: its failure is recorded
+ * with its retry time, and the tick at that time claims the window again (the schedule's backoff).
  */
 
 export type Cadence = Exclude<AuditSchedule, "off">;
@@ -46,6 +56,27 @@ export const CADENCE_PERIOD_MS: Record<Cadence, number> = {
 };
 
 const CADENCES: readonly Cadence[] = ["daily", "weekly", "monthly"];
+
+export const SCHEDULED_AUDIT_QUEUE = "scheduled-audit";
+
+/**
+ * How long an audit job may run before the queue takes it as lost and runs it again: the claim's
+ * lease (6 hours), the schedule's own word for "abandoned". An audit takes minutes (the 1,000
+ * repository organization in bench/results.md takes about 10), and one may wait out GitHub's hourly
+ * rate-limit reset once or twice; an audit still running at 6 hours is stuck. A dead instance's audit
+ * does not wait for this: the heartbeats find it within seconds.
+ */
+export const AUDIT_JOB_EXPIRY_SECONDS = 6 * 60 * 60;
+
+/** A claimed slot as a job: everything a worker of any instance needs to run and record it. */
+interface ScheduledAuditJob<T extends Installation> {
+  installation: T;
+  cadence: Cadence;
+  /** The tick's time: the audit's window ends here. */
+  at: string;
+  stream: string;
+  claim: ScheduleClaimContent;
+}
 
 /**
  * The installation's offset into each period of `cadence`, in milliseconds in [0, period): it is
@@ -116,6 +147,11 @@ export interface SchedulerOptions<T extends Installation> {
   leaseMs?: number;
   /** Names this process in its claims (host name and process id by default). */
   instance?: string;
+  /**
+   * With the ledger: claimed audits are sent here as jobs (SCHEDULED_AUDIT_QUEUE) that any instance
+   * with a scheduler runs. Only a PostgreSQL queue is used; in process the tick runs them itself.
+   */
+  queue?: JobQueue;
 }
 
 /** Exponential backoff of a failed scheduled audit: baseMs, 2 baseMs, 4 baseMs… capped at maxMs. */
@@ -149,6 +185,8 @@ export interface TickSummary {
   failed: number[];
   /** Due but claimed by another instance (durable mode). */
   claimedElsewhere?: number[];
+  /** Claimed and sent as a job (durable mode with a queue): audited by whichever instance takes it. */
+  queued?: number[];
 }
 
 export interface Scheduler {
@@ -174,6 +212,27 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
   const leaseMs = options.leaseMs ?? 6 * HOUR;
   const instance = options.instance ?? `${hostname()}:${process.pid}`;
   const hostName = options.host ?? "github";
+  // Claimed audits become jobs only on a shared (PostgreSQL) queue; in process the tick runs them.
+  const queue = options.ledger && options.queue?.kind === "postgres" ? options.queue : undefined;
+  if (queue && options.ledger) {
+    const ledger = options.ledger;
+    queue.define<ScheduledAuditJob<T>>(SCHEDULED_AUDIT_QUEUE, {
+      // One audit of an installation waits or runs at a time, across instances.
+      keyOf: (job) => job.stream,
+      expireInSeconds: AUDIT_JOB_EXPIRY_SECONDS,
+      handler: async (job) => {
+        await runClaimed(
+          ledger,
+          job.installation,
+          job.cadence,
+          new Date(job.at),
+          job.stream,
+          job.claim,
+          true,
+        );
+      },
+    });
+  }
   /** The earliest retry recorded by the last tick: the timer wakes for it when it comes before the interval. */
   let nextRetry: Date | null = null;
 
@@ -264,6 +323,7 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
       audited: [],
       failed: [],
       claimedElsewhere: [],
+      ...(queue ? { queued: [] } : {}),
     };
     const installations = await installationsOrNone();
     if (installations === null) return summary;
@@ -316,44 +376,84 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
         summary.claimedElsewhere?.push(installation.id);
         continue;
       }
-      const outcome = { ...about, cadence, window: claimed.window, attempt: claimed.attempt };
-      try {
-        await options.runAudit(installation, cadence, until, new Date(claimed.window.since));
-        summary.audited.push(installation.id);
-        log.info(outcome, "scheduled audit done");
-        await recordScheduledDone(ledger, stream, {
-          installation: installation.id,
-          account: installation.account,
-          cadence,
-          window: claimed.window,
-          attempt: claimed.attempt,
-          finishedAt: now().toISOString(),
-        }).catch((error: unknown) =>
-          // Its claim's lease runs out and the window is audited again: twice is better than a gap.
-          log.error({ ...outcome, err: errorText(error) }, "scheduled audit's success not recorded"),
-        );
-      } catch (error) {
-        summary.failed.push(installation.id);
-        const failedAt = now();
-        const next = retryAt(failedAt, claimed.attempt, retry);
-        if (next && (!nextRetry || next < nextRetry)) nextRetry = next;
-        const text = errorText(error);
-        log.error({ ...outcome, err: text, retryAt: next?.toISOString() ?? null }, "scheduled audit failed");
-        await recordScheduledFailure(ledger, stream, {
-          installation: installation.id,
-          account: installation.account,
-          cadence,
-          window: claimed.window,
-          attempt: claimed.attempt,
-          failedAt: failedAt.toISOString(),
-          error: text,
-          retryAt: next?.toISOString() ?? null,
-        }).catch((recordError: unknown) =>
-          log.error({ ...outcome, err: errorText(recordError) }, "scheduled audit's failure not recorded"),
-        );
+      if (queue) {
+        try {
+          await queue.send<ScheduledAuditJob<T>>(SCHEDULED_AUDIT_QUEUE, {
+            installation,
+            cadence,
+            at: until.toISOString(),
+            stream,
+            claim: claimed,
+          });
+          summary.queued?.push(installation.id);
+          log.info(
+            { ...about, cadence, window: claimed.window, attempt: claimed.attempt },
+            "scheduled audit queued",
+          );
+          continue;
+        } catch (error) {
+          // The queue's store is down: the claim is this instance's, so it runs the audit itself.
+          log.error({ ...about, err: errorText(error) }, "scheduled audit not queued: run here");
+        }
       }
+      const audited = await runClaimed(ledger, installation, cadence, until, stream, claimed);
+      (audited ? summary.audited : summary.failed).push(installation.id);
     }
     return summary;
+  }
+
+  /**
+   * Runs a claimed audit and records its success or failure in the stream; true when it succeeded.
+   * Rejects only when the outcome could not be recorded and `rejectUnrecorded` (a job, tried again).
+   */
+  async function runClaimed(
+    ledger: Ledger,
+    installation: T,
+    cadence: Cadence,
+    until: Date,
+    stream: string,
+    claimed: ScheduleClaimContent,
+    rejectUnrecorded = false,
+  ): Promise<boolean> {
+    const about = { installation: installation.id, account: installation.account, stream };
+    const outcome = { ...about, cadence, window: claimed.window, attempt: claimed.attempt };
+    const unrecorded = (what: string) => (error: unknown) => {
+      log.error({ ...outcome, err: errorText(error) }, what);
+      if (rejectUnrecorded) throw error;
+    };
+    try {
+      await options.runAudit(installation, cadence, until, new Date(claimed.window.since));
+    } catch (error) {
+      const failedAt = now();
+      const next = retryAt(failedAt, claimed.attempt, retry);
+      if (next && (!nextRetry || next < nextRetry)) nextRetry = next;
+      const text = errorText(error);
+      log.error({ ...outcome, err: text, retryAt: next?.toISOString() ?? null }, "scheduled audit failed");
+      await recordScheduledFailure(ledger, stream, {
+        installation: installation.id,
+        account: installation.account,
+        cadence,
+        window: claimed.window,
+        attempt: claimed.attempt,
+        failedAt: failedAt.toISOString(),
+        error: text,
+        retryAt: next?.toISOString() ?? null,
+      }).catch(unrecorded("scheduled audit's failure not recorded"));
+      return false;
+    }
+    log.info(outcome, "scheduled audit done");
+    await recordScheduledDone(ledger, stream, {
+      installation: installation.id,
+      account: installation.account,
+      cadence,
+      window: claimed.window,
+      attempt: claimed.attempt,
+      finishedAt: now().toISOString(),
+    })
+      // Not recorded (in process): its claim's lease runs out and the window is audited again, twice
+      // being better than a gap; a job is tried again at once instead.
+      .catch(unrecorded("scheduled audit's success not recorded"));
+    return true;
   }
 
   async function tick(): Promise<TickSummary> {

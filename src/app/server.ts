@@ -68,6 +68,8 @@ export function createServerApp(env: Env, log: Logger): ApplicationFunction {
           log: app.log.child({ name: "scheduler" }),
           // The schedule's state lives in the ledger: contiguous windows, missed slots caught up at start.
           ledger,
+          // With PostgreSQL a claimed slot is a job: any instance with a scheduler runs the audit.
+          ...(queue ? { queue } : {}),
         }).start();
       }
       if (env.GITLAB_WEBHOOK_SECRET) {
