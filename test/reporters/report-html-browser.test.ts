@@ -16,6 +16,7 @@ import { reportHtmlChunks, writeChunks } from "../../src/reporters/files/index.j
 import { REPORT_HTML_PAGE_SIZE } from "../../src/reporters/files/report-html-script.js";
 import { generateSampleOrganization } from "../../src/sample/generate.js";
 import { SCRIPT_TITLE, XSS_TITLE, auditReport, auditSnapshot } from "./files-report-fixture.js";
+import { HOSTILE_REASON, reviewedSnapshot } from "./access-review-fixture.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SEVERITY = ["fail", "unknown", "excepted", "pass", "not-applicable"];
@@ -234,6 +235,31 @@ describe("report.html in headless Chromium", () => {
     expect(await page.evaluate(() => "tampered" in globalThis)).toBe(false);
     expect(await page.$("html[data-ready]")).toBeNull();
     expect(problems.join("\n")).toMatch(/Content Security Policy/);
+    await page.close();
+  });
+
+  it("shows each access review under the CSP, hostile reasons as text, and prints them", async () => {
+    const snapshot = reviewedSnapshot();
+    const report = evaluate(snapshot, policySetFor(snapshot), new Date(snapshot.collectedAt));
+    const { page, problems } = await open("access-reviews.html", reportHtmlChunks(snapshot, report));
+    const titles = await page.$$eval("#access-reviews article h3", (nodes) =>
+      nodes.map((n) => n.textContent),
+    );
+    expect(titles).toEqual(["Access review 2026-Q4: organization-admins", "Access review 2026-Q4: platform"]);
+    const rows = await page.$$eval("#access-reviews table.revocations tbody tr", (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")),
+    );
+    expect(rows.map((cells) => [cells[0], cells[5]!.split(":")[0], cells[6]])).toEqual([
+      ["collaborator:bob:write", "still present", ""],
+      ["collaborator:mallory:write", "removed", "2026-11-01T00:00:00Z"],
+    ]);
+    // the hostile reason is the cell's text, its override shown; it added no element and ran nothing
+    expect(rows[1]![3]).toBe(HOSTILE_REASON.replace("\u202E", "‹U+202E›"));
+    expect(await page.$$eval("script", (nodes) => nodes.length)).toBe(2);
+    await page.emulateMedia({ media: "print" });
+    expect(await page.isVisible("#access-reviews")).toBe(true);
+    expect(await page.isVisible("#access-reviews table.revocations")).toBe(true);
+    expect(problems).toEqual([]);
     await page.close();
   });
 
