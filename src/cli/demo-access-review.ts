@@ -6,18 +6,12 @@
  * accesses but not the other. The audit that follows then shows the sign-off (pass), one verified
  * revocation (pass) and one revocation not applied (fail: a finding issue).
  */
-import {
-  accessReviewParams,
-  ACCESS_REVIEW_BRANCH_PREFIX,
-  openDueReviews,
-  parseReviewFile,
-  type ReviewDecision,
-} from "../access-review/index.js";
+import { ACCESS_REVIEW_BRANCH_PREFIX, parseReviewFile, type ReviewDecision } from "../access-review/index.js";
 import { CONTROLS } from "../controls/index.js";
 import type { EvaluationReport } from "../engine/index.js";
 import type { Snapshot } from "../model/index.js";
 import { loadDefaultPolicyLayer, parsePolicyLayer, resolvePolicy } from "../policy/index.js";
-import { peopleDirectory } from "../policy/people.js";
+import { activityDays, collectAccessSnapshot, openReviews } from "../pipeline/access-reviews.js";
 import type { CodeHost } from "../providers/types.js";
 import type { ExpectedFinding } from "../sample/generate.js";
 import {
@@ -34,6 +28,7 @@ import type { World } from "../sim/github/world.js";
 /** The quarter the demo reviews: the sample's audit ends on 2026-11-01, within 2026-Q4. */
 export const DEMO_CYCLE = "2026-Q4";
 const OWNER = "organization-admins";
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The demo policy's access-review settings, layered over the sample's: the organization started
@@ -100,7 +95,7 @@ export async function playAccessReview(input: {
   api: string;
   organization: string;
   findingsRepository: string;
-  /** The served snapshot: the access the simulated GitHub holds, which the review lists. */
+  /** The served snapshot (its organization policy and time). */
   served: Snapshot;
 }): Promise<AccessReviewStory> {
   const { world, organization } = input;
@@ -115,7 +110,6 @@ export async function playAccessReview(input: {
     ],
     CONTROLS,
   );
-  const people = peopleDirectory(policy.people, "github");
   const clock = (at: string) => {
     world.now = () => at;
   };
@@ -124,21 +118,18 @@ export async function playAccessReview(input: {
   const as = (person: { token: string }): SimPerson => ({ api: input.api, token: person.token });
   const lines: string[] = [];
 
-  // 1. The bot opens the quarter's review, listing every grant of the audited repositories.
-  clock("2026-10-27T09:00:00Z");
-  const audited: Snapshot = {
-    ...input.served,
-    repositories: input.served.repositories.filter((r) => r.fullName !== findings),
-  };
-  const opened = await openDueReviews({
-    snapshot: audited,
+  // 1. The bot opens the quarter's review as `soc2-bot access-review open` does: the access read
+  // through the provider (the audited repositories, the last activity of the 90 days before).
+  const openedAt = new Date("2026-10-27T09:00:00Z");
+  clock(openedAt.toISOString());
+  const snapshot = await collectAccessSnapshot({
+    host: input.host,
     organization,
-    params: accessReviewParams.parse({ first_cycle: DEMO_CYCLE, due_within_days: 45 }),
-    graceDays: 0,
-    people,
-    host: reviews,
-    at: new Date("2026-10-27T09:00:00Z"),
+    since: new Date(openedAt.getTime() - activityDays(policy) * DAY_MS),
+    until: openedAt,
+    now: () => openedAt,
   });
+  const opened = await openReviews({ host: input.host, organization, policy, snapshot, at: openedAt });
   const ours = opened.reviews.find((r) => r.owner === OWNER);
   if (!ours?.number || !ours.url || ours.status !== "opened")
     throw new Error(
