@@ -17,7 +17,7 @@ import {
   type ObservedFacts,
 } from "../ledger/index.js";
 import type { PolicyFile } from "../model/index.js";
-import { policyOf } from "../pipeline/policies.js";
+import { policyOfOffThread } from "../pipeline/policies.js";
 import type { Policy } from "../policy/types.js";
 import type { CodeHost } from "../providers/types.js";
 import { alertOnWeakening } from "../pipeline/alerts.js";
@@ -72,7 +72,7 @@ export function observeConfigurationChanges(
         subject = payload.repository.full_name;
         const files = await policyFiles(host, organization, subject, payload.repository.default_branch);
         // recorded with the facts: the policy in force at a later merge is read from the observations
-        facts = repositoryFacts(await host.collectRepository(subject, policyOf(files)), files);
+        facts = repositoryFacts(await host.collectRepository(subject, await policyOfOffThread(files)), files);
         organizationLayer = files.filter((file) => file.layer === "organization");
       } else if (!payload.repository) {
         // Organization-level: its settings and members. An organization ruleset or a team applies to
@@ -108,9 +108,7 @@ export function observeConfigurationChanges(
         subject,
         recorded,
         organizationPolicy: () =>
-          organizationLayer
-            ? Promise.resolve(policyOf(organizationLayer))
-            : organizationPolicy(host, organization),
+          organizationLayer ? policyOfOffThread(organizationLayer) : organizationPolicy(host, organization),
         now: options.now(),
       });
       if (alerts.findings) {
@@ -144,7 +142,7 @@ export function observeConfigurationChanges(
  * its writers may edit, must not divert alerts about that repository.
  */
 export async function organizationPolicy(host: CodeHost, organization: string): Promise<Policy> {
-  return policyOf(
+  return policyOfOffThread(
     await policyFiles(
       host,
       organization,
