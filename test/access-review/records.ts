@@ -84,8 +84,12 @@ export function makeRecord(
     headSha: HEAD,
     approvals: [{ login: "dave", at: "2026-10-20T14:00:00Z", commit: HEAD }],
     committers: ["soc2-bot[bot]", "erin"],
-    file: { path: reviewPath("access-reviews", cycle, owner), text: text ?? opened ?? "" },
+    file: { path: reviewPath("access-reviews", cycle, owner), text: opened ?? "" },
     openedText: opened,
     ...rest,
+    // the decided file at the merged head, whatever record it is laid over
+    ...(text !== undefined && {
+      file: { path: rest.file?.path ?? reviewPath("access-reviews", cycle, owner), text },
+    }),
   });
 }
