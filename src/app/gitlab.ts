@@ -9,12 +9,13 @@ import {
   type Ledger,
 } from "../ledger/index.js";
 import { runChangeCheck } from "../pipeline/change-check.js";
-import { GITLAB_STATUS_NAME } from "../providers/gitlab/index.js";
+import { GITLAB_REVIEW_STATUS_NAME, GITLAB_STATUS_NAME } from "../providers/gitlab/index.js";
 import type { CodeHost } from "../providers/types.js";
 import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings } from "../reporters/findings/lifecycle.js";
 import { alertOnWeakening } from "../pipeline/alerts.js";
 import { createCoalescer } from "./coalesce.js";
+import { gitLabAccessReview } from "./gitlab-access-review.js";
 import { gitLabHandledOnce } from "./gitlab-deliveries.js";
 import {
   createGitLabWebhookHandler,
@@ -247,6 +248,8 @@ export function createGitLabEndpoint(
 
   async function onMergeRequest(event: GitLabMergeRequestEvent): Promise<void> {
     const target = { project: event.project, iid: event.iid, headSha: event.headSha };
+    // An access review's merge request in the findings project gets the review status instead.
+    if (await gitLabAccessReview(hostOf(), event, topGroupOf(event.project), log)) return;
     if (event.action === "merge" || (event.action === null && event.state === "merged")) {
       return change(target, true);
     }
@@ -261,7 +264,8 @@ export function createGitLabEndpoint(
     // Our own commit status makes GitLab run an "external" pipeline holding only that status; its
     // events must not trigger another check of the same change (that would loop).
     const onlyOurStatus =
-      event.jobNames.length > 0 && event.jobNames.every((name) => name === GITLAB_STATUS_NAME);
+      event.jobNames.length > 0 &&
+      event.jobNames.every((name) => name === GITLAB_STATUS_NAME || name === GITLAB_REVIEW_STATUS_NAME);
     if (event.source === "external" && onlyOurStatus) return;
     // A merge request pipeline names its merge request. A merged-results pipeline runs on GitLab's
     // internal merge commit, which is no MR's head: looking MRs up by its sha would find none, and

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseReviewBranch } from "../../access-review/names.js";
 import { known, unreadable, type Known } from "../../model/index.js";
 import type { AccessReviewApproval, AccessReviewRecord } from "../../model/access-review.js";
 import {
@@ -157,7 +158,7 @@ export function gitLabAccessReviews(context: GitLabContext, projectPath: string)
       // GitLab filters source branches only exactly: the prefix is matched here, over every page.
       for await (const mr of list) {
         if (!mr.source_branch.startsWith(prefix)) continue;
-        const record = await recordOf(prefix, mr);
+        const record = await recordOf(mr);
         if (!record.known) return record;
         if (record.value) records.push(record.value);
       }
@@ -171,11 +172,12 @@ export function gitLabAccessReviews(context: GitLabContext, projectPath: string)
     }
   }
 
-  async function recordOf(prefix: string, mr: MergeRequestWire): Promise<Known<AccessReviewRecord | null>> {
-    const [cycle, ...rest] = mr.source_branch.slice(prefix.length).split("/");
-    const owner = rest.join("/");
-    // Not `<prefix><cycle>/<owner>`: not a review branch the bot names, so not a review.
-    if (!cycle || !owner || owner.includes("/")) return known(null);
+  async function recordOf(mr: MergeRequestWire): Promise<Known<AccessReviewRecord | null>> {
+    // Cycle and owner from the branch's name (`soc2-bot/access-review/<cycle>/<owner>`), whatever
+    // narrower prefix was asked for; any other branch is no review the bot names.
+    const names = parseReviewBranch(mr.source_branch);
+    if (!names) return known(null);
+    const { cycle, owner } = names;
     const base = `${project}/merge_requests/${mr.iid}`;
 
     const notes: NoteWire[] = [];

@@ -12,7 +12,7 @@ import { CurrentUserWire, MergeRequestWire, TokenSelfWire } from "./schema.js";
 import { gitLabIssues, publishChangeCheck } from "./writes.js";
 
 export { GitLabHttpError } from "./client.js";
-export { GITLAB_STATUS_NAME } from "./writes.js";
+export { GITLAB_REVIEW_STATUS_NAME, GITLAB_STATUS_NAME } from "./writes.js";
 
 export interface GitLabHostOptions {
   /** Instance URL (GITLAB_URL); https://gitlab.com by default. */

@@ -8,8 +8,15 @@ import { CommitStatusWire, IssueWire, NoteWire, type IssueWire as Issue } from "
 /** The commit status soc2-bot sets on a merge request's head (GitLab statuses are named by context). */
 export const GITLAB_STATUS_NAME = "soc2-bot/change-management";
 
+/**
+ * The status an access review's merge request gets instead (issue 15): the same name as the GitHub
+ * check run, so both hosts show "soc2-bot access review".
+ */
+export const GITLAB_REVIEW_STATUS_NAME = "soc2-bot access review";
+
 /** The hidden marker that finds our one MR note again on later runs. */
 export const NOTE_MARKER = "<!-- soc2-bot:change-management -->";
+const REVIEW_NOTE_MARKER = "<!-- soc2-bot:access-review -->";
 const DESCRIPTION_LIMIT = 255;
 
 /**
@@ -39,26 +46,28 @@ export async function publishChangeCheck(
 ): Promise<void> {
   const { client } = context;
   const project = encodePath(target.repository);
+  const review = check.name === GITLAB_REVIEW_STATUS_NAME;
+  const marker = review ? REVIEW_NOTE_MARKER : NOTE_MARKER;
   await client.send(
     "POST",
     `/projects/${project}/statuses/${encodeURIComponent(target.headSha)}`,
     CommitStatusWire,
     {
       state: statusStateOf(check.conclusion),
-      name: GITLAB_STATUS_NAME,
+      name: review ? GITLAB_REVIEW_STATUS_NAME : GITLAB_STATUS_NAME,
       description: statusDescription(check.title),
       ...(check.detailsUrl ? { target_url: check.detailsUrl } : {}),
     },
   );
 
   const notesPath = `/projects/${project}/merge_requests/${target.number}/notes`;
-  const body = `${NOTE_MARKER}\n### ${markdownText(check.name)}: ${markdownText(check.title)}\n\n${check.summary}`;
+  const body = `${marker}\n### ${markdownText(check.name)}: ${markdownText(check.title)}\n\n${check.summary}`;
   const me = await actor();
   // Only our own note counts: anyone can paste the marker into a comment, and we must neither
   // overwrite theirs (GitLab would refuse) nor stop updating ours because of it.
   let existing: number | undefined;
   for await (const note of client.pages(notesPath, NoteWire, { sort: "asc", order_by: "created_at" })) {
-    if (!note.system && note.author.username === me && note.body.startsWith(NOTE_MARKER)) {
+    if (!note.system && note.author.username === me && note.body.startsWith(marker)) {
       existing = note.id;
       break;
     }
