@@ -378,7 +378,7 @@ interface ExportedReview {
 
 export interface AccessReviewExportSummary {
   files: { name: string; path: string; sha256: string; bytes: number }[];
-  /** Reviews in the period, and revoked grants of theirs not verified removed by its end. */
+  /** Reviews in the period, and grants their sign-offs revoked that were not verified removed by its end. */
   reviews: number;
   notRemoved: number;
 }
@@ -454,7 +454,9 @@ export async function writeAccessReviewFiles(
     for (const decision of review?.content.decisions ?? []) {
       listed.add(decision.grant);
       const verification = decision.decision === "revoke" ? verified.get(decision.grant) : undefined;
-      if (decision.decision === "revoke" && verification?.content.outcome !== "pass") notRemoved += 1;
+      const decided = review!.content.signOff.signedOff;
+      if (decision.decision === "revoke" && decided && verification?.content.outcome !== "pass")
+        notRemoved += 1;
       csv.push(
         csvRow([
           ...head!,
@@ -467,7 +469,14 @@ export async function writeAccessReviewFiles(
           decision.decision,
           decision.reason,
           verification?.content.verifyAfter ?? "",
-          verification?.content.verification ?? (decision.decision === "revoke" ? "not verified yet" : ""),
+          verification?.content.verification ??
+            (decision.decision !== "revoke"
+              ? ""
+              : review!.content.state !== "merged"
+                ? "not decided: the review is not merged"
+                : !decided
+                  ? "not decided: the merge is not a sign-off"
+                  : "not verified: no audit judged it by the period's end"),
           verification?.content.verifiedAt ?? "",
           review!.content.state,
           review!.content.signOff.why,

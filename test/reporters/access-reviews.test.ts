@@ -168,6 +168,15 @@ describe("report.html's access reviews", () => {
     expect(page.match(/<script\b/g)).toHaveLength(2);
   });
 
+  it("says when an approval carries no commit (GitLab): accepted as the merged head, said", () => {
+    const approvals = [{ login: "carol", at: "2026-10-20T14:00:00Z", commit: null }];
+    const snapshot = reviewedSnapshot([mergedReview({ approvals })]);
+    const section = accessReviewsHtmlSection(judged(snapshot).evidence);
+    expect(section).toContain(
+      '<dt>Reviewers</dt><dd><code>carol</code> <span class="note">(the host does not say which commit carol approved: taken as the merged head)</span></dd>',
+    );
+  });
+
   it("keeps only http(s) links and says when reviews were not collected", () => {
     const snapshot = reviewedSnapshot([mergedReview({ url: "javascript:alert(1)" })]);
     const section = accessReviewsHtmlSection(judged(snapshot).evidence);

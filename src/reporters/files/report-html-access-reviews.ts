@@ -32,6 +32,10 @@ function reviewBlock(review: ReviewEvidence): string {
   const reviewers = signOff.reviewers.length
     ? signOff.reviewers.map((login) => `<code>${htmlText(login)}</code>`).join(", ")
     : "none independent";
+  // GitLab does not say which commit an approval was given on: accepted, and said
+  const uncommitted = signOff.uncommittedApprovals.length
+    ? ` <span class="note">(the host does not say which commit ${signOff.uncommittedApprovals.map((login) => htmlText(login)).join(", ")} approved: taken as the merged head)</span>`
+    : "";
   const problems = signOff.problems.map(
     (p) => `<li><code>${htmlText(`${p.file}:${p.line}:${p.column}`)}</code> ${htmlText(p.message)}</li>`,
   );
@@ -51,7 +55,7 @@ function reviewBlock(review: ReviewEvidence): string {
 <h3>${htmlText(`Access review ${record.cycle}: ${record.owner}`)}</h3>
 <dl>
 <dt>Pull request</dt><dd>${link} <span class="note">(${htmlText(record.state)}, opened by ${htmlText(record.openedBy)} on ${htmlText(record.openedAt)})</span></dd>
-<dt>Reviewers</dt><dd>${reviewers}</dd>
+<dt>Reviewers</dt><dd>${reviewers}${uncommitted}</dd>
 <dt>Decided at</dt><dd>${htmlText(signOff.decidedAt ?? "not decided")}</dd>
 <dt>Due at</dt><dd>${htmlText(signOff.dueAt)}</dd>
 <dt>On time</dt><dd>${htmlText(onTimeText(signOff, record))}</dd>
