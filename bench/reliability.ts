@@ -85,8 +85,8 @@ export interface ReliabilityFigures {
   duplicateIssues: number;
   /** Failing merged changes with no open issue naming them. */
   lostFindings: string[];
-  /** Writes GitHub applied whose answer was lost, by kind. */
-  answersLost: { checkRuns: number; issues: number; comments: number };
+  /** Writes GitHub applied whose answer was lost, by kind, and the writes of those kinds it answered or lost. */
+  answersLost: { checkRuns: number; issues: number; comments: number; ofWrites: number };
   /** Evaluations the instances logged as published, and those skipped as already evaluated. */
   published: number;
   skippedAsCovered: number;
@@ -427,7 +427,7 @@ export async function runReliability(options: ReliabilityOptions): Promise<Relia
   const log = options.log ?? (() => {});
   const started = Date.now();
   const { world, repository, open, mergedFailing } = buildWorld(options);
-  const answersLost = { checkRuns: 0, issues: 0, comments: 0 };
+  const answersLost = { checkRuns: 0, issues: 0, comments: 0, ofWrites: 0 };
   // A check run applied whose answer was lost is still a write the change shows (time to correct).
   let appliedUnanswered: (write: CheckWrite) => void = () => {};
   const sim = await startSimulatedGitHub({
@@ -654,7 +654,10 @@ export async function runReliability(options: ReliabilityOptions): Promise<Relia
       raceConclusion,
       duplicateIssues,
       lostFindings,
-      answersLost,
+      answersLost: {
+        ...answersLost,
+        ofWrites: LOST_ANSWER_ROUTES.reduce((sum, route) => sum + (sim.stats.byRoute[route] ?? 0), 0),
+      },
       published: count("change check published"),
       skippedAsCovered: count("change already evaluated since this event"),
       duplicatesIgnored: count("duplicate delivery ignored"),
@@ -736,7 +739,7 @@ export function lostAnswersLine(
   if (!share) return [];
   const { checkRuns, issues, comments } = f.answersLost;
   return [
-    `Scenario ${scenario}: ${checkRuns + issues + comments} writes applied with their answer lost (${Math.round(share * 100)}% of ` +
+    `Scenario ${scenario}: ${checkRuns + issues + comments} of ${f.answersLost.ofWrites} writes applied with their answer lost (${Math.round(share * 100)}% of ` +
       `check-run and issue writes, a 502 or a reset connection: ${checkRuns} check runs, ${issues} issue creates ` +
       `and edits, ${comments} comments); ${f.duplicateCheckRuns} duplicate check runs, ${f.duplicateIssues} ` +
       `duplicate issues, ${f.lostFindings.length} lost findings, ${f.wrongVerdicts.length} wrong verdicts.`,
