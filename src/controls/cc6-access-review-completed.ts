@@ -10,7 +10,7 @@ import {
   type SignOff,
 } from "../access-review/index.js";
 import type { AccessReviewRecord } from "../model/index.js";
-import { accessReviewSubject, organizationSubject } from "./subjects.js";
+import { accessReviewsOrUnknown, accessReviewSubject, organizationSubject } from "./subjects.js";
 import { defineControl, type Evaluation, type Evidence } from "./types.js";
 
 export const accessReviewCompleted = defineControl({
@@ -31,34 +31,14 @@ export const accessReviewCompleted = defineControl({
     "The access reviews were not collected (an older snapshot, or a host that does not hold them) or the findings repository's pull requests cannot be read.",
   evaluate(organization, { params, at, snapshot, people }) {
     const orgSubject = organizationSubject(organization.login, organization.url);
-    const reviews = snapshot.accessReviews;
-    if (reviews === undefined) {
-      return [
-        {
-          subject: orgSubject,
-          outcome: "unknown",
-          reason:
-            "The access reviews were not collected: this snapshot has none (collected before access reviews, or by a host that does not hold them). An audit with read access to the findings repository's pull requests collects them.",
-          evidence: [],
-        },
-      ];
-    }
-    if (!reviews.known) {
-      return [
-        {
-          subject: orgSubject,
-          outcome: "unknown",
-          reason: `Cannot read the access reviews in the findings repository: the token lacks ${reviews.permission} (${reviews.reason}).`,
-          evidence: [{ label: "missing permission", value: reviews.permission }],
-        },
-      ];
-    }
+    const reviews = accessReviewsOrUnknown(snapshot, orgSubject);
+    if ("unknown" in reviews) return [reviews.unknown];
     const first = params.first_cycle ? parseCycle(params.first_cycle) : null;
-    const cycles = cyclesToJudge(params.every, at, snapshot.period?.since ?? null, first, reviews.value);
+    const cycles = cyclesToJudge(params.every, at, snapshot.period?.since ?? null, first, reviews.records);
     // Owners with grants today, and any owner a review was opened for.
     const owners = reviewGrants(snapshot, params, people).map(({ owner }) => owner);
     const results: Evaluation[] = [];
-    for (const record of reviews.value) {
+    for (const record of reviews.records) {
       const cycle = parseCycle(record.cycle);
       if (cycle && first && cycleBefore(cycle, first)) {
         results.push({
@@ -71,7 +51,7 @@ export const accessReviewCompleted = defineControl({
     }
     for (const cycle of cycles) {
       const due = dueAt(cycle, params.due_within_days);
-      const records = reviews.value.filter((record) => record.cycle === cycle.id);
+      const records = reviews.records.filter((record) => record.cycle === cycle.id);
       const cycleOwners = [...new Set([...owners, ...records.map((record) => record.owner)])];
       for (const owner of cycleOwners) {
         const mine = records.filter((record) => record.owner === owner);

@@ -1,5 +1,5 @@
 import { grantStillPresent, revocationParams, signOffOf } from "../access-review/index.js";
-import { organizationSubject, revocationSubject } from "./subjects.js";
+import { accessReviewsOrUnknown, organizationSubject, revocationSubject } from "./subjects.js";
 import { defineControl, type Evaluation } from "./types.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -24,32 +24,12 @@ export const revocationsApplied = defineControl({
     "The access reviews were not collected or cannot be read, or the access of a repository a revoked grant names cannot be read (or was not collected).",
   evaluate(organization, { params, snapshot, people }) {
     const orgSubject = organizationSubject(organization.login, organization.url);
-    const reviews = snapshot.accessReviews;
-    if (reviews === undefined) {
-      return [
-        {
-          subject: orgSubject,
-          outcome: "unknown",
-          reason:
-            "The access reviews were not collected: this snapshot has none (collected before access reviews, or by a host that does not hold them), so revoked grants cannot be checked. An audit with read access to the findings repository's pull requests collects them.",
-          evidence: [],
-        },
-      ];
-    }
-    if (!reviews.known) {
-      return [
-        {
-          subject: orgSubject,
-          outcome: "unknown",
-          reason: `Cannot read the access reviews in the findings repository, so revoked grants cannot be checked: the token lacks ${reviews.permission} (${reviews.reason}).`,
-          evidence: [{ label: "missing permission", value: reviews.permission }],
-        },
-      ];
-    }
+    const reviews = accessReviewsOrUnknown(snapshot, orgSubject);
+    if ("unknown" in reviews) return [reviews.unknown];
     // The access was seen when the snapshot was collected: that is when a removal can have been seen.
     const observedAt = Date.parse(snapshot.collectedAt);
     const results: Evaluation[] = [];
-    for (const record of reviews.value) {
+    for (const record of reviews.records) {
       const signOff = signOffOf(record, ANY_DUE, people);
       // A "revoke" in a review nobody independent approved is no decision yet.
       if (!signOff.signedOff || !signOff.review || record.mergedAt === null) continue;

@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import type { ChangeRequest, DirectPush, Repository, Unreadable } from "../model/index.js";
+import type {
+  AccessReviewRecord,
+  ChangeRequest,
+  DirectPush,
+  Repository,
+  Snapshot,
+  Unreadable,
+} from "../model/index.js";
 import type { Evaluation, Subject } from "./types.js";
 
 /**
@@ -108,6 +115,32 @@ export function unknownBecause(subject: Subject, what: string, fact: Unreadable)
     reason: `Cannot read ${what}: the token lacks ${fact.permission} (${fact.reason}).`,
     evidence: [{ label: "missing permission", value: fact.permission }],
   };
+}
+
+/**
+ * The access reviews a snapshot holds, or the unknown result of a control judging them: not
+ * collected (an older snapshot, a host without them) or unreadable (naming the permission).
+ */
+export function accessReviewsOrUnknown(
+  snapshot: Pick<Snapshot, "accessReviews">,
+  subject: Subject,
+): { records: AccessReviewRecord[] } | { unknown: Evaluation } {
+  const reviews = snapshot.accessReviews;
+  if (reviews === undefined) {
+    return {
+      unknown: {
+        subject,
+        outcome: "unknown",
+        reason:
+          "The access reviews were not collected: this snapshot has none (collected before access reviews, or by a host that does not hold them). An audit with read access to the findings repository's pull requests collects them.",
+        evidence: [],
+      },
+    };
+  }
+  if (!reviews.known) {
+    return { unknown: unknownBecause(subject, "the access reviews in the findings repository", reviews) };
+  }
+  return { records: reviews.value };
 }
 
 /** A repository that could not be collected at all: every control on it is unknown. */
