@@ -9,6 +9,7 @@ import {
   signOffOf,
   type ReviewGrant,
 } from "../../../src/access-review/index.js";
+import { collectAccessReviews } from "../../../src/pipeline/access-reviews.js";
 import type { Policy } from "../../../src/policy/types.js";
 import { createGitLabHost } from "../../../src/providers/gitlab/index.js";
 import { WriteError, type ReviewHost } from "../../../src/providers/types.js";
@@ -267,6 +268,14 @@ describe("GitLab access reviews through the simulated GitLab", () => {
     const mr = sim.world.group.projects.find((p) => p.path === FINDINGS)!.mergeRequests[0]!;
     expect(record.headSha).toBe(mr.wire.sha);
     expect(mr.commits).toHaveLength(3);
+
+    // What the audit collects into the snapshot's accessReviews is this record.
+    const audited = await collectAccessReviews(
+      createGitLabHost({ baseUrl: sim.url, token: sim.token }),
+      GROUP,
+      { findings: { repository: "compliance", labels: [] } } as unknown as Pick<Policy, "findings">,
+    );
+    expect(audited).toEqual({ known: true, value: [record] });
 
     const signOff = signOffOf(record, { due_within_days: 400 }, peopleDirectory());
     expect(signOff.problems).toEqual([]);
