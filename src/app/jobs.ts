@@ -64,9 +64,10 @@ export interface JobQueueOptions {
   /** How often an idle worker asks for a job, seconds (pg-boss's minimum is 0.5). */
   pollingIntervalSeconds?: number;
   /**
-   * Seconds a running job may take before it is taken as lost (its instance died) and tried again
-   * (default 30: a change check takes seconds, each instance runs a few at once so its writes, a
-   * second apart, wait seconds at most; a retry of a slow one is harmless under the change's lock).
+   * Seconds a running job may take before it is taken as lost and tried again (default 30: a change
+   * check takes seconds, each instance runs a few at once so its writes, a second apart, wait seconds
+   * at most; a retry of a slow one is harmless under the change's lock). The backstop: a dead
+   * instance's recorded jobs are tried again from its stale heartbeat, within seconds.
    */
   expireInSeconds?: number;
   /** Jobs this instance runs at once (default 8). */

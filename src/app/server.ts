@@ -7,7 +7,8 @@
  *                           JWT, installation tokens and every read go there (Probot's GHE_HOST is read as
  *                           the same URL; the two naming different hosts stop the app at start)
  *   SOC2_SCHEDULER=off      no scheduled audits on this instance (with PostgreSQL several instances may
- *                           run them: each slot is claimed once in the ledger)
+ *                           run them: each slot is claimed once in the ledger and run as a job by one
+ *                           of the instances whose scheduler is on)
  *   DATABASE_URL            the ledger's PostgreSQL; otherwise the embedded ledger in SOC2_LEDGER_DIR
  *                           (default .soc2-bot/ledger), which serves one process
  *   GITLAB_WEBHOOK_SECRET   mounts POST /gitlab/webhook; then GITLAB_TOKEN is required, GITLAB_URL optional
