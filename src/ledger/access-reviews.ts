@@ -28,7 +28,7 @@ import {
   verificationOf,
   verifyAfterOf,
 } from "../reporters/files/access-reviews-csv.js";
-import { signOffOf } from "../access-review/index.js";
+import { parseCycle, signOffOf } from "../access-review/index.js";
 import { sha256File } from "../reporters/files/manifest.js";
 import { stableJson } from "../reporters/files/results-json.js";
 import { csvRow } from "../text/escape.js";
@@ -378,16 +378,18 @@ interface ExportedReview {
 
 export interface AccessReviewExportSummary {
   files: { name: string; path: string; sha256: string; bytes: number }[];
-  /** Reviews in the period, and grants their sign-offs revoked that were not verified removed by its end. */
+  /** Reviews of the period, and grants their sign-offs revoked that no audit has verified removed. */
   reviews: number;
   notRemoved: number;
 }
 
 /**
- * access-reviews.csv and access-reviews.json of the period [since, until): every review the ledger
- * saw in it (a record observed in it, or opened or merged in it), each decision as it stood at the
- * period's end with the latest verification of it by then, and every record of those reviews up to
- * the period's end.
+ * access-reviews.csv and access-reviews.json of the period [since, until): every review of it (its
+ * cycle overlaps the period, it was opened or merged in it, or an audit in it saw it), each decision
+ * as the ledger last recorded it with the latest verification, and every record of those reviews.
+ * Records observed after the period are included: a quarter's review is often decided, and its
+ * revocations verified, by audits after the quarter, and the auditor asks for exactly those; each
+ * record says when it was observed.
  */
 export async function writeAccessReviewFiles(
   db: Database,
@@ -406,6 +408,10 @@ export async function writeAccessReviewFiles(
   ];
   const exported: ExportedReview[] = [];
   let notRemoved = 0;
+  const overlaps = (cycle: string): boolean => {
+    const parsed = parseCycle(cycle);
+    return parsed !== null && parsed.start.getTime() < until && parsed.end.getTime() > since;
+  };
   const inPeriod = (at: string | null | undefined): boolean => {
     if (!at) return false;
     const time = Date.parse(at);
@@ -419,8 +425,7 @@ export async function writeAccessReviewFiles(
     for await (const record of readStream(db, stream)) {
       if (record.kind !== ACCESS_REVIEW && record.kind !== REVOCATION_VERIFICATION) continue;
       const content = JSON.parse(record.content) as AccessReviewContent | RevocationVerificationContent;
-      if (Date.parse(content.observedAt) >= until) continue;
-      touched ||= inPeriod(content.observedAt);
+      touched ||= inPeriod(content.observedAt) || overlaps(content.cycle);
       kept.push({
         sequence: record.sequence,
         hash: record.hash,
@@ -476,7 +481,7 @@ export async function writeAccessReviewFiles(
                 ? "not decided: the review is not merged"
                 : !decided
                   ? "not decided: the merge is not a sign-off"
-                  : "not verified: no audit judged it by the period's end"),
+                  : "not verified: no audit has judged it yet"),
           verification?.content.verifiedAt ?? "",
           review!.content.state,
           review!.content.signOff.why,

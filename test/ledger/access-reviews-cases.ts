@@ -207,7 +207,7 @@ export function accessReviewLedgerTests(name: "pglite" | "postgres"): void {
       const json = JSON.parse(await readFile(join(out, "access-reviews.json"), "utf8")) as {
         reviews: { stream: string; records: { sequence: number; kind: string }[] }[];
       };
-      // the 2026-11-02 audit appended nothing, so every record is the period's
+      // every record of the two reviews (the 2026-11-02 audit appended nothing)
       expect(json.reviews.map((r) => [r.stream, r.records.length])).toEqual([
         [ADMINS, 5],
         [PLATFORM, 2],
