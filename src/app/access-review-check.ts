@@ -25,7 +25,6 @@ export function accessReviewBranchOf(payload: unknown): string | null {
 }
 
 export interface ReviewPullTarget {
-  organization: string;
   /** "owner/name". */
   repository: string;
   number: number;
@@ -33,20 +32,37 @@ export interface ReviewPullTarget {
   branch: string;
 }
 
+/** Whether `repository` ("owner/name") is the organization's findings repository, where reviews live. */
+export async function inFindingsRepository(
+  host: CodeHost,
+  organization: string,
+  repository: string,
+): Promise<boolean> {
+  if (!host.accessReviews) return false;
+  const policy = await organizationPolicy(host, organization);
+  return `${organization}/${policy.findings.repository}`.toLowerCase() === repository.toLowerCase();
+}
+
 /**
  * Publishes the review check when the pull request is a review in the organization's findings
- * repository and says it did (true); false for any other pull request, which the change check judges.
+ * repository (with `publish`) and says it is one (true): the change check must then leave it alone.
+ * False for any other pull request, which the change check judges.
  */
 export async function checkAccessReview(
   host: CodeHost,
-  target: ReviewPullTarget,
+  target: ReviewPullTarget & { organization: string },
   publish: boolean,
 ): Promise<boolean> {
-  const policy = await organizationPolicy(host, target.organization);
-  const findings = `${target.organization}/${policy.findings.repository}`;
-  const reviews = host.accessReviews?.(findings);
-  if (!reviews || findings.toLowerCase() !== target.repository.toLowerCase()) return false;
-  if (!publish) return true;
+  if (!target.branch.startsWith(ACCESS_REVIEW_BRANCH_PREFIX)) return false;
+  if (!(await inFindingsRepository(host, target.organization, target.repository))) return false;
+  if (publish) await publishAccessReviewCheck(host, target);
+  return true;
+}
+
+/** Publishes "soc2-bot access review" on the review pull request's head. */
+export async function publishAccessReviewCheck(host: CodeHost, target: ReviewPullTarget): Promise<void> {
+  const reviews = host.accessReviews?.(target.repository);
+  if (!reviews) return;
   const listed = await reviews.listReviews(target.branch);
   let report: CheckReport;
   if (!listed.known) {
@@ -69,7 +85,6 @@ export async function checkAccessReview(
     { repository: target.repository, number: target.number, headSha: target.headSha },
     report,
   );
-  return true;
 }
 
 function place(problem: ReviewProblem): string {

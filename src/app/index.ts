@@ -46,7 +46,13 @@ import { inProcessCoordinator, type Coordinator } from "./coordinator.js";
 import { handledOnce } from "./deliveries.js";
 import type { JobQueue } from "./jobs.js";
 import { observeConfigurationChanges } from "./observe.js";
-import { accessReviewBranchOf, checkAccessReview } from "./access-review-check.js";
+import {
+  ACCESS_REVIEW_CHECK_NAME,
+  accessReviewBranchOf,
+  inFindingsRepository,
+  publishAccessReviewCheck,
+} from "./access-review-check.js";
+import { ACCESS_REVIEW_BRANCH_PREFIX } from "../access-review/index.js";
 import { pushRecordOption, recordPushes } from "./pushes.js";
 import { reconcileOnSchedule } from "./deliveries-reconcile.js";
 import { CheckEvent, parsePayload, PullRequestEvent, StatusEvent } from "./payloads.js";
@@ -374,21 +380,20 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       if (payload.pull_request.state !== "open") return;
       // An access review's pull request in the findings repository gets the review check instead.
       const reviewBranch = accessReviewBranchOf(context.payload);
+      const fullName = `${payload.repository.owner.login}/${payload.repository.name}`;
       if (
         reviewBranch !== null &&
-        (await checkAccessReview(
-          hostOf(context),
-          {
-            organization: payload.repository.owner.login,
-            repository: `${payload.repository.owner.login}/${payload.repository.name}`,
+        (await inFindingsRepository(hostOf(context), payload.repository.owner.login, fullName))
+      ) {
+        if (["opened", "synchronize", "reopened"].includes(payload.action))
+          await publishAccessReviewCheck(hostOf(context), {
+            repository: fullName,
             number: payload.pull_request.number,
             headSha: payload.pull_request.head.sha,
             branch: reviewBranch,
-          },
-          ["opened", "synchronize", "reopened"].includes(payload.action),
-        ))
-      )
+          });
         return;
+      }
       await evaluate(context, {
         owner: payload.repository.owner.login,
         repository: payload.repository.name,
@@ -403,9 +408,18 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       // Our own check run (or the suite holding it) completing must not trigger another evaluation
       // of itself: that would loop, each update completing the suite again.
       if (payload.check_run?.name === CHECK_NAME) return;
+      if (payload.check_run?.name === ACCESS_REVIEW_CHECK_NAME) return;
       if (options.appId !== undefined && payload.check_suite?.app?.id === options.appId) return;
       const owner = payload.repository.owner.login;
       const repository = payload.repository.name;
+      // CI on an access review's branch in the findings repository: the review's check is about its
+      // file, and the change-management check does not apply.
+      const checkedBranch = payload.check_run?.check_suite.head_branch ?? payload.check_suite?.head_branch;
+      if (
+        checkedBranch?.startsWith(ACCESS_REVIEW_BRANCH_PREFIX) &&
+        (await inFindingsRepository(hostOf(context), owner, `${owner}/${repository}`))
+      )
+        return;
       const listed = payload.check_run?.pull_requests ?? payload.check_suite?.pull_requests ?? [];
       let targets: ChangeTarget[] = listed.map((pull) => ({
         owner,

@@ -87,7 +87,22 @@ async function setUp() {
   };
   const runsOn = (sha: string) =>
     (world.repositories.get(FINDINGS)?.checkRuns ?? []).filter((run) => run.headSha === sha);
-  return { carol, deliver, runsOn };
+  return { carol, deliver, runsOn, app, world, number: opened.number, api: sim.url };
+}
+
+/** A request to the simulated GitHub as carol. */
+async function asCarol(
+  api: string,
+  method: string,
+  path: string,
+  body: unknown,
+): Promise<Record<string, unknown>> {
+  const response = await fetch(`${api}${path}`, {
+    method,
+    headers: { authorization: "token carol-token" },
+    body: JSON.stringify(body),
+  });
+  return (await response.json()) as Record<string, unknown>;
 }
 
 describe("the access review's check run", () => {
@@ -122,6 +137,67 @@ describe("the access review's check run", () => {
     // The title names the first problem; the summary every one, the bad decision's line among them.
     expect(run?.title).toMatch(new RegExp(`^${PATH.replace(/[.]/g, "\\.")}:\\d+:\\d+ `));
     expect(run?.summary).toContain(`\`${PATH}:${line}:`);
+  });
+
+  it("a review-named branch in another repository is judged by the change check, not the review check", async () => {
+    const { app, api, world } = await setUp();
+    // carol names a production branch like a review's: it must not escape change management.
+    const base = world.repositories.get("acme/api")!;
+    const mainSha = (await asCarol(api, "GET", "/repos/acme/api/git/ref/heads%2Fmain", undefined).catch(
+      () => ({}),
+    )) as { object?: { sha: string } };
+    await asCarol(api, "POST", "/repos/acme/api/git/refs", {
+      ref: `refs/heads/${BRANCH}`,
+      sha: mainSha.object?.sha,
+    });
+    await asCarol(api, "PUT", "/repos/acme/api/contents/src%2Fapp.ts", {
+      message: "change",
+      content: Buffer.from("export const x = 1;\n").toString("base64"),
+      branch: BRANCH,
+    });
+    const pull = (await asCarol(api, "POST", "/repos/acme/api/pulls", {
+      title: "A change",
+      head: BRANCH,
+      base: "main",
+    })) as { number: number; head: { sha: string } };
+    const payload = examplePayload("pull_request", "opened") as unknown as {
+      pull_request: Record<string, unknown> & { head: Record<string, unknown> };
+      repository: { name: string; full_name: string; owner: { login: string } };
+    };
+    Object.assign(payload.repository, { name: "api", full_name: "acme/api" });
+    payload.repository.owner.login = "acme";
+    Object.assign(payload, { installation: { id: INSTALLATION_ID } });
+    Object.assign(payload.pull_request, { number: pull.number, state: "open" });
+    Object.assign(payload.pull_request.head, { ref: BRANCH, sha: pull.head.sha });
+    await app.receive("pull_request", payload as never);
+
+    const runs = base.checkRuns.filter((run) => run.headSha === pull.head.sha).map((run) => run.name);
+    expect(runs).toEqual([CHECK_NAME]);
+  });
+
+  it("CI completing on the review's head starts no change check", async () => {
+    const { app, runsOn, carol, number } = await setUp();
+    const head = await pullHead(carol, FINDINGS, number);
+    const payload = examplePayload("check_run", "completed") as unknown as {
+      check_run: Record<string, unknown> & { check_suite: Record<string, unknown> };
+      repository: { name: string; full_name: string; owner: { login: string } };
+    };
+    Object.assign(payload.repository, { name: "compliance", full_name: FINDINGS });
+    payload.repository.owner.login = "acme";
+    Object.assign(payload, { installation: { id: INSTALLATION_ID } });
+    Object.assign(payload.check_run, {
+      name: "ci/test",
+      head_sha: head.sha,
+      pull_requests: [{ number, head: { sha: head.sha } }],
+    });
+    Object.assign(payload.check_run.check_suite, {
+      head_branch: BRANCH,
+      head_sha: head.sha,
+      pull_requests: [],
+    });
+    await app.receive("check_run", payload as never);
+
+    expect(runsOn(head.sha)).toEqual([]);
   });
 
   it("checks the file as opened when the pull request is opened", async () => {
