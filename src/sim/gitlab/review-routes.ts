@@ -23,6 +23,8 @@ export interface ReviewRouteRequest {
   query: URLSearchParams;
   body: Record<string, unknown>;
   actor: SimActor;
+  /** The simulated clock (ISO time): when commits, approvals and merges happen. */
+  now: () => string;
 }
 
 /** What the server sends: an answer (a list is paged), or an error answer with its status. */
@@ -143,6 +145,7 @@ function projectReviewRoute(
 ): ReviewReply | undefined {
   const { method, segments: s, query, body, actor } = request;
   const rest = s.slice(2).join("/");
+  const at = request.now();
   if (method === "POST" && rest === "repository/branches") return createBranch(w, project, body);
   if (
     s[2] === "repository" &&
@@ -150,7 +153,7 @@ function projectReviewRoute(
     s.length === 5 &&
     (method === "POST" || method === "PUT")
   ) {
-    return commitFile(w, project, s[4] ?? "", body, actor, method === "POST");
+    return commitFile(w, project, s[4] ?? "", body, actor, at, method === "POST");
   }
   if (method === "GET" && s[2] === "repository" && s[3] === "files" && s[5] === "raw" && s.length === 6) {
     const ref = query.get("ref");
@@ -161,13 +164,13 @@ function projectReviewRoute(
     const text = tree.get(s[4] ?? "");
     return text === undefined ? missing("File") : { body: new RawFile(text) };
   }
-  if (method === "POST" && rest === "merge_requests") return createMergeRequest(w, project, body, actor);
+  if (method === "POST" && rest === "merge_requests") return createMergeRequest(w, project, body, actor, at);
   if (s[2] === "merge_requests" && s[3] && s.length === 5) {
     const mr = project.mergeRequests.find((m) => String(m.wire.iid) === s[3]);
     if (!mr) return undefined;
-    if (method === "POST" && s[4] === "approve") return approve(w, project, mr, body, actor);
-    if (method === "POST" && s[4] === "unapprove") return unapprove(w, mr, actor);
-    if (method === "PUT" && s[4] === "merge") return merge(w, project, mr, body, actor);
+    if (method === "POST" && s[4] === "approve") return approve(w, project, mr, body, actor, at);
+    if (method === "POST" && s[4] === "unapprove") return unapprove(w, mr, actor, at);
+    if (method === "PUT" && s[4] === "merge") return merge(w, project, mr, body, actor, at);
     if (method === "GET" && s[4] === "diffs") return { body: diffsOf(w, project, mr), list: true };
   }
   if (
@@ -250,6 +253,7 @@ function commitFile(
   path: string,
   body: Record<string, unknown>,
   actor: SimActor,
+  at: string,
   create: boolean,
 ): ReviewReply {
   const git = gitOf(w, project);
@@ -263,7 +267,6 @@ function commitFile(
   const head = history[0];
   if (create && head.files.has(path)) return error(400, "A file with this name already exists");
   if (!create && !head.files.has(path)) return error(400, "A file with this name doesn't exist");
-  const at = new Date().toISOString();
   const files = new Map(head.files).set(path, body.content);
   const sha = shaOf(String(head.wire.id), path, body.content, actor.username, at, String(git.commits.size));
   const commit: SimCommit = {
@@ -336,6 +339,7 @@ function createMergeRequest(
   project: SimProject,
   body: Record<string, unknown>,
   actor: SimActor,
+  at: string,
 ): ReviewReply {
   for (const field of ["source_branch", "target_branch", "title"]) {
     if (typeof body[field] !== "string" || body[field] === "")
@@ -358,7 +362,6 @@ function createMergeRequest(
   }
   const iid = Math.max(0, ...project.mergeRequests.map((mr) => Number(mr.wire.iid))) + 1;
   const id = w.nextId();
-  const at = new Date().toISOString();
   // The branch's commits not on the target: what the merge request brings, newest first.
   const onTarget = new Set(git.branches.get(target)?.map((c) => String(c.wire.id)));
   const commits = (git.branches.get(source) ?? []).filter((c) => !onTarget.has(String(c.wire.id)));
@@ -450,6 +453,7 @@ function approve(
   mr: SimMergeRequest,
   body: Record<string, unknown>,
   actor: SimActor,
+  at: string,
 ): ReviewReply {
   if (mr.wire.state !== "opened") return error(401, "401 Unauthorized");
   if (typeof body.sha === "string" && body.sha !== mr.wire.sha) {
@@ -461,17 +465,16 @@ function approve(
     author === actor.username && project.approvalSettings?.merge_requests_author_approval !== true;
   const already = approvalsOf(mr).some((a) => (a.user as { username: string }).username === actor.username);
   if (selfApproval || already) return error(401, "401 Unauthorized");
-  const at = new Date().toISOString();
   setApprovals(mr, [...approvalsOf(mr), { user: userRef(w, actor), approved_at: at }]);
   mr.notes.push(systemNote(w, actor, "approved this merge request", at, mr));
   return { status: 201, body: mr.approvals };
 }
 
-function unapprove(w: GitLabWorld, mr: SimMergeRequest, actor: SimActor): ReviewReply {
+function unapprove(w: GitLabWorld, mr: SimMergeRequest, actor: SimActor, at: string): ReviewReply {
   const kept = approvalsOf(mr).filter((a) => (a.user as { username: string }).username !== actor.username);
   if (kept.length === approvalsOf(mr).length) return missing("");
   setApprovals(mr, kept);
-  mr.notes.push(systemNote(w, actor, "unapproved this merge request", new Date().toISOString(), mr));
+  mr.notes.push(systemNote(w, actor, "unapproved this merge request", at, mr));
   return { status: 201, body: mr.approvals };
 }
 
@@ -481,6 +484,7 @@ function merge(
   mr: SimMergeRequest,
   body: Record<string, unknown>,
   actor: SimActor,
+  at: string,
 ): ReviewReply {
   if (mr.wire.state !== "opened") return error(405, "405 Method Not Allowed");
   if (typeof body.sha === "string" && body.sha !== mr.wire.sha) {
@@ -491,7 +495,6 @@ function merge(
   const targetName = String(mr.wire.target_branch);
   const target = git.branches.get(targetName);
   if (!source || !target?.[0]) return error(405, "405 Method Not Allowed");
-  const at = new Date().toISOString();
   // The branch's changes onto the target's current tree (review files never conflict: one per branch).
   const base = git.bases.get(Number(mr.wire.iid));
   const files = new Map(target[0].files);

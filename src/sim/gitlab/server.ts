@@ -26,6 +26,8 @@ export interface SimulatedGitLabOptions {
    * commit, approval or merge), and GET /user answers that user, as GitLab does per token.
    */
   users?: Record<string, string>;
+  /** The clock of what users do through the API (commits, merge requests, approvals, merges); real time by default. */
+  now?: () => Date;
   /** Served as .gitlab/soc2.yml of `<group>/gitlab-profile` (the group policy layer). */
   groupPolicy?: string;
   /** Put a symlink or a submodule at that path instead of the file. */
@@ -87,6 +89,7 @@ interface Request {
   body: Record<string, unknown>;
   /** Whose token sent it. */
   actor: SimActor;
+  now: () => string;
 }
 
 interface Reply {
@@ -144,6 +147,7 @@ export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Pro
         query: target.searchParams,
         body,
         actor,
+        now: () => (options.now?.() ?? new Date()).toISOString(),
       };
       const reply = route(built, request);
       if (reply.status === 204) {
