@@ -785,6 +785,8 @@ export async function runReliabilityBench(options: {
     "client (retries, throttling, writes a second apart). Deliveries: events plus redeliveries (same id, same",
     "bytes), shuffled; lost: a change whose final check differs from a fresh evaluation of the final state, or",
     "a failing merge no open issue names. Time: from a change's last delivery to its correct check run.",
+    "Answers lost (scenario 3): check-run and issue writes the simulated GitHub applied and then answered",
+    "502 or reset the connection (src/sim/github/server.ts, faults.lostAnswers); the writer must look first.",
     "",
     "| scenario | deliveries | duplicate check runs | wrong or lost verdicts | directed race | duplicate issues | lost findings | published / skipped (already evaluated) / replays ignored | time to correct check p50 / p99 | wall |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",

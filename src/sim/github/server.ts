@@ -65,7 +65,10 @@ export interface SimulatedGitHubOptions {
  * client cannot tell it from a write that was not applied, so it must look before writing again.
  */
 export interface LostAnswerFaults {
-  /** Share (0..1) of matching writes whose answer is lost, on its own seeded schedule. */
+  /**
+   * Share (0..1) of matching writes whose answer is lost: exactly that share, spread evenly (one write
+   * in five at 0.2, the first at a seeded offset), so a run of a few dozen writes loses what it says.
+   */
   rate: number;
   /** The route keys it applies to ("POST /repos/{owner}/{repo}/check-runs"); default: every non-GET route. */
   routes?: readonly string[];
@@ -164,6 +167,7 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
   const random = seededRandom(options.seed ?? 1);
   // Its own schedule: turning lost answers on leaves the other faults' schedule as it was.
   const lostRandom = seededRandom((options.seed ?? 1) ^ 0x5eed);
+  let lostCredit = lostRandom();
   const lost = options.faults?.lostAnswers;
   const lostRoutes = lost?.routes ? new Set(lost.routes) : null;
   const clock = options.clock ?? Date.now;
@@ -424,9 +428,10 @@ export async function startSimulatedGitHub(options: SimulatedGitHubOptions): Pro
       method !== "GET" &&
       answer.status < 300 &&
       (lostRoutes ? lostRoutes.has(key) : true) &&
-      lostRandom() < lost.rate
+      (lostCredit += lost.rate) >= 1
     ) {
       // Applied above; only the answer is lost.
+      lostCredit -= 1;
       const kinds = lost.kinds && lost.kinds.length > 0 ? lost.kinds : (["502", "reset"] as const);
       const kind = kinds[Math.floor(lostRandom() * kinds.length)] ?? "502";
       stats.faults[`answer-lost-${kind}`] = (stats.faults[`answer-lost-${kind}`] ?? 0) + 1;
