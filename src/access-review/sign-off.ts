@@ -98,6 +98,11 @@ export function signOffOf(
       refused.push(`@${approval.login} wrote on the branch or opened it`);
       continue;
     }
+    // An approval given after the merge did not allow it: the merge is the sign-off.
+    if (record.mergedAt !== null && Date.parse(approval.at) > Date.parse(record.mergedAt)) {
+      refused.push(`@${approval.login} approved after the merge`);
+      continue;
+    }
     if (approval.commit !== null && approval.commit !== record.headSha) {
       refused.push(`@${approval.login} approved ${approval.commit.slice(0, 7)}, not the merged head`);
       continue;

@@ -55,7 +55,7 @@ export const accessReviewCompleted = defineControl({
       const cycleOwners = [...new Set([...owners, ...records.map((record) => record.owner)])];
       for (const owner of cycleOwners) {
         const mine = records.filter((record) => record.owner === owner);
-        results.push(judge(cycle, owner, mine, due, at, params, people));
+        results.push(judge(organization.login, cycle, owner, mine, due, at, params, people));
       }
     }
     if (results.length === 0) {
@@ -97,6 +97,7 @@ function cyclesToJudge(
 }
 
 function judge(
+  organization: string,
   cycle: Cycle,
   owner: string,
   records: readonly AccessReviewRecord[],
@@ -135,6 +136,15 @@ function judge(
       reason: pastDue
         ? `The access review of ${cycle.id} for ${owner} ${state}: it was due ${dueText}.`
         : `The access review of ${cycle.id} for ${owner} ${state}; it is due ${dueText}.`,
+      evidence,
+    };
+  }
+  // A review file of another organization (a copied branch) says nothing about this one's access.
+  if (best.review && best.review.organization !== organization) {
+    return {
+      subject,
+      outcome: "fail",
+      reason: `The access review of ${cycle.id} for ${owner} reviews organization "${best.review.organization}", not ${organization}.`,
       evidence,
     };
   }

@@ -65,6 +65,16 @@ describe("the sign-off of an access review", () => {
     expect(signOff.why).toContain(`@dave approved ${OLDER.slice(0, 7)}, not the merged head`);
   });
 
+  it("does not count an approval given after the merge: it did not allow the merge", () => {
+    const signOff = signOffOf(
+      makeRecord({ approvals: [{ login: "dave", at: "2026-10-21T09:00:00Z", commit: HEAD }] }),
+      PARAMS,
+      NOBODY,
+    );
+    expect(signOff).toMatchObject({ independent: false, signedOff: false });
+    expect(signOff.why).toContain("@dave approved after the merge");
+  });
+
   it("accepts an approval the host gives no commit for (GitLab), and says so", () => {
     const signOff = signOffOf(
       makeRecord({ approvals: [{ login: "dave", at: "2026-10-20T14:00:00Z", commit: null }] }),

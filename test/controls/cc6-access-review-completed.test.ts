@@ -98,6 +98,15 @@ describe("cc6.access-review-completed", () => {
     expect(open[0]).toMatchObject({ outcome: "fail" });
   });
 
+  it("fails a review whose file is of another organization", () => {
+    const text = makeRecord().file!.text.replace("organization: acme", "organization: other");
+    const results = judge(known([makeRecord({ text, openedText: text })]));
+    expect(results[0]).toMatchObject({ outcome: "fail" });
+    expect(results[0]?.reason).toBe(
+      'The access review of 2026-Q4 for organization-admins reviews organization "other", not acme.',
+    );
+  });
+
   it("judges every cycle of the audit period without first_cycle, and none before it", () => {
     const all = judge(known([makeRecord()]), { params: accessReviewCompleted.params.parse({}) });
     expect(outcomes(all)).toEqual([
