@@ -84,6 +84,8 @@ function inWorker(request: ParseRequest, budgetMs: number): Promise<ParseAnswer>
     const finish = (outcome: ParseAnswer | Error) => {
       clearTimeout(timer);
       worker.removeAllListeners();
+      // Whatever the stopped worker still reports is moot; unheard, an "error" event would throw.
+      worker.on("error", () => {});
       // Stopping it is what aborts a parse still running; a finished one exits the same way.
       void worker.terminate();
       if (outcome instanceof Error) reject(outcome);
