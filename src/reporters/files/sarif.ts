@@ -50,6 +50,8 @@ const STATE_SUBJECTS: readonly SubjectKind[] = [
   "repository",
   "collaborator",
   "deploy-key",
+  "access-review",
+  "revocation",
 ];
 
 /** Whether a result belongs in the SARIF file: a failed or undecided repository or organization control. */
