@@ -79,7 +79,10 @@ export async function publishAccessReviewCheck(host: CodeHost, target: ReviewPul
     const problems: ReviewProblem[] = !record?.file
       ? [{ file: target.branch, line: 1, column: 1, message: "the branch holds no review file" }]
       : parseReviewFile(record.file.path, record.file.text, record.openedText).problems;
-    report = problems.length > 0 ? failed(problems) : passed(record?.file?.path ?? target.branch, record);
+    report =
+      problems.length > 0
+        ? failed(problems, record?.file?.path ?? null)
+        : passed(record?.file?.path ?? target.branch, record);
   }
   await host.publishChangeCheck(
     { repository: target.repository, number: target.number, headSha: target.headSha },
@@ -91,7 +94,7 @@ function place(problem: ReviewProblem): string {
   return `${problem.file}:${problem.line}:${problem.column}`;
 }
 
-function failed(problems: readonly ReviewProblem[]): CheckReport {
+function failed(problems: readonly ReviewProblem[], path: string | null): CheckReport {
   const first = problems[0]!;
   const header = `The review file is not valid: merging it would not be a sign-off. Fix ${problems.length === 1 ? "this" : `these ${problems.length}`}:\n\n`;
   // Within GitHub's summary limit: whole lines only, and the rest counted.
@@ -110,6 +113,10 @@ function failed(problems: readonly ReviewProblem[]): CheckReport {
     conclusion: "failure",
     title: `${place(first)} ${first.message}`,
     summary,
+    // On the file's lines in the pull request's "Files changed" (only problems of the file itself).
+    annotations: problems
+      .filter((p) => p.file === path)
+      .map((p) => ({ path: p.file, line: p.line, column: p.column, message: p.message })),
   };
 }
 

@@ -155,6 +155,16 @@ export interface CheckReport {
   summary: string;
   /** Where a person reads the whole report (GitLab status target_url), when there is one. */
   detailsUrl?: string;
+  /** Lines of files the report is about (GitHub check run annotations; a host without them ignores them). */
+  annotations?: CheckAnnotation[];
+}
+
+/** A failure at a line and column of a file of the repository (1-based). */
+export interface CheckAnnotation {
+  path: string;
+  line: number;
+  column: number;
+  message: string;
 }
 
 export interface FindingIssue {

@@ -137,6 +137,10 @@ describe("the access review's check run", () => {
     // The title names the first problem; the summary every one, the bad decision's line among them.
     expect(run?.title).toMatch(new RegExp(`^${PATH.replace(/[.]/g, "\\.")}:\\d+:\\d+ `));
     expect(run?.summary).toContain(`\`${PATH}:${line}:`);
+    // The bad decision is annotated on its line of the file, as GitHub shows it in "Files changed".
+    expect(run?.annotations).toContainEqual(
+      expect.objectContaining({ path: PATH, start_line: line, end_line: line, annotation_level: "failure" }),
+    );
   });
 
   it("a review-named branch in another repository is judged by the change check, not the review check", async () => {

@@ -90,7 +90,7 @@ export async function publishChangeCheck(
     status: "completed" as const,
     conclusion: check.conclusion,
     completed_at: new Date().toISOString(),
-    output: checkRunOutput(check),
+    output: { ...checkRunOutput(check), ...checkRunAnnotations(check) },
     ...(check.detailsUrl === undefined ? {} : { details_url: check.detailsUrl }),
   };
   for (let attempt = 1; ; attempt++) {
@@ -193,6 +193,37 @@ export function checkRunOutput(check: Pick<CheckReport, "title" | "summary">): {
       GITHUB_LIMITS.checkRunSummaryBytes,
       (n) => `\n\n… (clipped: ${n} more characters)`,
     ),
+  };
+}
+
+/** GitHub takes at most 50 annotations per request; the summary lists every problem anyway. */
+const ANNOTATIONS_PER_REQUEST = 50;
+
+interface CheckRunAnnotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  start_column: number;
+  end_column: number;
+  annotation_level: "failure";
+  message: string;
+}
+
+function checkRunAnnotations(check: Pick<CheckReport, "annotations">): {
+  annotations?: CheckRunAnnotation[];
+} {
+  if (!check.annotations || check.annotations.length === 0) return {};
+  return {
+    annotations: check.annotations.slice(0, ANNOTATIONS_PER_REQUEST).map((a) => ({
+      path: a.path,
+      start_line: a.line,
+      end_line: a.line,
+      // GitHub takes columns only on a one-line annotation.
+      start_column: a.column,
+      end_column: a.column,
+      annotation_level: "failure" as const,
+      message: clipBytes(a.message, GITHUB_LIMITS.checkRunSummaryBytes),
+    })),
   };
 }
 

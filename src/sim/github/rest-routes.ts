@@ -442,6 +442,7 @@ export const ROUTES: Route[] = [
         title: typeof output.title === "string" ? output.title : null,
         summary: typeof output.summary === "string" ? output.summary : null,
         app: "soc2-bot",
+        annotations: Array.isArray(output.annotations) ? (output.annotations as unknown[]) : [],
       };
       repo.checkRuns.push(run);
       return { status: 201, body: checkRunJson(r.world, r.api, repo, run) };
@@ -466,6 +467,8 @@ export const ROUTES: Route[] = [
         });
       if (typeof output.title === "string") run.title = output.title;
       if (typeof output.summary === "string") run.summary = output.summary;
+      if (Array.isArray(output.annotations))
+        run.annotations = [...(run.annotations ?? []), ...(output.annotations as unknown[])];
       return { status: 200, body: checkRunJson(r.world, r.api, repo, run) };
     },
   },

@@ -78,6 +78,8 @@ export interface SimCheckRun {
   summary: string | null;
   /** The app that wrote it: "sim-ci" for the snapshot's checks, the bot's slug for its own. */
   app: string;
+  /** Annotations the bot's writes gave it (an update adds to them, as on GitHub). */
+  annotations?: unknown[];
   /**
    * The app GraphQL shows for the run's check suite, from the snapshot's check (null: none shown);
    * absent for the runs the bot writes (their app is `app`).
