@@ -165,17 +165,22 @@ async function openReview(
   );
 
   if (request.labels.length > 0) {
-    // Adding a label it already has changes nothing: a retry is harmless.
-    await ctx.octokit
-      .request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", {
-        owner,
-        repo,
-        issue_number: pull.number,
-        labels: request.labels,
-      })
-      .catch((error: unknown) =>
-        Promise.reject(writeError(error, `labels of ${repository}#${pull.number}`, "pull_requests:write")),
-      );
+    // Adding a label it already has changes nothing: after a lost answer it is simply sent again.
+    await writeLooking(
+      `labels of ${repository}#${pull.number}`,
+      "pull_requests:write",
+      async () => {
+        await ctx.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", {
+          owner,
+          repo,
+          issue_number: pull.number,
+          labels: request.labels,
+          request: { retries: 0 },
+        });
+        return true;
+      },
+      async () => undefined,
+    );
   }
   return { number: pull.number, url: pull.html_url, created: true };
 }

@@ -182,6 +182,42 @@ describe("access reviews on GitHub (simulated)", () => {
     expect(reviewPulls(world)[0]?.labels).toEqual(["soc2-access-review"]);
   });
 
+  it("with every answer of its writes lost, creates each thing once (looked for, not sent again); the labels, sent again, fail after three tries", async () => {
+    const lost: string[] = [];
+    let sent = 0;
+    const { world, reviews } = await serve({
+      faults: {
+        lostAnswers: {
+          rate: 1,
+          routes: [
+            "POST /repos/{owner}/{repo}/git/refs",
+            "PUT /repos/{owner}/{repo}/contents/{path}",
+            "POST /repos/{owner}/{repo}/pulls",
+            "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
+          ],
+          onLost: (answer) => {
+            lost.push(answer.route);
+            sent += 1;
+          },
+        },
+      },
+    });
+    // Every answer of these routes is lost: the labels (the one write sent again) cannot be confirmed.
+    await expect(reviews.openReview(REQUEST)).rejects.toThrow(/labels of acme\/compliance#\d+/);
+
+    expect(lost.filter((route) => !route.includes("labels"))).toEqual([
+      "POST /repos/{owner}/{repo}/git/refs",
+      "PUT /repos/{owner}/{repo}/contents/{path}",
+      "POST /repos/{owner}/{repo}/pulls",
+    ]);
+    expect(sent).toBe(6);
+    const repo = world.repositories.get(FINDINGS)!;
+    expect(repo.branchCommits.get(BRANCH)?.filter((c) => c.authorLogin === "soc2-bot[bot]")).toHaveLength(1);
+    expect(reviewPulls(world)).toHaveLength(1);
+    // The labels were applied each time (an answer lost after the write): still one label.
+    expect(reviewPulls(world)[0]?.labels).toEqual(["soc2-access-review"]);
+  });
+
   it("reads past the first page of reviews and commits; each carries the login of its token", async () => {
     const { reviews, carol, dave } = await serve();
     const { number } = await reviews.openReview(REQUEST);
@@ -259,6 +295,14 @@ describe("access reviews on GitHub (simulated)", () => {
     expect(stale.why).toMatch(/not the merged head/);
 
     // The same record approved at the head, but by carol, who wrote the decisions: not independent.
+    // Nor one by the bot that opened it (GitHub refuses it; a record that had one still would not count).
+    const byOpener = signOffOf(
+      { ...record, approvals: [{ login: "soc2-bot[bot]", at: record.mergedAt!, commit: record.headSha }] },
+      DUE,
+      PEOPLE,
+    );
+    expect(byOpener.independent).toBe(false);
+
     const byWriter = signOffOf(
       { ...record, approvals: [{ login: "carol", at: record.mergedAt!, commit: record.headSha }] },
       DUE,
