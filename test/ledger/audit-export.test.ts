@@ -169,7 +169,7 @@ describe.each(BACKENDS)("audit runs recorded and exported on %s", (name) => {
       const streams = 2 + served.served.repositories.length;
       expect(verified.out).toMatch(/ok {5}observation:github\/acme-demo: 1 record,/);
       expect(verified.out).toContain(
-        `chains intact: ${streams} streams, ${streams} records, 12 package files checked`,
+        `chains intact: ${streams} streams, ${streams} records, 13 package files checked`,
       );
 
       // results.json's first piece in the file store is replaced by other (valid gzip) bytes

@@ -63,7 +63,7 @@ describe.each(BACKENDS)("soc2-bot audit, ledger verify and export on %s", (name)
     expect(await main(["ledger", "verify", ...ledgerArgs], verified)).toBe(0);
     // the audit's run, and its observations of the organization and each repository
     expect(verified.out).toMatch(/ok {5}audit:github\/acme-demo: 1 record,/);
-    expect(verified.out).toMatch(/chains intact: \d+ streams, \d+ records, 12 package files checked/);
+    expect(verified.out).toMatch(/chains intact: \d+ streams, \d+ records, 13 package files checked/);
 
     const exportDir = join(out, "export");
     const exported = memoryIo();
@@ -158,5 +158,6 @@ describe("npm run demo", () => {
     };
     const results = manifest.runs[0]!.files.find((f) => f.name === "results.json")!;
     expect(await readFile(join(exportDir, results.path!))).toEqual(await readFile(join(out, "results.json")));
-  });
+    // the demo runs a quarter's access review before its audit: past the default 30 s on a busy machine
+  }, 120_000);
 });

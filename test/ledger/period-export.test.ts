@@ -599,7 +599,7 @@ describe.each(BACKENDS)("period export on %s", (name) => {
       expect(io.err).toBe("");
       expect(code).toBe(0);
       expect(io.out).toContain("4 weakening windows");
-      expect((await readdir(target)).filter((f) => f.startsWith("access-")).sort()).toEqual([
+      expect((await readdir(target)).filter((f) => /^access-\d/.test(f)).sort()).toEqual([
         "access-2026-08-31.csv",
         "access-2026-08-31.json",
         "access-2026-09-30.csv",
