@@ -181,7 +181,7 @@ export function accessReviewEvidence(input: {
   if (!reviews) {
     return {
       collected: false,
-      why: "this audit did not collect access reviews (an older snapshot, or a collector without them)",
+      why: "this audit did not collect access reviews: the policy turns neither cc6.access-review-completed nor cc6.revocations-applied on (or the snapshot predates access reviews)",
     };
   }
   if (!reviews.known) {
