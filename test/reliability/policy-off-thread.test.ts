@@ -7,13 +7,16 @@
 import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Probot, Server } from "probot";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CONTROLS } from "../../src/controls/index.js";
 import { PolicyError } from "../../src/errors.js";
 import type { PolicyFile } from "../../src/model/index.js";
 import { parsePolicyLayer } from "../../src/policy/index.js";
 import { OFF_THREAD_MIN_CHARACTERS, parsePolicyLayerOffThread } from "../../src/policy/parse-off-thread.js";
 import { policyOf, policyOfOffThread } from "../../src/pipeline/policies.js";
+import { expectChangeCheck, HEAD, NOW } from "../fixtures/app/change-facts.js";
+import { examplePayload, inAcmeApi, loadApp } from "../fixtures/app/github-app.js";
 
 const MIB = 1024 * 1024;
 const PRIVATE_KEY = readFileSync(new URL("../fixtures/app/private-key.pem", import.meta.url), "utf8");
@@ -155,5 +158,40 @@ describe("a large policy parsed off the main thread", () => {
     const broken = await outcome(() => policyOfOffThread(files(HOSTILE)));
     expect(broken).toEqual(await outcome(() => policyOf(files(HOSTILE))));
     expect(broken).toHaveProperty("problems");
+  }, 120_000);
+});
+
+describe("the app's change check on a pull request whose base branch holds a hostile 1 MiB policy", () => {
+  afterEach(() => {
+    nock.cleanAll();
+  });
+
+  it("answers other work meanwhile and fails the check naming the first problem's line and column", async () => {
+    const app = await loadApp({ now: () => NOW, appId: 1 });
+    expectChangeCheck(app, { basePolicy: HOSTILE });
+    const payload = inAcmeApi(examplePayload("pull_request", "opened"));
+    Object.assign(payload, { number: 42 });
+    Object.assign(payload.pull_request, { number: 42, state: "open" });
+    Object.assign(payload.pull_request.head, { sha: HEAD, ref: "feature/rate-limit" });
+    Object.assign(payload.pull_request.base, { ref: "main" });
+
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    await app.receive("pull_request", payload);
+    delay.disable();
+
+    const write = app.requests.find((r) => r.path.startsWith("/repos/acme/api/check-runs"));
+    const body = write?.body as { conclusion: string; output: { title: string; summary: string } };
+    expect(body.conclusion).toBe("failure");
+    expect(body.output.title).toMatch(/^Policy error: [\d,]+ problems? in the base branch's policy$/);
+    // Every unknown control at its line, or (a machine too loaded to parse 1 MiB within the budget)
+    // the refusal at the file's start: a failure naming the file either way, never a pass.
+    expect(body.output.summary).toMatch(
+      /soc2\.yml@\u200bmain:(3:3`: unknown control \\`cc8\\.unknown\\-control\\-0\\`|1:1`: the policy was not read: parsing it took longer than 5 s)/,
+    );
+    console.log(
+      `[policy-off-thread] the app's event loop during the change check: max ${(delay.max / 1e6).toFixed(0)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms`,
+    );
+    expect(delay.percentile(99) / 1e6).toBeLessThan(100);
   }, 120_000);
 });
