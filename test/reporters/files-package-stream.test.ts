@@ -18,6 +18,7 @@ import {
   writeEvidencePackage,
 } from "../../src/reporters/files/index.js";
 import { generateSampleOrganization } from "../../src/sample/generate.js";
+import { reviewedSnapshot } from "./access-review-fixture.js";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -99,6 +100,23 @@ function reversed(n: number): number[] {
 }
 
 describe("evidence package streamed a repository at a time", () => {
+  it("writes the access reviews (access-reviews.csv, report.html's section) as writeEvidencePackage does", async () => {
+    const snapshot = reviewedSnapshot();
+    const at = new Date(snapshot.collectedAt);
+    const report = evaluate(snapshot, policySetFor(snapshot), at);
+    const whole = join(await tempDir(), "whole");
+    const streamed = join(await tempDir(), "streamed");
+    await writeEvidencePackage(whole, snapshot, report, { toolVersion: "test" });
+    await streamPackage(streamed, snapshot, at, [0]);
+    const expected = await filesOf(whole);
+    const actual = await filesOf(streamed);
+    for (const [name, text] of expected) expect(actual.get(name), name).toBe(text);
+    expect(actual.get("access-reviews.csv")).toMatch(
+      /collaborator:mallory:write,.*,removed,2026-11-01T00:00:00Z\r\n/,
+    );
+    expect(actual.get("report.html")).toContain('<article class="access-review">');
+  });
+
   it("writes the same bytes as writeEvidencePackage of the whole snapshot, in any arrival order", async () => {
     const { snapshot, at } = generateSampleOrganization({ repositories: 14, pullRequestsPerRepository: 12 });
     const report = evaluate(snapshot, policySetFor(snapshot), at);

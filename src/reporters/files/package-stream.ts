@@ -897,13 +897,16 @@ export class EvidencePackageStream {
     for (const keys of this.policyTextKeys) {
       for (const key of keys ?? []) if (!(key in policyTexts)) policyTexts[key] = this.policyTexts.get(key)!;
     }
+    const { accessReviews, ...header } = input.snapshot;
     const shape: Record<string, unknown> = {
-      ...input.snapshot,
+      ...header,
       repositories: [],
       changeRequests: [],
       directPushes: [],
       policyFiles: input.policyFiles,
       ...(input.asOfMerge ? { asOfMerge: { merges: [], policyTexts } } : {}),
+      // last, as the Snapshot schema orders them (and writeEvidencePackage writes a parsed snapshot)
+      ...(accessReviews !== undefined ? { accessReviews } : {}),
     };
     const text = [...jsonChunks(shape, { sorted: false, streamed: [] })].join("");
     const slots: { marker: string; spool: SpoolName; close: string }[] = [
