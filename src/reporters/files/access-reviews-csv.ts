@@ -210,7 +210,8 @@ export function accessReviewEvidence(input: {
     reviews: sorted.map((record) => {
       const signOff = signOffOf(record, settings.review, settings.people);
       const { decisions, noDecisions } = reviewDecisions(signOff);
-      const verifyAfter = verifyAfterOf(record, settings.revocation.grace_days);
+      // a revoke in a merge that is no sign-off decides nothing, so nothing is checked after it
+      const verifyAfter = signOff.signedOff ? verifyAfterOf(record, settings.revocation.grace_days) : null;
       const grants = decisions.map((decision): ReviewGrantEvidence => {
         if (decision.decision === "keep") {
           return { decision, verifyAfter: null, verification: "", verifiedAt: null, outcome: null };
