@@ -312,8 +312,19 @@ describe("access reviews on GitHub (simulated)", () => {
     expect(byWriter.why).toMatch(/wrote on the branch/);
   });
 
-  it("removes a collaborator and a member: the next reads no longer list them", async () => {
+  it("removes a collaborator, a member, a team's access and a deploy key: the next reads no longer list them", async () => {
     const { world, reviews, carol } = await serve();
+    const api = world.repositories.get("acme/api")!;
+    api.facts = {
+      ...api.facts,
+      deployKeys: {
+        known: true,
+        value: [
+          { id: "7", title: "ci", readOnly: false, createdAt: "2026-01-01T00:00:00Z", addedBy: "alice" },
+        ],
+      },
+    };
+    await reviews.removeAccess({ kind: "deploy-key", account: "7", repository: "acme/api" });
     await reviews.removeAccess({ kind: "collaborator", account: "bob", repository: "acme/api" });
     await reviews.removeAccess({ kind: "member", account: "carol", repository: null });
     await reviews.removeAccess({ kind: "team", account: "engineering", repository: "acme/api" });
@@ -340,5 +351,9 @@ describe("access reviews on GitHub (simulated)", () => {
     ).json()) as { data: { repository: { collaborators: { nodes: Array<{ login: string }> } } } };
     expect(graphql.data.repository.collaborators.nodes.map((n) => n.login)).toEqual(["alice"]);
     expect(world.repositories.get("acme/api")?.facts.teams).toEqual({ known: true, value: [] });
+    const keys = (await (
+      await fetch(`${carol.api}/repos/acme/api/keys`, { headers: { authorization: "token bot-token" } })
+    ).json()) as unknown[];
+    expect(keys).toEqual([]);
   });
 });
