@@ -31,6 +31,7 @@ export const SLOW_TESTS = [
   "test/app/merged-change.test.ts",
   "test/app/weakening-alerts.test.ts",
   "test/cli/cli.test.ts",
+  "test/cli/unreachable-midrun.test.ts",
   "test/policy/large-files.test.ts",
   "test/providers/github/client-throttling.test.ts",
   "test/providers/github/push-record.test.ts",

@@ -88,14 +88,44 @@ export function unreachableReason(error: unknown): string | undefined {
   return undefined;
 }
 
-/** A code host that gave no answer at all (exit code 3): a wrong URL, a network, a firewall. */
+/**
+ * A code host that gave no answer at all (exit code 3): a wrong URL, a network, a firewall, or a
+ * host that went away in the middle of a run (src/providers/connection.ts).
+ */
 export class UnreachableError extends Error {
   override readonly name = "UnreachableError";
   constructor(
     readonly host: "github" | "gitlab",
     readonly url: string,
     readonly reason: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${host}: cannot reach the code host at ${url} (${reason})`);
+    super(`code host unreachable: ${hostOf(url)}: ${reason}`, options);
   }
+}
+
+/** The host (and port) of a URL, as the system's messages name it; the text itself if not a URL. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * The UnreachableError behind `error`, however deep: providers wrap what their client threw in a
+ * ProviderError saying what was being read, and octokit wraps it again.
+ */
+export function unreachableErrorIn(error: unknown): UnreachableError | undefined {
+  const seen = new Set<unknown>();
+  for (let current: unknown = error; current instanceof Error && !seen.has(current);) {
+    if (current instanceof UnreachableError) return current;
+    seen.add(current);
+    current =
+      current instanceof ProviderError && current.details.cause !== undefined
+        ? current.details.cause
+        : current.cause;
+  }
+  return undefined;
 }

@@ -15,7 +15,7 @@
  */
 import { appendFile, readFile } from "node:fs/promises";
 import { z } from "zod";
-import { ProviderError, UsageError } from "../errors.js";
+import { ProviderError, unreachableErrorIn, UsageError } from "../errors.js";
 import { main as cli, type Io } from "../cli/main.js";
 import { runChangeCheck } from "../pipeline/change-check.js";
 import { gitHubApiUrl } from "../providers/github/api-origin.js";
@@ -24,8 +24,11 @@ import { createGitHubClient, createGitHubHost } from "../providers/github/index.
 
 type Env = Record<string, string | undefined>;
 
-/** Exit codes as the command line's: 0 pass, 1 a control fails or is unknown, 2 bad input. */
-const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
+/**
+ * Exit codes as the command line's: 0 pass, 1 a control fails or is unknown, 2 bad input, 3 the
+ * code host unreachable.
+ */
+const EXIT = { ok: 0, findings: 1, usage: 2, unreachable: 3 } as const;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -48,6 +51,11 @@ export async function runAction(env: Env, io: Io, now: Date = new Date()): Promi
     if (mode === "check") return await checkMode(env, io, now);
     throw new UsageError(`mode must be "audit" or "check", not ${JSON.stringify(mode)}`);
   } catch (error) {
+    const gone = unreachableErrorIn(error);
+    if (gone) {
+      io.stderr(`::error::soc2-bot: ${gone.message}\n`);
+      return EXIT.unreachable;
+    }
     if (error instanceof UsageError) {
       io.stderr(`::error::soc2-bot: ${error.message}\n`);
       return EXIT.usage;

@@ -6,7 +6,7 @@
  * findings check up front.
  */
 import { CONTROLS } from "../controls/index.js";
-import { PolicyError, ProviderError, UsageError } from "../errors.js";
+import { PolicyError, ProviderError, unreachableErrorIn, UsageError } from "../errors.js";
 import { loadPolicy } from "../policy/index.js";
 import { hostFromEnvironment } from "../providers/index.js";
 import type { CodeHost } from "../providers/types.js";
@@ -46,7 +46,8 @@ export async function checkFindingsRepository(
     const issues = await host.issues(repository).listByLabel(label);
     return { repository, issues: issues.length };
   } catch (error) {
-    if (!(error instanceof ProviderError)) throw error;
+    // A host gone away says nothing about the repository: exit 3, not "create it".
+    if (!(error instanceof ProviderError) || unreachableErrorIn(error)) throw error;
     throw new UsageError(
       `the findings repository ${repository} cannot be read (${error.message}): create it, name another ` +
         "with findings.repository in the organization's policy, or run the audit with --skip-findings",
@@ -71,6 +72,7 @@ export async function doctorCommand(options: DoctorOptions, io: Io): Promise<num
       .join(", ");
     io.stdout(`ok    credentials of ${credentials.actor}: ${permissions || "no permissions listed"}\n`);
   } catch (error) {
+    if (unreachableErrorIn(error)) throw error;
     failed = true;
     io.stdout(`FAIL  credentials: ${error instanceof Error ? error.message : String(error)}\n`);
   }
@@ -82,8 +84,9 @@ export async function doctorCommand(options: DoctorOptions, io: Io): Promise<num
     );
     io.stdout(`ok    findings repository ${findings.repository}: ${findings.issues} finding issues\n`);
   } catch (error) {
-    if (!(error instanceof UsageError || error instanceof ProviderError || error instanceof PolicyError))
-      throw error;
+    const answered =
+      error instanceof UsageError || error instanceof ProviderError || error instanceof PolicyError;
+    if (!answered || unreachableErrorIn(error)) throw error;
     failed = true;
     io.stdout("FAIL  findings repository:\n");
     reportError(error, io);

@@ -8,6 +8,7 @@ import {
   ProviderError,
   SnapshotError,
   UnreachableError,
+  unreachableErrorIn,
   unreachableReason,
   UsageError,
 } from "../errors.js";
@@ -93,6 +94,12 @@ function handlers(io: Io): Handlers {
 }
 
 export function reportError(error: unknown, io: Io): number {
+  // First: a host that went away mid-run reaches here wrapped in whatever was being read or written.
+  const gone = unreachableErrorIn(error);
+  if (gone !== undefined) {
+    io.stderr(`soc2-bot: ${gone.message}\n`);
+    return EXIT.unreachable;
+  }
   if (error instanceof PolicyError) {
     io.stderr(`soc2-bot: the policy cannot be used:\n${error.message}\n`);
     return EXIT.usage;
@@ -109,17 +116,12 @@ export function reportError(error: unknown, io: Io): number {
     io.stderr(`soc2-bot: ${error.message}\n`);
     return EXIT.usage;
   }
-  if (error instanceof UnreachableError) {
-    io.stderr(`soc2-bot: ${error.message}\n`);
-    return EXIT.unreachable;
-  }
   if (error instanceof ProviderError) {
     const unreachable = unreachableReason(error);
     if (unreachable !== undefined) {
       // Not a permission: no answer came. Say so, and where it was asked, so the URL can be checked.
-      io.stderr(
-        `soc2-bot: ${error.details.host}: cannot reach the code host (${unreachable})${hostUrl(error.details.host)}\n`,
-      );
+      const host = error.details.host;
+      io.stderr(`soc2-bot: ${new UnreachableError(host, hostUrl(host), unreachable).message}\n`);
       return EXIT.unreachable;
     }
     const permission = error.details.permission ? ` (missing permission: ${error.details.permission})` : "";
@@ -233,9 +235,9 @@ async function checkStack(stack: PolicyCheckOptions, io: Io): Promise<boolean> {
 
 /** Where the CLI asks the host, as configured, to show with a connection that failed. */
 function hostUrl(host: "github" | "gitlab"): string {
-  const url =
-    host === "github" ? (process.env.GITHUB_API_URL ?? "https://api.github.com") : process.env.GITLAB_URL;
-  return url ? ` at ${url}` : "";
+  return host === "github"
+    ? (process.env.GITHUB_API_URL ?? "https://api.github.com")
+    : (process.env.GITLAB_URL ?? "https://gitlab.com");
 }
 
 /** An error of a file-system call: Node gives those an errno code, the call and the path. */

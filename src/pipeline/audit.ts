@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { PolicyError, ProviderError } from "../errors.js";
+import { PolicyError, ProviderError, unreachableErrorIn } from "../errors.js";
 import {
   SNAPSHOT_SCHEMA_VERSION,
   uncollectedRepository,
@@ -263,7 +263,8 @@ async function collectOrganizationSafely(host: CodeHost, login: string): Promise
   try {
     return await host.collectOrganization(login);
   } catch (error) {
-    if (!(error instanceof ProviderError)) throw error;
+    // A host gone away is no fact of the organization's: the run stops (exit 3), not reads on.
+    if (!(error instanceof ProviderError) || unreachableErrorIn(error)) throw error;
     // Every organization fact becomes unknown: the controls say so instead of passing silently.
     const fact = unreadable(error.details.permission ?? "organization read access", error.message);
     return {
@@ -312,6 +313,7 @@ async function collectOneRepository(
   try {
     repository = await host.collectRepository(fullName, organization.policy);
   } catch (error) {
+    if (unreachableErrorIn(error)) throw error;
     return { ...empty, repository: failedRepository(fullName, error) };
   }
   if (repository.collectionError !== null) return { ...empty, repository };
@@ -353,6 +355,7 @@ async function collectOneRepository(
     return { repository, changeRequests, directPushes, policyFiles };
   } catch (error) {
     if (error instanceof VisitorError) throw error.error;
+    if (unreachableErrorIn(error)) throw error;
     // Half a population is worse than none: the repository's changes are all unknown, not partial
     // (those already handed on in chunks are discarded).
     if (handedOn && chunks) await chunks.discard();

@@ -1,9 +1,12 @@
 import { createHash } from "node:crypto";
 import type { ProbotOctokit } from "probot";
+import { UnreachableError } from "../../errors.js";
+import { guardedFetch, type GuardedFetchOptions } from "../connection.js";
 import { apiOriginOnly, DEFAULT_API_URL } from "./api-origin.js";
 import { useConditionalRequests, type ConditionalCache } from "./conditional.js";
 import {
   emptyRateLimitStats,
+  graphqlOperationType,
   RateLimitedOctokit,
   type RateLimitOptions,
   type RateLimitStats,
@@ -54,8 +57,13 @@ export interface GitHubClientOptions {
   };
   /** When given, REST GETs become conditional requests answered from this cache on 304. */
   conditionalCache?: ConditionalCache;
-  /** Longest wait for one answer, in milliseconds (default 60 s); then the request fails and is retried. */
+  /** Longest wait for one answer, in milliseconds (default 60 s); then the host counts as unreachable. */
   requestTimeoutMs?: number;
+  /**
+   * Tries and backoff for a connection that fails (default 2 tries, 750 ms apart: connection.ts);
+   * answers, 502s and rate limits included, keep octokit's retry policy.
+   */
+  connectionRetry?: Pick<GuardedFetchOptions, "attempts" | "backoffMs" | "sleep">;
 }
 
 export const DEFAULT_BASE_URL = DEFAULT_API_URL;
@@ -82,13 +90,24 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
       : undefined;
   // Counting at fetch level sees every HTTP request, including the ones retries and throttling resend.
   // A 304 Not Modified is not charged to the rate limit by GitHub, so it is counted apart. Every
-  // request has a deadline: a connection GitHub leaves hanging fails (and is retried) instead of
-  // holding an audit worker for the runtime's five-minute default.
-  const timeoutMs = options.requestTimeoutMs ?? 60_000;
+  // request has a deadline: a connection GitHub leaves hanging fails instead of holding an audit
+  // worker for the runtime's five-minute default; a connection that fails gets a few seconds, then
+  // the run ends saying the host is unreachable (connection.ts).
+  const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
+  const connected = guardedFetch((input, init) => fetch(input, init), {
+    host: "github",
+    apiUrl: baseUrl,
+    timeoutMs: options.requestTimeoutMs ?? 60_000,
+    reads: (method, body) =>
+      method === "GET" ||
+      method === "HEAD" ||
+      (method === "POST" && typeof body === "string" && isGraphqlQuery(body)),
+    ...options.connectionRetry,
+  });
   const countingFetch: typeof fetch = async (input, init) => {
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-    const response = await fetch(input, { ...init, signal });
+    const response = await connected(input, init).catch((error: unknown) => {
+      throw error instanceof UnreachableError ? unretried(error) : error;
+    });
     if (response.status === 304) stats.notModified = (stats.notModified ?? 0) + 1;
     else stats.requests += 1;
     return response;
@@ -98,7 +117,7 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
   // like writes, and one client never waits behind another's requests.
   const octokit: InstanceType<typeof ProbotOctokit> = new GitHubOctokit({
     auth,
-    baseUrl: options.baseUrl ?? DEFAULT_BASE_URL,
+    baseUrl,
     request: { fetch: countingFetch },
     retry: { enabled: throttle },
     throttle: { enabled: throttle },
@@ -123,6 +142,27 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
     useConditionalRequests(client, options.conditionalCache, scope);
   }
   return client;
+}
+
+/**
+ * @octokit/request passes an error named AbortError through as it is, and octokit's retry plugin
+ * retries only the RequestErrors it wraps every other error in (after 1, 4 and 9 s, each request):
+ * the connection budget spent in guardedFetch is the whole budget. The error stays an
+ * UnreachableError (instanceof), which is what the CLI looks for.
+ */
+function unretried(error: UnreachableError): UnreachableError {
+  Object.defineProperty(error, "name", { value: "AbortError" });
+  return error;
+}
+
+/** A GraphQL request body that only reads (a query, not a mutation): safe to send again. */
+function isGraphqlQuery(body: string): boolean {
+  try {
+    const parsed = JSON.parse(body) as { query?: unknown };
+    return typeof parsed.query === "string" && graphqlOperationType(parsed.query) === "query";
+  } catch {
+    return false;
+  }
 }
 
 /**

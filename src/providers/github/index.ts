@@ -30,7 +30,7 @@ import { collectRepository } from "./repository.js";
 import { prefetchRepositories, takePrefetchedFile } from "./repository-batch.js";
 import { parseAnswer } from "./schema.js";
 import { ContentAnswer } from "./rest-schema.js";
-import { ProviderError } from "../../errors.js";
+import { ProviderError, unreachableErrorIn } from "../../errors.js";
 import { issueTracker, publishChangeCheck } from "./writing.js";
 import { accessReviews } from "./access-reviews.js";
 
@@ -187,6 +187,7 @@ async function describeCredentials(
       .filter((s) => s.length > 0);
     return { actor: user.login, permissions: Object.fromEntries(scopes.map((s) => [s, "granted"])) };
   } catch (error) {
+    if (unreachableErrorIn(error)) throw error;
     ctx.log.warn(`could not tell who the GitHub credentials belong to: ${describeFailure(error).message}`);
     return { actor: "unknown", permissions: {} };
   }

@@ -1,6 +1,6 @@
 /** Repository facts from the REST API: settings, production branches and their rules, access. */
 import { z } from "zod";
-import { ProviderError } from "../../errors.js";
+import { ProviderError, unreachableErrorIn } from "../../errors.js";
 import {
   known,
   uncollectedRepository,
@@ -63,6 +63,8 @@ export async function collectRepository(
   try {
     return await readRepository(ctx, fullName, policy);
   } catch (error) {
+    // A host gone away is no broken repository (nor a missing metadata:read): the run stops, exit 3.
+    if (unreachableErrorIn(error)) throw error;
     // One broken repository must not stop an organization's audit: every control on it says unknown.
     const reason = error instanceof Error ? error.message : String(error);
     ctx.log.warn(`${fullName}: could not be collected: ${reason}`);

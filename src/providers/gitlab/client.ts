@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ProviderError } from "../../errors.js";
+import { guardedFetch, type GuardedFetchOptions } from "../connection.js";
 
 /**
  * The one place that talks HTTP to GitLab: global fetch (undici), token header, zod validation of
@@ -22,6 +23,13 @@ export interface GitLabClientOptions {
   maxWaitMs?: number;
   /** Injected in tests so retries do not sleep for real. */
   sleep?: (ms: number) => Promise<void>;
+  /** Longest wait for one answer, in milliseconds (default 60 s); then the host counts as unreachable. */
+  requestTimeoutMs?: number;
+  /**
+   * Tries and backoff for a connection that fails (default 2 tries, 750 ms apart: connection.ts);
+   * answers, 429s included, keep their own policy.
+   */
+  connectionRetry?: Pick<GuardedFetchOptions, "attempts" | "backoffMs">;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -64,9 +72,19 @@ const MAX_PAGES = 1000;
 export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
   const origin = new URL(options.baseUrl).origin;
   const apiUrl = `${options.baseUrl.replace(/\/+$/, "")}/api/v4`;
-  const doFetch = options.fetch ?? globalThis.fetch;
   const maxWaitMs = options.maxWaitMs ?? 60_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  // Every answer has a deadline, and a connection that fails gets a few seconds before the run ends
+  // saying the host is unreachable (connection.ts), instead of a bare "fetch failed".
+  const base = options.fetch ?? globalThis.fetch;
+  const doFetch = guardedFetch((input, init) => base(input, init), {
+    host: "gitlab",
+    apiUrl,
+    timeoutMs: options.requestTimeoutMs ?? 60_000,
+    reads: (method) => method === "GET" || method === "HEAD",
+    sleep,
+    ...options.connectionRetry,
+  });
   const stats = { requests: 0 };
 
   async function request(method: string, url: URL, body?: object): Promise<Response> {

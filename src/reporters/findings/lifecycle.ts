@@ -12,7 +12,7 @@
  * that was applied is not made twice. Writes are paced to the host's content-creation limits.
  */
 import type { Result } from "../../controls/types.js";
-import { ProviderError } from "../../errors.js";
+import { ProviderError, unreachableErrorIn } from "../../errors.js";
 import {
   WriteError,
   type FindingIssue,
@@ -339,6 +339,8 @@ async function createIssue(
     try {
       return await writer.send(() => writer.tracker.create(issue));
     } catch (error) {
+      // No connection at all: no write went out, and none of the next ones would either.
+      if (unreachableErrorIn(error)) throw error;
       const failure = describeWriteFailure(error);
       if (failure.applied === "no") throw new WriteFailed(failure);
       const found = (await writer.tracker.listByLabel(label))
@@ -362,6 +364,7 @@ async function updateIssue(
     try {
       return await writer.send(() => writer.tracker.update(number, change));
     } catch (error) {
+      if (unreachableErrorIn(error)) throw error;
       const failure = describeWriteFailure(error);
       if (failure.applied === "no" || attempt >= ATTEMPTS) throw new WriteFailed(failure);
       writer.plan(1);
@@ -379,6 +382,7 @@ async function commentIssue(writer: Writer, number: number, body: string, findin
   try {
     await writer.send(() => writer.tracker.comment(number, text));
   } catch (error) {
+    if (unreachableErrorIn(error)) throw error;
     const failure = describeWriteFailure(error);
     if (failure.applied === "no") throw new WriteFailed(failure);
     writer.record({ action: "comment", issue: number, finding, ...failure });
@@ -396,6 +400,8 @@ async function attempt(
     await work(() => (sent += 1));
     return true;
   } catch (error) {
+    // The host gone: the sync stops here (exit 3) rather than record every write left as failed.
+    if (unreachableErrorIn(error)) throw error;
     const failure = error instanceof WriteFailed ? error.failure : describeWriteFailure(error);
     writer.record({
       action: what.action,
