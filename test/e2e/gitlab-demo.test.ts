@@ -15,6 +15,14 @@ describe("soc2-bot demo --gitlab and the ledger", () => {
     const out = join(await mkdtemp(join(tmpdir(), "soc2-demo-gitlab-ledger-")), "demo");
     const io = memoryIo();
     expect(await main(["demo", "--gitlab", "--out", out], io)).toBe(0);
+    // The quarter's access review: opened, decided and merged through the simulated GitLab, then
+    // judged by the audit: the sign-off, one verified revocation and one not applied (a finding).
+    expect(io.out).toMatch(/access review 2026-Q4: opened acme-demo\/compliance!1 for organization-admins/);
+    expect(io.out).toMatch(/pass +cc6\.access-review-completed access-review:2026-Q4:organization-admins\n/);
+    expect(io.out).toMatch(/pass +cc6\.revocations-applied revocation:2026-Q4:organization-admins:/);
+    expect(io.out).toMatch(/fail +cc6\.revocations-applied revocation:2026-Q4:organization-admins:/);
+    expect(io.out).toMatch(/access review finding: acme-demo\/compliance#\d+ .*cc6\.revocations-applied/);
+    expect(io.out).toMatch(/planted violations GitLab can show, found: (\d+) of \1 /);
     const ledgerDir = join(out, "ledger");
     expect(io.out).toContain(`ledger (embedded PGlite): ${ledgerDir} (`);
     expect(io.out).toContain(`npx soc2-bot ledger verify --ledger ${ledgerDir}`);
@@ -26,7 +34,11 @@ describe("soc2-bot demo --gitlab and the ledger", () => {
     // and the configuration the audit read, recorded once: the group and each of its projects
     expect(verified.out).toMatch(/ok {5}observation:gitlab\/acme-demo: 1 record,/);
     expect(verified.out).toMatch(/ok {5}observation:gitlab\/acme-demo\/[^:]+: 1 record,/);
-    expect(verified.out).toMatch(/chains intact: (\d+) streams, \1 records, \d+ package files checked/);
+    // the review, its sign-off and its verifications, kept as their own stream
+    expect(verified.out).toMatch(
+      /ok {5}access-review:gitlab\/acme-demo\/2026-Q4\/organization-admins: \d+ records?,/,
+    );
+    expect(verified.out).toMatch(/chains intact: \d+ streams, \d+ records, \d+ package files checked/);
 
     const ledger = openLedger({ dir: ledgerDir, create: false });
     const runs = await ledger.auditRuns({ since: new Date(0), until: new Date("2100-01-01T00:00:00Z") });
