@@ -13,7 +13,7 @@ import {
   reviewTitle,
 } from "./names.js";
 import type { AccessReviewParams } from "./params.js";
-import { renderReviewFile } from "./review-file.js";
+import { renderReviewFile, type ReviewGrant } from "./review-file.js";
 
 /** Titles within both hosts' limits (GitHub 256, GitLab 255 characters). */
 const TITLE_CHARACTERS = GITLAB_LIMITS.issueTitleCharacters;
@@ -31,6 +31,8 @@ export interface OpenReviewsInput {
   at: Date;
   dryRun?: boolean;
   openedBy?: string;
+  /** When each grant was first observed (the ledger's access history); null or absent: "unknown". */
+  since?: (grant: ReviewGrant) => string | null;
 }
 
 export interface OpenedOwnerReview {
@@ -77,7 +79,10 @@ export async function openDueReviews(input: OpenReviewsInput): Promise<OpenRevie
       : [],
   );
   const reviews: OpenedOwnerReview[] = [];
-  for (const { owner, grants, gaps } of reviewGrants(input.snapshot, params, input.people)) {
+  for (const { owner, grants: listed, gaps } of reviewGrants(input.snapshot, params, input.people)) {
+    const grants = input.since
+      ? listed.map((grant) => ({ ...grant, since: input.since?.(grant) ?? grant.since }))
+      : listed;
     const branch = reviewBranch(cycle.id, owner);
     const path = reviewPath(params.folder, cycle.id, owner);
     const base = { owner, branch, path, grants: grants.length };

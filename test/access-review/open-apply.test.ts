@@ -147,6 +147,21 @@ describe("opening the cycle's reviews", () => {
     expect(refused.reviews.map((r) => [r.owner, r.status])).toEqual([["organization-admins", "refused"]]);
   });
 
+  it("says since when a grant is held where the ledger knows it", async () => {
+    const host = new MemoryReviewHost();
+    await open(host, { since: (grant) => (grant.account === "bob" ? "2025-03-04" : null) });
+    const admins = parseReviewFile("admins.yml", host.requests[0]!.text).review!;
+    expect(admins.decisions.map((d) => [d.id, d.since])).toEqual([
+      ["collaborator:alice:admin", "unknown"],
+      ["collaborator:bob:write", "2025-03-04"],
+      ["deploy-key:acme/api#42 CI deploy:write", "2026-03-01T00:00:00Z"],
+      ["member:bob:member (base read)", "2025-03-04"],
+      ["member:carol:member (base read)", "unknown"],
+      ["owner:alice:owner", "unknown"],
+      ["team:engineering:write", "unknown"],
+    ]);
+  });
+
   it("writes nothing on a dry run, and opens nothing before first_cycle", async () => {
     const host = new MemoryReviewHost();
     const dry = await open(host, { dryRun: true });
