@@ -4,8 +4,10 @@ import { defineConfig } from "vitest/config";
 // expensive runs still gate CI (`npm run test:slow`, which .ci/run also runs). A new test file
 // lands in "fast" unless it is listed here; every folder of src/ keeps tests in "fast".
 // Slow: the benchmark smoke tests, end-to-end runs, the reliability suite, the ledger's suites that
-// open PGlite (and PostgreSQL when DATABASE_URL is set) per test, pg-boss job queues, the CLI's
-// spawned demo, and the few files that wait on real timers or build year-sized worlds.
+// open PGlite (and PostgreSQL when DATABASE_URL is set) per test, pg-boss job queues, the CLI
+// started as a real process (the spawned demo, the bin, EPIPE, .env: each pays tsx's start-up), whole
+// audits against a simulated host closed mid-run, and the few files that wait on real timers or
+// build year-sized worlds.
 export const SLOW_TESTS = [
   "test/bench/**/*.test.ts",
   "test/e2e/**/*.test.ts",
@@ -32,6 +34,9 @@ export const SLOW_TESTS = [
   "test/app/weakening-alerts.test.ts",
   "test/cli/cli.test.ts",
   "test/cli/unreachable-midrun.test.ts",
+  "test/cli/bin.test.ts",
+  "test/cli/epipe.test.ts",
+  "test/cli-env-file.test.ts",
   "test/policy/large-files.test.ts",
   "test/providers/github/client-throttling.test.ts",
   "test/providers/github/push-record.test.ts",
