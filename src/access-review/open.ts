@@ -15,6 +15,9 @@ import {
 import type { AccessReviewParams } from "./params.js";
 import { renderReviewFile, type ReviewGrant } from "./review-file.js";
 
+/** What readYaml (src/policy/yaml-source.ts) reads at most. */
+const MAX_REVIEW_BYTES = 1024 * 1024;
+
 /** Titles within both hosts' limits (GitHub 256, GitLab 255 characters). */
 const TITLE_CHARACTERS = GITLAB_LIMITS.issueTitleCharacters;
 
@@ -106,6 +109,17 @@ export async function openDueReviews(input: OpenReviewsInput): Promise<OpenRevie
       graceDays: input.graceDays,
       ...(input.openedBy !== undefined && { openedBy: input.openedBy }),
     });
+    // The file is read back with the policy's YAML reader, which stops at 1 MiB: a review that large
+    // could never be checked, so the owner's grants must be split (the control's `owners`) instead.
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes > MAX_REVIEW_BYTES) {
+      reviews.push({
+        ...base,
+        status: "refused",
+        why: `the review file would be ${bytes} bytes, more than the 1 MiB a review file may be: give some repositories to other owners (owners in cc6.access-review-completed)`,
+      });
+      continue;
+    }
     if (input.dryRun || !input.host) {
       reviews.push({ ...base, status: "dry-run", text });
       continue;

@@ -162,6 +162,30 @@ describe("opening the cycle's reviews", () => {
     ]);
   });
 
+  it("refuses a review file too large to be read back, saying how to split it", async () => {
+    const many = makeSnapshot({
+      repositories: [
+        makeRepository({
+          collaborators: {
+            known: true,
+            value: Array.from({ length: 4000 }, (_, i) => ({
+              login: `user-${i}`,
+              permission: "write" as const,
+              outside: true,
+            })),
+          },
+        }),
+      ],
+    });
+    const host = new MemoryReviewHost();
+    const outcome = await open(host, { snapshot: many });
+    expect(outcome.reviews[0]).toMatchObject({ owner: "organization-admins", status: "refused" });
+    expect(outcome.reviews[0]?.why).toMatch(
+      /^the review file would be \d+ bytes, more than the 1 MiB a review file may be: give some repositories to other owners/,
+    );
+    expect(host.requests).toEqual([]);
+  });
+
   it("writes nothing on a dry run, and opens nothing before first_cycle", async () => {
     const host = new MemoryReviewHost();
     const dry = await open(host, { dryRun: true });
