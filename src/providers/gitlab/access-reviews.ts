@@ -11,7 +11,7 @@ import {
 } from "../types.js";
 import { encodePath, GitLabHttpError } from "./client.js";
 import { isForbidden, isNotFound, type GitLabContext } from "./context.js";
-import { isoTime, loginForEmail, ROLE } from "./map.js";
+import { isoTime, loginForEmail, NOT_ON_EDITION, ROLE } from "./map.js";
 import { CommitWire, MergeRequestWire, NoteWire } from "./schema.js";
 import { gitLabWriteError } from "./writes.js";
 
@@ -188,7 +188,14 @@ export function gitLabAccessReviews(context: GitLabContext, projectPath: string)
       notes.push(note);
     }
     const approvals: AccessReviewApproval[] = [];
-    const answer = await client.get(`${base}/approvals`, ApprovalsWire);
+    let answer: z.infer<typeof ApprovalsWire>;
+    try {
+      answer = await client.get(`${base}/approvals`, ApprovalsWire);
+    } catch (error) {
+      // The MR was just listed: a 404 here is the approvals API missing, not the merge request.
+      if (!isNotFound(error)) throw error;
+      return unreadable(ROLE.premium, `${NOT_ON_EDITION}: ${(error as Error).message}`);
+    }
     for (const { user, approved_at } of answer.approved_by) {
       // Without approved_at (older GitLab), GitLab's own "approved this merge request" note dates it.
       const at =

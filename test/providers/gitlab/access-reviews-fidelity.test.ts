@@ -109,4 +109,20 @@ describe("GitLab's documented merge request answers read as an access review", (
     expect(list).toMatchObject({ known: false, permission: expect.stringMatching(/approved_at/) });
     if (!list.known) expect(list.reason).toMatch(/no time for root's approval/);
   });
+
+  it("an instance without the merge request approvals API (404) gives unknown, naming the edition, never 'no approval'", async () => {
+    gitlab()
+      .get(`${PROJECT}/merge_requests`)
+      .query(true)
+      .reply(200, [{ ...documented<Record<string, unknown>>("mr-single"), source_branch: BRANCH }])
+      .get(`${MR}/notes`)
+      .query(true)
+      .reply(200, [])
+      .get(`${MR}/approvals`)
+      .reply(404, { error: "404 Not Found" });
+    const { host } = testHost();
+    const list = await host.accessReviews!("my-group/compliance").listReviews(ACCESS_REVIEW_BRANCH_PREFIX);
+    expect(list).toMatchObject({ known: false, permission: "GitLab Premium" });
+    if (!list.known) expect(list.reason).toMatch(/not available on this GitLab edition/);
+  });
 });
