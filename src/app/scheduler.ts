@@ -221,7 +221,7 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
       keyOf: (job) => job.stream,
       expireInSeconds: AUDIT_JOB_EXPIRY_SECONDS,
       handler: async (job) => {
-        await runClaimed(
+        const audited = await runClaimed(
           ledger,
           job.installation,
           job.cadence,
@@ -230,6 +230,12 @@ export function createScheduler<T extends Installation>(options: SchedulerOption
           job.claim,
           true,
         );
+        // The failure's retry may come before this instance's next tick (an hour away): the timer
+        // wakes for it, as it does when the tick ran the audit itself.
+        if (!audited && nextRetry && timer !== null && !running) {
+          timer.cancel();
+          arm(Math.max(0, Math.min(interval, nextRetry.getTime() - now().getTime())));
+        }
       },
     });
   }

@@ -3,7 +3,7 @@
  * ledger and one job queue; the slot is claimed once, sent as one job, and the audit runs once, on
  * whichever instance's worker takes it, its success recorded in the installation's schedule stream.
  * A failing audit is recorded with its retry time, not retried by the queue (the schedule's backoff
- * decides when it runs again).
+ * decides when it runs again, and the instance that ran it wakes for it).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { pgBossQueue, type JobQueue } from "../../src/app/jobs.js";
@@ -54,7 +54,11 @@ describe("scheduled audits as jobs on two instances", () => {
   }
 
   /** Two instances, each with its own ledger connection, job queue and scheduler, as `npm start` runs them. */
-  async function instances(audit: (instance: string) => Promise<void>, runs: Run[]) {
+  async function instances(
+    audit: (instance: string) => Promise<void>,
+    runs: Run[],
+    armed: { instance: string; delay: number }[] = [],
+  ) {
     const options = await backend.fresh();
     const schema = `jobs_${Date.now().toString(36)}s`;
     let clock = SLOT.getTime() - 60_000;
@@ -78,7 +82,11 @@ describe("scheduled audits as jobs on two instances", () => {
             await audit(instance);
           },
           now,
-          setTimer: () => ({ cancel: () => {} }),
+          // The test's timer: its delays are recorded, it never fires (the test ticks).
+          setTimer: (_callback, delay) => {
+            armed.push({ instance, delay });
+            return { cancel: () => {} };
+          },
           ledger,
           queue,
           instance,
@@ -86,6 +94,7 @@ describe("scheduled audits as jobs on two instances", () => {
       );
       await queue.start();
     }
+    for (const scheduler of schedulers) scheduler.start();
     clock = SLOT.getTime() + 60_000;
     return { schedulers, ledger: ledgers.at(-1)! };
   }
@@ -115,9 +124,11 @@ describe("scheduled audits as jobs on two instances", () => {
 
   it("records a failing audit with its retry time and does not run it again from the queue", async () => {
     const runs: Run[] = [];
+    const armed: { instance: string; delay: number }[] = [];
     const { schedulers, ledger } = await instances(
       () => Promise.reject(new Error("GitHub answered 502")),
       runs,
+      armed,
     );
     await Promise.all(schedulers.map((scheduler) => scheduler.tick()));
     await until(async () => (await kinds(ledger)).includes(SCHEDULE_FAILURE));
@@ -131,5 +142,7 @@ describe("scheduled audits as jobs on two instances", () => {
     expect(failure.error).toContain("GitHub answered 502");
     // The schedule's backoff: the first retry 15 minutes after the failure.
     expect(failure.retryAt).toBe(new Date(SLOT.getTime() + 60_000 + 15 * 60_000).toISOString());
+    // The instance that ran it wakes for that retry rather than at its next tick, an hour away.
+    expect(armed).toContainEqual({ instance: runs[0]!.instance, delay: 15 * 60_000 });
   }, 60_000);
 });
