@@ -127,9 +127,11 @@ export function parseReviewFile(
   const { source, problems: yamlProblems } = readYaml(text, path);
   if (!source) return { review: null, problems: yamlProblems.map(plain) };
   const problems: Problem[] = [];
-  const review = shapeOf(source, problems);
+  // where each decision is in the file's list of grants, for the problems found comparing
+  const places = new Map<ReviewDecision, number>();
+  const review = shapeOf(source, problems, places);
   if (review && opened !== undefined && opened !== null) {
-    compareWithOpened(source, review, opened, problems);
+    compareWithOpened(source, review, opened, problems, places);
   }
   if (!review || problems.length > 0) {
     const sorted = sortProblems(problems).map(plain);
@@ -141,7 +143,11 @@ export function parseReviewFile(
   return { review, problems: [] };
 }
 
-function shapeOf(source: YamlSource, problems: Problem[]): ParsedReview | null {
+function shapeOf(
+  source: YamlSource,
+  problems: Problem[],
+  places: Map<ReviewDecision, number>,
+): ParsedReview | null {
   const root = source.value;
   if (!isRecord(root)) {
     problems.push({
@@ -194,6 +200,7 @@ function shapeOf(source: YamlSource, problems: Problem[]): ParsedReview | null {
         return;
       }
       seen.set(decision.id, decision.line);
+      places.set(decision, index);
       decisions.push(decision);
     });
   }
@@ -326,6 +333,7 @@ function compareWithOpened(
   review: ParsedReview,
   openedText: string,
   problems: Problem[],
+  places: ReadonlyMap<ReviewDecision, number>,
 ): void {
   const opened = parseReviewFile(source.file, openedText);
   if (!opened.review) {
@@ -352,7 +360,7 @@ function compareWithOpened(
   const openedById = new Map(opened.review.decisions.map((grant) => [grant.id, grant]));
   const decided = new Set<string>();
   review.decisions.forEach((decision) => {
-    const index = indexOfLine(source, decision.line);
+    const index = places.get(decision) ?? 0;
     const path = ["grants", index];
     decided.add(decision.id);
     const original = openedById.get(decision.id);
@@ -391,15 +399,6 @@ function compareWithOpened(
       });
     }
   }
-}
-
-/** The index of the grant written on `line` (decisions keep their line, not their index). */
-function indexOfLine(source: YamlSource, line: number): number {
-  const grants = (source.value as { grants: unknown[] }).grants;
-  for (let index = 0; index < grants.length; index += 1) {
-    if (source.valueAt(["grants", index]).line === line) return index;
-  }
-  return 0;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
