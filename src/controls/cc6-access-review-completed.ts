@@ -40,7 +40,14 @@ export const accessReviewCompleted = defineControl({
     const results: Evaluation[] = [];
     for (const record of reviews.records) {
       const cycle = parseCycle(record.cycle);
-      if (cycle && first && cycleBefore(cycle, first)) {
+      if (!cycle) {
+        results.push({
+          subject: accessReviewSubject(record.cycle, record.owner, record),
+          outcome: "not-applicable",
+          reason: `${record.branch} names no review cycle ("${record.cycle}"): not a review soc2-bot opened, not judged.`,
+          evidence: [{ label: "pull request", value: record.url, url: record.url }],
+        });
+      } else if (first && cycleBefore(cycle, first)) {
         results.push({
           subject: accessReviewSubject(record.cycle, record.owner, record),
           outcome: "not-applicable",
@@ -49,10 +56,14 @@ export const accessReviewCompleted = defineControl({
         });
       }
     }
-    for (const cycle of cycles) {
+    for (const { cycle, inPeriod } of cycles) {
       const due = dueAt(cycle, params.due_within_days);
       const records = reviews.records.filter((record) => record.cycle === cycle.id);
-      const cycleOwners = [...new Set([...owners, ...records.map((record) => record.owner)])];
+      // Today's owners are expected in the cycles of the audit period; an older cycle is judged by
+      // the reviews it has (an owner that did not exist then owed none).
+      const cycleOwners = [
+        ...new Set([...(inPeriod ? owners : []), ...records.map((record) => record.owner)]),
+      ];
       for (const owner of cycleOwners) {
         const mine = records.filter((record) => record.owner === owner);
         results.push(judge(organization.login, cycle, owner, mine, due, at, params, people));
@@ -72,7 +83,8 @@ export const accessReviewCompleted = defineControl({
 
 /**
  * The cycles to judge: from the one the audit period starts in (or the current one), never before
- * first_cycle, to the current one; and every cycle a review was opened for at or after first_cycle.
+ * first_cycle, to the current one (inPeriod); and every later-reviewed cycle a review was opened for
+ * at or after first_cycle.
  */
 function cyclesToJudge(
   every: Parameters<typeof cycleOf>[0],
@@ -80,20 +92,22 @@ function cyclesToJudge(
   since: string | null,
   first: Cycle | null,
   records: readonly AccessReviewRecord[],
-): Cycle[] {
+): { cycle: Cycle; inPeriod: boolean }[] {
   const current = cycleOf(every, at);
-  const byId = new Map<string, Cycle>();
+  const byId = new Map<string, { cycle: Cycle; inPeriod: boolean }>();
   let cycle = since ? cycleOf(every, new Date(since)) : current;
   while (cycle.start.getTime() <= current.start.getTime()) {
-    if (!first || !cycleBefore(cycle, first)) byId.set(cycle.id, cycle);
+    if (!first || !cycleBefore(cycle, first)) byId.set(cycle.id, { cycle, inPeriod: true });
     cycle = cycleOf(every, cycle.end);
   }
   for (const record of records) {
     const opened = parseCycle(record.cycle);
     if (opened && !byId.has(opened.id) && (!first || !cycleBefore(opened, first)))
-      byId.set(opened.id, opened);
+      byId.set(opened.id, { cycle: opened, inPeriod: false });
   }
-  return [...byId.values()].sort((a, b) => a.start.getTime() - b.start.getTime() || (a.id < b.id ? -1 : 1));
+  return [...byId.values()].sort(
+    (a, b) => a.cycle.start.getTime() - b.cycle.start.getTime() || (a.cycle.id < b.cycle.id ? -1 : 1),
+  );
 }
 
 function judge(

@@ -3,7 +3,7 @@ import { accessReviewCompleted } from "../../src/controls/cc6-access-review-comp
 import type { Evaluation } from "../../src/controls/types.js";
 import type { AccessReviewRecord, Snapshot } from "../../src/model/index.js";
 import { makeContext, makeRepository, makeSnapshot, unknownOf } from "../fixtures/build.js";
-import { makeRecord } from "../access-review/records.js";
+import { HEAD, makeRecord } from "../access-review/records.js";
 
 const AT = new Date("2026-11-01T00:00:00Z");
 const params = accessReviewCompleted.params.parse({ first_cycle: "2026-Q4" });
@@ -96,6 +96,39 @@ describe("cc6.access-review-completed", () => {
     expect(late[0]?.reason).toContain("6 hour(s) after it was due");
     const open = judge(known([makeRecord({ state: "open", mergedAt: null, mergedBy: null })]));
     expect(open[0]).toMatchObject({ outcome: "fail" });
+  });
+
+  it("judges an older cycle by the reviews it has: today's owners owed none then", () => {
+    const owners = accessReviewCompleted.params.parse({
+      owners: [{ owner: "platform", repositories: ["infra-*"] }],
+    });
+    const snapshot = {
+      period: { since: "2026-10-01T00:00:00Z", until: "2026-11-01T00:00:00Z" },
+      repositories: [
+        makeRepository(),
+        makeRepository({ fullName: "acme/infra-dns", url: "https://github.com/acme/infra-dns" }),
+      ],
+    };
+    const results = judge(
+      known([
+        makeRecord({
+          cycle: "2026-Q2",
+          number: 2,
+          mergedAt: "2026-04-20T15:00:00Z",
+          approvals: [{ login: "dave", at: "2026-04-20T14:00:00Z", commit: HEAD }],
+        }),
+        makeRecord({ owner: "platform", number: 9 }),
+        makeRecord({ number: 10 }),
+        makeRecord({ cycle: "2026-X9", branch: "soc2-bot/access-review/2026-X9/x", number: 11 }),
+      ]),
+      { params: owners, snapshot },
+    );
+    expect(outcomes(results)).toEqual([
+      ["access-review:2026-X9:organization-admins", "not-applicable"],
+      ["access-review:2026-Q2:organization-admins", "pass"],
+      ["access-review:2026-Q4:organization-admins", "pass"],
+      ["access-review:2026-Q4:platform", "pass"],
+    ]);
   });
 
   it("fails a review whose file is of another organization", () => {
