@@ -1,7 +1,7 @@
-import picomatch from "picomatch";
 import type { Organization, Repository, Snapshot } from "../model/index.js";
 import { eachActivity, isTruncated } from "../controls/cc6-inactive-access.js";
 import type { PeopleDirectory } from "../controls/types.js";
+import { globMatch } from "../policy/branches.js";
 import { ORGANIZATION_ADMINS } from "./names.js";
 import type { AccessReviewParams } from "./params.js";
 import type { GrantKind, ReviewGrant, TwoFactor } from "./review-file.js";
@@ -16,12 +16,15 @@ export interface OwnerGrants {
   gaps: string[];
 }
 
-/** The owner a repository's grants go to: the first owner whose globs match, else the organization's admins. */
+/**
+ * The owner a repository's grants go to: the first owner with a pattern matching its name or full
+ * name (the patterns of audit.include), else the organization's admins.
+ */
 export function ownerOf(repository: string, owners: AccessReviewParams["owners"]): string {
-  const name = repository.includes("/") ? repository.slice(repository.indexOf("/") + 1) : repository;
+  const name = repository.slice(repository.indexOf("/") + 1);
   for (const { owner, repositories } of owners) {
-    const match = picomatch(repositories, { dot: true });
-    if (match(repository) || match(name)) return owner;
+    if (repositories.some((pattern) => globMatch(pattern, name) || globMatch(pattern, repository)))
+      return owner;
   }
   return ORGANIZATION_ADMINS;
 }

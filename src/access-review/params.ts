@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { everyOf } from "./cycles.js";
 import { ORGANIZATION_ADMINS } from "./names.js";
+import { globMatch } from "../policy/branches.js";
 
 /** A team slug or "organization-admins": one path segment of the branch and file names. */
 const OWNER = /^[a-z0-9][a-z0-9._-]*$/i;
@@ -27,7 +28,16 @@ export const accessReviewParams = z
               .refine((owner) => owner !== ORGANIZATION_ADMINS, {
                 message: `"${ORGANIZATION_ADMINS}" is the owner of everything no team claims; name a team`,
               }),
-            repositories: z.array(z.string().min(1)).min(1),
+            repositories: z
+              .array(
+                z
+                  .string()
+                  .min(1)
+                  .refine((pattern) => validPattern(pattern), {
+                    message: "a repository name pattern (`*` within a path segment, `**` across segments)",
+                  }),
+              )
+              .min(1),
           })
           .strict(),
       )
@@ -50,3 +60,13 @@ export const revocationParams = z
   })
   .strict();
 export type RevocationParams = z.infer<typeof revocationParams>;
+
+/** A pattern globMatch can use (it throws on one it cannot compile). */
+function validPattern(pattern: string): boolean {
+  try {
+    globMatch(pattern, "x");
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -36,6 +36,9 @@ describe("cc6.access-review-completed", () => {
     expect(() => accessReviewCompleted.params.parse({ first_cycle: "Q4 2026" })).toThrow();
     expect(() => accessReviewCompleted.params.parse({ due_within_days: 0 })).toThrow();
     expect(() =>
+      accessReviewCompleted.params.parse({ owners: [{ owner: "platform", repositories: ["infra/"] }] }),
+    ).toThrow(/repository name pattern/);
+    expect(() =>
       accessReviewCompleted.params.parse({ owners: [{ owner: "organization-admins", repositories: ["*"] }] }),
     ).toThrow();
   });
