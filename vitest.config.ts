@@ -12,6 +12,8 @@ export const SLOW_TESTS = [
   "test/bench/**/*.test.ts",
   "test/e2e/**/*.test.ts",
   "test/reliability/**/*.test.ts",
+  "test/ledger/access-reviews.test.ts",
+  "test/ledger/access-reviews-demo.test.ts",
   "test/ledger/app.test.ts",
   "test/ledger/as-of-merge-audit.test.ts",
   "test/ledger/audit-export.test.ts",
