@@ -443,6 +443,12 @@ function setApprovals(mr: SimMergeRequest, approvedBy: Approval[]): void {
   };
 }
 
+/** `sha` given and not the head: GitLab answers 409 to an approval or a merge of another version. */
+function staleSha(mr: SimMergeRequest, body: Record<string, unknown>): ReviewReply | null {
+  if (typeof body.sha !== "string" || body.sha === mr.wire.sha) return null;
+  return error(409, `SHA does not match HEAD of source branch: ${String(mr.wire.sha)}`);
+}
+
 function approvalsOf(mr: SimMergeRequest): Approval[] {
   return (mr.approvals.approved_by ?? []) as Approval[];
 }
@@ -456,9 +462,8 @@ function approve(
   at: string,
 ): ReviewReply {
   if (mr.wire.state !== "opened") return error(401, "401 Unauthorized");
-  if (typeof body.sha === "string" && body.sha !== mr.wire.sha) {
-    return error(409, `SHA does not match HEAD of source branch: ${String(mr.wire.sha)}`);
-  }
+  const stale = staleSha(mr, body);
+  if (stale) return stale;
   const author = (mr.wire.author as { username: string }).username;
   // "Prevent approval by author" and a second approval by the same user: GitLab answers 401.
   const selfApproval =
@@ -487,9 +492,8 @@ function merge(
   at: string,
 ): ReviewReply {
   if (mr.wire.state !== "opened") return error(405, "405 Method Not Allowed");
-  if (typeof body.sha === "string" && body.sha !== mr.wire.sha) {
-    return error(409, `SHA does not match HEAD of source branch: ${String(mr.wire.sha)}`);
-  }
+  const stale = staleSha(mr, body);
+  if (stale) return stale;
   const git = gitOf(w, project);
   const source = git.branches.get(String(mr.wire.source_branch))?.[0];
   const targetName = String(mr.wire.target_branch);
