@@ -85,8 +85,10 @@ export function signOffOf(
 
   const merged = record.state === "merged" && record.mergedAt !== null;
   const writers = new Set(
+    // A committer the host could not link to an account is kept as its e-mail (GitLab): the
+    // policy's people may still name whose it is.
     [record.openedBy, ...record.committers]
-      .map((login) => people.personOf({ login }))
+      .map((writer) => people.personOf(writer.includes("@") ? { email: writer } : { login: writer }))
       .filter((key) => key !== null),
   );
   const reviewers: string[] = [];

@@ -94,6 +94,15 @@ describe("the sign-off of an access review", () => {
     expect(signOffOf(record, PARAMS, NOBODY)).toMatchObject({ independent: true, signedOff: true });
   });
 
+  it("compares a committer the host knows only by e-mail through the policy's people", () => {
+    const people = peopleOf("  erin: { github: [erin-admin], emails: [erin@example.com] }\n");
+    const record = makeRecord({
+      committers: ["erin@example.com"],
+      approvals: [{ login: "erin-admin", at: "2026-10-20T14:00:00Z", commit: HEAD }],
+    });
+    expect(signOffOf(record, PARAMS, people)).toMatchObject({ independent: false, signedOff: false });
+  });
+
   it("is late when merged after the due time, saying by how much", () => {
     const signOff = signOffOf(makeRecord({ mergedAt: "2026-11-03T12:00:00Z" }), PARAMS, NOBODY);
     expect(signOff).toMatchObject({ signedOff: true, onTime: false, decidedAt: "2026-11-03T12:00:00Z" });
