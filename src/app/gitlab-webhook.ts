@@ -35,6 +35,8 @@ export interface GitLabPipelineEvent {
   mergeRequestIid: number | null;
   /** That merge request's state when the pipeline finished ("opened", "merged", …). */
   mergeRequestState: string | null;
+  /** That merge request's source branch, when GitLab says. */
+  mergeRequestSourceBranch: string | null;
   /** Pipeline source ("push", "merge_request_event", "external" for commit statuses, ...). */
   source: string | null;
   /** Names of the pipeline's jobs (for an external pipeline: the commit statuses in it). */
@@ -102,7 +104,11 @@ export const PipelineHook = z.object({
     source: z.string().nullable().optional(),
   }),
   merge_request: z
-    .object({ iid: z.number().int().positive(), state: z.string().optional() })
+    .object({
+      iid: z.number().int().positive(),
+      state: z.string().optional(),
+      source_branch: z.string().optional(),
+    })
     .nullable()
     .optional(),
   builds: z
@@ -212,6 +218,7 @@ export function createGitLabWebhookHandler(
         status: pipeline.status,
         mergeRequestIid: merge_request?.iid ?? null,
         mergeRequestState: merge_request?.state ?? null,
+        mergeRequestSourceBranch: merge_request?.source_branch ?? null,
         source: pipeline.source ?? null,
         jobNames: (parsed.data.builds ?? []).map((build) => build.name),
       }),

@@ -15,6 +15,8 @@ import { CHECK_NAME } from "../reporters/check.js";
 import { syncFindings } from "../reporters/findings/lifecycle.js";
 import { alertOnWeakening } from "../pipeline/alerts.js";
 import { createCoalescer } from "./coalesce.js";
+import { ACCESS_REVIEW_BRANCH_PREFIX } from "../access-review/index.js";
+import { inFindingsRepository } from "./access-review-check.js";
 import { gitLabAccessReview } from "./gitlab-access-review.js";
 import { gitLabHandledOnce } from "./gitlab-deliveries.js";
 import {
@@ -267,6 +269,15 @@ export function createGitLabEndpoint(
       event.jobNames.length > 0 &&
       event.jobNames.every((name) => name === GITLAB_STATUS_NAME || name === GITLAB_REVIEW_STATUS_NAME);
     if (event.source === "external" && onlyOurStatus) return;
+    // An access review's status comes from its file, not from CI: a pipeline on a review branch of
+    // the findings project starts no change check (a review-named branch elsewhere still does).
+    const branch = event.mergeRequestSourceBranch ?? event.ref;
+    if (
+      branch.startsWith(ACCESS_REVIEW_BRANCH_PREFIX) &&
+      (await inFindingsRepository(hostOf(), topGroupOf(event.project), event.project).catch(() => false))
+    ) {
+      return;
+    }
     // A merge request pipeline names its merge request. A merged-results pipeline runs on GitLab's
     // internal merge commit, which is no MR's head: looking MRs up by its sha would find none, and
     // its sha is no commit to put the MR's status on (the check publishes on the MR's own head).

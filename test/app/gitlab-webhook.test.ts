@@ -89,6 +89,7 @@ describe("GitLab webhook", () => {
           status: "failed",
           mergeRequestIid: 12,
           mergeRequestState: "opened",
+          mergeRequestSourceBranch: "feature/rate-limit",
           source: "merge_request_event",
           jobNames: [],
         },

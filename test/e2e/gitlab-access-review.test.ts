@@ -184,6 +184,35 @@ describe("an access review's merge request on GitLab gets the review status", ()
     expect(project.mergeRequests[0]!.notes.filter((n) => !n.system)).toHaveLength(1);
   });
 
+  it("a pipeline finishing on the review's merge request starts no change check: its status comes from the file", async () => {
+    const { number, project } = await openReview();
+    const head = String(project.mergeRequests[0]!.wire.sha);
+    const documented = JSON.parse(
+      readFileSync("/work/shared/fixtures/gitlab-docs/hook-pipeline.json", "utf8"),
+    ) as { object_attributes: object; merge_request: object; project: object };
+    const payload = {
+      ...documented,
+      project: { ...documented.project, path_with_namespace: FINDINGS },
+      object_attributes: { ...documented.object_attributes, sha: head, status: "success" },
+      merge_request: { ...documented.merge_request, iid: number, state: "opened", source_branch: branch },
+      builds: [],
+    };
+    const response = await fetch(url, {
+      method: "POST",
+      body: JSON.stringify(payload),
+      headers: {
+        "content-type": "application/json",
+        "x-gitlab-token": SECRET,
+        "x-gitlab-event": "Pipeline Hook",
+      },
+    });
+    await response.text();
+    await Promise.all(settled);
+    expect(response.status).toBe(202);
+    expect(project.statuses.some((s) => s.name === GITLAB_STATUS_NAME)).toBe(false);
+    expect(log.error).not.toHaveBeenCalled();
+  });
+
   it("a merge request named like a review outside the findings project is checked as a change", async () => {
     const { number } = await openReview();
     const payload = hook(number, "a".repeat(40), "open");

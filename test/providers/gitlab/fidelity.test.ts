@@ -388,6 +388,7 @@ describe("GitLab's documented webhook examples through the webhook endpoint", ()
           // The merge request is found by its iid, not by the sha (merged-results pipelines).
           mergeRequestIid: 1,
           mergeRequestState: "opened",
+          mergeRequestSourceBranch: "test",
           source: "merge_request_event",
           jobNames: ["production", "test-image", "test-build"],
         },
