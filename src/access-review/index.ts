@@ -11,6 +11,7 @@ export {
   parseReviewBranch,
   reviewBranch,
   reviewPath,
+  reviewReference,
   reviewTitle,
 } from "./names.js";
 export { cycleBefore, cycleOf, dueAt, everyOf, parseCycle, type Cycle, type Every } from "./cycles.js";

@@ -36,3 +36,11 @@ export function parseReviewBranch(branch: string): { cycle: string; owner: strin
 export function deployKeyId(account: string): string | null {
   return /#([^\s#]+)(?:\s|$)/.exec(account)?.[1] ?? null;
 }
+
+/** How the host itself names the review's pull request: GitHub `owner/repo#7`, GitLab `group/project!7`. */
+export function reviewReference(
+  record: { repository: string; number: number },
+  host: "github" | "gitlab",
+): string {
+  return `${record.repository}${host === "gitlab" ? "!" : "#"}${record.number}`;
+}

@@ -5,6 +5,7 @@ import {
   dueAt,
   parseCycle,
   reviewGrants,
+  reviewReference,
   signOffOf,
   type Cycle,
   type SignOff,
@@ -66,7 +67,9 @@ export const accessReviewCompleted = defineControl({
       ];
       for (const owner of cycleOwners) {
         const mine = records.filter((record) => record.owner === owner);
-        results.push(judge(organization.login, cycle, owner, mine, due, at, params, people));
+        results.push(
+          judge(organization.login, cycle, owner, mine, due, at, params, people, snapshot.collector.host),
+        );
       }
     }
     if (results.length === 0) {
@@ -119,6 +122,7 @@ function judge(
   at: Date,
   params: { due_within_days: number },
   people: Parameters<typeof signOffOf>[2],
+  host: "github" | "gitlab",
 ): Evaluation {
   const dueText = due.toISOString();
   const signOffs = records.map((record) => signOffOf(record, params, people));
@@ -141,7 +145,7 @@ function judge(
       evidence: [{ label: "due", value: dueText, at: dueText }],
     };
   }
-  const evidence = signOffEvidence(best);
+  const evidence = signOffEvidence(best, host);
   if (best.record.state !== "merged") {
     const state = best.record.state === "open" ? "is open, not merged" : "was closed without merge";
     return {
@@ -178,10 +182,10 @@ function judge(
   };
 }
 
-function signOffEvidence(signOff: SignOff): Evidence[] {
+function signOffEvidence(signOff: SignOff, host: "github" | "gitlab"): Evidence[] {
   const { record } = signOff;
   const evidence: Evidence[] = [
-    { label: "review", value: `${record.repository}#${record.number} (${record.state})`, url: record.url },
+    { label: "review", value: `${reviewReference(record, host)} (${record.state})`, url: record.url },
     { label: "opened by", value: record.openedBy, at: record.openedAt },
     { label: "due", value: signOff.dueAt, ...(signOff.dueAt !== "" && { at: signOff.dueAt }) },
   ];

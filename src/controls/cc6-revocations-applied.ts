@@ -1,4 +1,4 @@
-import { grantStillPresent, revocationParams, signOffOf } from "../access-review/index.js";
+import { grantStillPresent, reviewReference, revocationParams, signOffOf } from "../access-review/index.js";
 import { accessReviewsOrUnknown, organizationSubject, revocationSubject } from "./subjects.js";
 import { defineControl, type Evaluation } from "./types.js";
 
@@ -35,7 +35,7 @@ export const revocationsApplied = defineControl({
       if (!signOff.signedOff || !signOff.review || record.mergedAt === null) continue;
       const verifyAfter = Date.parse(record.mergedAt) + params.grace_days * DAY_MS;
       const verifyText = new Date(verifyAfter).toISOString();
-      const review = `${record.repository}#${record.number}`;
+      const review = reviewReference(record, snapshot.collector.host);
       for (const grant of signOff.review.decisions) {
         if (grant.decision !== "revoke") continue;
         const subject = revocationSubject(record.cycle, record.owner, grant, record);

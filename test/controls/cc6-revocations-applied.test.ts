@@ -66,6 +66,12 @@ describe("cc6.revocations-applied", () => {
     });
   });
 
+  it("names a GitLab review as GitLab does: project!iid", () => {
+    const base = makeSnapshot({});
+    const results = judge({ collector: { ...base.collector, host: "gitlab" } });
+    expect(results[0]?.reason).toContain("revoked in acme/compliance!7 on");
+  });
+
   it("passes a revoked grant that is gone, with when it was seen gone", () => {
     const results = judge({ repositories: [withoutBob], organization: withoutCarol });
     expect(outcomes(results)).toEqual([
