@@ -5,7 +5,7 @@
  * not wait through the clients' retries, read on into "unknown" facts blaming a permission, or
  * record every finding write left as failed.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -139,6 +139,34 @@ describe("a GitHub that goes away after the run started", () => {
     );
     expect(code).toBe(3);
     expect(Date.now() - proxy!.closedAt()!).toBeLessThan(FAIL_WITHIN_MS);
+    expectUnreachable(io.err, origin);
+  });
+  it("the Action's check mode: gone at its first request, exit 3 in seconds, as a workflow error", async () => {
+    const origin = await behindProxy({ answered: 0 });
+    const change = served.served.changeRequests[0]!;
+    const event = join(dir, "pull_request.json");
+    // What mode: check reads of the event: the pull request, its head and its repository.
+    await writeFile(
+      event,
+      JSON.stringify({
+        pull_request: { number: change.number, head: { sha: change.headSha } },
+        repository: { full_name: change.repository, owner: { login: change.repository.split("/")[0] } },
+      }),
+    );
+    const io = memoryIo();
+    const code = await runAction(
+      {
+        SOC2_MODE: "check",
+        GITHUB_TOKEN: "test-token",
+        GITHUB_API_URL: process.env.GITHUB_API_URL,
+        GITHUB_EVENT_PATH: event,
+        GITHUB_STEP_SUMMARY: join(dir, "summary.md"),
+      },
+      io,
+    );
+    expect(code).toBe(3);
+    expect(Date.now() - proxy!.closedAt()!).toBeLessThan(FAIL_WITHIN_MS);
+    expect(io.err).toMatch(/^::error::soc2-bot: code host unreachable: /);
     expectUnreachable(io.err, origin);
   });
 });
