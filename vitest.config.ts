@@ -66,9 +66,11 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: SLOW_TESTS,
           maxWorkers: Math.max(2, availableParallelism()),
+          // Projects with their own maxWorkers run as groups: fast first, when both are run at once.
+          sequence: { groupOrder: 0 },
         },
       },
-      { extends: true, test: { name: "slow", include: SLOW_TESTS } },
+      { extends: true, test: { name: "slow", include: SLOW_TESTS, sequence: { groupOrder: 1 } } },
     ],
   },
 });
