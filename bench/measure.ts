@@ -110,7 +110,7 @@ export async function auditInProcess(
     concurrency: options.concurrency ?? 4,
     findings: options.findings ?? false,
   };
-  const worker = await forkWorker<AuditProcessFigures>(AUDIT_ENTRY, config);
+  const worker = await forkWorker<AuditProcessFigures>(AUDIT_ENTRY, config, { production: true });
   await worker.close();
   return worker.ready;
 }

@@ -139,7 +139,7 @@ async function auditProcess(
     findings: false,
     ...(pushRecord ? { pushRecord } : {}),
   };
-  const worker = await forkWorker<AuditProcessFigures>(AUDIT_ENTRY, config);
+  const worker = await forkWorker<AuditProcessFigures>(AUDIT_ENTRY, config, { production: true });
   await worker.close();
   return worker.ready;
 }

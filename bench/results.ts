@@ -6,6 +6,7 @@ import { breakdownLines } from "./pr-check.js";
 import { pushRecordLines } from "./push-record.js";
 import type { BenchReport, CheckFigures, Slopes } from "./run.js";
 import { isLongTail, shapeName } from "./shapes.js";
+import { productionNodeSettings } from "./worker.js";
 import { resolveRateLimits } from "../src/sim/github/rate-limits.js";
 
 /** Issue 12's targets. */
@@ -266,7 +267,8 @@ export function renderResults(report: BenchReport, run: { command: string; date:
       `304 Not Modified not charged.`,
     `- The tool in its own process, as \`soc2-bot audit\` runs (runAudit: collect, evaluate, write the evidence package; ` +
       `finding issues apart, below) with the production client: createGitHubClient({ token, baseUrl }), retries and ` +
-      `throttling on, concurrency 4. Peak RSS is that process's alone (the OS's maximum resident set, and ` +
+      `throttling on, concurrency 4, and the environment and node flags of bin/soc2-bot.js's shebang ` +
+      `(${[...Object.entries(productionNodeSettings().env).map(([name, value]) => `${name}=${value}`), ...productionNodeSettings().execArgv].join(" ")}). Peak RSS is that process's alone (the OS's maximum resident set, and ` +
       `process.memoryUsage().rss sampled every 100 ms).`,
     `- Requests: what the tool sent (retries included; 304s apart). Rate-limit answers: the simulated GitHub's ` +
       `refusals by kind, with the seconds they asked the tool to wait. Tool's waits: the client's own account ` +

@@ -5,7 +5,32 @@
  * started with a config, answers "ready" with what it knows, then answers requests by id over IPC.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+
+/**
+ * How `soc2-bot` runs in production: the environment and node flags on bin/soc2-bot.js's shebang
+ * (`#!/usr/bin/env -S NAME=value node --flag`), read from it so the benchmark measures the tool as
+ * shipped and cannot drift from it.
+ */
+export function productionNodeSettings(): { env: Record<string, string>; execArgv: string[] } {
+  const shebang =
+    readFileSync(new URL("../bin/soc2-bot.js", import.meta.url), "utf8").split("\n", 1)[0] ?? "";
+  const words = shebang
+    .replace(/^#!\S*env\s+(-S\s+)?/, "")
+    .split(/\s+/)
+    .filter(Boolean);
+  const node = words.indexOf("node");
+  if (!shebang.startsWith("#!") || node < 0)
+    throw new Error(`bin/soc2-bot.js: unexpected shebang ${shebang}`);
+  const env = Object.fromEntries(
+    words.slice(0, node).map((word) => {
+      const [name = "", ...value] = word.split("=");
+      return [name, value.join("=")];
+    }),
+  );
+  return { env, execArgv: words.slice(node + 1) };
+}
 
 interface Envelope {
   id: number;
@@ -26,10 +51,13 @@ export interface Worker<Ready> {
 export function forkWorker<Ready>(
   entry: URL,
   config: unknown,
-  options: { maxOldSpaceMb?: number } = {},
+  options: { maxOldSpaceMb?: number; production?: boolean } = {},
 ): Promise<Worker<Ready>> {
+  const production = options.production ? productionNodeSettings() : { env: {}, execArgv: [] };
   const child: ChildProcess = fork(fileURLToPath(entry), [], {
+    env: { ...process.env, ...production.env },
     execArgv: [
+      ...production.execArgv,
       "--import",
       "tsx",
       ...(options.maxOldSpaceMb ? [`--max-old-space-size=${options.maxOldSpaceMb}`] : []),
