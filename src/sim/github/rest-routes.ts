@@ -318,19 +318,6 @@ export const ROUTES: Route[] = [
   },
   {
     method: "GET",
-    path: "/repos/{owner}/{repo}/pulls",
-    handle: (r) => {
-      const repo = repoOf(r);
-      const state = r.query.get("state") ?? "open";
-      const base = r.query.get("base");
-      let pulls = base ? (repo.pullsByBase.get(base) ?? []) : [...repo.pullsByBase.values()].flat();
-      if (state !== "all") pulls = pulls.filter((p) => (state === "open") === (p.change.state === "open"));
-      if (r.query.get("direction") === "asc") pulls = [...pulls].reverse();
-      return list(pulls, (p) => pullJson(r.world, r.api, repo, p, false));
-    },
-  },
-  {
-    method: "GET",
     path: "/repos/{owner}/{repo}/pulls/{pull_number}",
     handle: (r) => {
       const { repo, pull } = pullOf(r);
