@@ -40,7 +40,7 @@ import { SNAPSHOT_SCHEMA_VERSION, type PolicyFile, type Snapshot } from "../mode
 import { EvidencePackageStream } from "../reporters/files/index.js";
 import { TOOL_VERSION } from "../version.js";
 import { collectAuditStream, type AuditOptions, type AuditStart, type CollectedRepository } from "./audit.js";
-import { policySetFor } from "./policies.js";
+import { policySetFor, policySetForOffThread } from "./policies.js";
 import { accessFacts, type AccessFacts } from "./access-facts.js";
 
 export interface AuditJob extends AuditOptions {
@@ -95,7 +95,9 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
   // the controls of changes, judged a chunk at a time; the repository's own once, with its last part
   const changeControls = controls.filter((control) => control.appliesTo !== "repository");
   let start: AuditStart | undefined;
-  let organizationPolicies: PolicySet | undefined;
+  let organizationPolicies: Promise<PolicySet> | undefined;
+  /** Each repository's own policies (those with a layer of their own) while its chunks are judged. */
+  const repositoryPolicies = new Map<number, Promise<PolicySet>>();
   const now = job.now ?? (() => new Date());
 
   /**
@@ -124,8 +126,15 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
       policyFiles: [...policyFiles, ...repository.policyFiles],
     };
     // A broken repository layer stops the audit with its position, as evaluating the whole
-    // snapshot did.
-    const policies = repository.policyFiles.length === 0 ? organizationPolicies! : policySetFor(view);
+    // snapshot did. Parsed off the event loop (an audit in the app's process must not hold its webhooks), once per
+    // repository however many chunks its changes come in.
+    let policies = repository.policyFiles.length === 0 ? await organizationPolicies! : undefined;
+    if (!policies) {
+      const parsed = repositoryPolicies.get(index) ?? policySetForOffThread(view);
+      if (partial) repositoryPolicies.set(index, parsed);
+      else repositoryPolicies.delete(index);
+      policies = await parsed;
+    }
     const judged = await evaluateRepositoryAsOfMerge(job.ledger, job.log, view, policies, at, judgedBy, memo);
     const reported = job.asReported?.(view, policies, judged.results, at);
     await stream.addRepository({
@@ -141,7 +150,9 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
       start(started) {
         start = started;
         // the organization's layer is parsed once; a repository with its own layer adds it
-        organizationPolicies = policySetFor({ policyFiles: started.policyFiles });
+        organizationPolicies = policySetForOffThread({ policyFiles: started.policyFiles });
+        // awaited where used; a broken layer fails the audit there, not as an unhandled rejection
+        organizationPolicies.catch(() => {});
       },
       async changes(chunk, index) {
         const part = streaming.get(index) ?? {
@@ -162,6 +173,7 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
       },
       discard(index) {
         streaming.delete(index);
+        repositoryPolicies.delete(index);
         stream.discardRepository(index);
       },
       async repository(repository, index) {
@@ -180,7 +192,7 @@ export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
       },
     });
 
-    const policies = organizationPolicies ?? policySetFor({ policyFiles: header.policyFiles });
+    const policies = (await organizationPolicies) ?? policySetFor({ policyFiles: header.policyFiles });
     const snapshot: Snapshot = {
       ...header.snapshot,
       repositories: [],

@@ -26,6 +26,28 @@ export function policySetFor(snapshot: Pick<Snapshot, "policyFiles">): PolicySet
 }
 
 /**
+ * policySetFor without holding the event loop (an audit in the app's process, where any repository's
+ * own layer may be large): large files are parsed in a worker within a time budget. The same
+ * policies, or the same PolicyError of the first broken layer in policySetFor's order.
+ */
+export async function policySetForOffThread(snapshot: Pick<Snapshot, "policyFiles">): Promise<PolicySet> {
+  const base = [loadDefaultPolicyLayer(CONTROLS)];
+  for (const file of snapshot.policyFiles.filter((f) => f.layer === "organization")) {
+    base.push(await parseOffThread(file));
+  }
+  const organization = resolvePolicy(base, CONTROLS);
+  const byRepository = new Map<string, Policy>();
+  for (const file of snapshot.policyFiles) {
+    if (file.layer !== "repository" || file.repository === null) continue;
+    byRepository.set(file.repository, resolvePolicy([...base, await parseOffThread(file)], CONTROLS));
+  }
+  return {
+    organization,
+    forRepository: (fullName) => byRepository.get(fullName) ?? organization,
+  };
+}
+
+/**
  * The policy in force over the given files: the shipped default, then every organization layer,
  * then the repository layers, in that order (each PolicyFile says which layer it is).
  */
@@ -42,7 +64,7 @@ export async function policyOfOffThread(files: readonly PolicyFile[]): Promise<P
   const layers = [loadDefaultPolicyLayer(CONTROLS)];
   for (const layer of ["organization", "repository"] as const) {
     for (const file of files.filter((f) => f.layer === layer)) {
-      layers.push(await parsePolicyLayerOffThread(file.content, file.path, { layer: file.layer }));
+      layers.push(await parseOffThread(file));
     }
   }
   return resolvePolicy(layers, CONTROLS);
@@ -58,4 +80,8 @@ function layersOf(files: readonly PolicyFile[], layer: PolicyFile["layer"]): Pol
 
 function parse(file: PolicyFile): PolicyLayer {
   return parsePolicyLayer(file.content, file.path, CONTROLS, { layer: file.layer });
+}
+
+function parseOffThread(file: PolicyFile): Promise<PolicyLayer> {
+  return parsePolicyLayerOffThread(file.content, file.path, { layer: file.layer });
 }

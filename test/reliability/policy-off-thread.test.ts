@@ -14,7 +14,12 @@ import { PolicyError } from "../../src/errors.js";
 import type { PolicyFile } from "../../src/model/index.js";
 import { parsePolicyLayer } from "../../src/policy/index.js";
 import { OFF_THREAD_MIN_CHARACTERS, parsePolicyLayerOffThread } from "../../src/policy/parse-off-thread.js";
-import { policyOf, policyOfOffThread } from "../../src/pipeline/policies.js";
+import {
+  policyOf,
+  policyOfOffThread,
+  policySetFor,
+  policySetForOffThread,
+} from "../../src/pipeline/policies.js";
 import { expectChangeCheck, HEAD, NOW } from "../fixtures/app/change-facts.js";
 import { examplePayload, inAcmeApi, loadApp } from "../fixtures/app/github-app.js";
 
@@ -158,6 +163,38 @@ describe("a large policy parsed off the main thread", () => {
     const broken = await outcome(() => policyOfOffThread(files(HOSTILE)));
     expect(broken).toEqual(await outcome(() => policyOf(files(HOSTILE))));
     expect(broken).toHaveProperty("problems");
+  }, 120_000);
+});
+
+describe("the audit's policies (policySetForOffThread) and policySetFor", () => {
+  it("give the same policies per repository, and the same error for a broken repository layer", async () => {
+    const organization: PolicyFile = {
+      layer: "organization",
+      repository: null,
+      path: "acme/.github:.github/soc2.yml@main",
+      content: SOME_PEOPLE,
+    };
+    const repositoryLayer = (content: string): PolicyFile => ({
+      layer: "repository",
+      repository: "acme/api",
+      path: "acme/api:.github/soc2.yml@main",
+      content,
+    });
+    const small = "version: 1\ncontrols:\n  cc8.independent-approval:\n    enabled: false\n";
+    const files = [organization, repositoryLayer(small)];
+    const [offThread, onThread] = [
+      await policySetForOffThread({ policyFiles: files }),
+      policySetFor({ policyFiles: files }),
+    ];
+    expect(offThread.organization).toEqual(onThread.organization);
+    expect(offThread.forRepository("acme/api")).toEqual(onThread.forRepository("acme/api"));
+    expect(offThread.forRepository("acme/web")).toEqual(onThread.forRepository("acme/web"));
+    // the repository's own layer holds: the control it turns off is off there only
+    expect(offThread.forRepository("acme/api")).not.toEqual(offThread.organization);
+    const broken = [organization, repositoryLayer(HOSTILE)];
+    const error = await outcome(() => policySetForOffThread({ policyFiles: broken }));
+    expect(error).toEqual(await outcome(() => policySetFor({ policyFiles: broken })));
+    expect(error).toHaveProperty("problems");
   }, 120_000);
 });
 
