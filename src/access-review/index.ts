@@ -16,7 +16,11 @@ export {
 } from "./names.js";
 export { cycleBefore, cycleOf, dueAt, everyOf, parseCycle, type Cycle, type Every } from "./cycles.js";
 export {
+  ACCESS_REVIEW_CONTROL,
+  ACCESS_REVIEW_CONTROLS,
   accessReviewParams,
+  accessReviewSettings,
+  REVOCATION_CONTROL,
   revocationParams,
   type AccessReviewParams,
   type RevocationParams,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { everyOf } from "./cycles.js";
 import { ORGANIZATION_ADMINS } from "./names.js";
 import { globMatch } from "../policy/branches.js";
+import type { Policy } from "../policy/types.js";
 
 /** A team slug or "organization-admins": one path segment of the branch and file names. */
 const OWNER = /^[a-z0-9][a-z0-9._-]*$/i;
@@ -69,4 +70,23 @@ function validPattern(pattern: string): boolean {
   } catch {
     return false;
   }
+}
+
+export const ACCESS_REVIEW_CONTROL = "cc6.access-review-completed";
+export const REVOCATION_CONTROL = "cc6.revocations-applied";
+/** The controls that judge the access reviews: the audit reads them only when one is on. */
+export const ACCESS_REVIEW_CONTROLS = [ACCESS_REVIEW_CONTROL, REVOCATION_CONTROL] as const;
+
+/** The two controls' parameters in the policy (validated with it; defaults when it does not set them). */
+export function accessReviewSettings(policy: Pick<Policy, "controls">): {
+  enabled: boolean;
+  review: AccessReviewParams;
+  revocation: RevocationParams;
+} {
+  const review = policy.controls[ACCESS_REVIEW_CONTROL];
+  return {
+    enabled: review?.enabled === true,
+    review: accessReviewParams.parse(review?.params ?? {}),
+    revocation: revocationParams.parse(policy.controls[REVOCATION_CONTROL]?.params ?? {}),
+  };
 }

@@ -7,13 +7,13 @@ import { readFile } from "node:fs/promises";
 import {
   ACCESS_REVIEW_BRANCH_PREFIX,
   applyRemovals,
+  accessReviewSettings,
   parseReviewFile,
   plannedRemovals,
 } from "../access-review/index.js";
 import { UsageError } from "../errors.js";
 import { peopleDirectory } from "../policy/people.js";
 import {
-  accessReviewSettings,
   activityDays,
   collectAccessSnapshot,
   findingsRepository,

@@ -1,5 +1,5 @@
 import { atLeast, type Organization, type Permission, type Snapshot } from "../model/index.js";
-import type { Evidence, Subject } from "./types.js";
+import type { Evaluation, Evidence, Subject } from "./types.js";
 import { memberSubject } from "./subjects.js";
 
 /**
@@ -104,4 +104,9 @@ export function grantEvidence(grant: WriteGrant): Evidence[] {
     { label: "highest permission", value: grant.permission },
     { label: "access", value: grant.via.join("; ") },
   ];
+}
+
+/** The organization's one result when no account has write access: no account to judge, none failing. */
+export function noWriteAccess(subject: Subject): Evaluation {
+  return { subject, outcome: "pass", reason: "No account has write access.", evidence: [] };
 }

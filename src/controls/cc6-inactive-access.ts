@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ChangeRequest, DeployKey, DirectPush, Organization, Snapshot } from "../model/index.js";
-import { grantEvidence, grantSubject, writeGrants, type WriteGrant } from "./access-grants.js";
+import { grantEvidence, grantSubject, noWriteAccess, writeGrants, type WriteGrant } from "./access-grants.js";
 import { deployKeySubject, organizationSubject } from "./subjects.js";
 import { defineControl, type Evaluation, type PeopleDirectory } from "./types.js";
 
@@ -62,14 +62,7 @@ export const inactiveAccess = defineControl({
         if (!key.readOnly) results.push(judgeDeployKey(repository.fullName, key, params.days));
       }
     }
-    if (results.length === 0) {
-      results.push({
-        subject: orgSubject,
-        outcome: "pass",
-        reason: "No account has write access.",
-        evidence: [],
-      });
-    }
+    if (results.length === 0) results.push(noWriteAccess(orgSubject));
     return results;
   },
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { grantEvidence, grantSubject, writeGrants } from "./access-grants.js";
+import { grantEvidence, grantSubject, noWriteAccess, writeGrants } from "./access-grants.js";
 import { organizationSubject } from "./subjects.js";
 import { defineControl, type Evaluation } from "./types.js";
 
@@ -108,14 +108,7 @@ export const leavers = defineControl({
         evidence: leaverEvidence,
       });
     }
-    if (results.length === 0) {
-      results.push({
-        subject: orgSubject,
-        outcome: "pass",
-        reason: "No account has write access.",
-        evidence: [],
-      });
-    }
+    if (results.length === 0) results.push(noWriteAccess(orgSubject));
     return results;
   },
 });

@@ -1,14 +1,12 @@
 import {
   ACCESS_REVIEW_BRANCH_PREFIX,
-  accessReviewParams,
+  ACCESS_REVIEW_CONTROLS,
+  accessReviewSettings,
   cycleBefore,
   cycleOf,
   openDueReviews,
   parseCycle,
-  revocationParams,
-  type AccessReviewParams,
   type OpenReviewsOutcome,
-  type RevocationParams,
 } from "../access-review/index.js";
 import type { AccessReviewRecord, Known, Snapshot } from "../model/index.js";
 import { unreadable } from "../model/index.js";
@@ -19,9 +17,6 @@ import { accessFacts } from "./access-facts.js";
 import { collectAuditStream, type AuditOptions } from "./audit.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** The controls that judge the access reviews: the audit reads them only when one is on. */
-export const ACCESS_REVIEW_CONTROLS = ["cc6.access-review-completed", "cc6.revocations-applied"] as const;
 
 /** The findings repository the reviews are opened in, as the finding issues name it. */
 export function findingsRepository(organization: string, policy: Pick<Policy, "findings">): string {
@@ -62,21 +57,6 @@ export async function accessReviewsPart(
   const wanted = ACCESS_REVIEW_CONTROLS.some((id) => policy.controls[id]?.enabled === true);
   if (!wanted) return {};
   return { accessReviews: await collectAccessReviews(host, organization, policy) };
-}
-
-/** The two controls' parameters in the policy (validated with it; defaults when it does not set them). */
-export function accessReviewSettings(policy: Pick<Policy, "controls">): {
-  enabled: boolean;
-  review: AccessReviewParams;
-  revocation: RevocationParams;
-} {
-  const review = policy.controls["cc6.access-review-completed"];
-  const revocation = policy.controls["cc6.revocations-applied"];
-  return {
-    enabled: review?.enabled === true,
-    review: accessReviewParams.parse(review?.params ?? {}),
-    revocation: revocationParams.parse(revocation?.params ?? {}),
-  };
 }
 
 /**

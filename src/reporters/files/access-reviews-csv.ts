@@ -11,8 +11,8 @@
  * The same evidence feeds report.html's section and the ledger's access-review records.
  */
 import {
-  accessReviewParams,
-  revocationParams,
+  accessReviewSettings as accessReviewSettingsOf,
+  REVOCATION_CONTROL,
   signOffOf,
   type AccessReviewParams,
   type ReviewDecision,
@@ -20,6 +20,8 @@ import {
   type SignOff,
 } from "../../access-review/index.js";
 import type { Outcome, PeopleDirectory, Result } from "../../controls/types.js";
+
+export { ACCESS_REVIEW_CONTROL, REVOCATION_CONTROL } from "../../access-review/index.js";
 import type { AccessReviewRecord, PolicyFile, Snapshot } from "../../model/index.js";
 import { policySetFor } from "../../pipeline/policies.js";
 import { peopleDirectory } from "../../policy/people.js";
@@ -47,9 +49,6 @@ export const ACCESS_REVIEWS_CSV_HEADER = [
   "verification",
   "verified_at",
 ] as const;
-
-export const ACCESS_REVIEW_CONTROL = "cc6.access-review-completed";
-export const REVOCATION_CONTROL = "cc6.revocations-applied";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -94,11 +93,8 @@ export function accessReviewSettings(
   const policy = policySetFor({
     policyFiles: policyFiles.filter((file) => file.layer !== "repository"),
   }).organization;
-  return {
-    review: accessReviewParams.parse(policy.controls[ACCESS_REVIEW_CONTROL]?.params ?? {}),
-    revocation: revocationParams.parse(policy.controls[REVOCATION_CONTROL]?.params ?? {}),
-    people: peopleDirectory(policy.people, host),
-  };
+  const { review, revocation } = accessReviewSettingsOf(policy);
+  return { review, revocation, people: peopleDirectory(policy.people, host) };
 }
 
 /** The subject id of a revoked grant's cc6.revocations-applied result. */

@@ -15,7 +15,13 @@ import {
   type SimProject,
   type Wire,
 } from "./world.js";
-import { RawFile, reviewRoute, type SimActor } from "./review-routes.js";
+import {
+  RawFile,
+  reviewRoute,
+  type ReviewReply,
+  type ReviewRouteRequest,
+  type SimActor,
+} from "./review-routes.js";
 
 export interface SimulatedGitLabOptions {
   snapshot: Snapshot;
@@ -82,22 +88,9 @@ const notFound = (what: string) => new Answer(404, { message: `404 ${what} Not F
 const noRoute = () => new Answer(404, { error: "404 Not Found" });
 const forbidden = () => new Answer(403, { message: "403 Forbidden" });
 
-interface Request {
-  method: string;
-  segments: string[];
-  query: URLSearchParams;
-  body: Record<string, unknown>;
-  /** Whose token sent it. */
-  actor: SimActor;
-  now: () => string;
-}
-
-interface Reply {
-  status?: number;
-  body: unknown;
-  /** A list to page. */
-  list?: boolean;
-}
+/** A route's request and reply: the same as the review routes'. */
+type Request = ReviewRouteRequest;
+type Reply = ReviewReply;
 
 export async function startSimulatedGitLab(options: SimulatedGitLabOptions): Promise<SimulatedGitLab> {
   const token = options.token ?? SIMULATED_TOKEN;
