@@ -273,9 +273,12 @@ async function listReviews(
   prefix: string,
 ): Promise<Known<AccessReviewRecord[]>> {
   const { owner, repo } = splitFullName(repository);
+  // One review's own branch (the app's check on its pull request): GitHub filters by head, so the
+  // findings repository's other pull requests are not listed on every event.
+  const exact: Record<string, string> = parseReviewBranch(prefix) ? { head: `${owner}:${prefix}` } : {};
   try {
     const pulls = await needing(PULLS_READ, "pull requests", () =>
-      list(ctx, "GET /repos/{owner}/{repo}/pulls", { owner, repo, state: "all" }, ReviewPullAnswer),
+      list(ctx, "GET /repos/{owner}/{repo}/pulls", { owner, repo, state: "all", ...exact }, ReviewPullAnswer),
     );
     // A fork's branch of the same name is someone else's pull request, not the bot's review.
     const reviews = pulls

@@ -154,8 +154,10 @@ export function gitLabAccessReviews(context: GitLabContext, projectPath: string)
         state: "all",
         order_by: "created_at",
         sort: "asc",
+        // One review's own branch (the app's status on its merge request): GitLab filters exactly.
+        ...(parseReviewBranch(prefix) ? { source_branch: prefix } : {}),
       });
-      // GitLab filters source branches only exactly: the prefix is matched here, over every page.
+      // GitLab filters source branches only exactly: a prefix is matched here, over every page.
       for await (const mr of list) {
         if (!mr.source_branch.startsWith(prefix)) continue;
         const record = await recordOf(mr);
